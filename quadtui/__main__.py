@@ -1,0 +1,3 @@
+from quadtui.cli import main
+
+raise SystemExit(main())

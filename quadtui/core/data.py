@@ -1,0 +1,61 @@
+"""Training samples and the evaluation grid, drawn exactly as the notebook draws them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from quadtui.core import expr
+from quadtui.core.config import Config, ConfigError
+
+GRID_POINTS = 100  # the notebook's x_plot = np.linspace(-5, 5, 100)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    x: np.ndarray  # float64 samples, shape (samples,)
+    y: np.ndarray  # float64 targets (with noise, if any)
+    x_train: torch.Tensor  # float32, shape (samples, 1)
+    y_train: torch.Tensor
+    grid: np.ndarray  # float64 view grid, shape (GRID_POINTS,)
+    grid_target: np.ndarray  # the true function on the view grid
+    x_eval: torch.Tensor  # float32 training-range grid (the notebook's x_plot), shape (GRID_POINTS, 1)
+    y_eval: torch.Tensor
+
+
+def _random_state(seed: int) -> np.random.RandomState:
+    if seed < 2**32:  # the legacy seeding the notebook's np.random.seed(19) uses
+        return np.random.RandomState(seed)
+    return np.random.RandomState(np.random.MT19937(np.random.SeedSequence(seed)))
+
+
+def make_dataset(config: Config) -> Dataset:
+    target = expr.parse(config.target)
+    rng = _random_state(config.seed)
+    x = rng.uniform(config.x_min, config.x_max, config.samples)
+    y = target(x)
+    if config.noise > 0:
+        y = y + rng.normal(0.0, config.noise, config.samples)
+    if not np.all(np.isfinite(y)):
+        raise ConfigError("target", config.target, f"a function that is finite at every sample in "
+                          f"[{config.x_min:g}, {config.x_max:g}]")
+    x_plot = np.linspace(config.x_min, config.x_max, GRID_POINTS)
+    grid = np.linspace(*config.view, GRID_POINTS)
+    with np.errstate(all="ignore"):
+        grid_target = target(grid)
+    return Dataset(
+        x=x,
+        y=y,
+        x_train=_column(x),
+        y_train=_column(y),
+        grid=grid,
+        grid_target=grid_target,
+        x_eval=_column(x_plot),
+        y_eval=_column(target(x_plot)),
+    )
+
+
+def _column(values: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(values).reshape(-1, 1).float()

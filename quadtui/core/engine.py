@@ -1,0 +1,399 @@
+"""The training engine: the notebook's run, advanced in chunks, observable by snapshots.
+
+No UI here.  A caller (the headless CLI, or a Textual thread worker) drives the
+engine with :meth:`Engine.advance` or :meth:`Engine.run`, passes a
+``threading.Event``-like cancel flag, and asks for a :class:`Snapshot` only when
+it wants to draw — snapshots cost nothing between redraws.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Callable, Protocol
+
+import numpy as np
+import torch
+
+from quadtui.core.config import Config
+from quadtui.core.data import Dataset, make_dataset
+from quadtui.core.fastmlp import FastMLP
+from quadtui.core.history import LossHistory
+from quadtui.core.model import build_model
+
+EVAL_POINTS = 1000  # at most about this many eval-loss samples per run
+
+
+class Status(str, Enum):
+    READY = "ready"
+    TRAINING = "training"
+    PAUSED = "paused"
+    DONE = "done"
+    DIVERGED = "diverged"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+
+class CancelFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a chart or a summary needs, at one moment of one run."""
+
+    run_id: int
+    config: Config
+    status: Status
+    epoch: int  # epochs completed
+    train_loss: np.ndarray  # float32, one per epoch (read-only view)
+    history: LossHistory = field(repr=False)  # for O(width) decimation
+    eval_epochs: np.ndarray  # epochs at which eval loss was measured
+    eval_loss: np.ndarray
+    eval_now: float  # eval loss of the current model
+    grid: np.ndarray  # x of the view grid
+    grid_target: np.ndarray  # true function on the grid
+    prediction: np.ndarray  # model on the grid
+    hidden: np.ndarray  # (grid points, units): last hidden layer on the grid
+    out_weights: np.ndarray  # (units,): weights of the output layer
+    out_bias: float
+    x_samples: np.ndarray
+    y_samples: np.ndarray
+    epochs_per_s: float
+    elapsed: float
+    diverged_at: int | None = None
+    error: str | None = None
+
+    @property
+    def train_now(self) -> float | None:
+        return float(self.train_loss[-1]) if self.train_loss.size else None
+
+    @property
+    def units(self) -> int:
+        return self.hidden.shape[1]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (Status.DONE, Status.DIVERGED, Status.STOPPED, Status.ERROR)
+
+    def summary(self) -> dict[str, Any]:
+        """The run in numbers (what ``--headless --json`` prints)."""
+        losses = self.train_loss
+        out: dict[str, Any] = {
+            "config": self.config.to_dict(),
+            "status": self.status.value,
+            "epochs_run": self.epoch,
+            "first_loss": float(losses[0]) if losses.size else None,
+            "final_loss": float(losses[-1]) if losses.size else None,
+            "best_loss": float(losses.min()) if losses.size else None,
+            "eval_loss": self.eval_now if math.isfinite(self.eval_now) else None,
+            "seconds": round(self.elapsed, 4),
+            "epochs_per_s": round(self.epoch / self.elapsed, 1) if self.elapsed > 0 else None,
+        }
+        if self.diverged_at is not None:
+            out["diverged_at"] = self.diverged_at
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+class Control:
+    """Thread-safe requests from a UI to a running :meth:`Engine.run` loop."""
+
+    #: epochs per second choices; None = as fast as possible
+    SPEEDS: tuple[float | None, ...] = (1, 3, 10, 30, 100, 300, 1000, 3000, None)
+
+    def __init__(self, paused: bool = False, speed: float | None = None) -> None:
+        self._lock = threading.Lock()
+        self.wake = threading.Event()
+        self.paused = paused
+        self.speed = speed
+        self._steps = 0
+        self._lr: float | None = None
+
+    def _poke(self) -> None:
+        self.wake.set()
+
+    def pause(self) -> None:
+        self.paused = True
+        self._poke()
+
+    def resume(self) -> None:
+        self.paused = False
+        self._poke()
+
+    def step(self, epochs: int = 1) -> None:
+        """Run ``epochs`` more epochs, then stay paused."""
+        with self._lock:
+            self.paused = True
+            self._steps += epochs
+        self._poke()
+
+    def set_speed(self, speed: float | None) -> None:
+        self.speed = speed
+        self._poke()
+
+    def set_lr(self, lr: float) -> None:
+        with self._lock:
+            self._lr = lr
+        self._poke()
+
+    def take_steps(self, most: int) -> int:
+        with self._lock:
+            n = min(most, self._steps)
+            self._steps -= n
+            return n
+
+    def take_lr(self) -> float | None:
+        with self._lock:
+            lr, self._lr = self._lr, None
+            return lr
+
+
+class Engine:
+    """Trains one config.  Not thread-safe: one thread drives it."""
+
+    _ids = 0
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config or Config()
+        self.data: Dataset = make_dataset(self.config)
+        self.reset()
+
+    # -- lifecycle -----------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to epoch 0: the same data and the same initial weights."""
+        Engine._ids += 1
+        self.run_id = Engine._ids
+        self.model = build_model(self.config)
+        self.net = FastMLP(self.config, self.model)
+        self.history = LossHistory(min(self.config.epochs, 1 << 16))
+        self.eval_every = max(1, math.ceil(self.config.epochs / EVAL_POINTS))
+        self._eval_epochs: list[int] = []
+        self._eval_loss: list[float] = []
+        self.epoch = 0
+        self.status = Status.READY
+        self.diverged_at: int | None = None
+        self.error: str | None = None
+        self.elapsed = 0.0  # seconds spent inside advance()
+        self._rate = 0.0
+        self._rate_window: list[tuple[float, int]] = []
+        self._chunk_started = 0.0
+
+    @property
+    def lr(self) -> float:
+        return self.net.optimizer.lr
+
+    def set_lr(self, lr: float) -> None:
+        """Change the learning rate from the next epoch on, without a reset."""
+        from quadtui.core.config import parse_value
+
+        lr = parse_value("lr", lr)
+        self.net.optimizer.lr = lr
+        self.config = self.config.replace(lr=lr)
+
+    @property
+    def remaining(self) -> int:
+        return self.config.epochs - self.epoch
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (Status.DONE, Status.DIVERGED, Status.STOPPED, Status.ERROR)
+
+    def stop(self) -> None:
+        if not self.finished:
+            self.status = Status.STOPPED
+
+    # -- training ------------------------------------------------------------------
+    def advance(self, n: int) -> int:
+        """Train up to ``n`` epochs (fewer at the end or on divergence).  Returns epochs run."""
+        n = min(n, self.remaining)
+        if n <= 0 or self.finished:
+            return 0
+        started = time.perf_counter()
+        saved = self.net.save()
+        losses, eval_at, eval_loss = self._train(n)
+        chunk = torch.stack(losses).numpy() if losses else np.empty(0, np.float32)
+        finite = np.isfinite(chunk)
+        if not finite.all() or not self.net.all_finite():
+            # Keep the last state whose loss was finite: replay the chunk up to there.
+            bad = int(np.argmin(finite)) if not finite.all() else n
+            keep = max(bad - 1, 0)
+            self.net.restore(saved)
+            self._train(keep)
+            self.diverged_at = self.epoch + bad + 1
+            chunk = chunk[:bad]
+            n = bad
+            eval_keep = [i for i, e in enumerate(eval_at) if e <= self.epoch + bad]
+            eval_at = [eval_at[i] for i in eval_keep]
+            eval_loss = [eval_loss[i] for i in eval_keep]
+            self.status = Status.DIVERGED
+        self.history.append(chunk)
+        self._eval_epochs += eval_at
+        self._eval_loss += [float(v) for v in eval_loss]
+        self.epoch += n
+        if self.status is not Status.DIVERGED:
+            self.status = Status.DONE if self.remaining == 0 else Status.TRAINING
+        now = time.perf_counter()
+        self.elapsed += now - started
+        self._chunk_started = started
+        self._note_rate(now, n)
+        return n
+
+    def _train(self, n: int) -> tuple[list[torch.Tensor], list[int], list[torch.Tensor]]:
+        data, net, cfg = self.data, self.net, self.config
+        losses: list[torch.Tensor] = []
+        eval_at: list[int] = []
+        eval_loss: list[torch.Tensor] = []
+        every = self.eval_every
+        first = self.epoch + 1
+        x, y = data.x_train, data.y_train
+        full = cfg.full_batch
+        with torch.inference_mode():
+            for epoch in range(first, first + n):
+                if (epoch - 1) % every == 0:
+                    eval_at.append(epoch)
+                    eval_loss.append(self._eval_loss_now())
+                if full:
+                    losses.append(net.step(x, y))
+                else:
+                    losses.append(self._minibatch_epoch(epoch))
+        return losses, eval_at, eval_loss
+
+    def _minibatch_epoch(self, epoch: int) -> torch.Tensor:
+        """One shuffled pass in batches; the epoch's loss is the sample-weighted mean."""
+        cfg, data = self.config, self.data
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+        order = torch.randperm(cfg.samples, generator=gen)
+        total = torch.zeros((), dtype=torch.float64)
+        bs = cfg.batch_size or cfg.samples
+        for start in range(0, cfg.samples, bs):
+            idx = order[start : start + bs]
+            loss = self.net.step(data.x_train[idx], data.y_train[idx])
+            total += loss.double() * idx.numel()
+        return (total / cfg.samples).float()
+
+    def _eval_loss_now(self) -> torch.Tensor:
+        pred, _ = self.net.predict(self.data.x_eval)
+        return torch.nn.functional.mse_loss(pred, self.data.y_eval)
+
+    def _note_rate(self, now: float, n: int) -> None:
+        """Epochs per wall-clock second over about the last second."""
+        window = self._rate_window
+        window.append((now, self.epoch))
+        while len(window) > 2 and now - window[0][0] > 1.0:
+            window.pop(0)
+        (t0, e0), (t1, e1) = window[0], window[-1]
+        took = now - self._chunk_started
+        self._rate = (e1 - e0) / (t1 - t0) if t1 > t0 else (n / took if took > 0 else 0.0)
+
+    # -- the loop used by the CLI and the TUI worker ------------------------------------
+    def run(
+        self,
+        cancel: CancelFlag | None = None,
+        control: Control | None = None,
+        on_snapshot: Callable[[Snapshot], None] | None = None,
+        interval: float = 1 / 15,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> Snapshot:
+        """Train to the end (or divergence, or cancel), honouring pause/step/speed requests.
+
+        ``on_snapshot`` is called at most once per ``interval`` seconds while training,
+        on every state change, and once at the end.
+        """
+        control = control or Control()
+        cancel = cancel or threading.Event()
+        chunk = 16
+        last_emit = 0.0
+        shown_paused = False
+        while not self.finished:
+            if cancel.is_set():
+                self.status = Status.STOPPED
+                break
+            lr = control.take_lr()
+            if lr is not None:
+                self.set_lr(lr)
+                last_emit = 0.0
+            budget = self.remaining
+            if control.paused:
+                steps = control.take_steps(budget)
+                if steps == 0:
+                    if not shown_paused or lr is not None:
+                        self.status = Status.PAUSED
+                        shown_paused = True
+                        if on_snapshot:
+                            on_snapshot(self.snapshot())
+                    _sleep(0.05, cancel, control)
+                    continue
+                budget = steps
+            shown_paused = False
+            speed = control.speed
+            if speed is not None:
+                budget = min(budget, max(1, int(speed * interval)))
+            started = time.perf_counter()
+            ran = self.advance(min(budget, chunk))
+            took = time.perf_counter() - started
+            if control.paused and not self.finished:
+                self.status = Status.PAUSED
+            if speed is None and took > 0:  # aim for chunks of about 10 ms
+                chunk = max(1, min(chunk * 2, int(ran * 0.01 / took) + 1))
+            elif speed is not None:
+                chunk = budget
+                _sleep(ran / speed - took, cancel, control)
+            if on_progress:
+                on_progress(self.epoch)
+            now = time.perf_counter()
+            if on_snapshot and (now - last_emit >= interval or control.paused or speed is not None):
+                on_snapshot(self.snapshot())
+                last_emit = now
+        snap = self.snapshot()
+        if on_snapshot:
+            on_snapshot(snap)
+        return snap
+
+    # -- observing ---------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        data = self.data
+        grid = torch.from_numpy(data.grid).reshape(-1, 1).float()
+        pred, hidden = self.net.predict(grid)
+        w_out = self.net.weights[-1].reshape(-1)
+        return Snapshot(
+            run_id=self.run_id,
+            config=self.config,
+            status=self.status,
+            epoch=self.epoch,
+            train_loss=self.history.values,
+            history=self.history,
+            eval_epochs=np.asarray(self._eval_epochs, dtype=np.int64),
+            eval_loss=np.asarray(self._eval_loss, dtype=np.float32),
+            eval_now=float(self._eval_loss_now()),
+            grid=data.grid,
+            grid_target=data.grid_target,
+            prediction=pred.reshape(-1).double().numpy(),
+            hidden=hidden.double().numpy(),
+            out_weights=w_out.double().numpy(),
+            out_bias=float(self.net.biases[-1][0]),
+            x_samples=data.x,
+            y_samples=data.y,
+            epochs_per_s=self._rate,
+            elapsed=self.elapsed,
+            diverged_at=self.diverged_at,
+            error=self.error,
+        )
+
+    def trained_model(self) -> torch.nn.Module:
+        """An ``nn.Sequential`` holding the current weights (for export)."""
+        return self.net.load_into(build_model(self.config))
+
+
+def _sleep(seconds: float, cancel: CancelFlag, control: Control) -> None:
+    """Wait up to ``seconds``, waking early for a cancel or a new request."""
+    end = time.perf_counter() + seconds
+    while not cancel.is_set():
+        left = end - time.perf_counter()
+        if left <= 0 or control.wake.wait(min(left, 0.05)):
+            break
+    control.wake.clear()

@@ -1,0 +1,108 @@
+"""A compact, append-only loss history.
+
+Values live in a growable float32 array (4 bytes an epoch; 10 million epochs
+is 40 MB).  Beside it a min/max summary of fixed-size blocks is kept up to date
+as values arrive, so a chart can ask for ``bins`` columns and pay O(bins),
+never O(epochs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_BLOCKS = 4096
+
+
+@dataclass(frozen=True)
+class Series:
+    """Points to draw: x (1-based epochs), and the low/high value in each bin."""
+
+    x: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+class LossHistory:
+    def __init__(self, capacity: int = 1024) -> None:
+        self._values = np.empty(max(16, capacity), dtype=np.float32)
+        self._n = 0
+        self._block = 1  # epochs per summary block (a power of two)
+        self._bmin = np.empty(MAX_BLOCKS, dtype=np.float32)
+        self._bmax = np.empty(MAX_BLOCKS, dtype=np.float32)
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def values(self) -> np.ndarray:
+        """A read-only view of every value so far (valid however long it grows)."""
+        view = self._values[: self._n]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def nbytes(self) -> int:
+        return self._values.nbytes + self._bmin.nbytes + self._bmax.nbytes
+
+    def last(self) -> float | None:
+        return float(self._values[self._n - 1]) if self._n else None
+
+    def append(self, chunk: np.ndarray) -> None:
+        chunk = np.asarray(chunk, dtype=np.float32).ravel()
+        if not chunk.size:
+            return
+        start, end = self._n, self._n + chunk.size
+        if end > self._values.size:
+            grown = np.empty(max(end, 2 * self._values.size), dtype=np.float32)
+            grown[:start] = self._values[:start]
+            self._values = grown  # views handed out earlier keep the old buffer
+        self._values[start:end] = chunk
+        self._n = end
+        while -(-end // self._block) > MAX_BLOCKS:
+            self._coarsen(valid=start)
+        self._summarise(start // self._block, end)
+
+    def _coarsen(self, valid: int) -> None:
+        full = valid // self._block // 2 * 2  # complete old blocks that pair up
+        half = full // 2
+        self._bmin[:half] = np.minimum(self._bmin[0:full:2], self._bmin[1:full:2])
+        self._bmax[:half] = np.maximum(self._bmax[0:full:2], self._bmax[1:full:2])
+        self._block *= 2
+        # whatever was left over is recomputed by _summarise from the raw values
+
+    def _summarise(self, first_block: int, end: int) -> None:
+        b = self._block
+        lo = first_block * b
+        last_block = -(-end // b)
+        whole = (end - lo) // b
+        if whole:
+            seg = self._values[lo : lo + whole * b].reshape(whole, b)
+            self._bmin[first_block : first_block + whole] = seg.min(axis=1)
+            self._bmax[first_block : first_block + whole] = seg.max(axis=1)
+        if first_block + whole < last_block:  # a partial last block
+            tail = self._values[lo + whole * b : end]
+            self._bmin[last_block - 1] = tail.min()
+            self._bmax[last_block - 1] = tail.max()
+
+    def decimate(self, bins: int) -> Series:
+        """About ``bins`` points that keep each bin's extremes, in O(bins + MAX_BLOCKS)."""
+        n = self._n
+        bins = max(1, bins)
+        if n <= bins:
+            v = self._values[:n].copy()
+            return Series(np.arange(1, n + 1, dtype=np.float64), v, v)
+        nblocks = -(-n // self._block)
+        if nblocks > bins:
+            mins, maxs, size = self._bmin[:nblocks], self._bmax[:nblocks], self._block
+        else:  # few epochs: bin the raw values (n <= bins * block is small here)
+            mins = maxs = self._values[:n]
+            size = 1
+        edges = np.linspace(0, mins.size, bins + 1).astype(np.int64)
+        edges = np.unique(edges)
+        lo = np.minimum.reduceat(mins, edges[:-1])
+        hi = np.maximum.reduceat(maxs, edges[:-1])
+        centre = (edges[:-1] + edges[1:]) / 2 * size
+        x = np.minimum(centre, n) + 0.5
+        return Series(x, lo, hi)

@@ -1,0 +1,88 @@
+"""The network: an ``nn.Sequential`` built exactly as the notebook builds it.
+
+The engine trains the same parameters without autograd (see ``fastmlp``), so
+each activation comes with the backward op autograd itself would call; that
+keeps every float operation, and so every loss, identical to the notebook's.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from quadtui.core.config import Config
+
+Tensor = torch.Tensor
+_aten = torch.ops.aten
+_SEED_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Activation:
+    name: str
+    module: Callable[[], nn.Module]
+    forward: Callable[[Tensor], Tensor]
+    #: (grad of output, pre-activation, output) -> grad of pre-activation
+    backward: Callable[[Tensor, Tensor, Tensor], Tensor]
+    #: how the activation is written in generated code
+    code: str
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        Activation(
+            "relu", nn.ReLU, torch.relu, lambda g, z, h: _aten.threshold_backward(g, h, 0), "nn.ReLU()"
+        ),
+        Activation("tanh", nn.Tanh, torch.tanh, lambda g, z, h: _aten.tanh_backward(g, h), "nn.Tanh()"),
+        Activation(
+            "sigmoid", nn.Sigmoid, torch.sigmoid, lambda g, z, h: _aten.sigmoid_backward(g, h), "nn.Sigmoid()"
+        ),
+        Activation(
+            "leaky_relu",
+            nn.LeakyReLU,
+            F.leaky_relu,
+            lambda g, z, h: _aten.leaky_relu_backward(g, z, 0.01, False),
+            "nn.LeakyReLU()",
+        ),
+        Activation(
+            "elu", nn.ELU, F.elu, lambda g, z, h: _aten.elu_backward(g, 1.0, 1, 1, False, z), "nn.ELU()"
+        ),
+        Activation("gelu", nn.GELU, F.gelu, lambda g, z, h: _aten.gelu_backward(g, z), "nn.GELU()"),
+        Activation("silu", nn.SiLU, F.silu, lambda g, z, h: _aten.silu_backward(g, z), "nn.SiLU()"),
+        Activation(
+            "softplus",
+            nn.Softplus,
+            F.softplus,
+            lambda g, z, h: _aten.softplus_backward(g, z, 1, 20),
+            "nn.Softplus()",
+        ),
+        Activation("identity", nn.Identity, lambda z: z, lambda g, z, h: g, "nn.Identity()"),
+    )
+}
+
+
+def build_model(config: Config) -> nn.Sequential:
+    """``nn.Sequential(Linear, act, [Linear, act]..., Linear)`` initialised from ``config.seed``.
+
+    Like the notebook, the weights come from ``torch.manual_seed(seed)`` followed
+    directly by the layer constructors.  The global generator is forked so that
+    building a model never disturbs anyone else's random state.
+    """
+    act = ACTIVATIONS[config.activation]
+    with _SEED_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        layers: list[nn.Module] = [nn.Linear(1, config.hidden), act.module()]
+        for _ in range(config.layers - 1):
+            layers += [nn.Linear(config.hidden, config.hidden), act.module()]
+        layers.append(nn.Linear(config.hidden, 1))
+        return nn.Sequential(*layers)
+
+
+def linear_layers(model: nn.Sequential) -> list[nn.Linear]:
+    return [m for m in model if isinstance(m, nn.Linear)]

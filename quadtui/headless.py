@@ -1,0 +1,75 @@
+"""``quadtui --headless``: train without the UI, show progress on stderr, print a summary."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from typing import Any
+
+from quadtui.core.config import Config
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def run_headless(config: Config, threads: int = 1, as_json: bool = False) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from quadtui.core.engine import Engine, Status
+    from quadtui.core.threads import set_threads
+
+    set_threads(threads)
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    err = Console(stderr=True)
+    try:
+        engine = Engine(config)
+        progress = Progress(
+            TextColumn("training"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        )
+        with progress:
+            task = progress.add_task("train", total=config.epochs, loss="-")
+
+            def show(snap: Any) -> None:
+                loss = snap.train_now
+                progress.update(task, completed=snap.epoch, loss=f"{loss:.6g}" if loss is not None else "-")
+
+            snap = engine.run(cancel=cancel, on_snapshot=show, interval=0.1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    summary = snap.summary()
+    summary["threads"] = threads
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        print(format_summary(summary))
+    return EXIT_OK if snap.status is Status.DONE else EXIT_FAILED
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    status = summary["status"]
+    if status == "diverged":
+        status = f"diverged at epoch {summary['diverged_at']} (try a lower learning rate)"
+    lines = [
+        f"status       {status}",
+        f"epochs       {summary['epochs_run']} of {summary['config']['epochs']}",
+        f"first loss   {_num(summary['first_loss'])}",
+        f"final loss   {_num(summary['final_loss'])}",
+        f"best loss    {_num(summary['best_loss'])}",
+        f"eval loss    {_num(summary['eval_loss'])}",
+        f"time         {summary['seconds']:.2f} s ({_num(summary['epochs_per_s'])} epochs/s)",
+    ]
+    return "\n".join(lines)

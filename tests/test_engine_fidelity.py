@@ -1,0 +1,153 @@
+"""The engine trains exactly the notebook's run, and matches autograd + torch.optim everywhere."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from quadtui.core.config import ACTIVATIONS, OPTIMIZERS, Config
+from quadtui.core.data import make_dataset
+from quadtui.core.engine import Engine, Status
+from quadtui.core.fastmlp import torch_optimizer
+from quadtui.core.model import build_model
+
+
+def test_default_run_equals_notebook_every_epoch(notebook_losses):
+    engine = Engine()
+    snap = engine.run()
+    assert snap.status is Status.DONE
+    ours = snap.train_loss.astype(np.float64)
+    assert ours.shape == notebook_losses.shape == (5000,)
+    np.testing.assert_allclose(ours, notebook_losses, rtol=1e-5, atol=0)
+
+
+def test_default_config_is_the_notebooks():
+    c = Config()
+    assert (c.lr, c.epochs, c.hidden, c.layers, c.activation, c.optimizer) == (0.02, 5000, 8, 1, "relu", "sgd")
+    assert (c.samples, c.x_min, c.x_max, c.seed, c.noise, c.weight_decay) == (100, -5.0, 5.0, 19, 0.0, 0.0)
+    assert c.full_batch and c.target == "x**2"
+
+
+def test_data_is_the_notebooks_draw():
+    np.random.seed(19)
+    x = np.random.uniform(-5, 5, 100)
+    data = make_dataset(Config())
+    np.testing.assert_array_equal(data.x, x)
+    np.testing.assert_array_equal(data.y, x * x)
+    np.testing.assert_array_equal(data.x_eval.reshape(-1).numpy(), np.linspace(-5, 5, 100).astype(np.float32))
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100, 1250])
+def test_chunked_stepping_equals_one_run(chunk, notebook_losses):
+    epochs = 2500 if chunk > 1 else 500
+    whole = Engine(Config(epochs=epochs))
+    whole.advance(epochs)
+    pieces = Engine(Config(epochs=epochs))
+    while pieces.advance(chunk):
+        pass
+    assert pieces.epoch == epochs and pieces.status is Status.DONE
+    np.testing.assert_array_equal(pieces.history.values, whole.history.values)
+    np.testing.assert_allclose(whole.history.values, notebook_losses[:epochs], rtol=1e-5)
+
+
+def _autograd_losses(config: Config, epochs: int) -> np.ndarray:
+    data = make_dataset(config)
+    model = build_model(config)
+    opt = torch_optimizer(config, model)
+    crit = torch.nn.MSELoss()
+    out = []
+    for _ in range(epochs):
+        loss = crit(model(data.x_train), data.y_train)
+        loss.backward()
+        out.append(loss.item())
+        opt.step()
+        opt.zero_grad()
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize(
+    "activation,optimizer", list(itertools.product(ACTIVATIONS, OPTIMIZERS))
+)
+def test_fast_engine_matches_autograd(activation, optimizer):
+    config = Config(
+        activation=activation,
+        optimizer=optimizer,
+        hidden=6,
+        layers=2 if optimizer in ("adam", "momentum") else 1,
+        lr=0.004 if optimizer == "sgd" else 0.003,
+        weight_decay=0.01 if optimizer in ("sgd", "rmsprop") else 0.0,
+        epochs=150,
+        seed=3,
+    )
+    engine = Engine(config)
+    engine.advance(config.epochs)
+    np.testing.assert_allclose(engine.history.values, _autograd_losses(config, config.epochs), rtol=1e-4)
+
+
+def test_trained_model_predicts_like_snapshot():
+    engine = Engine(Config(epochs=200))
+    engine.advance(200)
+    snap = engine.snapshot()
+    model = engine.trained_model()
+    grid = torch.from_numpy(snap.grid).reshape(-1, 1).float()
+    with torch.no_grad():
+        np.testing.assert_allclose(model(grid).reshape(-1).numpy(), snap.prediction, rtol=1e-6)
+
+
+def test_snapshot_contents():
+    engine = Engine(Config(epochs=300, hidden=5))
+    engine.advance(120)
+    snap = engine.snapshot()
+    assert snap.epoch == 120 and snap.train_loss.size == 120
+    assert snap.hidden.shape == (100, 5) and snap.out_weights.shape == (5,)
+    assert snap.prediction.shape == snap.grid.shape == (100,)
+    # the prediction is the output layer applied to the hidden activations
+    np.testing.assert_allclose(snap.hidden @ snap.out_weights + snap.out_bias, snap.prediction, rtol=1e-5, atol=1e-5)
+    assert snap.eval_epochs[0] == 1 and np.all(np.diff(snap.eval_epochs) > 0)
+    truth = snap.grid ** 2
+    assert snap.eval_now == pytest.approx(float(np.mean((snap.prediction - truth) ** 2)), rel=1e-4)
+
+
+def test_learning_rate_change_between_chunks_without_reset():
+    engine = Engine(Config(epochs=400))
+    engine.advance(200)
+    engine.set_lr(0.005)
+    engine.advance(200)
+    assert engine.epoch == 400 and engine.config.lr == 0.005
+    # the same as training 200 epochs at 0.02, then 200 at 0.005 by autograd
+    model = build_model(Config())
+    data = make_dataset(Config())
+    opt = torch.optim.SGD(model.parameters(), lr=0.02)
+    losses = []
+    for i in range(400):
+        if i == 200:
+            opt.param_groups[0]["lr"] = 0.005
+        loss = torch.nn.functional.mse_loss(model(data.x_train), data.y_train)
+        loss.backward()
+        losses.append(loss.item())
+        opt.step()
+        opt.zero_grad()
+    np.testing.assert_allclose(engine.history.values, losses, rtol=1e-5)
+
+
+def test_reset_returns_to_epoch_zero_with_same_weights():
+    engine = Engine(Config(epochs=50))
+    engine.advance(50)
+    first = engine.history.values.copy()
+    engine.reset()
+    assert engine.epoch == 0 and engine.status is Status.READY and len(engine.history) == 0
+    engine.advance(50)
+    np.testing.assert_array_equal(engine.history.values, first)
+
+
+def test_minibatch_runs_and_is_reproducible():
+    config = Config(batch_size=16, epochs=40)
+    a, b = Engine(config), Engine(config)
+    a.advance(40)
+    for _ in range(8):
+        b.advance(5)
+    np.testing.assert_array_equal(a.history.values, b.history.values)
+    assert a.history.values[-1] < a.history.values[0]

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from quadtui.core.history import MAX_BLOCKS, LossHistory
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 3000), min_size=1, max_size=40), st.integers(1, 400))
+def test_decimation_keeps_extremes_and_values(chunks, bins):
+    rng = np.random.default_rng(len(chunks))
+    history = LossHistory()
+    parts = []
+    for size in chunks:
+        part = rng.random(size).astype(np.float32)
+        history.append(part)
+        parts.append(part)
+    values = np.concatenate(parts)
+    np.testing.assert_array_equal(history.values, values)
+    series = history.decimate(bins)
+    assert series.x.size <= max(bins, 1) + 1
+    assert series.lo.min() == values.min() and series.hi.max() == values.max()
+    assert np.all(series.lo <= series.hi)
+    assert np.all(np.diff(series.x) > 0)
+
+
+def test_summary_stays_bounded_for_long_histories():
+    history = LossHistory()
+    for _ in range(100):
+        history.append(np.ones(20_000, dtype=np.float32))
+    assert len(history) == 2_000_000
+    assert -(-len(history) // history._block) <= MAX_BLOCKS
+    assert history.decimate(300).x.size <= 301
+
+
+def test_values_view_survives_growth():
+    history = LossHistory(capacity=16)
+    history.append(np.arange(10, dtype=np.float32))
+    view = history.values
+    history.append(np.arange(1000, dtype=np.float32))
+    np.testing.assert_array_equal(view, np.arange(10))
