@@ -3,6 +3,13 @@
 The text is parsed with :mod:`ast` and checked against a whitelist; nothing is
 ever passed to ``eval`` or ``exec``.  The checked tree is turned into a small
 closure over numpy, evaluated in float64 on whole arrays.
+
+Hostile text is refused cheaply and in a fixed order, so nothing can make the
+check slow or crash it: the length first (so ``(((...)))`` ten thousand levels
+deep never reaches the parser), then the characters (ASCII letters, digits,
+spaces and ``+ - * / ^ ( ) . _``), then the parse, then the size of the tree,
+then each node against the whitelist.  Numbers become float64 before any
+arithmetic, so ``9**9**9`` or ``10**400`` is ``inf``, never a giant Python int.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import string
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -38,11 +46,10 @@ _BINARY = {
     ast.Pow: operator.pow,
 }
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_CHARACTERS = frozenset(string.ascii_letters + string.digits + " +-*/^().")  # "_" as in 1_000 and names
 
-ALLOWED_TEXT = (
-    "an expression in x using numbers, + - * / ** (or ^), parentheses, "
-    f"{', '.join(FUNCTIONS)}, pi and e"
-)
+#: What a target may contain, short enough to sit in a one-line error message.
+ALLOWED_TEXT = f"a formula in x with numbers, + - * / ^ ( ), {' '.join(FUNCTIONS)}, pi, e"
 
 #: Named targets offered in the form; each maps to an expression.
 PRESETS: dict[str, str] = {
@@ -53,9 +60,22 @@ PRESETS: dict[str, str] = {
     "step": "(sign(x)+1)/2",
 }
 
+#: Friendly names for the syntax people try most often.
+_SYNTAX_NAMES = {
+    ast.Attribute: "attribute access (.)",
+    ast.Compare: "comparisons",
+    ast.BoolOp: "and/or",
+    ast.IfExp: "if/else",
+    ast.Lambda: "lambda",
+    ast.Subscript: "indexing",
+    ast.NamedExpr: ":=",
+    ast.Tuple: "commas",
+    ast.UnaryOp: "'not'",
+}
+
 
 class ExpressionError(ValueError):
-    """The text is not an allowed target expression."""
+    """The text is not an allowed target expression.  The message is a short reason."""
 
 
 Evaluator = Callable[[np.ndarray], np.ndarray]
@@ -67,6 +87,7 @@ class Expression:
     _fn: Evaluator = field(repr=False, compare=False)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        """The function on ``x`` in float64; NaN/inf where it is undefined (never raises)."""
         x = np.asarray(x, dtype=np.float64)
         with np.errstate(all="ignore"):
             out = self._fn(x)
@@ -79,22 +100,30 @@ def normalize(text: str) -> str:
     return PRESETS.get(text, text).replace("^", "**")
 
 
+def _snippet(text: str, limit: int = 12) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
 def parse(text: str) -> Expression:
     """Parse ``text`` into an :class:`Expression` or raise :class:`ExpressionError`."""
     if not isinstance(text, str):
         raise ExpressionError("must be text")
+    if len(text) > 4 * MAX_LENGTH:  # do not even strip a megabyte of text
+        raise ExpressionError(f"longer than {MAX_LENGTH} characters")
     source = normalize(text)
     if not source:
-        raise ExpressionError("is empty")
+        raise ExpressionError("empty")
     if len(source) > MAX_LENGTH:
-        raise ExpressionError(f"is longer than {MAX_LENGTH} characters")
+        raise ExpressionError(f"longer than {MAX_LENGTH} characters")
+    bad = next((c for c in source if c not in _CHARACTERS and c != "_"), None)
+    if bad is not None:
+        raise ExpressionError(f"{bad!r} is not allowed" if bad.isprintable() else f"control character {bad!r}")
     try:
         tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise ExpressionError("is not a valid expression") from None
-    nodes = sum(1 for _ in ast.walk(tree))
-    if nodes > MAX_NODES:
-        raise ExpressionError(f"has more than {MAX_NODES} parts")
+        raise ExpressionError("not a valid formula (check the brackets)") from None
+    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+        raise ExpressionError(f"more than {MAX_NODES} parts")
     return Expression(source, _compile(tree.body))
 
 
@@ -107,24 +136,42 @@ def _compile(node: ast.AST) -> Evaluator:
         op, operand = _UNARY[type(node.op)], _compile(node.operand)
         return lambda x: op(operand(x))
     if isinstance(node, ast.Constant):
-        value = node.value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ExpressionError(f"may not contain {value!r}")
-        number = np.float64(float(value)) if abs(value) < 1e308 else np.float64(np.inf)
+        number = _number(node.value)
         return lambda x: number
     if isinstance(node, ast.Name):
         if node.id == "x":
             return lambda x: x
         if node.id in CONSTANTS:
-            number = np.float64(CONSTANTS[node.id])
-            return lambda x: number
-        raise ExpressionError(f"uses unknown name {node.id!r}")
+            constant = np.float64(CONSTANTS[node.id])
+            return lambda x: constant
+        if node.id in FUNCTIONS:
+            raise ExpressionError(f"{node.id} needs brackets: {node.id}(x)")
+        raise ExpressionError(f"unknown name {_snippet(node.id)}")
     if isinstance(node, ast.Call):
-        name = node.func.id if isinstance(node.func, ast.Name) else None
+        if not isinstance(node.func, ast.Name):
+            raise ExpressionError("only abs, sin, ... may be called")
+        name = node.func.id
         if name not in FUNCTIONS:
-            raise ExpressionError("may only call " + ", ".join(FUNCTIONS))
-        if len(node.args) != 1 or node.keywords:
-            raise ExpressionError(f"{name}() takes exactly one argument")
+            raise ExpressionError(f"unknown function {_snippet(name)}")
+        if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
+            raise ExpressionError(f"{name}() takes one argument")
         fn, arg = FUNCTIONS[name], _compile(node.args[0])
         return lambda x: fn(arg(x))
-    raise ExpressionError(f"may not contain {type(node).__name__.lower()} syntax")
+    if isinstance(node, ast.BinOp):
+        return _refuse_operator(node)
+    name = _SYNTAX_NAMES.get(type(node), type(node).__name__.lower())
+    raise ExpressionError(f"{name} not allowed")
+
+
+def _number(value: object) -> np.float64:
+    """A literal as float64: huge integers become inf, never a giant Python int."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ExpressionError(f"{_snippet(repr(value))} is not a real number")
+    if isinstance(value, int) and value.bit_length() > 1024:
+        return np.float64(np.inf)
+    return np.float64(float(value))
+
+
+def _refuse_operator(node: ast.BinOp) -> Evaluator:
+    symbol = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@"}.get(type(node.op), "this operator")
+    raise ExpressionError(f"{symbol} not allowed")
