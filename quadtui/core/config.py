@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from decimal import Decimal
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from quadtui.core import expr
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ACTIVATIONS = (
     "relu",
@@ -32,16 +36,44 @@ X_LIMIT = 1000.0
 
 
 class ConfigError(ValueError):
-    """A hyperparameter value is not allowed.  Names the field, the value and the rule."""
+    """A hyperparameter value is not allowed.  Names the field, the value and the rule.
+
+    The message is one line of at most :data:`MESSAGE_LIMIT` characters: values
+    are shown with control characters escaped and cut to :data:`SHOWN_LIMIT`.
+    """
 
     def __init__(self, field: str, value: Any, allowed: str) -> None:
         self.field = field
         self.value = value
         self.allowed = allowed
-        shown = repr(value) if isinstance(value, str) else str(value)
-        if len(shown) > 40:
-            shown = shown[:37] + "..."
-        super().__init__(f"{field} = {shown} is not allowed: {allowed}")
+        name = shorten(str(field), 24)
+        room = MESSAGE_LIMIT - len(f"{name} =  is not allowed: {allowed}") - 2  # -2: the quotes
+        value_text = shown(value, max(12, min(SHOWN_LIMIT, room)))
+        super().__init__(shorten(f"{name} = {value_text} is not allowed: {allowed}", MESSAGE_LIMIT))
+
+
+MESSAGE_LIMIT = 160
+SHOWN_LIMIT = 32
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` on one line (control characters escaped), cut to ``limit`` characters."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def shown(value: Any, limit: int = SHOWN_LIMIT) -> str:
+    """A value as an error message shows it: text quoted, one line, at most ``limit`` characters."""
+    if isinstance(value, str):
+        cut = value[: limit + 1]
+        text = repr(cut if len(value) <= limit else cut[: limit - 4] + "...")
+        return shorten(text, limit + 2)
+    try:
+        text = str(value)
+    except Exception:  # a hostile __str__ must not turn a clear refusal into a traceback
+        text = f"<{type(value).__name__}>"
+    return shorten(text, limit)
 
 
 @dataclass(frozen=True)
@@ -63,7 +95,7 @@ class Spec:
         if self.kind == "expr":
             return expr.ALLOWED_TEXT
         if self.kind == "batch":
-            return "'full' or a whole number from 1 to samples"
+            return BATCH_ALLOWED
         noun = "a whole number" if self.kind == "int" else "a number"
         lo = _fmt(self.lo)
         hi = "any size" if self.hi is None else _fmt(self.hi)
@@ -74,6 +106,9 @@ class Spec:
         else:
             rule = f"{noun} from {lo} to {hi}"
         return rule + (" (or empty for the default)" if self.optional else "")
+
+
+BATCH_ALLOWED = "'full' or a whole number from 1 to samples"
 
 
 def _fmt(v: float | None) -> str:
@@ -135,11 +170,9 @@ class Config:
             raise ConfigError("x_max", self.x_max, f"a number greater than x_min ({self.x_min:g})")
         lo, hi = self.view
         if lo >= hi:
-            raise ConfigError("view_max", hi, f"a number greater than view_min ({lo:g})")
+            raise ConfigError("view_max", hi, f"a number greater than the view's lower end ({lo:g})")
         if self.batch_size is not None and self.batch_size > self.samples:
-            raise ConfigError(
-                "batch_size", self.batch_size, f"'full' or a whole number from 1 to samples ({self.samples})"
-            )
+            raise ConfigError("batch_size", self.batch_size, f"'full' or a whole number from 1 to {self.samples} (samples)")
         object.__setattr__(self, "target", _check_target(self.target, self.x_min, self.x_max))
 
     # -- derived -------------------------------------------------------------
@@ -165,25 +198,62 @@ class Config:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], base: "Config | None" = None) -> "Config":
-        """Build a config from loosely typed values (strings from a form or a file)."""
-        unknown = [k for k in values if k not in FIELDS]
-        if unknown:
-            raise ConfigError(unknown[0], values[unknown[0]], "a known field: " + ", ".join(FIELDS))
-        parsed = {k: parse_value(k, v) for k, v in values.items()}
-        return dataclasses.replace(base or cls(), **parsed)
+        """Build a config from loosely typed values (strings from a form or a file).
 
+        A rule between two fields (``x_min < x_max``, ``batch_size <= samples``)
+        is reported on the field that was given, when only one of the pair was.
+        """
+        for key in values:
+            if key not in FIELDS:
+                raise ConfigError(str(key), values[key], _known_field_hint(str(key)))
+        parsed = {k: parse_value(k, v) for k, v in values.items()}
+        base = base or cls()
+        try:
+            return dataclasses.replace(base, **parsed)
+        except ConfigError as exc:
+            raise _blame_given(exc, values, {**base.to_dict(), **parsed}) from None
+
+
+def _known_field_hint(key: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key.lower().replace("-", "_"), FIELDS, n=1, cutoff=0.6)
+    if close:
+        return f"a known field (did you mean {close[0]}?)"
+    return "a known field such as lr, epochs, hidden, activation, target, x_min"
+
+
+#: For each field a cross-field rule may blame: the fields on the other side of the rule.
+_PARTNERS = {"x_max": ("x_min",), "view_max": ("view_min", "x_min"), "batch_size": ("samples",)}
+
+
+def _blame_given(exc: ConfigError, given: Mapping[str, Any], merged: Mapping[str, Any]) -> ConfigError:
+    """Re-word a cross-field error onto the field the user gave, if they gave only that side."""
+    if exc.field in given:
+        return exc
+    for other in _PARTNERS.get(exc.field, ()):
+        if other not in given or (other == "x_min" and merged["view_min"] is not None):
+            continue
+        if other == "samples":
+            rule = f"a whole number from {merged['batch_size']} (batch_size) to {_fmt(FIELDS['samples'].hi)}"
+        else:
+            upper = merged["x_max"] if other == "x_min" else exc.value
+            rule = f"a number less than {'x_max' if exc.field == 'x_max' else 'the view upper end'} ({upper:g})"
+        return ConfigError(other, given[other], rule)
+    return exc
 
 
 def parse_value(name: str, raw: Any) -> Any:
     """Parse one field from text (or pass a typed value through) and check it."""
-    spec = FIELDS[name]
-    return _check(name, spec, raw)
+    if name not in FIELDS:
+        raise ConfigError(str(name), raw, _known_field_hint(str(name)))
+    return _check(name, FIELDS[name], raw)
 
 
 def _check(name: str, spec: Spec, value: Any) -> Any:
     if isinstance(value, str):
         value = value.strip()
-        if value == "" and spec.optional:
+        if spec.optional and value.lower() in ("", "none", "default"):
             return None
     if value is None:
         if spec.optional:
@@ -191,7 +261,7 @@ def _check(name: str, spec: Spec, value: Any) -> Any:
         raise ConfigError(name, value, spec.allowed)
     kind = spec.kind
     if kind == "choice":
-        text = str(value).strip().lower().replace("-", "_")
+        text = value.lower().replace("-", "_") if isinstance(value, str) else None
         if text not in spec.choices:
             raise ConfigError(name, value, spec.allowed)
         return text
@@ -200,10 +270,9 @@ def _check(name: str, spec: Spec, value: Any) -> Any:
             raise ConfigError(name, value, spec.allowed)
         return expr.normalize(value)
     if kind == "batch":
-        if isinstance(value, str) and value.lower() in ("full", "all", "none"):
+        if isinstance(value, str) and value.lower() in ("full", "all"):
             return None
-        number = _as_int(name, value, Spec("int", "", 1, None))
-        return number
+        return _as_int(name, value, Spec("int", "", 1, None), allowed=spec.allowed)
     if kind == "int":
         return _as_int(name, value, spec)
     return _as_float(name, value, spec)
@@ -221,25 +290,24 @@ def _as_float(name: str, value: Any, spec: Spec) -> float:
     return number + 0.0  # turns -0.0 into 0.0
 
 
-def _as_int(name: str, value: Any, spec: Spec) -> int:
+def _as_int(name: str, value: Any, spec: Spec, allowed: str | None = None) -> int:
+    """A whole number from an int, an integral float or text ("5000", "5e3", "5_000", "5000.0")."""
+    allowed = allowed or spec.allowed
     if isinstance(value, bool):
-        raise ConfigError(name, value, spec.allowed)
+        raise ConfigError(name, value, allowed)
     if isinstance(value, int):
         number = value
     else:
-        text = str(value).strip().replace("_", "")
-        try:
-            number = int(text)
-        except (TypeError, ValueError):
-            try:  # "5e3" is a fine way to write 5000
-                as_float = float(text)
-            except (TypeError, ValueError, OverflowError):
-                raise ConfigError(name, value, spec.allowed) from None
-            if not math.isfinite(as_float) or not as_float.is_integer() or abs(as_float) > 2**63:
-                raise ConfigError(name, value, spec.allowed) from None
-            number = int(as_float)
+        try:  # Decimal: exact (a float would round "12345678901234567" to another seed)
+            exact = Decimal(value if isinstance(value, str) else str(value))
+        except (ArithmeticError, ValueError, TypeError):
+            raise ConfigError(name, value, allowed) from None
+        # adjusted() is the decimal exponent: refuse 1e999999 before int() builds it
+        if not exact.is_finite() or exact.adjusted() > 30 or exact != exact.to_integral_value():
+            raise ConfigError(name, value, allowed)
+        number = int(exact)
     if not _in_range(number, spec):
-        raise ConfigError(name, value, spec.allowed)
+        raise ConfigError(name, value, allowed)
     return number
 
 
@@ -249,17 +317,39 @@ def _in_range(number: float, spec: Spec) -> bool:
     return spec.hi is None or number <= spec.hi
 
 
+#: A target must stay finite and below this size on the whole sample range.
+TARGET_LIMIT = 1e12  # shown as "1e+12"
+
+
+def probe_points(x_min: float, x_max: float) -> "np.ndarray":
+    """Where a target is checked: a fine grid plus the points where poles usually sit
+    (0, whole numbers, multiples of pi/2), so ``1/x`` or ``tan(x)`` on any range is caught."""
+    import numpy as np
+
+    specials = [np.arange(math.ceil(x_min), math.floor(x_max) + 1, dtype=np.float64)]
+    half_pi = math.pi / 2
+    specials.append(np.arange(math.ceil(x_min / half_pi), math.floor(x_max / half_pi) + 1) * half_pi)
+    points = np.concatenate([np.linspace(x_min, x_max, 1001), *specials])
+    return points[(points >= x_min) & (points <= x_max)]
+
+
 def _check_target(text: str, x_min: float, x_max: float) -> str:
     import numpy as np
 
     try:
         parsed = expr.parse(text)
     except expr.ExpressionError as exc:
-        raise ConfigError("target", text, f"{exc}; allowed: {expr.ALLOWED_TEXT}") from None
-    probe = parsed(np.linspace(x_min, x_max, 1001))
-    if not np.all(np.isfinite(probe)) or np.max(np.abs(probe)) > 1e12:
+        raise ConfigError("target", text, f"{expr.ALLOWED_TEXT} ({exc})") from None
+    x = probe_points(x_min, x_max)
+    y = parsed(x)
+    bad = ~np.isfinite(y) | (np.abs(y) > TARGET_LIMIT)
+    if bad.any():
+        where = int(np.argmax(bad))
         raise ConfigError(
-            "target", text, f"a function that stays finite (and below 1e12) for x in [{x_min:g}, {x_max:g}]"
+            "target",
+            text,
+            f"a function finite and within ±{TARGET_LIMIT:.0e} for x in [{x_min:g}, {x_max:g}]"
+            f" (it is {y[where]:.3g} at x = {x[where]:.6g})",
         )
     return parsed.text
 
