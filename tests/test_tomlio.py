@@ -64,7 +64,7 @@ def test_file_values_apply_over_base_and_missing_fields_keep_it(tmp_path):
     [
         ("lr = 0.05\nhidden = \nepochs = 3\n", ["line 2", "not valid TOML"]),
         ("lr = 0.05\n[oops\n", ["line 2"]),
-        ("lrr = 0.05\n", ["unknown key 'lrr'", "lr, epochs"]),
+        ("lrr = 0.05\n", ["unknown key 'lrr'", "did you mean lr?"]),
         ("lr = -1\n", ["lr = -1", "> 0"]),
         ('activation = "swish"\n', ["activation", "relu, tanh"]),
         ("hidden = true\n", ["hidden"]),

@@ -109,17 +109,13 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
 def config_from_values(values: Mapping[str, Any], base: Config | None = None, *, source: str) -> Config:
     """Check a table of config values read from ``source`` and apply it over ``base``."""
     for key, value in values.items():
-        if key not in FIELDS:
-            raise ConfigFileError(
-                f"{source}: unknown key {key!r}; known keys: {', '.join(FIELDS)}", field=None
-            )
-        if isinstance(value, (dict, list)):
-            raise ConfigFileError(
-                f"{source}: {key} must be a single value ({FIELDS[key].allowed})", field=key
-            )
+        if key in FIELDS and isinstance(value, (dict, list)):
+            raise ConfigFileError(f"{source}: {key} must be a single value ({FIELDS[key].allowed})", field=key)
     try:
         return Config.from_mapping(values, base=base)
     except ConfigError as exc:
+        if exc.field not in FIELDS:  # "a known field (did you mean lr?)"
+            raise ConfigFileError(f"{source}: unknown key {exc.field!r}; must be {exc.allowed}") from None
         raise ConfigFileError(f"{source}: {exc}", field=exc.field) from None
 
 

@@ -1,0 +1,133 @@
+"""Export a run to a folder: its config, losses, fit, weights (and a screenshot, from the app).
+
+The folder holds
+
+* ``config.toml`` — load it again with ``quadtui --config``,
+* ``loss.csv`` — ``epoch,train_loss,eval_loss`` (eval blank between measurements),
+* ``fit.csv`` — ``x,target,prediction,h0..`` on the chart grid (``h*``: last hidden layer),
+* ``model.pt`` — the trained ``state_dict`` (``nn.Sequential`` as in ``train.py``),
+* ``train.py`` — the standalone script that trains the same run,
+* ``screenshot.svg`` — when the app passes one.
+
+Each file is written atomically; an existing non-empty folder is refused unless
+``overwrite`` is set.  Every failure is one :class:`FileWriteError` line.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from quadtui.core.codegen import script_for
+from quadtui.core.files import FileWriteError, atomic_write
+from quadtui.core.tomlio import config_to_toml
+
+if TYPE_CHECKING:
+    import torch
+
+    from quadtui.core.engine import Engine, Snapshot
+
+FILES = ("config.toml", "loss.csv", "fit.csv", "model.pt", "train.py", "screenshot.svg")
+
+
+def export_run(
+    run: "Engine | Snapshot",
+    directory: str | os.PathLike[str],
+    *,
+    model: "torch.nn.Module | None" = None,
+    overwrite: bool = False,
+    screenshot_svg: str | None = None,
+) -> Path:
+    """Write the run's files into ``directory`` and return its path.
+
+    ``run`` is an :class:`Engine` (its current snapshot and trained model are
+    used) or a :class:`Snapshot` together with ``model`` (from
+    ``engine.trained_model()`` taken at the same moment).
+    """
+    from quadtui.core.engine import Engine
+
+    if isinstance(run, Engine):
+        snap, model = run.snapshot(), run.trained_model()
+    else:
+        snap = run
+        if model is None:
+            raise TypeError("export_run(snapshot, ...) needs model= (engine.trained_model())")
+    folder = prepare_folder(directory, overwrite=overwrite)
+    files = {
+        "config.toml": config_to_toml(snap.config),
+        "loss.csv": loss_csv(snap),
+        "fit.csv": fit_csv(snap),
+        "model.pt": _state_dict_bytes(model),
+        "train.py": script_for(snap.config),
+    }
+    if screenshot_svg is not None:
+        files["screenshot.svg"] = screenshot_svg
+    for name, data in files.items():
+        atomic_write(folder / name, data, overwrite=overwrite)
+    for stale in set(FILES) - set(files):  # from an earlier export into the same folder
+        try:
+            (folder / stale).unlink(missing_ok=True)
+        except OSError as exc:
+            raise FileWriteError(f"cannot remove {folder / stale}: {exc.strerror or exc}") from None
+    return folder
+
+
+def check_folder(directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Raise :class:`FileWriteError` if exporting to ``directory`` would be refused; create nothing.
+
+    Cheap, so callers can check a folder before a long run rather than after it.
+    """
+    folder = Path(directory).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise FileWriteError(f"{folder} is a file, not a folder (choose another name)")
+    if not overwrite and folder.is_dir() and any(folder.iterdir()):
+        raise FileWriteError(f"{folder} is not empty (choose another folder or allow overwriting)")
+    return folder
+
+
+def prepare_folder(directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Check and create the export folder."""
+    folder = check_folder(directory, overwrite=overwrite)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileWriteError(f"cannot create {folder}: {exc.strerror or exc}") from None
+    return folder
+
+
+def loss_csv(snap: "Snapshot") -> str:
+    """``epoch,train_loss,eval_loss``: one row per epoch run; eval is blank where not measured."""
+    train = np.asarray(snap.train_loss, dtype=np.float32)
+    evals = [""] * train.size
+    for epoch, value in zip(snap.eval_epochs.tolist(), snap.eval_loss.astype(np.float32)):
+        if 1 <= epoch <= train.size:
+            evals[epoch - 1] = str(value)
+    rows = [f"{epoch},{loss},{ev}\n" for epoch, loss, ev in zip(range(1, train.size + 1), train, evals)]
+    return "epoch,train_loss,eval_loss\n" + "".join(rows)
+
+
+def fit_csv(snap: "Snapshot") -> str:
+    """``x,target,prediction,h0..h{n-1}`` on the view grid the charts use.
+
+    The network computes in float32, so its columns are written as float32 values
+    (shortest text that reads back to the same number); x and target are float64.
+    """
+    units = snap.hidden.shape[1]
+    header = ["x", "target", "prediction"] + [f"h{i}" for i in range(units)]
+    network = np.column_stack([snap.prediction, snap.hidden]).astype(np.float32)
+    lines = [",".join(header)]
+    for x, target, row in zip(snap.grid.tolist(), snap.grid_target.tolist(), network):
+        lines.append(",".join([repr(x), repr(target), *map(str, row)]))
+    return "\n".join(lines) + "\n"
+
+
+def _state_dict_bytes(model: "torch.nn.Module") -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.getvalue()

@@ -1,0 +1,121 @@
+"""Export a run: every file written, readable, and equal to what the engine holds."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from quadtui.core.config import Config
+from quadtui.core.engine import Engine
+from quadtui.core.export import export_run
+from quadtui.core.files import FileWriteError
+from quadtui.core.model import build_model
+from quadtui.core.tomlio import load_config_file
+
+
+def read_csv(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def engine():
+    engine = Engine(Config(epochs=2500, hidden=5, noise=0.1))  # eval every 3 epochs
+    engine.run()
+    return engine
+
+
+def test_export_writes_every_file(engine, tmp_path):
+    folder = export_run(engine, tmp_path / "run", screenshot_svg="<svg/>")
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["config.toml", "fit.csv", "loss.csv", "model.pt", "screenshot.svg", "train.py"]
+    assert load_config_file(folder / "config.toml") == engine.config
+    assert (folder / "screenshot.svg").read_text() == "<svg/>"
+    assert "final loss" in (folder / "train.py").read_text()
+
+
+def test_loss_csv_has_every_epoch_and_eval_where_measured(engine, tmp_path):
+    rows = read_csv(export_run(engine, tmp_path / "run") / "loss.csv")
+    snap = engine.snapshot()
+    assert [int(r["epoch"]) for r in rows] == list(range(1, 2501))
+    train = np.array([float(r["train_loss"]) for r in rows], dtype=np.float32)
+    np.testing.assert_array_equal(train, snap.train_loss)  # float32 values survive the text exactly
+    measured = [int(r["epoch"]) for r in rows if r["eval_loss"] != ""]
+    assert engine.eval_every == 3
+    assert measured == list(range(1, 2501, 3)) == snap.eval_epochs.tolist()
+    evals = np.array([float(r["eval_loss"]) for r in rows if r["eval_loss"]], dtype=np.float32)
+    np.testing.assert_array_equal(evals, snap.eval_loss)
+
+
+def test_fit_csv_is_the_view_grid(engine, tmp_path):
+    rows = read_csv(export_run(engine, tmp_path / "run") / "fit.csv")
+    snap = engine.snapshot()
+    assert list(rows[0]) == ["x", "target", "prediction", "h0", "h1", "h2", "h3", "h4"]
+    assert len(rows) == len(snap.grid) == 100
+    np.testing.assert_array_equal([float(r["x"]) for r in rows], snap.grid)
+    np.testing.assert_array_equal([float(r["target"]) for r in rows], snap.grid_target)
+    # the network's outputs are float32 numbers: written in the fewest digits that read back exactly
+    prediction = np.array([r["prediction"] for r in rows], dtype=np.float32)
+    np.testing.assert_array_equal(prediction, snap.prediction.astype(np.float32))
+    hidden = np.array([[r[f"h{i}"] for i in range(5)] for r in rows], dtype=np.float32)
+    np.testing.assert_array_equal(hidden, snap.hidden.astype(np.float32))
+
+
+def test_model_pt_loads_into_the_same_network_and_predicts_the_fit(engine, tmp_path):
+    folder = export_run(engine, tmp_path / "run")
+    model = build_model(engine.config)
+    model.load_state_dict(torch.load(folder / "model.pt", weights_only=True))
+    x = torch.from_numpy(engine.data.grid).reshape(-1, 1).float()
+    with torch.no_grad():
+        ours = model(x).reshape(-1).double().numpy()
+    np.testing.assert_allclose(ours, engine.snapshot().prediction, rtol=1e-6, atol=1e-6)
+
+
+def test_snapshot_with_model_is_accepted_and_snapshot_alone_is_not(engine, tmp_path):
+    snap, model = engine.snapshot(), engine.trained_model()
+    folder = export_run(snap, tmp_path / "run", model=model)
+    assert (folder / "model.pt").exists()
+    with pytest.raises(TypeError, match="model="):
+        export_run(snap, tmp_path / "other")
+
+
+def test_refuses_a_non_empty_folder_unless_overwrite(engine, tmp_path):
+    target = tmp_path / "run"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    with pytest.raises(FileWriteError, match="not empty") as info:
+        export_run(engine, target)
+    assert "\n" not in str(info.value)
+    assert os.listdir(target) == ["notes.txt"]
+    export_run(engine, target, overwrite=True, screenshot_svg="<svg/>")
+    export_run(engine, target, overwrite=True)  # a re-export without screenshot drops the old one
+    assert sorted(os.listdir(target)) == ["config.toml", "fit.csv", "loss.csv", "model.pt", "notes.txt", "train.py"]
+
+
+def test_an_empty_existing_folder_is_fine_and_a_file_is_not(engine, tmp_path):
+    (tmp_path / "empty").mkdir()
+    export_run(engine, tmp_path / "empty")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileWriteError, match="is a file"):
+        export_run(engine, tmp_path / "file")
+
+
+def test_an_impossible_place_is_one_line(engine, tmp_path):
+    (tmp_path / "plain-file").write_text("x")
+    with pytest.raises(FileWriteError) as info:
+        export_run(engine, tmp_path / "plain-file" / "run")
+    message = str(info.value)
+    assert "\n" not in message and "plain-file" in message and message.startswith("cannot create")
+
+
+def test_a_diverged_run_exports_what_it_kept(tmp_path):
+    engine = Engine(Config(lr=5.0, epochs=200))
+    engine.run()
+    rows = read_csv(export_run(engine, tmp_path / "run") / "loss.csv")
+    assert len(rows) == engine.epoch == engine.diverged_at - 1
+    assert all(np.isfinite(float(r["train_loss"])) for r in rows)
