@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import math
-import operator
 import string
 from dataclasses import dataclass, field
 from typing import Callable
@@ -38,14 +37,16 @@ FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sign": np.sign,
 }
 CONSTANTS = {"pi": math.pi, "e": math.e}
+# ufuncs, not operators: a constant part such as pi**e then gives exactly the bits the same
+# operation gives element-wise on an array (numpy's scalar ** may differ in the last bit).
 _BINARY = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.Pow: operator.pow,
+    ast.Add: np.add,
+    ast.Sub: np.subtract,
+    ast.Mult: np.multiply,
+    ast.Div: np.divide,
+    ast.Pow: np.power,
 }
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_UNARY = {ast.USub: np.negative, ast.UAdd: np.positive}
 _CHARACTERS = frozenset(string.ascii_letters + string.digits + " +-*/^().")  # "_" as in 1_000 and names
 
 #: What a target may contain, short enough to sit in a one-line error message.
