@@ -229,8 +229,8 @@ _PARTNERS = {"x_max": ("x_min",), "view_max": ("view_min", "x_min"), "batch_size
 
 def _blame_given(exc: ConfigError, given: Mapping[str, Any], merged: Mapping[str, Any]) -> ConfigError:
     """Re-word a cross-field error onto the field the user gave, if they gave only that side."""
-    if exc.field in given:
-        return exc
+    if exc.field in given:  # show the value as it was written
+        return ConfigError(exc.field, given[exc.field], exc.allowed)
     for other in _PARTNERS.get(exc.field, ()):
         if other not in given or (other == "x_min" and merged["view_min"] is not None):
             continue
@@ -266,9 +266,7 @@ def _check(name: str, spec: Spec, value: Any) -> Any:
             raise ConfigError(name, value, spec.allowed)
         return text
     if kind == "expr":
-        if not isinstance(value, str):
-            raise ConfigError(name, value, spec.allowed)
-        return expr.normalize(value)
+        return _parse_target(value).text
     if kind == "batch":
         if isinstance(value, str) and value.lower() in ("full", "all"):
             return None
@@ -283,7 +281,7 @@ def _as_float(name: str, value: Any, spec: Spec) -> float:
         raise ConfigError(name, value, spec.allowed)
     try:
         number = float(value)
-    except (TypeError, ValueError, OverflowError):
+    except Exception:  # not a number, whatever the object does: refused, never a traceback
         raise ConfigError(name, value, spec.allowed) from None
     if not math.isfinite(number) or not _in_range(number, spec):
         raise ConfigError(name, value, spec.allowed)
@@ -300,7 +298,7 @@ def _as_int(name: str, value: Any, spec: Spec, allowed: str | None = None) -> in
     else:
         try:  # Decimal: exact (a float would round "12345678901234567" to another seed)
             exact = Decimal(value if isinstance(value, str) else str(value))
-        except (ArithmeticError, ValueError, TypeError):
+        except Exception:
             raise ConfigError(name, value, allowed) from None
         # adjusted() is the decimal exponent: refuse 1e999999 before int() builds it
         if not exact.is_finite() or exact.adjusted() > 30 or exact != exact.to_integral_value():
@@ -333,13 +331,17 @@ def probe_points(x_min: float, x_max: float) -> "np.ndarray":
     return points[(points >= x_min) & (points <= x_max)]
 
 
+def _parse_target(text: Any) -> expr.Expression:
+    try:
+        return expr.parse(text)
+    except expr.ExpressionError as exc:
+        raise ConfigError("target", text, f"{expr.ALLOWED_TEXT} ({exc})") from None
+
+
 def _check_target(text: str, x_min: float, x_max: float) -> str:
     import numpy as np
 
-    try:
-        parsed = expr.parse(text)
-    except expr.ExpressionError as exc:
-        raise ConfigError("target", text, f"{expr.ALLOWED_TEXT} ({exc})") from None
+    parsed = _parse_target(text)
     x = probe_points(x_min, x_max)
     y = parsed(x)
     bad = ~np.isfinite(y) | (np.abs(y) > TARGET_LIMIT)
