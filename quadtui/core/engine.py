@@ -170,10 +170,13 @@ class Engine:
         self.run_id = Engine._ids
         self.model = build_model(self.config)
         self.net = FastMLP(self.config, self.model)
-        self.history = LossHistory(min(self.config.epochs, 1 << 16))
+        # room for every epoch up front: pages are only touched (resident) as losses arrive
+        self.history = LossHistory(self.config.epochs)
         self.eval_every = max(1, math.ceil(self.config.epochs / EVAL_POINTS))
-        self._eval_epochs: list[int] = []
-        self._eval_loss: list[float] = []
+        evals = math.ceil(self.config.epochs / self.eval_every)
+        self._eval_epochs = np.zeros(evals, dtype=np.int64)
+        self._eval_loss = np.zeros(evals, dtype=np.float32)
+        self._evals = 0
         self.epoch = 0
         self.status = Status.READY
         self.diverged_at: int | None = None
@@ -215,8 +218,7 @@ class Engine:
             return 0
         started = time.perf_counter()
         saved = self.net.save()
-        losses, eval_at, eval_loss = self._train(n)
-        chunk = torch.stack(losses).numpy() if losses else np.empty(0, np.float32)
+        chunk, eval_at, eval_loss = self._train(n)
         finite = np.isfinite(chunk)
         if not finite.all() or not self.net.all_finite():
             # Keep the last state whose loss was finite: replay the chunk up to there.
@@ -227,13 +229,14 @@ class Engine:
             self.diverged_at = self.epoch + bad + 1
             chunk = chunk[:bad]
             n = bad
-            eval_keep = [i for i, e in enumerate(eval_at) if e <= self.epoch + bad]
-            eval_at = [eval_at[i] for i in eval_keep]
-            eval_loss = [eval_loss[i] for i in eval_keep]
+            kept = eval_at <= self.epoch + bad
+            eval_at, eval_loss = eval_at[kept], eval_loss[kept]
             self.status = Status.DIVERGED
         self.history.append(chunk)
-        self._eval_epochs += eval_at
-        self._eval_loss += [float(v) for v in eval_loss]
+        k = self._evals
+        self._eval_epochs[k : k + eval_at.size] = eval_at
+        self._eval_loss[k : k + eval_at.size] = eval_loss
+        self._evals += eval_at.size
         self.epoch += n
         if self.status is not Status.DIVERGED:
             self.status = Status.DONE if self.remaining == 0 else Status.TRAINING
@@ -243,25 +246,29 @@ class Engine:
         self._note_rate(now, n)
         return n
 
-    def _train(self, n: int) -> tuple[list[torch.Tensor], list[int], list[torch.Tensor]]:
-        data, net, cfg = self.data, self.net, self.config
-        losses: list[torch.Tensor] = []
-        eval_at: list[int] = []
-        eval_loss: list[torch.Tensor] = []
-        every = self.eval_every
-        first = self.epoch + 1
-        x, y = data.x_train, data.y_train
-        full = cfg.full_batch
-        with torch.inference_mode():
-            for epoch in range(first, first + n):
-                if (epoch - 1) % every == 0:
-                    eval_at.append(epoch)
-                    eval_loss.append(self._eval_loss_now())
-                if full:
-                    losses.append(net.step(x, y))
-                else:
-                    losses.append(self._minibatch_epoch(epoch))
-        return losses, eval_at, eval_loss
+    def _train(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``n`` epochs from the current state: (losses, epochs of eval losses, eval losses).
+
+        The eval loss is measured before the update of every epoch ``e`` with
+        ``(e - 1) % eval_every == 0``.
+        """
+        data, first, every = self.data, self.epoch + 1, self.eval_every
+        offset = -(first - 1) % every  # index of the first eval epoch in this chunk
+        at = range(offset, n, every)
+        losses = torch.empty(n)
+        eval_loss = torch.empty(len(at))
+        if self.config.full_batch:
+            probe = (data.x_eval, data.y_eval, at, eval_loss)
+            self.net.fit(data.x_train, data.y_train, losses, probe)
+        else:
+            evals = iter(enumerate(at))
+            j, next_eval = next(evals, (0, -1))
+            for i in range(n):
+                if i == next_eval:
+                    eval_loss[j] = self._eval_loss_now()
+                    j, next_eval = next(evals, (0, -1))
+                losses[i] = self._minibatch_epoch(first + i)
+        return losses.numpy(), np.arange(first + offset, first + n, every, dtype=np.int64), eval_loss.numpy()
 
     def _minibatch_epoch(self, epoch: int) -> torch.Tensor:
         """One shuffled pass in batches; the epoch's loss is the sample-weighted mean."""
@@ -277,8 +284,7 @@ class Engine:
         return (total / cfg.samples).float()
 
     def _eval_loss_now(self) -> torch.Tensor:
-        pred, _ = self.net.predict(self.data.x_eval)
-        return torch.nn.functional.mse_loss(pred, self.data.y_eval)
+        return self.net.loss(self.data.x_eval, self.data.y_eval)
 
     def _note_rate(self, now: float, n: int) -> None:
         """Epochs per wall-clock second over about the last second."""
@@ -367,8 +373,8 @@ class Engine:
             epoch=self.epoch,
             train_loss=self.history.values,
             history=self.history,
-            eval_epochs=np.asarray(self._eval_epochs, dtype=np.int64),
-            eval_loss=np.asarray(self._eval_loss, dtype=np.float32),
+            eval_epochs=_frozen(self._eval_epochs[: self._evals]),
+            eval_loss=_frozen(self._eval_loss[: self._evals]),
             eval_now=float(self._eval_loss_now()),
             grid=data.grid,
             grid_target=data.grid_target,
@@ -387,6 +393,11 @@ class Engine:
     def trained_model(self) -> torch.nn.Module:
         """An ``nn.Sequential`` holding the current weights (for export)."""
         return self.net.load_into(build_model(self.config))
+
+
+def _frozen(view: np.ndarray) -> np.ndarray:
+    view.flags.writeable = False
+    return view
 
 
 def _sleep(seconds: float, cancel: CancelFlag, control: Control) -> None:

@@ -7,29 +7,46 @@ kernels autograd would (``addmm``, ``mm``, ``threshold_backward``,
 updates as ``torch.optim``'s single-tensor code paths.  So the losses are not
 just close to the notebook's: they are bit-for-bit the same, several times faster.
 The tests check every activation × optimizer against autograd + ``torch.optim``.
+
+What is left of the cost is Python calling into torch, so an epoch is a fixed
+list of kernel calls on preallocated buffers (``out=`` everywhere, transposes
+made once), the parameters live in one flat buffer (one optimizer call updates
+them all), and the loss of every epoch is computed afterwards, for a whole block
+of epochs at once, from the stored predictions: a row-wise mean over one
+contiguous block sums in the same order as the per-epoch ``mse_loss``.
 """
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Callable, Sequence
+
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from quadtui.core.config import Config
 from quadtui.core.model import ACTIVATIONS, linear_layers
 
 Tensor = torch.Tensor
 _aten = torch.ops.aten
-_MEAN = 1  # at::Reduction::Mean
+_nn = torch._C._nn
+_MEAN, _NONE = 1, 0  # at::Reduction
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 RMSPROP_ALPHA = 0.99
 RMSPROP_EPS = 1e-8
 
+#: float32 elements per 64 bytes: every buffer starts where torch's allocator would put it
+_ALIGN = 16
+#: epochs whose predictions are kept for one block of deferred losses
+_BLOCK_ROWS = 256
+#: beyond this many samples a reduction may be split across threads, so losses are taken one by one
+_ROWWISE_MAX = 8192
+
 
 class Optimizer:
-    """Plain SGD (also the base class)."""
+    """Plain SGD (also the base class).  ``params`` may be any tensors, e.g. one flat buffer."""
 
     def __init__(self, params: list[Tensor], lr: float, weight_decay: float) -> None:
         self.params = params
@@ -130,24 +147,157 @@ def torch_optimizer(config: Config, model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=lr, weight_decay=wd)
 
 
+# -- activations as out= kernels ---------------------------------------------------------
+# forward(z, out=h) and backward(grad_h, z, h, out=grad_z): the kernels model.ACTIVATIONS
+# (and so autograd) use, writing into our buffers.  relu is clamp_min(z, 0) inside aten.
+ForwardOut = Callable[[Tensor, Tensor], object]
+BackwardOut = Callable[[Tensor, Tensor, Tensor, Tensor], object]
+
+_OUT_KERNELS: dict[str, tuple[ForwardOut, BackwardOut]] = {
+    "relu": (
+        lambda z, h: torch.clamp_min(z, 0, out=h),
+        lambda g, z, h, o: _aten.threshold_backward.grad_input(g, h, 0, grad_input=o),
+    ),
+    "tanh": (
+        lambda z, h: torch.tanh(z, out=h),
+        lambda g, z, h, o: _aten.tanh_backward.grad_input(g, h, grad_input=o),
+    ),
+    "sigmoid": (
+        lambda z, h: torch.sigmoid(z, out=h),
+        lambda g, z, h, o: _aten.sigmoid_backward.grad_input(g, h, grad_input=o),
+    ),
+    "leaky_relu": (
+        lambda z, h: _nn.leaky_relu(z, 0.01, out=h),
+        lambda g, z, h, o: _aten.leaky_relu_backward.grad_input(g, z, 0.01, False, grad_input=o),
+    ),
+    "elu": (
+        lambda z, h: _nn.elu(z, 1.0, 1, 1, out=h),
+        lambda g, z, h, o: _aten.elu_backward.grad_input(g, 1.0, 1, 1, False, z, grad_input=o),
+    ),
+    "gelu": (
+        lambda z, h: _nn.gelu(z, out=h),
+        lambda g, z, h, o: _aten.gelu_backward.grad_input(g, z, grad_input=o),
+    ),
+    "silu": (
+        lambda z, h: _nn.silu(z, out=h),
+        lambda g, z, h, o: _aten.silu_backward.grad_input(g, z, grad_input=o),
+    ),
+    "softplus": (
+        lambda z, h: _nn.softplus(z, 1, 20, out=h),
+        lambda g, z, h, o: _aten.softplus_backward.grad_input(g, z, 1, 20, grad_input=o),
+    ),
+}
+
+
+def _out_kernels(name: str) -> tuple[ForwardOut, BackwardOut] | None:
+    """out= kernels for an activation; None for identity; a copying fallback for anything new."""
+    if name == "identity":
+        return None
+    if name in _OUT_KERNELS:
+        return _OUT_KERNELS[name]
+    act = ACTIVATIONS[name]
+    return (lambda z, h: h.copy_(act.forward(z)), lambda g, z, h, o: o.copy_(act.backward(g, z, h)))
+
+
+def _padded(n: int) -> int:
+    return -(-n // _ALIGN) * _ALIGN
+
+
+def _flat_views(shapes: Sequence[torch.Size]) -> tuple[Tensor, list[Tensor]]:
+    """One zeroed buffer, and a 64-byte-aligned view of it for each shape."""
+    sizes = [_padded(torch.Size(s).numel()) for s in shapes]
+    flat = torch.zeros(sum(sizes))
+    views, start = [], 0
+    for shape, size in zip(shapes, sizes):
+        views.append(flat[start : start + torch.Size(shape).numel()].view(shape))
+        start += size
+    return flat, views
+
+
+def _row_block(rows: int, n: int) -> tuple[Tensor, list[Tensor]]:
+    """A (rows, n) buffer with aligned rows, and each row as an (n, 1) column."""
+    block = torch.empty(rows, _padded(n))[:, :n]
+    return block, list(block.unsqueeze(2).unbind(0))
+
+
+def _mean_squared_rows(pred: Tensor, y: Tensor, out: Tensor) -> None:
+    """out[i] = mse_loss(pred[i], y): the per-epoch loss, summed in the same order as mse_loss."""
+    sq = _nn.mse_loss(pred, y.reshape(1, -1).expand_as(pred), _NONE)
+    torch.sum(sq, 1, out=out)
+    out.div_(pred.shape[1])
+
+
+class _Workspace:
+    """Buffers and the fixed kernel calls of one training step, for batches of ``n`` samples."""
+
+    def __init__(self, net: "FastMLP", n: int) -> None:
+        ws, kernels = net.weights, net.kernels
+        widths = [w.shape[0] for w in ws[:-1]]
+        self.n = n
+        self.x = torch.empty(n, ws[0].shape[1])
+        self.y = torch.empty(n, 1)
+        self.z = [torch.empty(n, h) for h in widths]
+        self.h = [torch.empty(n, h) for h in widths] if kernels else self.z
+        self.grad_h = [torch.empty(n, h) for h in widths]  # d loss / d h_i
+        self.grad_z = [torch.empty(n, h) for h in widths] if kernels else self.grad_h
+        self.grad_y = torch.empty(n, 1)
+        self.block_rows = min(_BLOCK_ROWS, max(1, (1 << 20) // (4 * _padded(n)))) if n <= _ROWWISE_MAX else 1
+        self.block, self.rows = _row_block(self.block_rows, n)
+
+        # forward through the hidden layers, then (per epoch, into a fresh row) the output layer
+        self.forward: list[Callable[[], object]] = []
+        inputs = [self.x] + self.h
+        for i, (w_t, b) in enumerate(zip(net.weights_t[:-1], net.biases[:-1])):
+            self.forward.append(partial(torch.addmm, b, inputs[i], w_t, out=self.z[i]))
+            if kernels:
+                self.forward.append(partial(kernels[0], self.z[i], self.h[i]))
+        self.last_h = inputs[-1]
+        # backward from grad_y, layer by layer, into the flat gradient buffer
+        self.backward: list[Callable[[], object]] = []
+        grad_out = [self.grad_y] + self.grad_z[::-1]
+        for k, i in enumerate(range(len(ws) - 1, -1, -1)):
+            g = grad_out[k]
+            self.backward.append(partial(torch.mm, g.t(), inputs[i], out=net.grad_w[i]))
+            self.backward.append(partial(torch.sum, g, 0, out=net.grad_b[i]))
+            if i:
+                self.backward.append(partial(torch.mm, g, ws[i], out=self.grad_h[i - 1]))
+                if kernels:
+                    args = (self.grad_h[i - 1], self.z[i - 1], self.h[i - 1], self.grad_z[i - 1])
+                    self.backward.append(partial(kernels[1], *args))
+
+
 class FastMLP:
     """The parameters of an ``nn.Sequential`` MLP, trained with closed-form gradients."""
 
     def __init__(self, config: Config, model: nn.Sequential) -> None:
         linears = linear_layers(model)
-        self.weights = [m.weight.detach().clone() for m in linears]
-        self.biases = [m.bias.detach().clone() for m in linears]
-        self.params = [t for pair in zip(self.weights, self.biases) for t in pair]
+        shapes = [t.shape for m in linears for t in (m.weight, m.bias)]
+        self.flat, self.params = _flat_views(shapes)
+        for view, m in zip(self.params, (t for m in linears for t in (m.weight, m.bias))):
+            view.copy_(m.detach())
+        self.weights, self.biases = self.params[0::2], self.params[1::2]
+        self.weights_t = [w.t() for w in self.weights]
+        self.grad_flat, grads = _flat_views(shapes)
+        self.grad_w, self.grad_b = grads[0::2], grads[1::2]
         self.act = ACTIVATIONS[config.activation]
-        self.optimizer = make_optimizer(config, self.params)
+        self.kernels = _out_kernels(config.activation)
+        self.optimizer = make_optimizer(config, [self.flat])
+        self._grads = [self.grad_flat]
+        self._workspaces: dict[tuple[str, int], _Workspace] = {}
+
+    def _workspace(self, role: str, n: int) -> _Workspace:
+        ws = self._workspaces.get((role, n))
+        if ws is None:
+            ws = self._workspaces[role, n] = _Workspace(self, n)
+        return ws
 
     # -- forward ---------------------------------------------------------------
     def hidden(self, x: Tensor) -> list[tuple[Tensor, Tensor]]:
         """(pre-activation, activation) of every hidden layer for inputs ``x``."""
         out = []
         h = x
-        for w, b in zip(self.weights[:-1], self.biases[:-1]):
-            z = torch.addmm(b, h, w.t())
+        for w_t, b in zip(self.weights_t[:-1], self.biases[:-1]):
+            z = torch.addmm(b, h, w_t)
             h = self.act.forward(z)
             out.append((z, h))
         return out
@@ -155,44 +305,90 @@ class FastMLP:
     def predict(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """(predictions, last hidden layer's activations) for inputs ``x``."""
         with torch.inference_mode():
-            layers = self.hidden(x)
-            h = layers[-1][1]
-            return torch.addmm(self.biases[-1], h, self.weights[-1].t()), h
+            h = self.hidden(x)[-1][1]
+            return torch.addmm(self.biases[-1], h, self.weights_t[-1]), h
 
-    # -- one optimisation step -----------------------------------------------------
+    def loss(self, x: Tensor, y: Tensor) -> Tensor:
+        """The mean squared error on ``(x, y)`` (no update)."""
+        with torch.inference_mode():
+            return _nn.mse_loss(self.predict(x)[0], y, _MEAN)
+
+    # -- training ----------------------------------------------------------------------
     def step(self, x: Tensor, y: Tensor) -> Tensor:
         """One forward/backward/update on the batch ``(x, y)``; returns the loss before the update."""
-        weights, biases = self.weights, self.biases
-        layers = self.hidden(x)
-        h = layers[-1][1]
-        y_hat = torch.addmm(biases[-1], h, weights[-1].t())
-        loss = F.mse_loss(y_hat, y)
-        g = _aten.mse_loss_backward(_ONE, y_hat, y, _MEAN)
-        n = len(weights)
-        grad_w: list[Tensor] = [g] * n
-        grad_b: list[Tensor] = [g] * n
-        for i in range(n - 1, -1, -1):
-            inp = layers[i - 1][1] if i else x
-            grad_w[i] = g.t().mm(inp)
-            grad_b[i] = g.sum(0)
-            if i:
-                g = self.act.backward(g.mm(weights[i]), *layers[i - 1])
-        grads = [t for pair in zip(grad_w, grad_b) for t in pair]
-        self.optimizer.step(grads)
-        return loss
+        with torch.inference_mode():
+            ws = self._workspace("train", x.shape[0])
+            ws.x.copy_(x)
+            ws.y.copy_(y)
+            self._epoch(ws, ws.rows[0])
+            loss = torch.empty(1)
+            _mean_squared_rows(ws.block[:1], ws.y, loss)
+            return loss[0]
+
+    def fit(
+        self,
+        x: Tensor,
+        y: Tensor,
+        losses: Tensor,
+        probe: tuple[Tensor, Tensor, Sequence[int], Tensor] | None = None,
+    ) -> None:
+        """``len(losses)`` full-batch epochs on ``(x, y)``, each epoch's loss (before its update) into ``losses``.
+
+        ``probe = (x2, y2, at, out)`` also measures the loss on ``(x2, y2)`` before the
+        epochs whose index (0-based, within this call) is in the ascending ``at``, into ``out``.
+        Equal, loss for loss, to calling :meth:`step` ``len(losses)`` times.
+        """
+        with torch.inference_mode():
+            ws = self._workspace("train", x.shape[0])
+            ws.x.copy_(x)
+            ws.y.copy_(y)
+            if probe is not None:
+                px, py, at, probe_out = probe
+                pws = self._workspace("probe", px.shape[0])
+                pws.x.copy_(px)
+                pblock, prows = _row_block(len(at), px.shape[0])
+                targets = iter(zip(at, prows))
+            total, done = losses.shape[0], 0
+            next_probe, probe_row = next(targets, (-1, None)) if probe is not None else (-1, None)
+            while done < total:
+                k = min(ws.block_rows, total - done)
+                for i, row in zip(range(done, done + k), ws.rows):
+                    if i == next_probe:
+                        self._forward(pws, probe_row)
+                        next_probe, probe_row = next(targets, (-1, None))
+                    self._epoch(ws, row)
+                _mean_squared_rows(ws.block[:k], ws.y, losses[done : done + k])
+                done += k
+            if probe is not None:
+                _mean_squared_rows(pblock, py, probe_out)
+
+    def _forward(self, ws: _Workspace, out: Tensor) -> None:
+        for call in ws.forward:
+            call()
+        torch.addmm(self.biases[-1], ws.last_h, self.weights_t[-1], out=out)
+
+    def _epoch(self, ws: _Workspace, y_hat: Tensor) -> None:
+        """Forward into ``y_hat``, backward into ``grad_flat``, update (within inference mode)."""
+        for call in ws.forward:
+            call()
+        torch.addmm(self.biases[-1], ws.last_h, self.weights_t[-1], out=y_hat)
+        _aten.mse_loss_backward.grad_input(_ONE, y_hat, ws.y, _MEAN, grad_input=ws.grad_y)
+        for call in ws.backward:
+            call()
+        self.optimizer.step(self._grads)
 
     # -- state, for rollback after divergence -----------------------------------------
     def save(self) -> tuple[list[Tensor], int]:
-        return [t.clone() for t in self.params + self.optimizer.state()], self.optimizer.steps
+        return [t.clone() for t in [self.flat] + self.optimizer.state()], self.optimizer.steps
 
     def restore(self, saved: tuple[list[Tensor], int]) -> None:
         tensors, steps = saved
-        for dst, src in zip(self.params + self.optimizer.state(), tensors):
+        for dst, src in zip([self.flat] + self.optimizer.state(), tensors):
             dst.copy_(src)
         self.optimizer.steps = steps
 
     def all_finite(self) -> bool:
-        return all(bool(torch.isfinite(p).all()) for p in self.params)
+        return bool(torch.isfinite(self.flat).all())
 
     def load_into(self, model: nn.Sequential) -> nn.Sequential:
         with torch.no_grad():
