@@ -1,0 +1,120 @@
+"""Chart rendering speed: per chart at 160×48, and loss-chart cost vs history length.
+
+Run:  python benchmarks/charts.py [--repeats N]
+
+Targets: loss + fit + neuron at 160×48 within 15 ms per frame, and the loss chart
+with 1,000,000 epochs of history within 1.2× its time with 1,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # measure this checkout
+
+from quadtui.charts import ChartTheme, fit_chart, loss_chart, neuron_chart, sweep_chart  # noqa: E402
+from quadtui.core.config import Config  # noqa: E402
+from quadtui.core.engine import Engine, Snapshot  # noqa: E402
+from quadtui.core.history import LossHistory  # noqa: E402
+from quadtui.core.threads import set_threads  # noqa: E402
+
+WIDTH, HEIGHT = 160, 48
+FRAME_TARGET_MS = 15.0
+RATIO_TARGET = 1.2
+
+
+def median_ms(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm up (first use imports plotext)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e3
+
+
+def synthetic(snap: Snapshot, epochs: int) -> Snapshot:
+    """``snap`` with a long made-up history: decaying, noisy, one spike; eval as the engine keeps it."""
+    rng = np.random.default_rng(0)
+    history = LossHistory(epochs)
+    chunk = 1 << 16
+    for start in range(0, epochs, chunk):
+        t = np.arange(start, min(epochs, start + chunk), dtype=np.float64)
+        history.append(30 * np.exp(-t / (epochs / 8)) + 0.01 + 0.005 * rng.random(t.size))
+    every = max(1, -(-epochs // 1000))  # the engine's eval spacing: about 1000 points
+    eval_epochs = np.arange(1, epochs + 1, every, dtype=np.int64)
+    eval_loss = (30 * np.exp(-(eval_epochs - 1) / (epochs / 8)) + 0.012).astype(np.float32)
+    return dataclasses.replace(
+        snap, config=snap.config.replace(epochs=epochs), epoch=epochs, train_loss=history.values,
+        history=history, eval_epochs=eval_epochs, eval_loss=eval_loss,
+    )
+
+
+def paired_ms(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Medians of ``a`` and ``b`` timed alternately, so drift hits both alike."""
+    a(), b()
+    ta, tb = [], []
+    for _ in range(repeats):
+        for fn, out in ((a, ta), (b, tb)):
+            started = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - started)
+    return statistics.median(ta) * 1e3, statistics.median(tb) * 1e3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=40)
+    args = parser.parse_args()
+    set_threads(1)
+
+    engine = Engine(Config())
+    engine.advance(400)
+    snap = engine.snapshot()
+    theme = ChartTheme.from_textual(True, "#e0e0e0", "#1e1e1e", ["#0178d4", "#ffa62b", "#4ebf71"], True)
+    n = args.repeats
+
+    print(f"charts at {WIDTH}×{HEIGHT}, real snapshot after {snap.epoch} epochs, median of {n}:")
+    charts = {
+        "loss": lambda: loss_chart(snap, WIDTH, HEIGHT, theme),
+        "fit": lambda: fit_chart(snap, WIDTH, HEIGHT, theme),
+        "neuron": lambda: neuron_chart(snap, 3, False, WIDTH, HEIGHT, theme),
+    }
+    frame = 0.0
+    for name, fn in charts.items():
+        ms = median_ms(fn, n)
+        frame += ms
+        print(f"  {name:<22} {ms:6.2f} ms")
+    extra = {
+        "neuron (contribution)": lambda: neuron_chart(snap, 3, True, WIDTH, HEIGHT, theme),
+        "sweep (12 runs)": lambda: sweep_chart(
+            "lr", list(np.geomspace(1e-3, 1, 12)), [1 / (i + 1) for i in range(11)] + [None],
+            WIDTH, HEIGHT, theme, log_x=True),
+        "loss, NO_COLOR": lambda: loss_chart(snap, WIDTH, HEIGHT, dataclasses.replace(theme, color=False)),
+    }
+    for name, fn in extra.items():
+        print(f"  {name:<22} {median_ms(fn, n):6.2f} ms")
+    verdict = "ok" if frame <= FRAME_TARGET_MS else "OVER"
+    print(f"  frame (loss+fit+neuron) {frame:6.2f} ms   target <= {FRAME_TARGET_MS:.0f} ms: {verdict}")
+
+    short, long = synthetic(snap, 1_000), synthetic(snap, 1_000_000)
+    t_short, t_long = paired_ms(lambda: loss_chart(short, WIDTH, HEIGHT, theme),
+                                lambda: loss_chart(long, WIDTH, HEIGHT, theme), n)
+    ratio = t_long / t_short
+    verdict = "ok" if ratio <= RATIO_TARGET else "OVER"
+    print(f"loss chart vs history length (median of {n}, interleaved):")
+    print(f"  1,000 epochs           {t_short:6.2f} ms")
+    print(f"  1,000,000 epochs       {t_long:6.2f} ms")
+    print(f"  ratio                  {ratio:6.2f}      target <= {RATIO_TARGET}: {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""What the network computes: its fit against the data, and one hidden neuron."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from quadtui.charts.canvas import Axis, Chart, Trace, render
+from quadtui.charts.theme import ChartTheme
+
+if TYPE_CHECKING:
+    from quadtui.core.engine import Snapshot
+
+MAX_SAMPLES = 300  # sample dots drawn at most (an even, deterministic subset)
+MAX_OVERLAYS = 6
+SAMPLE_MARK = "•"
+
+
+@dataclass(frozen=True)
+class FitOverlay:
+    """An earlier run's prediction on its own grid, drawn faint and dashed."""
+
+    label: str
+    grid: np.ndarray
+    prediction: np.ndarray
+
+
+def fit_chart(
+    snap: Snapshot | None,
+    width: int,
+    height: int,
+    theme: ChartTheme,
+    overlays: Sequence[FitOverlay] = (),
+    hint: str = "no run yet",
+) -> str:
+    """The true function, the training samples and the model's prediction over the view.
+
+    The y range comes from the target and the samples only, so a wild prediction runs
+    off the edge instead of squashing everything else flat.
+    """
+    if snap is None:
+        return render(Chart("fit", note=hint), width, height, theme)
+    grid = _floats(snap.grid)
+    x_lo, x_hi = _range(grid, (-1.0, 1.0))
+    sx, sy = _samples(_floats(snap.x_samples), _floats(snap.y_samples), x_lo, x_hi)
+    target = _floats(snap.grid_target)
+    prediction = _floats(snap.prediction)
+    y_lo, y_hi = _range(np.concatenate((sy, target)), _range(prediction, (-1.0, 1.0)), pad=0.06)
+
+    traces = [Trace(grid, target, "braille", theme.muted, label="target")]
+    for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
+        traces.append(Trace(_floats(overlay.grid), _floats(overlay.prediction), "hd",
+                            theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label))
+    traces.append(Trace(grid, prediction, "hd", theme.series(0), label="model"))
+    traces.append(Trace(sx, sy, SAMPLE_MARK, theme.series(1), lines=False, label="samples"))
+    title = f"fit · epoch {snap.epoch:,}/{snap.config.epochs:,}"
+    return render(Chart(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi)), width, height, theme)
+
+
+def neuron_chart(
+    snap: Snapshot | None,
+    neuron: int,
+    contribution: bool,
+    width: int,
+    height: int,
+    theme: ChartTheme,
+    hint: str = "no run yet",
+) -> str:
+    """One unit of the last hidden layer over the view grid.
+
+    ``neuron`` is the 0-based column of ``snap.hidden``, shown as given: the title
+    "neuron 3 of 8" means index 3 of the layer's 8 units (0 to 7).  With
+    ``contribution`` the chart shows what the unit adds to the output,
+    ``out_weights[neuron] * h(x)``, over the faint sum of all units (prediction minus
+    output bias), titled "neuron 3 of 8 · contribution w·h(x)".
+    """
+    if snap is None:
+        return render(Chart("neuron", note=hint), width, height, theme)
+    hidden = np.asarray(snap.hidden, dtype=np.float64)
+    units = hidden.shape[1] if hidden.ndim == 2 else 0
+    title = f"neuron {neuron} of {units}"
+    if not 0 <= neuron < units:
+        note = f"no neuron {neuron}: choose 0 to {units - 1}" if units else "no hidden units"
+        return render(Chart(title, note=note), width, height, theme)
+    grid = _floats(snap.grid)
+    x_lo, x_hi = _range(grid, (-1.0, 1.0))
+    h = hidden[:, neuron]
+    if contribution:
+        weight = float(np.ravel(snap.out_weights)[neuron])
+        mine = weight * h
+        total = _floats(snap.prediction) - float(snap.out_bias)
+        traces = [Trace(grid, total, "braille", theme.muted, label="all units ŷ−b"),
+                  Trace(grid, mine, "hd", theme.series(0), label=f"w·h  w={weight:.3g}")]
+        title += " · contribution w·h(x)"
+        values = np.concatenate((mine, total, [0.0]))
+    else:
+        activation = getattr(snap.config, "activation", "activation")
+        traces = [Trace(grid, h, "hd", theme.series(0), label=f"h(x) {activation}")]
+        values = np.concatenate((h, [0.0]))  # 0 in view: a dead or saturated unit reads as such
+    y_lo, y_hi = _range(values, (-1.0, 1.0), pad=0.06)
+    return render(Chart(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi)), width, height, theme)
+
+
+def _floats(values: object) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return np.empty(0)
+
+
+def _range(values: np.ndarray, fallback: tuple[float, float], pad: float = 0.0) -> tuple[float, float]:
+    """Finite min/max of ``values`` (padded by ``pad`` of the span), else ``fallback``."""
+    good = values[np.isfinite(values)]
+    if not good.size:
+        return fallback
+    lo, hi = float(good.min()), float(good.max())
+    if hi - lo <= 1e-12 * max(1.0, abs(lo)):
+        half = max(abs(lo) * 0.1, 1.0)
+        return lo - half, hi + half
+    span = hi - lo
+    return lo - pad * span, hi + pad * span
+
+
+def _samples(x: np.ndarray, y: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """The samples inside the view, at most MAX_SAMPLES of them, evenly picked (deterministic)."""
+    n = min(x.size, y.size)
+    x, y = x[:n], y[:n]
+    inside = np.flatnonzero((x >= lo) & (x <= hi) & np.isfinite(y))
+    if inside.size > MAX_SAMPLES:
+        inside = inside[np.linspace(0, inside.size - 1, MAX_SAMPLES).round().astype(np.int64)]
+    return x[inside], y[inside]

@@ -1,0 +1,285 @@
+"""Charts: exact size, NO_COLOR, titles, odd data, decimation, themes, threads."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+
+import numpy as np
+import pytest
+
+from quadtui.charts import ChartTheme, FitOverlay, LossOverlay, fit_chart, loss_chart, neuron_chart, sweep_chart
+from quadtui.charts.canvas import fmt_number, log_ticks, nice_ticks, visible
+from quadtui.charts.fit import MAX_SAMPLES, _samples
+from quadtui.charts.loss import _envelope
+from quadtui.charts.theme import DARK_PALETTE, LIGHT_PALETTE, parse_hex
+from quadtui.core.config import Config
+from quadtui.core.engine import Engine, Status
+from quadtui.core.history import LossHistory
+
+PLAIN = ChartTheme(color=False)
+DARK = ChartTheme(dark=True, foreground=(220, 220, 220), background=(30, 30, 30))
+LIGHT = ChartTheme(dark=False, foreground=(20, 20, 20), background=(250, 250, 250), palette=LIGHT_PALETTE)
+ESC = "\x1b"
+BLOCKS = set("▀▄▌▐█▘▝▖▗▚▞▛▜▙▟")
+
+
+@pytest.fixture(scope="module")
+def snap():
+    engine = Engine(Config())
+    engine.advance(300)
+    return engine.snapshot()
+
+
+def all_charts(snap, width, height, theme):
+    """Every chart kind, as (name, text)."""
+    return [
+        ("loss", loss_chart(snap, width, height, theme)),
+        ("fit", fit_chart(snap, width, height, theme)),
+        ("neuron", neuron_chart(snap, 3, False, width, height, theme)),
+        ("contribution", neuron_chart(snap, 3, True, width, height, theme)),
+        ("sweep", sweep_chart("lr", [0.01, 0.1, 1.0], [0.5, 0.05, None], width, height, theme, log_x=True)),
+    ]
+
+
+def assert_shape(text: str, width: int, height: int) -> None:
+    lines = text.split("\n") if height else []
+    assert text == "" or height, repr(text)
+    assert len(lines) == height
+    assert all(len(visible(line)) == width for line in lines), [len(visible(x)) for x in lines]
+
+
+def rows(text: str) -> list[str]:
+    return visible(text).split("\n")
+
+
+# -- size -------------------------------------------------------------------------------
+@pytest.mark.parametrize("width,height", [(160, 48), (80, 24), (41, 13), (16, 6), (15, 6), (10, 4), (3, 1), (0, 0)])
+@pytest.mark.parametrize("theme", [DARK, PLAIN], ids=["color", "no-color"])
+def test_every_chart_is_exactly_the_size_asked(snap, width, height, theme):
+    for _, text in all_charts(snap, width, height, theme):
+        assert_shape(text, width, height)
+    for _, text in all_charts(None, width, height, theme)[:4]:
+        assert_shape(text, width, height)
+
+
+def test_too_small_shows_the_chart_name_centred(snap):
+    text = loss_chart(snap, 12, 4, PLAIN)
+    assert_shape(text, 12, 4)
+    assert rows(text)[1].strip().startswith("loss")
+
+
+# -- colour ---------------------------------------------------------------------------
+def test_no_color_means_no_escape_codes_at_all(snap):
+    overlay = LossOverlay("run 1", snap.history)
+    fit_overlay = FitOverlay("run 1", snap.grid, snap.prediction * 0.5)
+    texts = [text for _, text in all_charts(snap, 100, 30, PLAIN)]
+    texts += [text for _, text in all_charts(None, 100, 30, PLAIN)]
+    texts += [loss_chart(snap, 100, 30, PLAIN, [overlay]), fit_chart(snap, 100, 30, PLAIN, [fit_overlay])]
+    assert all(ESC not in text for text in texts)
+
+
+def test_series_still_differ_without_color(snap):
+    text = fit_chart(snap, 100, 30, PLAIN)
+    body = "\n".join(rows(text)[1:])
+    assert set(body) & BLOCKS, "model: block line"
+    assert any("\u2800" < c <= "\u28ff" for c in body), "target: braille line"
+    assert "•" in body, "samples: dots"
+
+
+def test_colors_follow_the_theme_foreground_and_background(snap):
+    text = loss_chart(snap, 80, 20, DARK)
+    assert "48;2;30;30;30" in text  # canvas background
+    assert "38;2;220;220;220" in text  # axes and text
+    assert "38;2;{};{};{}".format(*DARK.series(0)) in text  # the train curve
+
+
+def test_light_and_dark_differ(snap):
+    assert fit_chart(snap, 80, 20, DARK) != fit_chart(snap, 80, 20, LIGHT)
+    default_light = ChartTheme(dark=False, palette=LIGHT_PALETTE)
+    assert fit_chart(snap, 80, 20, ChartTheme()) != fit_chart(snap, 80, 20, default_light)
+
+
+def test_terminal_default_colours_leave_backgrounds_unpainted(snap):
+    text = loss_chart(snap, 80, 20, ChartTheme())
+    assert ESC in text and "[48;" not in text
+
+
+def test_theme_from_textual_parses_hex_and_drops_unreadable_accents():
+    theme = ChartTheme.from_textual(True, "#e0e0e0", "#1e1e1e", ["#0178d4", "#1f1f1f", None, "bogus", "#abc"], True)
+    assert theme.foreground == (0xE0, 0xE0, 0xE0) and theme.background == (0x1E, 0x1E, 0x1E)
+    assert theme.palette[0] == (0x01, 0x78, 0xD4)
+    assert (0x1F, 0x1F, 0x1F) not in theme.palette  # invisible on #1e1e1e
+    assert theme.palette[1] == (0xAA, 0xBB, 0xCC)
+    assert set(DARK_PALETTE) <= set(theme.palette)  # topped up
+    bare = ChartTheme.from_textual(False, None, None, [], False)
+    assert (bare.foreground, bare.background, bare.color, bare.dark) == (None, None, False, False)
+    assert parse_hex("#11223380") == (0x11, 0x22, 0x33) and parse_hex("#12") is None
+
+
+# -- content --------------------------------------------------------------------------
+def test_loss_title_shows_epoch_progress(snap):
+    assert "loss · epoch 300/5,000" in rows(loss_chart(snap, 100, 20, PLAIN))[0]
+
+
+def test_neuron_title_shows_index_and_unit_count(snap):
+    plain = neuron_chart(snap, 3, False, 100, 20, PLAIN)
+    assert "neuron 3 of 8" in rows(plain)[0]
+    assert "neuron 7 of 8" in rows(neuron_chart(snap, 7, False, 100, 20, PLAIN))[0]
+    assert "neuron 0 of 8" in rows(neuron_chart(snap, 0, False, 100, 20, PLAIN))[0]
+
+
+def test_contribution_mode_changes_title_and_curve(snap):
+    plain = neuron_chart(snap, 3, False, 100, 20, PLAIN)
+    contribution = neuron_chart(snap, 3, True, 100, 20, PLAIN)
+    assert "neuron 3 of 8 · contribution w·h(x)" in rows(contribution)[0]
+    assert rows(plain)[1:] != rows(contribution)[1:]
+
+
+def test_neuron_out_of_range_says_so(snap):
+    text = neuron_chart(snap, 8, False, 100, 20, PLAIN)
+    assert "no neuron 8: choose 0 to 7" in visible(text)
+
+
+def test_overlays_are_drawn_and_named_in_the_legend(snap):
+    alone = loss_chart(snap, 120, 24, PLAIN)
+    history = LossHistory()
+    history.append(snap.history.values * 3)
+    text = loss_chart(snap, 120, 24, PLAIN, [LossOverlay("lr 0.05", history)])
+    assert "lr 0.05" in rows(text)[0] and rows(text)[1:] != rows(alone)[1:]
+    fit = fit_chart(snap, 120, 24, PLAIN, [FitOverlay("tanh run", snap.grid, snap.grid_target * 0.5)])
+    assert "tanh run" in rows(fit)[0]
+
+
+def test_a_wild_prediction_does_not_change_the_fit_y_range(snap):
+    wild = dataclasses.replace(snap, prediction=np.full_like(snap.prediction, 1e9))
+
+    def y_labels(text):
+        return [row.split("┤")[0].strip() for row in rows(text) if "┤" in row]
+
+    assert y_labels(fit_chart(wild, 100, 24, PLAIN)) == y_labels(fit_chart(snap, 100, 24, PLAIN))
+
+
+def test_many_samples_are_subsampled_deterministically():
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(-5, 5, 50_000), rng.normal(size=50_000)
+    a, b = _samples(x, y, -5, 5), _samples(x, y, -5, 5)
+    assert a[0].size == MAX_SAMPLES
+    np.testing.assert_array_equal(a[0], b[0])
+    assert set(a[0]) <= set(x)
+
+
+def test_sweep_marks_missing_runs(snap):
+    text = sweep_chart("lr", [0.001, 0.01, 0.1, 1.0], [1.0, 0.1, None, float("nan")], 100, 24, PLAIN)
+    title, body = rows(text)[0], rows(text)[1:]
+    assert "2/4 runs" in title and "no loss / diverged" in title
+    assert sum(row.count("x") for row in body) == 2
+    assert sum(row.count("•") for row in body) == 2
+
+
+def test_sweep_log_x_skips_values_it_cannot_place():
+    text = sweep_chart("noise", [0.0, -1.0, 0.1, 1.0], [1.0, 1.0, 0.5, 0.2], 80, 20, PLAIN, log_x=True)
+    assert "2/2 runs" in rows(text)[0]
+
+
+# -- odd data -------------------------------------------------------------------------
+def test_empty_history_and_no_snapshot_do_not_raise():
+    fresh = Engine(Config()).snapshot()
+    assert fresh.epoch == 0
+    for _, text in all_charts(fresh, 80, 20, DARK):
+        assert_shape(text, 80, 20)
+    assert "no run yet" in visible(loss_chart(None, 80, 20, PLAIN))
+    assert "press t" in visible(loss_chart(None, 80, 20, PLAIN, hint="press t to train"))
+
+
+def test_nan_inf_and_non_positive_losses_do_not_raise(snap):
+    bad = np.array([np.nan, np.inf, -np.inf, 0.0, -3.0, 1e-30, 1e30], dtype=np.float64)
+    history = LossHistory()
+    history.append(np.resize(bad, 5000))
+    odd = dataclasses.replace(
+        snap, history=history, epoch=5000,
+        eval_epochs=np.arange(1, 8), eval_loss=bad.astype(np.float32),
+        prediction=np.resize(bad, snap.prediction.size),
+        grid_target=np.resize(bad[::-1], snap.grid_target.size),
+        hidden=np.resize(bad, snap.hidden.shape),
+        out_weights=np.full_like(snap.out_weights, np.nan),
+    )
+    for _, text in all_charts(odd, 80, 20, DARK):
+        assert_shape(text, 80, 20)
+    all_nan = dataclasses.replace(odd, x_samples=np.full(3, np.nan), grid=np.full_like(snap.grid, np.nan))
+    for _, text in all_charts(all_nan, 80, 20, PLAIN):
+        assert_shape(text, 80, 20)
+    assert_shape(sweep_chart("", [], [], 80, 20, PLAIN), 80, 20)
+    assert_shape(sweep_chart("lr", [1.0, float("nan")], ["x", None], 80, 20, PLAIN), 80, 20)
+
+
+def test_a_diverged_run_is_drawn_and_named():
+    engine = Engine(Config(lr=5.0, epochs=400))
+    engine.advance(400)
+    snap = engine.snapshot()
+    assert snap.status is Status.DIVERGED
+    text = loss_chart(snap, 100, 24, PLAIN)
+    assert f"diverged at {snap.diverged_at:,}" in rows(text)[0]
+    for _, chart in all_charts(snap, 100, 24, DARK):
+        assert_shape(chart, 100, 24)
+
+
+# -- decimation -----------------------------------------------------------------------
+def test_one_spike_in_a_million_epochs_survives(snap):
+    history = LossHistory(1_000_000)
+    values = np.ones(1_000_000, dtype=np.float32)
+    values[123_457] = 1e4
+    history.append(values)
+    x, y = _envelope(history, 80)
+    assert y.max() == 1e4 and y.size <= 2 * 81
+
+    long = dataclasses.replace(snap, history=history, epoch=1_000_000,
+                               config=snap.config.replace(epochs=1_000_000))
+    text = rows(loss_chart(long, 80, 20, PLAIN))
+    canvas = text[2:-2]  # below the title and the top frame, above the bottom frame and ticks
+    top = [(re.search("[│┤]", row).start(), row) for row in canvas[:2]]
+    spots = [(i - left) / (len(row) - left) for left, row in top for i, c in enumerate(row) if c in BLOCKS]
+    assert spots, "the spike reaches the top of the chart"
+    assert all(abs(spot - 0.123) < 0.05 for spot in spots), "where epoch 123,457 of 1,000,000 is"
+    assert "10k" in "".join(canvas[:2])  # and the axis goes up to it
+
+
+# -- plotext housekeeping -------------------------------------------------------------
+def test_charts_print_nothing(snap, capfd):
+    all_charts(snap, 80, 20, DARK)
+    all_charts(None, 80, 20, PLAIN)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_charts_are_safe_from_many_threads(snap):
+    expected = [text for _, text in all_charts(snap, 90, 22, DARK)]
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            for _ in range(3):
+                results.append([text for _, text in all_charts(snap, 90, 22, DARK)])
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and len(results) == 12
+    assert all(r == expected for r in results)
+
+
+# -- ticks ----------------------------------------------------------------------------
+def test_tick_labels_are_short_and_round():
+    assert nice_ticks(0, 1, 5) == [0, 0.25, 0.5, 0.75, 1.0]
+    assert nice_ticks(-5, 5, 6) == [-4, -2, 0, 2, 4]
+    assert log_ticks(-3.2, 1.5, 6)[1] == ["0.001", "0.01", "0.1", "1", "10"]
+    assert log_ticks(-12.0, 12.0, 5) == ([-10, -5, 0, 5, 10], ["1e-10", "1e-5", "1", "100k", "1e10"])
+    assert [fmt_number(v) for v in (0.02, 1500.0, 25_000.0, 1_500_000.0, 3e-5)] == ["0.02", "1500", "25k", "1.5M", "3e-5"]
+    assert fmt_number(0.1 + 0.2, step=0.1) == "0.3"
+    assert not re.search(r"\d\.\d{4,}", " ".join(log_ticks(0.01, 0.05, 5)[1]))
