@@ -7,26 +7,29 @@ before torch is loaded.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import NoReturn, Sequence
 
 from quadtui import __version__
-from quadtui.core.config import DEFAULT, FIELDS, Config, ConfigError
+from quadtui.cli_checks import (
+    UsageError,
+    check_export,
+    check_modes,
+    check_sweep,
+    flag,
+    parse_config,
+    parse_neuron,
+    parse_port,
+    parse_threads,
+    resolve_config,
+)
+from quadtui.core.config import DEFAULT, FIELDS
+from quadtui.core.lesson import shipped_lessons
 
-THREADS_ENV = "QUADTUI_THREADS"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 #: the notebook's names for the fields it has
 _NOTEBOOK_NAMES = {"lr": "LEARNING_RATE", "epochs": "EPOCHS", "hidden": "N_HIDDEN"}
-
-
-def flag(field: str) -> str:
-    return "--" + field.replace("_", "-")
-
-
-class UsageError(Exception):
-    """Bad command-line usage; the message is one line."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,6 +49,7 @@ def _default_text(name: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="quadtui",
+        allow_abbrev=False,  # --serve forwards the other flags verbatim; no guessing of short forms
         description="Watch a small neural network learn y = x², live in the terminal. "
         "Defaults reproduce the notebook's run.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -61,84 +65,100 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help=f"{spec.help}{notebook}; {spec.allowed}; default {_default_text(name)}",
         )
+    files = parser.add_argument_group("files and code")
+    files.add_argument(
+        "--config", default=None, metavar="FILE", help="read hyperparameters from a TOML file (flags win)"
+    )
+    files.add_argument("--print-config", action="store_true", help="print the config as TOML and exit")
+    files.add_argument(
+        "--print-code", action="store_true", help="print a standalone PyTorch script that trains this run"
+    )
+    files.add_argument(
+        "--export",
+        default=None,
+        metavar="DIR",
+        help="with --headless: write config, losses, fit, model and script to the new folder DIR",
+    )
     run = parser.add_argument_group("running")
     run.add_argument("--headless", action="store_true", help="train without the UI and print a summary")
     run.add_argument("--json", action="store_true", help="with --headless: print one JSON object on stdout")
     run.add_argument(
+        "--sweep",
+        default=None,
+        metavar="PARAM=VALUES",
+        help="train one run per value, e.g. --sweep hidden=1,2,4,8 (a table with --headless)",
+    )
+    run.add_argument(
         "--threads",
         default=None,
         metavar="N",
-        help=f"torch CPU threads, 1 to 64; default 1 (or ${THREADS_ENV})",
+        help="torch CPU threads, 1 to 64; default 1 (or $QUADTUI_THREADS)",
     )
     app = parser.add_argument_group("app")
     app.add_argument("--run", action="store_true", help="start training as soon as the app opens")
     app.add_argument("--neuron", default=None, metavar="N", help="hidden neuron shown first, 0 to hidden-1")
+    teach = parser.add_argument_group("teaching")
+    teach.add_argument(
+        "--lesson",
+        default=None,
+        metavar="FILE|NAME",
+        help="a lesson file (or a shipped lesson's name: " + ", ".join(shipped_lessons()) + "): "
+        "preset values, locked fields, an explanation",
+    )
+    teach.add_argument("--serve", action="store_true", help="serve the app to browsers (needs quadtui[web])")
+    teach.add_argument("--host", default=None, metavar="HOST", help="with --serve: address; default 127.0.0.1")
+    teach.add_argument("--port", default=None, metavar="PORT", help="with --serve: port; default 8000")
     return parser
 
 
-def parse_config(args: argparse.Namespace, base: Config | None = None) -> Config:
-    """The config the flags describe (flags not given keep ``base``'s values)."""
-    given = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
-    try:
-        return Config.from_mapping(given, base=base)
-    except ConfigError as exc:
-        raise UsageError(_flag_message(exc)) from None
-
-
-def _flag_message(exc: ConfigError) -> str:
-    value = exc.value if exc.value is not None else "(empty)"
-    shown = str(value)
-    if len(shown) > 40:
-        shown = shown[:37] + "..."
-    return f"{flag(exc.field)} {shown}: not allowed; must be {exc.allowed}"
-
-
-def parse_threads(raw: str | None) -> int:
-    source = "--threads"
-    if raw is None:
-        raw, source = os.environ.get(THREADS_ENV), THREADS_ENV
-    if raw is None or raw == "":
-        return 1
-    try:
-        threads = int(str(raw).strip())
-    except ValueError:
-        threads = 0
-    if not 1 <= threads <= 64:
-        raise UsageError(f"{source} {str(raw)[:40]}: not allowed; must be a whole number from 1 to 64")
-    return threads
-
-
-def parse_neuron(raw: str | None, config: Config) -> int:
-    if raw is None:
-        return 0
-    try:
-        neuron = int(str(raw).strip())
-    except ValueError:
-        neuron = -1
-    if not 0 <= neuron < config.hidden:
-        raise UsageError(
-            f"--neuron {str(raw)[:40]}: not allowed; must be a whole number from 0 to {config.hidden - 1}"
-        )
-    return neuron
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
-        config = parse_config(args)
+        check_modes(args)
+        config, lesson = resolve_config(args)
         threads = parse_threads(args.threads)
         neuron = parse_neuron(args.neuron, config)
-        if args.json and not args.headless:
-            raise UsageError("--json needs --headless")
+        port = parse_port(args.port)
+        if args.sweep is not None:
+            check_sweep(args.sweep, config)
+        if args.export is not None:
+            check_export(args.export)
     except UsageError as exc:
         print(f"quadtui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.print_config:
+        from quadtui.core.tomlio import config_to_toml
+
+        print(config_to_toml(config), end="")
+        return EXIT_OK
+    if args.print_code:
+        from quadtui.core.codegen import script_for
+
+        print(script_for(config), end="")
+        return EXIT_OK
+    if args.serve:
+        from quadtui.serve import serve
+
+        return serve(argv, host=args.host, port=port)
+    if args.headless and args.sweep is not None:
+        from quadtui.sweep_cli import run_sweep_cli
+
+        return run_sweep_cli(config, args.sweep, threads=threads, as_json=args.json)
     if args.headless:
         from quadtui.headless import run_headless
 
-        return run_headless(config, threads=threads, as_json=args.json)
+        return run_headless(config, threads=threads, as_json=args.json, export=args.export)
     from quadtui.tui.app import QuadApp
 
-    app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run)
+    extra: dict[str, object] = {}
+    if lesson is not None:
+        extra["lesson"] = lesson
+    if args.sweep is not None:
+        extra["sweep"] = args.sweep
+    app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, **extra)
     app.run()
     return app.return_code or 0
+
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "flag", "main", "parse_config"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -13,7 +14,14 @@ from quadtui.core.config import Config
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def run_headless(config: Config, threads: int = 1, as_json: bool = False) -> int:
+def run_headless(
+    config: Config, threads: int = 1, as_json: bool = False, export: str | os.PathLike[str] | None = None
+) -> int:
+    """Train ``config`` to the end; print the summary; export the run to the folder ``export``.
+
+    Returns the exit code: 0 when training finished, 1 when it diverged or was
+    interrupted, or when the export failed (the summary is printed anyway).
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -52,7 +60,18 @@ def run_headless(config: Config, threads: int = 1, as_json: bool = False) -> int
         print(json.dumps(summary))
     else:
         print(format_summary(summary))
-    return EXIT_OK if snap.status is Status.DONE else EXIT_FAILED
+    code = EXIT_OK if snap.status is Status.DONE else EXIT_FAILED
+    if export is not None:
+        from quadtui.core.export import export_run
+        from quadtui.core.files import FileWriteError
+
+        try:
+            folder = export_run(engine, export)
+        except FileWriteError as exc:
+            print(f"quadtui: error: --export: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"quadtui: run exported to {folder}", file=sys.stderr)
+    return code
 
 
 def _num(value: Any) -> str:

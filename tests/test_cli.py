@@ -75,3 +75,226 @@ def test_help_lists_every_flag_with_default_and_range():
     assert "default 0.02" in text and "> 0 and <= 10" in text
     out = quadtui("--version")
     assert out.returncode == 0 and out.stdout.startswith("quadtui ")
+
+
+# -- show the code, share a config, export, lessons, sweep, serve ---------------------------
+import os  # noqa: E402
+import types  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from quadtui.cli import main  # noqa: E402
+from quadtui.core.config import Config  # noqa: E402
+
+
+def one_error_line(capsys, *args: str) -> str:
+    """Run main() in-process with bad usage: exit 2, nothing on stdout, one line on stderr."""
+    code = main(list(args))
+    out = capsys.readouterr()
+    assert code == 2 and out.out == ""
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("quadtui: error: ") and "Traceback" not in out.err
+    return lines[0]
+
+
+def test_print_code_trains_to_the_headless_final_loss(tmp_path):
+    flags = ["--epochs", "150", "--hidden", "5", "--optimizer", "adam", "--lr", "0.01", "--batch-size", "25"]
+    code = quadtui("--print-code", *flags)
+    assert code.returncode == 0, code.stderr
+    script = tmp_path / "train.py"
+    script.write_text(code.stdout)
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    printed = float(ran.stdout.splitlines()[-1].removeprefix("final loss: "))
+    headless = json.loads(quadtui("--headless", "--json", *flags).stdout)
+    assert printed == pytest.approx(headless["final_loss"], rel=1e-5)
+
+
+def test_print_config_round_trips_and_flags_beat_the_file(tmp_path, capsys):
+    assert main(["--print-config", "--lr", "0.05", "--hidden", "3", "--target", "sin(x)"]) == 0
+    path = tmp_path / "run.toml"
+    path.write_text(capsys.readouterr().out)
+    assert main(["--print-config", "--config", str(path), "--hidden", "7"]) == 0
+    from quadtui.core.tomlio import load_config_file
+
+    again = tmp_path / "again.toml"
+    again.write_text(capsys.readouterr().out)
+    assert load_config_file(again) == Config(lr=0.05, hidden=7, target="sin(x)")
+
+
+def test_headless_runs_the_config_file(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text("epochs = 120\nhidden = 3\n")
+    result = json.loads(quadtui("--headless", "--json", "--config", str(path)).stdout)
+    assert result["epochs_run"] == 120 and result["config"]["hidden"] == 3
+
+
+@pytest.mark.parametrize(
+    "content,needle",
+    [("lr = 0.1\nhidden = \n", "line 2"), ("lr = 99\n", "lr = 99"), ("hiden = 1\n", "did you mean hidden?")],
+)
+def test_bad_config_file_is_one_line(tmp_path, capsys, content, needle):
+    path = tmp_path / "bad.toml"
+    path.write_text(content)
+    line = one_error_line(capsys, "--headless", "--config", str(path))
+    assert "--config" in line and needle in line and str(path) in line
+
+
+def test_export_after_a_headless_run(tmp_path):
+    folder = tmp_path / "run1"
+    out = quadtui("--headless", "--json", "--epochs", "60", "--hidden", "3", "--export", str(folder))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["epochs_run"] == 60  # stdout stays one JSON object
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["config.toml", "fit.csv", "loss.csv", "model.pt", "train.py"]
+    assert (folder / "loss.csv").read_text().count("\n") == 61
+    assert str(folder) in out.stderr
+
+
+def test_export_refuses_a_non_empty_folder_before_training(tmp_path, capsys):
+    (tmp_path / "keep.txt").write_text("mine")
+    line = one_error_line(capsys, "--headless", "--epochs", "10000000", "--export", str(tmp_path))
+    assert "--export" in line and "not empty" in line
+    assert os.listdir(tmp_path) == ["keep.txt"]
+
+
+def test_lesson_by_name_presets_the_run():
+    out = quadtui("--headless", "--json", "--lesson", "how-many-neurons", "--seed", "3")
+    result = json.loads(out.stdout)
+    assert result["config"]["hidden"] == 1 and result["config"]["seed"] == 3  # the seed is not locked
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--lesson", "how-many-neurons", "--lr", "0.1"], "--lr: locked by the lesson 'how-many-neurons'"),
+        (["--lesson", "too-high-learning-rate", "--noise", "1"], "--noise: locked"),
+        (["--lesson", "no-such-lesson"], "how-many-neurons"),
+    ],
+)
+def test_lesson_usage_errors(capsys, args, needle):
+    assert needle in one_error_line(capsys, "--print-config", *args)
+
+
+@pytest.fixture
+def fake_app(monkeypatch):
+    """A stand-in QuadApp that records how the CLI built it (no terminal needed)."""
+    made: list[tuple[Config, dict]] = []
+
+    class QuadApp:
+        return_code = 0
+
+        def __init__(self, config, **kwargs):
+            made.append((config, kwargs))
+
+        def run(self):
+            pass
+
+    monkeypatch.setitem(sys.modules, "quadtui.tui.app", types.SimpleNamespace(QuadApp=QuadApp))
+    return made
+
+
+@pytest.fixture
+def fake_sweep(monkeypatch):
+    calls: list[tuple] = []
+
+    def parse_sweep_spec(spec, base):
+        name, _, values = spec.partition("=")
+        if name not in base.to_dict():
+            raise ValueError(f"unknown parameter {name!r}\n(second line)")
+        return name, values.split(",")
+
+    def run_sweep_cli(config, spec, threads, as_json):
+        calls.append((config, spec, threads, as_json))
+        return 0
+
+    module = types.SimpleNamespace(parse_sweep_spec=parse_sweep_spec, run_sweep_cli=run_sweep_cli)
+    monkeypatch.setitem(sys.modules, "quadtui.sweep_cli", module)
+    return calls
+
+
+def test_app_gets_lesson_and_sweep_only_when_given(fake_app, fake_sweep):
+    assert main(["--hidden", "4", "--run", "--neuron", "2"]) == 0
+    config, kwargs = fake_app[-1]
+    assert config == Config(hidden=4) and kwargs == {"threads": 1, "neuron": 2, "autorun": True}
+    assert main(["--lesson", "how-many-neurons", "--sweep", "seed=1,2"]) == 0
+    config, kwargs = fake_app[-1]
+    assert config.hidden == 1 and kwargs["lesson"].name == "how-many-neurons" and kwargs["sweep"] == "seed=1,2"
+    assert fake_sweep == []  # the app runs the sweep itself
+
+
+def test_headless_sweep_calls_the_sweep_cli(fake_sweep):
+    assert main(["--headless", "--json", "--sweep", "hidden=1,2", "--lr", "0.05", "--threads", "2"]) == 0
+    assert fake_sweep == [(Config(lr=0.05), "hidden=1,2", 2, True)]
+
+
+def test_bad_sweep_is_one_line(fake_sweep, capsys):
+    line = one_error_line(capsys, "--headless", "--sweep", "bogus=1,2")
+    assert "--sweep bogus=1,2: unknown parameter 'bogus' (second line)" in line and fake_sweep == []
+
+
+def test_sweep_not_available_yet(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "quadtui.sweep_cli", None)  # import fails as if the file were missing
+    assert one_error_line(capsys, "--headless", "--sweep", "hidden=1,2").endswith("--sweep: not available")
+
+
+@pytest.fixture
+def fake_server(monkeypatch):
+    servers: list[dict] = []
+
+    class Server:
+        def __init__(self, command, host="localhost", port=8000, title=None, public_url=None):
+            servers.append(dict(command=command, host=host, port=port, public_url=public_url))
+
+        def serve(self):
+            servers[-1]["served"] = True
+
+    module = types.SimpleNamespace(Server=Server)
+    monkeypatch.setitem(sys.modules, "textual_serve", types.SimpleNamespace(server=module))
+    monkeypatch.setitem(sys.modules, "textual_serve.server", module)
+    return servers
+
+
+def test_serve_runs_quadtui_with_the_other_flags_on_localhost(fake_server):
+    assert main(["--serve", "--lr", "0.1", "--port", "8123", "--lesson", "too-high-learning-rate"]) == 0
+    (server,) = fake_server
+    assert server["host"] == "127.0.0.1" and server["port"] == 8123 and server["served"]
+    import shlex
+
+    assert shlex.split(server["command"]) == [sys.executable, "-m", "quadtui", "--lr", "0.1", "--lesson",
+                                              "too-high-learning-rate"]
+
+
+def test_serve_on_every_interface_names_the_machine(fake_server):
+    assert main(["--serve", "--host=0.0.0.0", "--run"]) == 0
+    (server,) = fake_server
+    assert server["host"] == "0.0.0.0" and server["public_url"].endswith(":8000")
+    assert "0.0.0.0" not in server["public_url"] and server["command"].endswith("-m quadtui --run")
+
+
+def test_serve_without_textual_serve_says_what_to_install(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "textual_serve", None)
+    monkeypatch.setitem(sys.modules, "textual_serve.server", None)
+    line = one_error_line(capsys, "--serve")
+    assert "--serve" in line and "pip install 'quadtui[web]'" in line
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--serve", "--headless"], "--headless and --serve cannot be used together"),
+        (["--print-code", "--print-config"], "cannot be used together"),
+        (["--host", "0.0.0.0"], "--host needs --serve"),
+        (["--serve", "--port", "99999"], "--port 99999"),
+        (["--export", "somewhere"], "--export needs --headless"),
+        (["--headless", "--sweep", "hidden=1,2", "--export", "x"], "--export cannot be used with --sweep"),
+        (["--serv"], "--serv"),  # no abbreviations: --serve forwards flags verbatim
+    ],
+)
+def test_conflicting_flags_are_one_line(capsys, args, needle):
+    assert needle in one_error_line(capsys, *args)
+
+
+def test_cli_import_stays_light():
+    code = "import sys, quadtui.cli; print(sorted({'torch', 'textual'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]"

@@ -81,6 +81,7 @@ def _text(value: Any) -> str:
 
 # -- reading ---------------------------------------------------------------------------
 _WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_AT_END = " (at end of document)"
 
 
 def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -97,13 +98,13 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         where = _WHERE.search(message)
-        if where is None:
+        if where is not None:
+            line, reason, column = int(where.group(1)), message[: where.start()], f"column {where.group(2)}"
+        elif message.endswith(_AT_END):  # e.g. a string that is never closed
+            line, reason, column = len(text.splitlines()) or 1, message[: -len(_AT_END)], "end of the file"
+        else:
             raise ConfigFileError(f"{shown}: not valid TOML: {message}") from None
-        line = int(where.group(1))
-        reason = message[: where.start()]
-        raise ConfigFileError(
-            f"{shown}, line {line}: not valid TOML: {reason} (column {where.group(2)})", line=line
-        ) from None
+        raise ConfigFileError(f"{shown}, line {line}: not valid TOML: {reason} ({column})", line=line) from None
 
 
 def config_from_values(values: Mapping[str, Any], base: Config | None = None, *, source: str) -> Config:
