@@ -44,7 +44,13 @@ class LossHistory:
 
     @property
     def nbytes(self) -> int:
+        """Bytes reserved (pages never written to are not resident)."""
         return self._values.nbytes + self._bmin.nbytes + self._bmax.nbytes
+
+    @property
+    def used_bytes(self) -> int:
+        """Bytes holding data: 4 per value, plus the fixed-size block summary."""
+        return self._values.itemsize * self._n + self._bmin.nbytes + self._bmax.nbytes
 
     def last(self) -> float | None:
         return float(self._values[self._n - 1]) if self._n else None
