@@ -64,6 +64,14 @@ def test_every_chart_is_exactly_the_size_asked(snap, width, height, theme):
         assert_shape(text, width, height)
 
 
+def test_rich_reads_the_output_at_the_same_size(snap):
+    from rich.text import Text
+
+    for _, text in all_charts(snap, 70, 18, DARK):
+        lines = Text.from_ansi(text).split("\n")
+        assert len(lines) == 18 and {line.cell_len for line in lines} == {70}
+
+
 def test_too_small_shows_the_chart_name_centred(snap):
     text = loss_chart(snap, 12, 4, PLAIN)
     assert_shape(text, 12, 4)
@@ -173,7 +181,7 @@ def test_many_samples_are_subsampled_deterministically():
 def test_sweep_marks_missing_runs(snap):
     text = sweep_chart("lr", [0.001, 0.01, 0.1, 1.0], [1.0, 0.1, None, float("nan")], 100, 24, PLAIN)
     title, body = rows(text)[0], rows(text)[1:]
-    assert "2/4 runs" in title and "no loss / diverged" in title
+    assert "2/4 runs" in title and "x no loss" in title and "best 0.01 → 0.1" in title
     assert sum(row.count("x") for row in body) == 2
     assert sum(row.count("•") for row in body) == 2
 

@@ -12,12 +12,14 @@ use, so importing :mod:`quadtui.charts` costs the app's first paint nothing.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -70,6 +72,29 @@ class Chart:
 
 
 # -- public entry points ----------------------------------------------------------------
+def never_raises(name: str) -> Callable[[Callable[..., str]], Callable[..., str]]:
+    """Wrap a chart function so that any failure becomes a centred note, not an exception."""
+
+    def wrap(chart: Callable[..., str]) -> Callable[..., str]:
+        signature = inspect.signature(chart)
+
+        @functools.wraps(chart)
+        def safe(*args: Any, **kwargs: Any) -> str:
+            try:
+                return chart(*args, **kwargs)
+            except Exception as error:
+                try:
+                    bound = signature.bind(*args, **kwargs).arguments
+                    width, height = int(bound["width"]), int(bound["height"])
+                except Exception:
+                    raise error from None  # not even a size to draw in: a caller bug
+                return message(f"{name} · chart failed: {type(error).__name__}", width, height)
+
+        return safe
+
+    return wrap
+
+
 def render(chart: Chart, width: int, height: int, theme: ChartTheme) -> str:
     """``chart`` as exactly ``height`` lines of ``width`` visible cells; never raises."""
     width, height = max(0, int(width)), max(0, int(height))
@@ -99,16 +124,6 @@ def _draw(chart: Chart, width: int, height: int, theme: ChartTheme) -> str:
     import plotext  # deferred: ~80 ms of imports the app's first frame does not need
     from plotext import colorize, marker, pixel
 
-    rows = height - 4  # title, top frame, bottom frame, x tick labels
-    if chart.traces:
-        yticks = axis_ticks(chart.y, max(2, rows // 3 + 1), rows)
-        label_width = max((cell_width(label) for label in yticks[1]), default=0)
-        cols = width - label_width - 2
-        xticks = axis_ticks(chart.x, max(2, cols // 9), cols)
-    else:  # an empty frame: numbers on it would mean nothing
-        xticks = yticks = ([], [])
-        cols = width - 2
-
     terminal = type(plotext.terminal)()  # a private terminal + figure: no shared plot state
     terminal.limit(False, False)  # never clamp to the size of the terminal we run in
     fig = terminal._master
@@ -117,10 +132,18 @@ def _draw(chart: Chart, width: int, height: int, theme: ChartTheme) -> str:
                       text=theme.foreground if theme.color else None)
     fig.theme(_THEME_NAME)
 
-    fg = pixel(foreground=theme.foreground) if theme.color and theme.foreground else pixel()
-    for trace in chart.traces:
-        _add_trace(fig, trace, chart, theme, marker, pixel)
+    drawn = [_add_trace(fig, trace, chart, theme, marker, pixel) for trace in chart.traces]
+    rows = height - 4  # title, top frame, bottom frame, x tick labels
+    if any(drawn):
+        yticks = axis_ticks(chart.y, max(2, rows // 3 + 1), rows)
+        label_width = max((cell_width(label) for label in yticks[1]), default=0)
+        cols = width - label_width - 2
+        xticks = axis_ticks(chart.x, max(2, cols // 9), cols)
+    else:  # an empty frame: numbers on it would mean nothing
+        xticks = yticks = ([], [])
+        cols = width - 2
     if chart.note:
+        fg = pixel(foreground=theme.foreground) if theme.color and theme.foreground else pixel()
         note = fig.text((chart.x.lo + chart.x.hi) / 2, (chart.y.lo + chart.y.hi) / 2,
                         colorize(clip(clean(chart.note), max(1, cols - 2)), fg), alignment="center")
         _register(fig, note)
@@ -129,32 +152,55 @@ def _draw(chart: Chart, width: int, height: int, theme: ChartTheme) -> str:
     fig.ruler("y").lim(chart.y.lo, chart.y.hi)
     fig.ruler("x").ticks(*xticks)
     fig.ruler("y").ticks(*yticks)
-    fig.title(_title(chart, width, theme, colorize, pixel))
+    fig.title(_title(chart, drawn, width, theme, colorize, pixel))
     return fig.build().string(colorless=not theme.color)
 
 
-def _add_trace(fig, trace: Trace, chart: Chart, theme: ChartTheme, marker, pixel) -> None:
+def _add_trace(fig, trace: Trace, chart: Chart, theme: ChartTheme, marker, pixel) -> bool:
+    """Draw ``trace``; False when it has no finite point."""
     x = np.asarray(trace.x, dtype=np.float64).ravel()
     y = np.asarray(trace.y, dtype=np.float64).ravel()
     n = min(x.size, y.size)
     x, y = x[:n], y[:n]
-    keep = np.isfinite(x) & np.isfinite(y)
-    if not keep.any():
-        return
-    index = np.flatnonzero(keep)
+    index = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    if not index.size:
+        return False
     # Far-off points stay far off, but within what plotext's rescaling handles well.
-    span = chart.y.hi - chart.y.lo or 1.0
-    ys = np.clip(y[index], chart.y.lo - 8 * span, chart.y.hi + 8 * span)
+    xs = _clip(x[index], chart.x)
+    ys = _clip(y[index], chart.y)
     colour = trace.color if theme.color else None
     style = marker(trace.marker, pixel(foreground=colour) if colour else pixel())
-    signal = fig.signal(x[index].tolist(), ys.tolist(), marker=style)
+    signal = _signal(fig, xs.tolist(), ys.tolist(), style)
     if trace.lines and index.size > 1:
         joined = np.diff(index) == 1  # a gap (NaN) breaks the line
         if trace.dashed:
             joined &= (np.arange(1, index.size) // _DASH) % 2 == 0
-        for i in np.flatnonzero(joined) + 1:
-            signal.line(int(i))
+        connect = getattr(signal, "_set_connected", signal.line)
+        for i in (np.flatnonzero(joined) + 1).tolist():
+            connect(i, True)
     _register(fig, signal)
+    return True
+
+
+def _clip(values: np.ndarray, axis: Axis) -> np.ndarray:
+    span = (axis.hi - axis.lo) or 1.0
+    return np.clip(values, axis.lo - 8 * span, axis.hi + 8 * span)
+
+
+def _signal(fig, x: list[float], y: list[float], style):
+    """``fig.signal(x, y, marker=style)``, minus a Python copy of the marker per point
+    (the C kernel copies it anyway): a third of the cost of a long line.  Falls back to
+    the public call if plotext's internals move."""
+    try:
+        from plotext._signal.signal import signal_class
+
+        signal = signal_class(len(x))
+        append = signal._append_point
+        for xi, yi in zip(x, y):
+            append(xi, yi, style)
+        return signal._set_xside(0)._set_yside(0)
+    except (ImportError, AttributeError):
+        return fig.signal(x, y, marker=style)
 
 
 def _register(fig, signal) -> None:
@@ -168,7 +214,7 @@ def _register(fig, signal) -> None:
         fig.draw(signal)
 
 
-def _title(chart: Chart, width: int, theme: ChartTheme, colorize, pixel):
+def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, colorize, pixel):
     """The title, then a one-line legend (key glyph + label) for as many traces as fit.
 
     Entries run from the top-most trace (drawn last) down, so the main series comes first.
@@ -178,14 +224,14 @@ def _title(chart: Chart, width: int, theme: ChartTheme, colorize, pixel):
     title = clip(clean(chart.title), budget)
     used = cell_width(title)
     out = colorize(title, fg).matrix()
-    for trace in reversed(chart.traces):
-        if not trace.label:
+    for trace, shown in reversed(list(zip(chart.traces, drawn))):
+        if not (trace.label and shown):
             continue
         key = trace.key or (_DASHED_KEY if trace.dashed and trace.lines else _KEYS.get(trace.marker, trace.marker))
-        label = clip(clean(trace.label), 24)
+        label = clip(clean(trace.label), 40)
         entry = 3 + cell_width(key) + 1 + cell_width(label)
         if used + entry > budget:
-            break
+            continue  # a shorter entry further on may still fit
         colour = pixel(foreground=trace.color) if theme.color and trace.color else fg
         out = out + colorize("   ", fg).matrix() + colorize(key, colour).matrix()
         out = out + colorize(" " + label, fg).matrix()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from quadtui.charts.canvas import Axis, Chart, Trace, render
+from quadtui.charts.canvas import Axis, Chart, Trace, never_raises, render
 from quadtui.charts.theme import ChartTheme
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ class FitOverlay:
     prediction: np.ndarray
 
 
+@never_raises("fit")
 def fit_chart(
     snap: Snapshot | None,
     width: int,
@@ -51,14 +52,15 @@ def fit_chart(
 
     traces = [Trace(grid, target, "braille", theme.muted, label="target")]
     for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
-        traces.append(Trace(_floats(overlay.grid), _floats(overlay.prediction), "hd",
-                            theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label))
+        ox, oy = _thin(_floats(overlay.grid), _floats(overlay.prediction), 4 * int(width))
+        traces.append(Trace(ox, oy, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label))
     traces.append(Trace(grid, prediction, "hd", theme.series(0), label="model"))
     traces.append(Trace(sx, sy, SAMPLE_MARK, theme.series(1), lines=False, label="samples"))
     title = f"fit · epoch {snap.epoch:,}/{snap.config.epochs:,}"
     return render(Chart(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi)), width, height, theme)
 
 
+@never_raises("neuron")
 def neuron_chart(
     snap: Snapshot | None,
     neuron: int,
@@ -121,6 +123,15 @@ def _range(values: np.ndarray, fallback: tuple[float, float], pad: float = 0.0) 
         return lo - half, hi + half
     span = hi - lo
     return lo - pad * span, hi + pad * span
+
+
+def _thin(x: np.ndarray, y: np.ndarray, most: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``most`` evenly spaced points of a curve (grids are 100 points; this guards the rest)."""
+    n = min(x.size, y.size)
+    if n <= most:
+        return x[:n], y[:n]
+    pick = np.linspace(0, n - 1, max(2, most)).round().astype(np.int64)
+    return x[pick], y[pick]
 
 
 def _samples(x: np.ndarray, y: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:

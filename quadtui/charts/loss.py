@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from quadtui.charts.canvas import Axis, Chart, Trace, render
+from quadtui.charts.canvas import Axis, Chart, Trace, fmt_number, never_raises, render
 from quadtui.charts.theme import ChartTheme
 from quadtui.core.history import LossHistory
 
@@ -27,6 +27,7 @@ class LossOverlay:
     history: LossHistory
 
 
+@never_raises("loss")
 def loss_chart(
     snap: Snapshot | None,
     width: int,
@@ -47,19 +48,21 @@ def loss_chart(
     bins = max(8, BINS_PER_COLUMN * int(width))
     curves: list[tuple[np.ndarray, np.ndarray, Trace]] = []
     for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
-        x, y = _envelope(overlay.history, bins)
+        x, y = _envelope(overlay.history, max(4, bins // 2))  # faint and dashed: half the detail
         curves.append((x, y, Trace(x, y, "hd", theme.faint(theme.series(2 + i)), dashed=True,
                                    label=overlay.label)))
     ex, ey = _binned(snap.eval_epochs, snap.eval_loss, max(4, bins // 2))  # eval is smooth
     if ex.size:  # under the train curve: train is what the optimiser sees
-        curves.append((ex, ey, Trace(ex, ey, "braille", theme.series(1), label="eval")))
+        label = _labelled("eval", snap.eval_now if np.size(snap.eval_loss) else None)
+        curves.append((ex, ey, Trace(ex, ey, "braille", theme.series(1), label=label)))
     x, y = _envelope(snap.history, bins)
-    curves.append((x, y, Trace(x, y, "hd", theme.series(0), label="train")))
+    curves.append((x, y, Trace(x, y, "hd", theme.series(0), label=_labelled("train", snap.train_now))))
 
     lo, hi = _log_limits([y for _, y, _ in curves])
     last = max([float(snap.epoch), 2.0] + [float(x[-1]) for x, _, _ in curves if x.size])
     traces = [_on_log_axis(trace, lo) for _, _, trace in curves]
-    return render(Chart(_title(snap), traces, Axis(1, last, integer=True), Axis(lo, hi, log=True)),
+    note = None if len(snap.history) or overlays else "no epochs yet"
+    return render(Chart(_title(snap), traces, Axis(1, last, integer=True), Axis(lo, hi, log=True), note),
                   width, height, theme)
 
 
@@ -71,6 +74,11 @@ def _title(snap: Snapshot) -> str:
     if status in ("stopped", "error", "paused"):
         return f"{title} · {status}"
     return title
+
+
+def _labelled(name: str, value: float | None) -> str:
+    """"train 0.0123": the legend says where the curve ends."""
+    return f"{name} {fmt_number(value)}" if value is not None and math.isfinite(value) else name
 
 
 def _envelope(history: LossHistory, bins: int) -> tuple[np.ndarray, np.ndarray]:

@@ -7,12 +7,13 @@ from typing import Sequence
 
 import numpy as np
 
-from quadtui.charts.canvas import Axis, Chart, Trace, render
+from quadtui.charts.canvas import Axis, Chart, Trace, fmt_number, never_raises, render
 from quadtui.charts.theme import ChartTheme
 
 MISSING_MARK = "x"
 
 
+@never_raises("sweep")
 def sweep_chart(
     param: str,
     values: Sequence[float],
@@ -22,17 +23,17 @@ def sweep_chart(
     theme: ChartTheme,
     log_x: bool = False,
 ) -> str:
-    """Final loss (log scale) against the swept value, a dot per run.
+    """Final loss (log scale) against the swept value, a dot per run; the legend names the best.
 
     Runs without a usable loss (None, NaN, inf: not finished or diverged) are marked
-    with an ``x`` on the top edge, so a sweep's failures stay in sight.  With ``log_x``,
+    with an ``x`` on the top edge ("no loss"), so a sweep's failures stay in sight.  With ``log_x``,
     values <= 0 cannot be placed and are left out.
     """
     name = str(param) or "value"
     pairs = [(_number(v), _number(loss)) for v, loss in zip(values, final_losses)]
     pairs = [(v, loss) for v, loss in pairs if v is not None and math.isfinite(v) and (v > 0 or not log_x)]
     if not pairs:
-        return render(Chart(f"sweep {name} · no results yet", note="no runs"), width, height, theme)
+        return render(Chart(f"sweep {name}", note="no results yet"), width, height, theme)
     pairs.sort(key=lambda p: p[0])
     x = np.array([math.log10(v) if log_x else v for v, _ in pairs])
     loss = np.array([np.nan if lv is None else lv for _, lv in pairs], dtype=np.float64)
@@ -48,17 +49,22 @@ def sweep_chart(
         pad = (x_hi - x_lo) * 0.04  # keep the end dots off the frame
         x_lo, x_hi = x_lo - pad, x_hi + pad
 
-    traces = [
-        Trace(x[ok], y[ok], "hd", theme.faint(theme.series(0), 0.4)),
-        Trace(x[ok], y[ok], "•", theme.series(0), lines=False, label="final loss"),
-    ]
+    traces = [Trace(x[ok], y[ok], "hd", theme.faint(theme.series(0), 0.4))]
     if not ok.all():
         top = np.full(int((~ok).sum()), y_hi)
-        traces.append(Trace(x[~ok], top, MISSING_MARK, theme.series(3), lines=False, label="no loss / diverged"))
-    done = int(ok.sum())
-    title = f"sweep {name} · final loss · {done}/{len(pairs)} runs"
+        traces.append(Trace(x[~ok], top, MISSING_MARK, theme.series(3), lines=False, label="no loss"))
+    traces.append(Trace(x[ok], y[ok], "•", theme.series(0), lines=False, label=_best(name, pairs)))
+    title = f"sweep {name} · {int(ok.sum())}/{len(pairs)} runs"
     axis_x = Axis(x_lo, x_hi, log=log_x, ticks=tuple(float(v) for v in x))
     return render(Chart(title, traces, axis_x, Axis(y_lo, y_hi, log=True)), width, height, theme)
+
+
+def _best(name: str, pairs: list[tuple[float, float | None]]) -> str:
+    usable = [(loss, v) for v, loss in pairs if loss is not None and math.isfinite(loss) and loss > 0]
+    if not usable:
+        return "final loss"
+    loss, value = min(usable)
+    return f"final loss · best {fmt_number(value)} → {fmt_number(loss)}"
 
 
 def _number(value: object) -> float | None:
