@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import threading
 
 import numpy as np
 import pytest
 import torch
 
+from quadtui.core import fastmlp
 from quadtui.core.config import ACTIVATIONS, OPTIMIZERS, Config
 from quadtui.core.data import make_dataset
 from quadtui.core.engine import Engine, Status
-from quadtui.core.fastmlp import torch_optimizer
+from quadtui.core.fastmlp import FastMLP, torch_optimizer
 from quadtui.core.model import build_model
 
 
@@ -22,6 +24,8 @@ def test_default_run_equals_notebook_every_epoch(notebook_losses):
     ours = snap.train_loss.astype(np.float64)
     assert ours.shape == notebook_losses.shape == (5000,)
     np.testing.assert_allclose(ours, notebook_losses, rtol=1e-5, atol=0)
+    # not just close: the notebook's .item() values are float32 losses, and ours are the same floats
+    np.testing.assert_array_equal(snap.train_loss, notebook_losses.astype(np.float32))
 
 
 def test_default_config_is_the_notebooks():
@@ -84,7 +88,9 @@ def test_fast_engine_matches_autograd(activation, optimizer):
     )
     engine = Engine(config)
     engine.advance(config.epochs)
-    np.testing.assert_allclose(engine.history.values, _autograd_losses(config, config.epochs), rtol=1e-4)
+    reference = _autograd_losses(config, config.epochs)
+    np.testing.assert_allclose(engine.history.values, reference, rtol=1e-4)
+    np.testing.assert_array_equal(engine.history.values, reference.astype(np.float32))
 
 
 def test_trained_model_predicts_like_snapshot():
@@ -151,3 +157,113 @@ def test_minibatch_runs_and_is_reproducible():
         b.advance(5)
     np.testing.assert_array_equal(a.history.values, b.history.values)
     assert a.history.values[-1] < a.history.values[0]
+
+
+def test_eval_losses_are_autograd_models_on_the_eval_grid():
+    config = Config(epochs=300)  # eval_every = 1: the eval loss before every epoch's update
+    engine = Engine(config)
+    for chunk in (1, 40, 259):
+        engine.advance(chunk)
+    snap = engine.snapshot()
+    data = make_dataset(config)
+    model = build_model(config)
+    opt = torch_optimizer(config, model)
+    expected = []
+    for _ in range(config.epochs):
+        with torch.no_grad():
+            expected.append(torch.nn.functional.mse_loss(model(data.x_eval), data.y_eval).item())
+        torch.nn.functional.mse_loss(model(data.x_train), data.y_train).backward()
+        opt.step()
+        opt.zero_grad()
+    np.testing.assert_array_equal(snap.eval_epochs, np.arange(1, 301))
+    np.testing.assert_array_equal(snap.eval_loss, np.float32(expected))
+    with torch.no_grad():
+        now = torch.nn.functional.mse_loss(model(data.x_eval), data.y_eval).item()
+    assert snap.eval_now == now
+
+
+def test_eval_points_are_spread_over_the_run():
+    engine = Engine(Config(epochs=2500))
+    while engine.advance(333):
+        pass
+    snap = engine.snapshot()
+    assert engine.eval_every == 3
+    np.testing.assert_array_equal(snap.eval_epochs, np.arange(1, 2501, 3))
+    assert snap.eval_loss.shape == snap.eval_epochs.shape and np.all(np.isfinite(snap.eval_loss))
+
+
+@pytest.mark.parametrize("activation,layers", [("relu", 1), ("identity", 2), ("gelu", 3), ("softplus", 1)])
+def test_fit_equals_one_step_at_a_time(activation, layers, monkeypatch):
+    """FastMLP.fit (deferred losses, blocks of epochs, a probe) against step(), one epoch per call."""
+    monkeypatch.setattr(fastmlp, "_BLOCK_ROWS", 16)  # several blocks, and a partial one
+    config = Config(activation=activation, layers=layers, hidden=5, epochs=70, optimizer="momentum", lr=0.002)
+    data = make_dataset(config)
+    at = range(3, 70, 9)
+    fitted, stepped = FastMLP(config, build_model(config)), FastMLP(config, build_model(config))
+    losses, probe = torch.empty(70), torch.empty(len(at))
+    fitted.fit(data.x_train, data.y_train, losses, (data.x_eval, data.y_eval, at, probe))
+    expected_probe = []
+    one_by_one = []
+    for i in range(70):
+        if i in at:
+            expected_probe.append(stepped.loss(data.x_eval, data.y_eval))
+        one_by_one.append(stepped.step(data.x_train, data.y_train))
+    torch.testing.assert_close(losses, torch.stack(one_by_one), rtol=0, atol=0)
+    torch.testing.assert_close(probe, torch.stack(expected_probe), rtol=0, atol=0)
+    torch.testing.assert_close(fitted.flat, stepped.flat, rtol=0, atol=0)
+
+
+def test_many_samples_take_losses_one_epoch_at_a_time():
+    # beyond _ROWWISE_MAX samples a mean may be summed in parallel pieces, so no blocks there
+    config = Config(samples=fastmlp._ROWWISE_MAX + 1, epochs=6, hidden=4)
+    engine = Engine(config)
+    engine.advance(6)
+    assert engine.net._workspace("train", config.samples).block_rows == 1
+    np.testing.assert_array_equal(engine.history.values, _autograd_losses(config, 6).astype(np.float32))
+
+
+def _minibatch_autograd_losses(config: Config) -> np.ndarray:
+    """The engine's minibatch scheme written with autograd: shuffled batches, sample-weighted epoch loss."""
+    data = make_dataset(config)
+    model = build_model(config)
+    opt = torch_optimizer(config, model)
+    out = []
+    for epoch in range(1, config.epochs + 1):
+        gen = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+        order = torch.randperm(config.samples, generator=gen)
+        total = torch.zeros((), dtype=torch.float64)
+        for start in range(0, config.samples, config.batch_size):
+            idx = order[start : start + config.batch_size]
+            loss = torch.nn.functional.mse_loss(model(data.x_train[idx]), data.y_train[idx])
+            loss.backward()
+            total += loss.detach().double() * idx.numel()
+            opt.step()
+            opt.zero_grad()
+        out.append((total / config.samples).float().item())
+    return np.float32(out)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_minibatch_equals_autograd(optimizer):
+    config = Config(batch_size=30, epochs=25, optimizer=optimizer, lr=0.003, activation="tanh")  # last batch: 10
+    engine = Engine(config)
+    engine.advance(25)
+    np.testing.assert_array_equal(engine.history.values, _minibatch_autograd_losses(config))
+
+
+def test_cancel_from_another_thread_stops_a_long_run():
+    engine = Engine(Config(epochs=10_000_000))
+    cancel, going = threading.Event(), threading.Event()
+    result = []
+
+    def work():
+        result.append(engine.run(cancel=cancel, on_progress=lambda epoch: epoch > 2000 and going.set()))
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    assert going.wait(60)
+    cancel.set()
+    worker.join(timeout=10)  # generous: run() looks at the flag between chunks of about 10 ms
+    assert not worker.is_alive()
+    assert result[0].status is Status.STOPPED
+    assert 2000 < result[0].epoch < 10_000_000 and result[0].train_loss.size == result[0].epoch

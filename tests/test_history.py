@@ -41,3 +41,12 @@ def test_values_view_survives_growth():
     view = history.values
     history.append(np.arange(1000, dtype=np.float32))
     np.testing.assert_array_equal(view, np.arange(10))
+
+
+def test_bytes_in_use_are_four_per_epoch_plus_a_fixed_summary():
+    history = LossHistory(capacity=10_000_000)  # reserved up front, filled as losses arrive
+    summary = history.used_bytes
+    assert summary == 2 * MAX_BLOCKS * 4
+    history.append(np.zeros(1000, dtype=np.float32))
+    assert history.used_bytes == summary + 4000
+    assert history.nbytes == 4 * 10_000_000 + summary
