@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from quadtui.charts import ChartTheme, FitOverlay, LossOverlay, fit_chart, loss_chart, neuron_chart, sweep_chart
-from quadtui.charts.canvas import fmt_number, log_ticks, nice_ticks, visible
+from quadtui.charts.canvas import Chart, Trace, render
+from quadtui.charts.text import visible
 from quadtui.charts.fit import MAX_SAMPLES, _samples
 from quadtui.charts.loss import _envelope
 from quadtui.charts.theme import DARK_PALETTE, LIGHT_PALETTE, parse_hex
+from quadtui.charts.ticks import Axis, fmt_number, log_ticks, nice_ticks
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine, Status
 from quadtui.core.history import LossHistory
@@ -231,6 +233,13 @@ def test_a_diverged_run_is_drawn_and_named():
     assert f"diverged at {snap.diverged_at:,}" in rows(text)[0]
     for _, chart in all_charts(snap, 100, 24, DARK):
         assert_shape(chart, 100, 24)
+
+
+def test_render_survives_nonsense_limits():
+    x = np.linspace(0, 1, 10)
+    for lo, hi in [(np.nan, 1.0), (1.0, 1.0), (2.0, 1.0), (-np.inf, np.inf), (0.0, 1e308)]:
+        chart = Chart("odd", [Trace(x, x)], Axis(lo, hi), Axis(lo, hi, log=True))
+        assert_shape(render(chart, 40, 12, DARK), 40, 12)
 
 
 # -- decimation -----------------------------------------------------------------------

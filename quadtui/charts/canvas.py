@@ -15,23 +15,20 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-import re
 import threading
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from quadtui.charts.text import cell_width, clean, clip, fit_block, message
 from quadtui.charts.theme import RGB, ChartTheme
+from quadtui.charts.ticks import Axis, axis_ticks
 
 MIN_WIDTH = 16  # below this (or MIN_HEIGHT) a chart is replaced by its centred title
 MIN_HEIGHT = 6
 _THEME_NAME = "quadtui"  # one plotext theme slot, overwritten on every render (never grows)
 _LOCK = threading.Lock()
-_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-# runs of characters known to take one cell: ASCII, Latin-1, box drawing, blocks, braille
-_NARROW = re.compile("[\x20-\x7e\u00a0-\u00ff\u2010-\u2027\u2500-\u259f\u2800-\u28ff]+")
 _KEYS = {"hd": "▀▄", "fhd": "▀▄", "braille": "⠒⠤"}  # legend glyph per line marker
 _DASHED_KEY = "▀ ▄"
 _DASH = 3  # points on, then points off, along a dashed line
@@ -49,17 +46,6 @@ class Trace:
     dashed: bool = False
     label: str | None = None
     key: str | None = None  # legend glyph; derived from the marker when None
-
-
-@dataclass(frozen=True)
-class Axis:
-    """A numeric range; ``log`` means values (and limits) are already log10."""
-
-    lo: float = 0.0
-    hi: float = 1.0
-    log: bool = False
-    integer: bool = False  # counts (epochs): whole-number ticks, 25k / 1.5M labels
-    ticks: tuple[float, ...] | None = None  # preferred positions (used when they fit)
 
 
 @dataclass(frozen=True)
@@ -100,6 +86,7 @@ def render(chart: Chart, width: int, height: int, theme: ChartTheme) -> str:
     width, height = max(0, int(width)), max(0, int(height))
     if width < MIN_WIDTH or height < MIN_HEIGHT:
         return message(chart.title, width, height)
+    chart = replace(chart, x=_sane(chart.x), y=_sane(chart.y))
     try:
         with _LOCK:
             text = _draw(chart, width, height, theme)
@@ -108,15 +95,14 @@ def render(chart: Chart, width: int, height: int, theme: ChartTheme) -> str:
     return fit_block(text, width, height)
 
 
-def message(text: str, width: int, height: int) -> str:
-    """``text`` centred in a blank ``width`` × ``height`` block (plain, no escapes)."""
-    width, height = max(0, int(width)), max(0, int(height))
-    lines = [" " * width] * height
-    if height:
-        line = clip(clean(text), width)
-        pad = width - cell_width(line)
-        lines[(height - 1) // 2] = " " * (pad // 2) + line + " " * (pad - pad // 2)
-    return "\n".join(lines)
+def _sane(axis: Axis) -> Axis:
+    """Finite limits with lo < hi, whatever the chart computed."""
+    lo, hi = float(axis.lo), float(axis.hi)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        lo, hi = (lo, lo + 1.0) if math.isfinite(lo) else (hi - 1.0, hi) if math.isfinite(hi) else (0.0, 1.0)
+    if hi <= lo:
+        lo, hi = (hi, lo) if hi < lo else (lo - 0.5, lo + 0.5)
+    return replace(axis, lo=lo, hi=hi)
 
 
 # -- drawing -----------------------------------------------------------------------------
@@ -237,158 +223,3 @@ def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, color
         out = out + colorize(" " + label, fg).matrix()
         used += entry
     return out
-
-
-# -- ticks -------------------------------------------------------------------------------
-def axis_ticks(axis: Axis, most: int, cells: int) -> tuple[list[float], list[str]]:
-    """Tick positions and labels for ``axis``: at most ``most`` of them, readable in ``cells``."""
-    lo, hi = float(axis.lo), float(axis.hi)
-    most = max(2, most)
-    if axis.ticks is not None:
-        given = [t for t in axis.ticks if math.isfinite(t) and lo <= t <= hi]
-        labels = [fmt_number(10**t if axis.log else t, integer=axis.integer) for t in given]
-        needed = sum(len(label) + 1 for label in labels)
-        if 0 < len(given) <= most and needed <= cells:
-            return given, labels
-    if axis.log:
-        return log_ticks(lo, hi, most)
-    positions = nice_ticks(lo, hi, most, integer=axis.integer)
-    step = positions[1] - positions[0] if len(positions) > 1 else 1.0
-    return positions, [fmt_number(p, step=step, integer=axis.integer) for p in positions]
-
-
-def nice_ticks(lo: float, hi: float, most: int, integer: bool = False) -> list[float]:
-    """Round positions (1, 2 or 5 × 10^k apart) inside [lo, hi], at most ``most`` of them."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return [lo] if math.isfinite(lo) else []
-    raw = (hi - lo) / max(1, most - 1)
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
-    if integer:
-        step = max(1.0, round(step))
-    first = math.ceil(lo / step - 1e-9)
-    last = math.floor(hi / step + 1e-9)
-    positions = [k * step for k in range(first, last + 1)]
-    return positions[:most] if positions else [lo, hi]
-
-
-def log_ticks(lo: float, hi: float, most: int) -> tuple[list[float], list[str]]:
-    """Ticks for a log10 axis [lo, hi]: decades when there are two or more, else 1-2-5 steps."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return [], []
-    decades = list(range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1))
-    if len(decades) >= 2:
-        step = math.ceil(len(decades) / most)
-        picked = [d for d in decades if d % step == 0] or decades[:1]
-        return [float(d) for d in picked], [fmt_number(10.0**d) for d in picked]
-    values = [m * 10.0**k for k in range(math.floor(lo), math.ceil(hi) + 1) for m in (1, 2, 5)]
-    picked = [v for v in values if lo - 1e-9 <= math.log10(v) <= hi + 1e-9]
-    if not 2 <= len(picked) <= most:  # a narrow range: round values, evenly spaced
-        linear = [v for v in nice_ticks(10**lo, 10**hi, most) if v > 0]
-        step = linear[1] - linear[0] if len(linear) > 1 else None
-        return [math.log10(v) for v in linear], [fmt_number(v, step=step) for v in linear]
-    return [math.log10(v) for v in picked], [fmt_number(v) for v in picked]
-
-
-def fmt_number(value: float, step: float | None = None, integer: bool = False) -> str:
-    """A short tick label: 0.02, 1.5, 250, 25k, 1.5M, 3e-05 → "3e-5"."""
-    if not math.isfinite(value):
-        return str(value)
-    if step:
-        value = round(value / step) * step  # hide float noise like 0.30000000000000004
-    if value == 0:
-        return "0"
-    size = abs(value)
-    if (integer or (size >= 1 and float(value).is_integer())) and size < 1e9:
-        if size < 10_000:
-            return str(int(round(value)))
-        unit, scale = ("M", 1e6) if size >= 1e6 else ("k", 1e3)
-        return _trim(f"{value / scale:.2f}") + unit
-    if 1e-3 <= size < 1e5:
-        decimals = 3 - math.floor(math.log10(size)) - 1  # three significant digits
-        if step:
-            decimals = max(0, -math.floor(math.log10(step) + 1e-9) + (1 if _mantissa(step) == 2.5 else 0))
-        return _trim(f"{value:.{max(0, decimals)}f}")
-    mantissa, exponent = f"{value:.2e}".split("e")
-    return f"{_trim(mantissa)}e{int(exponent)}"
-
-
-def _mantissa(step: float) -> float:
-    return round(step / 10 ** math.floor(math.log10(step)), 6)
-
-
-def _trim(number: str) -> str:
-    return number.rstrip("0").rstrip(".") if "." in number else number
-
-
-# -- text --------------------------------------------------------------------------------
-def clean(text: object) -> str:
-    """One printable line: control characters and escapes become spaces."""
-    return "".join(c if c.isprintable() else " " for c in _ESCAPE.sub("", str(text)))
-
-
-def cell_width(text: str) -> int:
-    """Terminal cells ``text`` takes (wide CJK = 2, combining marks = 0)."""
-    rest = _NARROW.sub("", text)  # chart glyphs are all one cell: only look at the others
-    return len(text) - len(rest) + sum(_char_width(c) for c in rest)
-
-
-def clip(text: str, width: int) -> str:
-    """``text`` cut to ``width`` cells, with an ellipsis when cut."""
-    if cell_width(text) <= width:
-        return text
-    if width <= 0:
-        return ""
-    out, used = [], 0
-    for c in text:
-        w = _char_width(c)
-        if used + w > width - 1:
-            break
-        out.append(c)
-        used += w
-    return "".join(out) + "…"
-
-
-def visible(text: str) -> str:
-    """``text`` without its escape codes."""
-    return _ESCAPE.sub("", text)
-
-
-def fit_block(text: str, width: int, height: int) -> str:
-    """Pad or cut rendered lines to exactly ``height`` lines of ``width`` cells, escapes kept."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "" and len(lines) > height:
-        lines.pop()
-    lines = lines[:height] + [""] * (height - len(lines))
-    return "\n".join(_fit_line(line, width) for line in lines)
-
-
-def _fit_line(line: str, width: int) -> str:
-    size = cell_width(visible(line))
-    if size == width:
-        return line
-    if size < width:
-        return line + " " * (width - size)
-    out, used, pos = [], 0, 0
-    for match in _ESCAPE.finditer(line):
-        used = _take(line[pos : match.start()], width, used, out)
-        out.append(match.group())
-        pos = match.end()
-    used = _take(line[pos:], width, used, out)
-    return "".join(out) + " " * (width - used)
-
-
-def _take(chunk: str, width: int, used: int, out: list[str]) -> int:
-    for c in chunk:
-        w = _char_width(c)
-        if used + w > width:
-            break
-        out.append(c)
-        used += w
-    return used
-
-
-def _char_width(c: str) -> int:
-    if unicodedata.combining(c):
-        return 0
-    return 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from quadtui.charts.canvas import Axis, Chart, Trace, never_raises, render
+from quadtui.charts.canvas import Chart, Trace, never_raises, render
 from quadtui.charts.theme import ChartTheme
+from quadtui.charts.ticks import Axis
 
 if TYPE_CHECKING:
     from quadtui.core.engine import Snapshot

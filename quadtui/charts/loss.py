@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from quadtui.charts.canvas import Axis, Chart, Trace, fmt_number, never_raises, render
+from quadtui.charts.canvas import Chart, Trace, never_raises, render
 from quadtui.charts.theme import ChartTheme
+from quadtui.charts.ticks import Axis, fmt_number
 from quadtui.core.history import LossHistory
 
 if TYPE_CHECKING:  # the engine imports torch; charts only read snapshot fields
@@ -46,24 +47,22 @@ def loss_chart(
     if snap is None:
         return render(Chart("loss", note=hint), width, height, theme)
     bins = max(8, BINS_PER_COLUMN * int(width))
-    curves: list[tuple[np.ndarray, np.ndarray, Trace]] = []
+    traces: list[Trace] = []
     for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
         x, y = _envelope(overlay.history, max(4, bins // 2))  # faint and dashed: half the detail
-        curves.append((x, y, Trace(x, y, "hd", theme.faint(theme.series(2 + i)), dashed=True,
-                                   label=overlay.label)))
-    ex, ey = _binned(snap.eval_epochs, snap.eval_loss, max(4, bins // 2))  # eval is smooth
-    if ex.size:  # under the train curve: train is what the optimiser sees
-        label = _labelled("eval", snap.eval_now if np.size(snap.eval_loss) else None)
-        curves.append((ex, ey, Trace(ex, ey, "braille", theme.series(1), label=label)))
+        traces.append(Trace(x, y, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label))
+    x, y = _binned(snap.eval_epochs, snap.eval_loss, max(4, bins // 2))  # eval is smooth
+    if x.size:  # under the train curve: train is what the optimiser sees
+        traces.append(Trace(x, y, "braille", theme.series(1), label=_labelled("eval", snap.eval_now)))
     x, y = _envelope(snap.history, bins)
-    curves.append((x, y, Trace(x, y, "hd", theme.series(0), label=_labelled("train", snap.train_now))))
+    traces.append(Trace(x, y, "hd", theme.series(0), label=_labelled("train", snap.train_now)))
 
-    lo, hi = _log_limits([y for _, y, _ in curves])
-    last = max([float(snap.epoch), 2.0] + [float(x[-1]) for x, _, _ in curves if x.size])
-    traces = [_on_log_axis(trace, lo) for _, _, trace in curves]
+    lo, hi = _log_limits([trace.y for trace in traces])
+    last = max([float(snap.epoch), 2.0] + [float(trace.x[-1]) for trace in traces if trace.x.size])
     note = None if len(snap.history) or overlays else "no epochs yet"
-    return render(Chart(_title(snap), traces, Axis(1, last, integer=True), Axis(lo, hi, log=True), note),
-                  width, height, theme)
+    chart = Chart(_title(snap), [_on_log_axis(trace, lo) for trace in traces],
+                  Axis(1, last, integer=True), Axis(lo, hi, log=True), note)
+    return render(chart, width, height, theme)
 
 
 def _title(snap: Snapshot) -> str:
@@ -77,7 +76,7 @@ def _title(snap: Snapshot) -> str:
 
 
 def _labelled(name: str, value: float | None) -> str:
-    """"train 0.0123": the legend says where the curve ends."""
+    """The legend entry with the curve's latest value, e.g. "train 0.0123"."""
     return f"{name} {fmt_number(value)}" if value is not None and math.isfinite(value) else name
 
 

@@ -7,8 +7,9 @@ from typing import Sequence
 
 import numpy as np
 
-from quadtui.charts.canvas import Axis, Chart, Trace, fmt_number, never_raises, render
+from quadtui.charts.canvas import Chart, Trace, never_raises, render
 from quadtui.charts.theme import ChartTheme
+from quadtui.charts.ticks import Axis, fmt_number
 
 MISSING_MARK = "x"
 
