@@ -94,16 +94,18 @@ class Adam(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.exp_avg = [torch.zeros_like(p) for p in params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in params]
+        self._denom = [torch.empty_like(p) for p in params]
 
     def step(self, grads: list[Tensor]) -> None:
         self.steps += 1
         beta1, beta2 = ADAM_BETAS
         step_size = self.lr / (1 - beta1**self.steps)
         correction2_sqrt = (1 - beta2**self.steps) ** 0.5
-        for p, g, m, v in zip(self.params, self._decayed(grads), self.exp_avg, self.exp_avg_sq):
+        state = zip(self.exp_avg, self.exp_avg_sq, self._denom)
+        for p, g, (m, v, denom) in zip(self.params, self._decayed(grads), state):
             m.lerp_(g, 1 - beta1)
             v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-            denom = (v.sqrt() / correction2_sqrt).add_(ADAM_EPS)
+            torch.sqrt(v, out=denom).div_(correction2_sqrt).add_(ADAM_EPS)  # (v.sqrt() / c).add_(eps)
             p.addcdiv_(m, denom, value=-step_size)
 
     def state(self) -> list[Tensor]:
@@ -114,12 +116,13 @@ class RMSprop(Optimizer):
     def __init__(self, params: list[Tensor], lr: float, weight_decay: float) -> None:
         super().__init__(params, lr, weight_decay)
         self.square_avg = [torch.zeros_like(p) for p in params]
+        self._denom = [torch.empty_like(p) for p in params]
 
     def step(self, grads: list[Tensor]) -> None:
         self.steps += 1
-        for p, g, sq in zip(self.params, self._decayed(grads), self.square_avg):
+        for p, g, sq, denom in zip(self.params, self._decayed(grads), self.square_avg, self._denom):
             sq.mul_(RMSPROP_ALPHA).addcmul_(g, g, value=1 - RMSPROP_ALPHA)
-            p.addcdiv_(g, sq.sqrt().add_(RMSPROP_EPS), value=-self.lr)
+            p.addcdiv_(g, torch.sqrt(sq, out=denom).add_(RMSPROP_EPS), value=-self.lr)
 
     def state(self) -> list[Tensor]:
         return self.square_avg
