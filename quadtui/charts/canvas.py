@@ -117,6 +117,9 @@ def _draw(chart: Chart, width: int, height: int, theme: ChartTheme) -> str:
     plotext.add_theme(_THEME_NAME, canvas=theme.background if theme.color else None,
                       text=theme.foreground if theme.color else None)
     fig.theme(_THEME_NAME)
+    # Axes left and below only: lighter to read, and the frame's top and right edges
+    # are a tenth of a chart's cost (plotext draws frame lines cell by cell in Python).
+    fig.axes(False, axis="x", side="upper").axes(False, axis="y", side="right")
 
     drawn = [_add_trace(fig, trace, chart, theme, marker, pixel) for trace in chart.traces]
     rows = height - 4  # title, top frame, bottom frame, x tick labels
