@@ -1,0 +1,269 @@
+"""Hyperparameter sweeps: K runs that differ in one field, trained together.
+
+``Sweep(base, "lr", [0.005, 0.01, 0.02]).run()`` gives each member exactly the
+run ``Engine(base.replace(lr=value)).run()`` would give — same data, same
+initial weights, the same float operations — but trains the members that can
+share tensors as one batched model (:class:`~quadtui.core.sweep_batch.BatchedMLP`):
+
+* full-batch members with the same layer count, activation, optimizer and
+  sample count form one group, hidden widths padded with masked units;
+* groups train one after another; members alone in their group — mini-batch
+  runs, and activations that SLEEF/libm compute differently (tanh, sigmoid,
+  elu, gelu, silu, softplus) — train with the single-run :class:`Engine` itself.
+
+A member that diverges stops alone (status ``diverged``, ``diverged_at``), keeps
+its last finite state like the single run, and the others train on.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from quadtui.core.config import Config, parse_value
+from quadtui.core.data import Dataset, make_dataset
+from quadtui.core.engine import CancelFlag, Engine, Status
+from quadtui.core.fastmlp import FastMLP
+from quadtui.core.history import LossHistory
+from quadtui.core.model import build_model
+from quadtui.core.sweep_batch import BatchedMLP, group_key
+from quadtui.core.sweep_spec import MAX_MEMBERS, parse_sweep_spec
+
+__all__ = ["Sweep", "SweepMember", "SweepProgress", "SweepResult", "parse_sweep_spec"]
+
+CHUNK_SECONDS = 0.01  # train in chunks of about this long between cancel checks
+
+
+@dataclass
+class SweepMember:
+    value: Any
+    config: Config
+    status: str = "ready"  # 'done' | 'diverged' | 'stopped' when finished
+    final_loss: float | None = None
+    eval_loss: float | None = None
+    diverged_at: int | None = None
+    epochs_run: int = 0
+    prediction: np.ndarray | None = None  # on the view grid, for overlaying fits
+    history: LossHistory | None = None
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "value": self.value,
+            "status": self.status,
+            "epochs_run": self.epochs_run,
+            "final_loss": _finite_or_none(self.final_loss),
+            "eval_loss": _finite_or_none(self.eval_loss),
+        }
+        if self.diverged_at is not None:
+            out["diverged_at"] = self.diverged_at
+        return out
+
+
+@dataclass
+class SweepResult:
+    param: str
+    values: list[Any]
+    members: list[SweepMember]
+    grid: np.ndarray
+    grid_target: np.ndarray
+    seconds: float
+    groups: list[list[int]]  # member indices trained together
+
+    @property
+    def all_done(self) -> bool:
+        return all(m.status == "done" for m in self.members)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"param": self.param, "results": [m.summary() for m in self.members]}
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    epoch: int  # epochs done by the group training now
+    losses: list[float | None]  # each member's latest loss (None before it starts)
+    completed: int  # member-epochs done, of
+    total: int
+
+
+class Sweep:
+    def __init__(self, base: Config, param: str, values: list[Any]) -> None:
+        if not 1 <= len(values) <= MAX_MEMBERS:
+            raise ValueError(f"a sweep has 1 to {MAX_MEMBERS} values, not {len(values)}")
+        self.base, self.param = base, param
+        self.values = [parse_value(param, v) for v in values]
+        self.configs = [base.replace(**{param: v}) for v in self.values]  # Config checks each
+        self.members = [SweepMember(v, c) for v, c in zip(self.values, self.configs)]
+        self.groups = _groups(self.configs)
+
+    @classmethod
+    def from_spec(cls, spec: str, base: Config) -> "Sweep":
+        param, values = parse_sweep_spec(spec, base)
+        return cls(base, param, values)
+
+    def run(
+        self,
+        cancel: CancelFlag | None = None,
+        on_progress: Callable[[SweepProgress], None] | None = None,
+        interval: float = 0.1,
+    ) -> SweepResult:
+        """Train every member to the end, divergence or cancel.  ``on_progress`` at most once per ``interval``."""
+        cancel = cancel or threading.Event()
+        started = time.perf_counter()
+        self._total = sum(c.epochs for c in self.configs)
+        self._last_emit = 0.0
+        self._emit_interval = interval
+        self._on_progress = on_progress
+        datasets = [make_dataset(c) for c in self.configs]
+        for group in self.groups:
+            if cancel.is_set():
+                for k in group:
+                    self._stop_unstarted(k, datasets[k])
+            elif len(group) == 1:
+                for k in group:
+                    self._run_engine(k, cancel)
+            else:
+                self._run_batched(group, datasets, cancel)
+        self._emit(0, force=True)
+        data = datasets[0]
+        return SweepResult(
+            self.param,
+            list(self.values),
+            self.members,
+            data.grid,
+            data.grid_target,
+            time.perf_counter() - started,
+            [list(g) for g in self.groups],
+        )
+
+    # -- progress ----------------------------------------------------------------------------------
+    def _emit(self, epoch: int, force: bool = False) -> None:
+        if self._on_progress is None:
+            return
+        now = time.perf_counter()
+        if not force and now - self._last_emit < self._emit_interval:
+            return
+        self._last_emit = now
+        losses = [m.history.last() if m.history is not None else None for m in self.members]
+        done = sum(m.epochs_run for m in self.members)
+        self._on_progress(SweepProgress(epoch, losses, done, self._total))
+
+    # -- one member alone, with the single-run engine -------------------------------------------------
+    def _run_engine(self, k: int, cancel: CancelFlag) -> None:
+        member = self.members[k]
+        engine = Engine(member.config)
+        member.history = engine.history
+
+        def progress(epoch: int) -> None:
+            member.epochs_run = epoch
+            self._emit(epoch)
+
+        snap = engine.run(cancel=cancel, on_progress=progress, interval=math.inf)
+        self._finish_from_engine(member, engine)
+        member.status = snap.status.value if snap.status is not Status.ERROR else "stopped"
+
+    def _finish_from_engine(self, member: SweepMember, engine: Engine) -> None:
+        snap = engine.snapshot()
+        member.history = engine.history
+        member.epochs_run = engine.epoch
+        member.final_loss = engine.history.last()
+        member.eval_loss = snap.eval_now
+        member.prediction = snap.prediction
+        member.diverged_at = engine.diverged_at
+
+    def _stop_unstarted(self, k: int, data: Dataset) -> None:
+        member = self.members[k]
+        member.history = LossHistory(16)
+        member.status = "stopped"
+        net = FastMLP(member.config, build_model(member.config))
+        member.prediction, member.eval_loss = _evaluate(net, data)
+
+    # -- a group, as one batched model ----------------------------------------------------------------
+    def _run_batched(self, group: list[int], datasets: list[Dataset], cancel: CancelFlag) -> None:
+        configs = [self.configs[k] for k in group]
+        members = [self.members[k] for k in group]
+        model = BatchedMLP(configs, [datasets[k] for k in group])
+        for m in members:
+            m.history = LossHistory(min(m.config.epochs, 1 << 16))
+            m.status = "training"
+        active = list(range(len(group)))
+        finals: dict[int, list[torch.Tensor]] = {}
+        epoch, chunk = 0, 16
+        with torch.inference_mode():
+            while active:
+                if cancel.is_set():
+                    for j in active:
+                        members[j].status = "stopped"
+                        finals[j] = model.member_params(j)
+                    break
+                n = min(chunk, *(configs[j].epochs - epoch for j in active))
+                t0 = time.perf_counter()
+                losses = torch.stack([model.step() for _ in range(n)]).numpy()
+                took = time.perf_counter() - t0
+                finite_params = model.finite().numpy()
+                for j in list(active):
+                    m = members[j]
+                    column = losses[:, j]
+                    ok = np.isfinite(column)
+                    if ok.all() and finite_params[j]:
+                        m.history.append(column)
+                        m.epochs_run = epoch + n
+                        if m.epochs_run == configs[j].epochs:
+                            m.status = "done"
+                            finals[j] = model.member_params(j)
+                            model.freeze(j)
+                            active.remove(j)
+                        continue
+                    bad = int(np.argmin(ok)) if not ok.all() else n
+                    m.history.append(column[:bad])
+                    m.epochs_run = epoch + bad
+                    m.diverged_at = epoch + bad + 1
+                    m.status = "diverged"
+                    model.freeze(j)
+                    active.remove(j)
+                epoch += n
+                chunk = max(1, min(chunk * 2, int(n * CHUNK_SECONDS / took) + 1)) if took > 0 else chunk
+                self._emit(epoch)
+        for j, m in enumerate(members):
+            if m.status == "diverged":
+                self._replay_diverged(m)
+            else:
+                net = FastMLP(m.config, build_model(m.config))
+                for dst, src in zip(net.params, finals[j]):
+                    dst.copy_(src)
+                m.final_loss = m.history.last()
+                m.prediction, m.eval_loss = _evaluate(net, datasets[group[j]])
+
+    def _replay_diverged(self, member: SweepMember) -> None:
+        """The single run keeps its last finite state; replay it alone to get that state exactly."""
+        engine = Engine(member.config)
+        engine.advance(member.diverged_at or 0)
+        self._finish_from_engine(member, engine)
+        if engine.status is not Status.DIVERGED:  # only if the batch were not exact; trust the engine
+            member.status = engine.status.value if engine.finished else "stopped"
+
+
+def _groups(configs: list[Config]) -> list[list[int]]:
+    groups: dict[tuple, list[int]] = {}
+    for k, c in enumerate(configs):
+        groups.setdefault(group_key(c) or ("alone", k), []).append(k)
+    return list(groups.values())
+
+
+def _evaluate(net: FastMLP, data: Dataset) -> tuple[np.ndarray, float]:
+    """(prediction on the view grid, MSE vs the true function on the x_plot grid), as Snapshot has them."""
+    grid = torch.from_numpy(data.grid).reshape(-1, 1).float()
+    pred, _ = net.predict(grid)
+    with torch.inference_mode():
+        eval_loss = float(F.mse_loss(net.predict(data.x_eval)[0], data.y_eval))
+    return pred.reshape(-1).double().numpy(), eval_loss
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None

@@ -1,0 +1,199 @@
+"""Sweeps: spec parsing, members equal to their single runs, divergence, cancel, CLI output."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from quadtui.core.config import ACTIVATIONS, OPTIMIZERS, Config, ConfigError
+from quadtui.core.data import make_dataset
+from quadtui.core.engine import Engine
+from quadtui.core.sweep import Sweep, SweepProgress
+from quadtui.core.sweep_batch import EXACT_ACTIVATIONS, BatchedMLP
+from quadtui.core.sweep_spec import parse_sweep_spec
+from quadtui.sweep_cli import run_sweep_cli
+
+BASE = Config()
+
+
+# -- parsing -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "spec,param,values",
+    [
+        ("hidden=1,2,4,8,16,32", "hidden", [1, 2, 4, 8, 16, 32]),
+        ("lr=0.001,0.003,0.01,0.03", "lr", [0.001, 0.003, 0.01, 0.03]),
+        (" LR = 0.001:0.1:5 ", "lr", [0.001, 0.00316228, 0.01, 0.0316228, 0.1]),
+        ("momentum=0:0.9:4", "momentum", [0.0, 0.3, 0.6, 0.9]),
+        ("activation=relu,tanh", "activation", ["relu", "tanh"]),
+        ("optimizer=sgd,Adam", "optimizer", ["sgd", "adam"]),
+        ("batch-size=full,10", "batch_size", [None, 10]),
+    ],
+)
+def test_parse_good_specs(spec, param, values):
+    got_param, got = parse_sweep_spec(spec, BASE)
+    assert got_param == param
+    assert got == pytest.approx(values) if param in ("lr", "momentum") else got == values
+
+
+@pytest.mark.parametrize(
+    "spec,field,needle",
+    [
+        ("hidden", "sweep", "NAME=V1,V2"),
+        ("depth=1,2", "sweep", "a field to sweep"),
+        ("hidden=1,300", "hidden", "from 1 to 256"),
+        ("lr=0.01,-1", "lr", "> 0"),
+        ("activation=relu,swish", "activation", "one of relu"),
+        ("lr=0.1:1", "lr", "START:STOP:COUNT"),
+        ("lr=0.1:1:1", "lr", "COUNT from 2 to 64"),
+        ("activation=relu:tanh:2", "activation", "values separated by commas"),
+        ("hidden=1,,2", "hidden", "none empty"),
+        ("hidden=2,2", "hidden", "each value once"),
+        ("hidden=" + ",".join(str(i) for i in range(1, 66)), "sweep", "at most 64"),
+        ("batch_size=10,200", "batch_size", "100"),
+    ],
+)
+def test_parse_bad_specs_name_field_and_rule(spec, field, needle):
+    with pytest.raises(ConfigError) as info:
+        parse_sweep_spec(spec, BASE)
+    assert info.value.field == field
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+# -- each member is its single run -------------------------------------------------------------------------
+def _single(config: Config) -> Engine:
+    engine = Engine(config)
+    engine.run()
+    return engine
+
+
+@pytest.mark.parametrize(
+    "param,values",
+    [("hidden", [1, 2, 4, 8]), ("lr", [0.005, 0.01, 0.02])],
+)
+def test_members_equal_single_runs_over_the_notebooks_5000_epochs(param, values):
+    result = Sweep(BASE, param, values).run()
+    assert result.groups == [list(range(len(values)))]  # trained as one batch
+    for member in result.members:
+        single = _single(member.config)
+        assert member.status == "done" and member.epochs_run == 5000
+        assert member.final_loss == pytest.approx(single.history.last(), rel=1e-4)
+        # in fact bit-identical, every epoch:
+        np.testing.assert_array_equal(member.history.values, single.history.values)
+        snap = single.snapshot()
+        assert member.eval_loss == pytest.approx(snap.eval_now, rel=1e-6)
+        np.testing.assert_allclose(member.prediction, snap.prediction, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "activation,optimizer",
+    list(itertools.product(["relu", "leaky_relu", "identity"], OPTIMIZERS)),
+)
+def test_every_batched_activation_and_optimizer_is_exact(activation, optimizer):
+    base = Config(activation=activation, optimizer=optimizer, epochs=60, weight_decay=0.001, momentum=0.5)
+    configs = [base.replace(hidden=3, lr=0.01), base.replace(hidden=6, lr=0.004)]  # padded, two rates
+    model = BatchedMLP(configs, [make_dataset(c) for c in configs])
+    with torch.inference_mode():
+        losses = torch.stack([model.step() for _ in range(60)]).numpy()
+    for k, config in enumerate(configs):
+        np.testing.assert_array_equal(losses[:, k], _single(config).history.values, err_msg=str(config.diff(base)))
+
+
+@pytest.mark.parametrize("activation", sorted(set(ACTIVATIONS) - EXACT_ACTIVATIONS))
+def test_inexact_activations_train_alone_and_match(activation):
+    result = Sweep(Config(activation=activation, epochs=30), "lr", [0.01, 0.02]).run()
+    assert result.groups == [[0], [1]]
+    for member in result.members:
+        np.testing.assert_array_equal(member.history.values, _single(member.config).history.values)
+
+
+def test_two_hidden_layers_and_different_seeds_batch_exactly():
+    base = Config(layers=2, hidden=5, epochs=80, lr=0.005)
+    result = Sweep(base, "seed", [1, 2, 3]).run()
+    assert result.groups == [[0, 1, 2]]
+    for member in result.members:
+        np.testing.assert_array_equal(member.history.values, _single(member.config).history.values)
+
+
+def test_masked_padding_leaves_members_unchanged():
+    """A member padded to a wider batch trains exactly as in a batch of its own width."""
+    config = Config(hidden=3, activation="leaky_relu", epochs=100, lr=0.01)
+    alone = BatchedMLP([config, config], [make_dataset(config)] * 2)
+    wide = BatchedMLP([config, config.replace(hidden=12)], [make_dataset(config)] * 2)
+    with torch.inference_mode():
+        a = torch.stack([alone.step() for _ in range(100)])[:, 0]
+        b = torch.stack([wide.step() for _ in range(100)])[:, 0]
+    assert torch.equal(a, b)
+    # the padded units' weights are exactly zero still
+    assert torch.count_nonzero(wide.weights[0][0, 3:]) == 0 and torch.count_nonzero(wide.weights[1][0, :, 3:]) == 0
+    assert torch.count_nonzero(wide.biases[0][0, 3:]) == 0
+    for got, want in zip(wide.member_params(0), alone.member_params(0)):
+        assert torch.equal(got, want)
+
+
+def test_groups_by_shape_and_runs_minibatch_alone():
+    result = Sweep(Config(epochs=30), "optimizer", ["sgd", "adam"]).run()
+    assert result.groups == [[0], [1]]
+    result = Sweep(Config(epochs=20), "batch_size", [None, 25, 50]).run()
+    assert result.groups == [[0], [1], [2]]
+    for member in result.members:
+        np.testing.assert_array_equal(member.history.values, _single(member.config).history.values)
+
+
+# -- divergence, cancel, progress -------------------------------------------------------------------------------
+def test_one_diverging_member_stops_alone():
+    base = Config(epochs=400)
+    result = Sweep(base, "lr", [0.02, 5.0, 0.01]).run()
+    ok, bad, other = result.members
+    single_bad = _single(bad.config)
+    assert bad.status == "diverged" and bad.diverged_at == single_bad.diverged_at
+    np.testing.assert_array_equal(bad.history.values, single_bad.history.values)
+    assert np.isfinite(bad.final_loss) and np.all(np.isfinite(bad.prediction))
+    for member in (ok, other):
+        assert member.status == "done"
+        np.testing.assert_array_equal(member.history.values, _single(member.config).history.values)
+    assert not result.all_done
+
+
+def test_cancel_stops_every_member_and_progress_is_reported():
+    cancel = threading.Event()
+    seen: list[SweepProgress] = []
+
+    def progress(p: SweepProgress) -> None:
+        seen.append(p)
+        if p.epoch >= 50:
+            cancel.set()
+
+    result = Sweep(Config(epochs=1_000_000), "lr", [0.01, 0.02]).run(cancel=cancel, on_progress=progress, interval=0)
+    assert all(m.status == "stopped" for m in result.members)
+    assert all(50 <= m.epochs_run < 1_000_000 for m in result.members)
+    assert seen and seen[-1].total == 2_000_000 and len(seen[-1].losses) == 2
+    assert all(isinstance(v, float) for v in seen[-1].losses)
+
+
+# -- CLI ------------------------------------------------------------------------------------------------------------
+def test_cli_json_shape(capsys):
+    code = run_sweep_cli(Config(epochs=50), "lr=0.01,5", threads=1, as_json=True)
+    out = capsys.readouterr()
+    data = json.loads(out.out)
+    assert code == 1  # one member diverged
+    assert set(data) == {"config", "sweep", "seconds"}
+    assert data["config"]["epochs"] == 50 and data["sweep"]["param"] == "lr"
+    first, second = data["sweep"]["results"]
+    assert first["value"] == 0.01 and first["status"] == "done" and "diverged_at" not in first
+    assert first["final_loss"] > 0 and first["eval_loss"] > 0
+    assert second["status"] == "diverged" and second["diverged_at"] >= 1
+
+
+def test_cli_table_and_exit_codes(capsys):
+    assert run_sweep_cli(Config(epochs=40), "hidden=2,4") == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].split() == ["hidden", "status", "final", "loss", "eval", "loss", "diverged", "at"]
+    assert "2 runs in" in table
+    assert run_sweep_cli(Config(), "hidden=2,x") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("quadtui: error: --sweep hidden=2,x: hidden = 'x'") and err.count("\n") == 1
