@@ -85,7 +85,7 @@ def check_folder(directory: str | os.PathLike[str], *, overwrite: bool = False) 
     if folder.exists() and not folder.is_dir():
         raise FileWriteError(f"{folder} is a file, not a folder (choose another name)")
     if not overwrite and folder.is_dir() and any(folder.iterdir()):
-        raise FileWriteError(f"{folder} is not empty (choose another folder or allow overwriting)")
+        raise FileWriteError(f"{folder} is not empty (choose a new or empty folder)")
     return folder
 
 
