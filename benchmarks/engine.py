@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         ok &= ratio >= TARGET_RATIO
         verdict = "ok" if ratio >= TARGET_RATIO else "BELOW TARGET"
         print(f"  epochs/s ({kind:4} clock)      {rate['ref', kind]:>10,.0f}  {rate['engine', kind]:>12,.0f}"
-              f"  {ratio:6.2f}x  {ratio / TARGET_RATIO:5.2f} of target  {verdict}")
+              f"  {ratio:6.2f}x  = {ratio / TARGET_RATIO:.2f} x target  {verdict}")
     same = "bit-identical at every epoch" if res["exact"] else "NOT bit-identical"
     print(f"  max relative difference per epoch: {res['max_rel']:.3g} ({same}; limit 1e-4)")
     ok &= res["max_rel"] <= 1e-4
