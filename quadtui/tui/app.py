@@ -1,0 +1,50 @@
+"""``QuadApp``: the live app.  Thin — the work is in screens/, widgets/ and worker.py."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from quadtui.core.config import Config
+from quadtui.tui.screens.help import HelpScreen
+from quadtui.tui.screens.train import TrainScreen
+
+LIGHT, DARK = "textual-light", "textual-dark"
+
+
+class QuadApp(App[int]):
+    """Type hyperparameters, press a key, watch a small network learn y = x²."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "quadtui"
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="help", tooltip="What every key does and what the charts show"),
+        Binding("d,f3", "toggle_dark", "Light/dark", id="theme", tooltip="Switch between a dark and a light theme",
+                show=False),
+        Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Stop training and leave", priority=True),
+    ]
+
+    def __init__(self, config: Config | None = None, *, threads: int = 1, neuron: int = 0,
+                 autorun: bool = False) -> None:
+        super().__init__()
+        self.train_screen = TrainScreen(config or Config(), threads=threads, neuron=neuron, autorun=autorun)
+
+    def get_default_screen(self) -> Screen[None]:
+        return self.train_screen
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen([*self.train_screen.BINDINGS, *self.BINDINGS]))
+
+    def action_toggle_dark(self) -> None:
+        self.theme = LIGHT if self.current_theme.dark else DARK
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Light/dark theme", "Switch between a dark and a light theme", self.action_toggle_dark)
+        yield SystemCommand("Help", "What every key does and what the charts show", self.action_help)
+        for title, help_text, action in self.train_screen.commands():
+            yield SystemCommand(title, help_text, lambda action=action: self.train_screen.run_action(action))

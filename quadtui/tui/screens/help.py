@@ -1,0 +1,78 @@
+"""F1: every control and what each chart shows, in plain words."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+CHARTS = """\
+## What you are looking at
+
+A small neural network is learning the function in the **target** field (y = x² unless you
+change it). Each *epoch* it looks at all the training samples, measures how wrong it is, and
+nudges its weights a little — how big a nudge is the **learning rate** (lr).
+
+**Loss chart.** How wrong the network is, epoch by epoch: the mean squared error on the training
+samples (*train*) and on a fine grid of x values it never trained on (*eval*). The y axis is
+logarithmic: every grid line down means ten times better. A curve that flattens means learning has
+slowed; a curve that shoots up means the learning rate is too high.
+
+**Fit chart.** The target function, the training samples (dots) and the network's prediction.
+Watch the prediction bend towards the samples as the loss falls.
+
+**Neuron chart.** One hidden neuron, *i* of *N*: its output hᵢ(x) for every x. The network's
+prediction is a weighted sum of these curves plus a bias, so press **c** to see this neuron's
+share of the prediction, wᵢ·hᵢ(x), instead. Step through the neurons with **[** and **]**.
+
+## The form
+
+Each field is one setting of the next run (the same as the command-line flags). A value that is
+not allowed is marked and explained under its field, and training will not start until it is
+fixed. Press **Enter** in any field, or **ctrl+t**, to train with the form's values. You can change
+the learning rate *while* a run trains: edit the lr field and press **ctrl+l**, or press **<** / **>**
+to halve or double it.
+
+Single-letter keys (space, s, c, [, ]…) type into a field while you are in one: press **Escape**
+to leave the form, or use the ctrl/F-key of the same control.
+"""
+
+
+def keys_table(bindings: list[Binding]) -> str:
+    rows = ["| keys | what it does |", "|---|---|"]
+    for binding in bindings:
+        keys = ", ".join(_key_name(k) for k in binding.key.split(","))
+        rows.append(f"| {keys} | {binding.tooltip or binding.description} |")
+    return "\n".join(rows)
+
+
+def _key_name(key: str) -> str:
+    names = {
+        "space": "space", "left_square_bracket": "[", "right_square_bracket": "]", "minus": "-",
+        "plus": "+", "equals_sign": "=", "less_than_sign": "<", "greater_than_sign": ">", "escape": "Esc",
+    }
+    return names.get(key, key.replace("ctrl+", "ctrl+").upper() if key.startswith("f") and key[1:].isdigit()
+                     else key)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close help")]
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 90%; max-width: 100; height: 90%;
+        border: round $accent; border-title-color: $text; background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, bindings: list[Binding]) -> None:
+        super().__init__()
+        self.bindings = bindings
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as box:
+            box.border_title = "quadtui help  (Esc closes)"
+            yield Markdown(CHARTS + "\n## Keys\n\n" + keys_table(self.bindings))

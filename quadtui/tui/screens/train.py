@@ -1,0 +1,339 @@
+"""The main screen: form, three live charts, status line — and every control.
+
+Data flows one way: form → Config → training thread → RunUpdate message → charts
+and status.  The screen keeps the latest snapshot of the current run; a message
+from any other (cancelled) worker is dropped on arrival.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, Tab, Tabs
+from textual.worker import Worker
+
+from quadtui.core.config import Config, ConfigError, parse_value
+from quadtui.tui import worker as train_worker
+from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
+from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
+from quadtui.tui.widgets.form import ConfigForm, field_text
+from quadtui.tui.widgets.status import StatusBar, speed_text
+
+if TYPE_CHECKING:
+    from quadtui.core.engine import Control, Snapshot
+
+#: below this the three charts take turns (tabs); below MIN the app says the terminal is too small
+WIDE = (110, 34)
+MIN = (50, 15)
+#: Control.SPEEDS, repeated here so that nothing imports torch before the first paint
+SPEEDS: tuple[float | None, ...] = (1, 3, 10, 30, 100, 300, 1000, 3000, None)
+BIG_STEP = 100
+
+
+class TrainScreen(Screen[None]):
+    AUTO_FOCUS = "#loss-chart"  # so that space, s, [ and ] work at once; Tab goes to the form
+    BINDINGS = [
+        Binding("ctrl+t,f5", "train", "Train", id="train",
+                tooltip="Train from scratch with the form's values (Enter in a field does the same)"),
+        Binding("space,f6", "pause", "Pause", id="pause", tooltip="Pause or resume the run"),
+        Binding("s,f7", "step(1)", "Step", id="step", tooltip="Train one epoch, then pause"),
+        Binding("S,shift+s,f8", f"step({BIG_STEP})", f"Step {BIG_STEP}", id="step-big",
+                tooltip=f"Train {BIG_STEP} epochs, then pause", show=False),
+        Binding("ctrl+r", "reset", "Reset", id="reset",
+                tooltip="Back to epoch 0 with the form's values, paused (then step or resume)"),
+        Binding("left_square_bracket", "neuron(-1)", "Neuron-", id="neuron-prev",
+                tooltip="Show the previous hidden neuron", show=False),
+        Binding("right_square_bracket", "neuron(1)", "Neuron+", id="neuron-next",
+                tooltip="Show the next hidden neuron"),
+        Binding("c", "contribution", "w·h", id="contribution",
+                tooltip="Neuron chart: switch between hᵢ(x) and its contribution wᵢ·hᵢ(x) to the output"),
+        Binding("minus", "speed(-1)", "Slower", id="slower", tooltip="Fewer epochs per second", show=False),
+        Binding("plus,equals_sign", "speed(1)", "Faster", id="faster", tooltip="More epochs per second", show=False),
+        Binding("less_than_sign", "lr(0.5)", "lr÷2", id="lr-down", tooltip="Halve the learning rate, live", show=False),
+        Binding("greater_than_sign", "lr(2)", "lr×2", id="lr-up", tooltip="Double the learning rate, live", show=False),
+        Binding("ctrl+l", "apply_lr", "Apply lr", id="lr-apply", show=False,
+                tooltip="Use the lr field's value in the running run, without a reset"),
+        Binding("ctrl+b,f2", "toggle_form", "Form", id="form", tooltip="Hide or show the settings form"),
+        Binding("escape", "leave_field", "Leave field", show=False,
+                tooltip="Leave the form so that single-letter keys work"),
+        Binding("1", "chart('loss')", "Loss chart", show=False, tooltip="Small terminals: show the loss chart"),
+        Binding("2", "chart('fit')", "Fit chart", show=False, tooltip="Small terminals: show the fit chart"),
+        Binding("3", "chart('neuron')", "Neuron chart", show=False, tooltip="Small terminals: show the neuron chart"),
+    ]
+
+    def __init__(self, config: Config, *, threads: int = 1, neuron: int = 0, autorun: bool = False) -> None:
+        super().__init__()
+        self.config = config  # what the form started with
+        self.threads = threads
+        self.autorun = autorun
+        self.neuron = neuron
+        self.speed: float | None = None
+        self.control: Control | None = None
+        self.worker: Worker[None] | None = None
+        self.run_config: Config | None = None
+        self.last: Snapshot | None = None  # latest snapshot of the current run
+        self.error: str | None = None
+        self.engine_loaded = False
+        self._pending: tuple[Config, bool, int] | None = None  # a start asked for before torch loaded
+        self._note: str | None = None
+
+    # -- layout ------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            yield ConfigForm(self.config, self.neuron, id="form")
+            with Container(id="charts"):
+                yield Tabs(Tab("1 loss", id="loss"), Tab("2 fit", id="fit"), Tab("3 neuron", id="neuron"),
+                           id="chart-tabs")
+                yield LossChart(id="loss-chart", classes="-shown")
+                yield FitChart(id="fit-chart")
+                yield NeuronChart(self.neuron, id="neuron-chart")
+        yield StatusBar()
+        yield Static("terminal too small: make it at least {}×{}".format(*MIN), id="too-small")
+        yield Footer()
+
+    @property
+    def form(self) -> ConfigForm:
+        return self.query_one(ConfigForm)
+
+    @property
+    def charts(self) -> list[Chart]:
+        return list(self.query(Chart))
+
+    @property
+    def neuron_chart(self) -> NeuronChart:
+        return self.query_one(NeuronChart)
+
+    @property
+    def status_bar(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    def on_mount(self) -> None:
+        self._fit_size()
+        self._show_status()
+        self.call_after_refresh(self._load_engine)  # torch loads after the first paint
+
+    def on_resize(self) -> None:
+        self._fit_size()
+
+    def _fit_size(self) -> None:
+        width, height = self.size
+        self.set_class(width < MIN[0] or height < MIN[1], "-too-small")
+        self.set_class(width < WIDE[0] or height < WIDE[1], "-narrow")
+
+    # -- loading torch -----------------------------------------------------------------------
+    @work(thread=True, group="load", exit_on_error=False)
+    def _load_engine(self) -> None:
+        train_worker.load_engine(self.post_message)
+
+    def on_engine_loaded(self, message: EngineLoaded) -> None:
+        if message.error is not None:
+            self._fail(f"torch could not be loaded: {message.error}")
+            return
+        self.engine_loaded = True
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._start(*pending)
+        elif self.autorun:
+            self.action_train()
+
+    # -- runs --------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """A run is alive (training or paused), so controls go to it."""
+        return self.worker is not None and not self.worker.is_finished and not self.worker.is_cancelled
+
+    def _form_config(self) -> Config | None:
+        """The form's config, or None after showing why not (inline, and as a notification)."""
+        errors = self.form.refresh_errors()
+        config, _ = self.form.check()
+        if config is None:
+            name, message = next(iter(errors.items()))
+            self.notify(message, title="Not started: fix the form", severity="error")
+            self.form.query_one(f"#{name}").focus()
+        return config
+
+    def _start(self, config: Config, paused: bool = False, steps: int = 0) -> None:
+        if not self.engine_loaded:
+            self._pending = (config, paused, steps)
+            self._note = "loading torch…"
+            self._show_status()
+            return
+        from quadtui.tui.control import RunControl  # torch is loaded by now: no wait
+
+        self.control = RunControl(paused=paused, speed=self.speed)
+        if steps:
+            self.control.step(steps)
+        self.run_config = config
+        self.error = None
+        self._note = None
+        self.worker = self._train(config, self.control)  # exclusive: cancels the previous run
+        self._show_status()
+
+    @work(thread=True, exclusive=True, group="train", exit_on_error=False)
+    def _train(self, config: Config, control: Control) -> None:
+        train_worker.train(config, control, self.threads, self.post_message)
+
+    def on_run_update(self, message: RunUpdate) -> None:
+        if message.worker is self.worker:  # else: the last words of a cancelled run
+            self._show(message.snapshot)
+
+    def _show(self, snap: Snapshot) -> None:
+        self.last = snap
+        self.form.set_units(snap.units)
+        if self.neuron >= snap.units:
+            self._set_neuron(snap.units - 1)
+        for chart in self.charts:
+            chart.show(snap)
+        self._show_status()
+
+    def on_run_failed(self, message: RunFailed) -> None:
+        if message.worker is self.worker:
+            if message.snapshot is not None:
+                self._show(message.snapshot)
+            self._fail(message.error)
+
+    def _fail(self, error: str) -> None:
+        self.error = error
+        self._note = None
+        self._show_status()
+        self.notify(error, title="Training stopped with an error", severity="error", timeout=10)
+
+    def _show_status(self) -> None:
+        lr = self.last.config.lr if self.last is not None else (self.run_config or self.config).lr
+        self.status_bar.show(self.last, speed=self.speed, lr=lr, error=self.error, note=self._note)
+
+    # -- actions -----------------------------------------------------------------------------
+    def action_train(self) -> None:
+        config = self._form_config()
+        if config is not None:
+            self._start(config)
+
+    def action_reset(self) -> None:
+        config = self._form_config()
+        if config is not None:
+            self._start(config, paused=True)
+
+    def action_pause(self) -> None:
+        if not self.running or self.control is None:
+            if self.last is None or self.last.epoch == 0:
+                self.action_train()
+            else:
+                self.notify("This run has finished: press ctrl+t to train again.", timeout=3)
+            return
+        if self.control.paused:
+            self.control.resume()
+        else:
+            self.control.pause()
+
+    def action_step(self, epochs: int) -> None:
+        if self.running and self.control is not None:
+            self.control.step(epochs)
+        elif self.last is None:
+            config = self._form_config()
+            if config is not None:
+                self._start(config, paused=True, steps=epochs)
+        else:
+            self.notify("This run has finished: press ctrl+r to reset, then step.", timeout=3)
+
+    def action_speed(self, delta: int) -> None:
+        index = SPEEDS.index(self.speed) + delta
+        self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, index))]
+        if self.control is not None:
+            self.control.set_speed(self.speed)
+        self._show_status()
+
+    def action_lr(self, factor: float) -> None:
+        current = self.last.config.lr if self.last is not None and self.running else None
+        if current is None:
+            try:
+                current = parse_value("lr", self.form.raw_values()["lr"])
+            except ConfigError as exc:
+                self.notify(str(exc), severity="error")
+                return
+        self._use_lr(current * factor)
+
+    def action_apply_lr(self) -> None:
+        try:
+            lr = parse_value("lr", self.form.raw_values()["lr"])
+        except ConfigError as exc:
+            self.notify(str(exc), title="lr not changed", severity="error")
+            return
+        self._use_lr(lr)
+
+    def _use_lr(self, lr: float) -> None:
+        try:
+            lr = parse_value("lr", lr)
+        except ConfigError as exc:
+            self.notify(str(exc), title="lr not changed", severity="error")
+            return
+        self.form.set_value("lr", field_text(Config(lr=lr), "lr"))
+        if self.running and self.control is not None:
+            self.control.set_lr(lr)
+            self.notify(f"learning rate {lr:g} from the next epoch on", timeout=2)
+        else:
+            self.notify(f"learning rate {lr:g} for the next run", timeout=2)
+
+    def action_neuron(self, delta: int) -> None:
+        units = self.last.units if self.last is not None else self.config.hidden
+        self._set_neuron(max(0, min(units - 1, self.neuron + delta)))
+
+    def _set_neuron(self, neuron: int) -> None:
+        self.neuron = neuron
+        self.form.set_neuron(neuron)
+        chart = self.neuron_chart
+        if chart.neuron != neuron:
+            chart.neuron = neuron
+            chart.changed()
+
+    @on(ConfigForm.NeuronChanged)
+    def _neuron_picked(self, message: ConfigForm.NeuronChanged) -> None:
+        self._set_neuron(message.neuron)
+
+    @on(ConfigForm.Submitted)
+    def _form_submitted(self) -> None:
+        self.action_train()
+
+    def action_contribution(self) -> None:
+        chart = self.neuron_chart
+        chart.contribution = not chart.contribution
+        chart.changed()
+
+    def action_toggle_form(self) -> None:
+        form = self.form
+        inside = self.focused is not None and (self.focused is form or form in self.focused.ancestors)
+        form.display = not form.display
+        if not form.display and (inside or self.focused is None):
+            self.call_after_refresh(self.action_leave_field)
+
+    def action_leave_field(self) -> None:
+        shown = [chart for chart in self.charts if chart.display and chart.region.area]
+        (shown[0] if shown else self.neuron_chart).focus()
+
+    def action_chart(self, name: str) -> None:
+        self.query_one(Tabs).active = name
+
+    @on(Tabs.TabActivated)
+    def _tab(self, event: Tabs.TabActivated) -> None:
+        shown = event.tab.id if event.tab is not None else "loss"
+        for chart in self.charts:
+            chart.set_class(chart.id == f"{shown}-chart", "-shown")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "chart":
+            return self.has_class("-narrow")
+        return True
+
+    # -- for the command palette ---------------------------------------------------------------
+    def commands(self) -> list[tuple[str, str, Any]]:
+        """(title, help, action) for every control, as the palette offers them."""
+        out = []
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            if binding.id and binding.action not in ("leave_field",):
+                out.append((binding.description, binding.tooltip, binding.action))
+        return out

@@ -1,0 +1,221 @@
+"""The hyperparameter form: one input per :data:`FIELDS` entry, checked as the CLI checks flags.
+
+Every value goes through :func:`parse_value` and :class:`Config`, so a bad value
+shows the same rule text as ``quadtui --lr 0`` would, under the field it is
+about — cross-field rules (batch size > samples, x_min >= x_max) included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Input, Label, Select, Static
+
+from quadtui.core.config import FIELDS, Config, ConfigError, parse_value
+from quadtui.core.expr import PRESETS
+
+CUSTOM = "custom"
+_SECTIONS = {
+    "lr": "training",
+    "hidden": "network",
+    "samples": "data",
+    "view_min": "view",
+}
+
+
+def field_text(config: Config, name: str) -> str:
+    """How a config value is written in the form (and on the command line)."""
+    value = getattr(config, name)
+    if name == "batch_size" and value is None:
+        return "full"
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.12g}"
+    return str(value)
+
+
+class FieldValidator(Validator):
+    """Checks one field with the core's own rule, so the message matches the CLI's."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            parse_value(self.name, value)
+        except ConfigError as exc:
+            return self.failure(str(exc), value)
+        return self.success()
+
+
+class ConfigForm(VerticalScroll, can_focus=False):
+    """The settings of the next run.  ``check()`` gives a Config or per-field messages."""
+
+    class Submitted(Message):
+        """Enter was pressed in a field."""
+
+    class NeuronChanged(Message):
+        def __init__(self, neuron: int) -> None:
+            super().__init__()
+            self.neuron = neuron
+
+    def __init__(self, config: Config, neuron: int = 0, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.config = config
+        self._neuron = neuron
+        self._units = config.hidden
+        self.errors: dict[str, str] = {}
+        self._shown: dict[str, str] = {}  # the message each field shows now
+
+    # -- building -------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        config = self.config
+        for name, spec in FIELDS.items():
+            if name in _SECTIONS:
+                yield Static(_SECTIONS[name], classes="section")
+            tip = f"{spec.help}; {spec.allowed}"
+            with Vertical(classes="field", id=f"field-{name}") as box:
+                box.tooltip = tip
+                with Horizontal(classes="row"):
+                    yield Label(name.replace("_", " "), classes="name")
+                    if spec.kind == "choice":
+                        options = [(c, c) for c in spec.choices]
+                        yield Select(options, value=getattr(config, name), allow_blank=False, compact=True, id=name)
+                    elif name == "target":
+                        yield self._target_select(config.target)
+                    else:
+                        placeholder = "sample range" if spec.optional and name != "batch_size" else ""
+                        yield Input(
+                            field_text(config, name),
+                            placeholder=placeholder,
+                            validators=[FieldValidator(name)],
+                            validate_on=["changed", "submitted"],
+                            compact=True,
+                            id=name,
+                        )
+                if name == "target":
+                    with Horizontal(classes="row custom", id="custom-row"):
+                        yield Label("f(x) =", classes="name")
+                        yield Input(
+                            config.target if config.target not in PRESETS.values() else "",
+                            placeholder="e.g. x**2 - 3*x",
+                            validators=[FieldValidator("target")],
+                            compact=True,
+                            id="target-custom",
+                        )
+                yield Static("", classes="error", id=f"error-{name}")
+        with Vertical(classes="field", id="field-neuron") as box:
+            box.tooltip = "the hidden neuron the neuron chart shows ([ and ] change it)"
+            with Horizontal(classes="row"):
+                yield Label("neuron", classes="name")
+                yield Select(self._neuron_options(), value=self._neuron, allow_blank=False, compact=True, id="neuron")
+
+    @staticmethod
+    def _target_select(target: str) -> Select[str]:
+        presets = [(name if name == text else f"{name}  {text}", text) for name, text in PRESETS.items()]
+        value = target if target in PRESETS.values() else CUSTOM
+        return Select([*presets, ("custom…", CUSTOM)], value=value, allow_blank=False, compact=True, id="target")
+
+    def _neuron_options(self) -> list[tuple[str, int]]:
+        return [(str(i), i) for i in range(self._units)]
+
+    def on_mount(self) -> None:
+        self.border_title = "settings"
+        self._show_custom()
+        self.refresh_errors()
+
+    # -- reading ---------------------------------------------------------------------------
+    def raw_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in FIELDS:
+            widget = self.query_one(f"#{name}")
+            value = widget.value
+            if name == "target" and value == CUSTOM:
+                value = self.query_one("#target-custom", Input).value
+            values[name] = value
+        return values
+
+    def check(self) -> tuple[Config | None, dict[str, str]]:
+        """The form's Config, or a message for each field that is not allowed."""
+        errors: dict[str, str] = {}
+        parsed: dict[str, Any] = {}
+        for name, raw in self.raw_values().items():
+            try:
+                parsed[name] = parse_value(name, raw)
+            except ConfigError as exc:
+                errors[name] = str(exc)
+        if errors:
+            return None, errors
+        try:
+            return Config(**parsed), {}
+        except ConfigError as exc:  # a rule between fields: shown on the field it names
+            return None, {exc.field: str(exc)}
+
+    def refresh_errors(self) -> dict[str, str]:
+        config, self.errors = self.check()
+        for name in FIELDS:
+            message = self.errors.get(name, "")
+            if message != self._shown.get(name, ""):  # touch only what changed: no needless layout
+                self._shown[name] = message
+                error = self.query_one(f"#error-{name}", Static)
+                error.update(message)
+                error.set_class(bool(message), "-shown")
+                self.query_one(f"#field-{name}").set_class(bool(message), "-invalid")
+        return self.errors
+
+    # -- writing ---------------------------------------------------------------------------
+    def set_value(self, name: str, text: str) -> None:
+        self.query_one(f"#{name}", Input).value = text
+
+    def set_units(self, units: int) -> None:
+        """The current run has ``units`` hidden neurons: offer exactly those."""
+        if units == self._units:
+            return
+        self._units = units
+        self._neuron = min(self._neuron, units - 1)
+        select = self.query_one("#neuron", Select)
+        with self.prevent(Select.Changed):
+            select.set_options(self._neuron_options())
+            select.value = self._neuron
+
+    def set_neuron(self, neuron: int) -> None:
+        self._neuron = neuron
+        select = self.query_one("#neuron", Select)
+        if select.value != neuron:
+            with self.prevent(Select.Changed):
+                select.value = neuron
+
+    # -- events ----------------------------------------------------------------------------
+    def _show_custom(self) -> None:
+        custom = self.query_one("#target", Select).value == CUSTOM
+        self.query_one("#custom-row").display = custom
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        self.refresh_errors()
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.select.id == "neuron":
+            if isinstance(event.value, int):
+                self._neuron = event.value
+                self.post_message(self.NeuronChanged(event.value))
+            return
+        if event.select.id == "target":
+            self._show_custom()
+            if event.value == CUSTOM:
+                self.query_one("#target-custom", Input).focus()
+        self.refresh_errors()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(self.Submitted())

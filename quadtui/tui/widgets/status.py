@@ -1,0 +1,89 @@
+"""The status line: what the run is doing, how far it is, and its numbers."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import ProgressBar, Static
+
+if TYPE_CHECKING:
+    from quadtui.core.engine import Snapshot
+
+
+def loss_text(value: float | None) -> str:
+    """Losses are shown to 6 significant digits, as ``--headless`` prints them."""
+    if value is None:
+        return "-"
+    return f"{value:.6g}" if math.isfinite(value) else str(value)
+
+
+def speed_text(speed: float | None) -> str:
+    return "full" if speed is None else f"{speed:g}/s"
+
+
+def clock(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes)}:{secs:04.1f}" if minutes else f"{secs:.1f}s"
+
+
+def state_text(snap: Snapshot | None, error: str | None = None) -> str:
+    """ready / training / paused / done / diverged at epoch N (hint) / stopped / error: …"""
+    if error is not None:
+        return f"error: {error}"
+    if snap is None:
+        return "ready"
+    status = snap.status.value
+    if status == "paused" and snap.epoch == 0:
+        return "ready"
+    if status == "diverged":
+        return f"diverged at epoch {snap.diverged_at}: lower the learning rate"
+    if status == "error":
+        return f"error: {snap.error}"
+    return status
+
+
+class StatusBar(Vertical):
+    """Two lines: ``state  epoch n of N [bar]`` and ``train · eval · epochs/s · elapsed · speed · lr``."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 2; background: $panel; }
+    StatusBar Horizontal { height: 1; }
+    StatusBar #state { width: auto; max-width: 50%; padding: 0 1; text-style: bold; }
+    StatusBar #state.-bad { color: $error; }
+    StatusBar #state.-good { color: $success; }
+    StatusBar #epoch { width: auto; padding: 0 1 0 0; }
+    StatusBar ProgressBar { width: 18; }
+    StatusBar ProgressBar Bar { width: 12; }
+    StatusBar #numbers { width: 1fr; height: 1; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Static("ready", id="state")
+            yield Static("", id="epoch")
+            yield ProgressBar(total=1, show_eta=False, id="progress")
+        yield Static("", id="numbers")
+
+    def show(self, snap: Snapshot | None, *, speed: float | None, lr: float, error: str | None = None,
+             note: str | None = None) -> None:
+        state = note if note is not None else state_text(snap, error)
+        label = self.query_one("#state", Static)
+        label.update(state)
+        label.set_class(error is not None or state.startswith(("diverged", "error")), "-bad")
+        label.set_class(state == "done", "-good")
+        parts = []
+        if snap is not None:
+            total = snap.config.epochs
+            self.query_one("#epoch", Static).update(f"epoch {snap.epoch} of {total}")
+            self.query_one(ProgressBar).update(total=total, progress=snap.epoch)
+            parts += [
+                f"train {loss_text(snap.train_now)}",
+                f"eval {loss_text(snap.eval_now)}",
+                f"{snap.epochs_per_s:,.0f} epochs/s",
+                clock(snap.elapsed),
+            ]
+        parts += [f"speed {speed_text(speed)}", f"lr {lr:g}"]
+        self.query_one("#numbers", Static).update(" · ".join(parts))
