@@ -195,6 +195,7 @@ def test_view_range_must_be_increasing_with_defaults_from_the_sample_range():
         ({"samples": "10"}, Config(batch_size=32), "samples"),
         ({"batch_size": "1000"}, Config(), "batch_size"),
         ({"x_min": "7", "x_max": "6"}, Config(), "x_max"),
+        ({"view_min": "0", "x_min": "5"}, Config(), "x_min"),  # found by test_hostile_cli
     ],
 )
 def test_cross_field_errors_name_a_field_that_was_given(given, base, field):

@@ -232,8 +232,10 @@ def _blame_given(exc: ConfigError, given: Mapping[str, Any], merged: Mapping[str
     if exc.field in given:  # show the value as it was written
         return ConfigError(exc.field, given[exc.field], exc.allowed)
     for other in _PARTNERS.get(exc.field, ()):
-        if other not in given or (other == "x_min" and merged["view_min"] is not None):
+        if other not in given:
             continue
+        if exc.field == "view_max" and other == "x_min" and merged["view_min"] is not None:
+            continue  # x_min is not the view's lower end when view_min is set
         if other == "samples":
             rule = f"a whole number from {merged['batch_size']} (batch_size) to {_fmt(FIELDS['samples'].hi)}"
         else:
