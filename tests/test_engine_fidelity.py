@@ -213,13 +213,20 @@ def test_fit_equals_one_step_at_a_time(activation, layers, monkeypatch):
     torch.testing.assert_close(fitted.flat, stepped.flat, rtol=0, atol=0)
 
 
-def test_many_samples_take_losses_one_epoch_at_a_time():
-    # beyond _ROWWISE_MAX samples a mean may be summed in parallel pieces, so no blocks there
-    config = Config(samples=fastmlp._ROWWISE_MAX + 1, epochs=6, hidden=4)
+@pytest.fixture
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_many_samples_on_two_threads_equal_autograd(two_threads):
+    # beyond 32768 values torch may sum a mean in parallel pieces; a row-wise sum of a block would not
+    config = Config(samples=40_000, epochs=3, hidden=3)
     engine = Engine(config)
-    engine.advance(6)
-    assert engine.net._workspace("train", config.samples).block_rows == 1
-    np.testing.assert_array_equal(engine.history.values, _autograd_losses(config, 6).astype(np.float32))
+    engine.advance(3)
+    np.testing.assert_array_equal(engine.history.values, _autograd_losses(config, 3).astype(np.float32))
 
 
 def _minibatch_autograd_losses(config: Config) -> np.ndarray:

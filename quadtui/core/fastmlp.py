@@ -41,7 +41,7 @@ RMSPROP_EPS = 1e-8
 _ALIGN = 16
 #: epochs whose predictions are kept for one block of deferred losses
 _BLOCK_ROWS = 256
-#: beyond this many samples a reduction may be split across threads, so losses are taken one by one
+#: beyond this many samples torch may split a sum across threads: then losses are taken one by one
 _ROWWISE_MAX = 8192
 
 
@@ -225,6 +225,10 @@ def _row_block(rows: int, n: int) -> tuple[Tensor, list[Tensor]]:
 
 def _mean_squared_rows(pred: Tensor, y: Tensor, out: Tensor) -> None:
     """out[i] = mse_loss(pred[i], y): the per-epoch loss, summed in the same order as mse_loss."""
+    if pred.shape[1] > _ROWWISE_MAX and pred.shape[0] > 1:  # one at a time, as mse_loss would split it
+        for i in range(pred.shape[0]):
+            _mean_squared_rows(pred[i : i + 1], y, out[i : i + 1])
+        return
     sq = _nn.mse_loss(pred, y.reshape(1, -1).expand_as(pred), _NONE)
     torch.sum(sq, 1, out=out)
     out.div_(pred.shape[1])
@@ -236,7 +240,6 @@ class _Workspace:
     def __init__(self, net: "FastMLP", n: int) -> None:
         ws, kernels = net.weights, net.kernels
         widths = [w.shape[0] for w in ws[:-1]]
-        self.n = n
         self.x = torch.empty(n, ws[0].shape[1])
         self.y = torch.empty(n, 1)
         self.z = [torch.empty(n, h) for h in widths]
@@ -244,7 +247,7 @@ class _Workspace:
         self.grad_h = [torch.empty(n, h) for h in widths]  # d loss / d h_i
         self.grad_z = [torch.empty(n, h) for h in widths] if kernels else self.grad_h
         self.grad_y = torch.empty(n, 1)
-        self.block_rows = min(_BLOCK_ROWS, max(1, (1 << 20) // (4 * _padded(n)))) if n <= _ROWWISE_MAX else 1
+        self.block_rows = min(_BLOCK_ROWS, max(1, (1 << 20) // (4 * _padded(n))))  # at most 1 MB
         self.block, self.rows = _row_block(self.block_rows, n)
 
         # forward through the hidden layers, then (per epoch, into a fresh row) the output layer
@@ -335,7 +338,7 @@ class FastMLP:
         losses: Tensor,
         probe: tuple[Tensor, Tensor, Sequence[int], Tensor] | None = None,
     ) -> None:
-        """``len(losses)`` full-batch epochs on ``(x, y)``, each epoch's loss (before its update) into ``losses``.
+        """``len(losses)`` full-batch epochs on ``(x, y)``; each epoch's loss (before its update) into ``losses``.
 
         ``probe = (x2, y2, at, out)`` also measures the loss on ``(x2, y2)`` before the
         epochs whose index (0-based, within this call) is in the ascending ``at``, into ``out``.
