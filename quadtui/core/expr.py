@@ -122,7 +122,7 @@ def parse(text: str) -> Expression:
     try:
         tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise ExpressionError("not a valid formula (check the brackets)") from None
+        raise ExpressionError("not a valid formula; check the brackets") from None
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ExpressionError(f"more than {MAX_NODES} parts")
     return Expression(source, _compile(tree.body))
