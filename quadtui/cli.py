@@ -23,10 +23,10 @@ from quadtui.cli_checks import (
     parse_threads,
     resolve_config,
 )
-from quadtui.core.config import DEFAULT, FIELDS
+from quadtui.core.config import DEFAULT, FIELDS, shorten
 from quadtui.core.lesson import shipped_lessons
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 #: the notebook's names for the fields it has
 _NOTEBOOK_NAMES = {"lr": "LEARNING_RATE", "epochs": "EPOCHS", "hidden": "N_HIDDEN"}
@@ -34,6 +34,8 @@ _NOTEBOOK_NAMES = {"lr": "LEARNING_RATE", "epochs": "EPOCHS", "hidden": "N_HIDDE
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, no usage block
+        if "expected one argument" in message:
+            message += " (for a negative number write it with '=', e.g. --x-min=-1e3)"
         raise UsageError(message)
 
 
@@ -112,7 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:  # ctrl+c before a run installed its own handler
+        print("quadtui: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
         check_modes(args)
@@ -125,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.export is not None:
             check_export(args.export)
     except UsageError as exc:
-        print(f"quadtui: error: {exc}", file=sys.stderr)
+        print(f"quadtui: error: {shorten(str(exc), 240)}", file=sys.stderr)
         return EXIT_USAGE
     if args.print_config:
         from quadtui.core.tomlio import config_to_toml

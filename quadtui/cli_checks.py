@@ -6,7 +6,7 @@ import argparse
 import importlib
 import os
 
-from quadtui.core.config import FIELDS, Config, ConfigError
+from quadtui.core.config import FIELDS, Config, ConfigError, shown
 from quadtui.core.lesson import Lesson, load_lesson
 from quadtui.core.tomlio import ConfigFileError, load_config_file
 
@@ -31,11 +31,22 @@ def parse_config(args: argparse.Namespace, base: Config | None = None) -> Config
 
 
 def _flag_message(exc: ConfigError) -> str:
-    value = exc.value if exc.value is not None else "(empty)"
-    shown = str(value)
-    if len(shown) > 40:
-        shown = shown[:37] + "..."
-    return f"{flag(exc.field)} {shown}: not allowed; must be {exc.allowed}"
+    value = "(empty)" if exc.value is None else shown(exc.value, 40)
+    return f"{flag(exc.field)} {value}: not allowed; must be {exc.allowed}"
+
+
+def _whole_number(raw: str) -> int | None:
+    """``raw`` as a whole number ("8", " 8 ", "8.0", "1e1"), or None."""
+    text = str(raw).strip().replace("_", "")
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except (ValueError, OverflowError):
+        return None
+    return int(number) if number.is_integer() and abs(number) < 2**63 else None
 
 
 def parse_threads(raw: str | None) -> int:
@@ -44,25 +55,19 @@ def parse_threads(raw: str | None) -> int:
         raw, source = os.environ.get(THREADS_ENV), THREADS_ENV
     if raw is None or raw == "":
         return 1
-    try:
-        threads = int(str(raw).strip())
-    except ValueError:
-        threads = 0
-    if not 1 <= threads <= 64:
-        raise UsageError(f"{source} {str(raw)[:40]}: not allowed; must be a whole number from 1 to 64")
+    threads = _whole_number(raw)
+    if threads is None or not 1 <= threads <= 64:
+        raise UsageError(f"{source} {shown(raw, 40)}: not allowed; must be a whole number from 1 to 64")
     return threads
 
 
 def parse_neuron(raw: str | None, config: Config) -> int:
     if raw is None:
         return 0
-    try:
-        neuron = int(str(raw).strip())
-    except ValueError:
-        neuron = -1
-    if not 0 <= neuron < config.hidden:
+    neuron = _whole_number(raw)
+    if neuron is None or not 0 <= neuron < config.hidden:
         raise UsageError(
-            f"--neuron {str(raw)[:40]}: not allowed; must be a whole number from 0 to {config.hidden - 1}"
+            f"--neuron {shown(raw, 40)}: not allowed; must be a whole number from 0 to {config.hidden - 1}"
         )
     return neuron
 

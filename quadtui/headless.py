@@ -30,7 +30,12 @@ def run_headless(
 
     set_threads(threads)
     cancel = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+
+    def interrupted(*_: object) -> None:  # first ctrl+c stops the run cleanly; a second one is the default
+        cancel.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, interrupted)
     err = Console(stderr=True)
     try:
         engine = Engine(config)
@@ -54,6 +59,8 @@ def run_headless(
             snap = engine.run(cancel=cancel, on_snapshot=show, interval=0.1)
     finally:
         signal.signal(signal.SIGINT, previous)
+    if cancel.is_set():
+        print(f"quadtui: stopped by ctrl+c at epoch {snap.epoch}", file=sys.stderr)
     summary = snap.summary()
     summary["threads"] = threads
     if as_json:

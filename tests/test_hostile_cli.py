@@ -186,12 +186,11 @@ def test_bad_threads_environment_is_named(runs, capsys, monkeypatch, value):
     assert_usage_error(*run_cli([], capsys), "QUADTUI_THREADS")
 
 
-# -- known gaps in cli.py / cli_checks.py (owned elsewhere): strict xfail, so a fix turns them red
+# -- control characters and ctrl+c
 # "\udcff" is how Python passes a byte of invalid UTF-8 in argv
 CONTROL = ["1\n2", "1\r2", "\x1b[31mred", "a\x85b", "a\u2028b", "\x00", "5\t6", "\udcff"]
 
 
-@pytest.mark.xfail(strict=True, reason="cli prints values raw: control characters break the one line")
 @pytest.mark.parametrize("flag", ["--lr", "--threads", "--neuron", "--activation"])
 @pytest.mark.parametrize("value", CONTROL, ids=repr)
 def test_control_characters_in_values_stay_on_one_line(runs, capsys, flag, value):
@@ -200,7 +199,6 @@ def test_control_characters_in_values_stay_on_one_line(runs, capsys, flag, value
     assert err.rstrip("\n").isprintable()
 
 
-@pytest.mark.xfail(strict=True, reason="cli.main does not catch KeyboardInterrupt before training starts")
 def test_ctrl_c_before_training_is_one_line(monkeypatch, capsys):
     def interrupted(config, **kwargs):
         raise KeyboardInterrupt
