@@ -148,9 +148,10 @@ async def test_letter_keys_type_into_fields_and_do_not_control_the_run() -> None
     app = QuadApp(SMALL)
     async with app.run_test(size=(120, 40)) as pilot:
         await type_into(pilot, app, "target-custom", "")
-        await type_into(pilot, app, "noise", "s c[]")
-        assert app.query_one("#noise", Input).value == "s c[]"
-        assert screen_of(app).worker is None and screen_of(app).neuron == 0
+        theme = app.theme
+        await type_into(pilot, app, "noise", "s c[]d")
+        assert app.query_one("#noise", Input).value == "s c[]d"
+        assert screen_of(app).worker is None and screen_of(app).neuron == 0 and app.theme == theme
         assert not app.query_one(NeuronChart).contribution
 
 
@@ -195,7 +196,7 @@ async def test_speed_and_live_learning_rate() -> None:
         assert screen.speed == SPEEDS[-3] and "speed 1000/s" in status_text(app)
         await pilot.press("plus")
         assert screen.speed == SPEEDS[-2] and "speed 3000/s" in status_text(app)
-        await pilot.press("greater_than_sign")
+        await pilot.press("greater_than_sign", "greater_than_sign", "less_than_sign")  # ×2 ×2 ÷2
         assert app.query_one("#lr", Input).value == "0.04"
         await pilot.press("s")
         await until(pilot, lambda: screen.last.epoch == 1, "a step")
@@ -396,3 +397,55 @@ async def test_command_palette_offers_the_controls() -> None:
         screen = screen_of(app)
         await commands["Step 100"].callback()
         await until(pilot, lambda: screen.last is not None and screen.last.epoch == 100, "100 epochs")
+
+
+async def test_divergence_is_reported_with_its_epoch_and_a_hint() -> None:
+    config = Config(lr=5.0, epochs=200)
+    expected = Engine(config).run()
+    assert expected.status is Status.DIVERGED
+    app = QuadApp(config, autorun=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await finish(pilot, app)
+        assert status_text(app).startswith(
+            f"diverged at epoch {expected.diverged_at}: lower the learning rate"
+        )
+        assert screen_of(app).last.epoch == expected.epoch
+
+
+def test_snapshots_of_one_run_coalesce_and_others_do_not() -> None:
+    engine = Engine(SMALL)
+    first = engine.snapshot()
+    engine.advance(3)
+    later = engine.snapshot()
+    worker, other_worker = object(), object()
+    assert RunUpdate(worker, first).can_replace(RunUpdate(worker, later))
+    assert not RunUpdate(worker, first).can_replace(RunUpdate(other_worker, later))
+    engine.reset()
+    assert not RunUpdate(worker, first).can_replace(RunUpdate(worker, engine.snapshot()))
+
+
+async def test_worker_hands_the_engine_its_cancel_event_and_a_redraw_interval(monkeypatch) -> None:
+    seen = {}
+
+    def run(self: Engine, cancel=None, control=None, on_snapshot=None, interval=None, **_):
+        seen.update(cancel=cancel, control=control, interval=interval)
+        return self.snapshot()
+
+    monkeypatch.setattr(Engine, "run", run)
+    app = QuadApp(SMALL, autorun=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = screen_of(app)
+        await until(pilot, lambda: screen.worker is not None, "a run")
+        await screen.worker.wait()
+        assert seen["cancel"] is screen.worker.cancelled_event
+        assert seen["control"] is screen.control
+        assert 1 / 20 <= seen["interval"] <= 1 / 10
+
+
+def test_the_app_module_chain_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, quadtui.cli, quadtui.tui.app; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

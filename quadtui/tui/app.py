@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Iterable
 
 from textual.app import App, SystemCommand
@@ -34,6 +35,11 @@ class QuadApp(App[int]):
 
     def get_default_screen(self) -> Screen[None]:
         return self.train_screen
+
+    async def action_quit(self) -> None:
+        self.workers.cancel_all()  # stop training first: the shutdown then has the CPU to itself
+        gc.freeze()  # nothing left to collect that matters: spare the interpreter's exit the walk
+        await super().action_quit()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

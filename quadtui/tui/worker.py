@@ -6,6 +6,7 @@ torch loads (in :func:`load_engine`, started after the first paint).
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING, Callable
 
 from textual.message import Message
@@ -29,8 +30,12 @@ def load_engine(post: Callable[[Message], object]) -> None:
         import quadtui.core.engine  # noqa: F401
     except Exception as exc:  # e.g. a broken torch install: tell the user, keep the app
         post(EngineLoaded(error=f"{type(exc).__name__}: {exc}"))
-    else:
-        post(EngineLoaded())
+        return
+    # torch's hundreds of thousands of long-lived objects: keep them out of every future
+    # garbage collection — no GC pauses while training, and quitting is ~1 s faster
+    # (the interpreter's exit no longer walks them all).
+    gc.freeze()
+    post(EngineLoaded())
 
 
 def train(config: Config, control: Control, threads: int, post: Callable[[Message], object]) -> None:

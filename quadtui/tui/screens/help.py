@@ -43,7 +43,7 @@ to leave the form, or use the ctrl/F-key of the same control.
 def keys_table(bindings: list[Binding]) -> str:
     rows = ["| keys | what it does |", "|---|---|"]
     for binding in bindings:
-        keys = ", ".join(_key_name(k) for k in binding.key.split(","))
+        keys = ", ".join(_key_name(k) for k in binding.key.split(",") if not k.startswith("shift+"))
         rows.append(f"| {keys} | {binding.tooltip or binding.description} |")
     return "\n".join(rows)
 

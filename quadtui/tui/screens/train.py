@@ -76,6 +76,7 @@ class TrainScreen(Screen[None]):
         self.control: Control | None = None
         self.worker: Worker[None] | None = None
         self.run_config: Config | None = None
+        self.run_lr: float | None = None  # the current run's lr, as last asked for
         self.last: Snapshot | None = None  # latest snapshot of the current run
         self.error: str | None = None
         self.engine_loaded = False
@@ -113,6 +114,8 @@ class TrainScreen(Screen[None]):
         return self.query_one(StatusBar)
 
     def on_mount(self) -> None:
+        if self.autorun:
+            self._note = "loading torch…"
         self._fit_size()
         self._show_status()
         self.call_after_refresh(self._load_engine)  # torch loads after the first paint
@@ -169,6 +172,7 @@ class TrainScreen(Screen[None]):
         if steps:
             self.control.step(steps)
         self.run_config = config
+        self.run_lr = config.lr
         self.error = None
         self._note = None
         self.worker = self._train(config, self.control)  # exclusive: cancels the previous run
@@ -204,7 +208,7 @@ class TrainScreen(Screen[None]):
         self.notify(error, title="Training stopped with an error", severity="error", timeout=10)
 
     def _show_status(self) -> None:
-        lr = self.last.config.lr if self.last is not None else (self.run_config or self.config).lr
+        lr = self.run_lr if self.run_lr is not None else self.config.lr
         self.status_bar.show(self.last, speed=self.speed, lr=lr, error=self.error, note=self._note)
 
     # -- actions -----------------------------------------------------------------------------
@@ -248,7 +252,7 @@ class TrainScreen(Screen[None]):
         self._show_status()
 
     def action_lr(self, factor: float) -> None:
-        current = self.last.config.lr if self.last is not None and self.running else None
+        current = self.run_lr if self.running else None
         if current is None:
             try:
                 current = parse_value("lr", self.form.raw_values()["lr"])
@@ -273,6 +277,7 @@ class TrainScreen(Screen[None]):
             return
         self.form.set_value("lr", field_text(Config(lr=lr), "lr"))
         if self.running and self.control is not None:
+            self.run_lr = lr  # asked for; the engine takes it at its next epoch
             self.control.set_lr(lr)
             self.notify(f"learning rate {lr:g} from the next epoch on", timeout=2)
         else:

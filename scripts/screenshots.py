@@ -1,0 +1,87 @@
+#!/usr/bin/env python
+"""Write SVG screenshots of the live app into screenshots/ (Textual's save_screenshot).
+
+    python scripts/screenshots.py
+
+Shots: the notebook's run mid-way and finished at 120×40, finished at 80×24,
+the light theme, and the F1 help screen.  Each session waits on the app's
+state (never a fixed sleep).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "screenshots"
+sys.path.insert(0, str(ROOT))
+
+from quadtui.core.config import Config  # noqa: E402
+from quadtui.tui.app import QuadApp  # noqa: E402
+from quadtui.tui.screens.help import HelpScreen  # noqa: E402
+
+NOTEBOOK = Config()  # the notebook's run: seed 19, 8 ReLU units, SGD lr 0.02, 5000 epochs
+
+
+async def until(pilot, condition: Callable[[], bool], rounds: int = 6000) -> None:
+    for _ in range(rounds):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise TimeoutError("the app did not get there")
+
+
+async def settled(pilot, app: QuadApp) -> None:
+    """Every visible chart shows the latest snapshot."""
+    charts = [chart for chart in app.query("Chart") if chart.region.area]
+    await until(pilot, lambda: all(chart.up_to_date for chart in charts))
+    await pilot.pause()
+
+
+def save(app: QuadApp, name: str) -> None:
+    app.save_screenshot(filename=name, path=str(OUT))
+    print(OUT.name + "/" + name)
+
+
+async def session(size: tuple[int, int], shots: dict[str, str], neuron: int = 3) -> None:
+    """shots: moment ('running' | 'done' | 'light' | 'help') -> file name."""
+    app = QuadApp(NOTEBOOK, neuron=neuron)
+    screen = app.train_screen
+    if "running" in shots:
+        screen.speed = 1000  # slow enough to catch it mid-run
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: screen.engine_loaded)
+        await pilot.press("ctrl+t")
+        if "running" in shots:
+            await until(pilot, lambda: screen.last is not None and screen.last.epoch >= 1500)
+            await settled(pilot, app)
+            save(app, shots["running"])
+            await pilot.press("escape", "plus")  # full speed for the rest
+        await until(pilot, lambda: screen.last is not None and screen.last.finished)
+        await settled(pilot, app)
+        if "done" in shots:
+            save(app, shots["done"])
+        if "light" in shots:
+            await pilot.press("escape", "d")
+            await settled(pilot, app)
+            save(app, shots["light"])
+        if "help" in shots:
+            await pilot.press("f1")
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            await pilot.pause()
+            save(app, shots["help"])
+
+
+async def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    await session((120, 40), {"running": "app-120x40-running.svg", "done": "app-120x40-done.svg",
+                              "light": "app-120x40-light.svg"})
+    await session((80, 24), {"done": "app-80x24-done.svg"})
+    await session((100, 34), {"help": "help.svg"})
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
