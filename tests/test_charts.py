@@ -22,7 +22,7 @@ from quadtui.core.history import LossHistory
 
 PLAIN = ChartTheme(color=False)
 DARK = ChartTheme(dark=True, foreground=(220, 220, 220), background=(30, 30, 30))
-LIGHT = ChartTheme(dark=False, foreground=(20, 20, 20), background=(250, 250, 250), palette=LIGHT_PALETTE)
+LIGHT = ChartTheme(dark=False, foreground=(20, 20, 20), background=(250, 250, 250))
 ESC = "\x1b"
 BLOCKS = set("▀▄▌▐█▘▝▖▗▚▞▛▜▙▟")
 
@@ -107,8 +107,8 @@ def test_colors_follow_the_theme_foreground_and_background(snap):
 
 def test_light_and_dark_differ(snap):
     assert fit_chart(snap, 80, 20, DARK) != fit_chart(snap, 80, 20, LIGHT)
-    default_light = ChartTheme(dark=False, palette=LIGHT_PALETTE)
-    assert fit_chart(snap, 80, 20, ChartTheme()) != fit_chart(snap, 80, 20, default_light)
+    assert ChartTheme(dark=False).palette == LIGHT_PALETTE
+    assert fit_chart(snap, 80, 20, ChartTheme()) != fit_chart(snap, 80, 20, ChartTheme(dark=False))
 
 
 def test_terminal_default_colours_leave_backgrounds_unpainted(snap):

@@ -37,10 +37,12 @@ def fit_chart(
     overlays: Sequence[FitOverlay] = (),
     hint: str = "no run yet",
 ) -> str:
-    """The true function, the training samples and the model's prediction over the view.
+    """The true function (braille), the model (block line) and the samples (dots, on top)
+    over the view, plus earlier runs' predictions faint and dashed.
 
     The y range comes from the target and the samples only, so a wild prediction runs
-    off the edge instead of squashing everything else flat.
+    off the edge instead of squashing everything else flat.  More than MAX_SAMPLES
+    samples are thinned to an evenly spaced, deterministic subset.
     """
     if snap is None:
         return render(Chart("fit", note=hint), width, height, theme)

@@ -38,7 +38,8 @@ class ChartTheme:
 
     ``color=False`` (NO_COLOR) gives output with no escape codes at all; series then
     differ by marker (block line, braille line, dashes, dots) rather than by colour.
-    ``foreground``/``background`` of ``None`` leave the terminal's own colours.
+    ``foreground``/``background`` of ``None`` leave the terminal's own colours.  The
+    default palette follows ``dark``.
     """
 
     dark: bool = True
@@ -46,6 +47,10 @@ class ChartTheme:
     foreground: RGB | None = None
     background: RGB | None = None
     palette: tuple[RGB, ...] = DARK_PALETTE
+
+    def __post_init__(self) -> None:
+        if not self.dark and self.palette == DARK_PALETTE:  # the default, on a light screen
+            object.__setattr__(self, "palette", LIGHT_PALETTE)
 
     @classmethod
     def from_textual(
