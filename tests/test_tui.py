@@ -392,7 +392,8 @@ async def test_command_palette_offers_the_controls() -> None:
     app = QuadApp(LONG)
     async with app.run_test(size=(120, 40)) as pilot:
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
-        for title in ("Train", "Pause", "Step", "Reset", "Neuron+", "Slower", "lr×2", "Help", "Light/dark theme"):
+        for title in ("Train", "Pause / resume", "Step", "Reset", "Next neuron", "Slower (fewer epochs per second)",
+                      "Double the learning rate", "Help", "Light/dark theme"):
             assert title in commands
         screen = screen_of(app)
         await commands["Step 100"].callback()

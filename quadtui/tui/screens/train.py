@@ -7,7 +7,7 @@ from any other (cancelled) worker is dropped on arrival.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -126,7 +126,10 @@ class TrainScreen(Screen[None]):
     def _fit_size(self) -> None:
         width, height = self.size
         self.set_class(width < MIN[0] or height < MIN[1], "-too-small")
-        self.set_class(width < WIDE[0] or height < WIDE[1], "-narrow")
+        narrow = width < WIDE[0] or height < WIDE[1]
+        if narrow != self.has_class("-narrow"):
+            self.set_class(narrow, "-narrow")
+            self.refresh_bindings()  # 1/2/3 choose a chart only when charts take turns
 
     # -- loading torch -----------------------------------------------------------------------
     @work(thread=True, group="load", exit_on_error=False)
@@ -334,11 +337,26 @@ class TrainScreen(Screen[None]):
         return True
 
     # -- for the command palette ---------------------------------------------------------------
-    def commands(self) -> list[tuple[str, str, Any]]:
-        """(title, help, action) for every control, as the palette offers them."""
+    #: longer names than the footer's, for searching the palette
+    PALETTE_TITLES = {
+        "pause": "Pause / resume",
+        "neuron-prev": "Previous neuron",
+        "neuron-next": "Next neuron",
+        "contribution": "Neuron chart: activation / contribution",
+        "slower": "Slower (fewer epochs per second)",
+        "faster": "Faster (more epochs per second)",
+        "lr-down": "Halve the learning rate",
+        "lr-up": "Double the learning rate",
+        "lr-apply": "Apply the lr field to the running run",
+        "form": "Hide / show the form",
+    }
+
+    def commands(self) -> list[tuple[str, str, str]]:
+        """(title, help, action) for every control that has an id, as the palette offers them."""
         out = []
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
-            if binding.id and binding.action not in ("leave_field",):
-                out.append((binding.description, binding.tooltip, binding.action))
+            if binding.id:
+                title = self.PALETTE_TITLES.get(binding.id, binding.description)
+                out.append((title, binding.tooltip, binding.action))
         return out
