@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,3 +51,18 @@ def test_bytes_in_use_are_four_per_epoch_plus_a_fixed_summary():
     history.append(np.zeros(1000, dtype=np.float32))
     assert history.used_bytes == summary + 4000
     assert history.nbytes == 4 * 10_000_000 + summary
+
+
+def test_frozen_history_does_not_change_while_the_original_grows():
+    history = LossHistory()
+    history.append(np.linspace(1, 2, 5000, dtype=np.float32))
+    frozen = history.frozen()
+    before = frozen.decimate(100)
+    for _ in range(50):  # grows past several coarsenings
+        history.append(np.full(20_000, 1000.0, dtype=np.float32))
+    after = frozen.decimate(100)
+    assert len(frozen) == 5000
+    np.testing.assert_array_equal(before.hi, after.hi)
+    assert after.hi.max() == 2.0
+    with pytest.raises(ValueError):
+        frozen.append(np.ones(3, dtype=np.float32))

@@ -50,7 +50,7 @@ class Snapshot:
     status: Status
     epoch: int  # epochs completed
     train_loss: np.ndarray  # float32, one per epoch (read-only view)
-    history: LossHistory = field(repr=False)  # for O(width) decimation
+    history: LossHistory = field(repr=False)  # frozen at the snapshot, for O(width) decimation
     eval_epochs: np.ndarray  # epochs at which eval loss was measured
     eval_loss: np.ndarray
     eval_now: float  # eval loss of the current model
@@ -372,7 +372,7 @@ class Engine:
             status=self.status,
             epoch=self.epoch,
             train_loss=self.history.values,
-            history=self.history,
+            history=self.history.frozen(),
             eval_epochs=_frozen(self._eval_epochs[: self._evals]),
             eval_loss=_frozen(self._eval_loss[: self._evals]),
             eval_now=float(self._eval_loss_now()),

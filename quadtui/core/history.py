@@ -27,6 +27,7 @@ class Series:
 class LossHistory:
     def __init__(self, capacity: int = 1024) -> None:
         self._values = np.empty(max(16, capacity), dtype=np.float32)
+        self._frozen = False
         self._n = 0
         self._block = 1  # epochs per summary block (a power of two)
         self._bmin = np.empty(MAX_BLOCKS, dtype=np.float32)
@@ -55,7 +56,21 @@ class LossHistory:
     def last(self) -> float | None:
         return float(self._values[self._n - 1]) if self._n else None
 
+    def frozen(self) -> "LossHistory":
+        """An unchanging copy of the history as it is now, safe to read from another thread.
+
+        It shares the values (only ever written past the current end) and copies the
+        small block summary, so it costs O(MAX_BLOCKS), not O(epochs).
+        """
+        copy = object.__new__(LossHistory)
+        nblocks = -(-self._n // self._block)
+        copy._values, copy._n, copy._block, copy._frozen = self._values, self._n, self._block, True
+        copy._bmin, copy._bmax = self._bmin[:nblocks].copy(), self._bmax[:nblocks].copy()
+        return copy
+
     def append(self, chunk: np.ndarray) -> None:
+        if self._frozen:
+            raise ValueError("a frozen history cannot grow")
         chunk = np.asarray(chunk, dtype=np.float32).ravel()
         if not chunk.size:
             return
