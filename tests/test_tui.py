@@ -127,6 +127,8 @@ async def test_cross_field_error_is_shown_on_the_field_it_is_about(field: str, t
         await pilot.press("ctrl+t")
         await pilot.pause()
         assert screen_of(app).worker is None
+        await type_into(pilot, app, "lr", "0")  # another bad field does not hide the rule between fields
+        assert set(screen_of(app).form.errors) == {"lr", wrong}
 
 
 async def test_batch_size_full_and_custom_target_are_accepted() -> None:
@@ -378,7 +380,7 @@ async def test_form_collapses_and_help_explains_every_key() -> None:
         await pilot.press("ctrl+b")
         await pilot.pause()
         assert not app.query_one("#form").display and chart.region.width > narrow
-        assert app.focused is chart
+        assert app.focused is app.query_one("#charts")
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         text = app.screen.query_one("Markdown").source

@@ -35,8 +35,12 @@ SPEEDS: tuple[float | None, ...] = (1, 3, 10, 30, 100, 300, 1000, 3000, None)
 BIG_STEP = 100
 
 
+class ChartPanel(Container, can_focus=True):
+    """The charts, as one focus stop: letter keys control the run while it has focus."""
+
+
 class TrainScreen(Screen[None]):
-    AUTO_FOCUS = "#loss-chart"  # so that space, s, [ and ] work at once; Tab goes to the form
+    AUTO_FOCUS = "#charts"  # so that space, s, [ and ] work at once; Tab goes to the form
     BINDINGS = [
         Binding("ctrl+t,f5", "train", "Train", id="train",
                 tooltip="Train from scratch with the form's values (Enter in a field does the same)"),
@@ -87,7 +91,7 @@ class TrainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
             yield ConfigForm(self.config, self.neuron, id="form")
-            with Container(id="charts"):
+            with ChartPanel(id="charts"):
                 yield Tabs(Tab("1 loss", id="loss"), Tab("2 fit", id="fit"), Tab("3 neuron", id="neuron"),
                            id="chart-tabs")
                 yield LossChart(id="loss-chart", classes="-shown")
@@ -319,8 +323,7 @@ class TrainScreen(Screen[None]):
             self.call_after_refresh(self.action_leave_field)
 
     def action_leave_field(self) -> None:
-        shown = [chart for chart in self.charts if chart.display and chart.region.area]
-        (shown[0] if shown else self.neuron_chart).focus()
+        self.query_one(ChartPanel).focus()
 
     def action_chart(self, name: str) -> None:
         self.query_one(Tabs).active = name

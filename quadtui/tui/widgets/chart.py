@@ -47,7 +47,7 @@ def chart_theme(app: App[Any]) -> tuple[tuple[str, bool], ChartTheme]:
     return key, theme
 
 
-class Chart(Widget, can_focus=True):
+class Chart(Widget):
     """Base class: subclasses say how to draw and what else the picture depends on."""
 
     DEFAULT_CSS = """
@@ -55,7 +55,6 @@ class Chart(Widget, can_focus=True):
         border: round $panel-lighten-2;
         border-title-color: $text-muted;
         padding: 0 1 0 0;
-        &:focus { border: round $accent; border-title-color: $text; }
     }
     """
 

@@ -151,12 +151,12 @@ class ConfigForm(VerticalScroll, can_focus=False):
                 parsed[name] = parse_value(name, raw)
             except ConfigError as exc:
                 errors[name] = str(exc)
-        if errors:
+        try:  # rules between fields (the good ones; a bad one keeps its starting value here)
+            config = self.config.replace(**parsed)
+        except ConfigError as exc:  # shown on the field the rule names
+            errors.setdefault(exc.field, str(exc))
             return None, errors
-        try:
-            return Config(**parsed), {}
-        except ConfigError as exc:  # a rule between fields: shown on the field it names
-            return None, {exc.field: str(exc)}
+        return (None, errors) if errors else (config, {})
 
     def refresh_errors(self) -> dict[str, str]:
         config, self.errors = self.check()
