@@ -7,6 +7,7 @@ before torch is loaded.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import NoReturn, Sequence
 
@@ -167,7 +168,12 @@ def _main(argv: list[str]) -> int:
         extra["sweep"] = args.sweep
     app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, **extra)
     app.run()
-    return app.return_code or 0
+    code = app.return_code or 0
+    # The terminal is restored and the run cancelled; skip the interpreter's slow
+    # teardown of torch so that quitting returns to the shell at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "flag", "main", "parse_config"]

@@ -274,3 +274,24 @@ def test_cancel_from_another_thread_stops_a_long_run():
     assert not worker.is_alive()
     assert result[0].status is Status.STOPPED
     assert 2000 < result[0].epoch < 10_000_000 and result[0].train_loss.size == result[0].epoch
+
+
+def test_a_big_step_while_paused_runs_every_requested_epoch():
+    import threading
+
+    from quadtui.core.control import Control
+
+    engine = Engine(Config(epochs=10_000))
+    control = Control(paused=True)
+    control.step(1)
+    control.step(250)  # more than one chunk
+    cancel = threading.Event()
+    seen = []
+
+    def on_snapshot(snap):
+        seen.append(snap.epoch)
+        if snap.epoch >= 251 and snap.status is Status.PAUSED:
+            cancel.set()
+
+    engine.run(cancel=cancel, control=control, on_snapshot=on_snapshot)
+    assert engine.epoch == 251

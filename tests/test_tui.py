@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import Input, Select, Static
 
 from quadtui.core.config import Config, ConfigError, parse_value
-from quadtui.core.engine import Control, Engine, Status
+from quadtui.core.engine import Engine, Status
 from quadtui.tui.app import QuadApp
 from quadtui.tui.messages import RunUpdate
 from quadtui.tui.screens.help import HelpScreen
@@ -187,7 +187,6 @@ async def test_step_before_any_run_starts_a_paused_run() -> None:
 
 
 async def test_speed_and_live_learning_rate() -> None:
-    assert SPEEDS == Control.SPEEDS
     app = QuadApp(LONG)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = screen_of(app)

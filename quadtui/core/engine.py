@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from quadtui.core.config import Config
+from quadtui.core.control import Control
 from quadtui.core.data import Dataset, make_dataset
 from quadtui.core.fastmlp import FastMLP
 from quadtui.core.history import LossHistory
@@ -98,59 +99,6 @@ class Snapshot:
         if self.error is not None:
             out["error"] = self.error
         return out
-
-
-class Control:
-    """Thread-safe requests from a UI to a running :meth:`Engine.run` loop."""
-
-    #: epochs per second choices; None = as fast as possible
-    SPEEDS: tuple[float | None, ...] = (1, 3, 10, 30, 100, 300, 1000, 3000, None)
-
-    def __init__(self, paused: bool = False, speed: float | None = None) -> None:
-        self._lock = threading.Lock()
-        self.wake = threading.Event()
-        self.paused = paused
-        self.speed = speed
-        self._steps = 0
-        self._lr: float | None = None
-
-    def _poke(self) -> None:
-        self.wake.set()
-
-    def pause(self) -> None:
-        self.paused = True
-        self._poke()
-
-    def resume(self) -> None:
-        self.paused = False
-        self._poke()
-
-    def step(self, epochs: int = 1) -> None:
-        """Run ``epochs`` more epochs, then stay paused."""
-        with self._lock:
-            self.paused = True
-            self._steps += epochs
-        self._poke()
-
-    def set_speed(self, speed: float | None) -> None:
-        self.speed = speed
-        self._poke()
-
-    def set_lr(self, lr: float) -> None:
-        with self._lock:
-            self._lr = lr
-        self._poke()
-
-    def take_steps(self, most: int) -> int:
-        with self._lock:
-            n = min(most, self._steps)
-            self._steps -= n
-            return n
-
-    def take_lr(self) -> float | None:
-        with self._lock:
-            lr, self._lr = self._lr, None
-            return lr
 
 
 class Engine:
@@ -323,10 +271,12 @@ class Engine:
             if lr is not None:
                 self.set_lr(lr)
                 last_emit = 0.0
-            budget = self.remaining
+            speed = control.speed
+            # full speed: chunks of about 10 ms; a set speed: one interval's worth of epochs
+            n = min(self.remaining, chunk if speed is None else max(1, int(speed * interval)))
             if control.paused:
-                steps = control.take_steps(budget)
-                if steps == 0:
+                n = control.take_steps(n)  # the rest of a big step stays queued
+                if n == 0:
                     if not shown_paused or lr is not None:
                         self.status = Status.PAUSED
                         shown_paused = True
@@ -334,20 +284,15 @@ class Engine:
                             on_snapshot(self.snapshot())
                     _sleep(0.05, cancel, control)
                     continue
-                budget = steps
             shown_paused = False
-            speed = control.speed
-            if speed is not None:
-                budget = min(budget, max(1, int(speed * interval)))
             started = time.perf_counter()
-            ran = self.advance(min(budget, chunk))
+            ran = self.advance(n)
             took = time.perf_counter() - started
             if control.paused and not self.finished:
                 self.status = Status.PAUSED
             if speed is None and took > 0:  # aim for chunks of about 10 ms
                 chunk = max(1, min(chunk * 2, int(ran * 0.01 / took) + 1))
             elif speed is not None:
-                chunk = budget
                 _sleep(ran / speed - took, cancel, control)
             if on_progress:
                 on_progress(self.epoch)

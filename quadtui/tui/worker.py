@@ -16,7 +16,8 @@ from quadtui.core.config import Config
 from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Control, Engine, Snapshot
+    from quadtui.core.control import Control
+    from quadtui.core.engine import Engine, Snapshot
 
 #: at most this many snapshots a second reach the UI, whatever the epoch rate
 REDRAWS_PER_S = 15

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Input, Static, Tab, Tabs
 from textual.worker import Worker
 
 from quadtui.core.config import Config, ConfigError, parse_value
+from quadtui.core.control import Control
 from quadtui.tui import worker as train_worker
 from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
 from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
@@ -25,13 +26,12 @@ from quadtui.tui.widgets.form import ConfigForm, field_text
 from quadtui.tui.widgets.status import StatusBar, speed_text
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Control, Snapshot
+    from quadtui.core.engine import Snapshot
 
 #: below this the three charts take turns (tabs); below MIN the app says the terminal is too small
 WIDE = (110, 34)
 MIN = (50, 15)
-#: Control.SPEEDS, repeated here so that nothing imports torch before the first paint
-SPEEDS: tuple[float | None, ...] = (1, 3, 10, 30, 100, 300, 1000, 3000, None)
+SPEEDS = Control.SPEEDS
 BIG_STEP = 100
 
 
@@ -173,9 +173,7 @@ class TrainScreen(Screen[None]):
             self._note = "loading torch…"
             self._show_status()
             return
-        from quadtui.tui.control import RunControl  # torch is loaded by now: no wait
-
-        self.control = RunControl(paused=paused, speed=self.speed)
+        self.control = Control(paused=paused, speed=self.speed)
         if steps:
             self.control.step(steps)
         self.run_config = config

@@ -1,0 +1,61 @@
+"""Requests from a UI to a running training loop: pause, step, speed, learning rate.
+
+Torch-free, so a UI can build one before torch has loaded.
+"""
+
+from __future__ import annotations
+
+import threading
+
+
+class Control:
+    """Thread-safe requests from a UI to a running :meth:`Engine.run` loop."""
+
+    #: epochs per second choices; None = as fast as possible
+    SPEEDS: tuple[float | None, ...] = (1, 3, 10, 30, 100, 300, 1000, 3000, None)
+
+    def __init__(self, paused: bool = False, speed: float | None = None) -> None:
+        self._lock = threading.Lock()
+        self.wake = threading.Event()
+        self.paused = paused
+        self.speed = speed
+        self._steps = 0
+        self._lr: float | None = None
+
+    def _poke(self) -> None:
+        self.wake.set()
+
+    def pause(self) -> None:
+        self.paused = True
+        self._poke()
+
+    def resume(self) -> None:
+        self.paused = False
+        self._poke()
+
+    def step(self, epochs: int = 1) -> None:
+        """Run ``epochs`` more epochs, then stay paused."""
+        with self._lock:
+            self.paused = True
+            self._steps += epochs
+        self._poke()
+
+    def set_speed(self, speed: float | None) -> None:
+        self.speed = speed
+        self._poke()
+
+    def set_lr(self, lr: float) -> None:
+        with self._lock:
+            self._lr = lr
+        self._poke()
+
+    def take_steps(self, most: int) -> int:
+        with self._lock:
+            n = min(most, self._steps)
+            self._steps -= n
+            return n
+
+    def take_lr(self) -> float | None:
+        with self._lock:
+            lr, self._lr = self._lr, None
+            return lr
