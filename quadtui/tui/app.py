@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from quadtui.core.config import Config
+from quadtui.core.lesson import Lesson
 from quadtui.tui.screens.help import HelpScreen
 from quadtui.tui.screens.train import TrainScreen
 
@@ -29,8 +30,10 @@ class QuadApp(App[int]):
     ]
 
     def __init__(self, config: Config | None = None, *, threads: int = 1, neuron: int = 0,
-                 autorun: bool = False) -> None:
+                 autorun: bool = False, lesson: Lesson | None = None, sweep: str | None = None) -> None:
         super().__init__()
+        self.lesson = lesson
+        self.sweep_spec = sweep
         self.train_screen = TrainScreen(config or Config(), threads=threads, neuron=neuron, autorun=autorun)
 
     def get_default_screen(self) -> Screen[None]:
