@@ -3,13 +3,14 @@
     python benchmarks/sweep.py [--epochs 5000]
 
 For each sweep it prints both timings side by side (same process, same data),
-the speed-up, and the largest relative difference between a member's final
+the speed-up (median of alternating runs), and the largest relative difference between a member's final
 loss and its single run's (the target is 0: bit-identical runs).
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,38 +23,46 @@ from quadtui.core.config import Config
 from quadtui.core.engine import Engine
 from quadtui.core.sweep import Sweep
 from quadtui.core.sweep_batch import BatchedMLP
+from quadtui.core.sweep_wide import WideMLP, wide_key
 from quadtui.core.threads import set_threads
 
 SWEEPS = {
     "lr ×16 (0.001..0.03)": "lr=0.001:0.03:16",
     "hidden 1..16": "hidden=" + ",".join(str(h) for h in range(1, 17)),
+    "tanh lr ×16": "lr=0.001:0.03:16",
 }
+BASES = {"tanh lr ×16": {"activation": "tanh"}}
+TARGET = 8.0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5000)
-    parser.add_argument("--repeat", type=int, default=2, help="best of N timings")
+    parser.add_argument("--repeat", type=int, default=3, help="median of N alternating timings")
     args = parser.parse_args()
     set_threads(1)
-    base = Config(epochs=args.epochs)
-    print(f"{'sweep':22} {'K':>3} {'one by one':>11} {'batched':>9} {'speed-up':>9} {'max rel diff':>13}  fallbacks")
+    print(f"target: batched >= {TARGET:g}x one by one (K = 16)")
+    print(f"{'sweep':22} {'K':>3} {'one by one':>11} {'batched':>9} {'speed-up':>9} {'vs target':>9} {'max rel diff':>13}  groups")
     for label, spec in SWEEPS.items():
+        base = Config(epochs=args.epochs).replace(**BASES.get(label, {}))
         sweep = Sweep.from_spec(spec, base)
-        seq, finals = _best(args.repeat, lambda: [Engine(c).run().train_now for c in sweep.configs])
-        bat, result = _best(args.repeat, lambda: Sweep(base, sweep.param, sweep.values).run())
+        seqs, bats = [], []
+        for _ in range(args.repeat):  # alternate, so both see the same load
+            t, finals = _timed(lambda: [Engine(c).run().train_now for c in sweep.configs])
+            seqs.append(t)
+            t, result = _timed(lambda: Sweep(base, sweep.param, sweep.values).run())
+            bats.append(t)
+        seq, bat = statistics.median(seqs), statistics.median(bats)
         diff = max(abs(m.final_loss - f) / abs(f) for m, f in zip(result.members, finals))
-        fallbacks = _fallbacks(sweep)
-        print(f"{label:22} {len(sweep.configs):>3} {seq:>10.2f}s {bat:>8.2f}s {seq / bat:>8.1f}x {diff:>13.2e}  {fallbacks}")
+        groups = "+".join(str(len(g)) for g in result.groups if len(g) > 1) or "-"
+        print(f"{label:22} {len(sweep.configs):>3} {seq:>10.2f}s {bat:>8.2f}s {seq / bat:>8.1f}x "
+              f"{seq / bat / TARGET:>8.2f}x {diff:>13.2e}  batched {groups}, {_fallbacks(sweep)}")
 
 
-def _best(repeat: int, fn):  # type: ignore[no-untyped-def]
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - started)
-    return best, out
+def _timed(fn):  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - started, out
 
 
 def _fallbacks(sweep: Sweep) -> str:
@@ -64,6 +73,11 @@ def _fallbacks(sweep: Sweep) -> str:
         if len(group) < 2:
             continue
         configs = [sweep.configs[k] for k in group]
+        if wide_key(configs[0]):
+            inexact = WideMLP(configs, [make_dataset(c) for c in configs]).inexact
+            if inexact:
+                parts.append("alone: " + ",".join(str(sweep.values[group[k]]) for k in inexact))
+            continue
         model = BatchedMLP(configs, [make_dataset(c) for c in configs])
         for name, members in model.fallbacks.items():
             if members:

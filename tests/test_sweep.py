@@ -16,6 +16,7 @@ from quadtui.core.engine import Engine
 from quadtui.core.sweep import Sweep, SweepProgress
 from quadtui.core.sweep_batch import EXACT_ACTIVATIONS, BatchedMLP
 from quadtui.core.sweep_spec import parse_sweep_spec
+from quadtui.core.sweep_wide import WideMLP, unit_slots
 from quadtui.sweep_cli import run_sweep_cli
 
 BASE = Config()
@@ -72,12 +73,16 @@ def _single(config: Config) -> Engine:
 
 
 @pytest.mark.parametrize(
-    "param,values",
-    [("hidden", [1, 2, 4, 8]), ("lr", [0.005, 0.01, 0.02])],
+    "param,values,groups",
+    [
+        # width 1 takes the padded BatchedMLP path; widths 4-7 batch only with their own width
+        ("hidden", [1, 2, 4, 8], [[0], [1, 3], [2]]),
+        ("lr", [0.005, 0.01, 0.02], [[0, 1, 2]]),
+    ],
 )
-def test_members_equal_single_runs_over_the_notebooks_5000_epochs(param, values):
+def test_members_equal_single_runs_over_the_notebooks_5000_epochs(param, values, groups):
     result = Sweep(BASE, param, values).run()
-    assert result.groups == [list(range(len(values)))]  # trained as one batch
+    assert result.groups == groups
     for member in result.members:
         single = _single(member.config)
         assert member.status == "done" and member.epochs_run == 5000
@@ -87,6 +92,50 @@ def test_members_equal_single_runs_over_the_notebooks_5000_epochs(param, values)
         snap = single.snapshot()
         assert member.eval_loss == pytest.approx(snap.eval_now, rel=1e-6)
         np.testing.assert_allclose(member.prediction, snap.prediction, rtol=1e-6)
+
+
+@pytest.mark.parametrize("width", range(1, 17))
+def test_output_product_is_products_then_ones_in_the_modelled_order(width):
+    """What WideMLP relies on: MKL's (N×H) @ (H×1) rounds each product and sums them in an
+    order that does not depend on the row count, and a member's products laid into the
+    columns ``unit_slots`` gives keep their sums exactly inside a wider product."""
+    gen = torch.Generator().manual_seed(width)
+    h, w = torch.randn(100, width, generator=gen), torch.randn(width, 1, generator=gen)
+    single = h @ w
+    stacked = torch.cat([h * w.t(), torch.randn(300, width, generator=gen)]) @ torch.ones(width, 1)
+    assert torch.equal(stacked[:100], single)
+    for storage in (width, 16, 20):
+        slots = unit_slots(width, storage)
+        if slots is None:
+            continue
+        wide = torch.zeros(100, storage)
+        wide[:, slots] = h * w.t()
+        assert torch.equal(wide @ torch.ones(storage, 1), single), storage
+
+
+@pytest.mark.parametrize(
+    "param,values",
+    [("lr", [round(0.002 * (i + 1), 4) for i in range(16)]), ("hidden", list(range(2, 17)))],
+)
+def test_wide_batches_of_sixteen_are_exact(param, values):
+    base = Config(epochs=300)
+    result = Sweep(base, param, values).run()
+    assert max(len(g) for g in result.groups) >= 11  # the bulk trains as one WideMLP (widths 4-7 apart)
+    for member in result.members:
+        np.testing.assert_array_equal(member.history.values, _single(member.config).history.values)
+
+
+@pytest.mark.parametrize("activation,optimizer", [("relu", "sgd"), ("leaky_relu", "sgd"), ("identity", "sgd")])
+def test_wide_model_is_exact(activation, optimizer):
+    base = Config(activation=activation, optimizer=optimizer, epochs=60, weight_decay=0.001, momentum=0.5)
+    configs = [base.replace(hidden=3, lr=0.01), base.replace(hidden=12, lr=0.004, seed=3)]  # mixed widths and data
+    model = WideMLP(configs, [make_dataset(c) for c in configs])
+    assert model.inexact == []
+    losses = model.fit(60).numpy()
+    for k, config in enumerate(configs):
+        np.testing.assert_array_equal(losses[:, k], _single(config).history.values, err_msg=str(config.diff(base)))
+        for got, want in zip(model.member_params(k), _single(config).trained_model().parameters()):
+            assert torch.equal(got, want.detach())
 
 
 @pytest.mark.parametrize(

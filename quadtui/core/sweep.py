@@ -5,8 +5,11 @@ run ``Engine(base.replace(lr=value)).run()`` would give — same data, same
 initial weights, the same float operations — but trains the members that can
 share tensors as one batched model (:class:`~quadtui.core.sweep_batch.BatchedMLP`):
 
-* full-batch members with the same layer count, activation, optimizer and
-  sample count form one group, hidden widths padded with masked units;
+* one-hidden-layer full-batch members (ReLU, leaky ReLU or identity) with the
+  same optimizer and sample count train as one :class:`~quadtui.core.sweep_wide.WideMLP`
+  (one kernel call per op for all members, any widths >= 2 mixed);
+* other full-batch members with the same layer count, activation, optimizer and
+  sample count form one :class:`~quadtui.core.sweep_batch.BatchedMLP` group;
 * groups train one after another; members alone in their group — mini-batch
   runs, and activations that SLEEF/libm compute differently (tanh, sigmoid,
   elu, gelu, silu, softplus) — train with the single-run :class:`Engine` itself.
@@ -34,11 +37,12 @@ from quadtui.core.fastmlp import FastMLP
 from quadtui.core.history import LossHistory
 from quadtui.core.model import build_model
 from quadtui.core.sweep_batch import BatchedMLP, group_key
+from quadtui.core.sweep_wide import WideMLP, wide_key
 from quadtui.core.sweep_spec import MAX_MEMBERS, parse_sweep_spec
 
 __all__ = ["Sweep", "SweepMember", "SweepProgress", "SweepResult", "parse_sweep_spec"]
 
-CHUNK_SECONDS = 0.01  # train in chunks of about this long between cancel checks
+CHUNK_SECONDS = 0.03  # train in chunks of about this long between cancel checks
 
 
 @dataclass
@@ -186,9 +190,18 @@ class Sweep:
 
     # -- a group, as one batched model ----------------------------------------------------------------
     def _run_batched(self, group: list[int], datasets: list[Dataset], cancel: CancelFlag) -> None:
+        model = _build(group, self.configs, datasets)
+        if isinstance(model, WideMLP) and model.inexact:  # not bit-exact in a batch here: alone, then the rest
+            for j in model.inexact:
+                self._run_engine(group[j], cancel)
+            group = [k for j, k in enumerate(group) if j not in model.inexact]
+            if len(group) < 2:
+                for k in group:
+                    self._run_engine(k, cancel)
+                return
+            model = _build(group, self.configs, datasets)
         configs = [self.configs[k] for k in group]
         members = [self.members[k] for k in group]
-        model = BatchedMLP(configs, [datasets[k] for k in group])
         for m in members:
             m.history = LossHistory(min(m.config.epochs, 1 << 16))
             m.status = "training"
@@ -204,7 +217,7 @@ class Sweep:
                     break
                 n = min(chunk, *(configs[j].epochs - epoch for j in active))
                 t0 = time.perf_counter()
-                losses = torch.stack([model.step() for _ in range(n)]).numpy()
+                losses = model.fit(n).numpy()
                 took = time.perf_counter() - t0
                 finite_params = model.finite().numpy()
                 for j in list(active):
@@ -252,8 +265,14 @@ class Sweep:
 def _groups(configs: list[Config]) -> list[list[int]]:
     groups: dict[tuple, list[int]] = {}
     for k, c in enumerate(configs):
-        groups.setdefault(group_key(c) or ("alone", k), []).append(k)
+        groups.setdefault(wide_key(c) or group_key(c) or ("alone", k), []).append(k)
     return list(groups.values())
+
+
+def _build(group: list[int], configs: list[Config], datasets: list[Dataset]) -> WideMLP | BatchedMLP:
+    chosen = [configs[k] for k in group]
+    data = [datasets[k] for k in group]
+    return WideMLP(chosen, data) if wide_key(chosen[0]) else BatchedMLP(chosen, data)
 
 
 def _evaluate(net: FastMLP, data: Dataset) -> tuple[np.ndarray, float]:

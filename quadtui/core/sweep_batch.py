@@ -26,9 +26,9 @@ import torch.nn.functional as F
 
 from quadtui.core.config import Config
 from quadtui.core.data import Dataset
-from quadtui.core.fastmlp import ADAM_BETAS, ADAM_EPS, RMSPROP_ALPHA, RMSPROP_EPS
 from quadtui.core.model import ACTIVATIONS, build_model, linear_layers
 from quadtui.core.sweep_exact import ExactOp, bmm_each
+from quadtui.core.sweep_opt import BatchedOptimizer
 
 Tensor = torch.Tensor
 _aten = torch.ops.aten
@@ -172,6 +172,11 @@ class BatchedMLP:
         self.optimizer.step([t for pair in zip(grad_w, grad_b) for t in pair])
         return loss
 
+    def fit(self, n: int) -> Tensor:
+        """``n`` steps; (n, K) losses, each before its step's update."""
+        with torch.inference_mode():
+            return torch.stack([self.step() for _ in range(n)])
+
     def _act_backward(self, g: Tensor, z: Tensor, h: Tensor) -> Tensor:
         if self.act.name == "relu":
             # threshold_backward is a scalar loop; sign(relu(z)) is the same 0/1 mask, vectorized.
@@ -216,65 +221,3 @@ def _stack_data(columns: Sequence[Tensor]) -> Tensor:
     if all(c is first or torch.equal(c, first) for c in columns):
         return first.unsqueeze(0).expand(len(columns), *first.shape)
     return torch.stack(list(columns))
-
-
-class BatchedOptimizer:
-    """The single-run optimizers of ``fastmlp``, with per-member hyperparameters as tensors."""
-
-    def __init__(self, configs: Sequence[Config], params: list[Tensor]) -> None:
-        self.kind = configs[0].optimizer
-        self.params = params
-        self.steps = 0
-        k_count = len(configs)
-
-        def per_member(values: list[float]) -> list[Tensor]:
-            column = torch.tensor(values, dtype=torch.float64).float()
-            return [column.reshape(k_count, *([1] * (p.dim() - 1))) for p in params]
-
-        self.lr = [float(c.lr) for c in configs]
-        self._neg_lr = per_member([-c.lr for c in configs])
-        self._wd = per_member([c.weight_decay for c in configs]) if any(c.weight_decay for c in configs) else None
-        self._momentum = per_member([c.momentum for c in configs])
-        self.state = [torch.zeros_like(p) for p in params]
-        self.state2 = [torch.zeros_like(p) for p in params] if self.kind == "adam" else []
-
-    def freeze(self, k: int) -> None:
-        for t in self._neg_lr:
-            t[k] = 0.0
-        for t in self.params + self.state + self.state2:
-            t[k] = 0.0
-
-    def step(self, grads: list[Tensor]) -> None:
-        self.steps += 1
-        if self._wd is not None:  # g.add(p, alpha=wd) is one fused multiply-add, like addcmul
-            grads = [torch.addcmul(g, p, wd) for p, g, wd in zip(self.params, grads, self._wd)]
-        kind = self.kind
-        if kind == "sgd":
-            for p, g, lr in zip(self.params, grads, self._neg_lr):
-                p.addcmul_(g, lr)
-        elif kind == "momentum":
-            first = self.steps == 1
-            for p, g, buf, lr, mom in zip(self.params, grads, self.state, self._neg_lr, self._momentum):
-                if first:
-                    buf.copy_(g)
-                else:
-                    buf.mul_(mom).add_(g)
-                p.addcmul_(buf, lr)
-        elif kind == "adam":
-            beta1, beta2 = ADAM_BETAS
-            correction1 = 1 - beta1**self.steps
-            correction2_sqrt = (1 - beta2**self.steps) ** 0.5
-            for p, g, m, v, lr in zip(self.params, grads, self.state, self.state2, self._neg_lr):
-                m.lerp_(g, 1 - beta1)
-                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                denom = (v.sqrt() / correction2_sqrt).add_(ADAM_EPS)
-                p.add_(torch.mul(m, self._scaled(lr, correction1)).div_(denom))
-        else:  # rmsprop
-            for p, g, sq, lr in zip(self.params, grads, self.state, self._neg_lr):
-                sq.mul_(RMSPROP_ALPHA).addcmul_(g, g, value=1 - RMSPROP_ALPHA)
-                p.add_(torch.mul(g, lr).div_(sq.sqrt().add_(RMSPROP_EPS)))
-
-    def _scaled(self, neg_lr: Tensor, correction: float) -> Tensor:
-        """-lr / correction per member, computed in double then rounded once, as the single run does."""
-        column = torch.tensor(self.lr, dtype=torch.float64) / correction
-        return (-column).float().reshape(neg_lr.shape) * (neg_lr != 0)

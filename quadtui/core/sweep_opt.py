@@ -1,0 +1,82 @@
+"""The single-run optimizers of ``fastmlp`` for K members at once, hyperparameters as tensors.
+
+Every update is elementwise, so a member's elements see exactly the single run's
+float operations as long as each is written with the same fused kernels
+(``addcmul`` with a per-element ``-lr`` is the single run's ``add(alpha=-lr)``).
+``owners[i]`` maps each element of ``params[i]`` to its member (broadcastable).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from quadtui.core.config import Config
+from quadtui.core.fastmlp import ADAM_BETAS, ADAM_EPS, RMSPROP_ALPHA, RMSPROP_EPS
+
+Tensor = torch.Tensor
+
+
+class BatchedOptimizer:
+    def __init__(self, configs: Sequence[Config], params: list[Tensor], owners: list[Tensor] | None = None) -> None:
+        self.kind = configs[0].optimizer
+        self.params = params
+        self.steps = 0
+        k_count = len(configs)
+        if owners is None:  # dim 0 is the member
+            owners = [torch.arange(k_count).reshape(k_count, *([1] * (p.dim() - 1))) for p in params]
+        self.owners = owners
+
+        def per_member(values: list[float]) -> list[Tensor]:
+            column = torch.tensor(values, dtype=torch.float64).float()
+            return [column[o] for o in owners]
+
+        self.lr = [float(c.lr) for c in configs]
+        self._neg_lr = per_member([-c.lr for c in configs])
+        self._wd = per_member([c.weight_decay for c in configs]) if any(c.weight_decay for c in configs) else None
+        self._momentum = per_member([c.momentum for c in configs])
+        self.state = [torch.zeros_like(p) for p in params]
+        self.state2 = [torch.zeros_like(p) for p in params] if self.kind == "adam" else []
+
+    def freeze(self, k: int) -> None:
+        for t, o in zip(self._neg_lr, self.owners):
+            t.masked_fill_(o == k, 0.0)
+        for group in (self.params, self.state, self.state2):
+            for t, o in zip(group, self.owners):
+                t.masked_fill_(o == k, 0.0)
+
+    def step(self, grads: list[Tensor]) -> None:
+        self.steps += 1
+        if self._wd is not None:  # g.add(p, alpha=wd) is one fused multiply-add, like addcmul
+            grads = [torch.addcmul(g, p, wd) for p, g, wd in zip(self.params, grads, self._wd)]
+        kind = self.kind
+        if kind == "sgd":
+            for p, g, lr in zip(self.params, grads, self._neg_lr):
+                p.addcmul_(g, lr)
+        elif kind == "momentum":
+            first = self.steps == 1
+            for p, g, buf, lr, mom in zip(self.params, grads, self.state, self._neg_lr, self._momentum):
+                if first:
+                    buf.copy_(g)
+                else:
+                    buf.mul_(mom).add_(g)
+                p.addcmul_(buf, lr)
+        elif kind == "adam":
+            beta1, beta2 = ADAM_BETAS
+            correction1 = 1 - beta1**self.steps
+            correction2_sqrt = (1 - beta2**self.steps) ** 0.5
+            for p, g, m, v, lr, o in zip(self.params, grads, self.state, self.state2, self._neg_lr, self.owners):
+                m.lerp_(g, 1 - beta1)
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                denom = (v.sqrt() / correction2_sqrt).add_(ADAM_EPS)
+                p.add_(torch.mul(m, self._scaled(lr, o, correction1)).div_(denom))
+        else:  # rmsprop
+            for p, g, sq, lr in zip(self.params, grads, self.state, self._neg_lr):
+                sq.mul_(RMSPROP_ALPHA).addcmul_(g, g, value=1 - RMSPROP_ALPHA)
+                p.add_(torch.mul(g, lr).div_(sq.sqrt().add_(RMSPROP_EPS)))
+
+    def _scaled(self, neg_lr: Tensor, owner: Tensor, correction: float) -> Tensor:
+        """-lr / correction per member, computed in double then rounded once, as the single run does."""
+        column = (-(torch.tensor(self.lr, dtype=torch.float64) / correction)).float()
+        return column[owner] * (neg_lr != 0)

@@ -1,0 +1,290 @@
+"""K one-hidden-layer MLPs as one wide model, every float operation the single run's.
+
+The single run (``fastmlp``) spends its step in three MKL products and two torch
+sums.  We measured what each computes (tests/test_sweep.py checks it again):
+
+* ``h @ w_out`` (samples × H @ H × 1) rounds every product ``h_j * w_j`` and adds
+  them in a fixed order that depends only on H — so ``(h * w_out) @ ones(H, 1)``
+  computes the same sums, and does so for any number of rows: all K members'
+  samples stacked as rows of one matrix.
+* ``g.T @ h`` and ``gz.T @ x`` (contractions over the samples) likewise equal
+  ``ones(1, N) @ (g * h)`` and ``(gz * x).T @ ones(N, 1)`` for any number of
+  columns — and ``gz.T @ x`` itself for a shared ``x``.
+* ``sum(g, 0)`` over an (N, H) block sums each column in an order set by H; a
+  strided output of that same shape keeps torch from merging the K members'
+  columns into one long row, which would change the order.
+
+So hidden tensors are stored ``(samples, K, S)``: member ``k``'s units side by
+side, ``S = W + 1`` columns per member (one dead column keeps outputs strided),
+and every step is one kernel call per op for all members.  Members of different
+widths share a batch: each member's units sit in the columns whose place in the
+output product's summation order is the place they have in the single run's
+(see :func:`unit_slots`); the other columns hold dead units that add exact zeros.
+
+A build-time probe replays one step of random data through the batched ops and
+through the single-run ops; a member whose bits differ anywhere is refused
+(``inexact``) and trained alone.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from quadtui.core.config import Config
+from quadtui.core.data import Dataset
+from quadtui.core.fastmlp import _mean_squared_rows
+from quadtui.core.model import build_model, linear_layers
+from quadtui.core.sweep_opt import BatchedOptimizer
+
+Tensor = torch.Tensor
+_aten = torch.ops.aten
+_nn = torch._C._nn
+LANES = 4
+BLOCK_EPOCHS = 256
+PROBE_TRIALS = 3
+PAD = 4  # dead columns per member: keeps outputs strided and rows 16-byte aligned for MKL
+
+
+def _lanes(width: int) -> list[list[int]]:
+    """The summation order of MKL's ``(N×width) @ (width×1)``: which products each of 4 accumulators adds.
+
+    Up to 4 products add one after another.  Beyond, the first ``(width-1) % 4 + 1``
+    go to accumulator 0, then the rest round-robin over the 4; the result is
+    ``(acc0 + acc2) + (acc1 + acc3)`` (then the bias).
+    """
+    head = (width - 1) % LANES + 1
+    lanes: list[list[int]] = [list(range(head)), [], [], []]
+    for j in range(head, width):
+        lanes[(j - head) % LANES].append(j)
+    return lanes
+
+
+def unit_slots(width: int, storage: int) -> list[int] | None:
+    """Storage column of each of a ``width``-unit member's units in a product over ``storage`` columns.
+
+    The member's products must be added in its own order with only zeros between,
+    so each of its accumulators' sequences is laid into the same accumulator of
+    the wider order.  ``None`` when it does not fit.
+    """
+    slots = [0] * width
+    for mine, theirs in zip(_lanes(width), _lanes(storage)):
+        if len(mine) > len(theirs):
+            return None
+        for j, column in zip(mine, theirs):
+            slots[j] = column
+    return slots
+
+
+def storage_width(widths: Sequence[int]) -> int:
+    """The narrowest product width every member fits into."""
+    w = max(widths)
+    while any(unit_slots(h, w) is None for h in widths):
+        w += 1
+    return w
+
+
+def wide_key(config: Config) -> tuple | None:
+    """Configs with equal keys train as one :class:`WideMLP`; ``None``: not this way.
+
+    torch sums an (N, H) block's columns in another order for 4 <= H <= 7 than for
+    wider blocks, so those widths share a batch only with their own width.
+    """
+    if not (config.full_batch and config.layers == 1 and config.hidden >= 2):
+        return None
+    if config.activation not in ("relu", "leaky_relu", "identity") or config.optimizer != "sgd":
+        return None  # momentum/adam/rmsprop over the flat buffer are not yet bit-exact: BatchedMLP
+    odd = config.hidden if 4 <= config.hidden <= 7 else 0
+    return ("wide", config.activation, config.optimizer, config.samples, odd)
+
+
+class WideMLP:
+    """K configs with one :func:`wide_key`, trained as one."""
+
+    def __init__(self, configs: Sequence[Config], datasets: Sequence[Dataset]) -> None:
+        self.configs = list(configs)
+        K = self.k_count = len(configs)
+        first = configs[0]
+        N = self.samples = first.samples
+        self.activation = first.activation
+        self.widths = [c.hidden for c in configs]
+        W = self.width = storage_width(self.widths)
+        S = self.stride = W + PAD
+        self.slots = [unit_slots(h, W) for h in self.widths]
+
+        xs = [d.x_train for d in datasets]
+        ys = [d.y_train for d in datasets]
+        self.shared_x = all(torch.equal(x, xs[0]) for x in xs)
+        self.shared_y = all(torch.equal(y, ys[0]) for y in ys)
+        self.x = xs[0].clone() if self.shared_x else torch.stack([x.reshape(N) for x in xs], 1).unsqueeze(2)
+        self.y_rows = ys[0].reshape(1, N).clone() if self.shared_y else torch.stack([y.reshape(N) for y in ys])
+
+        # -- parameters: one flat buffer [w_in | b_in | w_out | b_out], each (K, S) but b_out (K,)
+        seg = K * S
+        self.flat = torch.zeros(3 * seg + K)
+        self.grad = torch.zeros_like(self.flat)
+        views = self._views(self.flat)
+        self.w_in, self.b_in, self.w_out, self.b_out = views
+        for k, config in enumerate(configs):
+            cols = torch.tensor(self.slots[k])
+            inner, outer = linear_layers(build_model(config))
+            self.w_in[k, cols] = inner.weight.detach()[:, 0]
+            self.b_in[k, cols] = inner.bias.detach()
+            self.w_out[k, cols] = outer.weight.detach()[0]
+            self.b_out[k] = outer.bias.detach()[0]
+        owner = torch.arange(K)
+        owners = torch.cat([owner.repeat_interleave(S)] * 3 + [owner])
+        self.owner = owners
+        self.optimizer = BatchedOptimizer(configs, [self.flat], [owners])
+
+        # -- workspace ----------------------------------------------------------------------------------
+        g_in, g_bin, g_wout, g_bout = self._views(self.grad)
+        self.z = torch.empty(N, K, S)
+        self.h = torch.empty(N, K, S) if self.activation != "identity" else self.z
+        self.q = torch.empty(N, K, S)  # products, forward and backward
+        self.gh = torch.empty(N, K, S)
+        self.gz = torch.empty(N, K, S) if self.activation != "identity" else self.gh
+        self.g = torch.empty(K, N)
+        self.ones_w = torch.ones(W, 1)
+        self.ones_n_row = torch.ones(1, N)
+        self.ones_n_col = torch.ones(N, 1)
+        self.block = torch.empty(BLOCK_EPOCHS, N, K)
+        self.norm = 2.0 / N
+        self._g_in = g_in.view(K * S, 1)
+        self._g_bin = g_bin[:, :W]
+        self._g_wout = g_wout.view(1, K * S)
+        self._g_bout = g_bout
+        self.inexact = self._probe()
+
+    def _views(self, flat: Tensor) -> list[Tensor]:
+        K, S = self.k_count, self.stride
+        seg = K * S
+        return [flat[i * seg : (i + 1) * seg].view(K, S) for i in range(3)] + [flat[3 * seg :]]
+
+    # -- one epoch ----------------------------------------------------------------------------------------
+    def _epoch(self, y_hat: Tensor) -> None:
+        """Forward into ``y_hat`` (N, K), gradients into ``self.grad``, update."""
+        K, S, N, W = self.k_count, self.stride, self.samples, self.width
+        z2 = self.z.view(N, K * S)
+        if self.shared_x:  # addmm over one input: x * w + b, each product rounded, as the single run
+            torch.addmm(self.b_in.view(1, K * S), self.x, self.w_in.view(1, K * S), out=z2)
+        else:
+            torch.mul(self.x, self.w_in, out=self.z).add_(self.b_in)
+        act = self.activation
+        if act == "relu":
+            torch.clamp_min(self.z, 0, out=self.h)
+        elif act == "leaky_relu":
+            _nn.leaky_relu(self.z, 0.01, out=self.h)
+        q = self.q
+        torch.mul(self.h, self.w_out, out=q)
+        torch.mm(q.view(N * K, S)[:, :W], self.ones_w, out=y_hat.view(N * K, 1))
+        y_hat.add_(self.b_out)
+        g = self.g  # (K, N): d loss / d y_hat, as mse_loss_backward: (y_hat - y) * (2 / N)
+        torch.sub(y_hat.t(), self.y_rows, out=g).mul_(self.norm)
+        torch.sum(g, 1, out=self._g_bout)
+        g_col = g.t().unsqueeze(2)
+        torch.mul(g_col, self.h, out=q)
+        torch.mm(self.ones_n_row, q.view(N, K * S), out=self._g_wout)
+        torch.mul(g_col, self.w_out, out=self.gh)
+        if act == "relu":
+            _aten.threshold_backward.grad_input(self.gh, self.h, 0, grad_input=self.gz)
+        elif act == "leaky_relu":
+            _aten.leaky_relu_backward.grad_input(self.gh, self.z, 0.01, False, grad_input=self.gz)
+        gz2 = self.gz.view(N, K * S)
+        if self.shared_x:
+            torch.mm(gz2.t(), self.x, out=self._g_in)
+        else:
+            torch.mul(self.gz, self.x, out=q)
+            torch.mm(q.view(N, K * S).t(), self.ones_n_col, out=self._g_in)
+        torch.sum(self.gz[:, :, :W], 0, out=self._g_bin)
+        self.optimizer.step([self.grad])
+
+    def fit(self, n: int) -> Tensor:
+        """``n`` epochs for every member; (n, K) losses, each before its epoch's update."""
+        out = torch.empty(n, self.k_count)
+        done = 0
+        with torch.inference_mode():
+            while done < n:
+                rows = min(BLOCK_EPOCHS, n - done)
+                for i in range(rows):
+                    self._epoch(self.block[i])
+                self._losses(self.block[:rows], out[done : done + rows])
+                done += rows
+        return out
+
+    def _losses(self, preds: Tensor, out: Tensor) -> None:
+        """out[e, k] = mse_loss(pred of member k at epoch e): the single run's deferred row-wise mean."""
+        rows, N, K = preds.shape
+        by_member = preds.transpose(1, 2).contiguous()  # (rows, K, N): each row summed as the single run's
+        flat_out = torch.empty(rows * K)
+        if self.shared_y:
+            _mean_squared_rows(by_member.view(rows * K, N), self.y_rows[0], flat_out)
+            out.copy_(flat_out.view(rows, K))
+        else:
+            for k in range(K):
+                _mean_squared_rows(by_member[:, k], self.y_rows[k], out[:, k])
+
+    # -- members ----------------------------------------------------------------------------------------------
+    def member_params(self, k: int) -> list[Tensor]:
+        """Member ``k``'s weights and biases (copies), in ``nn.Linear`` order."""
+        cols = torch.tensor(self.slots[k])
+        return [
+            self.w_in[k, cols].reshape(-1, 1).clone(),
+            self.b_in[k, cols].clone(),
+            self.w_out[k, cols].reshape(1, -1).clone(),
+            self.b_out[k : k + 1].clone(),
+        ]
+
+    def finite(self) -> Tensor:
+        """(K,) bool: every parameter of the member is finite."""
+        bad = torch.zeros(self.k_count, dtype=torch.int64)
+        bad.index_add_(0, self.owner, (~torch.isfinite(self.flat)).long())
+        return bad == 0
+
+    def freeze(self, k: int) -> None:
+        """Stop member ``k`` for good: zero learning rate, zero (finite) state."""
+        self.optimizer.freeze(k)
+
+    # -- the probe -------------------------------------------------------------------------------------------
+    def _probe(self) -> list[int]:
+        """Members whose step on random weights differs from their single run's (in any bit)."""
+        gen = torch.Generator().manual_seed(0)
+        saved_flat, saved = self.flat.clone(), [t.clone() for t in self.optimizer.state + self.optimizer.state2]
+        inexact: set[int] = set()
+        for _ in range(PROBE_TRIALS):
+            inexact |= self._probe_once(gen)
+        self.flat.copy_(saved_flat)
+        for dst, src in zip(self.optimizer.state + self.optimizer.state2, saved):
+            dst.copy_(src)
+        self.optimizer.steps = 0
+        return sorted(inexact)
+
+    def _probe_once(self, gen: torch.Generator) -> set[int]:
+        from quadtui.core.fastmlp import FastMLP
+
+        live = self.flat.clone()
+        for k, h in enumerate(self.widths):
+            cols = torch.tensor(self.slots[k])
+            for view in self._views(live)[:3]:
+                view[k, cols] = torch.randn(h, generator=gen)
+            self._views(live)[3][k] = torch.randn((), generator=gen)
+        self.flat.copy_(live)
+        singles = []
+        for k, config in enumerate(self.configs):
+            net = FastMLP(config, build_model(config))
+            for dst, src in zip(net.params, self.member_params(k)):
+                dst.copy_(src)
+            singles.append(net)
+        y_hat = torch.empty(self.samples, self.k_count)
+        with torch.inference_mode():
+            self._epoch(y_hat)
+            inexact = set()
+            for k, net in enumerate(singles):
+                data_x = self.x if self.shared_x else self.x[:, k]
+                data_y = self.y_rows[0 if self.shared_y else k].reshape(-1, 1)
+                net.step(data_x, data_y)
+                grads_ok = all(torch.equal(a, b) for a, b in zip(self.member_params(k), net.params))
+                if not grads_ok:
+                    inexact.add(k)
+        return inexact
