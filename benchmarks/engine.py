@@ -30,7 +30,7 @@ import torch  # noqa: E402
 from quadtui.core.config import Config  # noqa: E402
 from quadtui.core.data import make_dataset  # noqa: E402
 from quadtui.core.engine import Control, Engine, Snapshot, Status  # noqa: E402
-from quadtui.core.fastmlp import torch_optimizer  # noqa: E402
+from quadtui.core.optim import torch_optimizer  # noqa: E402
 from quadtui.core.model import build_model  # noqa: E402
 from tests.notebook import notebook_loss_log  # noqa: E402
 

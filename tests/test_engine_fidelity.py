@@ -13,7 +13,8 @@ from quadtui.core import fastmlp
 from quadtui.core.config import ACTIVATIONS, OPTIMIZERS, Config
 from quadtui.core.data import make_dataset
 from quadtui.core.engine import Engine, Status
-from quadtui.core.fastmlp import FastMLP, torch_optimizer
+from quadtui.core.fastmlp import FastMLP
+from quadtui.core.optim import torch_optimizer
 from quadtui.core.model import build_model
 
 

@@ -16,7 +16,7 @@ from textwrap import dedent
 from quadtui.core import expr
 from quadtui.core.config import Config
 
-#: torch.optim class and the keyword arguments beyond lr (see fastmlp.torch_optimizer)
+#: torch.optim class and the keyword arguments beyond lr (see optim.torch_optimizer)
 _OPTIMIZERS = {
     "sgd": ("SGD", "Stochastic Gradient Descent"),
     "momentum": ("SGD", "Stochastic Gradient Descent with momentum"),
