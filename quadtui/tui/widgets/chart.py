@@ -2,7 +2,7 @@
 
 A chart calls its chart function from :meth:`render` with its content size and
 keeps the result keyed on everything the picture depends on (run, epoch,
-status, size, theme, neuron and mode).  Unchanged frames — a paused run, a
+status, size, theme, neuron, mode and overlays).  Unchanged frames — a paused run, a
 redraw caused by something else on screen — cost nothing; a resize or a theme
 change draws afresh.
 """
@@ -10,7 +10,7 @@ change draws afresh.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Hashable
+from typing import TYPE_CHECKING, Any, Hashable, Sequence
 
 from rich.text import Text
 from textual.app import App
@@ -68,6 +68,8 @@ class Chart(Widget):
         self.draws = 0  # how many times the chart function ran (for tests)
         self._next_draw = 0.0  # perf_counter time before which a new epoch is not drawn
         self._catch_up = False  # a refresh is scheduled for a frame that was skipped
+        self.overlays: Sequence[Any] = ()  # earlier runs drawn under this one (loss and fit charts)
+        self._overlay_key: Hashable = None
 
     def on_mount(self) -> None:
         self.border_title = self.title()
@@ -96,6 +98,12 @@ class Chart(Widget):
             self.border_title = self.title()
             self.refresh()
 
+    def set_overlays(self, overlays: Sequence[Any], key: Hashable) -> None:
+        """Draw ``overlays`` (earlier runs) too; ``key`` changes whenever they do."""
+        if key != self._overlay_key:
+            self.overlays, self._overlay_key = overlays, key
+            self.refresh()
+
     def changed(self) -> None:
         """The mode changed: redraw."""
         self.border_title = self.title()
@@ -106,7 +114,7 @@ class Chart(Widget):
         if width < 8 or height < 3:
             return Text("")
         theme_key, theme = chart_theme(self.app)
-        key = (self._snap_key(), width, height, theme_key, self.mode())
+        key = (self._snap_key(), width, height, theme_key, self.mode(), self._overlay_key)
         if key != self._key:
             started = time.perf_counter()
             if self._too_soon(key, started):
@@ -151,14 +159,14 @@ class LossChart(Chart):
     TITLE = "loss"
 
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return loss_chart(self.snapshot, width, height, theme)
+        return loss_chart(self.snapshot, width, height, theme, overlays=self.overlays)
 
 
 class FitChart(Chart):
     TITLE = "fit"
 
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return fit_chart(self.snapshot, width, height, theme)
+        return fit_chart(self.snapshot, width, height, theme, overlays=self.overlays)
 
 
 class NeuronChart(Chart):
