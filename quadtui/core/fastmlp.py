@@ -115,11 +115,11 @@ def _row_block(rows: int, n: int) -> tuple[Tensor, list[Tensor]]:
     return block, list(block.unsqueeze(2).unbind(0))
 
 
-def _mean_squared_rows(pred: Tensor, y: Tensor, out: Tensor) -> None:
+def mean_squared_rows(pred: Tensor, y: Tensor, out: Tensor) -> None:
     """out[i] = mse_loss(pred[i], y): the per-epoch loss, summed in the same order as mse_loss."""
     if pred.shape[1] > _ROWWISE_MAX and pred.shape[0] > 1:  # one at a time, as mse_loss would split it
         for i in range(pred.shape[0]):
-            _mean_squared_rows(pred[i : i + 1], y, out[i : i + 1])
+            mean_squared_rows(pred[i : i + 1], y, out[i : i + 1])
         return
     sq = _nn.mse_loss(pred, y.reshape(1, -1).expand_as(pred), _NONE)
     torch.sum(sq, 1, out=out)
@@ -220,7 +220,7 @@ class FastMLP:
             ws.y.copy_(y)
             self._epoch(ws, ws.rows[0])
             loss = torch.empty(1)
-            _mean_squared_rows(ws.block[:1], ws.y, loss)
+            mean_squared_rows(ws.block[:1], ws.y, loss)
             return loss[0]
 
     def fit(
@@ -255,10 +255,10 @@ class FastMLP:
                         self._forward(pws, probe_row)
                         next_probe, probe_row = next(targets, (-1, None))
                     self._epoch(ws, row)
-                _mean_squared_rows(ws.block[:k], ws.y, losses[done : done + k])
+                mean_squared_rows(ws.block[:k], ws.y, losses[done : done + k])
                 done += k
             if probe is not None:
-                _mean_squared_rows(pblock, py, probe_out)
+                mean_squared_rows(pblock, py, probe_out)
 
     def _forward(self, ws: _Workspace, out: Tensor) -> None:
         for call in ws.forward:

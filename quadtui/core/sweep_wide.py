@@ -34,7 +34,7 @@ import torch
 
 from quadtui.core.config import Config
 from quadtui.core.data import Dataset
-from quadtui.core.fastmlp import _mean_squared_rows
+from quadtui.core.fastmlp import mean_squared_rows
 from quadtui.core.model import build_model, linear_layers
 from quadtui.core.sweep_opt import BatchedOptimizer
 
@@ -219,11 +219,11 @@ class WideMLP:
         by_member = preds.transpose(1, 2).contiguous()  # (rows, K, N): each row summed as the single run's
         flat_out = torch.empty(rows * K)
         if self.shared_y:
-            _mean_squared_rows(by_member.view(rows * K, N), self.y_rows[0], flat_out)
+            mean_squared_rows(by_member.view(rows * K, N), self.y_rows[0], flat_out)
             out.copy_(flat_out.view(rows, K))
         else:
             for k in range(K):
-                _mean_squared_rows(by_member[:, k], self.y_rows[k], out[:, k])
+                mean_squared_rows(by_member[:, k], self.y_rows[k], out[:, k])
 
     # -- members ----------------------------------------------------------------------------------------------
     def member_params(self, k: int) -> list[Tensor]:
