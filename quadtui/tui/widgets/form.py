@@ -26,6 +26,7 @@ _SECTIONS = {
     "samples": "data",
     "view_min": "view",
 }
+LOCKED_TIP = "locked by the lesson"
 
 
 def field_text(config: Config, name: str) -> str:
@@ -66,9 +67,12 @@ class ConfigForm(VerticalScroll, can_focus=False):
             super().__init__()
             self.neuron = neuron
 
-    def __init__(self, config: Config, neuron: int = 0, *, id: str | None = None) -> None:
+    def __init__(self, config: Config, neuron: int = 0, *, locked: tuple[str, ...] = (),
+                 hidden: tuple[str, ...] = (), id: str | None = None) -> None:
         super().__init__(id=id)
         self.config = config
+        self.locked = frozenset(locked)  # shown, not editable (a lesson's lock)
+        self.hidden = frozenset(hidden)  # not shown, not editable; the config's value is used
         self._neuron = neuron
         self._units = config.hidden
         self.errors: dict[str, str] = {}
@@ -77,19 +81,24 @@ class ConfigForm(VerticalScroll, can_focus=False):
     # -- building -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         config = self.config
+        shown_in = _shown_sections(self.hidden)
         for name, spec in FIELDS.items():
-            if name in _SECTIONS:
+            if name in shown_in:
                 yield Static(_SECTIONS[name], classes="section")
             tip = f"{spec.help}; {spec.allowed}"
+            locked = name in self.locked
             with Vertical(classes="field", id=f"field-{name}") as box:
-                box.tooltip = tip
+                box.tooltip = f"{LOCKED_TIP} ({tip})" if locked else tip
+                box.display = name not in self.hidden
+                box.set_class(locked, "-locked")
                 with Horizontal(classes="row"):
                     yield Label(name.replace("_", " "), classes="name")
                     if spec.kind == "choice":
                         options = [(c, c) for c in spec.choices]
-                        yield Select(options, value=getattr(config, name), allow_blank=False, compact=True, id=name)
+                        yield Select(options, value=getattr(config, name), allow_blank=False, compact=True, id=name,
+                                     disabled=locked)
                     elif name == "target":
-                        yield self._target_select(config.target)
+                        yield self._target_select(config.target, locked)
                     else:
                         placeholder = "sample range" if spec.optional and name != "batch_size" else ""
                         yield Input(
@@ -99,6 +108,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
                             validate_on=["changed", "submitted"],
                             compact=True,
                             id=name,
+                            disabled=locked,
                         )
                 if name == "target":
                     with Horizontal(classes="row custom", id="custom-row"):
@@ -109,6 +119,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
                             validators=[FieldValidator("target")],
                             compact=True,
                             id="target-custom",
+                            disabled=locked,
                         )
                 yield Static("", classes="error", id=f"error-{name}")
         with Vertical(classes="field", id="field-neuron") as box:
@@ -118,10 +129,11 @@ class ConfigForm(VerticalScroll, can_focus=False):
                 yield Select(self._neuron_options(), value=self._neuron, allow_blank=False, compact=True, id="neuron")
 
     @staticmethod
-    def _target_select(target: str) -> Select[str]:
+    def _target_select(target: str, locked: bool = False) -> Select[str]:
         presets = [(name if name == text else f"{name}  {text}", text) for name, text in PRESETS.items()]
         value = target if target in PRESETS.values() else CUSTOM
-        return Select([*presets, ("custom…", CUSTOM)], value=value, allow_blank=False, compact=True, id="target")
+        return Select([*presets, ("custom…", CUSTOM)], value=value, allow_blank=False, compact=True, id="target",
+                      disabled=locked)
 
     def _neuron_options(self) -> list[tuple[str, int]]:
         return [(str(i), i) for i in range(self._units)]
@@ -171,8 +183,41 @@ class ConfigForm(VerticalScroll, can_focus=False):
         return self.errors
 
     # -- writing ---------------------------------------------------------------------------
-    def set_value(self, name: str, text: str) -> None:
+    def editable(self, name: str) -> bool:
+        """May the learner change this field (a lesson may lock or hide it)?"""
+        return name not in self.locked and name not in self.hidden
+
+    def set_value(self, name: str, text: str) -> bool:
+        """Put ``text`` in a text field; a locked or hidden field keeps its value (returns False)."""
+        if not self.editable(name):
+            return False
         self.query_one(f"#{name}", Input).value = text
+        return True
+
+    def set_config(self, config: Config) -> list[str]:
+        """Show ``config``'s values; the fields a lesson locks or hides keep theirs.
+
+        Returns the fields that kept a value different from ``config``'s.
+        """
+        kept = []
+        for name in FIELDS:
+            if not self.editable(name):  # its value is still the one the form started with
+                if getattr(config, name) != getattr(self.config, name):
+                    kept.append(name)
+                continue
+            widget = self.query_one(f"#{name}")
+            if name == "target":
+                preset = config.target in PRESETS.values()
+                widget.value = config.target if preset else CUSTOM
+                if not preset:
+                    self.query_one("#target-custom", Input).value = config.target
+            elif isinstance(widget, Select):
+                widget.value = getattr(config, name)
+            else:
+                widget.value = field_text(config, name)
+        self._show_custom()
+        self.refresh_errors()
+        return kept
 
     def set_units(self, units: int) -> None:
         """The current run has ``units`` hidden neurons: offer exactly those."""
@@ -195,7 +240,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
     # -- events ----------------------------------------------------------------------------
     def _show_custom(self) -> None:
         custom = self.query_one("#target", Select).value == CUSTOM
-        self.query_one("#custom-row").display = custom
+        self.query_one("#custom-row").display = custom and "target" not in self.hidden
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
@@ -219,3 +264,14 @@ class ConfigForm(VerticalScroll, can_focus=False):
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.post_message(self.Submitted())
+
+
+def _shown_sections(hidden: frozenset[str]) -> set[str]:
+    """The fields that start a section with at least one field left to show."""
+    names = list(FIELDS)
+    starts = [names.index(first) for first in _SECTIONS] + [len(names)]
+    return {
+        names[start]
+        for start, end in zip(starts, starts[1:])
+        if any(name not in hidden for name in names[start:end])
+    }
