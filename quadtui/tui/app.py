@@ -34,7 +34,8 @@ class QuadApp(App[int]):
         super().__init__()
         self.lesson = lesson
         self.sweep_spec = sweep
-        self.train_screen = TrainScreen(config or Config(), threads=threads, neuron=neuron, autorun=autorun)
+        self.train_screen = TrainScreen(config or Config(), threads=threads, neuron=neuron, autorun=autorun,
+                                        lesson=lesson)
 
     def get_default_screen(self) -> Screen[None]:
         return self.train_screen

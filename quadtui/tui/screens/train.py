@@ -19,10 +19,16 @@ from textual.worker import Worker
 
 from quadtui.core.config import Config, ConfigError, parse_value
 from quadtui.core.control import Control
+from quadtui.core.lesson import Lesson
 from quadtui.tui import worker as train_worker
+from quadtui.tui.screens import share
 from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
+from quadtui.tui.runs import RunStore
+from quadtui.tui.screens import runs as compare
 from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.form import ConfigForm, field_text
+from quadtui.tui.widgets.runs_table import RunsTable
+from quadtui.tui.widgets.lesson import LessonPanel
 from quadtui.tui.widgets.status import StatusBar, speed_text
 
 if TYPE_CHECKING:
@@ -39,7 +45,7 @@ class ChartPanel(Container, can_focus=True):
     """The charts, as one focus stop: letter keys control the run while it has focus."""
 
 
-class TrainScreen(Screen[None]):
+class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
     AUTO_FOCUS = "#charts"  # so that space, s, [ and ] work at once; Tab goes to the form
     BINDINGS = [
         Binding("ctrl+t,f5", "train", "Train", id="train",
@@ -68,11 +74,15 @@ class TrainScreen(Screen[None]):
         Binding("1", "chart('loss')", "Loss chart", show=False, tooltip="Small terminals: show the loss chart"),
         Binding("2", "chart('fit')", "Fit chart", show=False, tooltip="Small terminals: show the fit chart"),
         Binding("3", "chart('neuron')", "Neuron chart", show=False, tooltip="Small terminals: show the neuron chart"),
+        *compare.BINDINGS,  # runs table, overlays, sweeps
+        *share.BINDINGS,  # show the code, share, load, export, widen the view, lesson
     ]
 
-    def __init__(self, config: Config, *, threads: int = 1, neuron: int = 0, autorun: bool = False) -> None:
+    def __init__(self, config: Config, *, threads: int = 1, neuron: int = 0, autorun: bool = False,
+                 lesson: Lesson | None = None) -> None:
         super().__init__()
         self.config = config  # what the form started with
+        self.lesson = lesson
         self.threads = threads
         self.autorun = autorun
         self.neuron = neuron
@@ -86,17 +96,23 @@ class TrainScreen(Screen[None]):
         self.engine_loaded = False
         self._pending: tuple[Config, bool, int] | None = None  # a start asked for before torch loaded
         self._note: str | None = None
+        self.runs = RunStore()  # finished runs of this session, to compare
 
     # -- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        lesson = self.lesson
+        if lesson is not None:
+            yield LessonPanel(lesson)
         with Horizontal(id="body"):
-            yield ConfigForm(self.config, self.neuron, id="form")
+            yield ConfigForm(self.config, self.neuron, locked=lesson.lock if lesson else (),
+                             hidden=lesson.hide if lesson else (), id="form")
             with ChartPanel(id="charts"):
                 yield Tabs(Tab("1 loss", id="loss"), Tab("2 fit", id="fit"), Tab("3 neuron", id="neuron"),
                            id="chart-tabs")
                 yield LossChart(id="loss-chart", classes="-shown")
                 yield FitChart(id="fit-chart")
                 yield NeuronChart(self.neuron, id="neuron-chart")
+        yield RunsTable(self.runs, id="runs")
         yield StatusBar()
         yield Static("terminal too small: make it at least {}×{}".format(*MIN), id="too-small")
         yield Footer()
@@ -188,6 +204,8 @@ class TrainScreen(Screen[None]):
         train_worker.train(config, control, self.threads, self.post_message)
 
     def on_run_update(self, message: RunUpdate) -> None:
+        if self.runs.record(message.snapshot):  # finished (a run stopped by a newer one too): kept
+            self._compare()
         if message.worker is self.worker:  # else: the last words of a cancelled run
             self._show(message.snapshot)
 
@@ -198,6 +216,7 @@ class TrainScreen(Screen[None]):
             self._set_neuron(snap.units - 1)
         for chart in self.charts:
             chart.show(snap)
+        self._compare()
         self._show_status()
 
     def on_run_failed(self, message: RunFailed) -> None:
@@ -275,6 +294,9 @@ class TrainScreen(Screen[None]):
         self._use_lr(lr)
 
     def _use_lr(self, lr: float) -> None:
+        if not self.form.editable("lr"):
+            self.notify("the learning rate is locked by the lesson", timeout=3)
+            return
         try:
             lr = parse_value("lr", lr)
         except ConfigError as exc:
@@ -350,6 +372,8 @@ class TrainScreen(Screen[None]):
         "lr-up": "Double the learning rate",
         "lr-apply": "Apply the lr field to the running run",
         "form": "Hide / show the form",
+        **compare.PALETTE_TITLES,
+        **share.PALETTE_TITLES,
     }
 
     def commands(self) -> list[tuple[str, str, str]]:

@@ -1,0 +1,143 @@
+"""Export the run on screen to a folder, in a thread the app never waits for.
+
+The screen holds snapshots, not the training engine (which belongs to the
+training thread), so the export rebuilds the trained weights by replaying the
+run in a fresh :class:`Engine` — training is deterministic to the bit — and
+checks the replay's loss curve against the run's before writing anything.
+
+The work runs in a daemon thread awaited by an async worker: the UI stays live,
+and quitting cancels the worker, tells the thread to stop and leaves without
+waiting for it.  Every file is written atomically (``export_run``), so an
+abandoned export leaves whole files or none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from quadtui.core.files import FileWriteError
+
+if TYPE_CHECKING:
+    import torch
+    from textual.app import App
+
+    from quadtui.core.engine import Snapshot
+
+#: epochs replayed between checks of the cancel flag
+CHUNK = 512
+
+
+class ExportCancelled(Exception):
+    """The app is closing: the export stopped before writing anything."""
+
+
+def default_folder(now: float | None = None) -> str:
+    return time.strftime("quadtui-export-%Y%m%d-%H%M%S", time.localtime(now))
+
+
+def rebuild_model(snap: Snapshot, cancel: threading.Event) -> torch.nn.Module:
+    """The run's trained network, replayed from its config to ``snap.epoch``.
+
+    Raises :class:`FileWriteError` (one line) when the replay does not give the
+    run's losses — i.e. the learning rate was changed during the run.
+    """
+    from quadtui.core.engine import Engine
+
+    engine = Engine(snap.config)
+    while engine.epoch < snap.epoch and not engine.finished:
+        if cancel.is_set():
+            raise ExportCancelled
+        engine.advance(min(CHUNK, snap.epoch - engine.epoch))
+    if not np.array_equal(engine.history.values, snap.train_loss, equal_nan=True):
+        raise FileWriteError("cannot export this run's weights: its learning rate was changed while it trained "
+                             "(train again without changing it, then export)")
+    return engine.trained_model()
+
+
+def export_files(snap: Snapshot, folder: str, svg: str | None, overwrite: bool, cancel: threading.Event) -> Path:
+    """Rebuild the model and write the export folder (runs in the export thread)."""
+    from quadtui.core.export import export_run
+
+    model = rebuild_model(snap, cancel)
+    if cancel.is_set():
+        raise ExportCancelled
+    return export_run(snap, folder, model=model, overwrite=overwrite, screenshot_svg=svg)
+
+
+async def in_daemon_thread(work: Callable[[threading.Event], Path]) -> Path:
+    """Run ``work(cancel)`` in a daemon thread; if this is cancelled, set ``cancel`` and do not wait."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Path] = loop.create_future()
+    cancel = threading.Event()
+
+    def settle(result: Path | None, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result, error = work(cancel), None
+        except BaseException as exc:  # handed to the awaiting worker
+            result, error = None, exc
+        if not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(settle, result, error)
+            except RuntimeError:  # the loop closed meanwhile: nobody is waiting
+                pass
+
+    threading.Thread(target=run, name="quadtui-export", daemon=True).start()
+    try:
+        return await done
+    except asyncio.CancelledError:
+        cancel.set()
+        raise
+
+
+async def export_flow(app: App[object], snap: Snapshot, svg: str) -> Path | None:
+    """Ask for the folder (confirming a non-empty one), export in the background, say how it went."""
+    from quadtui.core.export import check_folder
+    from quadtui.tui.screens.files import ask_path, confirm
+
+    folder = await ask_path(app, f"Export the run (epoch {snap.epoch}) to the folder", default_folder(),
+                            "Enter: export   Esc: cancel   (config.toml, loss.csv, fit.csv, model.pt, train.py, "
+                            "screenshot.svg)")
+    if folder is None:
+        return None
+    overwrite = _has_files(Path(folder).expanduser())
+    if overwrite and not await confirm(app, f"{folder} is not empty. Export into it anyway (replacing "
+                                            "the export files in it)?"):
+        return None
+    try:
+        check_folder(folder, overwrite=overwrite)
+    except FileWriteError as exc:
+        app.notify(str(exc), title="Not exported", severity="error", timeout=8, markup=False)
+        return None
+    app.notify(f"exporting to {folder}…", timeout=2, markup=False)
+    try:
+        written = await in_daemon_thread(lambda cancel: export_files(snap, folder, svg, overwrite, cancel))
+    except (FileWriteError, ExportCancelled) as exc:
+        app.notify(str(exc) or "export cancelled", title="Not exported", severity="error", timeout=10, markup=False)
+        return None
+    except Exception as exc:  # anything else: one line, the run stays on screen
+        app.notify(f"{type(exc).__name__}: {exc}", title="Not exported", severity="error", timeout=10,
+                   markup=False)
+        return None
+    app.notify(f"run exported to {written}", title="Exported", timeout=6, markup=False)
+    return written
+
+
+def _has_files(folder: Path) -> bool:
+    try:
+        return folder.is_dir() and any(folder.iterdir())
+    except OSError:  # unreadable: check_folder and the writes will say why
+        return False

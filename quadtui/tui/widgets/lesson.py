@@ -1,0 +1,51 @@
+"""The lesson panel: the lesson's title on one line, its explanation below (folds away with a key)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static
+
+from quadtui.core.lesson import Lesson
+
+
+class LessonPanel(Vertical):
+    """Open at start so the learner reads the task; ``toggle()`` folds it to its title line."""
+
+    DEFAULT_CSS = """
+    LessonPanel {
+        height: auto; max-height: 45%;
+        border: round $secondary; border-title-color: $text; border-subtitle-color: $text-muted;
+        padding: 0 1;
+    }
+    LessonPanel #lesson-title { text-style: bold; }
+    LessonPanel #lesson-text { height: auto; max-height: 100%; scrollbar-size-vertical: 1; }
+    LessonPanel.-folded { border: none; padding: 0 1; background: $boost; }
+    LessonPanel.-folded #lesson-text { display: none; }
+    """
+
+    def __init__(self, lesson: Lesson, *, id: str | None = "lesson") -> None:
+        super().__init__(id=id)
+        self.lesson = lesson
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.lesson.title, id="lesson-title", markup=False)
+        with VerticalScroll(id="lesson-text", can_focus=False):
+            yield Static(self.lesson.explanation or "(no explanation)", markup=False)
+
+    def on_mount(self) -> None:
+        self.border_title = "lesson"
+        self._subtitle()
+
+    @property
+    def folded(self) -> bool:
+        return self.has_class("-folded")
+
+    def toggle(self) -> None:
+        self.toggle_class("-folded")
+        self._subtitle()
+
+    def _subtitle(self) -> None:
+        self.border_subtitle = "ctrl+n: show" if self.folded else "ctrl+n: fold"
+        title = self.query_one("#lesson-title", Static)
+        title.update(f"lesson: {self.lesson.title}   (ctrl+n: read)" if self.folded else self.lesson.title)
