@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
-import threading
 from typing import Any
 
 from quadtui.core.config import Config
@@ -22,32 +20,17 @@ def run_headless(
     Returns the exit code: 0 when training finished, 1 when it diverged or was
     interrupted, or when the export failed (the summary is printed anyway).
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import MofNCompleteColumn, TextColumn
 
     from quadtui.core.engine import Engine, Status
     from quadtui.core.threads import set_threads
+    from quadtui.terminal import interruptible, stderr_progress
 
     set_threads(threads)
-    cancel = threading.Event()
-
-    def interrupted(*_: object) -> None:  # first ctrl+c stops the run cleanly; a second one is the default
-        cancel.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, interrupted)
-    err = Console(stderr=True)
-    try:
+    with interruptible() as cancel:
         engine = Engine(config)
-        progress = Progress(
-            TextColumn("training"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
+        progress = stderr_progress(
+            TextColumn("training"), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}")
         )
         with progress:
             task = progress.add_task("train", total=config.epochs, loss="-")
@@ -57,8 +40,6 @@ def run_headless(
                 progress.update(task, completed=snap.epoch, loss=f"{loss:.6g}" if loss is not None else "-")
 
             snap = engine.run(cancel=cancel, on_snapshot=show, interval=0.1)
-    finally:
-        signal.signal(signal.SIGINT, previous)
     if cancel.is_set():
         print(f"quadtui: stopped by ctrl+c at epoch {snap.epoch}", file=sys.stderr)
     summary = snap.summary()

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 from typing import Any
 
 from quadtui.core.config import Config, ConfigError
@@ -22,27 +20,19 @@ def run_sweep_cli(config: Config, spec: str, threads: int = 1, as_json: bool = F
         print(f"quadtui: error: --sweep {_short(spec)}: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import TextColumn
 
     from quadtui.core.sweep import Sweep, SweepProgress
     from quadtui.core.threads import set_threads
+    from quadtui.terminal import interruptible, stderr_progress
 
     set_threads(threads)
-    cancel = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
-    err = Console(stderr=True)
-    try:
+    with interruptible() as cancel:
         sweep = Sweep(config, param, values)
-        progress = Progress(
+        progress = stderr_progress(
             TextColumn(f"sweep {param} ×{len(values)}"),
-            BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
             TextColumn("best loss {task.fields[best]}"),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
         )
         with progress:
             task = progress.add_task("sweep", total=sum(c.epochs for c in sweep.configs), best="-")
@@ -52,8 +42,6 @@ def run_sweep_cli(config: Config, spec: str, threads: int = 1, as_json: bool = F
                 progress.update(task, completed=p.completed, best=f"{min(seen):.6g}" if seen else "-")
 
             result = sweep.run(cancel=cancel, on_progress=show, interval=0.1)
-    finally:
-        signal.signal(signal.SIGINT, previous)
     if as_json:
         print(json.dumps({"config": config.to_dict(), "sweep": result.to_dict(), "seconds": round(result.seconds, 4)}))
     else:
