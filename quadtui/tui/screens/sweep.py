@@ -1,0 +1,373 @@
+"""Sweeps in the app: one run per value of a setting, trained together, compared on one screen.
+
+:class:`SweepDialog` asks for the setting and its values (checked by the same
+parser as ``quadtui --sweep``); :class:`SweepScreen` trains the sweep in a thread
+worker — live progress and each member's latest loss — then shows final loss
+against the value, every member's fit, and a table.  Enter on a member puts its
+settings in the form; ``a`` adds the members to the runs table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Hashable
+
+import numpy as np
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select, Static
+from textual.worker import Worker, get_current_worker
+
+from quadtui.charts import ChartTheme, FitOverlay, sweep_chart
+from quadtui.charts.fit import MAX_OVERLAYS
+from quadtui.core.config import FIELDS, Config, ConfigError
+from quadtui.core.sweep_spec import MAX_MEMBERS, parse_sweep_spec
+from quadtui.tui.runs import RunStore, value_text
+from quadtui.tui.widgets.chart import Chart, FitChart
+from quadtui.tui.widgets.status import clock, loss_text
+
+if TYPE_CHECKING:
+    from quadtui.core.sweep import SweepProgress, SweepResult
+
+#: settings worth sweeping (the view only changes what is drawn; a formula may hold commas)
+SWEEPABLE = [name for name in FIELDS if name not in ("target", "view_min", "view_max")]
+PROGRESS_PER_S = 10
+
+
+def values_hint(name: str) -> str:
+    """What the values box takes for ``name``: an example and the field's rule."""
+    spec = FIELDS[name]
+    if spec.kind == "choice":
+        example = ",".join(spec.choices[:3])
+    elif spec.kind == "int":
+        example = "1,2,4,8 or START:STOP:COUNT"
+    elif spec.kind == "float":
+        example = "0.005,0.01,0.02 or START:STOP:COUNT"
+    else:
+        example = "comma-separated values"
+    return f"{example} · each {spec.allowed} · at most {MAX_MEMBERS}"
+
+
+def check_sweep(param: str, text: str, base: Config) -> tuple[str, list[Any]]:
+    """``(field, values)``, or ConfigError with one line naming what is allowed."""
+    if not text.strip() and param in FIELDS:
+        raise ConfigError(param, "", "values: " + values_hint(param))
+    return parse_sweep_spec(f"{param}={text}", base)
+
+
+# -- the dialog ---------------------------------------------------------------------------
+class SweepDialog(ModalScreen["tuple[str, list[Any]] | None"]):
+    """Pick a setting, type its values; Enter starts the sweep, Esc cancels."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    DEFAULT_CSS = """
+    SweepDialog { align: center middle; }
+    #sweep-dialog {
+        width: 72; height: auto; padding: 0 1;
+        border: round $accent; border-title-color: $text; background: $surface;
+    }
+    #sweep-dialog .row { height: 1; margin-top: 1; }
+    #sweep-dialog .name { width: 9; color: $text-muted; }
+    #sweep-dialog Select, #sweep-dialog Input { width: 1fr; }
+    #sweep-hint { color: $text-muted; margin-top: 1; }
+    #sweep-error { display: none; color: $error; text-style: bold; }
+    #sweep-error.-shown { display: block; }
+    #sweep-keys { color: $text-muted; margin-top: 1; }
+    """
+
+    def __init__(self, base: Config, param: str = "hidden") -> None:
+        super().__init__()
+        self.base = base
+        self.param = param if param in SWEEPABLE else SWEEPABLE[0]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="sweep-dialog") as box:
+            box.border_title = "sweep: one run per value"
+            with Horizontal(classes="row"):
+                yield Label("setting", classes="name")
+                yield Select([(n.replace("_", " "), n) for n in SWEEPABLE], value=self.param, allow_blank=False,
+                             compact=True, id="sweep-param")
+            with Horizontal(classes="row"):
+                yield Label("values", classes="name")
+                yield Input(placeholder=values_hint(self.param).split(" · ")[0], compact=True, id="sweep-values")
+            yield Static(values_hint(self.param), id="sweep-hint")
+            yield Static("", id="sweep-error")
+            yield Static("Enter: run the sweep (other settings from the form) · Esc: cancel", id="sweep-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#sweep-values", Input).focus()
+
+    @on(Select.Changed, "#sweep-param")
+    def _param_changed(self, event: Select.Changed) -> None:
+        self.param = str(event.value)
+        hint = values_hint(self.param)
+        self.query_one("#sweep-hint", Static).update(hint)
+        self.query_one("#sweep-values", Input).placeholder = hint.split(" · ")[0]
+        self._error("")
+
+    @on(Input.Changed, "#sweep-values")
+    def _typed(self) -> None:
+        self._error("")
+
+    @on(Input.Submitted, "#sweep-values")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            request = check_sweep(self.param, event.value, self.base)
+        except ConfigError as exc:
+            self._error(str(exc))
+            return
+        self.dismiss(request)
+
+    def _error(self, text: str) -> None:
+        error = self.query_one("#sweep-error", Static)
+        error.update(text)
+        error.set_class(bool(text), "-shown")
+
+
+# -- the worker ---------------------------------------------------------------------------
+class SweepProgressed(Message):
+    def __init__(self, worker: Worker[None], progress: SweepProgress) -> None:
+        super().__init__()
+        self.worker, self.progress = worker, progress
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SweepProgressed) and message.worker is self.worker
+
+
+class SweepFinished(Message):
+    def __init__(self, worker: Worker[None], result: SweepResult | None, samples: tuple[np.ndarray, np.ndarray] | None,
+                 error: str | None = None) -> None:
+        super().__init__()
+        self.worker, self.result, self.samples, self.error = worker, result, samples, error
+
+
+def run_sweep(base: Config, param: str, values: list[Any], threads: int, post: Callable[[Message], object]) -> None:
+    """Train the sweep in this (worker) thread; the worker's cancel event stops it within a chunk."""
+    worker = get_current_worker()
+    try:
+        from quadtui.core.data import make_dataset
+        from quadtui.core.sweep import Sweep
+        from quadtui.core.threads import set_threads
+
+        set_threads(threads)
+        result = Sweep(base, param, values).run(
+            cancel=worker.cancelled_event,
+            on_progress=lambda progress: post(SweepProgressed(worker, progress)),
+            interval=1 / PROGRESS_PER_S,
+        )
+        data = make_dataset(result.members[best_index(result)].config)  # its samples, under the fits
+        post(SweepFinished(worker, result, (data.x, data.y)))
+    except Exception as exc:  # shown on the sweep screen; the app carries on
+        post(SweepFinished(worker, None, None, f"{type(exc).__name__}: {exc}"))
+
+
+def best_index(result: SweepResult) -> int:
+    """The member with the lowest finite final loss (the first one if none has one)."""
+    losses = [m.final_loss if m.final_loss is not None and math.isfinite(m.final_loss) else math.inf
+              for m in result.members]
+    return int(np.argmin(losses))
+
+
+# -- the result screen ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class FitView:
+    """What the fit chart reads from a snapshot, made from a sweep's best member."""
+
+    run_id: int
+    config: Config
+    status: str
+    epoch: int
+    grid: np.ndarray
+    grid_target: np.ndarray
+    prediction: np.ndarray
+    x_samples: np.ndarray
+    y_samples: np.ndarray
+
+
+class SweepChart(Chart):
+    """Final loss (latest loss while training) against the swept value."""
+
+    def __init__(self, param: str, values: list[Any], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.param = param
+        choice = FIELDS[param].kind == "choice" or not all(isinstance(v, (int, float)) for v in values)
+        self.x = [float(i) for i in range(len(values))] if choice else [float(v) for v in values]
+        positive = all(x > 0 for x in self.x)
+        self.log_x = not choice and positive and max(self.x) / min(self.x) >= 8
+        self.losses: list[float | None] = [None] * len(values)
+        self.version = 0
+
+    def title(self) -> str:
+        return "final loss by value"
+
+    def set_losses(self, losses: list[float | None]) -> None:
+        self.losses, self.version = list(losses), self.version + 1
+        self.refresh()
+
+    def mode(self) -> Hashable:
+        return self.version
+
+    def draw(self, width: int, height: int, theme: ChartTheme) -> str:
+        return sweep_chart(self.param, self.x, self.losses, width, height, theme, log_x=self.log_x)
+
+
+class SweepFitChart(FitChart):
+    def title(self) -> str:
+        return "fits: best solid, the others dashed" if self.snapshot is not None else "fits"
+
+
+class SweepScreen(Screen["Config | None"]):
+    """Trains one sweep and shows it; dismissed with a member's config to put in the form, or None."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Stop / close", tooltip="Stop the sweep; once it has ended, go back"),
+        Binding("a", "add_runs", "Add to runs", tooltip="Add every member to the runs table, to compare"),
+        Binding("enter", "use", "Use settings", show=False, tooltip="Go back with this member's settings in the form"),
+    ]
+
+    DEFAULT_CSS = """
+    #sweep-title { height: 1; padding: 0 1; text-style: bold; background: $panel; }
+    #sweep-progress { height: 1; background: $panel; }
+    #sweep-state { width: auto; padding: 0 1; }
+    #sweep-progress ProgressBar { width: 24; }
+    #sweep-charts { height: 1fr; }
+    #sweep-charts Chart { width: 1fr; height: 1fr; }
+    #sweep-table { height: auto; max-height: 40%; border: round $panel-lighten-2; border-title-color: $text-muted; }
+    #sweep-table:focus { border: round $accent; }
+    """
+
+    def __init__(self, base: Config, param: str, values: list[Any], runs: RunStore, threads: int = 1) -> None:
+        super().__init__()
+        self.base, self.param, self.values = base, param, list(values)
+        self.runs, self.threads = runs, threads
+        self.result: SweepResult | None = None
+        self.worker: Worker[None] | None = None
+        self.error: str | None = None
+        self.added = False
+
+    def compose(self) -> ComposeResult:
+        shown = ", ".join(value_text(self.param, v) for v in self.values)
+        yield Static(f"sweep {self.param} = {shown}", id="sweep-title")
+        with Horizontal(id="sweep-progress"):
+            yield Static("starting…", id="sweep-state")
+            yield ProgressBar(total=1, show_eta=False)
+        with Horizontal(id="sweep-charts"):
+            yield SweepChart(self.param, self.values, id="sweep-chart")
+            yield SweepFitChart(id="sweep-fit")
+        yield DataTable(cursor_type="row", zebra_stripes=True, id="sweep-table")
+        yield Footer()
+
+    @property
+    def table(self) -> DataTable[str]:
+        return self.query_one("#sweep-table", DataTable)
+
+    def on_mount(self) -> None:
+        table = self.table
+        table.border_title = "members  (Enter: use its settings · a: add all to the runs table)"
+        for label, key in ((self.param.replace("_", " "), "value"), ("status", "status"), ("epochs", "epochs"),
+                           ("final loss", "final"), ("eval loss", "eval"), ("", "best")):
+            table.add_column(label, key=key)
+        for i, value in enumerate(self.values):
+            table.add_row(value_text(self.param, value), "waiting", "0", "-", "-", "", key=str(i))
+        table.focus()
+        self.worker = self._sweep()
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None and not self.worker.is_finished
+
+    @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
+    def _sweep(self) -> None:
+        run_sweep(self.base, self.param, self.values, self.threads, self.post_message)
+
+    def on_sweep_progressed(self, message: SweepProgressed) -> None:
+        if message.worker is not self.worker:
+            return
+        progress = message.progress
+        self.query_one(ProgressBar).update(total=progress.total, progress=progress.completed)
+        self.query_one("#sweep-state", Static).update(
+            f"training · {progress.completed:,} of {progress.total:,} epochs (all runs)")
+        self.query_one(SweepChart).set_losses(progress.losses)
+        for i, loss in enumerate(progress.losses):
+            if loss is not None:
+                self.table.update_cell(str(i), "final", loss_text(loss))
+                self.table.update_cell(str(i), "status", "training")
+
+    def on_sweep_finished(self, message: SweepFinished) -> None:
+        if message.worker is not self.worker:
+            return
+        state = self.query_one("#sweep-state", Static)
+        if message.result is None:
+            self.error = message.error
+            state.update(f"error: {message.error}")
+            self.notify(str(message.error), title="The sweep stopped with an error", severity="error", timeout=10)
+            return
+        result = self.result = message.result
+        best = best_index(result)
+        stopped = sum(m.status == "stopped" for m in result.members)
+        what = f"stopped ({stopped} of {len(result.members)} runs unfinished)" if stopped else "done"
+        state.update(f"{what} · {len(result.members)} runs in {clock(result.seconds)} · Esc: back")
+        self.query_one(ProgressBar).update(total=1, progress=1)
+        self.query_one(SweepChart).set_losses([m.final_loss for m in result.members])
+        for i, member in enumerate(result.members):
+            status = f"diverged at {member.diverged_at}" if member.status == "diverged" else member.status
+            for column, text in (("status", status), ("epochs", f"{member.epochs_run:,}"),
+                                 ("final", loss_text(member.final_loss)), ("eval", loss_text(member.eval_loss)),
+                                 ("best", "best" if i == best else "")):
+                self.table.update_cell(str(i), column, text, update_width=True)
+        self._show_fits(result, best, message.samples)
+
+    def _show_fits(self, result: SweepResult, best: int, samples: tuple[np.ndarray, np.ndarray] | None) -> None:
+        top = result.members[best]
+        if top.prediction is None or samples is None:
+            return
+        x, y = samples
+        view = FitView(-1, top.config, "done", top.epochs_run, result.grid, result.grid_target, top.prediction, x, y)
+        others = [m for i, m in enumerate(result.members) if i != best and m.prediction is not None]
+        if len(others) > MAX_OVERLAYS:  # the chart draws this many: an even spread over the values
+            others = [others[round(i * (len(others) - 1) / (MAX_OVERLAYS - 1))] for i in range(MAX_OVERLAYS)]
+        chart = self.query_one(SweepFitChart)
+        overlays = [FitOverlay(f"{self.param}={value_text(self.param, m.value)}", result.grid, m.prediction)
+                    for m in others]
+        chart.set_overlays(overlays, ("sweep", id(result)))
+        chart.show(view)
+        chart.border_title = f"fits: {self.param}={value_text(self.param, top.value)} (best) solid, others dashed"
+
+    # -- keys ---------------------------------------------------------------------------
+    def action_close(self) -> None:
+        if self.running and self.worker is not None:
+            self.worker.cancel()  # the members still training stop; their results are shown
+            self.query_one("#sweep-state", Static).update("stopping…")
+        else:
+            self.dismiss(None)
+
+    def action_add_runs(self) -> None:
+        if self.result is None:
+            self.notify("The sweep has not finished yet.", timeout=3)
+            return
+        if self.added:
+            self.notify("These runs are in the runs table already.", timeout=3)
+            return
+        added = [self.runs.add_member(m, self.result.grid, self.param) for m in self.result.members]
+        self.added = True
+        count = sum(run is not None for run in added)
+        self.notify(f"{count} runs added to the runs table (r on the main screen)", timeout=4)
+
+    def action_use(self) -> None:
+        if self.result is None:
+            return
+        row = self.table.cursor_row
+        if 0 <= row < len(self.result.members):
+            self.dismiss(self.result.members[row].config)
+
+    @on(DataTable.RowSelected, "#sweep-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_use()
