@@ -256,7 +256,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
             return
         if event.select.id == "target":
             self._show_custom()
-            if event.value == CUSTOM:
+            if event.value == CUSTOM and event.select.has_focus_within:  # picked now, not set at start
                 self.query_one("#target-custom", Input).focus()
         self.refresh_errors()
 
