@@ -1,0 +1,212 @@
+"""Pilot tests: show the code, share (command line, config files), export a run, widen the view.
+
+Every file goes to pytest's tmp_path; waits are bounded loops on a condition.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.syntax import Syntax
+from textual.widgets import Input, Static
+
+from quadtui.core.codegen import script_for
+from quadtui.core.config import Config
+from quadtui.core.engine import Engine, Status
+from quadtui.core.tomlio import command_line, load_config_file
+from quadtui.tui import export as tui_export
+from quadtui.tui.app import QuadApp
+from quadtui.tui.screens.code import CodeScreen
+from quadtui.tui.screens.files import ConfirmScreen, PathScreen
+from quadtui.tui.screens.share import ShareScreen
+from quadtui.tui.widgets.chart import FitChart
+from tests.test_tui import SMALL, finish, screen_of, type_into, until
+
+
+def notes(app: QuadApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def note_titles(app: QuadApp) -> list[str]:
+    return [n.title for n in app._notifications]
+
+
+async def answer_path(pilot, app: QuadApp, path: Path | str) -> None:
+    """Type ``path`` into the path modal that is open (or about to be) and press Enter."""
+    await until(pilot, lambda: isinstance(app.screen, PathScreen), "the path question")
+    box = app.screen.query_one(Input)
+    box.value = str(path)
+    await pilot.press("enter")
+
+
+async def test_code_screen_shows_the_script_for_the_form_and_saves_it(tmp_path: Path) -> None:
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_into(pilot, app, "lr", "0.05")
+        config = screen_of(app).form.check()[0]
+        assert config == SMALL.replace(lr=0.05)
+        await pilot.press("ctrl+g")
+        assert isinstance(app.screen, CodeScreen)
+        expected = script_for(config)
+        assert app.screen.script == expected and "final loss" in expected
+        shown = app.screen.query_one("#code", Static).content
+        assert isinstance(shown, Syntax) and shown.code == expected
+        target = tmp_path / "run.py"
+        await pilot.press("ctrl+s")
+        await answer_path(pilot, app, target)
+        await until(pilot, target.exists, "the script file")
+        assert target.read_text() == expected
+        assert any(str(target) in m for m in notes(app))
+        assert isinstance(app.screen, CodeScreen)  # the code stays on screen
+        await pilot.press("escape")
+        assert app.screen is screen_of(app)
+
+
+async def test_saving_over_an_existing_file_asks_first(tmp_path: Path) -> None:
+    target = tmp_path / "quadtui_run.py"
+    target.write_text("mine\n")
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+g", "ctrl+s")
+        await answer_path(pilot, app, target)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the overwrite question")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, CodeScreen), "back to the code")
+        assert target.read_text() == "mine\n"
+        await pilot.press("ctrl+s")
+        await answer_path(pilot, app, target)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the overwrite question")
+        await pilot.press("y")
+        await until(pilot, lambda: target.read_text() != "mine\n", "the file to be replaced")
+        assert target.read_text() == script_for(SMALL)
+
+
+async def test_share_shows_the_command_line_and_a_saved_config_loads_back(tmp_path: Path) -> None:
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_into(pilot, app, "hidden", "6")
+        await type_into(pilot, app, "x_min", "-3")
+        wanted = SMALL.replace(hidden=6, x_min=-3.0)
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, ShareScreen)
+        command = command_line(wanted)
+        assert "--hidden 6" in command and "--x-min=-3" in command  # derived independently of the screen
+        assert str(app.screen.query_one("#command", Static).render()) == command
+        saved = tmp_path / "mine.toml"
+        await pilot.press("ctrl+s")
+        await answer_path(pilot, app, saved)
+        await until(pilot, saved.exists, "the config file")
+        assert load_config_file(saved) == wanted
+        await pilot.press("escape")
+        await type_into(pilot, app, "hidden", "2")
+        await type_into(pilot, app, "seed", "7")
+        assert screen_of(app).form.check()[0] != wanted
+        await pilot.press("ctrl+o")
+        await answer_path(pilot, app, saved)
+        await until(pilot, lambda: screen_of(app).form.check()[0] == wanted, "the form to show the file")
+        assert app.query_one("#hidden", Input).value == "6"
+
+
+async def test_loading_a_bad_config_names_the_line_and_keeps_the_form(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("lr = 0.1\nhidden = = 3\n")
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+o")
+        await answer_path(pilot, app, bad)
+        await until(pilot, lambda: any("line 2" in m for m in notes(app)), "the error")
+        message = next(m for m in notes(app) if "line 2" in m)
+        assert "\n" not in message and str(bad) in message
+        assert screen_of(app).form.check()[0] == SMALL
+
+
+async def test_export_writes_every_file_of_the_run(tmp_path: Path) -> None:
+    app = QuadApp(SMALL, autorun=True)
+    folder = tmp_path / "export"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await finish(pilot, app)
+        shown = screen_of(app).last
+        await pilot.press("ctrl+f")
+        await answer_path(pilot, app, folder)
+        await until(pilot, lambda: "Exported" in note_titles(app), "the export", rounds=4000)
+        assert screen_of(app).last is shown
+    names = {"config.toml", "loss.csv", "fit.csv", "model.pt", "train.py", "screenshot.svg"}
+    assert names <= {p.name for p in folder.iterdir()}
+    assert load_config_file(folder / "config.toml") == SMALL
+    assert (folder / "screenshot.svg").read_text().lstrip().startswith("<svg")
+    engine = Engine(SMALL)
+    engine.run()
+    expected = engine.trained_model().state_dict()
+    weights = torch.load(folder / "model.pt")
+    assert weights.keys() == expected.keys()
+    assert all(torch.equal(weights[k], expected[k]) for k in expected)
+    rows = (folder / "loss.csv").read_text().splitlines()
+    assert len(rows) == 1 + SMALL.epochs
+    assert np.float32(rows[-1].split(",")[1]) == shown.train_loss[-1]
+
+
+async def test_export_to_an_unwritable_place_says_why_in_one_line_and_keeps_the_run(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    app = QuadApp(SMALL, autorun=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await finish(pilot, app)
+        shown, picture = screen_of(app).last, app.query_one(FitChart).plain
+        await pilot.press("ctrl+f")
+        await answer_path(pilot, app, blocker / "export")
+        await until(pilot, lambda: "Not exported" in note_titles(app), "the error")
+        message = next(n.message for n in app._notifications if n.title == "Not exported")
+        assert "\n" not in message and "a-file" in message
+        assert screen_of(app).last is shown and app.query_one(FitChart).plain == picture
+        assert app.screen is screen_of(app)
+
+
+async def test_quitting_during_an_export_does_not_wait_for_it(tmp_path: Path, monkeypatch) -> None:
+    started, stopped = threading.Event(), threading.Event()
+
+    def slow_rebuild(snap, cancel):  # an export that only ends when told to
+        started.set()
+        cancel.wait(10)
+        stopped.set()
+        raise tui_export.ExportCancelled
+
+    monkeypatch.setattr(tui_export, "rebuild_model", slow_rebuild)
+    folder = tmp_path / "export"
+    app = QuadApp(SMALL, autorun=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await finish(pilot, app)
+        await pilot.press("ctrl+f")
+        await answer_path(pilot, app, folder)
+        await until(pilot, started.is_set, "the export thread")
+        asked = time.perf_counter()
+        await pilot.press("ctrl+q")
+    left = time.perf_counter() - asked
+    assert left < 0.5, f"quitting took {left:.2f} s"
+    assert stopped.wait(2), "the export thread was not told to stop"
+    assert not folder.exists()  # nothing written
+
+
+async def test_widen_view_extrapolates_even_where_the_target_is_undefined() -> None:
+    config = Config(target="sqrt(x)", x_min=0, x_max=4, epochs=200, hidden=4)
+    app = QuadApp(config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("w")  # the charts have focus at start (a custom target does not take it)
+        assert app.query_one("#view_min", Input).value == "-2"  # [0, 4] is 4 wide: 8 wide around 2
+        assert app.query_one("#view_max", Input).value == "6"
+        await pilot.press("ctrl+t")
+        await finish(pilot, app)
+        snap = screen_of(app).last
+        assert snap.status is Status.DONE
+        assert snap.grid[0] == -2 and snap.grid[-1] == 6
+        assert np.isnan(snap.grid_target[snap.grid < 0]).all()  # sqrt: no true curve left of 0
+        assert np.isfinite(snap.prediction).all()  # the net extrapolates everywhere
+        *_, axis, ticks = app.query_one(FitChart).plain.rstrip("\n").splitlines()
+        left, zero = axis.index("└"), ticks.index("0")  # the x axis spans the view: 0 a quarter along
+        assert abs((zero - left) / (len(axis.rstrip()) - left) - 0.25) < 0.05
+        assert screen_of(app).error is None
+        await pilot.press("w")
+        assert app.query_one("#view_min", Input).value == "" == app.query_one("#view_max", Input).value
