@@ -40,6 +40,10 @@ class QuadApp(App[int]):
     def get_default_screen(self) -> Screen[None]:
         return self.train_screen
 
+    def on_mount(self) -> None:
+        if self.sweep_spec:  # quadtui --sweep SPEC: open that sweep at once
+            self.call_after_refresh(self.train_screen.sweep_from_spec, self.sweep_spec)
+
     async def action_quit(self) -> None:
         self.workers.cancel_all()  # stop training first: the shutdown then has the CPU to itself
         gc.freeze()  # nothing left to collect that matters: spare the interpreter's exit the walk

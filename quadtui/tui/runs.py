@@ -75,7 +75,9 @@ def time_text(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     minutes, secs = divmod(seconds, 60)
-    return f"{int(minutes)}:{secs:04.1f}" if minutes else f"{secs:.1f}s"
+    if minutes:
+        return f"{int(minutes)}:{secs:04.1f}"
+    return f"{secs:.2f}s" if secs < 10 else f"{secs:.1f}s"
 
 
 def _finite(value: float | None) -> float | None:
