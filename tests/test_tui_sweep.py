@@ -1,0 +1,160 @@
+"""Sweeps in the app: the dialog checks the spec, the sweep screen trains and shows it.
+
+Final losses are checked against single runs (``Engine(config).run()``) computed here.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from textual.widgets import DataTable, Input, Select, Static
+
+from quadtui.core.config import Config, ConfigError
+from quadtui.core.engine import Engine
+from quadtui.core.sweep_spec import parse_sweep_spec
+from quadtui.tui.app import QuadApp
+from quadtui.tui.screens.sweep import SweepDialog, SweepScreen
+from quadtui.tui.widgets.chart import Chart
+from quadtui.tui.widgets.runs_table import RunsTable
+from quadtui.tui.widgets.status import loss_text
+from tests.test_tui import until
+
+FAST = Config(epochs=200)
+
+
+def cells(table: DataTable, column: str) -> list[str]:
+    return [str(table.get_cell(str(i), column)) for i in range(table.row_count)]
+
+
+async def open_dialog(pilot, app: QuadApp) -> SweepDialog:
+    await until(pilot, lambda: app.train_screen.engine_loaded, "torch")
+    await pilot.press("v")
+    await until(pilot, lambda: isinstance(app.screen, SweepDialog), "the sweep dialog")
+    return app.screen
+
+
+async def finished(pilot, app: QuadApp) -> SweepScreen:
+    await until(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep screen")
+    screen = app.screen
+    await until(pilot, lambda: screen.worker is not None, "the sweep to start")
+    await screen.worker.wait()
+    await until(pilot, lambda: screen.result is not None, "the sweep's results")
+    return screen
+
+
+async def test_a_sweep_from_the_dialog_matches_single_runs_and_joins_the_runs_table() -> None:
+    app = QuadApp(FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dialog = await open_dialog(pilot, app)
+        dialog.query_one("#sweep-param", Select).value = "hidden"
+        await pilot.pause()
+        await pilot.press(*"1,2,4", "enter")
+        screen = await finished(pilot, app)
+        expected = [Engine(FAST.replace(hidden=h)).run() for h in (1, 2, 4)]
+        assert [m.final_loss for m in screen.result.members] == [e.train_now for e in expected]
+        table = screen.table
+        assert cells(table, "value") == ["1", "2", "4"]
+        assert cells(table, "final") == [loss_text(e.train_now) for e in expected]
+        assert cells(table, "eval") == [loss_text(e.eval_now) for e in expected]
+        assert cells(table, "status") == ["done"] * 3
+        best = min(range(3), key=lambda i: expected[i].train_now)
+        assert cells(table, "best")[best] == "best"
+        charts = list(screen.query(Chart))
+        await until(pilot, lambda: all("no results" not in c.plain and "no run" not in c.plain for c in charts),
+                    "the charts")
+        assert "sweep hidden · 3/3 runs" in charts[0].plain
+        await pilot.press("a", "escape")  # add the members to the runs table, back to the main screen
+        await until(pilot, lambda: app.screen is app.train_screen, "the main screen")
+        assert [run.config.hidden for run in app.train_screen.runs.runs] == [1, 2, 4]
+        await pilot.press("r")
+        runs = app.query_one(RunsTable)
+        labels = [str(runs.get_row_at(i)[2]) for i in range(runs.row_count)]
+        assert labels == ["hidden=4  (sweep hidden)", "hidden=2  (sweep hidden)", "hidden=1  (sweep hidden)"]
+
+
+async def test_enter_on_a_member_puts_its_settings_in_the_form() -> None:
+    app = QuadApp(FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dialog = await open_dialog(pilot, app)
+        dialog.query_one("#sweep-param", Select).value = "lr"
+        await pilot.pause()
+        await pilot.press(*"0.01,0.03", "enter")
+        await finished(pilot, app)
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: app.screen is app.train_screen, "the main screen")
+        config, errors = app.train_screen.form.check()
+        assert errors == {} and config == FAST.replace(lr=0.03)
+
+
+async def test_a_bad_spec_says_what_is_allowed_and_starts_nothing() -> None:
+    app = QuadApp(FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dialog = await open_dialog(pilot, app)
+        dialog.query_one("#sweep-param", Select).value = "hidden"
+        await pilot.pause()
+        await pilot.press(*"1,0", "enter")
+        with pytest.raises(ConfigError) as raised:
+            parse_sweep_spec("hidden=1,0", FAST)
+        rule = str(raised.value)
+        error = dialog.query_one("#sweep-error", Static)
+        assert str(error.render()) == rule and "from 1 to 256" in rule
+        assert error.display and app.screen is dialog
+        await pilot.press("backspace", "2")  # typing clears the message
+        assert not error.display
+        dialog.query_one("#sweep-values", Input).value = ""
+        await pilot.press("enter")
+        assert "hidden" in str(error.render()) and "at most 64" in str(error.render())
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.train_screen, "the main screen")
+        assert not any(isinstance(s, SweepScreen) for s in app.screen_stack)
+        assert not [w for w in app.workers if w.group == "sweep"]
+
+
+async def test_quadapp_sweep_starts_that_sweep() -> None:
+    app = QuadApp(FAST, sweep="lr=0.01,0.02")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await finished(pilot, app)
+        assert (screen.param, screen.values) == ("lr", [0.01, 0.02])
+        expected = [Engine(FAST.replace(lr=lr)).run().train_now for lr in (0.01, 0.02)]
+        assert [m.final_loss for m in screen.result.members] == expected
+
+
+async def test_escape_stops_a_sweep_and_shows_what_it_has(monkeypatch) -> None:
+    app = QuadApp(Config(epochs=10_000_000), sweep="hidden=2,3")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.worker is not None, "a sweep")
+        screen = app.screen
+        await until(pilot, lambda: "training" in str(screen.query_one("#sweep-state", Static).render()), "progress")
+        await pilot.press("escape")
+        await until(pilot, lambda: screen.result is not None, "the stopped sweep's results")
+        assert screen.worker.is_cancelled and app.screen is screen
+        assert {m.status for m in screen.result.members} == {"stopped"}
+        assert all(0 < m.epochs_run < 10_000_000 for m in screen.result.members)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.train_screen, "the main screen")
+
+
+async def test_quitting_mid_sweep_ends_the_thread_promptly(monkeypatch) -> None:
+    from quadtui.tui.screens import sweep as sweep_module
+
+    real, ended = sweep_module.run_sweep, []
+
+    def run_sweep(*args, **kwargs):
+        real(*args, **kwargs)
+        ended.append(time.perf_counter())
+
+    monkeypatch.setattr(sweep_module, "run_sweep", run_sweep)
+    app = QuadApp(Config(epochs=10_000_000), sweep="hidden=1,2,4")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.worker is not None, "a sweep")
+        screen = app.screen
+        await until(pilot, lambda: "training" in str(screen.query_one("#sweep-state", Static).render()), "progress")
+        asked = time.perf_counter()
+        await pilot.press("ctrl+q")
+    for _ in range(400):  # bounded wait for the thread (about 2 s at most)
+        if ended:
+            break
+        time.sleep(0.005)
+    assert ended, "the sweep thread did not stop"
+    assert ended[0] - asked < 1.0
