@@ -4,7 +4,8 @@
     python scripts/screenshots.py
 
 Shots: the notebook's run mid-way and finished at 120×40, finished at 80×24,
-the light theme, and the F1 help screen.  Each session waits on the app's
+the light theme, the F1 help screen, the code screen (ctrl+g) and the
+how-many-neurons lesson.  Each session waits on the app's
 state (never a fixed sleep).
 """
 
@@ -21,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from quadtui.core.config import Config  # noqa: E402
 from quadtui.tui.app import QuadApp  # noqa: E402
+from quadtui.core.lesson import load_lesson  # noqa: E402
+from quadtui.tui.screens.code import CodeScreen  # noqa: E402
 from quadtui.tui.screens.help import HelpScreen  # noqa: E402
 
 NOTEBOOK = Config()  # the notebook's run: seed 19, 8 ReLU units, SGD lr 0.02, 5000 epochs
@@ -75,12 +78,30 @@ async def session(size: tuple[int, int], shots: dict[str, str], neuron: int = 3)
             save(app, shots["help"])
 
 
+async def code_and_lesson(size: tuple[int, int]) -> None:
+    """The code screen over a finished run, and the how-many-neurons lesson after one run."""
+    lesson = load_lesson("how-many-neurons")
+    app = QuadApp(lesson.apply(), lesson=lesson)
+    screen = app.train_screen
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: screen.engine_loaded)
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: screen.last is not None and screen.last.finished)
+        await settled(pilot, app)
+        save(app, "lesson-120x40.svg")
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: isinstance(app.screen, CodeScreen))
+        await pilot.pause()
+        save(app, "code-120x40.svg")
+
+
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
     await session((120, 40), {"running": "app-120x40-running.svg", "done": "app-120x40-done.svg",
                               "light": "app-120x40-light.svg"})
     await session((80, 24), {"done": "app-80x24-done.svg"})
     await session((100, 34), {"help": "help.svg"})
+    await code_and_lesson((120, 40))
 
 
 if __name__ == "__main__":

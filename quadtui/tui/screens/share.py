@@ -94,16 +94,16 @@ async def load_config(app: App[object], form: ConfigForm) -> Config | None:
         app.notify(str(exc), title="Config not loaded", severity="error", timeout=10, markup=False)
         return None
     kept = form.set_config(config)
-    note = f" ({', '.join(kept)} locked by the lesson: kept)" if kept else ""
+    note = f" ({', '.join(kept)} set by the lesson: kept)" if kept else ""
     app.notify(f"loaded {path}{note}: ctrl+t trains with it", timeout=5, markup=False)
     return config
 
 
 #: the keys of this module's actions, added to the training screen's own
 BINDINGS = [
-    Binding("ctrl+g,f9", "code", "Code", id="code",
+    Binding("ctrl+g,f9", "code", "Code", id="code", show=False,
             tooltip="Show the PyTorch script that trains the form's settings (save it with ctrl+s there)"),
-    Binding("ctrl+s,f10", "share", "Share", id="share",
+    Binding("ctrl+s,f10", "share", "Share", id="share", show=False,
             tooltip="Show the command line that reproduces the form's settings; save or load a config file"),
     Binding("ctrl+o", "load_config", "Load", id="load", show=False,
             tooltip="Fill the form from a TOML config file"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
@@ -20,6 +22,7 @@ class LessonPanel(Vertical):
     }
     LessonPanel #lesson-title { text-style: bold; }
     LessonPanel #lesson-text { height: auto; max-height: 100%; scrollbar-size-vertical: 1; }
+    LessonPanel #lesson-text:focus { background: $boost; }
     LessonPanel.-folded { border: none; padding: 0 1; background: $boost; }
     LessonPanel.-folded #lesson-text { display: none; }
     """
@@ -30,8 +33,8 @@ class LessonPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self.lesson.title, id="lesson-title", markup=False)
-        with VerticalScroll(id="lesson-text", can_focus=False):
-            yield Static(self.lesson.explanation or "(no explanation)", markup=False)
+        with VerticalScroll(id="lesson-text"):  # focusable: long explanations scroll with the arrow keys
+            yield Static(reflow(self.lesson.explanation) or "(no explanation)", markup=False)
 
     def on_mount(self) -> None:
         self.border_title = "lesson"
@@ -49,3 +52,24 @@ class LessonPanel(Vertical):
         self.border_subtitle = "ctrl+n: show" if self.folded else "ctrl+n: fold"
         title = self.query_one("#lesson-title", Static)
         title.update(f"lesson: {self.lesson.title}   (ctrl+n: read)" if self.folded else self.lesson.title)
+
+
+_ITEM = re.compile(r"\s*(\d+[.)]|[-*•])\s")
+
+
+def reflow(text: str) -> str:
+    """Join the lines of each paragraph and list item, so the text wraps to any width.
+
+    Lesson files are written with line breaks at about 78 columns; kept as they
+    are, they would break again at 80 columns, mid-sentence.
+    """
+    out: list[str] = []
+    for line in text.splitlines():
+        words = line.strip()
+        if not words:
+            out.append("")
+        elif out and out[-1] and not _ITEM.match(line):
+            out[-1] += " " + words
+        else:
+            out.append(line.rstrip())
+    return "\n".join(out)
