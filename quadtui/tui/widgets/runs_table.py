@@ -34,7 +34,7 @@ class RunsTable(DataTable[Text | str]):
 
     DEFAULT_CSS = """
     RunsTable {
-        display: none; height: 12;
+        display: none; height: auto; max-height: 12;
         border: round $panel-lighten-2; border-title-color: $text-muted;
         &:focus { border: round $accent; border-title-color: $text; }
     }
