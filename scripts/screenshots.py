@@ -5,7 +5,8 @@
 
 Shots: the notebook's run mid-way and finished at 120×40, finished at 80×24,
 the light theme, the F1 help screen, the code screen (ctrl+g) and the
-how-many-neurons lesson.  Each session waits on the app's
+how-many-neurons lesson, three runs compared (runs table, overlays) and a
+sweep of hidden.  Each session waits on the app's
 state (never a fixed sleep).
 """
 
@@ -25,6 +26,7 @@ from quadtui.tui.app import QuadApp  # noqa: E402
 from quadtui.core.lesson import load_lesson  # noqa: E402
 from quadtui.tui.screens.code import CodeScreen  # noqa: E402
 from quadtui.tui.screens.help import HelpScreen  # noqa: E402
+from quadtui.tui.screens.sweep import SweepScreen  # noqa: E402
 
 NOTEBOOK = Config()  # the notebook's run: seed 19, 8 ReLU units, SGD lr 0.02, 5000 epochs
 
@@ -95,6 +97,30 @@ async def code_and_lesson(size: tuple[int, int]) -> None:
         save(app, "code-120x40.svg")
 
 
+async def runs_and_sweep(size: tuple[int, int]) -> None:
+    """Three runs compared (runs table open, earlier runs dashed on the charts), then a sweep of hidden."""
+    app = QuadApp(NOTEBOOK)
+    screen = app.train_screen
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: screen.engine_loaded)
+        for lr, hidden in (("0.01", "8"), ("0.02", "16"), ("0.02", "8")):  # the notebook's run last
+            app.query_one("#lr").value, app.query_one("#hidden").value = lr, hidden
+            count = len(screen.runs)
+            await pilot.press("ctrl+t")
+            await until(pilot, lambda: len(screen.runs) > count and screen.last is not None and screen.last.finished)
+        await pilot.press("escape", "r")
+        await settled(pilot, app)
+        save(app, "runs-120x40.svg")
+        await pilot.press("r", "v")
+        await until(pilot, lambda: app.screen is not screen)
+        app.screen.query_one("#sweep-param").value = "hidden"
+        await pilot.pause()
+        await pilot.press(*"1,2,4,8,16", "enter")
+        await until(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.result is not None)
+        await settled(pilot, app)
+        save(app, "sweep-120x40.svg")
+
+
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
     await session((120, 40), {"running": "app-120x40-running.svg", "done": "app-120x40-done.svg",
@@ -102,6 +128,7 @@ async def main() -> None:
     await session((80, 24), {"done": "app-80x24-done.svg"})
     await session((100, 34), {"help": "help.svg"})
     await code_and_lesson((120, 40))
+    await runs_and_sweep((120, 40))
 
 
 if __name__ == "__main__":
