@@ -1,0 +1,217 @@
+"""UI overhead: epochs/s of a run inside the live app (charts redrawing) vs the headless engine.
+
+    python benchmarks/ui_overhead.py                     # 200,000 epochs, 3 alternating rounds
+    python benchmarks/ui_overhead.py --rounds 5 --epochs 400000 --modes pty
+
+Each variant runs in a fresh subprocess, alternately, so background load hits all alike:
+
+* ``headless`` — ``Engine(config).run()`` on one torch thread, no UI (the reference);
+* ``test WxH`` — the app under ``App.run_test(size=(W, H))`` (Textual's headless driver:
+  everything but the terminal writes);
+* ``pty WxH`` — the app in a real pseudo-terminal of that size (``python -m``-like, with
+  ``TERM=xterm-256color``), its output read as a terminal would.
+
+The app trains the same config at full speed with all three charts on screen (the
+wide layout).  Measured: the training thread's wall time (engine construction
+included, as on the reference side), the number of times each chart was drawn
+meanwhile (``Chart.draws``), and the resulting epochs/s and redraws/s.
+Targets: app epochs/s >= 0.9 x headless, with every chart redrawn >= 10 times a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # measure this checkout
+
+from benchmarks.ptyrun import PtyProcess, python_env  # noqa: E402
+
+TARGET_RATIO = 0.9
+TARGET_REDRAWS = 10.0
+HERE = Path(__file__).resolve()
+
+
+# -- the measured processes ------------------------------------------------------------------
+def child_headless(epochs: int) -> dict[str, float]:
+    from quadtui.core.config import Config
+    from quadtui.core.engine import Engine
+    from quadtui.core.threads import set_threads
+
+    set_threads(1)
+    started = time.perf_counter()
+    snap = Engine(Config(epochs=epochs)).run()
+    seconds = time.perf_counter() - started
+    return {"epochs": snap.epoch, "seconds": seconds, "final_loss": float(snap.train_loss[-1])}
+
+
+class Probe:
+    """Times the app's training thread and counts chart draws while it runs."""
+
+    def __init__(self) -> None:
+        from quadtui.tui import worker
+
+        self.done = threading.Event()
+        self.result: dict[str, object] = {}
+        self.app = None
+        real_train = worker.train
+
+        def timed_train(config, control, threads, post):  # type: ignore[no-untyped-def]
+            charts = self.charts()
+            before = [c.draws for c in charts]
+            cpu0 = time.thread_time()
+            started = time.perf_counter()
+            real_train(config, control, threads, post)
+            seconds = time.perf_counter() - started
+            train_cpu = time.thread_time() - cpu0
+            draws = [c.draws - b for c, b in zip(charts, before)]
+            self.result = {
+                "epochs": config.epochs, "seconds": seconds, "train_cpu": train_cpu,
+                "draws": {c.id: d for c, d in zip(charts, draws)},
+            }
+            self.done.set()
+
+        worker.train = timed_train
+
+    def charts(self):  # type: ignore[no-untyped-def]
+        from quadtui.tui.widgets.chart import Chart
+
+        return list(self.app.train_screen.query(Chart))
+
+
+def make_app(epochs: int):  # type: ignore[no-untyped-def]
+    from quadtui.core.config import Config
+    from quadtui.tui.app import QuadApp
+
+    return QuadApp(Config(epochs=epochs), autorun=True)
+
+
+def child_test(epochs: int, width: int, height: int) -> dict[str, object]:
+    probe = Probe()
+    app = probe.app = make_app(epochs)
+
+    async def run() -> None:
+        async with app.run_test(size=(width, height)):
+            while not probe.done.is_set():
+                await asyncio.sleep(0.05)
+            last = app.train_screen.last
+            probe.result["final_loss"] = float(last.train_loss[-1]) if last is not None else None
+
+    asyncio.run(run())
+    return probe.result
+
+
+def child_pty(epochs: int, out: str) -> None:
+    probe = Probe()
+    app = probe.app = make_app(epochs)
+
+    def finish() -> None:
+        probe.done.wait()
+        time.sleep(0.2)  # the last snapshot arrives and is drawn
+        app.call_from_thread(app.exit)
+
+    threading.Thread(target=finish, daemon=True).start()
+    app.run()
+    last = app.train_screen.last
+    probe.result["final_loss"] = float(last.train_loss[-1]) if last is not None else None
+    Path(out).write_text(json.dumps(probe.result))
+
+
+# -- the driver ------------------------------------------------------------------------------
+def measure(mode: str, epochs: int, size: tuple[int, int]) -> dict[str, object]:
+    width, height = size
+    cmd = [sys.executable, str(HERE), "--child", mode, "--epochs", str(epochs), "--size", f"{width}x{height}"]
+    if mode in ("headless", "test"):
+        out = subprocess.run(cmd, capture_output=True, text=True, env=python_env(), timeout=600)
+        if out.returncode:
+            raise RuntimeError(f"{mode} failed:\n{out.stderr[-3000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "result.json")
+        term = PtyProcess([*cmd, "--out", path], width, height)
+        term.read_until(lambda _: term.proc.poll() is not None, timeout=600)
+        term.close()
+        if not os.path.exists(path):
+            raise RuntimeError(f"pty run failed:\n{term.output[-3000:].decode(errors='replace')}")
+        return json.loads(Path(path).read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=200_000, help="epochs per run (default 200,000)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    parser.add_argument("--sizes", default="120x40,160x50", help="terminal sizes (default 120x40,160x50)")
+    parser.add_argument("--modes", default="test,pty", help="app variants: test, pty (default both)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--size", default="120x40", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    def size_of(text: str) -> tuple[int, int]:
+        w, h = text.lower().split("x")
+        return int(w), int(h)
+
+    if args.child == "headless":
+        print(json.dumps(child_headless(args.epochs)))
+        return 0
+    if args.child == "test":
+        print(json.dumps(child_test(args.epochs, *size_of(args.size))))
+        return 0
+    if args.child == "pty":
+        child_pty(args.epochs, args.out)
+        return 0
+
+    sizes = [size_of(s) for s in args.sizes.split(",") if s]
+    variants = [("headless", (0, 0))] + [(m, s) for m in args.modes.split(",") if m for s in sizes]
+    results: dict[tuple[str, tuple[int, int]], list[dict[str, object]]] = {v: [] for v in variants}
+    print(f"load before: {os.getloadavg()[0]:.2f} (1-min average), {os.cpu_count()} cores")
+    print(f"{args.epochs:,} epochs, default config, 1 torch thread; {args.rounds} alternating rounds\n")
+    for r in range(args.rounds):
+        for variant in variants:
+            res = measure(variant[0], args.epochs, variant[1])
+            results[variant].append(res)
+            rate = res["epochs"] / res["seconds"]
+            extra = ""
+            if "draws" in res:
+                per_s = {k.split("-")[0]: v / res["seconds"] for k, v in res["draws"].items()}
+                extra = "  redraws/s " + " ".join(f"{k} {v:.1f}" for k, v in per_s.items())
+            print(f"  round {r + 1}  {label(variant):14} {rate:>9,.0f} epochs/s{extra}", flush=True)
+
+    headless = statistics.median(r["epochs"] / r["seconds"] for r in results[variants[0]])
+    reference_loss = results[variants[0]][0]["final_loss"]
+    print(f"\nmedians              epochs/s   ratio (target {TARGET_RATIO:g})   redraws/s, slowest chart"
+          f" (target {TARGET_REDRAWS:g})   same final loss")
+    print(f"  {'headless':16} {headless:>10,.0f}")
+    ok = True
+    for variant in variants[1:]:
+        runs = results[variant]
+        rate = statistics.median(r["epochs"] / r["seconds"] for r in runs)
+        redraws = statistics.median(min(r["draws"].values()) / r["seconds"] for r in runs)
+        same = all(r["final_loss"] == reference_loss for r in runs)
+        ratio = rate / headless
+        good = ratio >= TARGET_RATIO and redraws >= TARGET_REDRAWS and same
+        ok &= good
+        print(f"  {label(variant):16} {rate:>10,.0f}   {ratio:5.2f} = {ratio / TARGET_RATIO:.2f} x target"
+              f"   {redraws:6.1f}                          {'yes' if same else 'NO'}"
+              f"   {'ok' if good else 'BELOW TARGET'}")
+    print(f"\nload after: {os.getloadavg()[0]:.2f}")
+    print("all targets met" if ok else "SOME TARGETS MISSED")
+    return 0 if ok else 1
+
+
+def label(variant: tuple[str, tuple[int, int]]) -> str:
+    mode, (w, h) = variant
+    return mode if mode == "headless" else f"{mode} {w}x{h}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
