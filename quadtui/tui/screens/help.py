@@ -37,6 +37,21 @@ to halve or double it.
 
 Single-letter keys (space, s, c, [, ]…) type into a field while you are in one: press **Escape**
 to leave the form, or use the ctrl/F-key of the same control.
+
+## Taking a run with you
+
+- **ctrl+g** shows the PyTorch script that trains the form's settings — the same run, number for
+  number: it prints the same final loss. Press **ctrl+s** there to save it (quadtui_run.py).
+- **ctrl+s** shows the `quadtui ...` command line that repeats the run, and saves the settings as
+  a TOML file; **ctrl+o** loads such a file into the form. **y** copies the command or the script
+  in terminals that let programs set the clipboard (most do, over SSH too; else select it with the
+  mouse).
+- **ctrl+f** exports the run on screen to a folder: its settings, its losses and fit as CSV, the
+  trained weights (model.pt), the script and a screenshot of the app.
+- **w** widens the view to twice the sample range, so that the next run shows how the network
+  guesses outside the samples it learned from (press it again to go back).
+- In a lesson, **ctrl+n** folds the lesson's text away or back. Fields the lesson locks are greyed
+  out; the ones it does not need are not shown.
 """
 
 
