@@ -210,3 +210,40 @@ async def test_widen_view_extrapolates_even_where_the_target_is_undefined() -> N
         assert screen_of(app).error is None
         await pilot.press("w")
         assert app.query_one("#view_min", Input).value == "" == app.query_one("#view_max", Input).value
+
+
+async def test_export_of_a_paused_run_holds_its_weights_and_a_live_lr_change_is_refused(tmp_path: Path) -> None:
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = screen_of(app)
+        await until(pilot, lambda: screen.engine_loaded, "torch")
+        await pilot.press("S")  # 100 epochs, then paused
+        await until(pilot, lambda: screen.last is not None and screen.last.epoch == 100, "100 epochs")
+        await pilot.press("ctrl+f")
+        await answer_path(pilot, app, tmp_path / "at-100")
+        await until(pilot, lambda: "Exported" in note_titles(app), "the export")
+        engine = Engine(SMALL)
+        engine.advance(100)
+        expected = engine.trained_model().state_dict()
+        weights = torch.load(tmp_path / "at-100" / "model.pt")
+        assert all(torch.equal(weights[k], expected[k]) for k in expected)
+        await pilot.press("greater_than_sign", "S")  # lr × 2 from epoch 101 on
+        await until(pilot, lambda: screen.last.epoch == 200, "200 epochs")
+        await pilot.press("ctrl+f")
+        await answer_path(pilot, app, tmp_path / "at-200")
+        await until(pilot, lambda: "Not exported" in note_titles(app), "the refusal")
+        assert any("learning rate was changed" in m for m in notes(app))
+        assert not (tmp_path / "at-200").exists()
+
+
+async def test_the_palette_offers_code_share_load_export_widen_and_lesson() -> None:
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        for title in ("Show the code (PyTorch script)", "Share: command line, save config",
+                      "Load a config file into the form", "Export the run to a folder",
+                      "Widen the view (extrapolation) / back to the sample range",
+                      "Lesson: fold / unfold the explanation"):
+            assert title in commands
+        await commands["Share: command line, save config"].callback()
+        await until(pilot, lambda: isinstance(app.screen, ShareScreen), "the share screen")
