@@ -199,13 +199,14 @@ class SweepChart(Chart):
         self.param = param
         choice = FIELDS[param].kind == "choice" or not all(isinstance(v, (int, float)) for v in values)
         self.x = [float(i) for i in range(len(values))] if choice else [float(v) for v in values]
+        self.names = ", ".join(f"{i} {value_text(param, v)}" for i, v in enumerate(values)) if choice else ""
         positive = all(x > 0 for x in self.x)
         self.log_x = not choice and positive and max(self.x) / min(self.x) >= 8
         self.losses: list[float | None] = [None] * len(values)
         self.version = 0
 
     def title(self) -> str:
-        return "final loss by value"
+        return f"final loss by value ({self.names})" if self.names else "final loss by value"
 
     def set_losses(self, losses: list[float | None]) -> None:
         self.losses, self.version = list(losses), self.version + 1
