@@ -52,6 +52,26 @@ to leave the form, or use the ctrl/F-key of the same control.
   guesses outside the samples it learned from (press it again to go back).
 - In a lesson, **ctrl+n** folds the lesson's text away or back. Fields the lesson locks are greyed
   out; the ones it does not need are not shown.
+
+## Comparing runs
+
+Every run that ends — done, diverged, or stopped by a new run — is kept for this session (the
+last 50). Press **r** (or **ctrl+y**) for the runs table: each run is named by the settings it had
+that differ from the run on screen (`lr=0.05, hidden=16`), or `run 3` if none do, with its final
+and eval loss and how long it took. Up to six earlier runs are drawn dashed on the loss and fit
+charts, so you can see which setting learned faster or fit better: in the table, **space** chooses
+which (◆ marks them), and **o** hides or shows them all. **Enter** on a row puts that run's settings
+back in the form, ready to train again or to change one thing.
+
+## Sweeps
+
+A sweep trains one run per value of a single setting and puts them side by side. Press **v**,
+pick the setting, type its values — a list such as `1,2,4,8,16`, or `START:STOP:COUNT` such as
+`0.001:0.1:5` (spaced evenly on a log scale when both ends are positive) — and press **Enter**.
+The other settings come from the form. Each run gives exactly the loss it would give on its own.
+The sweep screen shows the final loss for each value, the best run's fit (solid) with the others
+dashed, and a table. **Esc** stops a sweep early (what finished is kept); **a** adds its runs to
+the runs table; **Enter** on a row goes back with that run's settings in the form.
 """
 
 
