@@ -1,22 +1,29 @@
 """Chart widgets: a snapshot drawn by a :mod:`quadtui.charts` function, cached per frame.
 
-A chart calls its chart function from :meth:`render` with its content size and
-keeps the result keyed on everything the picture depends on (run, epoch,
-status, size, theme, neuron, mode and overlays).  Unchanged frames — a paused run, a
-redraw caused by something else on screen — cost nothing; a resize or a theme
-change draws afresh.
+A chart calls its chart function with its content size when Textual asks for its
+lines (:meth:`Chart.render_line`, the line API: the chart's strips go straight to
+the compositor, no rich Text in between) and keeps the result keyed on everything
+the picture depends on (run, epoch, status, size, theme, neuron, mode and
+overlays).  Unchanged frames — a paused run, a redraw caused by something else on
+screen — cost nothing; a resize or a theme change draws afresh.  Before plotext
+has loaded (it loads with torch, after the first paint) an empty chart is just
+its hint.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import TYPE_CHECKING, Any, Hashable, Sequence
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import App
+from textual.strip import Strip
 from textual.widget import Widget
 
 from quadtui.charts import ChartTheme, fit_chart, loss_chart, neuron_chart
+from quadtui.tui.widgets.ansi import to_strips
 
 if TYPE_CHECKING:
     from quadtui.core.engine import Snapshot
@@ -64,7 +71,11 @@ class Chart(Widget):
         super().__init__(id=id, classes=classes)
         self.snapshot: Snapshot | None = None
         self._key: Hashable = None
-        self._text = Text()
+        self._ansi = ""
+        self._lines: list[Strip] = []  # the picture, unstyled
+        #: (picture, style, picture on that style): the widget's colours under the chart's own
+        self._styled: tuple[list[Strip] | None, Style | None, list[Strip]] = (None, None, [])
+        self._looks = 0  # how often a placeholder looked again for plotext (it gives up after a while)
         self.draws = 0  # how many times the chart function ran (for tests)
         self._next_draw = 0.0  # perf_counter time before which a new epoch is not drawn
         self._catch_up = False  # a refresh is scheduled for a frame that was skipped
@@ -109,26 +120,49 @@ class Chart(Widget):
         self.border_title = self.title()
         self.refresh()
 
-    def render(self) -> Text:
+    def render_line(self, y: int) -> Strip:
+        lines = self._picture()
+        return lines[y] if y < len(lines) else Strip.blank(0)
+
+    def _picture(self) -> list[Strip]:
+        """The picture for the current size, theme and snapshot: drawn only when one of them changed."""
         width, height = self.content_size
         if width < 8 or height < 3:
-            return Text("")
+            return []
         theme_key, theme = chart_theme(self.app)
-        key = (self._snap_key(), width, height, theme_key, self.mode(), self._overlay_key)
+        ready = self.snapshot is not None or "plotext" in sys.modules
+        key = (self._snap_key(), width, height, theme_key, self.mode(), self._overlay_key, ready)
         if key != self._key:
             started = time.perf_counter()
-            if self._too_soon(key, started):
-                return self._text
-            try:
-                ansi = self.draw(width, height, theme)
-            except Exception as exc:  # a chart bug must not take the run down with it
-                self.log.error(f"{type(self).__name__} failed: {exc!r}")
-                ansi = f"(chart could not be drawn: {type(exc).__name__}: {exc})"
-            self._text = Text.from_ansi(ansi, no_wrap=True, overflow="crop", end="")
-            self._key = key
-            self.draws += 1
-            self._next_draw = started + (time.perf_counter() - started) / DRAW_SHARE
-        return self._text
+            if not self._too_soon(key, started):
+                if ready:
+                    try:
+                        ansi = self.draw(width, height, theme)
+                    except Exception as exc:  # a chart bug must not take the run down with it
+                        self.log.error(f"{type(self).__name__} failed: {exc!r}")
+                        ansi = f"(chart could not be drawn: {type(exc).__name__}: {exc})"
+                    self.draws += 1
+                else:
+                    ansi = _placeholder(width, height)
+                    self._look_again()
+                self._ansi, self._lines = ansi, to_strips(ansi)
+                self._key = key
+                self._next_draw = started + (time.perf_counter() - started) / DRAW_SHARE
+        return self._on_style(self.visual_style.rich_style)
+
+    def _on_style(self, style: Style) -> list[Strip]:
+        """The picture with the widget's colours and background under the chart's own."""
+        lines, cached_style, cached = self._styled
+        if lines is not self._lines or cached_style != style:
+            cached = [line.apply_style(style) for line in self._lines]
+            self._styled = (self._lines, style, cached)
+        return cached
+
+    def _look_again(self) -> None:
+        """Redraw once plotext has loaded (with torch, in the background): look 4 times a second, for 30 s."""
+        if self._looks < 120:
+            self._looks += 1
+            self.set_timer(0.25, self.refresh)
 
     def _too_soon(self, key: tuple[Hashable, ...], now: float) -> bool:
         """Only a new epoch (same size, theme and mode) and the last draw was recent: draw it later."""
@@ -152,7 +186,19 @@ class Chart(Widget):
     @property
     def plain(self) -> str:
         """The text the chart shows now (for tests and screen readers)."""
-        return self._text.plain
+        return "\n".join(line.text for line in self._lines)
+
+    @property
+    def _text(self) -> Text:
+        """The picture as rich Text (for tests: it is not what is drawn)."""
+        return Text.from_ansi(self._ansi, no_wrap=True, overflow="crop", end="")
+
+
+def _placeholder(width: int, height: int, hint: str = "no run yet") -> str:
+    """An empty chart without plotext: the hint, centred."""
+    lines = [" " * width] * height
+    lines[height // 2] = hint[:width].center(width)
+    return "\n".join(lines)
 
 
 class LossChart(Chart):
