@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
@@ -60,6 +61,19 @@ class StatusBar(Vertical):
     StatusBar #numbers { width: 1fr; height: 1; padding: 0 1; }
     """
 
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self._shown: dict[str, str] = {}  # what each label shows now
+
+    def _set(self, name: str, text: str) -> None:
+        """Show ``text`` in label ``name``: nothing to do if it already does; a new layout only if its width changed."""
+        old = self._shown.get(name)
+        if text != old:
+            self._shown[name] = text
+            # #numbers spans the rest of the line; the others are as wide as their text
+            layout = name != "numbers" and (old is None or cell_len(old) != cell_len(text))
+            self.query_one(f"#{name}", Static).update(text, layout=layout)
+
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Static("ready", id="state")
@@ -70,14 +84,14 @@ class StatusBar(Vertical):
     def show(self, snap: Snapshot | None, *, speed: float | None, lr: float, error: str | None = None,
              note: str | None = None) -> None:
         state = note if note is not None else state_text(snap, error)
+        self._set("state", state)
         label = self.query_one("#state", Static)
-        label.update(state)
         label.set_class(error is not None or state.startswith(("diverged", "error")), "-bad")
         label.set_class(state == "done", "-good")
         parts = []
         if snap is not None:
             total = snap.config.epochs
-            self.query_one("#epoch", Static).update(f"epoch {snap.epoch} of {total}")
+            self._set("epoch", f"epoch {snap.epoch} of {total}")
             self.query_one(ProgressBar).update(total=total, progress=snap.epoch)
             parts += [
                 f"train {loss_text(snap.train_now)}",
@@ -86,4 +100,4 @@ class StatusBar(Vertical):
                 clock(snap.elapsed),
             ]
         parts += [f"speed {speed_text(speed)}", f"lr {lr:g}"]
-        self.query_one("#numbers", Static).update(" · ".join(parts))
+        self._set("numbers", " · ".join(parts))
