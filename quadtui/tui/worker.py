@@ -2,6 +2,11 @@
 
 Nothing here imports torch at module level: the first frame is painted before
 torch loads (in :func:`load_engine`, started after the first paint).
+
+In a real terminal a run trains in a child process (:mod:`quadtui.tui.remote`):
+drawing then never takes the GIL from the trainer, so the app trains as fast as
+``--headless``.  Under ``App.run_test`` (the tests) it trains in this thread, where
+tests can watch and patch the engine; :data:`IN_PROCESS` overrides the choice.
 """
 
 from __future__ import annotations
@@ -21,6 +26,17 @@ if TYPE_CHECKING:
 
 #: at most this many snapshots a second reach the UI, whatever the epoch rate
 REDRAWS_PER_S = 15
+#: train in a child process (True), in the worker thread (False), or None: a child process
+#: unless the app is headless (``App.run_test``)
+IN_PROCESS: bool | None = None
+
+
+def _in_process() -> bool:
+    if IN_PROCESS is not None:
+        return IN_PROCESS
+    node = get_current_worker().node
+    app = getattr(node, "app", node)
+    return not getattr(app, "is_headless", True)
 
 
 def load_engine(post: Callable[[Message], object]) -> None:
@@ -29,6 +45,11 @@ def load_engine(post: Callable[[Message], object]) -> None:
         import plotext  # noqa: F401  (the charts' first draw would import it on the UI thread)
 
         import quadtui.core.engine  # noqa: F401
+
+        if _in_process():
+            from quadtui.tui import remote
+
+            remote.start_server()  # imports torch once more, in its own process (the other core)
     except Exception as exc:  # e.g. a broken torch install: tell the user, keep the app
         post(EngineLoaded(error=f"{type(exc).__name__}: {exc}"))
         return
@@ -47,6 +68,9 @@ def train(config: Config, control: Control, threads: int, post: Callable[[Messag
     within one chunk of epochs (about 10 ms) or one sleep tick (50 ms).
     """
     worker = get_current_worker()
+    if _in_process():
+        _train_in_process(config, control, threads, post)
+        return
     engine = None
     try:
         from quadtui.core.engine import Engine
@@ -63,6 +87,20 @@ def train(config: Config, control: Control, threads: int, post: Callable[[Messag
     except Exception as exc:  # shown in the status line; the run's last state stays on screen
         error = f"{type(exc).__name__}: {exc}"
         post(RunFailed(worker, error, _last_state(engine, error)))
+
+
+def _train_in_process(config: Config, control: Control, threads: int, post: Callable[[Message], object]) -> None:
+    """:func:`train`, with the engine in a child process (same numbers, same messages)."""
+    from quadtui.tui import remote
+
+    worker = get_current_worker()
+    try:
+        remote.train(config, control, threads, 1 / REDRAWS_PER_S, worker.cancelled_event,
+                     lambda snap: post(RunUpdate(worker, snap)))
+    except remote.RunFailedError as exc:
+        post(RunFailed(worker, exc.error, exc.snapshot))
+    except Exception as exc:  # the process could not be started: say so, keep the app
+        post(RunFailed(worker, f"{type(exc).__name__}: {exc}"))
 
 
 def _last_state(engine: Engine | None, error: str) -> Snapshot | None:

@@ -1,0 +1,294 @@
+"""Training in a child process, so that drawing never takes the GIL from the trainer.
+
+In one process the trainer (a thread issuing thousands of small torch calls a
+second) and the UI thread (charts, compositor) share one GIL: ten redraws a
+second cost the run about a third of its speed.  Here the run trains in a child
+process forked from a fork server that has imported torch and the engine once
+(:func:`start_server`, called while the app loads torch), so a run starts in
+milliseconds.
+
+The child runs :meth:`Engine.run` exactly as the in-thread worker does and ships
+each snapshot as a *delta*: the losses and eval points since the previous one,
+plus the small per-snapshot arrays (prediction, hidden units, output weights) —
+O(new epochs + grid), never O(history).  The parent (the Textual thread worker)
+rebuilds full :class:`Snapshot` objects from a local :class:`LossHistory`
+mirror, and forwards the UI's :class:`Control` requests and the worker's cancel
+event to the child.  Nothing here imports textual (the child never loads it) or,
+at module level, torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from quadtui.core.config import Config
+    from quadtui.core.control import Control
+    from quadtui.core.engine import Snapshot
+
+#: what the fork server imports once, so that each run's process starts with them loaded
+PRELOAD = ["quadtui.core.engine", "quadtui.tui.remote"]
+#: how often the forwarder looks at the cancel event when no request wakes it (s)
+POLL = 0.05
+
+
+def _context() -> Any:
+    return multiprocessing.get_context("forkserver")
+
+
+def start_server() -> None:
+    """Start the fork server and wait until it has imported torch and the engine (in its own process)."""
+    ctx = _context()
+    ctx.set_forkserver_preload(PRELOAD)
+    from multiprocessing import forkserver
+
+    # The resource tracker started alongside passes on sys.stderr's file descriptor, and
+    # Textual's print capture answers -1: hide it for that moment (nothing is passed then).
+    stderr, sys.stderr = sys.stderr, None
+    try:
+        forkserver.ensure_running()
+    finally:
+        sys.stderr = stderr
+    probe = ctx.Process(target=_noop, daemon=True)  # forked once the server's imports are done
+    probe.start()
+    probe.join()
+
+
+def _noop() -> None:
+    pass
+
+
+# -- the parent's side ---------------------------------------------------------------------
+class RunFailedError(Exception):
+    """The run raised (in the child); ``snapshot`` is its state then, if it could be taken."""
+
+    def __init__(self, error: str, snapshot: Snapshot | None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.snapshot = snapshot
+
+
+def train(config: Config, control: Control, threads: int, interval: float, cancel: threading.Event,
+          on_snapshot: Callable[[Snapshot], None]) -> float:
+    """Train ``config`` in a child process until done, diverged or ``cancel``; snapshots to ``on_snapshot``.
+
+    Returns the CPU seconds the child used.  Raises :class:`RunFailedError` when the
+    run fails (or its process dies).
+    """
+    ctx = _context()
+    here, there = ctx.Pipe()
+    steps, lr = control.take_steps(sys.maxsize), control.take_lr()
+    child = ctx.Process(
+        target=_child, name="quadtui-train", daemon=True,
+        args=(there, config, threads, interval, control.paused, control.speed, steps, lr),
+    )
+    child.start()
+    there.close()
+    mirror = _Mirror(config)
+    stop = threading.Event()
+    forwarder = threading.Thread(target=_forward, args=(here, control, cancel, stop), daemon=True,
+                                 name="quadtui-forward")
+    forwarder.start()
+    try:
+        while True:
+            try:
+                kind, *body = here.recv()
+            except (EOFError, OSError):
+                child.join(5)
+                error = f"the training process ended unexpectedly (exit code {child.exitcode})"
+                raise RunFailedError(error, mirror.failed(error)) from None
+            if kind == "update":
+                on_snapshot(mirror.apply(body[0]))
+            elif kind == "failed":
+                error, delta = body
+                raise RunFailedError(error, mirror.apply(delta) if delta is not None else None)
+            else:  # "end"
+                return body[0]
+    finally:
+        stop.set()
+        forwarder.join()
+        here.close()
+        child.join(5)
+        if child.is_alive():
+            child.kill()
+            child.join()
+
+
+def _forward(conn: Connection, control: Control, cancel: threading.Event, stop: threading.Event) -> None:
+    """Relay the UI's requests (pause, step, speed, lr) and the cancel event to the child."""
+    state = (control.paused, control.speed)
+    try:
+        while not stop.is_set():
+            if cancel.is_set():
+                conn.send(("cancel",))
+                return
+            control.wake.wait(POLL)
+            control.wake.clear()
+            steps, lr = control.take_steps(sys.maxsize), control.take_lr()
+            now = (control.paused, control.speed)
+            if lr is not None:
+                conn.send(("lr", lr))
+            if steps or now != state:
+                conn.send(("control", *now, steps))
+                state = now
+    except OSError:  # the child is gone: the reader says why
+        pass
+
+
+class _Mirror:
+    """The parent's copy of the run: full snapshots rebuilt from deltas."""
+
+    def __init__(self, config: Config) -> None:
+        from quadtui.core.engine import Engine
+        from quadtui.core.history import LossHistory
+
+        Engine._ids += 1  # one id space with in-process engines: a new run is never mistaken for an old one
+        self.run_id = Engine._ids
+        self.config = config
+        self.history = LossHistory(config.epochs)
+        self.eval_epochs = _frozen(np.zeros(0, dtype=np.int64))
+        self.eval_loss = _frozen(np.zeros(0, dtype=np.float32))
+        self.data: dict[str, np.ndarray] = {}
+        self.last: Snapshot | None = None
+
+    def apply(self, delta: dict[str, Any]) -> Snapshot:
+        from quadtui.core.engine import Snapshot
+
+        if delta["config"] is not None:
+            self.config = delta["config"]
+        if delta["data"] is not None:
+            self.data = delta["data"]
+        self.history.append(delta["losses"])
+        if delta["eval_epochs"].size:
+            self.eval_epochs = _frozen(np.concatenate((self.eval_epochs, delta["eval_epochs"])))
+            self.eval_loss = _frozen(np.concatenate((self.eval_loss, delta["eval_loss"])))
+        fields = {k: delta[k] for k in _PER_SNAPSHOT}
+        self.last = Snapshot(
+            run_id=self.run_id, config=self.config, train_loss=self.history.values,
+            history=self.history.frozen(), eval_epochs=self.eval_epochs, eval_loss=self.eval_loss,
+            **self.data, **fields,
+        )
+        return self.last
+
+    def failed(self, error: str) -> Snapshot | None:
+        from quadtui.core.engine import Status
+
+        if self.last is None:
+            return None
+        return dataclasses.replace(self.last, status=Status.ERROR, error=error)
+
+
+# -- the child's side ----------------------------------------------------------------------
+_PER_SNAPSHOT = ("status", "epoch", "eval_now", "prediction", "hidden", "out_weights", "out_bias",
+                 "epochs_per_s", "elapsed", "diverged_at", "error")
+_PER_RUN = ("grid", "grid_target", "x_samples", "y_samples")
+
+
+class _Shipper:
+    """Turns the child's snapshots into deltas for the parent."""
+
+    def __init__(self) -> None:
+        self.losses = self.evals = 0
+        self.config: Config | None = None
+
+    def delta(self, snap: Snapshot) -> dict[str, Any]:
+        first = self.config is None
+        out = {k: getattr(snap, k) for k in _PER_SNAPSHOT}
+        out["config"] = snap.config if snap.config != self.config else None
+        out["data"] = {k: getattr(snap, k) for k in _PER_RUN} if first else None
+        out["losses"] = snap.train_loss[self.losses:]
+        out["eval_epochs"] = snap.eval_epochs[self.evals:]
+        out["eval_loss"] = snap.eval_loss[self.evals:]
+        self.config, self.losses, self.evals = snap.config, snap.train_loss.size, snap.eval_epochs.size
+        return out
+
+
+def _child(conn: Connection, config: Config, threads: int, interval: float, paused: bool,
+           speed: float | None, steps: int, lr: float | None) -> None:
+    """The run's process: train, ship deltas, obey the parent's requests."""
+    _quiet()
+    from quadtui.core.control import Control
+    from quadtui.core.engine import Engine, Status
+    from quadtui.core.threads import set_threads
+
+    control, cancel = Control(paused=paused, speed=speed), threading.Event()
+    if steps:
+        control.step(steps)
+    if lr is not None:
+        control.set_lr(lr)
+    threading.Thread(target=_listen, args=(conn, control, cancel), daemon=True).start()
+    ship = _Shipper()
+
+    def send(snap: Snapshot) -> None:
+        try:
+            conn.send(("update", ship.delta(snap)))
+        except OSError:  # the parent is gone: stop
+            cancel.set()
+
+    engine = None
+    try:
+        set_threads(threads)
+        engine = Engine(config)
+        engine.run(cancel=cancel, control=control, on_snapshot=send, interval=interval)
+        message: tuple[Any, ...] = ("end", time.process_time())
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        delta = None
+        if engine is not None:
+            engine.status, engine.error = Status.ERROR, error
+            try:
+                delta = ship.delta(engine.snapshot())
+            except Exception:
+                pass
+        message = ("failed", error, delta)
+    try:
+        conn.send(message)
+    except OSError:
+        pass
+
+
+def _listen(conn: Connection, control: Control, cancel: threading.Event) -> None:
+    """Apply the parent's requests to the child's Control; a closed pipe cancels."""
+    while True:
+        try:
+            kind, *body = conn.recv()
+        except (EOFError, OSError):
+            kind, body = "cancel", []
+        if kind == "cancel":
+            cancel.set()
+            control.wake.set()  # out of any pause or speed-limit sleep at once
+            return
+        if kind == "lr":
+            control.set_lr(body[0])
+        elif kind == "control":
+            paused, speed, steps = body
+            if speed != control.speed:
+                control.set_speed(speed)
+            if steps:
+                control.step(steps)
+            if paused and not control.paused:
+                control.pause()
+            elif not paused and control.paused:
+                control.resume()
+
+
+def _quiet() -> None:
+    """The child shares the app's terminal: anything it prints would tear the screen."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array

@@ -1,0 +1,117 @@
+"""The app training in a child process (what a real terminal gets), driven by keys through Pilot.
+
+Under ``App.run_test`` the app trains in its worker thread (see quadtui.tui.worker);
+these tests switch to the child process and check that it changes nothing a
+user can see: the same numbers as the headless engine, pause / step / resume,
+a new run replacing the old one, and a training process that dies.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from quadtui.core.config import Config
+from quadtui.core.engine import Engine, Status
+from quadtui.tui import worker
+from quadtui.tui.app import QuadApp
+from quadtui.tui.widgets.chart import Chart
+
+LONG = Config(epochs=10_000_000)
+
+
+@pytest.fixture(autouse=True)
+def in_process(monkeypatch) -> None:
+    monkeypatch.setattr(worker, "IN_PROCESS", True)
+
+
+async def until(pilot, condition: Callable[[], bool], what: str, rounds: int = 3000) -> None:
+    for _ in range(rounds):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def training_processes() -> list[int]:
+    """Pids of the fork server's children (the runs' processes)."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver._forkserver_pid
+    if server is None:
+        return []
+    with open(f"/proc/{server}/task/{server}/children") as f:
+        return [int(pid) for pid in f.read().split()]
+
+
+async def test_a_run_in_a_child_process_shows_exactly_the_headless_numbers() -> None:
+    config = Config(epochs=1500, hidden=5, lr=0.05, activation="tanh")
+    app = QuadApp(config, autorun=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.train_screen
+        await until(pilot, lambda: screen.last is not None and screen.last.finished, "the run to finish")
+        shown = screen.last
+        expected = Engine(config).run()
+        assert shown.status is Status.DONE and shown.epoch == 1500
+        for name in ("train_loss", "eval_epochs", "eval_loss", "prediction", "hidden", "out_weights"):
+            assert np.array_equal(getattr(shown, name), getattr(expected, name)), name
+        assert shown.eval_now == expected.eval_now and shown.out_bias == expected.out_bias
+        assert np.array_equal(shown.history.values, expected.history.values)
+        charts = [c for c in app.query(Chart) if c.region.area]
+        await until(pilot, lambda: all(c.up_to_date for c in charts), "the charts to be drawn")
+        assert "1,500/1,500" in app.query_one("#fit-chart", Chart).plain
+
+
+async def test_pause_step_and_resume_reach_the_child_process() -> None:
+    app = QuadApp(LONG, autorun=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.train_screen
+        screen.speed = 300  # calm: Pilot waits for an idle app after each key
+        await until(pilot, lambda: screen.last is not None and screen.last.epoch > 0, "training")
+        await pilot.press("space")
+        await until(pilot, lambda: screen.last.status is Status.PAUSED, "the pause")
+        paused_at = screen.last.epoch
+        await pilot.press("s")
+        await until(pilot, lambda: screen.last.epoch == paused_at + 1, "one step")
+        assert screen.last.status is Status.PAUSED
+        await pilot.press("space")
+        await until(pilot, lambda: screen.last.epoch > paused_at + 1 and screen.last.status is Status.TRAINING,
+                    "training again")
+
+
+async def test_a_new_run_replaces_the_old_process_and_gets_a_new_run_id() -> None:
+    app = QuadApp(LONG, autorun=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.train_screen
+        await until(pilot, lambda: screen.last is not None and screen.last.epoch > 0, "training")
+        first_worker, first_id = screen.worker, screen.last.run_id
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: screen.worker is not first_worker, "a new run")
+        await until(pilot, lambda: screen.last.run_id != first_id and screen.last.epoch > 0, "the new run")
+        # the old run's process was told to stop, and did
+        await until(pilot, lambda: len(training_processes()) == 1, "one training process")
+        await pilot.press("ctrl+q")
+    for _ in range(500):  # quitting stops it too (bounded wait: it gets the cancel within 50 ms)
+        if not training_processes():
+            break
+        time.sleep(0.01)
+    assert training_processes() == []
+
+
+async def test_a_training_process_that_dies_is_an_error_and_the_run_stays_on_screen() -> None:
+    app = QuadApp(LONG, autorun=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.train_screen
+        await until(pilot, lambda: screen.last is not None and screen.last.epoch > 0, "training")
+        [pid] = training_processes()
+        os.kill(pid, signal.SIGKILL)
+        await until(pilot, lambda: screen.error is not None, "the error")
+        assert "training process ended unexpectedly" in screen.error
+        assert screen.last.status is Status.ERROR and screen.last.epoch > 0
+        await pilot.press("ctrl+t")  # the app stays usable: a new run trains
+        await until(pilot, lambda: screen.error is None and screen.last.status is Status.TRAINING, "a new run")
