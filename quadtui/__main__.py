@@ -1,3 +1,3 @@
-from quadtui.cli import main
+from quadtui.cli import entry
 
-raise SystemExit(main())
+entry()

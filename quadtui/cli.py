@@ -120,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # ctrl+c before a run installed its own handler
         print("quadtui: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # stdout closed early (`| head`): stop quietly, like other tools
+        return EXIT_FAILED
 
 
 def _main(argv: list[str]) -> int:
@@ -168,12 +170,22 @@ def _main(argv: list[str]) -> int:
         extra["sweep"] = args.sweep
     app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, **extra)
     app.run()
-    code = app.return_code or 0
-    # The terminal is restored and the run cancelled; skip the interpreter's slow
-    # teardown of torch so that quitting returns to the shell at once.
-    sys.stdout.flush()
-    sys.stderr.flush()
+    return app.return_code or 0
+
+
+def entry() -> NoReturn:
+    """The ``quadtui`` command: :func:`main`, then leave without the interpreter's teardown.
+
+    By then the terminal is restored and any run cancelled; tearing down torch
+    would only delay the return to the shell (by up to a second).
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # e.g. `quadtui --print-code | head`: the reader has what it wanted
+        pass
     os._exit(code)
 
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "flag", "main", "parse_config"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "entry", "flag", "main", "parse_config"]

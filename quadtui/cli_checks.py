@@ -30,8 +30,15 @@ def parse_config(args: argparse.Namespace, base: Config | None = None) -> Config
         raise UsageError(_flag_message(exc)) from None
 
 
+def as_typed(value: object) -> str:
+    """A flag's value as the user typed it, quoted only when it is empty, spaced or unprintable."""
+    text = value if isinstance(value, str) else str(value)
+    plain = text and text.isprintable() and not any(c.isspace() for c in text) and len(text) <= 40
+    return text if plain else shown(value, 40)
+
+
 def _flag_message(exc: ConfigError) -> str:
-    value = "(empty)" if exc.value is None else shown(exc.value, 40)
+    value = "(empty)" if exc.value is None else as_typed(exc.value)
     return f"{flag(exc.field)} {value}: not allowed; must be {exc.allowed}"
 
 
@@ -57,7 +64,7 @@ def parse_threads(raw: str | None) -> int:
         return 1
     threads = _whole_number(raw)
     if threads is None or not 1 <= threads <= 64:
-        raise UsageError(f"{source} {shown(raw, 40)}: not allowed; must be a whole number from 1 to 64")
+        raise UsageError(f"{source} {as_typed(raw)}: not allowed; must be a whole number from 1 to 64")
     return threads
 
 
@@ -67,7 +74,7 @@ def parse_neuron(raw: str | None, config: Config) -> int:
     neuron = _whole_number(raw)
     if neuron is None or not 0 <= neuron < config.hidden:
         raise UsageError(
-            f"--neuron {shown(raw, 40)}: not allowed; must be a whole number from 0 to {config.hidden - 1}"
+            f"--neuron {as_typed(raw)}: not allowed; must be a whole number from 0 to {config.hidden - 1}"
         )
     return neuron
 

@@ -76,12 +76,20 @@ def test_model_pt_loads_into_the_same_network_and_predicts_the_fit(engine, tmp_p
     np.testing.assert_allclose(ours, engine.snapshot().prediction, rtol=1e-6, atol=1e-6)
 
 
-def test_snapshot_with_model_is_accepted_and_snapshot_alone_is_not(engine, tmp_path):
-    snap, model = engine.snapshot(), engine.trained_model()
-    folder = export_run(snap, tmp_path / "run", model=model)
-    assert (folder / "model.pt").exists()
-    with pytest.raises(TypeError, match="model="):
-        export_run(snap, tmp_path / "other")
+def test_a_snapshot_exports_its_own_weights(tmp_path):
+    engine = Engine(Config(epochs=300, hidden=5))
+    engine.advance(100)
+    snap = engine.snapshot()
+    engine.advance(50)  # the engine moves on; the snapshot keeps the weights it was taken with
+    folder = export_run(snap, tmp_path / "run")
+    exported = torch.load(folder / "model.pt", weights_only=True)
+    model = build_model(snap.config)
+    model.load_state_dict(exported)
+    x = torch.from_numpy(snap.grid).reshape(-1, 1).float()
+    with torch.no_grad():
+        np.testing.assert_array_equal(model(x).reshape(-1).double().numpy(), snap.prediction)
+    moved = engine.trained_model().state_dict()
+    assert not all(torch.equal(exported[k], moved[k]) for k in moved)
 
 
 def test_refuses_a_non_empty_folder_unless_overwrite(engine, tmp_path):

@@ -45,8 +45,8 @@ def export_run(
     """Write the run's files into ``directory`` and return its path.
 
     ``run`` is an :class:`Engine` (its current snapshot and trained model are
-    used) or a :class:`Snapshot` together with ``model`` (from
-    ``engine.trained_model()`` taken at the same moment).
+    used) or a :class:`Snapshot` (which holds its own weights; ``model``
+    overrides them).
     """
     from quadtui.core.engine import Engine
 
@@ -55,7 +55,7 @@ def export_run(
     else:
         snap = run
         if model is None:
-            raise TypeError("export_run(snapshot, ...) needs model= (engine.trained_model())")
+            model = snap.trained_model()
     folder = prepare_folder(directory, overwrite=overwrite)
     files = {
         "config.toml": config_to_toml(snap.config),

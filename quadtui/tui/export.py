@@ -1,9 +1,8 @@
 """Export the run on screen to a folder, in a thread the app never waits for.
 
 The screen holds snapshots, not the training engine (which belongs to the
-training thread), so the export rebuilds the trained weights by replaying the
-run in a fresh :class:`Engine` — training is deterministic to the bit — and
-checks the replay's loss curve against the run's before writing anything.
+training thread); each snapshot carries a copy of the weights it was taken
+with, so the export needs nothing from the trainer.
 
 The work runs in a daemon thread awaited by an async worker: the UI stays live,
 and quitting cancels the worker, tells the thread to stop and leaves without
@@ -19,19 +18,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-import numpy as np
 
 from quadtui.core.files import FileWriteError
 
 if TYPE_CHECKING:
-    import torch
     from textual.app import App
 
     from quadtui.core.engine import Snapshot
-
-#: epochs replayed between checks of the cancel flag
-CHUNK = 512
-
 
 class ExportCancelled(Exception):
     """The app is closing: the export stopped before writing anything."""
@@ -41,33 +34,13 @@ def default_folder(now: float | None = None) -> str:
     return time.strftime("quadtui-export-%Y%m%d-%H%M%S", time.localtime(now))
 
 
-def rebuild_model(snap: Snapshot, cancel: threading.Event) -> torch.nn.Module:
-    """The run's trained network, replayed from its config to ``snap.epoch``.
-
-    Raises :class:`FileWriteError` (one line) when the replay does not give the
-    run's losses — i.e. the learning rate was changed during the run.
-    """
-    from quadtui.core.engine import Engine
-
-    engine = Engine(snap.config)
-    while engine.epoch < snap.epoch and not engine.finished:
-        if cancel.is_set():
-            raise ExportCancelled
-        engine.advance(min(CHUNK, snap.epoch - engine.epoch))
-    if not np.array_equal(engine.history.values, snap.train_loss, equal_nan=True):
-        raise FileWriteError("cannot export this run's weights: its learning rate was changed while it trained "
-                             "(train again without changing it, then export)")
-    return engine.trained_model()
-
-
 def export_files(snap: Snapshot, folder: str, svg: str | None, overwrite: bool, cancel: threading.Event) -> Path:
     """Rebuild the model and write the export folder (runs in the export thread)."""
     from quadtui.core.export import export_run
 
-    model = rebuild_model(snap, cancel)
     if cancel.is_set():
         raise ExportCancelled
-    return export_run(snap, folder, model=model, overwrite=overwrite, screenshot_svg=svg)
+    return export_run(snap, folder, overwrite=overwrite, screenshot_svg=svg)
 
 
 async def in_daemon_thread(work: Callable[[threading.Event], Path]) -> Path:
