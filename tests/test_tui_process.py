@@ -61,6 +61,8 @@ async def test_a_run_in_a_child_process_shows_exactly_the_headless_numbers() -> 
         for name in ("train_loss", "eval_epochs", "eval_loss", "prediction", "hidden", "out_weights"):
             assert np.array_equal(getattr(shown, name), getattr(expected, name)), name
         assert shown.eval_now == expected.eval_now and shown.out_bias == expected.out_bias
+        assert len(shown.weights) == len(expected.weights) == 4  # what an export writes
+        assert all(np.array_equal(a, b) for a, b in zip(shown.weights, expected.weights))
         assert np.array_equal(shown.history.values, expected.history.values)
         charts = [c for c in app.query(Chart) if c.region.area]
         await until(pilot, lambda: all(c.up_to_date for c in charts), "the charts to be drawn")

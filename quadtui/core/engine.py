@@ -67,15 +67,17 @@ class Snapshot:
     elapsed: float
     diverged_at: int | None = None
     error: str | None = None
-    #: the network's parameters at this moment (weight, bias per layer), copies
-    weights: tuple[torch.Tensor, ...] = field(default=(), repr=False)
+    #: the network's parameters at this moment (weight, bias per layer), float32 copies
+    weights: tuple[np.ndarray, ...] = field(default=(), repr=False)
 
     def trained_model(self) -> torch.nn.Module:
         """An ``nn.Sequential`` holding this snapshot's weights (for export)."""
+        if not self.weights:
+            raise ValueError("this snapshot carries no weights")
         model = build_model(self.config)
         with torch.no_grad():
             for param, value in zip(model.parameters(), self.weights):
-                param.copy_(value)
+                param.copy_(torch.from_numpy(value))
         return model
 
     @property
@@ -343,7 +345,7 @@ class Engine:
             elapsed=self.elapsed,
             diverged_at=self.diverged_at,
             error=self.error,
-            weights=tuple(p.clone() for p in self.net.params),
+            weights=tuple(p.numpy().copy() for p in self.net.params),
         )
 
     def trained_model(self) -> torch.nn.Module:
