@@ -117,7 +117,10 @@ def wait_for_no_training_thread(seconds: float = 2.0) -> None:
 # -- 2. divergence -----------------------------------------------------------------------------
 
 
-async def test_divergence_keeps_the_last_finite_state_and_a_new_run_starts_at_once() -> None:
+@pytest.mark.parametrize("in_process", [False, True], ids=["thread", "child process"])
+async def test_divergence_keeps_the_last_finite_state_and_a_new_run_starts_at_once(monkeypatch,
+                                                                                   in_process: bool) -> None:
+    monkeypatch.setattr(worker_module, "IN_PROCESS", in_process)
     config = Config(lr=5.0, epochs=2000)
     expected = Engine(config).run()  # the headless engine says when it diverges
     assert expected.status is Status.DIVERGED
@@ -172,6 +175,30 @@ async def test_quit_is_prompt_at_any_moment_and_leaves_no_training_thread(moment
     took = time.monotonic() - asked
     assert app.return_code in (0, None)
     assert took < 2.0, f"quitting took {took:.2f} s"  # real terminal: see the report (target 0.5 s)
+    wait_for_no_training_thread()
+
+
+@pytest.mark.parametrize("moment", ["training", "paused"])
+async def test_quit_stops_a_run_in_a_child_process_too(monkeypatch, moment: str) -> None:
+    """The real terminal's path: the run trains in a child process; quitting leaves no run behind."""
+    import multiprocessing
+
+    monkeypatch.setattr(worker_module, "IN_PROCESS", True)
+    app = QuadApp(LONG, autorun=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screen_of(app)
+        await started(pilot, app)
+        if moment == "paused":
+            screen.control.pause()
+            await until(pilot, lambda: screen.last.status is Status.PAUSED, "the pause")
+        asked = await _quit_and_time(app, pilot)
+    assert time.monotonic() - asked < 2.0
+    deadline = time.monotonic() + 5
+    while any(p.name == "quadtui-train" for p in multiprocessing.active_children()) or any(
+        t.name == "quadtui-forward" for t in threading.enumerate()
+    ):
+        assert time.monotonic() < deadline, "the training process or its forwarder outlived the app"
+        time.sleep(0.01)
     wait_for_no_training_thread()
 
 
@@ -284,6 +311,29 @@ async def test_an_error_mid_run_is_shown_keeps_the_run_on_screen_and_a_new_run_w
         await finish(pilot, app)
         assert screen.error is None and screen.last.status is Status.DONE and screen.last.epoch == 400
         assert status_text(app).startswith("done")
+
+
+async def test_a_killed_training_process_is_an_error_and_the_app_stays_usable(monkeypatch) -> None:
+    import multiprocessing
+
+    monkeypatch.setattr(worker_module, "IN_PROCESS", True)
+    app = QuadApp(LONG, autorun=True)
+    app.train_screen.speed = CALM
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screen_of(app)
+        await started(pilot, app, 30)
+        (child,) = [p for p in multiprocessing.active_children() if p.name == "quadtui-train"]
+        child.kill()  # as the kernel's OOM killer would
+        await until(pilot, lambda: screen.error is not None, "the error")
+        failed = screen.last
+        assert status_text(app).startswith("error: the training process ended unexpectedly")
+        assert failed.epoch >= 30 and f"epoch {failed.epoch} of" in status_text(app)  # its state stays
+        assert any("ended unexpectedly" in n.message for n in app._notifications)
+        app.query_one("#epochs", Input).value = "300"
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: screen.last.run_id != failed.run_id, "a new run")
+        await finish(pilot, app)
+        assert screen.error is None and screen.last.status is Status.DONE and screen.last.epoch == 300
 
 
 @pytest.mark.parametrize("where", ["building the engine", "taking a snapshot"])
