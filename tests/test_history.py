@@ -66,3 +66,21 @@ def test_frozen_history_does_not_change_while_the_original_grows():
     assert after.hi.max() == 2.0
     with pytest.raises(ValueError):
         frozen.append(np.ones(3, dtype=np.float32))
+
+
+def test_a_summary_is_small_and_draws_the_same_chart():
+    history = LossHistory()
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        history.append(rng.random(20_000).astype(np.float32))
+    summary = history.summary()
+    assert summary.used_bytes <= 2 * MAX_BLOCKS * 4 < history.used_bytes / 10
+    assert len(summary) == len(history)
+    for bins in (80, 320, 1000):
+        full, small = history.decimate(bins), summary.decimate(bins)
+        np.testing.assert_array_equal(full.x, small.x)
+        np.testing.assert_array_equal(full.lo, small.lo)
+        np.testing.assert_array_equal(full.hi, small.hi)
+    short = LossHistory()
+    short.append(np.arange(100, dtype=np.float32))
+    np.testing.assert_array_equal(short.summary().values, short.values)  # short runs keep every value

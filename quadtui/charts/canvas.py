@@ -206,7 +206,8 @@ def _register(fig, signal) -> None:
 def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, colorize, pixel):
     """The title, then a one-line legend (key glyph + label) for as many traces as fit.
 
-    Entries run from the top-most trace (drawn last) down, so the main series comes first.
+    Entries run from the top-most trace (drawn last) down, so the main series comes first;
+    the legend stops at the first entry that does not fit.
     """
     fg = pixel(foreground=theme.foreground) if theme.color and theme.foreground else pixel()
     budget = width - 2
@@ -220,7 +221,7 @@ def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, color
         label = clip(clean(trace.label), 40)
         entry = 3 + cell_width(key) + 1 + cell_width(label)
         if used + entry > budget:
-            continue  # a shorter entry further on may still fit
+            break  # entries are in order of importance: never show a lesser one in place of this
         colour = pixel(foreground=trace.color) if theme.color and trace.color else fg
         out = out + colorize("   ", fg).matrix() + colorize(key, colour).matrix()
         out = out + colorize(" " + label, fg).matrix()

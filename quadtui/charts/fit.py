@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from quadtui.core.engine import Snapshot
 
 MAX_SAMPLES = 300  # sample dots drawn at most (an even, deterministic subset)
-MAX_OVERLAYS = 6
+MAX_OVERLAYS = 8
 SAMPLE_MARK = "•"
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the engine imports torch; charts only read snapshot fields
     from quadtui.core.engine import Snapshot
 
 BINS_PER_COLUMN = 1  # each bin is drawn low→high: two points a column, hd's resolution
-MAX_OVERLAYS = 6
+MAX_OVERLAYS = 8
 
 
 @dataclass(frozen=True)

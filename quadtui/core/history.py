@@ -39,6 +39,8 @@ class LossHistory:
     @property
     def values(self) -> np.ndarray:
         """A read-only view of every value so far (valid however long it grows)."""
+        if self._values is None:  # a summary(): only the block minima are left
+            return self._bmin
         view = self._values[: self._n]
         view.flags.writeable = False
         return view
@@ -46,15 +48,19 @@ class LossHistory:
     @property
     def nbytes(self) -> int:
         """Bytes reserved (pages never written to are not resident)."""
-        return self._values.nbytes + self._bmin.nbytes + self._bmax.nbytes
+        raw = 0 if self._values is None else self._values.nbytes
+        return raw + self._bmin.nbytes + self._bmax.nbytes
 
     @property
     def used_bytes(self) -> int:
         """Bytes holding data: 4 per value, plus the fixed-size block summary."""
-        return self._values.itemsize * self._n + self._bmin.nbytes + self._bmax.nbytes
+        raw = 0 if self._values is None else self._values.itemsize * self._n
+        return raw + self._bmin.nbytes + self._bmax.nbytes
 
     def last(self) -> float | None:
-        return float(self._values[self._n - 1]) if self._n else None
+        if not self._n or self._values is None:  # empty, or a summary() without the values
+            return None
+        return float(self._values[self._n - 1])
 
     def frozen(self) -> "LossHistory":
         """An unchanging copy of the history as it is now, safe to read from another thread.
@@ -66,6 +72,18 @@ class LossHistory:
         nblocks = -(-self._n // self._block)
         copy._values, copy._n, copy._block, copy._frozen = self._values, self._n, self._block, True
         copy._bmin, copy._bmax = self._bmin[:nblocks].copy(), self._bmax[:nblocks].copy()
+        return copy
+
+    def summary(self) -> "LossHistory":
+        """A frozen copy that keeps only the block summary: at most 32 KB, whatever the length.
+
+        It draws the same chart as the full history at any width up to ``MAX_BLOCKS / 2``
+        columns; for keeping many finished runs (``values`` is then the block minima).
+        """
+        if self._block == 1:
+            return self.frozen()  # at most MAX_BLOCKS values: keep them
+        copy = self.frozen()
+        copy._values = None  # type: ignore[assignment]
         return copy
 
     def append(self, chunk: np.ndarray) -> None:
@@ -111,11 +129,12 @@ class LossHistory:
         """About ``bins`` points that keep each bin's extremes, in O(bins + MAX_BLOCKS)."""
         n = self._n
         bins = max(1, bins)
-        if n <= bins:
+        summary_only = self._values is None
+        if n <= bins and not summary_only:
             v = self._values[:n].copy()
             return Series(np.arange(1, n + 1, dtype=np.float64), v, v)
         nblocks = -(-n // self._block)
-        if nblocks > bins:
+        if nblocks > bins or summary_only:
             mins, maxs, size = self._bmin[:nblocks], self._bmax[:nblocks], self._block
         else:  # few epochs: bin the raw values (n <= bins * block is small here)
             mins = maxs = self._values[:n]

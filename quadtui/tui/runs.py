@@ -43,7 +43,7 @@ class RunRecord:
     config: Config
     status: str  # done | diverged | stopped
     epochs: int  # epochs trained
-    history: LossHistory  # frozen
+    history: LossHistory  # a summary(): a kept run costs at most 32 KB however long it was
     grid: np.ndarray
     prediction: np.ndarray
     final_loss: float | None
@@ -111,7 +111,7 @@ class RunStore:
             return None
         self._seen.add(snap.run_id)
         return self._add(
-            config=snap.config, status=status, epochs=snap.epoch, history=snap.history,
+            config=snap.config, status=status, epochs=snap.epoch, history=snap.history.summary(),
             grid=snap.grid, prediction=snap.prediction, final_loss=snap.train_now, eval_loss=snap.eval_now,
             seconds=snap.elapsed if seconds is None else seconds, run_id=snap.run_id,
         )
@@ -122,7 +122,7 @@ class RunStore:
             return None
         prediction = member.prediction if member.prediction is not None else np.full(len(grid), np.nan)
         return self._add(
-            config=member.config, status=member.status, epochs=member.epochs_run, history=member.history.frozen(),
+            config=member.config, status=member.status, epochs=member.epochs_run, history=member.history.summary(),
             grid=grid, prediction=prediction, final_loss=member.final_loss, eval_loss=member.eval_loss,
             seconds=None, source=f"sweep {param}",
         )
