@@ -102,8 +102,7 @@ def train(config: Config, control: Control, threads: int, interval: float, cance
         while True:
             try:
                 kind, *body = here.recv()
-            except (EOFError, OSError) as exc:
-                open("/tmp/parent.log", "a").write(f"parent recv {exc!r}\n")
+            except (EOFError, OSError):
                 child.join(5)
                 error = f"the training process ended unexpectedly (exit code {child.exitcode})"
                 raise RunFailedError(error, mirror.failed(error)) from None
@@ -233,12 +232,9 @@ def _child(conn: Connection, config: Config, threads: int, interval: float, paus
         try:
             conn.send(("update", ship.delta(snap)))
         except OSError:  # the parent is gone: stop
-            import traceback; traceback.print_exc()
             cancel.set()
 
     engine = None
-    print("child start", os.getpid(), flush=True)
-    import atexit; atexit.register(lambda: print("child atexit", flush=True))
     try:
         set_threads(threads)
         engine = Engine(config)
@@ -254,7 +250,6 @@ def _child(conn: Connection, config: Config, threads: int, interval: float, paus
             except Exception:
                 pass
         message = ("failed", error, delta)
-    print("child sending", message[0], flush=True)
     try:
         conn.send(message)
     except OSError:
@@ -266,8 +261,7 @@ def _listen(conn: Connection, control: Control, cancel: threading.Event) -> None
     while True:
         try:
             kind, *body = conn.recv()
-        except (EOFError, OSError) as exc:
-            print("listener", repr(exc), flush=True)
+        except (EOFError, OSError):
             kind, body = "cancel", []
         if kind == "cancel":
             cancel.set()
@@ -289,7 +283,7 @@ def _listen(conn: Connection, control: Control, cancel: threading.Event) -> None
 
 def _quiet() -> None:
     """The child shares the app's terminal: anything it prints would tear the screen."""
-    devnull = os.open("/tmp/child.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     os.close(devnull)
