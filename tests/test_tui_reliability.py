@@ -153,7 +153,8 @@ async def _quit_and_time(app: QuadApp, pilot) -> float:
     return asked
 
 
-@pytest.mark.parametrize("moment", ["before torch", "idle", "training", "paused", "mid big step", "finished"])
+@pytest.mark.parametrize("moment", ["before torch", "idle", "training", "paused", "mid big step", "finished",
+                                    "help open", "export question", "sweep"])
 async def test_quit_is_prompt_at_any_moment_and_leaves_no_training_thread(moment: str) -> None:
     config = Config(epochs=300) if moment == "finished" else LONG
     app = QuadApp(config, autorun=moment not in ("before torch", "idle"))
@@ -171,6 +172,16 @@ async def test_quit_is_prompt_at_any_moment_and_leaves_no_training_thread(moment
             if moment == "mid big step":
                 screen.control.step(5_000_000)  # full speed for many seconds, inside one request
                 await until(pilot, lambda: screen.last.epoch > 1000, "the big step to be under way")
+            elif moment == "help open":
+                await pilot.press("f1")
+                await until(pilot, lambda: app.screen is not screen, "the help screen")
+            elif moment == "export question":
+                await pilot.press("ctrl+f")
+                await until(pilot, lambda: app.screen is not screen, "the export dialog")
+            elif moment == "sweep":
+                screen.sweep_from_spec("hidden=2,4,8")  # three 10,000,000-epoch members
+                await until(pilot, lambda: getattr(app.screen, "running", False) and "epochs (all runs)" in str(
+                    app.screen.query_one("#sweep-state", Static).render()), "the sweep to be under way")
         asked = await _quit_and_time(app, pilot)
     took = time.monotonic() - asked
     assert app.return_code in (0, None)
