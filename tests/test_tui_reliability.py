@@ -259,7 +259,7 @@ def _page_size() -> int:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
-async def test_a_ten_million_epoch_run_keeps_memory_bounded_keys_responsive_and_quits(capsys) -> None:
+async def test_a_ten_million_epoch_run_keeps_memory_bounded_keys_responsive_and_quits() -> None:
     app = QuadApp(LONG, autorun=True)
     async with app.run_test(size=SIZE) as pilot:
         screen = screen_of(app)
@@ -279,12 +279,8 @@ async def test_a_ten_million_epoch_run_keeps_memory_bounded_keys_responsive_and_
             send_keys(app, key)
             await until(pilot, lambda: screen.neuron != neuron, "the neuron key")
             latencies.append(time.monotonic() - asked)
-        assert max(latencies) < 1.0, latencies
+        assert max(latencies) < 1.0, f"key latencies {latencies}"  # a real terminal: 11-63 ms
         assert screen.running and screen.last.status is Status.TRAINING
-        with capsys.disabled():
-            print(f"\n  RSS growth {per_epoch:.2f} bytes/epoch ({(rss1 - rss0) / 2**20:.1f} MiB)"
-                  f" over {epoch1 - epoch0:,} epochs;"
-                  f" key latency while training: {', '.join(f'{t * 1000:.0f}' for t in latencies)} ms")
         asked = await _quit_and_time(app, pilot)
     assert time.monotonic() - asked < 2.0
     wait_for_no_training_thread()
