@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 
 #: what the fork server imports once, so that each run's process starts with them loaded
 PRELOAD = ["quadtui.core.engine", "quadtui.tui.remote"]
-#: how often the forwarder looks at the cancel event when no request wakes it (s)
-POLL = 0.05
+#: how often the forwarder looks at the cancel event when no request wakes it (s): often while
+#: training (a cancelled run stops burning CPU at once), rarely while paused (idle costs nothing)
+POLL, PAUSED_POLL = 0.05, 0.5
 
 
 def _context() -> Any:
@@ -131,7 +132,7 @@ def _forward(conn: Connection, control: Control, cancel: threading.Event, stop: 
             if cancel.is_set():
                 conn.send(("cancel",))
                 return
-            control.wake.wait(POLL)
+            control.wake.wait(PAUSED_POLL if control.paused else POLL)
             control.wake.clear()
             steps, lr = control.take_steps(sys.maxsize), control.take_lr()
             now = (control.paused, control.speed)
