@@ -63,9 +63,11 @@ def cpu_of(pids: list[int]) -> float:
     return total
 
 
-def shows(term: PtyProcess, word: bytes, timeout: float) -> bool:
-    """Wait until the screen has shown ``word`` (escape sequences removed, so split writes still match)."""
-    return term.read_until(lambda out: word in _ESCAPES.sub(b"", out[-20000:]), timeout) is not None
+def shows(term: PtyProcess, pattern: bytes, timeout: float) -> bool:
+    """Wait until the screen has shown ``pattern`` (a regex; escape sequences removed first)."""
+    regex = re.compile(pattern)
+    return term.read_until(lambda out: regex.search(_ESCAPES.sub(b"", out[-20000:])) is not None,
+                           timeout) is not None
 
 
 def idle_share(term: PtyProcess, seconds: float) -> float:
@@ -79,7 +81,7 @@ def idle_share(term: PtyProcess, seconds: float) -> float:
 def finished(seconds: float) -> float:
     term = PtyProcess(quadtui_argv("--run", "--epochs", "2000"))
     try:
-        if not shows(term, b"done", 60):
+        if not shows(term, rb"epoch 2000 of 2000", 60) or not shows(term, rb"\bdone\b", 10):
             raise RuntimeError("the run did not finish:\n" + term.output[-2000:].decode(errors="replace"))
         term.drain(0.5)  # let the last frame settle
         return idle_share(term, seconds)
@@ -90,12 +92,12 @@ def finished(seconds: float) -> float:
 def paused(seconds: float) -> float:
     term = PtyProcess(quadtui_argv("--run", "--epochs", "10000000"))
     try:
-        if not shows(term, b"training", 60):
+        if not shows(term, rb"epoch [1-9][0-9]* of 10000000", 60):  # training (torch loaded)
             raise RuntimeError("the run did not start:\n" + term.output[-2000:].decode(errors="replace"))
         term.drain(1.0)
         term.output.clear()
         term.send(b" ")
-        if not shows(term, b"paused", 20):
+        if not shows(term, rb"\bpaused\b", 20):
             raise RuntimeError("the run did not pause:\n" + term.output[-2000:].decode(errors="replace"))
         term.drain(0.5)
         return idle_share(term, seconds)
