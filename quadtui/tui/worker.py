@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from quadtui.core.control import Control
     from quadtui.core.engine import Engine, Snapshot
 
-#: at most this many snapshots a second reach the UI, whatever the epoch rate
-REDRAWS_PER_S = 15
+#: at most this many snapshots a second reach the UI, whatever the epoch rate: a little over
+#: the 10 redraws a second that look live, and not more (each redraw costs the UI ~20-30 ms)
+REDRAWS_PER_S = 12
 #: train in a child process (True), in the worker thread (False), or None: a child process
 #: unless the app is headless (``App.run_test``)
 IN_PROCESS: bool | None = None

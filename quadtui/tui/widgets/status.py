@@ -64,15 +64,18 @@ class StatusBar(Vertical):
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self._shown: dict[str, str] = {}  # what each label shows now
+        self._look: tuple[bool, bool] | None = None  # the state label's (-bad, -good) classes
 
-    def _set(self, name: str, text: str) -> None:
-        """Show ``text`` in label ``name``: nothing to do if it already does; a new layout only if its width changed."""
+    def _set(self, name: str, text: str) -> bool:
+        """Show ``text`` in label ``name`` (a new layout only if its width changed); False if it already did."""
         old = self._shown.get(name)
-        if text != old:
-            self._shown[name] = text
-            # #numbers spans the rest of the line; the others are as wide as their text
-            layout = name != "numbers" and (old is None or cell_len(old) != cell_len(text))
-            self.query_one(f"#{name}", Static).update(text, layout=layout)
+        if text == old:
+            return False
+        self._shown[name] = text
+        # #numbers spans the rest of the line; the others are as wide as their text
+        layout = name != "numbers" and (old is None or cell_len(old) != cell_len(text))
+        self.query_one(f"#{name}", Static).update(text, layout=layout)
+        return True
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -85,9 +88,12 @@ class StatusBar(Vertical):
              note: str | None = None) -> None:
         state = note if note is not None else state_text(snap, error)
         self._set("state", state)
-        label = self.query_one("#state", Static)
-        label.set_class(error is not None or state.startswith(("diverged", "error")), "-bad")
-        label.set_class(state == "done", "-good")
+        look = (error is not None or state.startswith(("diverged", "error")), state == "done")
+        if look != self._look:  # restyling costs a stylesheet pass: only when it changes
+            self._look = look
+            label = self.query_one("#state", Static)
+            label.set_class(look[0], "-bad")
+            label.set_class(look[1], "-good")
         parts = []
         if snap is not None:
             total = snap.config.epochs
