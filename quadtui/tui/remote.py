@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import pickle
 import sys
 import threading
 import time
@@ -102,11 +103,12 @@ def train(config: Config, control: Control, threads: int, interval: float, cance
     try:
         while True:
             try:
-                kind, *body = here.recv()
+                data = here.recv_bytes()
             except (EOFError, OSError):
                 child.join(5)
                 error = f"the training process ended unexpectedly (exit code {child.exitcode})"
                 raise RunFailedError(error, mirror.failed(error)) from None
+            kind, *body = pickle.loads(data)
             if kind == "update":
                 on_snapshot(mirror.apply(body[0]))
             elif kind == "failed":
@@ -231,7 +233,7 @@ def _child(conn: Connection, config: Config, threads: int, interval: float, paus
 
     def send(snap: Snapshot) -> None:
         try:
-            conn.send(("update", ship.delta(snap)))
+            _send(conn, ("update", ship.delta(snap)))
         except OSError:  # the parent is gone: stop
             cancel.set()
 
@@ -252,7 +254,7 @@ def _child(conn: Connection, config: Config, threads: int, interval: float, paus
                 pass
         message = ("failed", error, delta)
     try:
-        conn.send(message)
+        _send(conn, message)
     except OSError:
         pass
 
@@ -280,6 +282,12 @@ def _listen(conn: Connection, control: Control, cancel: threading.Event) -> None
                 control.pause()
             elif not paused and control.paused:
                 control.resume()
+
+
+def _send(conn: Connection, message: tuple[Any, ...]) -> None:
+    """Pickled by value with the plain pickler: no shared-memory or fd-passing reductions (torch
+    registers some for multiprocessing), so a message never depends on the child still being there."""
+    conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _quiet() -> None:
