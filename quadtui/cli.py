@@ -170,6 +170,8 @@ def _main(argv: list[str]) -> int:
         extra["sweep"] = args.sweep
     app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, **extra)
     app.run()
+    if "quadtui.tui.remote" in sys.modules:  # runs trained in child processes: end their fork server
+        sys.modules["quadtui.tui.remote"].stop_server()
     return app.return_code or 0
 
 
