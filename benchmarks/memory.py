@@ -4,7 +4,7 @@
     python benchmarks/memory.py --epochs 200000 --no-long
 
 Each run happens in a fresh subprocess (one torch thread, snapshots taken at the
-TUI's 15 per second, as a worker would), which reports its RSS (VmRSS / VmHWM
+TUI's 12 per second, as a worker would), which reports its RSS (VmRSS / VmHWM
 from /proc/self/status, ru_maxrss otherwise) right after importing torch, during
 the run, and at the end, plus the loss history's bytes.  The 10,000,000-epoch run
 is stopped early: the RSS growth per epoch between two checkpoints, projected to
@@ -57,7 +57,7 @@ def child(epochs: int, stop_after: int | None, checkpoints: list[int]) -> dict[s
         if stop_after is not None and epoch >= stop_after:
             cancel.set()
 
-    snap = engine.run(cancel=cancel, on_progress=progress, on_snapshot=lambda s: None)
+    snap = engine.run(cancel=cancel, on_progress=progress, on_snapshot=lambda s: None, interval=1 / 12)
     current, peak = rss()
     history = engine.history
     return {
