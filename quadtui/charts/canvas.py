@@ -46,6 +46,7 @@ class Trace:
     dashed: bool = False
     label: str | None = None
     key: str | None = None  # legend glyph; derived from the marker when None
+    rank: int = 0  # legend order: lower first (then the top-most trace first)
 
 
 @dataclass(frozen=True)
@@ -206,15 +207,16 @@ def _register(fig, signal) -> None:
 def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, colorize, pixel):
     """The title, then a one-line legend (key glyph + label) for as many traces as fit.
 
-    Entries run from the top-most trace (drawn last) down, so the main series comes first;
-    the legend stops at the first entry that does not fit.
+    Entries run by rank, then from the top-most trace (drawn last) down, so the main series
+    comes first; the legend stops at the first entry that does not fit.
     """
     fg = pixel(foreground=theme.foreground) if theme.color and theme.foreground else pixel()
     budget = width - 2
     title = clip(clean(chart.title), budget)
     used = cell_width(title)
     out = colorize(title, fg).matrix()
-    for trace, shown in reversed(list(zip(chart.traces, drawn))):
+    entries = list(zip(chart.traces, drawn))[::-1]
+    for trace, shown in sorted(entries, key=lambda entry: entry[0].rank):  # stable: ties stay top-most first
         if not (trace.label and shown):
             continue
         key = trace.key or (_DASHED_KEY if trace.dashed and trace.lines else _KEYS.get(trace.marker, trace.marker))

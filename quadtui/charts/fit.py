@@ -53,12 +53,13 @@ def fit_chart(
     prediction = _floats(snap.prediction)
     y_lo, y_hi = _range(np.concatenate((sy, target)), _range(prediction, (-1.0, 1.0)), pad=0.06)
 
-    traces = [Trace(grid, target, "braille", theme.muted, label="target")]
+    traces = [Trace(grid, target, "braille", theme.muted, label="target", rank=1)]
     for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
         ox, oy = _thin(_floats(overlay.grid), _floats(overlay.prediction), 4 * int(width))
-        traces.append(Trace(ox, oy, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label))
+        traces.append(Trace(ox, oy, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label,
+                            rank=3))
     traces.append(Trace(grid, prediction, "hd", theme.series(0), label="model"))
-    traces.append(Trace(sx, sy, SAMPLE_MARK, theme.series(1), lines=False, label="samples"))
+    traces.append(Trace(sx, sy, SAMPLE_MARK, theme.series(1), lines=False, label="samples", rank=2))
     title = f"fit · epoch {snap.epoch:,}/{snap.config.epochs:,}"
     return render(Chart(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi)), width, height, theme)
 

@@ -50,7 +50,8 @@ def loss_chart(
     traces: list[Trace] = []
     for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
         x, y = _envelope(overlay.history, max(4, bins // 2))  # faint and dashed: half the detail
-        traces.append(Trace(x, y, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label))
+        traces.append(Trace(x, y, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label,
+                            rank=1))
     x, y = _binned(snap.eval_epochs, snap.eval_loss, max(4, bins // 2))  # eval is smooth
     if x.size:  # under the train curve: train is what the optimiser sees
         traces.append(Trace(x, y, "braille", theme.series(1), label=_labelled("eval", snap.eval_now)))
