@@ -47,7 +47,7 @@ def state_text(snap: Snapshot | None, error: str | None = None) -> str:
 
 
 class StatusBar(Vertical):
-    """Two lines: ``state  epoch n of N [bar]`` and ``train · eval · epochs/s · elapsed · speed · lr``."""
+    """Two lines: ``state  epoch n of N [bar]`` and ``train · eval · lr · epochs/s · elapsed · speed``."""
 
     DEFAULT_CSS = """
     StatusBar { height: 2; background: $panel; }
@@ -99,11 +99,9 @@ class StatusBar(Vertical):
             total = snap.config.epochs
             self._set("epoch", f"epoch {snap.epoch} of {total}")
             self.query_one(ProgressBar).update(total=total, progress=snap.epoch)
-            parts += [
-                f"train {loss_text(snap.train_now)}",
-                f"eval {loss_text(snap.eval_now)}",
-                f"{snap.epochs_per_s:,.0f} epochs/s",
-                clock(snap.elapsed),
-            ]
-        parts += [f"speed {speed_text(speed)}", f"lr {lr:g}"]
+            parts += [f"train {loss_text(snap.train_now)}", f"eval {loss_text(snap.eval_now)}"]
+        parts.append(f"lr {lr:g}")  # before the rest: on a narrow terminal the line's end is cut
+        if snap is not None:
+            parts += [f"{snap.epochs_per_s:,.0f} epochs/s", clock(snap.elapsed)]
+        parts.append(f"speed {speed_text(speed)}")
         self._set("numbers", " · ".join(parts))
