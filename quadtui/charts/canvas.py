@@ -47,6 +47,7 @@ class Trace:
     label: str | None = None
     key: str | None = None  # legend glyph; derived from the marker when None
     rank: int = 0  # legend order: lower first (then the top-most trace first)
+    short: str | None = None  # the legend label when ``label`` does not fit
 
 
 @dataclass(frozen=True)
@@ -220,9 +221,12 @@ def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, color
         if not (trace.label and shown):
             continue
         key = trace.key or (_DASHED_KEY if trace.dashed and trace.lines else _KEYS.get(trace.marker, trace.marker))
-        label = clip(clean(trace.label), 40)
-        entry = 3 + cell_width(key) + 1 + cell_width(label)
-        if used + entry > budget:
+        for text in (trace.label, trace.short):
+            label = clip(clean(text or ""), 40)
+            entry = 3 + cell_width(key) + 1 + cell_width(label)
+            if text and used + entry <= budget:
+                break
+        else:
             break  # entries are in order of importance: never show a lesser one in place of this
         colour = pixel(foreground=trace.color) if theme.color and trace.color else fg
         out = out + colorize("   ", fg).matrix() + colorize(key, colour).matrix()

@@ -54,9 +54,10 @@ def loss_chart(
                             rank=1))
     x, y = _binned(snap.eval_epochs, snap.eval_loss, max(4, bins // 2))  # eval is smooth
     if x.size:  # under the train curve: train is what the optimiser sees
-        traces.append(Trace(x, y, "braille", theme.series(1), label=_labelled("eval", snap.eval_now)))
+        traces.append(Trace(x, y, "braille", theme.series(1), label=_labelled("eval", snap.eval_now),
+                            short="eval"))
     x, y = _envelope(snap.history, bins)
-    traces.append(Trace(x, y, "hd", theme.series(0), label=_labelled("train", snap.train_now)))
+    traces.append(Trace(x, y, "hd", theme.series(0), label=_labelled("train", snap.train_now), short="train"))
 
     lo, hi = _log_limits([trace.y for trace in traces])
     last = max([float(snap.epoch), 2.0] + [float(trace.x[-1]) for trace in traces if trace.x.size])
