@@ -209,7 +209,7 @@ def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, color
     """The title, then a one-line legend (key glyph + label) for as many traces as fit.
 
     Entries run by rank, then from the top-most trace (drawn last) down, so the main series
-    comes first; the legend stops at the first entry that does not fit.
+    take the room first (in their short form when the long one does not fit).
     """
     fg = pixel(foreground=theme.foreground) if theme.color and theme.foreground else pixel()
     budget = width - 2
@@ -227,7 +227,7 @@ def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, color
             if text and used + entry <= budget:
                 break
         else:
-            break  # entries are in order of importance: never show a lesser one in place of this
+            continue  # neither fits; a lesser, shorter entry further on may
         colour = pixel(foreground=trace.color) if theme.color and trace.color else fg
         out = out + colorize("   ", fg).matrix() + colorize(key, colour).matrix()
         out = out + colorize(" " + label, fg).matrix()
