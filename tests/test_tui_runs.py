@@ -14,7 +14,7 @@ from quadtui.core.engine import Engine, Status
 from quadtui.core.history import LossHistory
 from quadtui.tui.app import QuadApp
 from quadtui.tui.runs import MAX_OVERLAYS, RunStore, difference
-from quadtui.tui.widgets.chart import FitChart, LossChart
+from quadtui.tui.widgets.chart import FitChart, LossChart, chart_theme
 from quadtui.tui.widgets.runs_table import MARK, RunsTable
 from quadtui.tui.widgets.status import loss_text
 from tests.test_tui import drawn, finish, type_into, until
@@ -56,6 +56,12 @@ async def test_two_runs_are_listed_with_what_differs_and_their_final_losses() ->
         store = app.train_screen.runs
         assert [run.final_loss for run in store.runs] == [first.train_now, second.train_now]
         assert oldest[0] == newest[0] == MARK  # chosen for the charts (the run on screen is not drawn twice)
+        # the run drawn on the charts has its curve's colour on its mark; the run on screen has none
+        theme = chart_theme(app)[1]
+        drawn_mark, own_mark = table.get_row_at(1)[0], table.get_row_at(0)[0]
+        rgb = theme.series(2)
+        assert f"rgb({rgb[0]},{rgb[1]},{rgb[2]})" in str(drawn_mark.style)
+        assert "rgb" not in str(own_mark.style)
 
 
 async def test_enter_on_a_row_puts_that_runs_settings_in_the_form() -> None:

@@ -177,6 +177,16 @@ class RunStore:
         ]
 
     # -- for the charts ------------------------------------------------------------------
+    def drawn(self, current: Snapshot | None) -> list[int]:
+        """Numbers of the runs the charts draw, in drawing order (overlay i has colour i)."""
+        if not self.show_overlays:
+            return []
+        current_id = None if current is None else current.run_id
+        return [
+            number for number in self.overlaid
+            if (run := self.get(number)) is not None and (run.run_id is None or run.run_id != current_id)
+        ]
+
     def overlays(self, current: Snapshot | None, reference: Config) -> tuple[list[LossOverlay], list[FitOverlay], Hashable]:
         """The loss and fit overlays beside the run on screen, and a key that changes when they do.
 
@@ -185,10 +195,7 @@ class RunStore:
         current_id = None if current is None else current.run_id
         key: Hashable = (self.version, current_id, reference)
         if self._cache is None or self._cache[0] != key:
-            runs = [] if not self.show_overlays else [
-                run for number in self.overlaid
-                if (run := self.get(number)) is not None and (run.run_id is None or run.run_id != current_id)
-            ]
+            runs = [run for number in self.drawn(current) if (run := self.get(number)) is not None]
             names = self.labels(runs, reference)
             loss = [LossOverlay(name, run.history) for name, run in zip(names, runs)]
             fit = [FitOverlay(name, run.grid, run.prediction) for name, run in zip(names, runs)]

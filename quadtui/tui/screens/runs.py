@@ -54,7 +54,7 @@ class CompareActions:
         loss, fit, key = self.runs.overlays(self.last, reference)
         self.query_one(LossChart).set_overlays(loss, key)  # type: ignore[attr-defined]
         self.query_one(FitChart).set_overlays(fit, key)  # type: ignore[attr-defined]
-        self.query_one(RunsTable).show_runs(reference)  # type: ignore[attr-defined]
+        self.query_one(RunsTable).show_runs(reference, self.runs.drawn(self.last))  # type: ignore[attr-defined]
 
     def action_runs(self) -> None:
         table = self.query_one(RunsTable)  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 Each row names the run by what differs from the run on screen, with its status,
 epochs, final and eval loss and time.  A ◆ marks the runs drawn (dashed) on the
-loss and fit charts.  Enter asks for a run's settings in the form; space overlays
+loss and fit charts, in the colour of its curve.  Enter asks for a run's settings in the form; space overlays
 a run or stops overlaying it.
 """
 
@@ -17,6 +17,7 @@ from textual.widgets import DataTable
 
 from quadtui.core.config import Config
 from quadtui.tui.runs import RunRecord, RunStore, time_text
+from quadtui.tui.widgets.chart import chart_theme
 from quadtui.tui.widgets.status import loss_text
 
 MARK = "◆"
@@ -56,18 +57,28 @@ class RunsTable(DataTable[Text | str]):
         self.store = store
         self._key: Hashable = None
         self._reference: Config | None = None
+        self._colours: dict[int, tuple[int, int, int] | None] = {}
 
     def on_mount(self) -> None:
         self.border_title = "runs  (Enter: use its settings · space: overlay on the charts · r: hide)"
         for label, key in COLUMNS:
             self.add_column(label, key=key)
 
-    def show_runs(self, reference: Config) -> None:
-        """List the store's runs, labelled against ``reference`` (if anything changed)."""
-        key = (self.store.version, reference)
+    def show_runs(self, reference: Config, drawn: list[int] | None = None) -> None:
+        """List the store's runs, labelled against ``reference`` (if anything changed).
+
+        ``drawn``: the numbers of the runs on the charts, in drawing order; their ◆ takes
+        the colour of their curve.
+        """
+        theme_key, theme = chart_theme(self.app)
+        drawn = list(drawn or [])
+        key = (self.store.version, reference, tuple(drawn), theme_key)
         if key == self._key:
             return
         self._key, self._reference = key, reference
+        self._colours = {
+            number: theme.series(2 + i) if theme.color else None for i, number in enumerate(drawn)
+        }
         kept = self.selected_number()
         self.clear()
         runs = list(reversed(self.store.runs))
@@ -79,7 +90,10 @@ class RunsTable(DataTable[Text | str]):
             self.move_cursor(row=self.get_row_index(str(kept)), animate=False)
 
     def _cells(self, run: RunRecord, label: str) -> list[Text | str]:
-        mark = Text(MARK, style="bold") if self.store.is_overlaid(run.number) else ""
+        mark: Text | str = ""
+        if self.store.is_overlaid(run.number):
+            rgb = self._colours.get(run.number)
+            mark = Text(MARK, style=f"bold rgb({rgb[0]},{rgb[1]},{rgb[2]})" if rgb else "bold")
         status = Text(run.status, style="bold" if run.status == "diverged" else "")
         return [mark, str(run.number), label, status, f"{run.epochs:,}", loss_text(run.final_loss),
                 loss_text(run.eval_loss), time_text(run.seconds)]
