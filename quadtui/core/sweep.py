@@ -247,7 +247,7 @@ class Sweep:
             if m.status == "diverged":
                 self._replay_diverged(m)
             else:
-                net = FastMLP(m.config, build_model(m.config))
+                net = FastMLP(m.config, model.models[j])  # the member's shapes; weights replaced below
                 for dst, src in zip(net.params, finals[j]):
                     dst.copy_(src)
                 m.final_loss = m.history.last()

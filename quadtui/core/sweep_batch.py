@@ -72,8 +72,9 @@ class BatchedMLP:
         self.weights = [torch.zeros(k_count, *s) for s in shapes]
         self.biases = [torch.zeros(k_count, s[0]) for s in shapes]
         self.masks = [torch.zeros(k_count, *s) for s in shapes]
-        for k, config in enumerate(configs):
-            for i, layer in enumerate(linear_layers(build_model(config))):
+        self.models = [build_model(config) for config in configs]  # the single runs' initial weights
+        for k in range(k_count):
+            for i, layer in enumerate(linear_layers(self.models[k])):
                 out_f, in_f = layer.weight.shape
                 self.weights[i][k, :out_f, :in_f] = layer.weight.detach()
                 self.biases[i][k, :out_f] = layer.bias.detach()

@@ -123,13 +123,14 @@ class WideMLP:
 
         # -- parameters: one flat buffer [w_in | b_in | w_out | b_out], each (K, S) but b_out (K,)
         seg = K * S
+        self.models = [build_model(config) for config in configs]  # the single runs' initial weights
         self.flat = torch.zeros(3 * seg + K)
         self.grad = torch.zeros_like(self.flat)
         views = self._views(self.flat)
         self.w_in, self.b_in, self.w_out, self.b_out = views
         for k, config in enumerate(configs):
             cols = torch.tensor(self.slots[k])
-            inner, outer = linear_layers(build_model(config))
+            inner, outer = linear_layers(self.models[k])
             self.w_in[k, cols] = inner.weight.detach()[:, 0]
             self.b_in[k, cols] = inner.bias.detach()
             self.w_out[k, cols] = outer.weight.detach()[0]
@@ -297,7 +298,7 @@ class WideMLP:
         self.flat.copy_(live)
         singles = []
         for k, config in enumerate(self.configs):
-            net = FastMLP(config, build_model(config))
+            net = FastMLP(config, self.models[k])  # copies the weights, then takes the random ones
             for dst, src in zip(net.params, self.member_params(k)):
                 dst.copy_(src)
             singles.append(net)
