@@ -275,20 +275,21 @@ class WideMLP:
     # -- the probe -------------------------------------------------------------------------------------------
     def _probe(self) -> list[int]:
         """Members whose step on random weights differs from their single run's (in any bit)."""
+        from quadtui.core.fastmlp import FastMLP
+
         gen = torch.Generator().manual_seed(0)
         saved_flat, saved = self.flat.clone(), [t.clone() for t in self.optimizer.state + self.optimizer.state2]
+        singles = [FastMLP(config, model) for config, model in zip(self.configs, self.models)]  # SGD: no state
         inexact: set[int] = set()
         for _ in range(PROBE_TRIALS):
-            inexact |= self._probe_once(gen)
+            inexact |= self._probe_once(gen, singles)
         self.flat.copy_(saved_flat)
         for dst, src in zip(self.optimizer.state + self.optimizer.state2, saved):
             dst.copy_(src)
         self.optimizer.steps = 0
         return sorted(inexact)
 
-    def _probe_once(self, gen: torch.Generator) -> set[int]:
-        from quadtui.core.fastmlp import FastMLP
-
+    def _probe_once(self, gen: torch.Generator, singles: list) -> set[int]:
         live = self.flat.clone()
         for k, h in enumerate(self.widths):
             cols = torch.tensor(self.slots[k])
@@ -296,12 +297,9 @@ class WideMLP:
                 view[k, cols] = torch.randn(h, generator=gen)
             self._views(live)[3][k] = torch.randn((), generator=gen)
         self.flat.copy_(live)
-        singles = []
-        for k, config in enumerate(self.configs):
-            net = FastMLP(config, self.models[k])  # copies the weights, then takes the random ones
+        for k, net in enumerate(singles):
             for dst, src in zip(net.params, self.member_params(k)):
                 dst.copy_(src)
-            singles.append(net)
         y_hat = torch.empty(self.samples, self.k_count)
         with torch.inference_mode():
             self._epoch(y_hat)
