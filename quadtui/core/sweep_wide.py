@@ -243,10 +243,8 @@ class WideMLP:
         """out[e, k] = mse_loss(pred of member k at epoch e): the single run's deferred row-wise mean."""
         rows, N, K = preds.shape
         by_member = preds.transpose(1, 2).contiguous()  # (rows, K, N): each row summed as the single run's
-        flat_out = torch.empty(rows * K)
         if self.shared_y:
-            mean_squared_rows(by_member.view(rows * K, N), self.y_rows[0], flat_out)
-            out.copy_(flat_out.view(rows, K))
+            mean_squared_rows(by_member.view(rows * K, N), self.y_rows[0], out.view(rows * K))
         else:
             for k in range(K):
                 mean_squared_rows(by_member[:, k], self.y_rows[k], out[:, k])
