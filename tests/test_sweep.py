@@ -75,8 +75,8 @@ def _single(config: Config) -> Engine:
 @pytest.mark.parametrize(
     "param,values,groups",
     [
-        # width 1 takes the padded BatchedMLP path; widths 4-7 batch only with their own width
-        ("hidden", [1, 2, 4, 8], [[0], [1, 3], [2]]),
+        # width 1 trains alone; width 4 (bias gradient summed in its own order) batches with 2 and 8
+        ("hidden", [1, 2, 4, 8], [[0], [1, 2, 3]]),
         ("lr", [0.005, 0.01, 0.02], [[0, 1, 2]]),
     ],
 )
@@ -115,12 +115,19 @@ def test_output_product_is_products_then_ones_in_the_modelled_order(width):
 
 @pytest.mark.parametrize(
     "param,values",
-    [("lr", [round(0.002 * (i + 1), 4) for i in range(16)]), ("hidden", list(range(2, 17)))],
+    [
+        ("lr", [round(0.002 * (i + 1), 4) for i in range(16)]),
+        ("hidden", list(range(2, 17))),
+        ("hidden", [2, 3, 5, 7]),  # storage width 7: the narrower members sum their bias gradients apart
+        ("hidden", [4, 5, 6, 7, 12]),
+    ],
 )
 def test_wide_batches_of_sixteen_are_exact(param, values):
     base = Config(epochs=300)
     result = Sweep(base, param, values).run()
-    assert max(len(g) for g in result.groups) >= 11  # the bulk trains as one WideMLP (widths 4-7 apart)
+    assert result.groups == [list(range(len(values)))]  # one WideMLP
+    configs = [m.config for m in result.members]
+    assert WideMLP(configs, [make_dataset(c) for c in configs]).inexact == []  # none trained alone
     for member in result.members:
         np.testing.assert_array_equal(member.history.values, _single(member.config).history.values)
 

@@ -20,6 +20,9 @@ and every step is one kernel call per op for all members.  Members of different
 widths share a batch: each member's units sit in the columns whose place in the
 output product's summation order is the place they have in the single run's
 (see :func:`unit_slots`); the other columns hold dead units that add exact zeros.
+Only the bias gradient's column sum has an order that a block's width sets in
+another way (4 to 7 columns against wider): members on the other side of that line
+from the storage width sum theirs again from a block of their own shape.
 
 A build-time probe replays one step of random data through the batched ops and
 through the single-run ops; a member whose bits differ anywhere is refused
@@ -87,17 +90,12 @@ def storage_width(widths: Sequence[int]) -> int:
 
 
 def wide_key(config: Config) -> tuple | None:
-    """Configs with equal keys train as one :class:`WideMLP`; ``None``: not this way.
-
-    torch sums an (N, H) block's columns in another order for 4 <= H <= 7 than for
-    wider blocks, so those widths share a batch only with their own width.
-    """
+    """Configs with equal keys train as one :class:`WideMLP`; ``None``: not this way."""
     if not (config.full_batch and config.layers == 1 and config.hidden >= 2):
         return None
     if config.activation not in ("relu", "leaky_relu", "identity") or config.optimizer != "sgd":
         return None  # momentum/adam/rmsprop over the flat buffer are not yet bit-exact: BatchedMLP
-    odd = config.hidden if 4 <= config.hidden <= 7 else 0
-    return ("wide", config.activation, config.optimizer, config.samples, odd)
+    return ("wide", config.activation, config.optimizer, config.samples)
 
 
 class WideMLP:
@@ -193,6 +191,15 @@ class WideMLP:
         leaky_relu, clamp_min = _nn.leaky_relu, torch.clamp_min
         optimizer_step, grads = self.optimizer.step, [self.grad]
         act, shared_x = self.activation, self.shared_x
+        # torch sums an (N, H) block's columns in one order for 4 <= H <= 7 and in another for
+        # wider blocks: a member on the other side of that line from the storage width gets its
+        # bias gradient summed again, from a block of its own shape, as the single run does.
+        index_select = torch.index_select
+        own_order = [
+            (gz[:, k], cols, torch.empty(N, h), torch.empty(h), g_bin[k])
+            for k, (h, cols) in enumerate(zip(self.widths, map(torch.tensor, self.slots)))
+            if h != W and (4 <= h <= 7 or 4 <= W <= 7)
+        ]
 
         def step(y_col: Tensor, y_t: Tensor) -> None:
             if shared_x:  # addmm over one input: x * w + b, each product rounded, as the single run
@@ -222,6 +229,10 @@ class WideMLP:
                 mul(gz, x, out=q)
                 mm(q2.t(), ones_n_col, out=g_in)
             tsum(gz_units, 0, out=g_bin)
+            for member_gz, cols, block, sums, row in own_order:
+                index_select(member_gz, 1, cols, out=block)
+                tsum(block, 0, out=sums)
+                row.index_copy_(0, cols, sums)
             optimizer_step(grads)
 
         return step
