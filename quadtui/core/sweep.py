@@ -7,7 +7,7 @@ share tensors as one batched model (:class:`~quadtui.core.sweep_batch.BatchedMLP
 
 * one-hidden-layer full-batch members (ReLU, leaky ReLU or identity) with the
   same optimizer and sample count train as one :class:`~quadtui.core.sweep_wide.WideMLP`
-  (one kernel call per op for all members, any widths >= 2 mixed);
+  (one kernel call per op for all members, any widths mixed);
 * other full-batch members with the same layer count, activation, optimizer and
   sample count form one :class:`~quadtui.core.sweep_batch.BatchedMLP` group;
 * groups train one after another; members alone in their group — mini-batch

@@ -21,12 +21,12 @@ widths share a batch: each member's units sit in the columns whose place in the
 output product's summation order is the place they have in the single run's
 (see :func:`unit_slots`); the other columns hold dead units that add exact zeros.
 Only the bias gradient's column sum has an order that a block's width sets in
-another way (4 to 7 columns against wider): members on the other side of that line
-from the storage width sum theirs again from a block of their own shape.
+another way (1, 4 to 7, or more columns): members on another side of those lines
+than the storage width sum theirs again from a block of their own shape.
 
 A build-time probe replays one step of random data through the batched ops and
-through the single-run ops; a member whose bits differ anywhere is refused
-(``inexact``) and trained alone.
+through the single-run ops; a member whose bits differ anywhere (gradients or
+updated weights) is refused (``inexact``) and trained alone.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def storage_width(widths: Sequence[int]) -> int:
 
 def wide_key(config: Config) -> tuple | None:
     """Configs with equal keys train as one :class:`WideMLP`; ``None``: not this way."""
-    if not (config.full_batch and config.layers == 1 and config.hidden >= 2):
+    if not (config.full_batch and config.layers == 1):
         return None
     if config.activation not in ("relu", "leaky_relu", "identity") or config.optimizer != "sgd":
         return None  # momentum/adam/rmsprop over the flat buffer are not yet bit-exact: BatchedMLP
@@ -191,14 +191,14 @@ class WideMLP:
         leaky_relu, clamp_min = _nn.leaky_relu, torch.clamp_min
         optimizer_step, grads = self.optimizer.step, [self.grad]
         act, shared_x = self.activation, self.shared_x
-        # torch sums an (N, H) block's columns in one order for 4 <= H <= 7 and in another for
-        # wider blocks: a member on the other side of that line from the storage width gets its
-        # bias gradient summed again, from a block of its own shape, as the single run does.
+        # torch sums an (N, H) block's columns in one order for 4 <= H <= 7, in another for wider
+        # blocks and for H = 1 in a third: a member whose width is on another side of those lines
+        # than the storage width gets its bias gradient summed again, from a block of its own shape.
         index_select = torch.index_select
         own_order = [
             (gz[:, k], cols, torch.empty(N, h), torch.empty(h), g_bin[k])
             for k, (h, cols) in enumerate(zip(self.widths, map(torch.tensor, self.slots)))
-            if h != W and (4 <= h <= 7 or 4 <= W <= 7)
+            if h != W and (h == 1 or 4 <= h <= 7 or 4 <= W <= 7)
         ]
 
         def step(y_col: Tensor, y_t: Tensor) -> None:
@@ -261,14 +261,15 @@ class WideMLP:
                 mean_squared_rows(by_member[:, k], self.y_rows[k], out[:, k])
 
     # -- members ----------------------------------------------------------------------------------------------
-    def member_params(self, k: int) -> list[Tensor]:
-        """Member ``k``'s weights and biases (copies), in ``nn.Linear`` order."""
+    def member_params(self, k: int, flat: Tensor | None = None) -> list[Tensor]:
+        """Member ``k``'s weights and biases (copies), in ``nn.Linear`` order; of ``flat`` (the gradients) if given."""
         cols = torch.tensor(self.slots[k])
+        w_in, b_in, w_out, b_out = self._views(self.flat if flat is None else flat)
         return [
-            self.w_in[k, cols].reshape(-1, 1).clone(),
-            self.b_in[k, cols].clone(),
-            self.w_out[k, cols].reshape(1, -1).clone(),
-            self.b_out[k : k + 1].clone(),
+            w_in[k, cols].reshape(-1, 1).clone(),
+            b_in[k, cols].clone(),
+            w_out[k, cols].reshape(1, -1).clone(),
+            b_out[k : k + 1].clone(),
         ]
 
     def finite(self) -> Tensor:
@@ -317,7 +318,9 @@ class WideMLP:
                 data_x = self.x if self.shared_x else self.x[:, k]
                 data_y = self.y_rows[0 if self.shared_y else k].reshape(-1, 1)
                 net.step(data_x, data_y)
-                grads_ok = all(torch.equal(a, b) for a, b in zip(self.member_params(k), net.params))
-                if not grads_ok:
+                # the gradients themselves: a one-ulp difference can vanish in the update's rounding
+                grads = [t for pair in zip(net.grad_w, net.grad_b) for t in pair]
+                pairs = [*zip(self.member_params(k, self.grad), grads), *zip(self.member_params(k), net.params)]
+                if not all(torch.equal(a, b) for a, b in pairs):
                     inexact.add(k)
         return inexact
