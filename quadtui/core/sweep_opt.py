@@ -36,6 +36,8 @@ class BatchedOptimizer:
         self._neg_lr = per_member([-c.lr for c in configs])
         self._wd = per_member([c.weight_decay for c in configs]) if any(c.weight_decay for c in configs) else None
         self._momentum = per_member([c.momentum for c in configs])
+        self.plain_sgd = self.kind == "sgd" and self._wd is None  # p.addcmul_(g, -lr) is the whole step
+        self.rates = self._neg_lr  # -lr per element; freeze() zeroes a member's in place
         self.state = [torch.zeros_like(p) for p in params]
         self.state2 = [torch.zeros_like(p) for p in params] if self.kind == "adam" else []
 

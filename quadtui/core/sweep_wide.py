@@ -150,7 +150,7 @@ class WideMLP:
         self.ones_n_row = torch.ones(1, N)
         self.ones_n_col = torch.ones(N, 1)
         self.block = torch.empty(BLOCK_EPOCHS, N, K)
-        self._rows = [(row.view(N * K, 1), row.t()) for row in self.block]  # each epoch's y_hat, as both
+        self._rows = [(row, row.view(N * K, 1), row.t()) for row in self.block]  # each epoch's y_hat, 3 ways
         self._g_in = g_in.view(K * S, 1)
         self._g_bin = g_bin[:, :W]
         self._g_wout = g_wout.view(1, K * S)
@@ -167,9 +167,9 @@ class WideMLP:
     # -- one epoch ----------------------------------------------------------------------------------------
     def _epoch(self, y_hat: Tensor) -> None:
         """Forward into ``y_hat`` (N, K), gradients into ``self.grad``, update."""
-        self._step(y_hat.view(-1, 1), y_hat.t())
+        self._step(y_hat, y_hat.view(-1, 1), y_hat.t())
 
-    def _make_step(self) -> Callable[[Tensor, Tensor], None]:
+    def _make_step(self) -> Callable[[Tensor, Tensor, Tensor], None]:
         """One epoch as a closure over prebuilt views: no per-epoch view, lookup or allocation.
 
         Per epoch: 12 kernel calls for ReLU and one shared input (the single run makes 9).
@@ -190,6 +190,11 @@ class WideMLP:
         threshold_backward, leaky_backward = _aten.threshold_backward.grad_input, _aten.leaky_relu_backward.grad_input
         leaky_relu, clamp_min = _nn.leaky_relu, torch.clamp_min
         optimizer_step, grads = self.optimizer.step, [self.grad]
+        if self.optimizer.plain_sgd:  # p -= lr * g, one fused call; freeze() zeroes the rates in place
+            update, neg_lr, grad = self.flat.addcmul_, self.optimizer.rates[0], self.grad
+
+            def optimizer_step(_: list[Tensor]) -> None:
+                update(grad, neg_lr)
         act, shared_x = self.activation, self.shared_x
         # torch sums an (N, H) block's columns in one order for 4 <= H <= 7, in another for wider
         # blocks and for H = 1 in a third: a member whose width is on another side of those lines
@@ -201,7 +206,7 @@ class WideMLP:
             if h != W and (h == 1 or 4 <= h <= 7 or 4 <= W <= 7)
         ]
 
-        def step(y_col: Tensor, y_t: Tensor) -> None:
+        def step(y_hat: Tensor, y_col: Tensor, y_t: Tensor) -> None:
             if shared_x:  # addmm over one input: x * w + b, each product rounded, as the single run
                 addmm(b_in, x, w_in, out=z2)
             else:
@@ -212,7 +217,7 @@ class WideMLP:
                 leaky_relu(z, 0.01, out=h)
             mul(h, w_out, out=q)
             mm(q_units, ones_w, out=y_col)
-            y_col.view(N, K).add_(b_out)
+            y_hat.add_(b_out)
             mse_backward(per_sample, y_t, y_rows, _NONE, grad_input=g)  # (K, N)
             tsum(g, 1, out=g_bout)
             gexp.copy_(g_expanded)  # one broadcast copy, then two contiguous products
@@ -240,14 +245,14 @@ class WideMLP:
     def fit(self, n: int) -> Tensor:
         """``n`` epochs for every member; (n, K) losses, each before its epoch's update."""
         out = torch.empty(n, self.k_count)
-        done, step, rows_views = 0, self._step, self._rows
+        done, step, row_views = 0, self._step, self._rows
         with torch.inference_mode():
             while done < n:
-                rows = min(BLOCK_EPOCHS, n - done)
-                for y_col, y_t in rows_views[:rows]:
-                    step(y_col, y_t)
-                self._losses(self.block[:rows], out[done : done + rows])
-                done += rows
+                count = min(BLOCK_EPOCHS, n - done)
+                for views in row_views[:count]:
+                    step(*views)
+                self._losses(self.block[:count], out[done : done + count])
+                done += count
         return out
 
     def _losses(self, preds: Tensor, out: Tensor) -> None:
