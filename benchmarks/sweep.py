@@ -3,8 +3,9 @@
     python benchmarks/sweep.py [--epochs 5000]
 
 For each sweep it prints both timings side by side (same process, same data),
-the speed-up (median of alternating runs), and the largest relative difference between a member's final
-loss and its single run's (the target is 0: bit-identical runs).
+the speed-up (median of alternating runs), the cost of an epoch (all-in: build, losses, bookkeeping)
+of one single run and of all K members batched, and the largest relative difference between a
+member's final loss and its single run's (the target is 0: bit-identical runs).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def main() -> None:
     args = parser.parse_args()
     set_threads(1)
     print(f"target: batched >= {TARGET:g}x one by one (K = 16)")
-    print(f"{'sweep':22} {'K':>3} {'one by one':>11} {'batched':>9} {'speed-up':>9} {'vs target':>9} {'max rel diff':>13}  groups")
+    print(f"{'sweep':22} {'K':>3} {'one by one':>11} {'batched':>9} {'speed-up':>9} {'vs target':>9} "
+          f"{'µs/epoch 1 run':>14} {'µs/epoch K':>10} {'max rel diff':>13}  groups")
     for label, spec in SWEEPS.items():
         base = Config(epochs=args.epochs).replace(**BASES.get(label, {}))
         sweep = Sweep.from_spec(spec, base)
@@ -55,8 +57,9 @@ def main() -> None:
         seq, bat = statistics.median(seqs), statistics.median(bats)
         diff = max(abs(m.final_loss - f) / abs(f) for m, f in zip(result.members, finals))
         groups = "+".join(str(len(g)) for g in result.groups if len(g) > 1) or "-"
-        print(f"{label:22} {len(sweep.configs):>3} {seq:>10.2f}s {bat:>8.2f}s {seq / bat:>8.1f}x "
-              f"{seq / bat / TARGET:>8.2f}x {diff:>13.2e}  batched {groups}, {_fallbacks(sweep)}")
+        k, us = len(sweep.configs), 1e6 / args.epochs
+        print(f"{label:22} {k:>3} {seq:>10.2f}s {bat:>8.2f}s {seq / bat:>8.1f}x {seq / bat / TARGET:>8.2f}x "
+              f"{seq / k * us:>14.1f} {bat * us:>10.1f} {diff:>13.2e}  batched {groups}, {_fallbacks(sweep)}")
 
 
 def _timed(fn):  # type: ignore[no-untyped-def]
