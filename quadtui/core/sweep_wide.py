@@ -196,15 +196,13 @@ class WideMLP:
             def optimizer_step(_: list[Tensor]) -> None:
                 update(grad, neg_lr)
         act, shared_x = self.activation, self.shared_x
+        grad_index_copy = self.grad.index_copy_
         # torch sums an (N, H) block's columns in one order for 4 <= H <= 7, in another for wider
         # blocks and for H = 1 in a third: a member whose width is on another side of those lines
         # than the storage width gets its bias gradient summed again, from a block of its own shape.
-        index_select = torch.index_select
-        own_order = [
-            (gz[:, k], cols, torch.empty(N, h), torch.empty(h), g_bin[k])
-            for k, (h, cols) in enumerate(zip(self.widths, map(torch.tensor, self.slots)))
-            if h != W and (h == 1 or 4 <= h <= 7 or 4 <= W <= 7)
-        ]
+        apart = [k for k, h in enumerate(self.widths) if h != W and (h == 1 or 4 <= h <= 7 or 4 <= W <= 7)]
+        gather, blocks, sums, scatter = self._bias_sums_apart(apart)
+        take = torch.take
 
         def step(y_hat: Tensor, y_col: Tensor, y_t: Tensor) -> None:
             if shared_x:  # addmm over one input: x * w + b, each product rounded, as the single run
@@ -234,13 +232,40 @@ class WideMLP:
                 mul(gz, x, out=q)
                 mm(q2.t(), ones_n_col, out=g_in)
             tsum(gz_units, 0, out=g_bin)
-            for member_gz, cols, block, sums, row in own_order:
-                index_select(member_gz, 1, cols, out=block)
-                tsum(block, 0, out=sums)
-                row.index_copy_(0, cols, sums)
+            if blocks:  # one gather, a sum per member, one scatter
+                take(gz, gather, out=blocks[0][0])
+                for block, out in blocks[1:]:
+                    tsum(block, 0, out=out)
+                grad_index_copy(0, scatter, sums)
             optimizer_step(grads)
 
         return step
+
+    def _bias_sums_apart(self, members: list[int]) -> tuple[Tensor, list[tuple[Tensor, Tensor]], Tensor, Tensor]:
+        """Buffers to sum ``members``' bias gradients from blocks of their own shape.
+
+        ``gather`` indexes ``gz`` so that one ``take`` lays each member's (N, h) block out
+        contiguously (64-byte aligned) in one buffer; ``blocks`` is that buffer, then each
+        (block, its sums) pair; ``scatter`` places ``sums`` in the flat gradient.
+        """
+        N, K, S = self.samples, self.k_count, self.stride
+        gather: list[int] = []
+        scatter: list[int] = []
+        spans = []
+        for k in members:
+            h, start = len(self.slots[k]), len(gather)
+            gather += [n * K * S + k * S + c for n in range(N) for c in self.slots[k]]
+            gather += [0] * (-len(gather) % 16)
+            spans.append((start, h))
+            scatter += [K * S + k * S + c for c in self.slots[k]]  # b_in is the second (K, S) segment
+        buffer = torch.empty(len(gather))
+        sums = torch.empty(len(scatter))
+        blocks = [(buffer, buffer)]
+        done = 0
+        for start, h in spans:
+            blocks.append((buffer[start : start + N * h].view(N, h), sums[done : done + h]))
+            done += h
+        return torch.tensor(gather), blocks if members else [], sums, torch.tensor(scatter, dtype=torch.int64)
 
     def fit(self, n: int) -> Tensor:
         """``n`` epochs for every member; (n, K) losses, each before its epoch's update."""
