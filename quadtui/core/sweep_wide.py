@@ -37,7 +37,7 @@ import torch
 
 from quadtui.core.config import Config
 from quadtui.core.data import Dataset
-from quadtui.core.fastmlp import mean_squared_rows
+from quadtui.core.fastmlp import _ROWWISE_MAX, mean_squared_rows
 from quadtui.core.model import build_model, linear_layers
 from quadtui.core.sweep_opt import BatchedOptimizer
 
@@ -150,6 +150,7 @@ class WideMLP:
         self.ones_n_row = torch.ones(1, N)
         self.ones_n_col = torch.ones(N, 1)
         self.block = torch.empty(BLOCK_EPOCHS, N, K)
+        self.squares = torch.empty(BLOCK_EPOCHS, K, N)
         self._rows = [(row, row.view(N * K, 1), row.t()) for row in self.block]  # each epoch's y_hat, 3 ways
         self._g_in = g_in.view(K * S, 1)
         self._g_bin = g_bin[:, :W]
@@ -284,7 +285,13 @@ class WideMLP:
     def _losses(self, preds: Tensor, out: Tensor) -> None:
         """out[e, k] = mse_loss(pred of member k at epoch e): the single run's deferred row-wise mean."""
         rows, N, K = preds.shape
-        by_member = preds.transpose(1, 2).contiguous()  # (rows, K, N): each row summed as the single run's
+        if N <= _ROWWISE_MAX:  # squares written member-major in one pass, then each row summed as the single run's
+            squares = self.squares[:rows]
+            _nn.mse_loss(preds, self.y_rows.t(), _NONE, out=squares.transpose(1, 2))
+            torch.sum(squares.view(rows * K, N), 1, out=out.view(rows * K))
+            out.div_(N)
+            return
+        by_member = preds.transpose(1, 2).contiguous()  # (rows, K, N)
         if self.shared_y:
             mean_squared_rows(by_member.view(rows * K, N), self.y_rows[0], out.view(rows * K))
         else:
