@@ -39,7 +39,7 @@ _ALIGN = 16
 #: epochs whose predictions are kept for one block of deferred losses
 _BLOCK_ROWS = 256
 #: beyond this many samples torch may split a sum across threads: then losses are taken one by one
-_ROWWISE_MAX = 8192
+ROWWISE_MAX = 8192
 
 
 # -- activations as out= kernels ---------------------------------------------------------
@@ -117,7 +117,7 @@ def _row_block(rows: int, n: int) -> tuple[Tensor, list[Tensor]]:
 
 def mean_squared_rows(pred: Tensor, y: Tensor, out: Tensor) -> None:
     """out[i] = mse_loss(pred[i], y): the per-epoch loss, summed in the same order as mse_loss."""
-    if pred.shape[1] > _ROWWISE_MAX and pred.shape[0] > 1:  # one at a time, as mse_loss would split it
+    if pred.shape[1] > ROWWISE_MAX and pred.shape[0] > 1:  # one at a time, as mse_loss would split it
         for i in range(pred.shape[0]):
             mean_squared_rows(pred[i : i + 1], y, out[i : i + 1])
         return

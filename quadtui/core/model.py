@@ -70,13 +70,14 @@ ACTIVATIONS: dict[str, Activation] = {
 def build_model(config: Config) -> nn.Sequential:
     """``nn.Sequential(Linear, act, [Linear, act]..., Linear)`` initialised from ``config.seed``.
 
-    Like the notebook, the weights come from ``torch.manual_seed(seed)`` followed
-    directly by the layer constructors.  The global generator is forked so that
-    building a model never disturbs anyone else's random state.
+    Like the notebook, the weights come from the CPU generator seeded with ``seed``
+    (what ``torch.manual_seed(seed)`` seeds) followed directly by the layer
+    constructors.  The generator is forked so that building a model never disturbs
+    anyone else's random state.
     """
     act = ACTIVATIONS[config.activation]
     with _SEED_LOCK, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
+        torch.default_generator.manual_seed(config.seed)  # not torch.manual_seed: no GPU seeding (0.4 ms)
         layers: list[nn.Module] = [nn.Linear(1, config.hidden), act.module()]
         for _ in range(config.layers - 1):
             layers += [nn.Linear(config.hidden, config.hidden), act.module()]

@@ -37,7 +37,7 @@ import torch
 
 from quadtui.core.config import Config
 from quadtui.core.data import Dataset
-from quadtui.core.fastmlp import _ROWWISE_MAX, mean_squared_rows
+from quadtui.core.fastmlp import ROWWISE_MAX, mean_squared_rows
 from quadtui.core.model import build_model, linear_layers
 from quadtui.core.sweep_opt import BatchedOptimizer
 
@@ -285,7 +285,7 @@ class WideMLP:
     def _losses(self, preds: Tensor, out: Tensor) -> None:
         """out[e, k] = mse_loss(pred of member k at epoch e): the single run's deferred row-wise mean."""
         rows, N, K = preds.shape
-        if N <= _ROWWISE_MAX:  # squares written member-major in one pass, then each row summed as the single run's
+        if N <= ROWWISE_MAX:  # squares written member-major in one pass, then each row summed as the single run's
             squares = self.squares[:rows]
             _nn.mse_loss(preds, self.y_rows.t(), _NONE, out=squares.transpose(1, 2))
             torch.sum(squares.view(rows * K, N), 1, out=out.view(rows * K))
