@@ -25,8 +25,7 @@ import torch
 import torch.nn as nn
 
 from quadtui.core.config import Config
-from quadtui.core.model import ACTIVATIONS, linear_layers
-from quadtui.core.optim import ADAM_BETAS, ADAM_EPS, RMSPROP_ALPHA, RMSPROP_EPS  # noqa: F401 - sweep_opt
+from quadtui.core.model import ACTIVATIONS, BackwardOut, ForwardOut, linear_layers
 from quadtui.core.optim import make_optimizer
 
 Tensor = torch.Tensor
@@ -42,56 +41,12 @@ _BLOCK_ROWS = 256
 ROWWISE_MAX = 8192
 
 
-# -- activations as out= kernels ---------------------------------------------------------
-# forward(z, out=h) and backward(grad_h, z, h, out=grad_z): the kernels model.ACTIVATIONS
-# (and so autograd) use, writing into our buffers.  relu is clamp_min(z, 0) inside aten.
-ForwardOut = Callable[[Tensor, Tensor], object]
-BackwardOut = Callable[[Tensor, Tensor, Tensor, Tensor], object]
-
-_OUT_KERNELS: dict[str, tuple[ForwardOut, BackwardOut]] = {
-    "relu": (
-        lambda z, h: torch.clamp_min(z, 0, out=h),
-        lambda g, z, h, o: _aten.threshold_backward.grad_input(g, h, 0, grad_input=o),
-    ),
-    "tanh": (
-        lambda z, h: torch.tanh(z, out=h),
-        lambda g, z, h, o: _aten.tanh_backward.grad_input(g, h, grad_input=o),
-    ),
-    "sigmoid": (
-        lambda z, h: torch.sigmoid(z, out=h),
-        lambda g, z, h, o: _aten.sigmoid_backward.grad_input(g, h, grad_input=o),
-    ),
-    "leaky_relu": (
-        lambda z, h: _nn.leaky_relu(z, 0.01, out=h),
-        lambda g, z, h, o: _aten.leaky_relu_backward.grad_input(g, z, 0.01, False, grad_input=o),
-    ),
-    "elu": (
-        lambda z, h: _nn.elu(z, 1.0, 1, 1, out=h),
-        lambda g, z, h, o: _aten.elu_backward.grad_input(g, 1.0, 1, 1, False, z, grad_input=o),
-    ),
-    "gelu": (
-        lambda z, h: _nn.gelu(z, out=h),
-        lambda g, z, h, o: _aten.gelu_backward.grad_input(g, z, grad_input=o),
-    ),
-    "silu": (
-        lambda z, h: _nn.silu(z, out=h),
-        lambda g, z, h, o: _aten.silu_backward.grad_input(g, z, grad_input=o),
-    ),
-    "softplus": (
-        lambda z, h: _nn.softplus(z, 1, 20, out=h),
-        lambda g, z, h, o: _aten.softplus_backward.grad_input(g, z, 1, 20, grad_input=o),
-    ),
-}
-
-
 def _out_kernels(name: str) -> tuple[ForwardOut, BackwardOut] | None:
-    """out= kernels for an activation; None for identity; a copying fallback for anything new."""
-    if name == "identity":
-        return None
-    if name in _OUT_KERNELS:
-        return _OUT_KERNELS[name]
+    """An activation's out= kernels (see ``model.Activation``); None for the identity."""
     act = ACTIVATIONS[name]
-    return (lambda z, h: h.copy_(act.forward(z)), lambda g, z, h, o: o.copy_(act.backward(g, z, h)))
+    if act.forward_out is None or act.backward_out is None:
+        return None
+    return act.forward_out, act.backward_out
 
 
 def _padded(n: int) -> int:

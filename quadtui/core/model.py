@@ -22,8 +22,14 @@ _aten = torch.ops.aten
 _SEED_LOCK = threading.Lock()
 
 
+ForwardOut = Callable[[Tensor, Tensor], object]
+BackwardOut = Callable[[Tensor, Tensor, Tensor, Tensor], object]
+
+
 @dataclass(frozen=True)
 class Activation:
+    """One activation, with the very kernels autograd runs for it, in two forms."""
+
     name: str
     module: Callable[[], nn.Module]
     forward: Callable[[Tensor], Tensor]
@@ -31,38 +37,60 @@ class Activation:
     backward: Callable[[Tensor, Tensor, Tensor], Tensor]
     #: how the activation is written in generated code
     code: str
+    #: the same kernels writing into buffers: forward(z, out=h); backward(grad_h, z, h, out=grad_z).
+    #: None for the identity (nothing to compute).
+    forward_out: ForwardOut | None
+    backward_out: BackwardOut | None
 
+
+_nn = torch._C._nn
 
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation(
-            "relu", nn.ReLU, torch.relu, lambda g, z, h: _aten.threshold_backward(g, h, 0), "nn.ReLU()"
-        ),
-        Activation("tanh", nn.Tanh, torch.tanh, lambda g, z, h: _aten.tanh_backward(g, h), "nn.Tanh()"),
-        Activation(
-            "sigmoid", nn.Sigmoid, torch.sigmoid, lambda g, z, h: _aten.sigmoid_backward(g, h), "nn.Sigmoid()"
+        Activation(  # relu is clamp_min(z, 0) inside aten
+            "relu", nn.ReLU, torch.relu, lambda g, z, h: _aten.threshold_backward(g, h, 0), "nn.ReLU()",
+            lambda z, h: torch.clamp_min(z, 0, out=h),
+            lambda g, z, h, o: _aten.threshold_backward.grad_input(g, h, 0, grad_input=o),
         ),
         Activation(
-            "leaky_relu",
-            nn.LeakyReLU,
-            F.leaky_relu,
-            lambda g, z, h: _aten.leaky_relu_backward(g, z, 0.01, False),
-            "nn.LeakyReLU()",
+            "tanh", nn.Tanh, torch.tanh, lambda g, z, h: _aten.tanh_backward(g, h), "nn.Tanh()",
+            lambda z, h: torch.tanh(z, out=h),
+            lambda g, z, h, o: _aten.tanh_backward.grad_input(g, h, grad_input=o),
         ),
         Activation(
-            "elu", nn.ELU, F.elu, lambda g, z, h: _aten.elu_backward(g, 1.0, 1, 1, False, z), "nn.ELU()"
+            "sigmoid", nn.Sigmoid, torch.sigmoid, lambda g, z, h: _aten.sigmoid_backward(g, h), "nn.Sigmoid()",
+            lambda z, h: torch.sigmoid(z, out=h),
+            lambda g, z, h, o: _aten.sigmoid_backward.grad_input(g, h, grad_input=o),
         ),
-        Activation("gelu", nn.GELU, F.gelu, lambda g, z, h: _aten.gelu_backward(g, z), "nn.GELU()"),
-        Activation("silu", nn.SiLU, F.silu, lambda g, z, h: _aten.silu_backward(g, z), "nn.SiLU()"),
         Activation(
-            "softplus",
-            nn.Softplus,
-            F.softplus,
-            lambda g, z, h: _aten.softplus_backward(g, z, 1, 20),
+            "leaky_relu", nn.LeakyReLU, F.leaky_relu,
+            lambda g, z, h: _aten.leaky_relu_backward(g, z, 0.01, False), "nn.LeakyReLU()",
+            lambda z, h: _nn.leaky_relu(z, 0.01, out=h),
+            lambda g, z, h, o: _aten.leaky_relu_backward.grad_input(g, z, 0.01, False, grad_input=o),
+        ),
+        Activation(
+            "elu", nn.ELU, F.elu, lambda g, z, h: _aten.elu_backward(g, 1.0, 1, 1, False, z), "nn.ELU()",
+            lambda z, h: _nn.elu(z, 1.0, 1, 1, out=h),
+            lambda g, z, h, o: _aten.elu_backward.grad_input(g, 1.0, 1, 1, False, z, grad_input=o),
+        ),
+        Activation(
+            "gelu", nn.GELU, F.gelu, lambda g, z, h: _aten.gelu_backward(g, z), "nn.GELU()",
+            lambda z, h: _nn.gelu(z, out=h),
+            lambda g, z, h, o: _aten.gelu_backward.grad_input(g, z, grad_input=o),
+        ),
+        Activation(
+            "silu", nn.SiLU, F.silu, lambda g, z, h: _aten.silu_backward(g, z), "nn.SiLU()",
+            lambda z, h: _nn.silu(z, out=h),
+            lambda g, z, h, o: _aten.silu_backward.grad_input(g, z, grad_input=o),
+        ),
+        Activation(
+            "softplus", nn.Softplus, F.softplus, lambda g, z, h: _aten.softplus_backward(g, z, 1, 20),
             "nn.Softplus()",
+            lambda z, h: _nn.softplus(z, 1, 20, out=h),
+            lambda g, z, h, o: _aten.softplus_backward.grad_input(g, z, 1, 20, grad_input=o),
         ),
-        Activation("identity", nn.Identity, lambda z: z, lambda g, z, h: g, "nn.Identity()"),
+        Activation("identity", nn.Identity, lambda z: z, lambda g, z, h: g, "nn.Identity()", None, None),
     )
 }
 

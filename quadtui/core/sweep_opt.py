@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 
 from quadtui.core.config import Config
-from quadtui.core.fastmlp import ADAM_BETAS, ADAM_EPS, RMSPROP_ALPHA, RMSPROP_EPS
+from quadtui.core.optim import ADAM_BETAS, ADAM_EPS, RMSPROP_ALPHA, RMSPROP_EPS
 
 Tensor = torch.Tensor
 
