@@ -372,7 +372,7 @@ async def test_an_error_before_any_state_exists_is_shown_and_the_app_stays_usabl
         await until(pilot, lambda: screen.error is not None, "the error")
         assert status_text(app).startswith(f"error: {message}")
         assert any(message in n.message for n in app._notifications)
-        assert not screen.running
+        await until(pilot, lambda: not screen.running, "the failed run's worker to end")  # posts, then returns
         broken[0] = False
         await pilot.press("ctrl+t")
         await finish(pilot, app)
