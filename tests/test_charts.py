@@ -300,3 +300,14 @@ def test_tick_labels_are_short_and_round():
     assert [fmt_number(v) for v in (0.02, 1500.0, 25_000.0, 1_500_000.0, 3e-5)] == ["0.02", "1500", "25k", "1.5M", "3e-5"]
     assert fmt_number(0.1 + 0.2, step=0.1) == "0.3"
     assert not re.search(r"\d\.\d{4,}", " ".join(log_ticks(0.01, 0.05, 5)[1]))
+
+
+def test_a_crowded_legend_shortens_the_title_to_name_earlier_runs(snap):
+    theme = ChartTheme(color=False)
+    overlay = FitOverlay("lr=0.5", snap.grid, snap.prediction * 0.9)
+    wide = rows(fit_chart(snap, 90, 12, theme, [overlay]))[0]
+    assert "fit · epoch" in wide and "lr=0.5" in wide  # room for everything: the full title
+    narrow = rows(fit_chart(snap, 58, 12, theme, [overlay]))[0]
+    assert "fit · epoch" not in narrow and "lr=0.5" in narrow and "model" in narrow
+    loss = rows(loss_chart(snap, 48, 12, theme, [LossOverlay("lr=0.5", snap.history)]))[0]
+    assert f"loss · {snap.epoch:,}" in loss and "lr=0.5" in loss and "train" in loss

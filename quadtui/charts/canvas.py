@@ -57,6 +57,7 @@ class Chart:
     x: Axis = field(default_factory=Axis)
     y: Axis = field(default_factory=Axis)
     note: str | None = None  # centred text on the canvas (empty charts)
+    short_title: str | None = None  # used instead of ``title`` when that leaves legend entries out
 
 
 # -- public entry points ----------------------------------------------------------------
@@ -209,27 +210,50 @@ def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, color
     """The title, then a one-line legend (key glyph + label) for as many traces as fit.
 
     Entries run by rank, then from the top-most trace (drawn last) down, so the main series
-    take the room first (in their short form when the long one does not fit).
+    take the room first (in their short form when the long one does not fit).  When entries
+    are left out and the chart has a short title, the short title, then short labels, make
+    room for them.
     """
     fg = pixel(foreground=theme.foreground) if theme.color and theme.foreground else pixel()
-    budget = width - 2
-    title = clip(clean(chart.title), budget)
-    used = cell_width(title)
+    entries = [trace for trace, shown in sorted(list(zip(chart.traces, drawn))[::-1], key=lambda e: e[0].rank)
+               if trace.label and shown]  # sorted is stable: ties stay top-most first
+    # the long title and labels; then, while entries are left out, the short title; then short labels
+    tries = [(chart.title, False)] + ([(chart.short_title, False), (chart.short_title, True)] if chart.short_title else [])
+    best = None
+    for text, short in tries:
+        made = _legend(text, entries, width - 2, short)
+        if best is None or made[2] < best[2]:
+            best = made
+        if not made[2]:
+            break
+    title, legend, _ = best
     out = colorize(title, fg).matrix()
-    entries = list(zip(chart.traces, drawn))[::-1]
-    for trace, shown in sorted(entries, key=lambda entry: entry[0].rank):  # stable: ties stay top-most first
-        if not (trace.label and shown):
-            continue
+    for key, label, colour in legend:
+        colour = pixel(foreground=colour) if theme.color and colour else fg
+        out = out + colorize("   ", fg).matrix() + colorize(key, colour).matrix()
+        out = out + colorize(" " + label, fg).matrix()
+    return out
+
+
+def _legend(title: str, traces: list[Trace], budget: int,
+            short: bool = False) -> tuple[str, list[tuple[str, str, RGB | None]], int]:
+    """The clipped title, the (key, label, colour) entries that fit after it, and how many did not.
+
+    Each entry takes its label, or its short label when that does not fit (or ``short`` asks for it).
+    """
+    title = clip(clean(title), budget)
+    used = cell_width(title)
+    legend: list[tuple[str, str, RGB | None]] = []
+    left_out = 0
+    for trace in traces:
         key = trace.key or (_DASHED_KEY if trace.dashed and trace.lines else _KEYS.get(trace.marker, trace.marker))
-        for text in (trace.label, trace.short):
+        for text in ((trace.short or trace.label,) if short else (trace.label, trace.short)):
             label = clip(clean(text or ""), 40)
             entry = 3 + cell_width(key) + 1 + cell_width(label)
             if text and used + entry <= budget:
+                legend.append((key, label, trace.color))
+                used += entry
                 break
         else:
-            continue  # neither fits; a lesser, shorter entry further on may
-        colour = pixel(foreground=trace.color) if theme.color and trace.color else fg
-        out = out + colorize("   ", fg).matrix() + colorize(key, colour).matrix()
-        out = out + colorize(" " + label, fg).matrix()
-        used += entry
-    return out
+            left_out += 1  # neither form fits; a lesser, shorter entry further on may
+    return title, legend, left_out

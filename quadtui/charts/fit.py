@@ -61,7 +61,8 @@ def fit_chart(
     traces.append(Trace(grid, prediction, "hd", theme.series(0), label="model"))
     traces.append(Trace(sx, sy, SAMPLE_MARK, theme.series(1), lines=False, label="samples", rank=2))
     title = f"fit · epoch {snap.epoch:,}/{snap.config.epochs:,}"
-    return render(Chart(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi)), width, height, theme)
+    chart = Chart(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi), short_title="fit")
+    return render(chart, width, height, theme)
 
 
 @never_raises("neuron")

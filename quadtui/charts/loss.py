@@ -63,7 +63,7 @@ def loss_chart(
     last = max([float(snap.epoch), 2.0] + [float(trace.x[-1]) for trace in traces if trace.x.size])
     note = None if len(snap.history) or overlays else "no epochs yet"
     chart = Chart(_title(snap), [_on_log_axis(trace, lo) for trace in traces],
-                  Axis(1, last, integer=True), Axis(lo, hi, log=True), note)
+                  Axis(1, last, integer=True), Axis(lo, hi, log=True), note, short_title=f"loss · {snap.epoch:,}")
     return render(chart, width, height, theme)
 
 
