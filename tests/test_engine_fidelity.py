@@ -237,7 +237,7 @@ def _minibatch_autograd_losses(config: Config) -> np.ndarray:
     opt = torch_optimizer(config, model)
     out = []
     for epoch in range(1, config.epochs + 1):
-        gen = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+        gen = torch.Generator().manual_seed((config.seed * 1_000_003 + epoch) % 2**64)
         order = torch.randperm(config.samples, generator=gen)
         total = torch.zeros((), dtype=torch.float64)
         for start in range(0, config.samples, config.batch_size):
@@ -296,3 +296,11 @@ def test_a_big_step_while_paused_runs_every_requested_epoch():
 
     engine.run(cancel=cancel, control=control, on_snapshot=on_snapshot)
     assert engine.epoch == 251
+
+
+def test_minibatches_work_for_the_largest_seeds():
+    from quadtui.core.config import MAX_SEED
+
+    engine = Engine(Config(seed=MAX_SEED, batch_size=25, epochs=3))
+    engine.advance(3)
+    assert engine.epoch == 3 and np.isfinite(engine.history.values).all()

@@ -196,7 +196,7 @@ def script_for(config: Config) -> str:
         add("""\
         for i in range(EPOCHS):
             # shuffle the samples as quadtui does: a generator seeded per epoch
-            generator = torch.Generator().manual_seed(SEED * 1_000_003 + i + 1)
+            generator = torch.Generator().manual_seed((SEED * 1_000_003 + i + 1) % 2**64)
             order = torch.randperm(SAMPLES, generator=generator)
             total = 0.0
             for start in range(0, SAMPLES, BATCH_SIZE):

@@ -233,7 +233,7 @@ class Engine:
     def _minibatch_epoch(self, epoch: int) -> torch.Tensor:
         """One shuffled pass in batches; the epoch's loss is the sample-weighted mean."""
         cfg, data = self.config, self.data
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+        gen = torch.Generator().manual_seed((cfg.seed * 1_000_003 + epoch) % 2**64)  # any seed >= 0 fits
         order = torch.randperm(cfg.samples, generator=gen)
         total = torch.zeros((), dtype=torch.float64)
         bs = cfg.batch_size or cfg.samples
