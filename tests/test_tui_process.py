@@ -118,3 +118,24 @@ async def test_a_training_process_that_dies_is_an_error_and_the_run_stays_on_scr
         assert screen.last.status is Status.ERROR and screen.last.epoch > 0
         await pilot.press("ctrl+t")  # the app stays usable: a new run trains
         await until(pilot, lambda: screen.error is None and screen.last.status is Status.TRAINING, "a new run")
+
+
+async def test_a_run_deep_in_a_long_epoch_is_stopped_at_once_when_replaced_or_on_quit() -> None:
+    slow = Config(samples=100_000, batch_size=1, lr=0.0001, epochs=100)  # seconds per epoch
+    app = QuadApp(slow, autorun=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.train_screen
+        await until(pilot, lambda: len(training_processes()) == 1, "the training process")
+        [first] = training_processes()
+        asked = time.perf_counter()
+        await pilot.press("ctrl+t")  # a new run: the old one is mid-epoch and cannot stop by itself soon
+        await until(pilot, lambda: first not in training_processes(), "the old process to end")
+        replaced = time.perf_counter() - asked
+        assert screen.error is None  # a cancelled run is not an error
+        await pilot.press("ctrl+q")
+    assert replaced < 2, f"the old run took {replaced:.2f} s to stop"
+    for _ in range(200):
+        if not training_processes():
+            break
+        time.sleep(0.01)
+    assert training_processes() == []

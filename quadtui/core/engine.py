@@ -272,7 +272,7 @@ class Engine:
         """
         control = control or Control()
         cancel = cancel or threading.Event()
-        chunk = 16
+        chunk = 1  # grows (doubling) towards ~10 ms of epochs: a slow epoch is shown at once
         last_emit = 0.0
         shown_paused = False
         while not self.finished:

@@ -42,6 +42,8 @@ PRELOAD = ["quadtui.core.engine", "quadtui.tui.remote"]
 #: how often the forwarder looks at the cancel event when no request wakes it (s): often while
 #: training (a cancelled run stops burning CPU at once), rarely while paused (idle costs nothing)
 POLL, PAUSED_POLL = 0.05, 0.5
+#: how long a cancelled child may take to stop on its own before it is killed (s)
+CANCEL_GRACE = 0.2
 
 
 def _context() -> Any:
@@ -114,7 +116,7 @@ def train(config: Config, control: Control, threads: int, interval: float, cance
     there.close()
     mirror = _Mirror(config)
     stop = threading.Event()
-    forwarder = threading.Thread(target=_forward, args=(here, control, cancel, stop), daemon=True,
+    forwarder = threading.Thread(target=_forward, args=(here, control, cancel, stop, child), daemon=True,
                                  name="quadtui-forward")
     forwarder.start()
     try:
@@ -122,6 +124,8 @@ def train(config: Config, control: Control, threads: int, interval: float, cance
             try:
                 data = here.recv_bytes()
             except (EOFError, OSError):
+                if cancel.is_set():  # cancelled, and the child was stopped mid-epoch: nothing to report
+                    return 0.0
                 child.join(5)
                 error = f"the training process ended unexpectedly (exit code {child.exitcode})"
                 raise RunFailedError(error, mirror.failed(error)) from None
@@ -143,13 +147,21 @@ def train(config: Config, control: Control, threads: int, interval: float, cance
             child.join()
 
 
-def _forward(conn: Connection, control: Control, cancel: threading.Event, stop: threading.Event) -> None:
-    """Relay the UI's requests (pause, step, speed, lr) and the cancel event to the child."""
+def _forward(conn: Connection, control: Control, cancel: threading.Event, stop: threading.Event,
+             child: Any) -> None:
+    """Relay the UI's requests (pause, step, speed, lr) and the cancel event to the child.
+
+    A cancelled child normally stops within one chunk of epochs; one deep in a long
+    epoch (many minibatches of many samples) is killed after :data:`CANCEL_GRACE`:
+    a cancelled run has nothing left to say, and quitting must not wait for it.
+    """
     state = (control.paused, control.speed)
     try:
         while not stop.is_set():
             if cancel.is_set():
                 conn.send(("cancel",))
+                if not stop.wait(CANCEL_GRACE):
+                    child.kill()
                 return
             control.wake.wait(PAUSED_POLL if control.paused else POLL)
             control.wake.clear()
