@@ -180,7 +180,7 @@ class Engine:
         saved = self.net.save()
         chunk, eval_at, eval_loss = self._train(n)
         finite = np.isfinite(chunk)
-        if not finite.all() or not self.net.all_finite():
+        if not finite.all() or not self._next_loss_finite():
             # Keep the last state whose loss was finite: replay the chunk up to there.
             bad = int(np.argmin(finite)) if not finite.all() else n
             keep = max(bad - 1, 0)
@@ -242,6 +242,14 @@ class Engine:
             loss = self.net.step(data.x_train[idx], data.y_train[idx])
             total += loss.double() * idx.numel()
         return (total / cfg.samples).float()
+
+    def _next_loss_finite(self) -> bool:
+        """Whether the state a chunk ends in still gives a finite loss (else the run diverges
+        at the next epoch, and the chunk is replayed to its last finite state: a later chunk
+        could not go back that far)."""
+        if not self.net.all_finite():
+            return False
+        return bool(torch.isfinite(self.net.loss(self.data.x_train, self.data.y_train)))
 
     def _eval_loss_now(self) -> torch.Tensor:
         return self.net.loss(self.data.x_eval, self.data.y_eval)
