@@ -33,13 +33,13 @@ def calm(app: QuadApp) -> QuadApp:
     return app
 
 
-async def until(pilot, condition: Callable[[], bool], what: str, rounds: int = 2000) -> None:
-    """Let the app run until ``condition`` holds (bounded: fails instead of hanging)."""
-    for _ in range(rounds):
-        if condition():
-            return
+async def until(pilot, condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
+    """Let the app run until ``condition`` holds (bounded: fails after ``seconds`` instead of hanging)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def screen_of(app: QuadApp) -> TrainScreen:

@@ -132,7 +132,7 @@ async def test_export_writes_every_file_of_the_run(tmp_path: Path) -> None:
         shown = screen_of(app).last
         await pilot.press("ctrl+f")
         await answer_path(pilot, app, folder)
-        await until(pilot, lambda: "Exported" in note_titles(app), "the export", rounds=4000)
+        await until(pilot, lambda: "Exported" in note_titles(app), "the export", seconds=40)
         assert screen_of(app).last is shown
     names = {"config.toml", "loss.csv", "fit.csv", "model.pt", "train.py", "screenshot.svg"}
     assert names <= {p.name for p in folder.iterdir()}

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -31,6 +31,7 @@ from quadtui.core.config import FIELDS, Config, ConfigError, parse_value
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.train import TrainScreen
 from quadtui.tui.widgets.form import CUSTOM
+from tests.test_tui import until
 from tests.test_tui_reliability import send_keys
 
 START = Config(epochs=300)
@@ -115,13 +116,6 @@ def within_range(config: Config, name: str) -> bool:
     if spec.kind == "batch":
         return isinstance(value, int) and 1 <= value <= config.samples
     return isinstance(value, str) and bool(value)
-
-
-async def until(pilot, condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.002)
 
 
 async def _example(session: Session, field: str, text: str) -> None:

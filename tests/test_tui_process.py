@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -21,6 +20,7 @@ from quadtui.core.engine import Engine, Status
 from quadtui.tui import worker
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.chart import Chart
+from tests.test_tui import until
 
 LONG = Config(epochs=10_000_000)
 
@@ -28,14 +28,6 @@ LONG = Config(epochs=10_000_000)
 @pytest.fixture(autouse=True)
 def in_process(monkeypatch) -> None:
     monkeypatch.setattr(worker, "IN_PROCESS", True)
-
-
-async def until(pilot, condition: Callable[[], bool], what: str, rounds: int = 3000) -> None:
-    for _ in range(rounds):
-        if condition():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def training_processes() -> list[int]:

@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 import unicodedata
-from typing import Callable
 
 import pytest
 from textual import events
@@ -29,20 +28,12 @@ from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.train import MIN, TrainScreen
 from quadtui.tui.widgets.chart import Chart, LossChart
 from quadtui.tui.widgets.status import loss_text, state_text
+from tests.test_tui import until
 
 SIZE = (120, 40)
 LONG = Config(epochs=10_000_000)
 #: a pace at which a long run leaves the process idle between frames (Pilot waits for idle after a key)
 CALM = 300
-
-
-async def until(pilot, condition: Callable[[], bool], what: str, seconds: float = 20.0) -> None:
-    """Let the app run until ``condition`` holds; fail (never hang) after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.005)
 
 
 def screen_of(app: QuadApp) -> TrainScreen:
