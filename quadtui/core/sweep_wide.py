@@ -9,14 +9,17 @@ sums.  We measured what each computes (tests/test_sweep.py checks it again):
   samples stacked as rows of one matrix.
 * ``g.T @ h`` and ``gz.T @ x`` (contractions over the samples) likewise equal
   ``ones(1, N) @ (g * h)`` and ``(gz * x).T @ ones(N, 1)`` for any number of
-  columns — and ``gz.T @ x`` itself for a shared ``x``.
+  columns — and ``gz.T @ x`` itself for a shared ``x``.  ``bmm`` of each member's
+  ``g.T`` with its (strided) block of ``h`` computes the same sums for some widths
+  (4 or fewer, multiples of 4 here): checked when a model is built, and used then.
 * ``sum(g, 0)`` over an (N, H) block sums each column in an order set by H; a
   strided output of that same shape keeps torch from merging the K members'
   columns into one long row, which would change the order.
 
-So hidden tensors are stored ``(samples, K, S)``: member ``k``'s units side by
-side, ``S = W + 1`` columns per member (one dead column keeps outputs strided),
-and every step is one kernel call per op for all members.  Members of different
+So hidden tensors are stored ``(samples, K, W)``: member ``k``'s units side by
+side, no gap between members (MKL sums a row in another order when the row
+stride differs from its length by other than a multiple of 4), and every step
+is one kernel call per op for all members.  Members of different
 widths share a batch: each member's units sit in the columns whose place in the
 output product's summation order is the place they have in the single run's
 (see :func:`unit_slots`); the other columns hold dead units that add exact zeros.
@@ -31,6 +34,7 @@ updated weights) is refused (``inexact``) and trained alone.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Sequence
 
 import torch
@@ -48,7 +52,6 @@ _NONE = 0
 LANES = 4
 BLOCK_EPOCHS = 256
 PROBE_TRIALS = 3
-PAD = 4  # dead columns per member: keeps outputs strided and rows 16-byte aligned for MKL
 
 
 def _lanes(width: int) -> list[list[int]]:
@@ -81,6 +84,19 @@ def unit_slots(width: int, storage: int) -> list[int] | None:
     return slots
 
 
+@functools.lru_cache(maxsize=None)
+def bmm_sums_exactly(samples: int, k_count: int, width: int) -> bool:
+    """Whether ``bmm`` gives each member's ``g.T @ h`` (over a strided (samples, K, width) ``h``) exactly."""
+    gen = torch.Generator().manual_seed(width)
+    for _ in range(PROBE_TRIALS):
+        h, g = torch.randn(samples, k_count, width, generator=gen), torch.randn(k_count, samples, generator=gen)
+        batched = torch.bmm(g.unsqueeze(1), h.permute(1, 0, 2))
+        for k in range(k_count):
+            if not torch.equal(batched[k], g[k : k + 1] @ h[:, k].contiguous()):
+                return False
+    return True
+
+
 def storage_width(widths: Sequence[int]) -> int:
     """The narrowest product width every member fits into."""
     w = max(widths)
@@ -109,7 +125,7 @@ class WideMLP:
         self.activation = first.activation
         self.widths = [c.hidden for c in configs]
         W = self.width = storage_width(self.widths)
-        S = self.stride = W + PAD
+        S = self.stride = W  # (a stride of W + 4j sums rows in the same order, any other not)
         self.slots = [unit_slots(h, W) for h in self.widths]
 
         xs = [d.x_train for d in datasets]
@@ -147,7 +163,6 @@ class WideMLP:
         self.gz = torch.empty(N, K, S) if self.activation != "identity" else self.gh
         self.g = torch.empty(K, N)
         self.ones_w = torch.ones(W, 1)
-        self.ones_n_row = torch.ones(1, N)
         self.ones_n_col = torch.ones(N, 1)
         self.block = torch.empty(BLOCK_EPOCHS, N, K)
         self.squares = torch.empty(BLOCK_EPOCHS, K, N)
@@ -177,15 +192,20 @@ class WideMLP:
         """
         K, S, N, W = self.k_count, self.stride, self.samples, self.width
         KS = K * S
-        addmm, mm, mul, tsum = torch.addmm, torch.mm, torch.mul, torch.sum
+        addmm, mm, mul, tsum, bmm = torch.addmm, torch.mm, torch.mul, torch.sum, torch.bmm
         x, z, h, q, gh, gz, g, gexp = self.x, self.z, self.h, self.q, self.gh, self.gz, self.g, self.gexp
         b_in, w_in, w_out, b_out = self.b_in.view(1, KS), self.w_in.view(1, KS), self.w_out, self.b_out
         z2, q2, gz_t = z.view(N, KS), q.view(N, KS), gz.view(N, KS).t()
         q2_t, w_in_rows, b_in_rows = q2.t(), self.w_in, self.b_in
-        q_units, gz_units = q.view(N * K, S)[:, :W], gz[:, :, :W]
+        q_units = q.view(N * K, W)
         g_expanded = g.t().unsqueeze(2).expand(N, K, S)
-        ones_w, ones_n_row, ones_n_col, y_rows = self.ones_w, self.ones_n_row, self.ones_n_col, self.y_rows
+        ones_w, ones_n_col, ones_n_row, y_rows = self.ones_w, self.ones_n_col, torch.ones(1, N), self.y_rows
         g_in, g_bin, g_wout, g_bout = self._g_in, self._g_bin, self._g_wout, self._g_bout
+        by_bmm = bmm_sums_exactly(N, K, W)
+        g_rows, h_blocks, g_wout_blocks = g.unsqueeze(1), h.permute(1, 0, 2), g_wout.view(K, 1, W)
+        # The (K, W) bias gradient is contiguous: torch would sum the gradient as one (N, K*W)
+        # block, in another order.  It goes to a strided scratch of the same shape first.
+        bin_sums, copy_bin = torch.empty(K, W + 1)[:, :W], g_bin.copy_
         # mse_loss_backward's mean divides by all K*N elements: no reduction, times 1/N instead.
         # 2 * (y_hat - y) is exact, so that rounds once to (2/N) * (y_hat - y), the single run's bits.
         mse_backward, per_sample = _aten.mse_loss_backward.grad_input, torch.tensor(1.0 / N)
@@ -220,9 +240,12 @@ class WideMLP:
             y_hat.add_(b_out)
             mse_backward(per_sample, y_t, y_rows, _NONE, grad_input=g)  # (K, N)
             tsum(g, 1, out=g_bout)
-            gexp.copy_(g_expanded)  # one broadcast copy, then two contiguous products
-            mul(gexp, h, out=q)
-            mm(ones_n_row, q2, out=g_wout)
+            gexp.copy_(g_expanded)  # one broadcast copy, then contiguous products
+            if by_bmm:  # each member's g.T @ h, one call
+                bmm(g_rows, h_blocks, out=g_wout_blocks)
+            else:
+                mul(gexp, h, out=q)
+                mm(ones_n_row, q2, out=g_wout)
             mul(gexp, w_out, out=gh)
             if act == "relu":
                 threshold_backward(gh, h, 0, grad_input=gz)
@@ -233,7 +256,8 @@ class WideMLP:
             else:
                 mul(gz, x, out=q)
                 mm(q2_t, ones_n_col, out=g_in)
-            tsum(gz_units, 0, out=g_bin)
+            tsum(gz, 0, out=bin_sums)
+            copy_bin(bin_sums)
             if blocks:  # one gather, a sum per member, one scatter
                 take(gz, gather, out=blocks[0][0])
                 for block, out in blocks[1:]:
