@@ -16,6 +16,7 @@ from quadtui.core.engine import Engine
 from quadtui.core.sweep import Sweep, SweepProgress
 from quadtui.core.sweep_batch import EXACT_ACTIVATIONS, BatchedMLP
 from quadtui.core.sweep_spec import parse_sweep_spec
+from quadtui.core.fastmlp import ROWWISE_MAX
 from quadtui.core.sweep_wide import WideMLP, unit_slots
 from quadtui.sweep_cli import run_sweep_cli
 
@@ -130,6 +131,21 @@ def test_wide_batches_of_sixteen_are_exact(param, values):
     assert WideMLP(configs, [make_dataset(c) for c in configs]).inexact == []  # none trained alone
     for member in result.members:
         np.testing.assert_array_equal(member.history.values, _single(member.config).history.values)
+
+
+def test_wide_losses_over_more_samples_than_one_row_wise_sum_are_exact():
+    """Above ROWWISE_MAX samples (where threads may split a sum) losses are taken row by row, as a single run does."""
+    base = Config(samples=4 * ROWWISE_MAX, epochs=3)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        result = Sweep(base, "lr", [0.01, 0.02]).run()
+        singles = [_single(member.config).history.values for member in result.members]
+    finally:
+        torch.set_num_threads(threads)
+    assert result.groups == [[0, 1]]
+    for member, single in zip(result.members, singles):
+        np.testing.assert_array_equal(member.history.values, single)
 
 
 @pytest.mark.parametrize("activation,optimizer", [("relu", "sgd"), ("leaky_relu", "sgd"), ("identity", "sgd")])

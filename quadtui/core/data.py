@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -55,6 +56,21 @@ def make_dataset(config: Config) -> Dataset:
         x_eval=_column(x_plot),
         y_eval=_column(target(x_plot)),
     )
+
+
+def make_datasets(configs: Sequence[Config]) -> list[Dataset]:
+    """``make_dataset`` of each config, built once for configs that draw the same data (and shared: read only)."""
+    built: dict[tuple, Dataset] = {}
+    for config in configs:
+        key = _data_key(config)
+        if key not in built:
+            built[key] = make_dataset(config)
+    return [built[_data_key(c)] for c in configs]
+
+
+def _data_key(config: Config) -> tuple:
+    """Every field :func:`make_dataset` reads."""
+    return (config.seed, config.samples, config.x_min, config.x_max, config.target, config.noise, config.view)
 
 
 def _column(values: np.ndarray) -> torch.Tensor:

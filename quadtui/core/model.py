@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 import torch.nn as nn
@@ -111,6 +111,21 @@ def build_model(config: Config) -> nn.Sequential:
             layers += [nn.Linear(config.hidden, config.hidden), act.module()]
         layers.append(nn.Linear(config.hidden, 1))
         return nn.Sequential(*layers)
+
+
+def build_models(configs: Sequence[Config]) -> list[nn.Sequential]:
+    """``build_model`` of each config, built once for configs with the same initial weights (shared: read only)."""
+    built: dict[tuple, nn.Sequential] = {}
+    for config in configs:
+        key = _model_key(config)
+        if key not in built:
+            built[key] = build_model(config)
+    return [built[_model_key(c)] for c in configs]
+
+
+def _model_key(config: Config) -> tuple:
+    """Every field :func:`build_model` reads."""
+    return (config.seed, config.hidden, config.layers, config.activation)
 
 
 def linear_layers(model: nn.Sequential) -> list[nn.Linear]:

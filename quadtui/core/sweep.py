@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from quadtui.core.config import Config, parse_value
-from quadtui.core.data import Dataset, make_dataset
+from quadtui.core.data import Dataset, make_datasets
 from quadtui.core.engine import CancelFlag, Engine, Status
 from quadtui.core.fastmlp import FastMLP
 from quadtui.core.history import LossHistory
@@ -124,7 +124,7 @@ class Sweep:
         self._last_emit = 0.0
         self._emit_interval = interval
         self._on_progress = on_progress
-        datasets = [make_dataset(c) for c in self.configs]
+        datasets = make_datasets(self.configs)
         for group in self.groups:
             if cancel.is_set():
                 for k in group:

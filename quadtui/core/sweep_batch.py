@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from quadtui.core.config import Config
 from quadtui.core.data import Dataset
-from quadtui.core.model import ACTIVATIONS, build_model, linear_layers
+from quadtui.core.model import ACTIVATIONS, build_models, linear_layers
 from quadtui.core.sweep_exact import ExactOp, bmm_each
 from quadtui.core.sweep_opt import BatchedOptimizer
 
@@ -72,7 +72,7 @@ class BatchedMLP:
         self.weights = [torch.zeros(k_count, *s) for s in shapes]
         self.biases = [torch.zeros(k_count, s[0]) for s in shapes]
         self.masks = [torch.zeros(k_count, *s) for s in shapes]
-        self.models = [build_model(config) for config in configs]  # the single runs' initial weights
+        self.models = build_models(configs)  # the single runs' initial weights (read only)
         for k in range(k_count):
             for i, layer in enumerate(linear_layers(self.models[k])):
                 out_f, in_f = layer.weight.shape

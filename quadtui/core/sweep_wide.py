@@ -42,13 +42,12 @@ import torch
 from quadtui.core.config import Config
 from quadtui.core.data import Dataset
 from quadtui.core.fastmlp import ROWWISE_MAX, mean_squared_rows
-from quadtui.core.model import build_model, linear_layers
+from quadtui.core.model import build_models
 from quadtui.core.sweep_opt import BatchedOptimizer
 
 Tensor = torch.Tensor
 _aten = torch.ops.aten
 _nn = torch._C._nn
-_NONE = 0
 LANES = 4
 BLOCK_EPOCHS = 256
 PROBE_TRIALS = 3
@@ -142,7 +141,7 @@ class WideMLP:
 
         # -- parameters: one flat buffer [w_in | b_in | w_out | b_out], each (K, S) but b_out (K,)
         seg = K * S
-        self.models = [build_model(config) for config in configs]  # the single runs' initial weights
+        self.models = build_models(configs)  # the single runs' initial weights (read only)
         self.flat = torch.zeros(3 * seg + K)
         self.grad = torch.zeros_like(self.flat)
         views = self._views(self.flat)
@@ -169,9 +168,10 @@ class WideMLP:
         self.g = torch.empty(K, N)
         self.ones_w = torch.ones(W, 1)
         self.ones_n_col = torch.ones(N, 1)
-        self.block = torch.empty(BLOCK_EPOCHS, N, K)
+        self.y_hat = torch.empty(N, K)
+        self.block = torch.empty(BLOCK_EPOCHS, K, N)  # each epoch's errors y_hat - y, member by member
         self.squares = torch.empty(BLOCK_EPOCHS, K, N)
-        self._rows = [(row, row.view(N * K, 1), row.t()) for row in self.block]  # each epoch's y_hat, 3 ways
+        self._rows = list(self.block.unbind(0))
         self._g_in = g_in.view(K * S, 1)
         self._g_bin = g_bin[:, :W]
         self._g_wout = g_wout.view(1, K * S)
@@ -185,11 +185,11 @@ class WideMLP:
         return [flat[i * seg : (i + 1) * seg].view(K, S) for i in range(3)] + [flat[3 * seg :]]
 
     # -- one epoch ----------------------------------------------------------------------------------------
-    def _epoch(self, y_hat: Tensor) -> None:
-        """Forward into ``y_hat`` (N, K), gradients into ``self.grad``, update."""
-        self._step(y_hat, y_hat.view(-1, 1), y_hat.t())
+    def _epoch(self, errors: Tensor) -> None:
+        """Forward, errors ``y_hat - y`` into ``errors`` (K, N), gradients into ``self.grad``, update."""
+        self._step(errors)
 
-    def _make_step(self) -> Callable[[Tensor, Tensor, Tensor], None]:
+    def _make_step(self) -> Callable[[Tensor], None]:
         """One epoch as a closure over prebuilt views: no per-epoch view, lookup or allocation.
 
         Per epoch: 15 kernel calls for ReLU and one shared input (the single run makes 11).
@@ -210,9 +210,10 @@ class WideMLP:
         # The (K, W) bias gradient is contiguous: torch would sum the gradient as one (N, K*W)
         # block, in another order.  It goes to a strided scratch of the same shape first.
         bin_sums, copy_bin = torch.empty(K, W + 1)[:, :W], g_bin.copy_
-        # mse_loss_backward's mean divides by all K*N elements: no reduction, times 1/N instead.
-        # 2 * (y_hat - y) is exact, so that rounds once to (2/N) * (y_hat - y), the single run's bits.
-        mse_backward, per_sample = _raw(_aten.mse_loss_backward.grad_input), torch.tensor(1.0 / N)
+        # The single run's mse_loss_backward computes float(2/N) * (y_hat - y): the same two roundings
+        # here, keeping the errors for the epoch's loss ((y_hat - y)**2 is mse_loss's square).
+        y_hat, y_col, y_t = self.y_hat, self.y_hat.view(N * K, 1), self.y_hat.t()
+        sub, per_sample = torch.sub, torch.tensor(2.0 / N)
         threshold_backward = _raw(_aten.threshold_backward.grad_input)
         leaky_backward = _raw(_aten.leaky_relu_backward.grad_input)
         leaky_relu, relu_ = _nn.leaky_relu, h.clamp_min_
@@ -232,7 +233,7 @@ class WideMLP:
         take = torch.take
         expand, times_w_out = gz.copy_, gz.mul_
 
-        def step(y_hat: Tensor, y_col: Tensor, y_t: Tensor) -> None:
+        def step(errors: Tensor) -> None:
             if shared_x:  # addmm over one input: x * w + b, each product rounded, as the single run
                 addmm(b_in, x, w_in, out=z2)
             else:
@@ -244,7 +245,8 @@ class WideMLP:
             mul(h, w_out, out=q)
             mm(q_units, ones_w, out=y_col)
             y_hat.add_(b_out)
-            mse_backward(per_sample, y_t, y_rows, _NONE, grad_input=g)  # (K, N)
+            sub(y_t, y_rows, out=errors)  # (K, N)
+            mul(errors, per_sample, out=g)
             tsum(g, 1, out=g_bout)
             expand(g_expanded)  # one broadcast copy, then contiguous products
             if by_bmm:  # each member's g.T @ h, one call
@@ -306,27 +308,22 @@ class WideMLP:
         with torch.inference_mode():
             while done < n:
                 count = min(BLOCK_EPOCHS, n - done)
-                for views in row_views[:count]:
-                    step(*views)
+                for errors in row_views[:count]:
+                    step(errors)
                 self._losses(self.block[:count], out[done : done + count])
                 done += count
         return out
 
-    def _losses(self, preds: Tensor, out: Tensor) -> None:
+    def _losses(self, errors: Tensor, out: Tensor) -> None:
         """out[e, k] = mse_loss(pred of member k at epoch e): the single run's deferred row-wise mean."""
-        rows, N, K = preds.shape
-        if N <= ROWWISE_MAX:  # squares written member-major in one pass, then each row summed as the single run's
+        rows, K, N = errors.shape
+        if N <= ROWWISE_MAX:  # the squares, then each row summed as the single run's
             squares = self.squares[:rows]
-            _nn.mse_loss(preds, self.y_rows.t(), _NONE, out=squares.transpose(1, 2))
+            torch.mul(errors, errors, out=squares)
             torch.sum(squares.view(rows * K, N), 1, out=out.view(rows * K))
             out.div_(N)
-            return
-        by_member = preds.transpose(1, 2).contiguous()  # (rows, K, N)
-        if self.shared_y:
-            mean_squared_rows(by_member.view(rows * K, N), self.y_rows[0], out.view(rows * K))
-        else:
-            for k in range(K):
-                mean_squared_rows(by_member[:, k], self.y_rows[k], out[:, k])
+        else:  # mse_loss against zeros squares the errors themselves
+            mean_squared_rows(errors.reshape(rows * K, N), torch.zeros(N), out.view(rows * K))
 
     # -- members ----------------------------------------------------------------------------------------------
     def member_params(self, k: int, flat: Tensor | None = None) -> list[Tensor]:
@@ -347,35 +344,42 @@ class WideMLP:
 
     # -- the probe -------------------------------------------------------------------------------------------
     def _probe(self) -> list[int]:
-        """Members whose step on random weights differs from their single run's (in any bit)."""
+        """Members whose step on random weights differs from their single run's (in any bit).
+
+        Members of one width on the same data get the same random weights, so one single run
+        checks all their gradients (and, for the first, the update: the others differ in rates only).
+        """
         from quadtui.core.fastmlp import FastMLP
 
+        groups: dict[tuple[int, int, int], list[int]] = {}
+        for k, h in enumerate(self.widths):
+            groups.setdefault((h, 0 if self.shared_x else k, 0 if self.shared_y else k), []).append(k)
         gen = torch.Generator().manual_seed(0)
         saved_flat, saved = self.flat.clone(), [t.clone() for t in self.optimizer.state + self.optimizer.state2]
-        singles = [FastMLP(config, model) for config, model in zip(self.configs, self.models)]  # SGD: no state
-        # where each single run keeps its parameters (and gradients) in its own flat buffer
-        theirs = [torch.cat([_places_in(net.flat, t) for t in net.params]) for net in singles]
-        live = torch.cat(self.places)
         inexact: set[int] = set()
-        y_hat = torch.empty(self.samples, self.k_count)
+        errors = torch.empty(self.k_count, self.samples)
+        checks = []
+        for (h, x_at, y_at), members in groups.items():
+            net = FastMLP(self.configs[members[0]], self.models[members[0]])  # SGD: no state to set
+            theirs = torch.cat([_places_in(net.flat, t) for t in net.params])  # where it keeps each parameter
+            data = (self.x if self.shared_x else self.x[:, x_at], self.y_rows[y_at].reshape(-1, 1))
+            checks.append((3 * h + 1, members, torch.cat([self.places[k] for k in members]), net, theirs, data))
         with torch.inference_mode():
             for _ in range(PROBE_TRIALS):
                 self.flat.zero_()
-                self.flat[live] = torch.randn(len(live), generator=gen)
+                for size, members, everywhere, *_ in checks:
+                    self.flat[everywhere] = torch.randn(size, generator=gen).repeat(len(members))
                 before = self.flat.clone()
-                self._epoch(y_hat)
-                for k, net in enumerate(singles):
-                    mine = self.places[k]
-                    net.flat[theirs[k]] = before[mine]
-                    data_x = self.x if self.shared_x else self.x[:, k]
-                    data_y = self.y_rows[0 if self.shared_y else k].reshape(-1, 1)
-                    net.step(data_x, data_y)
+                self._epoch(errors)
+                for size, members, everywhere, net, theirs, data in checks:
+                    first = self.places[members[0]]
+                    net.flat[theirs] = before[first]
+                    net.step(*data)
                     # the gradients themselves: a one-ulp difference can vanish in the update's rounding
-                    if not (
-                        torch.equal(self.grad[mine], net.grad_flat[theirs[k]])
-                        and torch.equal(self.flat[mine], net.flat[theirs[k]])
-                    ):
-                        inexact.add(k)
+                    want = net.grad_flat[theirs]
+                    inexact.update(k for k in members if not torch.equal(self.grad[self.places[k]], want))
+                    if not torch.equal(self.flat[first], net.flat[theirs]):
+                        inexact.add(members[0])
         self.flat.copy_(saved_flat)
         for dst, src in zip(self.optimizer.state + self.optimizer.state2, saved):
             dst.copy_(src)
