@@ -9,6 +9,7 @@ the same :class:`ConfigError` naming the field, the value and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from decimal import Decimal
 from dataclasses import dataclass
@@ -340,7 +341,14 @@ def _parse_target(text: Any) -> expr.Expression:
         raise ConfigError("target", text, f"{expr.ALLOWED_TEXT} ({exc})") from None
 
 
-def _check_target(text: str, x_min: float, x_max: float) -> str:
+def _check_target(text: Any, x_min: float, x_max: float) -> str:
+    if not isinstance(text, str):
+        raise ConfigError("target", text, f"{expr.ALLOWED_TEXT} (must be text)")
+    return _check_target_text(text, x_min, x_max)  # a sweep makes many configs of one target: checked once
+
+
+@functools.lru_cache(maxsize=64)
+def _check_target_text(text: str, x_min: float, x_max: float) -> str:
     import numpy as np
 
     parsed = _parse_target(text)
