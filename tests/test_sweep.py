@@ -11,13 +11,14 @@ import pytest
 import torch
 
 from quadtui.core.config import ACTIVATIONS, OPTIMIZERS, Config, ConfigError
-from quadtui.core.data import make_dataset
+from quadtui.core.data import make_dataset, make_datasets
 from quadtui.core.engine import Engine
 from quadtui.core.sweep import Sweep, SweepProgress
 from quadtui.core.sweep_batch import EXACT_ACTIVATIONS, BatchedMLP
 from quadtui.core.sweep_spec import parse_sweep_spec
 from quadtui.core.fastmlp import ROWWISE_MAX
-from quadtui.core.sweep_wide import WideMLP, unit_slots
+from quadtui.core.sweep_layout import unit_slots, whole_vectors
+from quadtui.core.sweep_wide import WideMLP, wide_key
 from quadtui.sweep_cli import run_sweep_cli
 
 BASE = Config()
@@ -176,11 +177,37 @@ def test_every_batched_activation_and_optimizer_is_exact(activation, optimizer):
 
 
 @pytest.mark.parametrize("activation", sorted(set(ACTIVATIONS) - EXACT_ACTIVATIONS))
-def test_inexact_activations_train_alone_and_match(activation):
-    result = Sweep(Config(activation=activation, epochs=30), "lr", [0.01, 0.02]).run()
+def test_smooth_activations_with_units_in_a_scalar_tail_train_alone_and_match(activation):
+    base = Config(activation=activation, epochs=30, hidden=3)  # 300 floats: whole vectors and a tail
+    assert not whole_vectors(base.samples * base.hidden)
+    result = Sweep(base, "lr", [0.01, 0.02]).run()
     assert result.groups == [[0], [1]]
     for member in result.members:
         np.testing.assert_array_equal(member.history.values, _single(member.config).history.values)
+
+
+@pytest.mark.skipif(not whole_vectors(100 * 8), reason="this CPU's vectors do not divide 800 floats")
+@pytest.mark.parametrize("activation", sorted(set(ACTIVATIONS) - EXACT_ACTIVATIONS))
+def test_smooth_activations_in_whole_vectors_batch_exactly(activation):
+    """tanh, exp, erf... round alike in every vector lane: with no scalar tail a batch is exact, mixed
+    widths too (units no member has stay zero although sigmoid(0) and softplus(0) are not)."""
+    base = Config(activation=activation, epochs=200)
+    result = Sweep(base, "hidden", [8, 16]).run()
+    assert result.groups == [[0, 1]]
+    configs = [m.config for m in result.members]
+    assert WideMLP(configs, make_datasets(configs)).inexact == []
+    for member in result.members:
+        np.testing.assert_array_equal(member.history.values, _single(member.config).history.values)
+
+
+def test_smooth_activations_train_alone_with_more_threads():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # a split range leaves a scalar tail at each split
+    try:
+        assert wide_key(Config(activation="tanh")) is None
+        assert wide_key(Config(activation="relu")) is not None
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_two_hidden_layers_and_different_seeds_batch_exactly():

@@ -40,7 +40,8 @@ _MEAN = 1
 #: loop and in its scalar tail.  The others (exp, log1p, erf, tanh...) use SLEEF in the vector
 #: loop and libm in the tail, so a member's unit can round differently in a batch than alone.
 #: (Giving each member its own loop fixed sigmoid and softplus in our tests, but not gelu.)
-#: So :func:`group_key` keeps members with these activations out of batches.
+#: So :func:`group_key` keeps members with these activations out of batches (``sweep_wide``
+#: batches them when neither the single runs nor the batch have a tail: ``whole_vectors``).
 EXACT_ACTIVATIONS = frozenset({"relu", "leaky_relu", "identity"})
 
 

@@ -22,10 +22,15 @@ stride differs from its length by other than a multiple of 4), and every step
 is one kernel call per op for all members.  Members of different
 widths share a batch: each member's units sit in the columns whose place in the
 output product's summation order is the place they have in the single run's
-(see :func:`unit_slots`); the other columns hold dead units that add exact zeros.
+(see :func:`~quadtui.core.sweep_layout.unit_slots`); the other columns hold dead units that add exact zeros.
 Only the bias gradient's column sum has an order that a block's width sets in
 another way (1, 4 to 7, or more columns): members on another side of those lines
 than the storage width sum theirs again from a block of their own shape.
+
+The activation is computed elementwise by the single run's own kernels: exact
+for ReLU, leaky ReLU and the identity; for the smooth ones (exp, tanh, erf...)
+exact when every unit is computed in torch's vector loop, alone and in the batch
+(:func:`~quadtui.core.sweep_layout.whole_vectors`).  Units no member has keep a zero learning rate.
 
 A build-time probe replays one step of random data through the batched ops and
 through the single-run ops; a member whose bits differ anywhere (gradients or
@@ -34,7 +39,6 @@ updated weights) is refused (``inexact``) and trained alone.
 
 from __future__ import annotations
 
-import functools
 from typing import Callable, Sequence
 
 import torch
@@ -42,15 +46,15 @@ import torch
 from quadtui.core.config import Config
 from quadtui.core.data import Dataset
 from quadtui.core.fastmlp import ROWWISE_MAX, mean_squared_rows
-from quadtui.core.model import build_models
+from quadtui.core.model import ACTIVATIONS, build_models
+from quadtui.core.sweep_batch import EXACT_ACTIVATIONS
+from quadtui.core.sweep_layout import PROBE_TRIALS, bmm_sums_exactly, storage_width, unit_slots, whole_vectors
 from quadtui.core.sweep_opt import BatchedOptimizer
 
 Tensor = torch.Tensor
 _aten = torch.ops.aten
 _nn = torch._C._nn
-LANES = 4
 BLOCK_EPOCHS = 256
-PROBE_TRIALS = 3
 
 
 def _raw(op: torch._ops.OpOverload) -> Callable:
@@ -58,63 +62,12 @@ def _raw(op: torch._ops.OpOverload) -> Callable:
     return getattr(op, "_op", op)
 
 
-def _lanes(width: int) -> list[list[int]]:
-    """The summation order of MKL's ``(N×width) @ (width×1)``: which products each of 4 accumulators adds.
-
-    Up to 4 products add one after another.  Beyond, the first ``(width-1) % 4 + 1``
-    go to accumulator 0, then the rest round-robin over the 4; the result is
-    ``(acc0 + acc2) + (acc1 + acc3)`` (then the bias).
-    """
-    head = (width - 1) % LANES + 1
-    lanes: list[list[int]] = [list(range(head)), [], [], []]
-    for j in range(head, width):
-        lanes[(j - head) % LANES].append(j)
-    return lanes
-
-
-def unit_slots(width: int, storage: int) -> list[int] | None:
-    """Storage column of each of a ``width``-unit member's units in a product over ``storage`` columns.
-
-    The member's products must be added in its own order with only zeros between,
-    so each of its accumulators' sequences is laid into the same accumulator of
-    the wider order.  ``None`` when it does not fit.
-    """
-    slots = [0] * width
-    for mine, theirs in zip(_lanes(width), _lanes(storage)):
-        if len(mine) > len(theirs):
-            return None
-        for j, column in zip(mine, theirs):
-            slots[j] = column
-    return slots
-
-
-@functools.lru_cache(maxsize=None)
-def bmm_sums_exactly(samples: int, k_count: int, width: int) -> bool:
-    """Whether ``bmm`` gives each member's ``g.T @ h`` (over a strided (samples, K, width) ``h``) exactly."""
-    gen = torch.Generator().manual_seed(width)
-    for _ in range(PROBE_TRIALS):
-        h, g = torch.randn(samples, k_count, width, generator=gen), torch.randn(k_count, samples, generator=gen)
-        batched = torch.bmm(g.unsqueeze(1), h.permute(1, 0, 2))
-        for k in range(k_count):
-            if not torch.equal(batched[k], g[k : k + 1] @ h[:, k].contiguous()):
-                return False
-    return True
-
-
-def storage_width(widths: Sequence[int]) -> int:
-    """The narrowest product width every member fits into."""
-    w = max(widths)
-    while any(unit_slots(h, w) is None for h in widths):
-        w += 1
-    return w
-
-
 def wide_key(config: Config) -> tuple | None:
     """Configs with equal keys train as one :class:`WideMLP`; ``None``: not this way."""
-    if not (config.full_batch and config.layers == 1):
-        return None
-    if config.activation not in ("relu", "leaky_relu", "identity") or config.optimizer != "sgd":
+    if not (config.full_batch and config.layers == 1) or config.optimizer != "sgd":
         return None  # momentum/adam/rmsprop over the flat buffer are not yet bit-exact: BatchedMLP
+    if config.activation not in EXACT_ACTIVATIONS and not whole_vectors(config.samples * config.hidden):
+        return None  # the single run computes some units in the scalar tail: alone
     return ("wide", config.activation, config.optimizer, config.samples)
 
 
@@ -157,12 +110,17 @@ class WideMLP:
         owners = torch.cat([owner.repeat_interleave(S)] * 3 + [owner])
         self.owner = owners
         self.optimizer = BatchedOptimizer(configs, [self.flat], [owners])
+        # units no member has stay zero: with act(0) != 0 (sigmoid, softplus) their output weight has a gradient
+        dead = torch.ones_like(self.flat, dtype=torch.bool)
+        dead[torch.cat(self.places)] = False
+        for rate in self.optimizer.rates:
+            rate.masked_fill_(dead, 0.0)
 
         # -- workspace ----------------------------------------------------------------------------------
         g_in, g_bin, g_wout, g_bout = self._views(self.grad)
         self.z = torch.empty(N, K, S)
-        # ReLU's backward needs only its output: it is computed in place (leaky ReLU's needs z)
-        self.h = torch.empty(N, K, S) if self.activation == "leaky_relu" else self.z
+        # ReLU's backward needs only its output: it is computed in place (others need z too)
+        self.h = self.z if self.activation in ("relu", "identity") else torch.empty(N, K, S)
         self.q = torch.empty(N, K, S)  # products, forward and backward
         self.gz = torch.empty(N, K, S)  # g broadcast over the units, then (in place) g * w_out, then masked
         self.g = torch.empty(K, N)
@@ -178,6 +136,8 @@ class WideMLP:
         self._g_bout = g_bout
         self._step = self._make_step()
         self.inexact = self._probe()
+        if self.activation not in EXACT_ACTIVATIONS and not whole_vectors(N * K * S):
+            self.inexact = list(range(K))  # the batch's last units would be computed in the scalar tail
 
     def _views(self, flat: Tensor) -> list[Tensor]:
         K, S = self.k_count, self.stride
@@ -217,6 +177,7 @@ class WideMLP:
         threshold_backward = _raw(_aten.threshold_backward.grad_input)
         leaky_backward = _raw(_aten.leaky_relu_backward.grad_input)
         leaky_relu, relu_ = _nn.leaky_relu, h.clamp_min_
+        act_forward, act_backward = ACTIVATIONS[self.activation].forward_out, ACTIVATIONS[self.activation].backward_out
         optimizer_step, grads = self.optimizer.step, [self.grad]
         if self.optimizer.plain_sgd:  # p -= lr * g, one fused call; freeze() zeroes the rates in place
             update, neg_lr, grad = self.flat.addcmul_, self.optimizer.rates[0], self.grad
@@ -242,6 +203,8 @@ class WideMLP:
                 relu_(0)
             elif act == "leaky_relu":
                 leaky_relu(z, 0.01, out=h)
+            elif act != "identity":
+                act_forward(z, h)
             mul(h, w_out, out=q)
             mm(q_units, ones_w, out=y_col)
             y_hat.add_(b_out)
@@ -259,6 +222,8 @@ class WideMLP:
                 threshold_backward(gz, h, 0, grad_input=gz)
             elif act == "leaky_relu":
                 leaky_backward(gz, z, 0.01, False, grad_input=gz)
+            elif act != "identity":
+                act_backward(gz, z, h, gz)
             if shared_x:
                 mm(gz_t, x, out=g_in)
             else:
