@@ -31,8 +31,9 @@ SWEEPS = {
     "lr ×16 (0.001..0.03)": "lr=0.001:0.03:16",
     "hidden 1..16": "hidden=" + ",".join(str(h) for h in range(1, 17)),
     "tanh lr ×16": "lr=0.001:0.03:16",
+    "adam lr ×16": "lr=0.001:0.03:16",
 }
-BASES = {"tanh lr ×16": {"activation": "tanh"}}
+BASES = {"tanh lr ×16": {"activation": "tanh"}, "adam lr ×16": {"optimizer": "adam"}}
 TARGET = 8.0
 
 

@@ -5,13 +5,13 @@ run ``Engine(base.replace(lr=value)).run()`` would give — same data, same
 initial weights, the same float operations — but trains the members that can
 share tensors as one batched model (:class:`~quadtui.core.sweep_batch.BatchedMLP`):
 
-* one-hidden-layer full-batch SGD members with the same activation and sample
-  count train as one :class:`~quadtui.core.sweep_wide.WideMLP` (one kernel call
+* one-hidden-layer full-batch members with the same activation, optimizer and
+  sample count train as one :class:`~quadtui.core.sweep_wide.WideMLP` (one kernel call
   per op for all members, any widths mixed) — for tanh, sigmoid, elu, gelu, silu
   and softplus only when no unit falls in the scalar tail of torch's vector loop
-  (:func:`~quadtui.core.sweep_wide.whole_vectors`; 100 samples × 8 units qualify);
-* other full-batch members with the same layer count, activation (ReLU, leaky
-  ReLU, identity), optimizer and sample count form one
+  (:func:`~quadtui.core.sweep_layout.whole_vectors`; 100 samples × 8 units qualify);
+* two-layer full-batch members with the same activation (ReLU, leaky ReLU,
+  identity), optimizer and sample count form one
   :class:`~quadtui.core.sweep_batch.BatchedMLP` group;
 * groups train one after another; members alone in their group — mini-batch
   runs, and the smooth activations otherwise — train with the single-run

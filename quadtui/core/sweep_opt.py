@@ -40,6 +40,11 @@ class BatchedOptimizer:
         self.rates = self._neg_lr  # -lr per element; freeze() zeroes a member's in place
         self.state = [torch.zeros_like(p) for p in params]
         self.state2 = [torch.zeros_like(p) for p in params] if self.kind == "adam" else []
+        # scratch, so that a step allocates nothing: decayed gradients, the step, its denominator
+        self._decayed = [torch.empty_like(p) for p in params] if self._wd is not None else []
+        self._update = [torch.empty_like(p) for p in params] if self.kind in ("adam", "rmsprop") else []
+        self._denom = [torch.empty_like(p) for p in params] if self.kind in ("adam", "rmsprop") else []
+        self._lr64 = torch.tensor(self.lr, dtype=torch.float64)
 
     def freeze(self, k: int) -> None:
         for t, o in zip(self._neg_lr, self.owners):
@@ -51,7 +56,7 @@ class BatchedOptimizer:
     def step(self, grads: list[Tensor]) -> None:
         self.steps += 1
         if self._wd is not None:  # g.add(p, alpha=wd) is one fused multiply-add, like addcmul
-            grads = [torch.addcmul(g, p, wd) for p, g, wd in zip(self.params, grads, self._wd)]
+            grads = [torch.addcmul(g, p, wd, out=d) for p, g, wd, d in zip(self.params, grads, self._wd, self._decayed)]
         kind = self.kind
         if kind == "sgd":
             for p, g, lr in zip(self.params, grads, self._neg_lr):
@@ -68,17 +73,22 @@ class BatchedOptimizer:
             beta1, beta2 = ADAM_BETAS
             correction1 = 1 - beta1**self.steps
             correction2_sqrt = (1 - beta2**self.steps) ** 0.5
-            for p, g, m, v, lr, o in zip(self.params, grads, self.state, self.state2, self._neg_lr, self.owners):
+            scratch = zip(self._update, self._denom)
+            for p, g, m, v, lr, o, (update, denom) in zip(
+                self.params, grads, self.state, self.state2, self._neg_lr, self.owners, scratch
+            ):
                 m.lerp_(g, 1 - beta1)
                 v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                denom = (v.sqrt() / correction2_sqrt).add_(ADAM_EPS)
-                p.add_(torch.mul(m, self._scaled(lr, o, correction1)).div_(denom))
+                torch.sqrt(v, out=denom).div_(correction2_sqrt).add_(ADAM_EPS)
+                step_size = lr if correction1 == 1.0 else self._scaled(lr, o, correction1)  # -lr / 1 is -lr
+                p.add_(torch.mul(m, step_size, out=update).div_(denom))
         else:  # rmsprop
-            for p, g, sq, lr in zip(self.params, grads, self.state, self._neg_lr):
+            scratch = zip(self._update, self._denom)
+            for p, g, sq, lr, (update, denom) in zip(self.params, grads, self.state, self._neg_lr, scratch):
                 sq.mul_(RMSPROP_ALPHA).addcmul_(g, g, value=1 - RMSPROP_ALPHA)
-                p.add_(torch.mul(g, lr).div_(sq.sqrt().add_(RMSPROP_EPS)))
+                p.add_(torch.mul(g, lr, out=update).div_(torch.sqrt(sq, out=denom).add_(RMSPROP_EPS)))
 
     def _scaled(self, neg_lr: Tensor, owner: Tensor, correction: float) -> Tensor:
         """-lr / correction per member, computed in double then rounded once, as the single run does."""
-        column = (-(torch.tensor(self.lr, dtype=torch.float64) / correction)).float()
+        column = (-(self._lr64 / correction)).float()
         return column[owner] * (neg_lr != 0)

@@ -64,8 +64,8 @@ def _raw(op: torch._ops.OpOverload) -> Callable:
 
 def wide_key(config: Config) -> tuple | None:
     """Configs with equal keys train as one :class:`WideMLP`; ``None``: not this way."""
-    if not (config.full_batch and config.layers == 1) or config.optimizer != "sgd":
-        return None  # momentum/adam/rmsprop over the flat buffer are not yet bit-exact: BatchedMLP
+    if not (config.full_batch and config.layers == 1):
+        return None
     if config.activation not in EXACT_ACTIVATIONS and not whole_vectors(config.samples * config.hidden):
         return None  # the single run computes some units in the scalar tail: alone
     return ("wide", config.activation, config.optimizer, config.samples)
@@ -325,7 +325,7 @@ class WideMLP:
         errors = torch.empty(self.k_count, self.samples)
         checks = []
         for (h, x_at, y_at), members in groups.items():
-            net = FastMLP(self.configs[members[0]], self.models[members[0]])  # SGD: no state to set
+            net = FastMLP(self.configs[members[0]], self.models[members[0]])  # fresh state, like the batch
             theirs = torch.cat([_places_in(net.flat, t) for t in net.params])  # where it keeps each parameter
             data = (self.x if self.shared_x else self.x[:, x_at], self.y_rows[y_at].reshape(-1, 1))
             checks.append((3 * h + 1, members, torch.cat([self.places[k] for k in members]), net, theirs, data))
