@@ -31,14 +31,23 @@ def in_process(monkeypatch) -> None:
 
 
 def training_processes() -> list[int]:
-    """Pids of the fork server's children (the runs' processes)."""
+    """Pids of the fork server's live children (the runs' processes; not the start-up probe once it exited)."""
     from multiprocessing import forkserver
 
     server = forkserver._forkserver._forkserver_pid
     if server is None:
         return []
     with open(f"/proc/{server}/task/{server}/children") as f:
-        return [int(pid) for pid in f.read().split()]
+        return [int(pid) for pid in f.read().split() if _alive(int(pid))]
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting for the fork server to reap it."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 async def test_a_run_in_a_child_process_shows_exactly_the_headless_numbers() -> None:
@@ -117,8 +126,14 @@ async def test_a_run_deep_in_a_long_epoch_is_stopped_at_once_when_replaced_or_on
     app = QuadApp(slow, autorun=True)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.train_screen
-        await until(pilot, lambda: len(training_processes()) == 1, "the training process")
-        [first] = training_processes()
+        found: list[int] = []
+
+        def one_process() -> bool:
+            found[:] = training_processes()  # the same list is checked and used
+            return len(found) == 1
+
+        await until(pilot, one_process, "the training process")
+        [first] = found
         asked = time.perf_counter()
         await pilot.press("ctrl+t")  # a new run: the old one is mid-epoch and cannot stop by itself soon
         await until(pilot, lambda: first not in training_processes(), "the old process to end")
