@@ -57,6 +57,22 @@ def test_script_final_loss_matches_the_engine(name, tmp_path):
         assert f"diverged at epoch {snap.diverged_at} (try a lower learning rate)" in lines
 
 
+@pytest.mark.parametrize("config", [Config(epochs=300), Config(optimizer="adam", batch_size=25, lr=0.01, epochs=60)])
+def test_script_replays_learning_rate_changes_made_while_the_run_trained(config, tmp_path):
+    engine = Engine(config)
+    for epochs, lr in ((config.epochs // 3, config.lr / 2), (config.epochs // 3, config.lr * 3)):
+        engine.advance(epochs)
+        engine.set_lr(lr)
+    engine.run()
+    snap = engine.snapshot()
+    assert len(snap.lr_schedule) == 3
+    lines = run_script(script_for(snap.config, snap.lr_schedule), tmp_path)
+    assert float(lines[-1].removeprefix("final loss: ")) == pytest.approx(snap.train_now, rel=1e-5)
+    # without the changes the script trains another run
+    lines = run_script(script_for(snap.config.replace(lr=config.lr)), tmp_path)
+    assert float(lines[-1].removeprefix("final loss: ")) != pytest.approx(snap.train_now, rel=1e-5)
+
+
 def test_script_is_readable_python_with_the_config_values():
     config = Config(layers=2, activation="gelu", optimizer="momentum", momentum=0.8, weight_decay=0.01)
     source = script_for(config)

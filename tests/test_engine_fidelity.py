@@ -140,6 +140,24 @@ def test_learning_rate_change_between_chunks_without_reset():
     np.testing.assert_allclose(engine.history.values, losses, rtol=1e-5)
 
 
+def test_live_learning_rate_changes_are_kept_as_a_schedule():
+    engine = Engine(Config(epochs=400))
+    engine.set_lr(0.01)  # before the first epoch: simply the run's rate
+    assert engine.lr_schedule == () and engine.config.lr == 0.01
+    engine.advance(100)
+    engine.set_lr(0.01)  # no change
+    assert engine.lr_schedule == ()
+    engine.set_lr(0.005)
+    engine.advance(50)
+    engine.set_lr(0.02)
+    engine.set_lr(0.03)  # twice before the next epoch: the last one counts
+    assert engine.snapshot().lr_schedule == ((0, 0.01), (100, 0.005), (150, 0.03))
+    engine.set_lr(0.005)  # and back before it trained: no change at epoch 150 after all
+    assert engine.lr_schedule == ((0, 0.01), (100, 0.005))
+    engine.reset()
+    assert engine.lr_schedule == ()
+
+
 def test_reset_returns_to_epoch_zero_with_same_weights():
     engine = Engine(Config(epochs=50))
     engine.advance(50)

@@ -237,6 +237,10 @@ async def test_export_holds_the_weights_on_screen_even_after_a_live_lr_change(tm
         expected = engine.trained_model().state_dict()
         weights = torch.load(tmp_path / "at-200" / "model.pt")
         assert all(torch.equal(weights[k], expected[k]) for k in expected)
+        # the script and the config say how the run went: the first rate, then the change
+        assert screen.last.lr_schedule == ((0, SMALL.lr), (100, SMALL.lr * 2))
+        assert f"LR_CHANGES = {{100: {SMALL.lr * 2!r}}}" in (tmp_path / "at-200" / "train.py").read_text()
+        assert load_config_file(tmp_path / "at-200" / "config.toml").lr == SMALL.lr
 
 
 async def test_the_palette_offers_code_share_load_export_widen_and_lesson() -> None:

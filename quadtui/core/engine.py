@@ -69,6 +69,8 @@ class Snapshot:
     error: str | None = None
     #: the network's parameters at this moment (weight, bias per layer), float32 copies
     weights: tuple[np.ndarray, ...] = field(default=(), repr=False)
+    #: when the learning rate was changed during the run: ((0, first lr), (epoch, lr from then on), ...)
+    lr_schedule: tuple[tuple[int, float], ...] = ()
 
     def trained_model(self) -> torch.nn.Module:
         """An ``nn.Sequential`` holding this snapshot's weights (for export)."""
@@ -138,6 +140,7 @@ class Engine:
         self._eval_loss = np.zeros(evals, dtype=np.float32)
         self._evals = 0
         self.epoch = 0
+        self.lr_schedule: tuple[tuple[int, float], ...] = ()
         self.status = Status.READY
         self.diverged_at: int | None = None
         self.error: str | None = None
@@ -151,10 +154,17 @@ class Engine:
         return self.net.optimizer.lr
 
     def set_lr(self, lr: float) -> None:
-        """Change the learning rate from the next epoch on, without a reset."""
+        """Change the learning rate from the next epoch on, without a reset (kept in ``lr_schedule``)."""
         from quadtui.core.config import parse_value
 
         lr = parse_value("lr", lr)
+        if lr == self.config.lr:
+            return
+        if self.epoch:  # before the first epoch it is simply the run's learning rate
+            kept = [step for step in self.lr_schedule or ((0, self.config.lr),) if step[0] < self.epoch]
+            if kept[-1][1] != lr:
+                kept.append((self.epoch, lr))
+            self.lr_schedule = tuple(kept) if len(kept) > 1 else ()
         self.net.optimizer.lr = lr
         self.config = self.config.replace(lr=lr)
 
@@ -354,6 +364,7 @@ class Engine:
             diverged_at=self.diverged_at,
             error=self.error,
             weights=tuple(p.numpy().copy() for p in self.net.params),
+            lr_schedule=self.lr_schedule,
         )
 
     def trained_model(self) -> torch.nn.Module:

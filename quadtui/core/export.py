@@ -2,11 +2,12 @@
 
 The folder holds
 
-* ``config.toml`` — load it again with ``quadtui --config``,
+* ``config.toml`` — load it again with ``quadtui --config`` (the learning rate the run
+  started with; changes made while it trained are listed in a comment),
 * ``loss.csv`` — ``epoch,train_loss,eval_loss`` (eval blank between measurements),
 * ``fit.csv`` — ``x,target,prediction,h0..`` on the chart grid (``h*``: last hidden layer),
 * ``model.pt`` — the trained ``state_dict`` (``nn.Sequential`` as in ``train.py``),
-* ``train.py`` — the standalone script that trains the same run,
+* ``train.py`` — the standalone script that trains the same run (learning-rate changes included),
 * ``screenshot.svg`` — when the app passes one.
 
 Each file is written atomically; an existing non-empty folder is refused unless
@@ -58,11 +59,11 @@ def export_run(
             model = snap.trained_model()
     folder = prepare_folder(directory, overwrite=overwrite)
     files = {
-        "config.toml": config_to_toml(snap.config),
+        "config.toml": config_toml(snap),
         "loss.csv": loss_csv(snap),
         "fit.csv": fit_csv(snap),
         "model.pt": _state_dict_bytes(model),
-        "train.py": script_for(snap.config),
+        "train.py": script_for(snap.config, snap.lr_schedule),
     }
     if screenshot_svg is not None:
         files["screenshot.svg"] = screenshot_svg
@@ -74,6 +75,17 @@ def export_run(
         except OSError as exc:
             raise FileWriteError(f"cannot remove {folder / stale}: {exc.strerror or exc}") from None
     return folder
+
+
+def config_toml(snap: "Snapshot") -> str:
+    """The config the run started with; learning-rate changes made while it trained, as comments."""
+    if not snap.lr_schedule:
+        return config_to_toml(snap.config)
+    changes = ", ".join(f"from epoch {epoch + 1} lr = {lr!r}" for epoch, lr in snap.lr_schedule[1:])
+    return (
+        config_to_toml(snap.config.replace(lr=snap.lr_schedule[0][1]))
+        + f"# changed while the run trained (train.py replays it): {changes}\n"
+    )
 
 
 def check_folder(directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:

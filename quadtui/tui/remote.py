@@ -221,7 +221,7 @@ class _Mirror:
 
 # -- the child's side ----------------------------------------------------------------------
 _PER_SNAPSHOT = ("status", "epoch", "eval_now", "prediction", "hidden", "out_weights", "out_bias",
-                 "epochs_per_s", "elapsed", "diverged_at", "error", "weights")
+                 "epochs_per_s", "elapsed", "diverged_at", "error", "weights", "lr_schedule")
 _PER_RUN = ("grid", "grid_target", "x_samples", "y_samples")
 
 
