@@ -305,3 +305,13 @@ def test_target_error_names_the_reason_once():
     message = str(info.value)
     assert "unknown function 'foo'" in message
     assert message.count("sqrt") == 1 and len(message) <= 160
+
+
+def test_built_once_builds_one_result_per_distinct_key_and_shares_it():
+    from quadtui.core.config import built_once
+
+    configs = [Config(lr=lr, hidden=h) for h in (4, 8) for lr in (0.01, 0.02, 0.03)]
+    calls = []
+    built = built_once(configs, lambda c: c.hidden, lambda c: calls.append(c) or object())
+    assert [c.hidden for c in calls] == [4, 8]
+    assert built[0] is built[1] is built[2] and built[3] is built[4] is built[5] and built[0] is not built[3]

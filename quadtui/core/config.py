@@ -13,9 +13,11 @@ import functools
 import math
 from decimal import Decimal
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, Sequence, TypeVar
 
 from quadtui.core import expr
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import numpy as np
@@ -364,6 +366,15 @@ def _check_target_text(text: str, x_min: float, x_max: float) -> str:
             f" (it is {y[where]:.3g} at x = {x[where]:.6g})",
         )
     return parsed.text
+
+
+def built_once(configs: Sequence[Config], key: Callable[[Config], Hashable], build: Callable[[Config], T]) -> list[T]:
+    """``build(c)`` for each config, called once per distinct ``key(c)``: equal keys share the result."""
+    built: dict[Hashable, T] = {}
+    for config in configs:
+        if key(config) not in built:
+            built[key(config)] = build(config)
+    return [built[key(c)] for c in configs]
 
 
 DEFAULT = Config()

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from quadtui.core import expr
-from quadtui.core.config import Config, ConfigError
+from quadtui.core.config import Config, ConfigError, built_once
 
 GRID_POINTS = 100  # the notebook's x_plot = np.linspace(-5, 5, 100)
 
@@ -60,12 +60,7 @@ def make_dataset(config: Config) -> Dataset:
 
 def make_datasets(configs: Sequence[Config]) -> list[Dataset]:
     """``make_dataset`` of each config, built once for configs that draw the same data (and shared: read only)."""
-    built: dict[tuple, Dataset] = {}
-    for config in configs:
-        key = _data_key(config)
-        if key not in built:
-            built[key] = make_dataset(config)
-    return [built[_data_key(c)] for c in configs]
+    return built_once(configs, _data_key, make_dataset)
 
 
 def _data_key(config: Config) -> tuple:

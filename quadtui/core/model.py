@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from quadtui.core.config import Config
+from quadtui.core.config import Config, built_once
 
 Tensor = torch.Tensor
 _aten = torch.ops.aten
@@ -115,12 +115,7 @@ def build_model(config: Config) -> nn.Sequential:
 
 def build_models(configs: Sequence[Config]) -> list[nn.Sequential]:
     """``build_model`` of each config, built once for configs with the same initial weights (shared: read only)."""
-    built: dict[tuple, nn.Sequential] = {}
-    for config in configs:
-        key = _model_key(config)
-        if key not in built:
-            built[key] = build_model(config)
-    return [built[_model_key(c)] for c in configs]
+    return built_once(configs, _model_key, build_model)
 
 
 def _model_key(config: Config) -> tuple:
