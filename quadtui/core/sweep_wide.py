@@ -82,7 +82,6 @@ class WideMLP:
         self.activation = first.activation
         self.widths = [c.hidden for c in configs]
         W = self.width = storage_width(self.widths)
-        S = self.stride = W  # (a stride of W + 4j sums rows in the same order, any other not)
         self.slots = [unit_slots(h, W) for h in self.widths]
 
         xs = [d.x_train for d in datasets]
@@ -92,8 +91,8 @@ class WideMLP:
         self.x = xs[0].clone() if self.shared_x else torch.stack([x.reshape(N) for x in xs], 1).unsqueeze(2)
         self.y_rows = ys[0].reshape(1, N).clone() if self.shared_y else torch.stack([y.reshape(N) for y in ys])
 
-        # -- parameters: one flat buffer [w_in | b_in | w_out | b_out], each (K, S) but b_out (K,)
-        seg = K * S
+        # -- parameters: one flat buffer [w_in | b_in | w_out | b_out], each (K, W) but b_out (K,)
+        seg = K * W
         self.models = build_models(configs)  # the single runs' initial weights (read only)
         self.flat = torch.zeros(3 * seg + K)
         self.grad = torch.zeros_like(self.flat)
@@ -101,13 +100,13 @@ class WideMLP:
         self.w_in, self.b_in, self.w_out, self.b_out = views
         # member k's parameters in nn.Linear order [w_in | b_in | w_out | b_out]: self.flat[self.places[k]]
         self.places = [
-            torch.tensor([i * seg + k * S + c for i in range(3) for c in self.slots[k]] + [3 * seg + k])
+            torch.tensor([i * seg + k * W + c for i in range(3) for c in self.slots[k]] + [3 * seg + k])
             for k in range(K)
         ]
         for k, model in enumerate(self.models):
             self.flat[self.places[k]] = torch.cat([t.detach().reshape(-1) for t in model.parameters()])
         owner = torch.arange(K)
-        owners = torch.cat([owner.repeat_interleave(S)] * 3 + [owner])
+        owners = torch.cat([owner.repeat_interleave(W)] * 3 + [owner])
         self.owner = owners
         self.optimizer = BatchedOptimizer(configs, [self.flat], [owners])
         # units no member has stay zero: with act(0) != 0 (sigmoid, softplus) their output weight has a gradient
@@ -118,11 +117,11 @@ class WideMLP:
 
         # -- workspace ----------------------------------------------------------------------------------
         g_in, g_bin, g_wout, g_bout = self._views(self.grad)
-        self.z = torch.empty(N, K, S)
+        self.z = torch.empty(N, K, W)
         # ReLU's backward needs only its output: it is computed in place (others need z too)
-        self.h = self.z if self.activation in ("relu", "identity") else torch.empty(N, K, S)
-        self.q = torch.empty(N, K, S)  # products, forward and backward
-        self.gz = torch.empty(N, K, S)  # g broadcast over the units, then (in place) g * w_out, then masked
+        self.h = self.z if self.activation in ("relu", "identity") else torch.empty(N, K, W)
+        self.q = torch.empty(N, K, W)  # products, forward and backward
+        self.gz = torch.empty(N, K, W)  # g broadcast over the units, then (in place) g * w_out, then masked
         self.g = torch.empty(K, N)
         self.ones_w = torch.ones(W, 1)
         self.ones_n_col = torch.ones(N, 1)
@@ -130,19 +129,19 @@ class WideMLP:
         self.block = torch.empty(BLOCK_EPOCHS, K, N)  # each epoch's errors y_hat - y, member by member
         self.squares = torch.empty(BLOCK_EPOCHS, K, N)
         self._rows = list(self.block.unbind(0))
-        self._g_in = g_in.view(K * S, 1)
-        self._g_bin = g_bin[:, :W]
-        self._g_wout = g_wout.view(1, K * S)
+        self._g_in = g_in.view(K * W, 1)
+        self._g_bin = g_bin
+        self._g_wout = g_wout.view(1, K * W)
         self._g_bout = g_bout
         self._step = self._make_step()
         self.inexact = self._probe()
-        if self.activation not in EXACT_ACTIVATIONS and not whole_vectors(N * K * S):
+        if self.activation not in EXACT_ACTIVATIONS and not whole_vectors(N * K * W):
             self.inexact = list(range(K))  # the batch's last units would be computed in the scalar tail
 
     def _views(self, flat: Tensor) -> list[Tensor]:
-        K, S = self.k_count, self.stride
-        seg = K * S
-        return [flat[i * seg : (i + 1) * seg].view(K, S) for i in range(3)] + [flat[3 * seg :]]
+        K, W = self.k_count, self.width
+        seg = K * W
+        return [flat[i * seg : (i + 1) * seg].view(K, W) for i in range(3)] + [flat[3 * seg :]]
 
     # -- one epoch ----------------------------------------------------------------------------------------
     def _epoch(self, errors: Tensor) -> None:
@@ -154,15 +153,15 @@ class WideMLP:
 
         Per epoch: 15 kernel calls for ReLU and one shared input (the single run makes 11).
         """
-        K, S, N, W = self.k_count, self.stride, self.samples, self.width
-        KS = K * S
+        K, N, W = self.k_count, self.samples, self.width
+        KW = K * W
         addmm, mm, mul, tsum, bmm = torch.addmm, torch.mm, torch.mul, torch.sum, torch.bmm
         x, z, h, q, gz, g = self.x, self.z, self.h, self.q, self.gz, self.g
-        b_in, w_in, w_out, b_out = self.b_in.view(1, KS), self.w_in.view(1, KS), self.w_out, self.b_out
-        z2, q2, gz_t = z.view(N, KS), q.view(N, KS), gz.view(N, KS).t()
+        b_in, w_in, w_out, b_out = self.b_in.view(1, KW), self.w_in.view(1, KW), self.w_out, self.b_out
+        z2, q2, gz_t = z.view(N, KW), q.view(N, KW), gz.view(N, KW).t()
         q2_t, w_in_rows, b_in_rows = q2.t(), self.w_in, self.b_in
         q_units = q.view(N * K, W)
-        g_expanded = g.t().unsqueeze(2).expand(N, K, S)
+        g_expanded = g.t().unsqueeze(2).expand(N, K, W)
         ones_w, ones_n_col, ones_n_row, y_rows = self.ones_w, self.ones_n_col, torch.ones(1, N), self.y_rows
         g_in, g_bin, g_wout, g_bout = self._g_in, self._g_bin, self._g_wout, self._g_bout
         by_bmm = bmm_sums_exactly(N, K, W)
@@ -247,16 +246,16 @@ class WideMLP:
         contiguously (64-byte aligned) in one buffer; ``blocks`` is that buffer, then each
         (block, its sums) pair; ``scatter`` places ``sums`` in the flat gradient.
         """
-        N, K, S = self.samples, self.k_count, self.stride
+        N, K, W = self.samples, self.k_count, self.width
         gather: list[int] = []
         scatter: list[int] = []
         spans = []
         for k in members:
             h, start = len(self.slots[k]), len(gather)
-            gather += [n * K * S + k * S + c for n in range(N) for c in self.slots[k]]
+            gather += [n * K * W + k * W + c for n in range(N) for c in self.slots[k]]
             gather += [0] * (-len(gather) % 16)
             spans.append((start, h))
-            scatter += [K * S + k * S + c for c in self.slots[k]]  # b_in is the second (K, S) segment
+            scatter += [K * W + k * W + c for c in self.slots[k]]  # b_in is the second (K, W) segment
         buffer = torch.empty(len(gather))
         sums = torch.empty(len(scatter))
         blocks = [(buffer, buffer)]
