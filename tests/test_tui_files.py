@@ -241,6 +241,14 @@ async def test_export_holds_the_weights_on_screen_even_after_a_live_lr_change(tm
         assert screen.last.lr_schedule == ((0, SMALL.lr), (100, SMALL.lr * 2))
         assert f"LR_CHANGES = {{100: {SMALL.lr * 2!r}}}" in (tmp_path / "at-200" / "train.py").read_text()
         assert load_config_file(tmp_path / "at-200" / "config.toml").lr == SMALL.lr
+        await pilot.press("ctrl+g")  # show the code: the run on screen, with its change
+        await until(pilot, lambda: isinstance(app.screen, CodeScreen), "the code")
+        assert f"LR_CHANGES = {{100: {SMALL.lr * 2!r}}}" in app.screen.script
+        await pilot.press("escape")
+        app.query_one("#hidden", Input).value = "5"  # the form no longer describes that run
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: isinstance(app.screen, CodeScreen), "the code again")
+        assert "LR_CHANGES" not in app.screen.script and "N_HIDDEN = 5" in app.screen.script
 
 
 async def test_the_palette_offers_code_share_load_export_widen_and_lesson() -> None:

@@ -1,12 +1,15 @@
 """Show the code: the standalone PyTorch script for the form's config, highlighted and saveable.
 
 The script is :func:`quadtui.core.codegen.script_for` of the config — the same
-run, step for step, so running it prints the same ``final loss`` as the app.
+run, step for step, so running it prints the same ``final loss`` as the app.  While
+the form still describes the run on screen, learning-rate changes made during that
+run are in the script too.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -41,10 +44,10 @@ class CodeScreen(ModalScreen[None]):
     CodeScreen #code { width: auto; }
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, lr_schedule: Sequence[tuple[int, float]] = ()) -> None:
         super().__init__()
         self.config = config
-        self.script = script_for(config)
+        self.script = script_for(config, lr_schedule)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:

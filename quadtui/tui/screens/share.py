@@ -137,7 +137,9 @@ class ShareActions:
 
         config = self._form_config()
         if config is not None:
-            self.app.push_screen(CodeScreen(config))
+            last = self.last  # the run on screen, if the form still describes it: with its lr changes
+            schedule = last.lr_schedule if last is not None and last.config == config else ()
+            self.app.push_screen(CodeScreen(config, schedule))
 
     def action_share(self) -> None:
         config = self._form_config()
