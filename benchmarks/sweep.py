@@ -26,7 +26,8 @@ from quadtui.core.config import Config
 from quadtui.core.engine import Engine
 from quadtui.core.sweep import Sweep
 from quadtui.core.sweep_batch import BatchedMLP
-from quadtui.core.sweep_wide import WideMLP, wide_key
+from quadtui.core.sweep_layout import wide_key
+from quadtui.core.sweep_wide import WideMLP
 from quadtui.core.threads import set_threads
 
 SWEEPS = {

@@ -17,8 +17,8 @@ from quadtui.core.sweep import Sweep, SweepProgress
 from quadtui.core.sweep_batch import EXACT_ACTIVATIONS, BatchedMLP
 from quadtui.core.sweep_spec import parse_sweep_spec
 from quadtui.core.fastmlp import ROWWISE_MAX
-from quadtui.core.sweep_layout import unit_slots, whole_vectors
-from quadtui.core.sweep_wide import WideMLP, wide_key
+from quadtui.core.sweep_layout import unit_slots, whole_vectors, wide_key
+from quadtui.core.sweep_wide import WideMLP
 from quadtui.sweep_cli import run_sweep_cli
 
 BASE = Config()
@@ -245,13 +245,44 @@ def test_masked_padding_leaves_members_unchanged():
         assert torch.equal(got, want)
 
 
-def test_groups_by_shape_and_runs_minibatch_alone():
+def test_groups_by_shape_optimizer_and_batches():
     result = Sweep(Config(epochs=30), "optimizer", ["sgd", "adam"]).run()
     assert result.groups == [[0], [1]]
-    result = Sweep(Config(epochs=20), "batch_size", [None, 25, 50]).run()
+    result = Sweep(Config(epochs=20), "batch_size", [None, 25, 50]).run()  # batches cut otherwise
     assert result.groups == [[0], [1], [2]]
     for member in result.members:
         np.testing.assert_array_equal(member.history.values, _single(member.config).history.values)
+    result = Sweep(Config(epochs=20, batch_size=16), "seed", [1, 2]).run()  # shuffled otherwise
+    assert result.groups == [[0], [1]]
+
+
+@pytest.mark.parametrize("samples,batch_size", [(30, None), (7, None), (100, 10)])
+def test_steps_over_sample_counts_that_are_not_multiples_of_four_stay_exact(samples, batch_size):
+    """MKL sums the last rows of a product with such a row count in another order: not the wide model."""
+    base = Config(samples=samples, batch_size=batch_size, epochs=300)
+    assert wide_key(base) is None
+    result = Sweep(base, "lr", [0.005, 0.01, 0.02]).run()
+    for member in result.members:
+        np.testing.assert_array_equal(member.history.values, _single(member.config).history.values)
+
+
+@pytest.mark.parametrize(
+    "base,param,values",
+    [
+        # 100 samples in batches of 16: six steps of 16 and one of 4, shuffled alike (one seed)
+        (Config(batch_size=16, epochs=40), "lr", [0.005, 0.01, 0.02]),
+        (Config(batch_size=16, epochs=40, optimizer="adam", lr=0.01), "hidden", [3, 8]),
+        (Config(batch_size=20, epochs=30, optimizer="momentum", lr=0.002), "noise", [0.1, 0.5]),  # own targets
+        (Config(batch_size=12, epochs=30, activation="tanh"), "lr", [0.005, 0.01, 0.02, 0.03]),
+    ],
+)
+def test_minibatch_members_batch_and_equal_their_single_runs(base, param, values):
+    result = Sweep(base, param, values).run()
+    assert result.groups == [list(range(len(values)))]
+    for member in result.members:
+        single = _single(member.config)
+        np.testing.assert_array_equal(member.history.values, single.history.values)
+        assert member.final_loss == single.history.last() and member.status == "done"
 
 
 # -- divergence, cancel, progress -------------------------------------------------------------------------------

@@ -5,17 +5,18 @@ run ``Engine(base.replace(lr=value)).run()`` would give — same data, same
 initial weights, the same float operations — but trains the members that can
 share tensors as one batched model (:class:`~quadtui.core.sweep_batch.BatchedMLP`):
 
-* one-hidden-layer full-batch members with the same activation, optimizer and
-  sample count train as one :class:`~quadtui.core.sweep_wide.WideMLP` (one kernel call
-  per op for all members, any widths mixed) — for tanh, sigmoid, elu, gelu, silu
-  and softplus only when no unit falls in the scalar tail of torch's vector loop
-  (:func:`~quadtui.core.sweep_layout.whole_vectors`; 100 samples × 8 units qualify);
-* two-layer full-batch members with the same activation (ReLU, leaky ReLU,
-  identity), optimizer and sample count form one
+* one-hidden-layer members with the same activation, optimizer and sample count
+  (and, for mini-batches, the same batch size and seed: the same shuffles) train
+  as one :class:`~quadtui.core.sweep_wide.WideMLP` (one kernel call per op for all
+  members, any widths mixed) when every step's sample count is a multiple of 4
+  (:func:`~quadtui.core.sweep_layout.wide_key`) — for tanh, sigmoid, elu, gelu,
+  silu and softplus only when no unit falls in the scalar tail of torch's vector
+  loop (:func:`~quadtui.core.sweep_layout.whole_vectors`; 100 samples × 8 units qualify);
+* other full-batch members with the same layer count, activation (ReLU, leaky
+  ReLU, identity), optimizer and sample count form one
   :class:`~quadtui.core.sweep_batch.BatchedMLP` group;
-* groups train one after another; members alone in their group — mini-batch
-  runs, and the smooth activations otherwise — train with the single-run
-  :class:`Engine` itself.
+* groups train one after another; members alone in their group train with the
+  single-run :class:`Engine` itself.
 
 A member that diverges stops alone (status ``diverged``, ``diverged_at``), keeps
 its last finite state like the single run, and the others train on.
@@ -40,7 +41,8 @@ from quadtui.core.fastmlp import FastMLP
 from quadtui.core.history import LossHistory
 from quadtui.core.model import build_model
 from quadtui.core.sweep_batch import BatchedMLP, group_key
-from quadtui.core.sweep_wide import WideMLP, wide_key
+from quadtui.core.sweep_layout import wide_key
+from quadtui.core.sweep_wide import WideMLP
 from quadtui.core.sweep_spec import MAX_MEMBERS, parse_sweep_spec
 
 __all__ = ["Sweep", "SweepMember", "SweepProgress", "SweepResult", "parse_sweep_spec"]

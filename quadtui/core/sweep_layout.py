@@ -1,4 +1,5 @@
-"""Where a WideMLP puts each member's units, and which batched kernels compute a single run's bits.
+"""Which runs a WideMLP can batch, where it puts each member's units, and which batched kernels
+compute a single run's bits.
 
 Measured facts about torch's CPU kernels (with MKL) that :mod:`quadtui.core.sweep_wide`
 builds on; tests/test_sweep.py checks each again on the machine it runs on.
@@ -10,6 +11,10 @@ import functools
 from typing import Sequence
 
 import torch
+
+from quadtui.core.config import Config
+from quadtui.core.fastmlp import ROWWISE_MAX
+from quadtui.core.sweep_batch import EXACT_ACTIVATIONS
 
 LANES = 4
 PROBE_TRIALS = 3
@@ -77,3 +82,28 @@ def whole_vectors(count: int) -> bool:
     """
     floats = _VECTOR_FLOATS.get(torch.backends.cpu.get_cpu_capability())
     return floats is not None and torch.get_num_threads() == 1 and count % (2 * floats) == 0
+
+
+def wide_key(config: Config) -> tuple | None:
+    """Configs with equal keys train as one :class:`WideMLP`; ``None``: not this way."""
+    if config.layers != 1:
+        return None
+    if any(rows % LANES for rows in step_sizes(config)):
+        return None  # MKL sums the last rows of such a product (a single run's output layer) in another order
+    if config.activation not in EXACT_ACTIVATIONS and not all(
+        whole_vectors(rows * config.hidden) for rows in step_sizes(config)
+    ):
+        return None  # the single run computes some units in the scalar tail: alone
+    if config.full_batch:
+        return ("wide", config.activation, config.optimizer, config.samples)
+    if config.samples > ROWWISE_MAX:
+        return None
+    # mini-batches: the members must shuffle alike (the seed) and cut the same batches
+    return ("wide", config.activation, config.optimizer, config.samples, config.batch_size, config.seed)
+
+
+def step_sizes(config: Config) -> set[int]:
+    """The sample counts of a run's steps: all of them, or the batch size (and a smaller last batch)."""
+    if config.full_batch or config.batch_size is None:
+        return {config.samples}
+    return {config.batch_size, config.samples % config.batch_size or config.batch_size}

@@ -32,13 +32,20 @@ for ReLU, leaky ReLU and the identity; for the smooth ones (exp, tanh, erf...)
 exact when every unit is computed in torch's vector loop, alone and in the batch
 (:func:`~quadtui.core.sweep_layout.whole_vectors`).  Units no member has keep a zero learning rate.
 
-A build-time probe replays one step of random data through the batched ops and
-through the single-run ops; a member whose bits differ anywhere (gradients or
-updated weights) is refused (``inexact``) and trained alone.
+Mini-batch members share their shuffles (one seed): each step gathers the same
+samples for all of them, with a closure for each step size.  Every step's sample
+count must be a multiple of 4 — the single run's output product sums its last
+rows in another order otherwise (``sweep_layout.wide_key`` sends those runs elsewhere).
+
+A build-time probe replays a step of random weights (of widely spread magnitudes)
+through the batched ops and through the single-run ops for each step size; a member
+whose bits differ anywhere (errors, gradients or updated weights) is refused
+(``inexact``) and trained alone.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Callable, Sequence
 
 import torch
@@ -48,7 +55,14 @@ from quadtui.core.data import Dataset
 from quadtui.core.fastmlp import ROWWISE_MAX, mean_squared_rows
 from quadtui.core.model import ACTIVATIONS, build_models
 from quadtui.core.sweep_batch import EXACT_ACTIVATIONS
-from quadtui.core.sweep_layout import PROBE_TRIALS, bmm_sums_exactly, storage_width, unit_slots, whole_vectors
+from quadtui.core.sweep_layout import (
+    PROBE_TRIALS,
+    bmm_sums_exactly,
+    step_sizes,
+    storage_width,
+    unit_slots,
+    whole_vectors,
+)
 from quadtui.core.sweep_opt import BatchedOptimizer
 
 Tensor = torch.Tensor
@@ -62,17 +76,8 @@ def _raw(op: torch._ops.OpOverload) -> Callable:
     return getattr(op, "_op", op)
 
 
-def wide_key(config: Config) -> tuple | None:
-    """Configs with equal keys train as one :class:`WideMLP`; ``None``: not this way."""
-    if not (config.full_batch and config.layers == 1):
-        return None
-    if config.activation not in EXACT_ACTIVATIONS and not whole_vectors(config.samples * config.hidden):
-        return None  # the single run computes some units in the scalar tail: alone
-    return ("wide", config.activation, config.optimizer, config.samples)
-
-
 class WideMLP:
-    """K configs with one :func:`wide_key`, trained as one."""
+    """K configs with one :func:`~quadtui.core.sweep_layout.wide_key`, trained as one."""
 
     def __init__(self, configs: Sequence[Config], datasets: Sequence[Dataset]) -> None:
         self.configs = list(configs)
@@ -116,26 +121,22 @@ class WideMLP:
             rate.masked_fill_(dead, 0.0)
 
         # -- workspace ----------------------------------------------------------------------------------
-        g_in, g_bin, g_wout, g_bout = self._views(self.grad)
-        self.z = torch.empty(N, K, W)
-        # ReLU's backward needs only its output: it is computed in place (others need z too)
-        self.h = self.z if self.activation in ("relu", "identity") else torch.empty(N, K, W)
-        self.q = torch.empty(N, K, W)  # products, forward and backward
-        self.gz = torch.empty(N, K, W)  # g broadcast over the units, then (in place) g * w_out, then masked
-        self.g = torch.empty(K, N)
-        self.ones_w = torch.ones(W, 1)
-        self.ones_n_col = torch.ones(N, 1)
-        self.y_hat = torch.empty(N, K)
         self.block = torch.empty(BLOCK_EPOCHS, K, N)  # each epoch's errors y_hat - y, member by member
         self.squares = torch.empty(BLOCK_EPOCHS, K, N)
         self._rows = list(self.block.unbind(0))
-        self._g_in = g_in.view(K * W, 1)
-        self._g_bin = g_bin
-        self._g_wout = g_wout.view(1, K * W)
-        self._g_bout = g_bout
-        self._step = self._make_step()
+        self.batch = first.batch_size if not first.full_batch else None
+        self.epochs_done = 0
+        # a step for each batch size: (step, its inputs, its targets); full batch: the data themselves
+        self._steps: dict[int, tuple[Callable[[Tensor], None], Tensor, Tensor]] = {}
+        if self.batch is None:
+            self._steps[N] = (self._make_step(N, self.x, self.y_rows), self.x, self.y_rows)
+        else:
+            for rows in step_sizes(first):  # the last batch may be smaller
+                x_rows = torch.empty(rows, *self.x.shape[1:])
+                y_rows = torch.empty(self.y_rows.shape[0], rows)
+                self._steps[rows] = (self._make_step(rows, x_rows, y_rows), x_rows, y_rows)
         self.inexact = self._probe()
-        if self.activation not in EXACT_ACTIVATIONS and not whole_vectors(N * K * W):
+        if self.activation not in EXACT_ACTIVATIONS and not all(whole_vectors(n * K * W) for n in self._steps):
             self.inexact = list(range(K))  # the batch's last units would be computed in the scalar tail
 
     def _views(self, flat: Tensor) -> list[Tensor]:
@@ -144,26 +145,29 @@ class WideMLP:
         return [flat[i * seg : (i + 1) * seg].view(K, W) for i in range(3)] + [flat[3 * seg :]]
 
     # -- one epoch ----------------------------------------------------------------------------------------
-    def _epoch(self, errors: Tensor) -> None:
-        """Forward, errors ``y_hat - y`` into ``errors`` (K, N), gradients into ``self.grad``, update."""
-        self._step(errors)
+    def _make_step(self, N: int, x: Tensor, y_rows: Tensor) -> Callable[[Tensor], None]:
+        """One step on ``N`` samples (``x``, ``y_rows``) as a closure over prebuilt views: no per-step
+        view, lookup or allocation.  The closure writes the errors ``y_hat - y`` into its (K, N) argument.
 
-    def _make_step(self) -> Callable[[Tensor], None]:
-        """One epoch as a closure over prebuilt views: no per-epoch view, lookup or allocation.
-
-        Per epoch: 15 kernel calls for ReLU and one shared input (the single run makes 11).
+        Per step: 15 kernel calls for ReLU and one shared input (the single run makes 11).
         """
-        K, N, W = self.k_count, self.samples, self.width
+        K, W = self.k_count, self.width
         KW = K * W
         addmm, mm, mul, tsum, bmm = torch.addmm, torch.mm, torch.mul, torch.sum, torch.bmm
-        x, z, h, q, gz, g = self.x, self.z, self.h, self.q, self.gz, self.g
+        z = torch.empty(N, K, W)
+        # ReLU's backward needs only its output: it is computed in place (others need z too)
+        h = z if self.activation in ("relu", "identity") else torch.empty(N, K, W)
+        q = torch.empty(N, K, W)  # products, forward and backward
+        gz = torch.empty(N, K, W)  # g broadcast over the units, then (in place) g * w_out, then masked
+        g = torch.empty(K, N)
         b_in, w_in, w_out, b_out = self.b_in.view(1, KW), self.w_in.view(1, KW), self.w_out, self.b_out
         z2, q2, gz_t = z.view(N, KW), q.view(N, KW), gz.view(N, KW).t()
         q2_t, w_in_rows, b_in_rows = q2.t(), self.w_in, self.b_in
         q_units = q.view(N * K, W)
         g_expanded = g.t().unsqueeze(2).expand(N, K, W)
-        ones_w, ones_n_col, ones_n_row, y_rows = self.ones_w, self.ones_n_col, torch.ones(1, N), self.y_rows
-        g_in, g_bin, g_wout, g_bout = self._g_in, self._g_bin, self._g_wout, self._g_bout
+        ones_w, ones_n_col, ones_n_row = torch.ones(W, 1), torch.ones(N, 1), torch.ones(1, N)
+        g_in, g_bin, g_wout, g_bout = self._views(self.grad)
+        g_in, g_wout = g_in.view(KW, 1), g_wout.view(1, KW)
         by_bmm = bmm_sums_exactly(N, K, W)
         g_rows, h_blocks, g_wout_blocks = g.unsqueeze(1), h.permute(1, 0, 2), g_wout.view(K, 1, W)
         # The (K, W) bias gradient is contiguous: torch would sum the gradient as one (N, K*W)
@@ -171,7 +175,8 @@ class WideMLP:
         bin_sums, copy_bin = torch.empty(K, W + 1)[:, :W], g_bin.copy_
         # The single run's mse_loss_backward computes float(2/N) * (y_hat - y): the same two roundings
         # here, keeping the errors for the epoch's loss ((y_hat - y)**2 is mse_loss's square).
-        y_hat, y_col, y_t = self.y_hat, self.y_hat.view(N * K, 1), self.y_hat.t()
+        y_hat = torch.empty(N, K)
+        y_col, y_t = y_hat.view(N * K, 1), y_hat.t()
         sub, per_sample = torch.sub, torch.tensor(2.0 / N)
         threshold_backward = _raw(_aten.threshold_backward.grad_input)
         leaky_backward = _raw(_aten.leaky_relu_backward.grad_input)
@@ -189,7 +194,7 @@ class WideMLP:
         # blocks and for H = 1 in a third: a member whose width is on another side of those lines
         # than the storage width gets its bias gradient summed again, from a block of its own shape.
         apart = [k for k, h in enumerate(self.widths) if h != W and (h == 1 or 4 <= h <= 7 or 4 <= W <= 7)]
-        gather, blocks, sums, scatter = self._bias_sums_apart(apart)
+        gather, blocks, sums, scatter = self._bias_sums_apart(apart, N)
         take = torch.take
         expand, times_w_out = gz.copy_, gz.mul_
 
@@ -239,14 +244,14 @@ class WideMLP:
 
         return step
 
-    def _bias_sums_apart(self, members: list[int]) -> tuple[Tensor, list[tuple[Tensor, Tensor]], Tensor, Tensor]:
+    def _bias_sums_apart(self, members: list[int], N: int) -> tuple[Tensor, list[tuple[Tensor, Tensor]], Tensor, Tensor]:
         """Buffers to sum ``members``' bias gradients from blocks of their own shape.
 
         ``gather`` indexes ``gz`` so that one ``take`` lays each member's (N, h) block out
         contiguously (64-byte aligned) in one buffer; ``blocks`` is that buffer, then each
         (block, its sums) pair; ``scatter`` places ``sums`` in the flat gradient.
         """
-        N, K, W = self.samples, self.k_count, self.width
+        K, W = self.k_count, self.width
         gather: list[int] = []
         scatter: list[int] = []
         spans = []
@@ -268,15 +273,34 @@ class WideMLP:
     def fit(self, n: int) -> Tensor:
         """``n`` epochs for every member; (n, K) losses, each before its epoch's update."""
         out = torch.empty(n, self.k_count)
-        done, step, row_views = 0, self._step, self._rows
+        done = 0
         with torch.inference_mode():
             while done < n:
                 count = min(BLOCK_EPOCHS, n - done)
-                for errors in row_views[:count]:
-                    step(errors)
-                self._losses(self.block[:count], out[done : done + count])
+                if self.batch is None:
+                    step = self._steps[self.samples][0]
+                    for errors in self._rows[:count]:
+                        step(errors)
+                    self._losses(self.block[:count], out[done : done + count])
+                else:
+                    for errors in self._rows[:count]:
+                        self._minibatch_epoch(errors)
+                    self._minibatch_losses(self.block[:count], out[done : done + count])
                 done += count
         return out
+
+    def _minibatch_epoch(self, errors: Tensor) -> None:
+        """The single run's shuffled pass (the same order for every member: they share the seed)."""
+        self.epochs_done += 1
+        N, B = self.samples, self.batch
+        gen = torch.Generator().manual_seed((self.configs[0].seed * 1_000_003 + self.epochs_done) % 2**64)
+        order = torch.randperm(N, generator=gen)
+        for start in range(0, N, B):
+            idx = order[start : start + B]
+            step, x_rows, y_rows = self._steps[len(idx)]
+            torch.index_select(self.x, 0, idx, out=x_rows)
+            torch.index_select(self.y_rows, 1, idx, out=y_rows)
+            step(errors[:, start : start + len(idx)])
 
     def _losses(self, errors: Tensor, out: Tensor) -> None:
         """out[e, k] = mse_loss(pred of member k at epoch e): the single run's deferred row-wise mean."""
@@ -288,6 +312,18 @@ class WideMLP:
             out.div_(N)
         else:  # mse_loss against zeros squares the errors themselves
             mean_squared_rows(errors.reshape(rows * K, N), torch.zeros(N), out.view(rows * K))
+
+    def _minibatch_losses(self, errors: Tensor, out: Tensor) -> None:
+        """The single run's epoch loss: each batch's mse_loss, weighted by its size, summed in double."""
+        rows, K, N = errors.shape
+        squares = self.squares[:rows]
+        torch.mul(errors, errors, out=squares)
+        total = torch.zeros(rows, K, dtype=torch.float64)
+        for start in range(0, N, self.batch):
+            size = min(self.batch, N - start)
+            batch_loss = torch.sum(squares[:, :, start : start + size], 2).div_(size)
+            total += batch_loss.double() * size
+        out.copy_((total / N).float())
 
     # -- members ----------------------------------------------------------------------------------------------
     def member_params(self, k: int, flat: Tensor | None = None) -> list[Tensor]:
@@ -310,6 +346,7 @@ class WideMLP:
     def _probe(self) -> list[int]:
         """Members whose step on random weights differs from their single run's (in any bit).
 
+        Every step size is tried (a mini-batch run has two when the last batch is smaller).
         Members of one width on the same data get the same random weights, so one single run
         checks all their gradients (and, for the first, the update: the others differ in rates only).
         """
@@ -329,16 +366,23 @@ class WideMLP:
             data = (self.x if self.shared_x else self.x[:, x_at], self.y_rows[y_at].reshape(-1, 1))
             checks.append((3 * h + 1, members, torch.cat([self.places[k] for k in members]), net, theirs, data))
         with torch.inference_mode():
-            for _ in range(PROBE_TRIALS):
-                self.flat.zero_()
-                for size, members, everywhere, *_ in checks:
-                    self.flat[everywhere] = torch.randn(size, generator=gen).repeat(len(members))
+            for _, (rows, (step, x_rows, y_rows)) in itertools.product(range(PROBE_TRIALS), self._steps.items()):
+                self.flat.zero_()  # fresh weights each time: the members' updates made them differ
+                for size, members, everywhere, *_ in checks:  # magnitudes 2**-10..2**10: sums that any reordering changes
+                    scale = torch.exp2(torch.randint(-10, 11, (size,), generator=gen).float())
+                    self.flat[everywhere] = (torch.randn(size, generator=gen) * scale).repeat(len(members))
+                if x_rows is not self.x:  # a batch: the first samples
+                    x_rows.copy_(self.x[:rows])
+                    y_rows.copy_(self.y_rows[:, :rows])
                 before = self.flat.clone()
-                self._epoch(errors)
-                for size, members, everywhere, net, theirs, data in checks:
+                step(errors[:, :rows])
+                for size, members, everywhere, net, theirs, (x, y) in checks:
                     first = self.places[members[0]]
                     net.flat[theirs] = before[first]
-                    net.step(*data)
+                    # the errors: the forward pass (its last sums are not always visible in the gradients)
+                    want = (net.predict(x[:rows])[0] - y[:rows]).reshape(1, rows)
+                    inexact.update(k for k in members if not torch.equal(errors[k : k + 1, :rows], want))
+                    net.step(x[:rows], y[:rows])
                     # the gradients themselves: a one-ulp difference can vanish in the update's rounding
                     want = net.grad_flat[theirs]
                     inexact.update(k for k in members if not torch.equal(self.grad[self.places[k]], want))
