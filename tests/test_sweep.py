@@ -258,10 +258,11 @@ def test_groups_by_shape_optimizer_and_batches():
 
 @pytest.mark.parametrize("samples,batch_size", [(30, None), (7, None), (100, 10)])
 def test_steps_over_sample_counts_that_are_not_multiples_of_four_stay_exact(samples, batch_size):
-    """MKL sums the last rows of a product with such a row count in another order: not the wide model."""
+    """MKL sums the last rows of a product with such a row count in another order: trained alone."""
     base = Config(samples=samples, batch_size=batch_size, epochs=300)
     assert wide_key(base) is None
     result = Sweep(base, "lr", [0.005, 0.01, 0.02]).run()
+    assert result.groups == [[0], [1], [2]]
     for member in result.members:
         np.testing.assert_array_equal(member.history.values, _single(member.config).history.values)
 

@@ -12,8 +12,8 @@ share tensors as one batched model (:class:`~quadtui.core.sweep_batch.BatchedMLP
   (:func:`~quadtui.core.sweep_layout.wide_key`) — for tanh, sigmoid, elu, gelu,
   silu and softplus only when no unit falls in the scalar tail of torch's vector
   loop (:func:`~quadtui.core.sweep_layout.whole_vectors`; 100 samples × 8 units qualify);
-* other full-batch members with the same layer count, activation (ReLU, leaky
-  ReLU, identity), optimizer and sample count form one
+* other full-batch members (two hidden layers) with the same activation (ReLU,
+  leaky ReLU, identity), optimizer and sample count (a multiple of 4) form one
   :class:`~quadtui.core.sweep_batch.BatchedMLP` group;
 * groups train one after another; members alone in their group train with the
   single-run :class:`Engine` itself.

@@ -66,7 +66,10 @@ class ExactOp:
         for _ in range(PROBE_TRIALS):
             inputs = []
             for j, dims in enumerate(self.dims):
-                t = torch.randn((k_count, *(sizes[d] for d in dims)), generator=generator)
+                shape = (k_count, *(sizes[d] for d in dims))
+                # magnitudes 2**-10..2**10: sums that any reordering changes
+                scale = torch.exp2(torch.randint(-10, 11, shape, generator=generator).float())
+                t = torch.randn(shape, generator=generator) * scale
                 fill = self.fills[j] if j < len(self.fills) else 0.0
                 for k, w in enumerate(widths):
                     for axis, d in enumerate(dims):
