@@ -286,6 +286,16 @@ def test_minibatch_members_batch_and_equal_their_single_runs(base, param, values
         assert member.final_loss == single.history.last() and member.status == "done"
 
 
+def test_a_diverging_minibatch_member_stops_alone_like_its_single_run():
+    result = Sweep(Config(batch_size=16, epochs=60), "lr", [0.01, 3.0]).run()
+    assert result.groups == [[0, 1]]
+    for member in result.members:
+        single = _single(member.config)
+        assert (member.status, member.diverged_at) == (single.status.value, single.diverged_at)
+        np.testing.assert_array_equal(member.history.values, single.history.values)
+    assert result.members[1].status == "diverged"
+
+
 # -- divergence, cancel, progress -------------------------------------------------------------------------------
 def test_one_diverging_member_stops_alone():
     base = Config(epochs=400)

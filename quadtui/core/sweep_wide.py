@@ -283,17 +283,17 @@ class WideMLP:
                         step(errors)
                     self._losses(self.block[:count], out[done : done + count])
                 else:
-                    for errors in self._rows[:count]:
-                        self._minibatch_epoch(errors)
+                    for i, errors in enumerate(self._rows[:count], start=self.epochs_done + 1):
+                        self._minibatch_epoch(errors, i)
                     self._minibatch_losses(self.block[:count], out[done : done + count])
+                self.epochs_done += count
                 done += count
         return out
 
-    def _minibatch_epoch(self, errors: Tensor) -> None:
-        """The single run's shuffled pass (the same order for every member: they share the seed)."""
-        self.epochs_done += 1
+    def _minibatch_epoch(self, errors: Tensor, epoch: int) -> None:
+        """The single run's shuffled pass of ``epoch`` (1-based; the same order for every member: one seed)."""
         N, B = self.samples, self.batch
-        gen = torch.Generator().manual_seed((self.configs[0].seed * 1_000_003 + self.epochs_done) % 2**64)
+        gen = torch.Generator().manual_seed((self.configs[0].seed * 1_000_003 + epoch) % 2**64)
         order = torch.randperm(N, generator=gen)
         for start in range(0, N, B):
             idx = order[start : start + B]
