@@ -66,10 +66,7 @@ class ExactOp:
         for _ in range(PROBE_TRIALS):
             inputs = []
             for j, dims in enumerate(self.dims):
-                shape = (k_count, *(sizes[d] for d in dims))
-                # magnitudes 2**-10..2**10: sums that any reordering changes
-                scale = torch.exp2(torch.randint(-10, 11, shape, generator=generator).float())
-                t = torch.randn(shape, generator=generator) * scale
+                t = spread(generator, k_count, *(sizes[d] for d in dims))
                 fill = self.fills[j] if j < len(self.fills) else 0.0
                 for k, w in enumerate(widths):
                     for axis, d in enumerate(dims):
@@ -83,6 +80,12 @@ class ExactOp:
                     bad.add(k)
         self.fallback = sorted(bad)
         return self.fallback
+
+
+def spread(gen: torch.Generator, *shape: int) -> Tensor:
+    """Random values of magnitudes 2**-10 to 2**10: sums of them that any reordering changes."""
+    scale = torch.exp2(torch.randint(-10, 11, shape, generator=gen).float())
+    return torch.randn(shape, generator=gen) * scale
 
 
 def bmm_each(a: Tensor, b: Tensor) -> Tensor:

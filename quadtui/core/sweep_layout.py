@@ -15,6 +15,7 @@ import torch
 from quadtui.core.config import Config
 from quadtui.core.fastmlp import ROWWISE_MAX
 from quadtui.core.sweep_batch import EXACT_ACTIVATIONS
+from quadtui.core.sweep_exact import spread
 
 LANES = 4
 PROBE_TRIALS = 3
@@ -56,7 +57,7 @@ def bmm_sums_exactly(samples: int, k_count: int, width: int) -> bool:
     """Whether ``bmm`` gives each member's ``g.T @ h`` (over a strided (samples, K, width) ``h``) exactly."""
     gen = torch.Generator().manual_seed(width)
     for _ in range(PROBE_TRIALS):
-        h, g = torch.randn(samples, k_count, width, generator=gen), torch.randn(k_count, samples, generator=gen)
+        h, g = spread(gen, samples, k_count, width), spread(gen, k_count, samples)
         batched = torch.bmm(g.unsqueeze(1), h.permute(1, 0, 2))
         for k in range(k_count):
             if not torch.equal(batched[k], g[k : k + 1] @ h[:, k].contiguous()):

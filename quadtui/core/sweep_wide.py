@@ -63,6 +63,7 @@ from quadtui.core.sweep_layout import (
     unit_slots,
     whole_vectors,
 )
+from quadtui.core.sweep_exact import spread
 from quadtui.core.sweep_opt import BatchedOptimizer
 
 Tensor = torch.Tensor
@@ -368,9 +369,8 @@ class WideMLP:
         with torch.inference_mode():
             for _, (rows, (step, x_rows, y_rows)) in itertools.product(range(PROBE_TRIALS), self._steps.items()):
                 self.flat.zero_()  # fresh weights each time: the members' updates made them differ
-                for size, members, everywhere, *_ in checks:  # magnitudes 2**-10..2**10: sums that any reordering changes
-                    scale = torch.exp2(torch.randint(-10, 11, (size,), generator=gen).float())
-                    self.flat[everywhere] = (torch.randn(size, generator=gen) * scale).repeat(len(members))
+                for size, members, everywhere, *_ in checks:
+                    self.flat[everywhere] = spread(gen, size).repeat(len(members))
                 if x_rows is not self.x:  # a batch: the first samples
                     x_rows.copy_(self.x[:rows])
                     y_rows.copy_(self.y_rows[:, :rows])
