@@ -59,6 +59,7 @@ def test_bad_usage_exits_2_with_one_line(args, flag):
     assert out.stdout == ""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and flag in lines[0] and "Traceback" not in out.stderr
+    assert lines[0].startswith("quadtui: error: ")
 
 
 def test_divergence_exits_1_with_diverged_at():
