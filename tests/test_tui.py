@@ -10,6 +10,7 @@ import time
 from typing import Callable
 
 import pytest
+from textual.notifications import Notification
 from textual.widgets import Input, Select, Static
 
 from quadtui.core.config import Config, ConfigError, parse_value
@@ -40,6 +41,16 @@ async def until(pilot, condition: Callable[[], bool], what: str, seconds: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.005)
+
+
+async def notified(pilot, app: QuadApp, condition: Callable[[Notification], bool], what: str) -> Notification:
+    """Wait for a notification that meets ``condition`` and return it.
+
+    ``App.notify`` only posts a message: the notification exists once the app has handled it, so a
+    test must wait for it rather than read ``_notifications`` right after the action that raised it.
+    """
+    await until(pilot, lambda: any(condition(n) for n in app._notifications), what)
+    return next(n for n in app._notifications if condition(n))
 
 
 def screen_of(app: QuadApp) -> TrainScreen:
@@ -108,7 +119,7 @@ async def test_bad_value_shows_rule_and_starts_nothing_and_keeps_last_run() -> N
         await pilot.pause()
         assert screen.worker is worker  # nothing started
         assert screen.last is before and app.query_one(LossChart).plain == loss_picture
-        assert any(str(rule.value) in n.message for n in app._notifications)
+        await notified(pilot, app, lambda n: str(rule.value) in n.message, "the refusal")
         assert app.focused is app.query_one("#lr")
 
 

@@ -28,7 +28,7 @@ from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.train import MIN, TrainScreen
 from quadtui.tui.widgets.chart import Chart, LossChart
 from quadtui.tui.widgets.status import loss_text, state_text
-from tests.test_tui import until
+from tests.test_tui import notified, until
 
 SIZE = (120, 40)
 LONG = Config(epochs=10_000_000)
@@ -297,7 +297,7 @@ async def test_an_error_mid_run_is_shown_keeps_the_run_on_screen_and_a_new_run_w
         assert failed.epoch == 120 and failed.status is Status.ERROR
         assert status_text(app).startswith("error: FloatingPointError: the kernel fell over")
         assert "epoch 120 of 400" in status_text(app)
-        assert any("the kernel fell over" in n.message and n.severity == "error" for n in app._notifications)
+        await notified(pilot, app, lambda n: "the kernel fell over" in n.message and n.severity == "error", "the note")
         charts = list(app.query(Chart))
         await until(pilot, lambda: all(c.up_to_date for c in charts if c.region.area), "the failed run drawn")
         for chart in charts:
@@ -326,7 +326,7 @@ async def test_a_killed_training_process_is_an_error_and_the_app_stays_usable(mo
         failed = screen.last
         assert status_text(app).startswith("error: the training process ended unexpectedly")
         assert failed.epoch >= 30 and f"epoch {failed.epoch} of" in status_text(app)  # its state stays
-        assert any("ended unexpectedly" in n.message for n in app._notifications)
+        await notified(pilot, app, lambda n: "ended unexpectedly" in n.message, "the note")
         app.query_one("#epochs", Input).value = "300"
         await pilot.press("ctrl+t")
         await until(pilot, lambda: screen.last.run_id != failed.run_id, "a new run")
@@ -362,7 +362,7 @@ async def test_an_error_before_any_state_exists_is_shown_and_the_app_stays_usabl
         screen = screen_of(app)
         await until(pilot, lambda: screen.error is not None, "the error")
         assert status_text(app).startswith(f"error: {message}")
-        assert any(message in n.message for n in app._notifications)
+        await notified(pilot, app, lambda n: message in n.message, "the note")
         await until(pilot, lambda: not screen.running, "the failed run's worker to end")  # posts, then returns
         broken[0] = False
         await pilot.press("ctrl+t")
