@@ -161,6 +161,12 @@ def _main(argv: list[str]) -> int:
         from quadtui.headless import run_headless
 
         return run_headless(config, threads=threads, as_json=args.json, export=args.export)
+    from quadtui.terminal import missing_terminal
+
+    problem = missing_terminal()
+    if problem is not None:
+        print(f"quadtui: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     from quadtui.tui.app import QuadApp
 
     extra: dict[str, object] = {}

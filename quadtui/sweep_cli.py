@@ -23,10 +23,12 @@ def run_sweep_cli(config: Config, spec: str, threads: int = 1, as_json: bool = F
     from rich.progress import TextColumn
 
     from quadtui.core.sweep import Sweep, SweepProgress
+    from quadtui.core.process import yield_cpu
     from quadtui.core.threads import set_threads
     from quadtui.terminal import interruptible, stderr_progress
 
     set_threads(threads)
+    yield_cpu()  # batch work: every interactive session on the server comes first
     with interruptible() as cancel:
         sweep = Sweep(config, param, values)
         progress = stderr_progress(

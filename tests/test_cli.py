@@ -191,6 +191,7 @@ def fake_app(monkeypatch):
             pass
 
     monkeypatch.setitem(sys.modules, "quadtui.tui.app", types.SimpleNamespace(QuadApp=QuadApp))
+    monkeypatch.setattr("quadtui.terminal.missing_terminal", lambda: None)  # pytest's stdin is no terminal
     return made
 
 

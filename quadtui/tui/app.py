@@ -13,6 +13,7 @@ from quadtui.core.config import Config
 from quadtui.core.lesson import Lesson
 from quadtui.tui.screens.help import HelpScreen
 from quadtui.tui.screens.train import TrainScreen
+from quadtui.tui.session import bind_to_session
 
 LIGHT, DARK = "textual-light", "textual-dark"
 
@@ -41,6 +42,7 @@ class QuadApp(App[int]):
         return self.train_screen
 
     def on_mount(self) -> None:
+        bind_to_session(self)
         if self.sweep_spec:  # quadtui --sweep SPEC: open that sweep at once
             self.call_after_refresh(self.train_screen.sweep_from_spec, self.sweep_spec)
 
