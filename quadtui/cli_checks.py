@@ -25,7 +25,7 @@ def parse_config(args: argparse.Namespace, base: Config | None = None) -> Config
     """The config the flags describe (flags not given keep ``base``'s values)."""
     given = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
     for name, value in given.items():  # a flag given with no value is a mistake, not "the default"
-        if name == "batch_size" and not value.strip():
+        if name == "batch_size" and isinstance(value, str) and not value.strip():
             raise UsageError(f"{flag(name)} {as_typed(value)}: not allowed; must be {FIELDS[name].allowed}")
     try:
         return Config.from_mapping(given, base=base)
