@@ -146,7 +146,8 @@ def test_title_and_explanation_lose_every_control_character(tmp_path, bad):
 
 
 def test_line_separators_become_newlines_and_plain_text_is_kept():
-    lesson = lesson_from_mapping({"title": "Ünïcode ≠ ASCII 🙂", "explanation": "a\u2028b\u2029c\x85d"}, name="x")
+    data = {"title": "Ünïcode ≠ ASCII 🙂", "explanation": "a\u2028b\u2029c\x85d"}
+    lesson = lesson_from_mapping(data, name="x")
     assert lesson.title == "Ünïcode ≠ ASCII 🙂" and lesson.explanation == "a\nb\nc\nd"
 
 

@@ -157,7 +157,8 @@ def _open_for_writing(path: Path) -> None:
         pass
 
 
-async def test_a_slow_file_system_does_not_freeze_the_app_while_a_config_loads(tmp_path: Path, monkeypatch) -> None:
+async def test_a_slow_file_system_does_not_freeze_the_app_while_a_config_loads(tmp_path: Path,
+                                                                                monkeypatch) -> None:
     path = tmp_path / "slow.toml"
     path.write_text("hidden = 6\n")
     reading, release, answered = threading.Event(), threading.Event(), []

@@ -92,7 +92,8 @@ def find_lesson(ref: str | os.PathLike[str]) -> Path:
         return shipped[name]
     if os.path.exists(path):  # a folder, a FIFO, a device: read_toml says which, and never reads it
         return path
-    raise LessonError(f"{shorten(str(ref), 160)}: no such lesson file or shipped lesson (shipped: {', '.join(shipped)})")
+    shown = shorten(str(ref), 160)
+    raise LessonError(f"{shown}: no such lesson file or shipped lesson (shipped: {', '.join(shipped)})")
 
 
 def load_lesson(ref: str | os.PathLike[str]) -> Lesson:
