@@ -7,6 +7,7 @@ before torch is loaded.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from typing import NoReturn, Sequence
@@ -28,6 +29,11 @@ from quadtui.core.config import DEFAULT, FIELDS, shorten
 from quadtui.core.lesson import shipped_lessons
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: errors of writing the result (stdout on a full or failing device); every file quadtui itself
+#: writes reports its own errors (FileWriteError), so these can only come from stdout or stderr
+_OUTPUT_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF}
+_output_reported = False
 
 #: the notebook's names for the fields it has
 _NOTEBOOK_NAMES = {"lr": "LEARNING_RATE", "epochs": "EPOCHS", "hidden": "N_HIDDEN"}
@@ -122,6 +128,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # stdout closed early (`| head`): stop quietly, like other tools
         return EXIT_FAILED
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRORS:
+            raise
+        return _output_failed(exc)
+
+
+def _output_failed(exc: OSError) -> int:
+    """The result could not be written (``> /dev/full``): say so in one line on stderr (once)."""
+    global _output_reported
+    if _output_reported:
+        return EXIT_FAILED
+    _output_reported = True
+    try:
+        print(f"quadtui: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):  # stderr is gone too: the exit code must do
+        pass
+    return EXIT_FAILED
 
 
 def _main(argv: list[str]) -> int:
@@ -136,6 +159,8 @@ def _main(argv: list[str]) -> int:
             check_sweep(args.sweep, config)
         if args.export is not None:
             check_export(args.export)
+        if sys.stdout is None:  # started with stdout closed (`>&-`): a result would vanish
+            raise UsageError("stdout is closed: nowhere to print to (redirect it to a file or /dev/null)")
     except UsageError as exc:
         print(f"quadtui: error: {shorten(str(exc), 240)}", file=sys.stderr)
         return EXIT_USAGE
@@ -189,9 +214,16 @@ def entry() -> NoReturn:
     """
     code = main()
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except BrokenPipeError:  # e.g. `quadtui --print-code | head`: the reader has what it wanted
+        pass
+    except (OSError, ValueError) as exc:  # a full device takes the last bytes only now
+        code = _output_failed(exc) if isinstance(exc, OSError) else EXIT_FAILED
+    try:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+    except (OSError, ValueError):
         pass
     os._exit(code)
 

@@ -24,6 +24,9 @@ def flag(field: str) -> str:
 def parse_config(args: argparse.Namespace, base: Config | None = None) -> Config:
     """The config the flags describe (flags not given keep ``base``'s values)."""
     given = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
+    for name, value in given.items():  # a flag given with no value is a mistake, not "the default"
+        if name == "batch_size" and isinstance(value, str) and not value.strip():
+            raise UsageError(f"{flag(name)} {as_typed(value)}: not allowed; must be {FIELDS[name].allowed}")
     try:
         return Config.from_mapping(given, base=base)
     except ConfigError as exc:
@@ -60,7 +63,9 @@ def parse_threads(raw: str | None) -> int:
     source = "--threads"
     if raw is None:
         raw, source = os.environ.get(THREADS_ENV), THREADS_ENV
-    if raw is None or raw == "":
+        if raw == "":  # an empty variable is an unset one
+            return 1
+    if raw is None:
         return 1
     threads = _whole_number(raw)
     if threads is None or not 1 <= threads <= 64:

@@ -45,7 +45,7 @@ def run_sweep_cli(config: Config, spec: str, threads: int = 1, as_json: bool = F
 
             result = sweep.run(cancel=cancel, on_progress=show, interval=0.1)
     if as_json:
-        print(json.dumps({"config": config.to_dict(), "sweep": result.to_dict(), "seconds": round(result.seconds, 4)}))
+        print(json.dumps({"config": config.to_json(), "sweep": result.to_dict(), "seconds": round(result.seconds, 4)}))
     else:
         print(format_table(result.to_dict(), result.seconds))
     return EXIT_OK if result.all_done else EXIT_FAILED

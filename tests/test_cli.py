@@ -300,3 +300,16 @@ def test_cli_import_stays_light():
     code = "import sys, quadtui.cli; print(sorted({'torch', 'textual'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+def test_json_says_full_for_the_full_batch_as_the_flags_do():
+    single = json.loads(quadtui("--headless", "--json", "--epochs", "3").stdout)
+    assert single["config"]["batch_size"] == "full"
+    mini = json.loads(quadtui("--headless", "--json", "--epochs", "3", "--batch-size", "10").stdout)
+    assert mini["config"]["batch_size"] == 10
+    out = quadtui("--headless", "--json", "--epochs", "3", "--sweep", "batch_size=full,10")
+    sweep = json.loads(out.stdout)
+    assert sweep["config"]["batch_size"] == "full"
+    assert [r["value"] for r in sweep["sweep"]["results"]] == ["full", 10]
+    table = quadtui("--headless", "--epochs", "3", "--sweep", "batch_size=full,10").stdout
+    assert table.splitlines()[2].split()[0] == "full"  # the table's first row, not "None"
