@@ -220,3 +220,17 @@ def test_a_full_file_system_leaves_nothing_and_a_rerun_works(tmp_path):
     # the failed export left nothing (`ls -A` printed no line), so the rerun is not refused
     assert out.stdout == "first 1\nsecond 0\n" + "".join(f"{name}\n" for name in WRITTEN), out.stderr
     assert "No space left on device" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_folders_made_on_the_way_are_removed_when_a_deeper_one_cannot_be(engine, tmp_path, monkeypatch):
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if self.name == "b":
+            raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))
+        real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    with pytest.raises(FileWriteError, match=f"^cannot create {tmp_path}/a/b/run: Disk quota exceeded$"):
+        export_run(engine, tmp_path / "a" / "b" / "run")
+    assert listing(tmp_path) == []

@@ -106,7 +106,7 @@ def _write_new(folder: Path, files: Mapping[str, str | bytes]) -> None:
     created: list[Path] = []
     staging: Path | None = None
     try:
-        created = _make_parents(folder.parent)
+        _make_parents(folder.parent, created)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder.parent))
         _write_all(staging, folder, files)
         os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp's folder is private (0o700)
@@ -129,18 +129,16 @@ def _write_new(folder: Path, files: Mapping[str, str | bytes]) -> None:
         raise
 
 
-def _make_parents(parent: Path) -> list[Path]:
-    """Create the missing folders up to ``parent``; return those created, outermost first."""
+def _make_parents(parent: Path, created: list[Path]) -> None:
+    """Create the missing folders up to ``parent``, outermost first, noting each in ``created`` (to undo)."""
     missing = []
     for place in (parent, *parent.parents):
         if os.path.lexists(place):
             break
         missing.append(place)
-    created = []
     for place in reversed(missing):
         place.mkdir()
         created.append(place)
-    return created
 
 
 # -- an existing folder ------------------------------------------------------------------------------
