@@ -10,11 +10,12 @@ import argparse
 import errno
 import os
 import sys
-from typing import NoReturn, Sequence
+from typing import TYPE_CHECKING, NoReturn, Sequence
 
 from quadtui import __version__
 from quadtui.cli_checks import (
     UsageError,
+    check_budget,
     check_export,
     check_modes,
     check_sweep,
@@ -27,6 +28,9 @@ from quadtui.cli_checks import (
 )
 from quadtui.core.config import DEFAULT, FIELDS, shorten
 from quadtui.core.lesson import shipped_lessons
+
+if TYPE_CHECKING:
+    from quadtui.core.budget import Estimate
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -98,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="train one run per value, e.g. --sweep hidden=1,2,4,8 (a table with --headless)",
     )
     run.add_argument(
+        "--max-memory",
+        default=None,
+        metavar="SIZE",
+        help="refuse a run or sweep estimated to need more memory than SIZE, e.g. 512M or 2G; "
+        "default a quarter of the machine's memory, at most 4G (or $QUADTUI_MAX_MEMORY)",
+    )
+    run.add_argument(
         "--threads",
         default=None,
         metavar="N",
@@ -157,6 +168,7 @@ def _main(argv: list[str]) -> int:
         port = parse_port(args.port)
         if args.sweep is not None:
             check_sweep(args.sweep, config)
+        max_memory, need = check_budget(args, config)
         if args.export is not None:
             check_export(args.export)
         if sys.stdout is None:  # started with stdout closed (`>&-`): a result would vanish
@@ -178,6 +190,8 @@ def _main(argv: list[str]) -> int:
         from quadtui.serve import serve
 
         return serve(argv, host=args.host, port=port)
+    if args.headless and need is not None:
+        _warn_if_slow(need)
     if args.headless and args.sweep is not None:
         from quadtui.sweep_cli import run_sweep_cli
 
@@ -199,11 +213,20 @@ def _main(argv: list[str]) -> int:
         extra["lesson"] = lesson
     if args.sweep is not None:
         extra["sweep"] = args.sweep
-    app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, **extra)
+    app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, max_memory=max_memory, **extra)
     app.run()
     if "quadtui.tui.remote" in sys.modules:  # runs trained in child processes: end their fork server
         sys.modules["quadtui.tui.remote"].stop_server()
     return app.return_code or 0
+
+
+def _warn_if_slow(need: "Estimate") -> None:
+    """One line on stderr, before a run whose epochs may take more than a minute."""
+    from quadtui.core.budget import slow_warning
+
+    warning = slow_warning(need)
+    if warning is not None:
+        print(f"quadtui: warning: {warning}; ctrl+c stops it", file=sys.stderr)
 
 
 def entry() -> NoReturn:

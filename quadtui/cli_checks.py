@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+from typing import TYPE_CHECKING
 
 from quadtui.core.config import FIELDS, Config, ConfigError, shown
 from quadtui.core.lesson import Lesson, load_lesson
 from quadtui.core.tomlio import ConfigFileError, load_config_file
+
+if TYPE_CHECKING:
+    from quadtui.core.budget import Estimate
 
 THREADS_ENV = "QUADTUI_THREADS"
 
@@ -128,7 +132,7 @@ def check_sweep(spec: str, config: Config) -> None:
         raise UsageError("--sweep: not available") from None
     parse = getattr(sweep_cli, "parse_sweep_spec", None)
     if parse is None:
-        parse = importlib.import_module("quadtui.core.sweep").parse_sweep_spec
+        parse = importlib.import_module("quadtui.core.sweep_spec").parse_sweep_spec  # no torch
     try:
         parse(spec, config)
     except ValueError as exc:  # ConfigError is a ValueError too
@@ -144,6 +148,34 @@ def check_export(folder: str) -> None:
         check_folder(folder)
     except FileWriteError as exc:
         raise UsageError(f"--export {exc}") from None
+
+
+def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, "Estimate | None"]:
+    """The memory budget (bytes) and the run's or sweep's estimate; over the budget is a UsageError.
+
+    No torch: the estimate comes from the config alone (quadtui.core.budget).
+    """
+    from quadtui.core import budget
+
+    try:
+        limit, _ = budget.memory_budget(args.max_memory)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.print_config or args.print_code:
+        return limit, None
+    sweep = None
+    if args.sweep is not None:
+        from quadtui.core.sweep_spec import parse_sweep_spec
+
+        try:
+            sweep = parse_sweep_spec(args.sweep, config)
+        except ValueError:  # check_sweep has said why
+            return limit, None
+    need = budget.estimate(config, sweep)
+    refusal = budget.over_budget(need, limit)
+    if refusal is not None:
+        raise UsageError(refusal)
+    return limit, need
 
 
 def parse_port(raw: str | None) -> int:

@@ -9,6 +9,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from quadtui.core.budget import app_budget
 from quadtui.core.config import Config
 from quadtui.core.lesson import Lesson
 from quadtui.tui.screens.help import HelpScreen
@@ -31,8 +32,10 @@ class QuadApp(App[int]):
     ]
 
     def __init__(self, config: Config | None = None, *, threads: int = 1, neuron: int = 0,
-                 autorun: bool = False, lesson: Lesson | None = None, sweep: str | None = None) -> None:
+                 autorun: bool = False, lesson: Lesson | None = None, sweep: str | None = None,
+                 max_memory: int | None = None) -> None:
         super().__init__()
+        self.max_memory = app_budget(max_memory)  # bytes a run or sweep may need (quadtui.core.budget)
         self.lesson = lesson
         self.sweep_spec = sweep
         self.train_screen = TrainScreen(config or Config(), threads=threads, neuron=neuron, autorun=autorun,
