@@ -205,3 +205,17 @@ def test_headless_stops_on_a_signal_within_a_long_epoch_and_still_prints_its_res
     assert proc.returncode == 1 and summary["status"] == "stopped"
     assert f"quadtui: stopped by {name} at epoch {summary['epochs_run']}" in err
     assert took < GONE_WITHIN
+
+
+def test_the_ui_process_never_loads_torch_only_the_training_processes_do() -> None:
+    session = Session("--run", "--epochs", "10000000")
+    try:
+        procs = session.wait_training()
+        with open(f"/proc/{procs[0]}/maps") as f:
+            ui_maps = f.read()
+        with open(f"/proc/{procs[-1]}/maps") as f:
+            run_maps = f.read()
+        assert "libtorch" in run_maps  # the check can tell
+        assert "libtorch" not in ui_maps  # ~150 MB a student saved
+    finally:
+        session.close()

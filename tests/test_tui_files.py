@@ -226,7 +226,7 @@ async def test_export_to_an_unwritable_place_says_why_in_one_line_and_keeps_the_
 async def test_quitting_during_an_export_does_not_wait_for_it(tmp_path: Path, monkeypatch) -> None:
     started, stopped = threading.Event(), threading.Event()
 
-    def slow_export(snap, folder, svg, overwrite, cancel):  # an export that only ends when told to
+    def slow_export(snap, folder, svg, overwrite, cancel, in_child=False):  # ends only when told to
         started.set()
         cancel.wait(10)
         stopped.set()

@@ -12,7 +12,7 @@ from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 MAX_SAMPLES = 300  # sample dots drawn at most (an even, deterministic subset)
 MAX_OVERLAYS = 8

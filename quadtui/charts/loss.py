@@ -13,8 +13,8 @@ from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis, fmt_number
 from quadtui.core.history import LossHistory
 
-if TYPE_CHECKING:  # the engine imports torch; charts only read snapshot fields
-    from quadtui.core.engine import Snapshot
+if TYPE_CHECKING:
+    from quadtui.core.snapshot import Snapshot
 
 BINS_PER_COLUMN = 1  # each bin is drawn low→high: two points a column, hd's resolution
 MAX_OVERLAYS = 8

@@ -25,7 +25,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 UI_CPU_BUDGET = 0.03
 FASTEST_FPS, IDLE_FLOOR_FPS, SLOWEST_FPS = 12.0, 5.0, 1.0
@@ -62,7 +62,7 @@ class FramePacer:
 
     def due(self, snap: Snapshot) -> bool:
         """Whether ``snap`` should be drawn now (True for every change of state)."""
-        from quadtui.core.engine import Status
+        from quadtui.core.snapshot import Status
 
         now = time.perf_counter()
         key = (snap.run_id, snap.status)

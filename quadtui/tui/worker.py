@@ -23,7 +23,8 @@ from quadtui.tui.pacing import FramePacer
 
 if TYPE_CHECKING:
     from quadtui.core.control import Control
-    from quadtui.core.engine import Engine, Snapshot
+    from quadtui.core.engine import Engine
+    from quadtui.core.snapshot import Snapshot
 
 #: at most this many snapshots a second leave the trainer, whatever the epoch rate; the UI then
 #: draws as many of them as its CPU budget allows (:mod:`quadtui.tui.pacing`)
@@ -33,31 +34,40 @@ REDRAWS_PER_S = 12
 IN_PROCESS: bool | None = None
 
 
-def _in_process() -> bool:
+def trains_in_child(app: object) -> bool:
+    """Whether ``app`` trains (and does all its torch work) in child processes: in a real terminal, yes."""
     if IN_PROCESS is not None:
         return IN_PROCESS
-    node = get_current_worker().node
-    app = getattr(node, "app", node)
     return not getattr(app, "is_headless", True)
 
 
+def _in_process() -> bool:
+    """:func:`trains_in_child` for the app of the worker this runs in."""
+    node = get_current_worker().node
+    return trains_in_child(getattr(node, "app", node))
+
+
 def load_engine(post: Callable[[Message], object]) -> None:
-    """Import torch and the engine (in a thread), then say so."""
+    """Get torch and the engine ready (in a thread), then say so.
+
+    In a real terminal they are imported by the fork server only, in its own process (the
+    other core): the UI process never imports torch, which saves ~150 MB a session on a
+    shared server.  Under ``App.run_test`` runs train in a thread here, so here they load.
+    """
     try:
         import plotext  # noqa: F401  (the charts' first draw would import it on the UI thread)
-
-        import quadtui.core.engine  # noqa: F401
 
         if _in_process():
             from quadtui.tui import remote
 
-            remote.start_server()  # imports torch once more, in its own process (the other core)
+            remote.start_server()
+        else:
+            import quadtui.core.engine  # noqa: F401
     except Exception as exc:  # e.g. a broken torch install: tell the user, keep the app
         post(EngineLoaded(error=f"{type(exc).__name__}: {exc}"))
         return
-    # torch's hundreds of thousands of long-lived objects: keep them out of every future
-    # garbage collection — no GC pauses while training, and quitting is ~1 s faster
-    # (the interpreter's exit no longer walks them all).
+    # the app's long-lived objects (torch's hundreds of thousands too, when it is loaded here):
+    # out of every future garbage collection — no GC pauses while drawing, and a faster exit
     gc.freeze()
     post(EngineLoaded())
 
@@ -120,7 +130,7 @@ def _last_state(engine: Engine | None, error: str) -> Snapshot | None:
     """The failed run's state (status error), if the engine can still describe it."""
     if engine is None:
         return None
-    from quadtui.core.engine import Status
+    from quadtui.core.snapshot import Status
 
     engine.status, engine.error = Status.ERROR, error
     try:

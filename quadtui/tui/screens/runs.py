@@ -18,7 +18,7 @@ from quadtui.tui.widgets.chart import FitChart, LossChart
 from quadtui.tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
     from quadtui.tui.runs import RunStore
     from quadtui.tui.widgets.form import ConfigForm
 

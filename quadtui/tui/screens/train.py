@@ -33,7 +33,7 @@ from quadtui.tui.widgets.lesson import LessonPanel
 from quadtui.tui.widgets.status import StatusBar, speed_text
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 #: below this the three charts take turns (tabs); below MIN the app says the terminal is too small
 WIDE = (110, 34)

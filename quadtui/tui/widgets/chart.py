@@ -26,7 +26,7 @@ from quadtui.charts import ChartTheme, fit_chart, loss_chart, neuron_chart
 from quadtui.tui.widgets.ansi import to_strips
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 #: a chart may spend at most about this share of the UI thread on drawing a running run
 DRAW_SHARE = 0.2

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 
 def loss_text(value: float | None) -> str:
