@@ -7,6 +7,7 @@ before torch is loaded.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import errno
 import os
 import sys
@@ -214,7 +215,10 @@ def _main(argv: list[str]) -> int:
     if args.sweep is not None:
         extra["sweep"] = args.sweep
     app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, max_memory=max_memory, **extra)
-    app.run()
+    # A loop of our own: asyncio.run() would, on the way out, wait for every thread worker to
+    # return, and a sweep or load deep in a long epoch would hold ctrl+q for seconds.  The
+    # threads were cancelled; entry() leaves with os._exit.
+    app.run(loop=asyncio.new_event_loop())
     if "quadtui.tui.remote" in sys.modules:  # runs trained in child processes: end their fork server
         sys.modules["quadtui.tui.remote"].stop_server()
     return app.return_code or 0

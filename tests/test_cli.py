@@ -188,7 +188,7 @@ def fake_app(monkeypatch):
         def __init__(self, config, **kwargs):
             made.append((config, kwargs))
 
-        def run(self):
+        def run(self, **_: object):
             pass
 
     monkeypatch.setitem(sys.modules, "quadtui.tui.app", types.SimpleNamespace(QuadApp=QuadApp))

@@ -219,3 +219,17 @@ def test_the_ui_process_never_loads_torch_only_the_training_processes_do() -> No
         assert "libtorch" not in ui_maps  # ~150 MB a student saved
     finally:
         session.close()
+
+
+def test_ctrl_q_during_a_sweep_deep_in_a_long_epoch_does_not_wait_for_it() -> None:
+    session = Session("--sweep", "seed=1,2", *LONG_EPOCHS)
+    try:
+        session.pty.read_until(lambda out: b"training" in out, 60)
+        end = time.monotonic() + 60
+        while time.monotonic() < end and _cpu(session.app()) < 3:  # the sweep is training, in its thread
+            session.pty.drain(0.1)
+        procs = [session.app(), *descendants(session.app())]
+        session.pty.send(b"\x11")  # ctrl+q
+        wait_gone(procs, session.pty)
+    finally:
+        session.close()
