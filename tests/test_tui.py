@@ -72,9 +72,11 @@ async def finish(pilot, app: QuadApp) -> None:
 
 
 async def drawn(pilot, app: QuadApp) -> None:
-    """Wait until every visible chart shows the latest snapshot."""
+    """Wait until every visible chart and the status line show the latest snapshot."""
     charts = [chart for chart in app.query(Chart) if chart.region.area]
     await until(pilot, lambda: all(chart.up_to_date for chart in charts), "the charts to be drawn")
+    screen = screen_of(app)
+    await until(pilot, lambda: screen.status_bar.snapshot is screen.last, "the status line")
 
 
 async def type_into(pilot, app: QuadApp, field: str, text: str) -> None:

@@ -25,10 +25,10 @@ from quadtui.core.config import Config
 from quadtui.core.engine import Engine, Status
 from quadtui.tui import worker as worker_module
 from quadtui.tui.app import QuadApp
-from quadtui.tui.screens.train import MIN, TrainScreen
+from quadtui.tui.screens.train import MIN
 from quadtui.tui.widgets.chart import Chart, LossChart
 from quadtui.tui.widgets.status import loss_text, state_text
-from tests.test_tui import notified, until
+from tests.test_tui import finish, notified, screen_of, status_text, until
 
 SIZE = (120, 40)
 LONG = Config(epochs=10_000_000)
@@ -36,28 +36,9 @@ LONG = Config(epochs=10_000_000)
 CALM = 300
 
 
-def screen_of(app: QuadApp) -> TrainScreen:
-    return app.train_screen
-
-
-def status_text(app: QuadApp) -> str:
-    bar = screen_of(app).status_bar
-    return " ".join(str(bar.query_one(f"#{part}", Static).render()) for part in ("state", "epoch", "numbers"))
-
-
 async def started(pilot, app: QuadApp, epochs: int = 1) -> None:
     screen = screen_of(app)
     await until(pilot, lambda: screen.last is not None and screen.last.epoch >= epochs, f"{epochs} epochs")
-
-
-async def finish(pilot, app: QuadApp) -> None:
-    """Wait for the current run's worker, its last snapshot, and the charts showing it."""
-    screen = screen_of(app)
-    await until(pilot, lambda: screen.worker is not None, "a run to start")
-    await screen.worker.wait()
-    await until(pilot, lambda: screen.last is not None and screen.last.finished, "the last snapshot")
-    charts = [chart for chart in app.query(Chart) if chart.region.area]
-    await until(pilot, lambda: all(chart.up_to_date for chart in charts), "the charts to be drawn")
 
 
 def send_keys(app: QuadApp, *keys: str) -> None:

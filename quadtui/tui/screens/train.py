@@ -228,7 +228,10 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         for chart in self.charts:
             chart.show(snap)
         self._compare()
-        self._show_status()
+        # The status line on the next frame, not this one: Textual repaints the bounding box of a
+        # frame's changes, and the charts' box with the full-width status line's is the whole
+        # screen (the form and all) — 3-4x the cost of the two boxes apart.
+        self.call_after_refresh(self._show_status)
 
     def on_run_failed(self, message: RunFailed) -> None:
         if message.worker is self.worker:

@@ -65,6 +65,7 @@ class StatusBar(Vertical):
         super().__init__(*args, **kwargs)
         self._shown: dict[str, str] = {}  # what each label shows now
         self._look: tuple[bool, bool] | None = None  # the state label's (-bad, -good) classes
+        self.snapshot: Snapshot | None = None  # the one shown now
 
     def _set(self, name: str, text: str) -> bool:
         """Show ``text`` in label ``name`` (a new layout only if its width changed); False if it already did."""
@@ -86,6 +87,7 @@ class StatusBar(Vertical):
 
     def show(self, snap: Snapshot | None, *, speed: float | None, lr: float, error: str | None = None,
              note: str | None = None) -> None:
+        self.snapshot = snap
         state = note if note is not None else state_text(snap, error)
         self._set("state", state)
         look = (error is not None or state.startswith(("diverged", "error")), state == "done")
