@@ -12,7 +12,7 @@ import pytest
 from quadtui.charts import ChartTheme, FitOverlay, LossOverlay, fit_chart, loss_chart, neuron_chart, sweep_chart
 from quadtui.charts.canvas import Chart, Trace, render
 from quadtui.charts.text import visible
-from quadtui.charts.fit import MAX_SAMPLES, _samples
+from quadtui.charts.fit import MAX_SAMPLES, SAMPLE_MARK, _samples
 from quadtui.charts.loss import _envelope
 from quadtui.charts.theme import DARK_PALETTE, LIGHT_PALETTE, parse_hex
 from quadtui.charts.ticks import Axis, fmt_number, log_ticks, nice_ticks
@@ -95,7 +95,7 @@ def test_series_still_differ_without_color(snap):
     body = "\n".join(rows(text)[1:])
     assert set(body) & BLOCKS, "model: block line"
     assert any("\u2800" < c <= "\u28ff" for c in body), "target: braille line"
-    assert "•" in body, "samples: dots"
+    assert SAMPLE_MARK in body, "samples: dots"
 
 
 def test_colors_follow_the_theme_foreground_and_background(snap):
@@ -143,7 +143,7 @@ def test_neuron_title_shows_index_and_unit_count(snap):
 def test_contribution_mode_changes_title_and_curve(snap):
     plain = neuron_chart(snap, 3, False, 100, 20, PLAIN)
     contribution = neuron_chart(snap, 3, True, 100, 20, PLAIN)
-    assert "neuron 3 of 8 · contribution w·h(x)" in rows(contribution)[0]
+    assert "neuron 3 of 8: contribution w3·h3(x)" in rows(contribution)[0]
     assert rows(plain)[1:] != rows(contribution)[1:]
 
 
