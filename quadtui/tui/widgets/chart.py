@@ -214,6 +214,12 @@ class Chart(Widget):
         return "\n".join(line.text for line in self._lines)
 
     @property
+    def legend_text(self) -> str:
+        """The legend under the chart, as plain text (for tests and screen readers)."""
+        subtitle = self._border_subtitle
+        return subtitle.plain if subtitle is not None else ""
+
+    @property
     def _text(self) -> Text:
         """The picture as rich Text (for tests: it is not what is drawn)."""
         return Text.from_ansi(self._ansi, no_wrap=True, overflow="crop", end="")
