@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 from quadtui.charts.text import cell_width
 
@@ -39,61 +41,76 @@ def axis_ticks(axis: Axis, cells: int, label_cells: float | None = None) -> tupl
     horizontal = label_cells is not None
     target = max(MIN_TICKS, cells // (COLS_PER_TICK if horizontal else ROWS_PER_TICK) + (0 if horizontal else 1))
 
-    def inside(ticks: tuple[list[float], list[str]]) -> tuple[list[float], list[str]]:
+    def inside(ticks: _Ticks) -> _Ticks:
         """Without the end labels that would stick out past the plot (or the y labels on the left)."""
-        positions, labels = list(ticks[0]), list(ticks[1])
-        if horizontal:
-            while positions and _place(positions[-1], lo, hi, cells) + cell_width(labels[-1]) / 2 > cells:
-                positions.pop(), labels.pop()
-            while positions and _place(positions[0], lo, hi, cells) - cell_width(labels[0]) / 2 < -label_cells:
-                positions.pop(0), labels.pop(0)
-        return positions, labels
+        if not horizontal:
+            return ticks
+        first, last = 0, len(ticks.positions)
+        while last > first and _place(ticks.positions[last - 1], lo, hi, cells) + ticks.width(last - 1) / 2 > cells:
+            last -= 1
+        while first < last and _place(ticks.positions[first], lo, hi, cells) - ticks.width(first) / 2 < -label_cells:
+            first += 1
+        return ticks.part(first, last)
 
-    def fits(ticks: tuple[list[float], list[str]], gap: float) -> bool:
-        places = [_place(p, lo, hi, cells) for p in ticks[0]]
+    def fits(ticks: _Ticks, gap: float) -> bool:
+        places = [_place(p, lo, hi, cells) for p in ticks.positions]
         if not horizontal:
             return all(b - a >= gap for a, b in zip(places, places[1:]))
-        sizes = [cell_width(label) for label in ticks[1]]
+        sizes = [cell_width(label) for label in ticks.labels()]
         return all(b - a >= (wa + wb) / 2 + gap for a, b, wa, wb in zip(places, places[1:], sizes, sizes[1:]))
 
     if axis.ticks is not None:  # preferred positions, when they fit
-        given = [t for t in axis.ticks if math.isfinite(t) and lo <= t <= hi]
-        preferred = inside((given, [fmt_number(10**t if axis.log else t, integer=axis.integer) for t in given]))
-        if preferred[0] and len(preferred[0]) <= target and fits(preferred, 1.0):
-            return preferred
+        given = [float(t) for t in axis.ticks if math.isfinite(t) and lo <= t <= hi]
+        preferred = inside(_Ticks(given, lambda t: fmt_number(10**t if axis.log else t, integer=axis.integer)))
+        if preferred.positions and len(preferred.positions) <= target and fits(preferred, 1.0):
+            return preferred.positions, preferred.labels()
     candidates = _log_candidates(lo, hi, axis.integer) if axis.log else _linear_candidates(lo, hi, axis.integer)
-    candidates = [inside(c) for c in candidates]
-    chosen: tuple[list[float], list[str]] = ([], [])
+    ordered = _preferred([inside(c) for c in candidates], target)
+    chosen = None
     for gap in (2.0, 1.0):  # roomy first; crowded only to reach MIN_TICKS
-        usable = sorted((c for c in candidates if c[0] and fits(c, gap)), key=lambda c: len(c[0]))
-        if usable:  # sorted is stable: of equal counts the widest step (listed first) wins
-            chosen = _choose(usable, target)
-        if len(chosen[0]) >= MIN_TICKS:
+        chosen = next((c for c in ordered if fits(c, gap)), chosen)
+        if chosen is not None and len(chosen.positions) >= MIN_TICKS:
             break
-    return chosen
+    return (chosen.positions, chosen.labels()) if chosen is not None else ([], [])
+
+
+class _Ticks:
+    """Candidate tick positions; labels are made only for the candidates looked at (formatting is most
+    of the cost of choosing)."""
+
+    __slots__ = ("positions", "_label", "_labels")
+
+    def __init__(self, positions: list[float], label: Callable[[float], str]) -> None:
+        self.positions, self._label, self._labels = positions, label, None
+
+    def labels(self) -> list[str]:
+        if self._labels is None:
+            self._labels = [self._label(p) for p in self.positions]
+        return self._labels
+
+    def width(self, i: int) -> int:
+        return cell_width(self._label(self.positions[i]))
+
+    def part(self, first: int, last: int) -> _Ticks:
+        return self if (first, last) == (0, len(self.positions)) else _Ticks(self.positions[first:last], self._label)
 
 
 def _place(position: float, lo: float, hi: float, cells: int) -> float:
     return (position - lo) / (hi - lo) * (cells - 1)
 
 
-def _choose(usable: list[tuple[list[float], list[str]]], target: int) -> tuple[list[float], list[str]]:
-    """The most ticks up to ``target``; if that is under MIN_TICKS, the fewest from MIN_TICKS up."""
-    under = [c for c in usable if len(c[0]) <= target]
-    if under and len(under[-1][0]) >= MIN_TICKS:
-        return _best_of(under, len(under[-1][0]))
-    enough = [c for c in usable if len(c[0]) >= MIN_TICKS]
-    if enough:
-        return _best_of(enough, len(enough[0][0]))
-    return _best_of(usable, len(usable[-1][0]))
+def _preferred(candidates: list[_Ticks], target: int) -> list[_Ticks]:
+    """Best first: the most ticks up to ``target`` (from MIN_TICKS up), then the fewest above ``target``,
+    then the most below MIN_TICKS; of equal counts the widest step (listed first)."""
+    def rank(c: _Ticks) -> tuple[int, int]:
+        n = len(c.positions)
+        return (0, -n) if MIN_TICKS <= n <= target else (1, n) if n > target else (2, -n)
+
+    return sorted((c for c in candidates if c.positions), key=rank)  # stable
 
 
-def _best_of(candidates: list[tuple[list[float], list[str]]], count: int) -> tuple[list[float], list[str]]:
-    return next(c for c in candidates if len(c[0]) == count)
-
-
-def _linear_candidates(lo: float, hi: float, integer: bool) -> list[tuple[list[float], list[str]]]:
-    """Every round spacing of [lo, hi] with 2 to MAX_CANDIDATE ticks, the widest step first."""
+def _linear_candidates(lo: float, hi: float, integer: bool) -> list[_Ticks]:
+    """Every round spacing of [lo, hi] with 1 to MAX_CANDIDATE ticks, the widest step first."""
     top = math.floor(math.log10(hi - lo))
     out = []
     for k in range(top + 1, top - 4, -1):
@@ -102,14 +119,13 @@ def _linear_candidates(lo: float, hi: float, integer: bool) -> list[tuple[list[f
             if integer and (step < 1 or not float(step).is_integer()):
                 continue
             first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
-            if not 1 <= last - first + 1 <= MAX_CANDIDATE:
-                continue
-            positions = [i * step for i in range(first, last + 1)]
-            out.append((positions, [fmt_number(p, step=step, integer=integer) for p in positions]))
+            if 1 <= last - first + 1 <= MAX_CANDIDATE:
+                out.append(_Ticks([i * step for i in range(first, last + 1)],
+                                  functools.partial(fmt_number, step=step, integer=integer)))
     return out
 
 
-def _log_candidates(lo: float, hi: float, integer: bool) -> list[tuple[list[float], list[str]]]:
+def _log_candidates(lo: float, hi: float, integer: bool) -> list[_Ticks]:
     """Round values on a log10 axis [lo, hi]: every n-th decade, then 1-3 and 1-2-5 steps,
     then (for a range under two decades) evenly spaced round values."""
     out = []
@@ -121,14 +137,15 @@ def _log_candidates(lo: float, hi: float, integer: bool) -> list[tuple[list[floa
     for mantissas in ((1, 3), (1, 2, 5)):
         values = [m * 10.0**k for k in range(math.floor(lo), math.ceil(hi) + 1) for m in mantissas]
         out.append([math.log10(v) for v in values if lo - 1e-9 <= math.log10(v) <= hi + 1e-9])
-    found = [([float(p) for p in c], [fmt_number(10.0**p, integer=integer) for p in c]) for c in out if c]
+    found = [_Ticks([float(p) for p in c], lambda p: fmt_number(10.0**p, integer=integer)) for c in out if c]
     if hi - lo < 2:
-        for positions, _ in _linear_candidates(10**lo, 10**hi, integer):
+        for linear in _linear_candidates(10**lo, 10**hi, integer):
+            positions = linear.positions
             if len(positions) > 1 and positions[0] > 0:
                 step = positions[1] - positions[0]
-                found.append(([math.log10(v) for v in positions],
-                              [fmt_number(v, step=step, integer=integer) for v in positions]))
-    return [c for c in found if len(c[0]) <= MAX_CANDIDATE]
+                found.append(_Ticks([math.log10(v) for v in positions],
+                                    lambda p, step=step: fmt_number(10.0**p, step=step, integer=integer)))
+    return [c for c in found if len(c.positions) <= MAX_CANDIDATE]
 
 
 def nice_ticks(lo: float, hi: float, most: int, integer: bool = False) -> list[float]:
