@@ -83,6 +83,7 @@ class Chart(Widget):
         self._catch_up = False  # a refresh is scheduled for a frame that was skipped
         self.overlays: Sequence[Any] = ()  # earlier runs drawn under this one (loss and fit charts)
         self._overlay_key: Hashable = None
+        self._labels: tuple[str, str] | None = None  # the border's title and legend, as last set
 
     def on_mount(self) -> None:
         self._label()
@@ -93,13 +94,15 @@ class Chart(Widget):
 
     def _label(self) -> None:
         """The border: the title (name and live facts) on top, the legend (and axis name) below."""
-        self.border_title = self.title()
         _, theme = chart_theme(self.app)
         caption = self.caption()
         budget = max(0, self.size.width - 6 - (len(caption) + 3 if caption else 0))
         _, entries, _ = legend_within(self.legend(theme), budget)
         parts = [_legend_markup(entry, theme) for entry in entries] + ([escape(caption)] if caption else [])
-        self.border_subtitle = "  ".join(parts)
+        labels = (self.title(), "  ".join(parts))
+        if labels != self._labels:  # setting a border title parses it and repaints: only when it changed
+            self._labels = labels
+            self.border_title, self.border_subtitle = labels
 
     # -- what subclasses provide ------------------------------------------------------
     def title(self) -> str:
