@@ -12,7 +12,7 @@ import pytest
 
 from quadtui.charts import (ChartTheme, FitOverlay, LossOverlay, fit_chart, fit_legend, fit_title, loss_chart,
                             loss_legend, loss_title, neuron_chart, neuron_legend, neuron_title, sweep_chart)
-from quadtui.charts.canvas import Chart, Trace, render
+from quadtui.charts.canvas import Chart, Trace, legend_line, render
 from quadtui.charts.text import visible
 from quadtui.charts.fit import MAX_SAMPLES, SAMPLE_MARK, _samples
 from quadtui.charts.loss import _envelope
@@ -433,3 +433,12 @@ def test_the_log_x_loss_chart_names_its_axis_and_draws_the_first_epochs(done):
     assert len(marks) >= 0.9 * (len(columns) // 2)
     linear = plot_columns(loss_chart(done, 80, 20, PLAIN, header=False))
     assert sum(bool(c.strip()) for c in linear[: len(linear) // 2]) >= 0.9 * (len(linear) // 2)
+
+
+def test_the_border_legend_takes_short_labels_when_that_names_more(done):
+    overlay = LossOverlay("lr=0.5", done.history)
+    entries = loss_legend(done, PLAIN, [overlay])
+    assert [e.label for e in entries][:2] == ["train", f"eval {fmt_number(done.eval_now)}"]
+    assert [e.label for e in legend_line(entries, 60)] == ["train", f"eval {fmt_number(done.eval_now)}", "lr=0.5"]
+    assert [e.label for e in legend_line(entries, 32)] == ["train", "eval", "lr=0.5"]
+    assert [e.label for e in legend_line(entries, 12)] == ["train"]

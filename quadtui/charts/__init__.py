@@ -7,7 +7,7 @@ With ``header=False`` a chart has no title line: the app shows the title (``titl
 and the legend (``*_legend``) in the chart's border instead.
 """
 
-from quadtui.charts.canvas import LegendEntry, legend_within
+from quadtui.charts.canvas import LegendEntry, legend_line
 from quadtui.charts.fit import FitOverlay, fit_chart, fit_legend, neuron_chart, neuron_legend
 from quadtui.charts.loss import LossOverlay, loss_chart, loss_legend
 from quadtui.charts.sweep import sweep_chart
@@ -22,7 +22,7 @@ __all__ = [
     "fit_chart",
     "fit_legend",
     "fit_title",
-    "legend_within",
+    "legend_line",
     "loss_axis_label",
     "loss_chart",
     "loss_legend",

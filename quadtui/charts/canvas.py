@@ -254,6 +254,12 @@ def legend_within(entries: Sequence[LegendEntry], budget: int, title: str = "",
     return title, legend, left_out
 
 
+def legend_line(entries: Sequence[LegendEntry], budget: int) -> list[LegendEntry]:
+    """The entries that fit in ``budget`` cells: long labels, or short ones when that leaves fewer out."""
+    long, short = legend_within(entries, budget), legend_within(entries, budget, short=True)
+    return (short if short[2] < long[2] else long)[1]
+
+
 def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, colorize, pixel):
     """The title, then a one-line legend (key glyph + label) for as many traces as fit.
 

@@ -23,7 +23,7 @@ from textual.markup import escape
 from textual.strip import Strip
 from textual.widget import Widget
 
-from quadtui.charts import (ChartTheme, LegendEntry, fit_chart, fit_legend, fit_title, legend_within, loss_axis_label,
+from quadtui.charts import (ChartTheme, LegendEntry, fit_chart, fit_legend, fit_title, legend_line, loss_axis_label,
                             loss_chart, loss_legend, loss_title, neuron_chart, neuron_legend, neuron_title)
 from quadtui.tui.widgets.ansi import to_strips
 
@@ -97,7 +97,7 @@ class Chart(Widget):
         _, theme = chart_theme(self.app)
         caption = self.caption()
         budget = max(0, self.size.width - 6 - (len(caption) + 3 if caption else 0))
-        _, entries, _ = legend_within(self.legend(theme), budget)
+        entries = legend_line(self.legend(theme), budget)
         parts = [_legend_markup(entry, theme) for entry in entries] + ([escape(caption)] if caption else [])
         labels = (self.title(), "  ".join(parts))
         if labels != self._labels:  # setting a border title parses it and repaints: only when it changed
