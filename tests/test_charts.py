@@ -44,6 +44,8 @@ def all_charts(snap, width, height, theme):
         ("neuron", neuron_chart(snap, 3, False, width, height, theme)),
         ("contribution", neuron_chart(snap, 3, True, width, height, theme)),
         ("sweep", sweep_chart("lr", [0.01, 0.1, 1.0], [0.5, 0.05, None], width, height, theme, log_x=True)),
+        ("loss, log x, untitled", loss_chart(snap, width, height, theme, log_x=True, header=False)),
+        ("fit, untitled", fit_chart(snap, width, height, theme, header=False)),
     ]
 
 
