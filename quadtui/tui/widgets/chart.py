@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Hashable, Sequence
 from rich.style import Style
 from rich.text import Text
 from textual.app import App
+from textual.content import Content
 from textual.markup import escape
 from textual.strip import Strip
 from textual.widget import Widget
@@ -219,8 +220,7 @@ class Chart(Widget):
     @property
     def legend_text(self) -> str:
         """The legend under the chart, as plain text (for tests and screen readers)."""
-        subtitle = self._border_subtitle
-        return subtitle.plain if subtitle is not None else ""
+        return Content.from_markup(self.border_subtitle or "").plain
 
     @property
     def _text(self) -> Text:
