@@ -187,7 +187,7 @@ def test_many_samples_are_subsampled_deterministically():
 def test_sweep_marks_missing_runs(snap):
     text = sweep_chart("lr", [0.001, 0.01, 0.1, 1.0], [1.0, 0.1, None, float("nan")], 100, 24, PLAIN)
     title, body = rows(text)[0], rows(text)[1:]
-    assert "2/4 runs" in title and "x no loss" in title and "best 0.01 → 0.1" in title
+    assert "final loss by lr · 2/4 runs" in title and "x no loss" in title and "best 0.01 → 0.1" in title
     assert sum(row.count("x") for row in body) == 2
     assert sum(row.count("•") for row in body) == 2
 

@@ -10,7 +10,7 @@ and the legend (``*_legend``) in the chart's border instead.
 from quadtui.charts.canvas import LegendEntry, legend_line
 from quadtui.charts.fit import FitOverlay, fit_chart, fit_legend, neuron_chart, neuron_legend
 from quadtui.charts.loss import LossOverlay, loss_chart, loss_legend
-from quadtui.charts.sweep import sweep_chart
+from quadtui.charts.sweep import sweep_chart, sweep_legend, sweep_title
 from quadtui.charts.theme import ChartTheme
 from quadtui.charts.titles import fit_title, loss_axis_label, loss_title, neuron_title
 
@@ -31,4 +31,6 @@ __all__ = [
     "neuron_legend",
     "neuron_title",
     "sweep_chart",
+    "sweep_legend",
+    "sweep_title",
 ]
