@@ -234,7 +234,7 @@ def _key(trace: Trace) -> str:
 
 
 def legend_within(entries: Sequence[LegendEntry], budget: int, title: str = "",
-               short: bool = False) -> tuple[str, list[LegendEntry], int]:
+                  short: bool = False) -> tuple[str, list[LegendEntry], int]:
     """The title clipped to ``budget`` cells, the entries that fit after it (each as its label, or
     its short label when that does not fit or ``short`` asks for it), and how many did not fit."""
     title = clip(clean(title), max(0, budget))
