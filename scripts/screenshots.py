@@ -3,7 +3,7 @@
 
     python scripts/screenshots.py
 
-Shots: the notebook's run mid-way and finished at 120×40, finished at 80×24,
+Shots: the notebook's run mid-way and finished at 120×40, finished at 80×24 (the fit chart),
 the light theme, the F1 help screen, the code screen (ctrl+g) and the
 how-many-neurons lesson, three runs compared (runs table, overlays) and a
 sweep of hidden.  Each session waits on the app's
@@ -51,8 +51,9 @@ def save(app: QuadApp, name: str) -> None:
     print(OUT.name + "/" + name)
 
 
-async def session(size: tuple[int, int], shots: dict[str, str], neuron: int = 3) -> None:
-    """shots: moment ('running' | 'done' | 'light' | 'help') -> file name."""
+async def session(size: tuple[int, int], shots: dict[str, str], neuron: int = 3, keys: tuple[str, ...] = ()) -> None:
+    """shots: moment ('running' | 'done' | 'light' | 'help') -> file name; ``keys`` are pressed
+    once the run is done, before the 'done' shot (e.g. choose the fit chart on a small terminal)."""
     app = QuadApp(NOTEBOOK, neuron=neuron)
     screen = app.train_screen
     if "running" in shots:
@@ -66,6 +67,8 @@ async def session(size: tuple[int, int], shots: dict[str, str], neuron: int = 3)
             save(app, shots["running"])
             await pilot.press("escape", "plus")  # full speed for the rest
         await until(pilot, lambda: screen.last is not None and screen.last.finished)
+        if keys:
+            await pilot.press(*keys)
         await settled(pilot, app)
         if "done" in shots:
             save(app, shots["done"])
@@ -125,7 +128,7 @@ async def main() -> None:
     OUT.mkdir(exist_ok=True)
     await session((120, 40), {"running": "app-120x40-running.svg", "done": "app-120x40-done.svg",
                               "light": "app-120x40-light.svg"})
-    await session((80, 24), {"done": "app-80x24-done.svg"})
+    await session((80, 24), {"done": "app-80x24-done.svg"}, keys=("escape", "2"))  # the fit chart
     await session((100, 34), {"help": "help.svg"})
     await code_and_lesson((120, 40))
     await runs_and_sweep((120, 40))

@@ -68,7 +68,8 @@ async def test_a_run_in_a_child_process_shows_exactly_the_headless_numbers() -> 
         charts = [c for c in app.query(Chart) if c.region.area]
         await until(pilot, lambda: all(c.up_to_date for c in charts), "the charts to be drawn")
         fit = app.query_one("#fit-chart", Chart)
-        assert fit.snapshot is shown and "▀▄ model" in fit.plain  # drawn from the final snapshot
+        assert fit.snapshot is shown and "▀▄ model" in fit.legend_text  # drawn from the final snapshot
+        assert fit.border_title == "fit · epoch 1,500"
 
 
 async def test_pause_step_and_resume_reach_the_child_process() -> None:

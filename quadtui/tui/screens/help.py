@@ -18,10 +18,15 @@ nudges its weights a little — how big a nudge is the **learning rate** (lr).
 **Loss chart.** How wrong the network is, epoch by epoch: the mean squared error on the training
 samples (*train*) and on a fine grid of x values it never trained on (*eval*). The y axis is
 logarithmic: every grid line down means ten times better. A curve that flattens means learning has
-slowed; a curve that shoots up means the learning rate is too high.
+slowed; a curve that shoots up means the learning rate is too high. Press **l** to put the epochs on
+a log scale too: the first hundred epochs, where the loss falls fastest, then take half the width.
 
-**Fit chart.** The target function, the training samples (dots) and the network's prediction.
-Watch the prediction bend towards the samples as the loss falls.
+**Fit chart.** The network's prediction (the solid line, drawn on top), the target function (the
+thin grey line) and the training samples (dim dots). Watch the prediction bend towards the samples
+as the loss falls.
+
+Each chart's title, in its top border, carries the live numbers (`loss · epoch 5,000 · 0.0632`); the
+legend is in its bottom border.
 
 **Neuron chart.** One hidden neuron, *i* of *N*: its output hᵢ(x) for every x. The network's
 prediction is a weighted sum of these curves plus a bias, so press **c** to see this neuron's

@@ -23,7 +23,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select, Static
 from textual.worker import Worker, get_current_worker
 
-from quadtui.charts import ChartTheme, FitOverlay, sweep_chart
+from quadtui.charts import ChartTheme, FitOverlay, LegendEntry, sweep_chart, sweep_legend, sweep_title
 from quadtui.charts.fit import MAX_OVERLAYS
 from quadtui.core.config import FIELDS, Config, ConfigError
 from quadtui.core import budget
@@ -211,17 +211,21 @@ class SweepChart(Chart):
         self.version = 0
 
     def title(self) -> str:
-        return f"final loss by value ({self.names})" if self.names else "final loss by value"
+        title = sweep_title(self.param, self.x, self.losses, self.log_x)
+        return f"{title} ({self.names})" if self.names else title
+
+    def legend(self, theme: ChartTheme) -> list[LegendEntry]:
+        return sweep_legend(self.param, self.x, self.losses, theme, self.log_x)
 
     def set_losses(self, losses: list[float | None]) -> None:
         self.losses, self.version = list(losses), self.version + 1
-        self.refresh()
+        self.changed()
 
     def mode(self) -> Hashable:
         return self.version
 
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return sweep_chart(self.param, self.x, self.losses, width, height, theme, log_x=self.log_x)
+        return sweep_chart(self.param, self.x, self.losses, width, height, theme, log_x=self.log_x, header=False)
 
 
 class SweepFitChart(FitChart):

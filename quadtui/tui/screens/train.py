@@ -63,6 +63,8 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
                 tooltip="Show the next hidden neuron"),
         Binding("c", "contribution", "w·h", id="contribution",
                 tooltip="Neuron chart: switch between hᵢ(x) and its contribution wᵢ·hᵢ(x) to the output"),
+        Binding("l", "log_x", "Log x", id="log-x", show=False,
+                tooltip="Loss chart: epochs on a log scale (room for the first epochs) or a linear one"),
         Binding("minus", "speed(-1)", "Slower", id="slower", tooltip="Fewer epochs per second", show=False),
         Binding("plus,equals_sign", "speed(1)", "Faster", id="faster", tooltip="More epochs per second", show=False),
         Binding("less_than_sign", "lr(0.5)", "lr÷2", id="lr-down", tooltip="Halve the learning rate, live", show=False),
@@ -349,6 +351,11 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         chart.contribution = not chart.contribution
         chart.changed()
 
+    def action_log_x(self) -> None:
+        chart = self.query_one(LossChart)
+        chart.log_x = not chart.log_x
+        chart.changed()
+
     def action_toggle_form(self) -> None:
         form = self.form
         inside = self.focused is not None and (self.focused is form or form in self.focused.ancestors)
@@ -380,6 +387,7 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         "neuron-prev": "Previous neuron",
         "neuron-next": "Next neuron",
         "contribution": "Neuron chart: activation / contribution",
+        "log-x": "Loss chart: log / linear epoch axis",
         "slower": "Slower (fewer epochs per second)",
         "faster": "Faster (more epochs per second)",
         "lr-down": "Halve the learning rate",
