@@ -6,6 +6,7 @@ import ast
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from quadtui.core import expr
 from quadtui.core.codegen import numpy_expression, script_for
-from quadtui.core.config import Config
+from quadtui.core.config import Config, parse_value
 from quadtui.core.engine import Engine, Status
 
 CONFIGS = {
@@ -210,6 +211,20 @@ def test_script_draws_the_notebooks_plots_when_matplotlib_is_importable(hidden, 
     assert titles == ["title:samples", "title:predictions"] + [f"title:hidden neuron {i}" for i in range(plotted)]
     assert calls.count("scatter:100") == plotted + 1 and calls.count("scatter:50") == 1
     assert calls[-1] == "show" and "xlabel" in calls and "ylabel" in calls
+
+
+def test_readme_show_the_code_example_shows_what_the_script_prints():
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Show the code") :]
+    flags = re.search(r"quadtui --print-code (.*) > train.py", section).group(1).split()
+    fields = {flag.removeprefix("--").replace("-", "_"): value for flag, value in zip(flags[::2], flags[1::2])}
+    config = Config(**{name: parse_value(name, value) for name, value in fields.items()})
+    shown = section[section.index("```text\n") :].split("```")[1].strip().splitlines()[1:]
+    snap = Engine(config).run()  # the script's numbers are the engine's (the tests above)
+    every = max(1, config.epochs // 10)
+    printed = [f"epoch {e}: loss {snap.train_loss[e - 1]:.6g}" for e in range(every, config.epochs + 1, every)]
+    printed.append(final_line(snap.summary()))
+    assert shown == [printed[0], "...", *printed[-2:]]
 
 
 @pytest.mark.parametrize(
