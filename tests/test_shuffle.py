@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from quadtui.core.codegen import script_for
 from quadtui.core.config import MAX_SEED, Config
 from quadtui.core.data import make_dataset
-from quadtui.core.engine import Engine
+from quadtui.core.engine import Engine, Status
 from quadtui.core.shuffle import EpochShuffle
 from quadtui.core.sweep_wide import WideMLP
 
@@ -77,3 +77,14 @@ def test_a_sweeps_wide_model_draws_the_dataloaders_orders():
     data = make_dataset(configs[0])
     batches = [data.x_train[order] for order in orders]
     assert torch.equal(torch.cat(batches), torch.cat(dataloader_batches(configs[0], EPOCHS)))
+
+
+def test_a_diverging_mini_batch_run_rolls_back_to_the_state_its_own_batches_led_to():
+    """The rollback replays the chunk: it must draw the same orders again, not the next ones."""
+    config = Config(batch_size=16, lr=0.045, epochs=50)
+    engine = Engine(config)
+    engine.advance(50)  # one chunk, diverging in its third epoch: back to the state after the first
+    assert engine.status is Status.DIVERGED and engine.diverged_at == 3
+    again = Engine(config)
+    again.advance(1)
+    assert all(torch.equal(ours, theirs) for ours, theirs in zip(engine.net.params, again.net.params))
