@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from quadtui.charts.ticks import fmt_number
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 
 def epoch_text(snap: Snapshot) -> str:

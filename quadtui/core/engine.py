@@ -22,6 +22,7 @@ from quadtui.core.data import Dataset, make_dataset
 from quadtui.core.fastmlp import FastMLP
 from quadtui.core.history import LossHistory
 from quadtui.core.model import build_model
+from quadtui.core.shuffle import EpochShuffle
 from quadtui.core.snapshot import CancelFlag, Snapshot, Status, new_run_id
 
 EVAL_POINTS = 1000  # at most about this many eval-loss samples per run
@@ -41,6 +42,7 @@ class Engine:
         self.run_id = new_run_id()
         self.model = build_model(self.config)
         self.net = FastMLP(self.config, self.model)
+        self.shuffle = EpochShuffle(self.config.samples, self.config.seed)  # mini-batches: DataLoader's order
         # room for every epoch up front: pages are only touched (resident) as losses arrive
         self.history = LossHistory(self.config.epochs)
         self.eval_every = max(1, math.ceil(self.config.epochs / EVAL_POINTS))
@@ -96,7 +98,7 @@ class Engine:
         if n <= 0 or self.finished:
             return 0
         started = time.perf_counter()
-        saved = self.net.save()
+        saved, shuffled = self.net.save(), self.shuffle.save()
         chunk, eval_at, eval_loss = self._train(n)
         finite = np.isfinite(chunk)
         if not finite.all() or not self._next_loss_finite():
@@ -104,6 +106,7 @@ class Engine:
             bad = int(np.argmin(finite)) if not finite.all() else n
             keep = max(bad - 1, 0)
             self.net.restore(saved)
+            self.shuffle.restore(shuffled)
             self._train(keep)
             self.diverged_at = self.epoch + bad + 1
             chunk = chunk[:bad]
@@ -146,14 +149,17 @@ class Engine:
                 if i == next_eval:
                     eval_loss[j] = self._eval_loss_now()
                     j, next_eval = next(evals, (0, -1))
-                losses[i] = self._minibatch_epoch(first + i)
+                losses[i] = self._minibatch_epoch()
         return losses.numpy(), np.arange(first + offset, first + n, every, dtype=np.int64), eval_loss.numpy()
 
-    def _minibatch_epoch(self, epoch: int) -> torch.Tensor:
-        """One shuffled pass in batches; the epoch's loss is the sample-weighted mean."""
+    def _minibatch_epoch(self) -> torch.Tensor:
+        """One pass in batches, shuffled as the script's DataLoader shuffles them.
+
+        The epoch's loss is the sample-weighted mean of the batch losses (summed in double,
+        kept in float32: the script prints the same float).
+        """
         cfg, data = self.config, self.data
-        gen = torch.Generator().manual_seed((cfg.seed * 1_000_003 + epoch) % 2**64)  # any seed >= 0 fits
-        order = torch.randperm(cfg.samples, generator=gen)
+        order = self.shuffle.next_order()
         total = torch.zeros((), dtype=torch.float64)
         bs = cfg.batch_size or cfg.samples
         for start in range(0, cfg.samples, bs):
