@@ -464,3 +464,22 @@ def test_the_app_module_chain_does_not_import_torch() -> None:
     code = "import sys, quadtui.cli, quadtui.tui.app; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+async def test_charts_under_a_dialog_are_not_built_and_catch_up_when_it_closes() -> None:
+    app = calm(QuadApp(LONG, autorun=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = screen_of(app)
+        await until(pilot, lambda: screen.last is not None and screen.last.epoch > 0, "training")
+        charts = [c for c in app.query(Chart) if c.region.area]
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        covered_at = screen.last.epoch
+        await until(pilot, lambda: screen.last.epoch > covered_at + 30, "training under the help")
+        # the charts were given nothing new, so nothing was built that nobody could see
+        assert all(c.snapshot.epoch <= covered_at for c in charts)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "the charts again")
+        await until(pilot, lambda: all(c.snapshot is not None and c.snapshot.epoch > covered_at + 30 for c in charts),
+                    "the charts to catch up")
+        await drawn(pilot, app)

@@ -222,13 +222,19 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         if message.worker is self.worker:  # else: the last words of a cancelled run
             self._show(message.snapshot)
 
+    def on_screen_resume(self) -> None:
+        if self.last is not None:  # what trained while a dialog covered the charts
+            for chart in self.charts:
+                chart.show(self.last)
+
     def _show(self, snap: Snapshot) -> None:
         self.last = snap
         self.form.set_units(snap.units)
         if self.neuron >= snap.units:
             self._set_neuron(snap.units - 1)
-        for chart in self.charts:
-            chart.show(snap)
+        if self.is_active:  # under a dialog (dimmed, if seen at all) the charts wait: drawn on the way back
+            for chart in self.charts:
+                chart.show(snap)
         self._compare()
         # The status line on the next frame, not this one: Textual repaints the bounding box of a
         # frame's changes, and the charts' box with the full-width status line's is the whole
