@@ -24,12 +24,10 @@ def run_headless(
     from rich.progress import MofNCompleteColumn, TextColumn
 
     from quadtui.core.engine import Engine, Status
-    from quadtui.core.process import yield_cpu
     from quadtui.core.threads import set_threads
     from quadtui.terminal import finish_or_stop, interruptible, stderr_progress
 
     set_threads(threads)
-    yield_cpu()  # batch work: every interactive session on the server comes first
     with interruptible() as cancel:
         engine = Engine(config)
         progress = stderr_progress(

@@ -9,6 +9,8 @@ import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
+from quadtui.core.process import yield_cpu
+
 if TYPE_CHECKING:
     from rich.progress import Progress
 
@@ -72,17 +74,22 @@ def interruptible() -> Iterator[Stop]:
             signal.signal(sig, handler)
 
 
-def finish_or_stop(work: Callable[[], T], stop: threading.Event) -> tuple[bool, T | None]:
-    """Run ``work`` in a thread until it returns, or until ``stop`` is set and :data:`STOP_GRACE` has passed.
+def finish_or_stop(work: Callable[[], T], stop: threading.Event, grace: float | None = STOP_GRACE
+                   ) -> tuple[bool, T | None]:
+    """Run ``work`` in a thread until it returns, or until ``stop`` is set and ``grace`` seconds have passed.
 
     A stopped run ends at the end of its current chunk of epochs; one deep inside a long
     epoch cannot be interrupted there, and the user must not wait for it (``timeout``
-    would kill the process and lose the summary).  Returns ``(True, result)`` or, when
-    the work was left behind, ``(False, None)``.  The work's exception is raised here.
+    would kill the process and lose the summary).  ``grace=None`` waits for the work to
+    end.  Returns ``(True, result)`` or, when the work was left behind, ``(False, None)``.
+    The work's exception is raised here.  The thread trains at the lowest priority
+    (batch work: on a shared server every interactive session comes first); the
+    calling thread keeps its own.
     """
     outcome: dict[str, Any] = {}
 
     def run() -> None:
+        yield_cpu(this_thread_only=True)
         try:
             outcome["result"] = work()
         except BaseException as exc:  # handed to the main thread
@@ -92,7 +99,7 @@ def finish_or_stop(work: Callable[[], T], stop: threading.Event) -> tuple[bool, 
     thread.start()
     while thread.is_alive() and not stop.wait(0.1):
         pass
-    thread.join(STOP_GRACE if stop.is_set() else None)
+    thread.join(grace if stop.is_set() else None)
     if thread.is_alive():
         return False, None
     if "error" in outcome:

@@ -233,3 +233,33 @@ def test_ctrl_q_during_a_sweep_deep_in_a_long_epoch_does_not_wait_for_it() -> No
         wait_gone(procs, session.pty)
     finally:
         session.close()
+
+
+def _thread_niceness(pid: int) -> dict[int, int]:
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                out[int(tid)] = int(f.read().rsplit(")", 1)[1].split()[16])
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def test_headless_trains_at_the_lowest_priority_and_the_caller_keeps_its_own() -> None:
+    from quadtui.cli import main
+
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    assert main(["--headless", "--epochs", "20"]) == 0
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before  # a library caller is not slowed down
+    proc = subprocess.Popen([sys.executable, "-m", "quadtui", "--headless", *LONG_EPOCHS],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=python_env())
+    try:
+        end, threads = time.monotonic() + 60, {}
+        while time.monotonic() < end and 19 not in threads.values():  # torch loads, then the run starts
+            time.sleep(0.05)
+            threads = _thread_niceness(proc.pid)
+        assert threads[proc.pid] == 0 and 19 in threads.values(), threads  # main thread waits; the trainer yields
+    finally:
+        proc.kill()
+        proc.wait()
