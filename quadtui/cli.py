@@ -21,11 +21,13 @@ from quadtui.cli_checks import (
     parse_config,
     parse_neuron,
     parse_port,
+    parse_speed,
     parse_threads,
     resolve_config,
 )
 from quadtui.core.config import DEFAULT, FIELDS, shorten
 from quadtui.core.lesson import shipped_lessons
+from quadtui.core.control import DEFAULT_SPEED
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -100,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     app = parser.add_argument_group("app")
     app.add_argument("--run", action="store_true", help="start training as soon as the app opens")
     app.add_argument("--neuron", default=None, metavar="N", help="hidden neuron shown first, 0 to hidden-1")
+    app.add_argument(
+        "--speed",
+        default=None,
+        metavar="EPOCHS_PER_S",
+        help=f"the app's pace, epochs per second, or 'full' (as fast as it can); default {DEFAULT_SPEED:,}",
+    )
     teach = parser.add_argument_group("teaching")
     teach.add_argument(
         "--lesson",
@@ -132,6 +140,7 @@ def _main(argv: list[str]) -> int:
         threads = parse_threads(args.threads)
         neuron = parse_neuron(args.neuron, config)
         port = parse_port(args.port)
+        speed = parse_speed(args.speed)
         if args.sweep is not None:
             check_sweep(args.sweep, config)
         if args.export is not None:
@@ -168,7 +177,7 @@ def _main(argv: list[str]) -> int:
         extra["lesson"] = lesson
     if args.sweep is not None:
         extra["sweep"] = args.sweep
-    app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, **extra)
+    app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, speed=speed, **extra)
     app.run()
     if "quadtui.tui.remote" in sys.modules:  # runs trained in child processes: end their fork server
         sys.modules["quadtui.tui.remote"].stop_server()

@@ -17,16 +17,17 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Static
 
 from quadtui.core.files import FileWriteError
 
 MODAL_CSS = """
 {name} {{ align: center middle; }}
 {name} > Vertical {{
-    width: 80%; max-width: 90; height: auto;
+    width: 90%; max-width: 90; height: auto; max-height: 100%; overflow-y: auto;
     border: round $accent; border-title-color: $text; background: $surface; padding: 0 1;
 }}
+{name} .hint, {name} .question {{ width: 1fr; }}
 {name} .hint {{ color: $text-muted; }}
 {name} Horizontal {{ height: auto; align-horizontal: right; }}
 {name} Button {{ margin-left: 1; min-width: 10; }}
@@ -76,7 +77,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Are you sure?"
-            yield Label(self.question)
+            yield Static(self.question, classes="question", markup=False)  # wraps: a long path keeps its question
             with Horizontal():
                 yield Button("No (n)", id="no")
                 yield Button("Yes (y)", id="yes", variant="warning")
