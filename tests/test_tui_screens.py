@@ -74,25 +74,34 @@ async def test_code_view_scrolls_sideways_at_80_columns() -> None:
         await until(pilot, lambda: box.scroll_x > 0, "a sideways scroll")
 
 
-async def test_runs_table_reaches_its_time_column_at_80_columns() -> None:
+async def test_runs_table_shows_every_column_at_80_columns_and_scrolls_for_long_names() -> None:
     app = QuadApp(SMALL, autorun=True)
     async with app.run_test(size=SMALL_SCREEN) as pilot:
         await finish(pilot, app)
+        await type_into(pilot, app, "lr", "0.05")
+        await pilot.press("enter")  # a second run, named "lr=0.05" against the first... and back
+        await finish(pilot, app)
         await pilot.press("escape", "r")
         table = app.query_one("#runs")
-        await until(pilot, lambda: table.row_count == 0 or app.focused is table, "the runs table")
-        await pilot.press("ctrl+t")  # a second run: the first is in the table
+        await until(pilot, lambda: app.focused is table and table.row_count == 2, "the runs table")
+        await pilot.pause()
+        assert str(table.ordered_columns[-1].label) == "time"
+        end = sum(column.get_render_width(table) for column in table.ordered_columns)
+        assert end <= table.scrollable_content_region.width  # status, losses and time all in view
+        for name, text in (("hidden", "16"), ("layers", "2"), ("seed", "3"), ("epochs", "250")):
+            await type_into(pilot, app, name, text)
+        await pilot.press("enter")  # a run that differs in four settings: a long name
         await finish(pilot, app)
-        await until(pilot, lambda: table.row_count >= 1, "a finished run in the table")
+        await until(pilot, lambda: table.row_count == 3, "the third run")
         table.focus()
         await pilot.pause()
-        time_column = table.ordered_columns[-1]
-        assert str(time_column.label) == "time"
         end = sum(column.get_render_width(table) for column in table.ordered_columns)
-        for _ in range(10):
+        assert end > table.scrollable_content_region.width
+        for _ in range(end - table.scrollable_content_region.width + 2):  # one column of text per key
             await pilot.press("right")
         await pilot.pause()
-        assert table.scroll_x + table.scrollable_content_region.width >= end  # the time column is in view
+        assert table.scroll_x == table.max_scroll_x > 0  # scrolled to the far end: the time column
+        assert table.scroll_x + table.scrollable_content_region.width >= end
 
 
 async def test_dialogs_wrap_their_question_and_fit_50x15() -> None:
@@ -113,18 +122,26 @@ async def test_dialogs_wrap_their_question_and_fit_50x15() -> None:
             assert widget.region.right <= 50 and widget.region.bottom <= 15
 
 
-async def test_the_screen_behind_a_modal_follows_a_resize() -> None:
+async def test_a_dialog_and_the_screen_behind_it_follow_a_resize() -> None:
+    from quadtui.tui.screens.sweep import SweepDialog
+
     app = QuadApp(SMALL)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = screen_of(app)
         assert not screen.has_class("-narrow")
-        await pilot.press("f1")
-        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
-        await pilot.resize_terminal(80, 24)
-        await until(pilot, lambda: screen.has_class("-narrow"), "the small layout behind the modal")
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, SweepDialog), "the sweep dialog")
+        await pilot.resize_terminal(50, 15)
+        await until(pilot, lambda: screen.has_class("-narrow"), "the small layout behind the dialog")
+        box = app.screen.query_one("#sweep-dialog")
+        await until(pilot, lambda: box.region.right <= 50 and box.region.bottom <= 15, "the dialog inside 50×15")
+        values = app.screen.query_one("#sweep-values")
+        assert values.region.right <= 50 and values.region.bottom <= 15 and values.region.width >= 20
         await pilot.press("escape")
-        await until(pilot, lambda: app.screen is screen, "help closed")
-        assert app.query_one("#chart-tabs").display
+        await until(pilot, lambda: app.screen is screen, "the dialog closed")
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: "Quit" in footer_keys(app), "the footer")
+        assert footer_keys(app)["Quit"].region.right <= 80
 
 
 # -- deliverable 2: focus where the learner types ----------------------------------------------------------------

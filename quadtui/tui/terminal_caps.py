@@ -50,7 +50,8 @@ def _ascii_table() -> dict[int, str]:
             table[code] = "|"
     for code in range(0x2580, 0x25A0):  # block elements: scrollbars, bars, half-block charts
         table[code] = "#"
-    table.update({ord(c): "|" for c in "▏▕▎▍▌▐"})
+    table.update({ord(c): "|" for c in "▏▕▎▍▌▋▊▉▐"})  # left and right bars: input boxes' sides
+    table.update({ord("▔"): "-", ord("▁"): "_", ord("▂"): "_"})  # input boxes' top and bottom lines
     for code in range(0x2801, 0x2900):  # braille dots (charts): a dot where any dot is
         table[code] = "."
     table[0x2800] = " "
