@@ -86,6 +86,9 @@ async def test_runs_table_shows_every_column_at_80_columns_and_scrolls_for_long_
         await until(pilot, lambda: app.focused is table and table.row_count == 2, "the runs table")
         await pilot.pause()
         assert str(table.ordered_columns[-1].label) == "time"
+        await until(pilot, lambda: "Use settings" in footer_keys(app), "the table's keys in the footer")
+        keys = footer_keys(app)
+        assert all(keys[name].region.right <= 80 for name in ("Quit", "Help", "Use settings", "Overlay"))
         end = sum(column.get_render_width(table) for column in table.ordered_columns)
         assert end <= table.scrollable_content_region.width  # status, losses and time all in view
         for name, text in (("hidden", "16"), ("layers", "2"), ("seed", "3"), ("epochs", "250")):
