@@ -72,6 +72,11 @@ async def test_code_view_scrolls_sideways_at_80_columns() -> None:
         assert box is not None and box.max_scroll_x > 0  # the long lines are wider than the view
         await pilot.press("right", "right", "right")
         await until(pilot, lambda: box.scroll_x > 0, "a sideways scroll")
+        await until(pilot, lambda: "Quit" in footer_keys(app), "the code view's footer")
+        keys = footer_keys(app)
+        assert all(keys[name].region.right <= 80 for name in ("Close", "Copy", "Help", "Quit"))
+        await pilot.press("f1")  # help from a dialog too
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help over the code view")
 
 
 async def test_runs_table_shows_every_column_at_80_columns_and_scrolls_for_long_names() -> None:

@@ -85,14 +85,16 @@ class QuadApp(App[int]):
 
         palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette",
                           tooltip="Search every command by name (also the ones without a key of their own)")
-        main = [binding for binding in self.train_screen.BINDINGS if isinstance(binding, Binding)]
+        def own(bindings: object) -> list[Binding]:  # a screen's own keys (help and quit are listed once)
+            return [b for b in bindings if isinstance(b, Binding) and not b.action.startswith("app.")]  # type: ignore[attr-defined]
+
         return [
-            ("Main screen", [*main, *self.BINDINGS, palette]),
-            ("Runs table (r)", list(RunsTable.BINDINGS)),
-            ("Code view (ctrl+g)", list(CodeScreen.BINDINGS)),
-            ("Share (ctrl+s)", list(ShareScreen.BINDINGS)),
-            ("Sweep screen (v)", list(SweepScreen.BINDINGS)),
-            ("This help", list(HelpScreen.BINDINGS)),
+            ("Main screen", [*own(self.train_screen.BINDINGS), *self.BINDINGS, palette]),
+            ("Runs table (r)", own(RunsTable.BINDINGS)),
+            ("Code view (ctrl+g)", own(CodeScreen.BINDINGS)),
+            ("Share (ctrl+s)", own(ShareScreen.BINDINGS)),
+            ("Sweep screen (v)", own(SweepScreen.BINDINGS)),
+            ("This help", own(HelpScreen.BINDINGS)),
         ]
 
     def action_toggle_dark(self) -> None:

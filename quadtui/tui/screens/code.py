@@ -22,7 +22,7 @@ from quadtui.core.codegen import script_for
 from quadtui.core.config import Config
 from quadtui.core.files import atomic_write
 from quadtui.tui.screens.files import save_with
-from quadtui.tui.widgets.footer import KeyFooter
+from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 
 DEFAULT_NAME = "quadtui_run.py"
 
@@ -34,6 +34,7 @@ class CodeScreen(ModalScreen[None]):
         Binding("escape,q,f9,ctrl+g", "dismiss", "Close"),
         Binding("ctrl+s,f2", "save", "Save as…", tooltip="Write the script to a file"),
         Binding("y", "copy", "Copy", tooltip="Copy the script to the clipboard (terminals with OSC 52)"),
+        *MODAL_BINDINGS,
     ]
     DEFAULT_CSS = """
     CodeScreen { align: center middle; }

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from quadtui.core.files import FileWriteError
+from quadtui.tui.widgets.footer import MODAL_BINDINGS
 
 MODAL_CSS = """
 {name} {{ align: center middle; }}
@@ -38,7 +39,7 @@ class PathScreen(ModalScreen["str | None"]):
     """One line to type a file or folder name; Enter gives it, Escape gives None."""
 
     DEFAULT_CSS = MODAL_CSS.format(name="PathScreen")
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), *MODAL_BINDINGS]
 
     def __init__(self, title: str, default: str, hint: str = "") -> None:
         super().__init__()
@@ -68,7 +69,7 @@ class ConfirmScreen(ModalScreen[bool]):
     """A yes/no question: y or Enter on Yes says yes; n or Escape says no."""
 
     DEFAULT_CSS = MODAL_CSS.format(name="ConfirmScreen")
-    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No"), *MODAL_BINDINGS]
 
     def __init__(self, question: str) -> None:
         super().__init__()

@@ -100,7 +100,7 @@ def keys_text(sections: Sequence[tuple[str, Sequence[Binding]]]) -> str:
 def _key_name(key: str) -> str:
     names = {
         "space": "space", "left_square_bracket": "[", "right_square_bracket": "]", "minus": "-",
-        "plus": "+", "equals_sign": "=", "less_than_sign": "<", "greater_than_sign": ">", "escape": "Esc",
+        "plus": "+", "equals_sign": "=", "less_than_sign": "<", "greater_than_sign": ">", "escape": "Esc", "enter": "Enter",
     }
     return names.get(key, key.replace("ctrl+", "ctrl+").upper() if key.startswith("f") and key[1:].isdigit()
                      else key)
@@ -126,3 +126,6 @@ class HelpScreen(ModalScreen[None]):
             box.border_title = "quadtui help  (Esc or F1 closes)"
             about = CHARTS.format(max_runs=MAX_RUNS, max_overlays=MAX_OVERLAYS)
             yield Markdown(about + "\n" + keys_text(self.sections))
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()  # the arrow keys and PageUp/PageDown scroll it

@@ -20,7 +20,7 @@ from textual.widgets import Static
 from quadtui.core.config import Config
 from quadtui.core.tomlio import ConfigFileError, command_line, load_config_file, save_config_file
 from quadtui.tui.screens.files import ask_path, save_with
-from quadtui.tui.widgets.footer import KeyFooter
+from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 
 if TYPE_CHECKING:
     from quadtui.tui.widgets.form import ConfigForm
@@ -36,6 +36,7 @@ class ShareScreen(ModalScreen[None]):
         Binding("y", "copy", "Copy", tooltip="Copy the command line to the clipboard (OSC 52)"),
         Binding("ctrl+s", "save", "Save…", tooltip="Write the settings to a TOML config file"),
         Binding("ctrl+o", "load", "Load…", tooltip="Fill the form from a TOML config file"),
+        *MODAL_BINDINGS,
     ]
     DEFAULT_CSS = """
     ShareScreen { align: center middle; }

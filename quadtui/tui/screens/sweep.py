@@ -30,7 +30,7 @@ from quadtui.core.sweep_spec import MAX_MEMBERS, parse_sweep_spec
 from quadtui.tui.runs import RunStore, value_text
 from quadtui.tui.widgets.chart import Chart, FitChart
 from quadtui.tui.widgets.status import clock, loss_text, plural
-from quadtui.tui.widgets.footer import KeyFooter
+from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 
 if TYPE_CHECKING:
     from quadtui.core.sweep import SweepProgress, SweepResult
@@ -65,7 +65,7 @@ def check_sweep(param: str, text: str, base: Config) -> tuple[str, list[Any]]:
 class SweepDialog(ModalScreen["tuple[str, list[Any]] | None"]):
     """Pick a setting, type its values; Enter starts the sweep, Esc cancels."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), *MODAL_BINDINGS]
 
     DEFAULT_CSS = """
     SweepDialog { align: center middle; }

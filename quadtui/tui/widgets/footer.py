@@ -10,6 +10,7 @@ breakpoints (``-cols-narrow`` / ``-cols-medium``) hide the lower tiers in CSS
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -21,6 +22,12 @@ TIERS = {
     "step": 2, "reset": 2, "toggle_form": 2, "runs": 2, "sweep": 2,
     "neuron": 3, "contribution": 3,
 }
+
+#: for modal screens: Textual hides the app's own keys under a modal, so help and quit are repeated there
+MODAL_BINDINGS = [
+    Binding("f1", "app.help", "Help", tooltip="What every key does and what the charts show"),
+    Binding("ctrl+q", "app.quit", "Quit", tooltip="Stop training and leave"),
+]
 
 BREAKPOINTS = [(0, "-cols-narrow"), (100, "-cols-medium"), (120, "-cols-wide")]
 
