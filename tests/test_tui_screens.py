@@ -302,3 +302,22 @@ async def test_the_app_trains_at_a_watchable_pace_and_f_gives_full_speed() -> No
         assert screen.speed is None
         await pilot.press("f")
         await until(pilot, lambda: "speed 1000/s" in status_text(app), "back to the pace")
+
+
+async def test_save_and_load_prompts_offer_the_last_path(tmp_path) -> None:
+    from quadtui.tui.screens.files import PathScreen
+    from tests.test_tui_files import answer_path
+
+    target = tmp_path / "mine.toml"
+    app = QuadApp(SMALL)
+    async with app.run_test(size=SMALL_SCREEN) as pilot:
+        await pilot.press("ctrl+s")  # share, then save the settings
+        await until(pilot, lambda: type(app.screen).__name__ == "ShareScreen", "the share screen")
+        await pilot.press("ctrl+s")
+        await answer_path(pilot, app, target)
+        await until(pilot, target.exists, "the config written")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen_of(app), "back")
+        await pilot.press("ctrl+o")  # load: the file just saved is offered
+        await until(pilot, lambda: isinstance(app.screen, PathScreen), "the load question")
+        assert app.screen.query_one(Input).value == str(target)

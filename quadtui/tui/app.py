@@ -42,6 +42,7 @@ class QuadApp(App[int]):
         super().__init__()
         self.lesson = lesson
         self.sweep_spec = sweep
+        self.recent_paths: dict[str, str] = {}  # the last path given for each kind of file, offered next time
         self.ascii = not unicode_ok()
         self._ascii_filter = AsciiFilter()
         self.train_screen = TrainScreen(config or Config(), threads=threads, neuron=neuron, autorun=autorun,

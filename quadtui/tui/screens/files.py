@@ -93,8 +93,15 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-async def ask_path(app: App[object], title: str, default: str, hint: str = "") -> str | None:
-    return await app.push_screen_wait(PathScreen(title, default, hint))
+async def ask_path(app: App[object], title: str, default: str, hint: str = "", kind: str = "") -> str | None:
+    """Ask for a path; with a ``kind`` ("script", "config"), offer the last one given for that kind."""
+    recent: dict[str, str] | None = getattr(app, "recent_paths", None)
+    if kind and recent is not None:
+        default = recent.get(kind, default)
+    path = await app.push_screen_wait(PathScreen(title, default, hint))
+    if path is not None and kind and recent is not None:
+        recent[kind] = path
+    return path
 
 
 async def confirm(app: App[object], question: str) -> bool:
@@ -105,7 +112,7 @@ async def save_with(
     app: App[object], title: str, default: str, write: Callable[[str, bool], Path], noun: str = "file"
 ) -> Path | None:
     """Ask for a path, confirm an overwrite, call ``write(path, overwrite)``; one notification either way."""
-    path = await ask_path(app, title, default)
+    path = await ask_path(app, title, default, kind=noun)
     if path is None:
         return None
     overwrite = False

@@ -86,7 +86,7 @@ async def save_config(app: App[object], config: Config) -> Path | None:
 
 async def load_config(app: App[object], form: ConfigForm) -> Config | None:
     """Ask for a TOML file and put its values into the form (fields a lesson locks keep theirs)."""
-    path = await ask_path(app, "Load settings from", CONFIG_NAME)
+    path = await ask_path(app, "Load settings from", CONFIG_NAME, kind="config")
     if path is None:
         return None
     base, _ = form.check()
