@@ -321,3 +321,16 @@ async def test_save_and_load_prompts_offer_the_last_path(tmp_path) -> None:
         await pilot.press("ctrl+o")  # load: the file just saved is offered
         await until(pilot, lambda: isinstance(app.screen, PathScreen), "the load question")
         assert app.screen.query_one(Input).value == str(target)
+
+
+async def test_a_dropdown_list_has_a_frame_at_80x24() -> None:
+    app = QuadApp(SMALL)
+    async with app.run_test(size=SMALL_SCREEN) as pilot:
+        select = app.query_one("#target", Select)
+        select.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: select.expanded, "the list open")
+        await pilot.pause()
+        overlay = select.query_one("SelectOverlay")
+        assert overlay.styles.border_top[0] == "round"
+        assert overlay.region.bottom <= 24 and overlay.region.height >= 3
