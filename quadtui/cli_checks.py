@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+from typing import TYPE_CHECKING
 
 from quadtui.core.control import DEFAULT_SPEED
 from quadtui.core.config import FIELDS, Config, ConfigError, shown
 from quadtui.core.lesson import Lesson, load_lesson
 from quadtui.core.tomlio import ConfigFileError, load_config_file
+
+if TYPE_CHECKING:
+    from quadtui.core.budget import Estimate
 
 THREADS_ENV = "QUADTUI_THREADS"
 MAX_SPEED = 1_000_000
@@ -26,6 +30,9 @@ def flag(field: str) -> str:
 def parse_config(args: argparse.Namespace, base: Config | None = None) -> Config:
     """The config the flags describe (flags not given keep ``base``'s values)."""
     given = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
+    for name, value in given.items():  # a flag given with no value is a mistake, not "the default"
+        if name == "batch_size" and isinstance(value, str) and not value.strip():
+            raise UsageError(f"{flag(name)} {as_typed(value)}: not allowed; must be {FIELDS[name].allowed}")
     try:
         return Config.from_mapping(given, base=base)
     except ConfigError as exc:
@@ -62,7 +69,9 @@ def parse_threads(raw: str | None) -> int:
     source = "--threads"
     if raw is None:
         raw, source = os.environ.get(THREADS_ENV), THREADS_ENV
-    if raw is None or raw == "":
+        if raw == "":  # an empty variable is an unset one
+            return 1
+    if raw is None:
         return 1
     threads = _whole_number(raw)
     if threads is None or not 1 <= threads <= 64:
@@ -127,7 +136,7 @@ def check_sweep(spec: str, config: Config) -> None:
         raise UsageError("--sweep: not available") from None
     parse = getattr(sweep_cli, "parse_sweep_spec", None)
     if parse is None:
-        parse = importlib.import_module("quadtui.core.sweep").parse_sweep_spec
+        parse = importlib.import_module("quadtui.core.sweep_spec").parse_sweep_spec  # no torch
     try:
         parse(spec, config)
     except ValueError as exc:  # ConfigError is a ValueError too
@@ -160,6 +169,34 @@ def parse_speed(raw: str | None) -> float | None:
         raise UsageError(f"--speed {as_typed(raw)}: not allowed; must be 'full' or epochs per second "
                          f"from 0.1 to {MAX_SPEED:,}")
     return int(speed) if speed.is_integer() else speed
+
+
+def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, "Estimate | None"]:
+    """The memory budget (bytes) and the run's or sweep's estimate; over the budget is a UsageError.
+
+    No torch: the estimate comes from the config alone (quadtui.core.budget).
+    """
+    from quadtui.core import budget
+
+    try:
+        limit, _ = budget.memory_budget(args.max_memory)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.print_config or args.print_code:
+        return limit, None
+    sweep = None
+    if args.sweep is not None:
+        from quadtui.core.sweep_spec import parse_sweep_spec
+
+        try:
+            sweep = parse_sweep_spec(args.sweep, config)
+        except ValueError:  # check_sweep has said why
+            return limit, None
+    need = budget.estimate(config, sweep)
+    refusal = budget.over_budget(need, limit)
+    if refusal is not None:
+        raise UsageError(refusal)
+    return limit, need
 
 
 def parse_port(raw: str | None) -> int:

@@ -23,10 +23,12 @@ def run_sweep_cli(config: Config, spec: str, threads: int = 1, as_json: bool = F
     from rich.progress import TextColumn
 
     from quadtui.core.sweep import Sweep, SweepProgress
+    from quadtui.core.process import yield_cpu
     from quadtui.core.threads import set_threads
     from quadtui.terminal import interruptible, stderr_progress
 
     set_threads(threads)
+    yield_cpu()  # batch work: every interactive session on the server comes first
     with interruptible() as cancel:
         sweep = Sweep(config, param, values)
         progress = stderr_progress(
@@ -43,7 +45,7 @@ def run_sweep_cli(config: Config, spec: str, threads: int = 1, as_json: bool = F
 
             result = sweep.run(cancel=cancel, on_progress=show, interval=0.1)
     if as_json:
-        print(json.dumps({"config": config.to_dict(), "sweep": result.to_dict(), "seconds": round(result.seconds, 4)}))
+        print(json.dumps({"config": config.to_json(), "sweep": result.to_dict(), "seconds": round(result.seconds, 4)}))
     else:
         print(format_table(result.to_dict(), result.seconds))
     return EXIT_OK if result.all_done else EXIT_FAILED

@@ -22,6 +22,7 @@ import math
 import time
 from typing import Iterator
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -239,3 +240,18 @@ def test_typing_hostile_text_key_by_key(session: Session) -> None:
         assert screen.form.errors == {}
 
     session.runner.run(asyncio.wait_for(typed(), timeout=60))
+
+
+@pytest.mark.parametrize(
+    "target,where",
+    [
+        ("1/(x--4.024663982505484)", "training sample"),  # the issue's: a pole exactly on a sample of seed 19
+        (f"1/(x-({float(np.linspace(-5.0, 5.0, 100)[37])!r}))", "evaluation grid"),  # before: eval_loss null
+    ],
+    ids=["on a sample", "on the eval grid"],
+)
+def test_a_target_with_a_pole_on_the_runs_own_points_is_refused_in_the_form(session: Session, target: str,
+                                                                             where: str) -> None:
+    config, refusal = expected("target-custom", target)
+    assert config is None and refusal.field == "target" and where in str(refusal)
+    session.runner.run(asyncio.wait_for(_example(session, "target-custom", target), timeout=20))

@@ -146,3 +146,14 @@ async def test_a_run_deep_in_a_long_epoch_is_stopped_at_once_when_replaced_or_on
             break
         time.sleep(0.01)
     assert training_processes() == []
+
+
+async def test_the_training_process_yields_the_cpu_to_the_ui() -> None:
+    app = QuadApp(LONG, autorun=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.train_screen
+        await until(pilot, lambda: screen.last is not None and screen.last.epoch > 0, "training")
+        [pid] = training_processes()
+        ui = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == 19 > ui  # the lowest priority: any UI's key wins
+        await pilot.press("ctrl+q")

@@ -98,7 +98,7 @@ class Snapshot:
         """The run in numbers (what ``--headless --json`` prints)."""
         losses = self.train_loss
         out: dict[str, Any] = {
-            "config": self.config.to_dict(),
+            "config": self.config.to_json(),
             "status": self.status.value,
             "epochs_run": self.epoch,
             "first_loss": float(losses[0]) if losses.size else None,

@@ -11,10 +11,12 @@ from textual.binding import Binding
 from textual.filter import LineFilter
 from textual.screen import Screen
 
+from quadtui.core.budget import app_budget
 from quadtui.core.config import Config
 from quadtui.core.lesson import Lesson
 from quadtui.tui.screens.help import HelpScreen
 from quadtui.tui.screens.train import DEFAULT_SPEED, TrainScreen
+from quadtui.tui.session import bind_to_session
 from quadtui.tui.terminal_caps import AsciiFilter, few_colours, unicode_ok
 from quadtui.tui.widgets.footer import BREAKPOINTS
 
@@ -38,8 +40,9 @@ class QuadApp(App[int]):
 
     def __init__(self, config: Config | None = None, *, threads: int = 1, neuron: int = 0,
                  autorun: bool = False, lesson: Lesson | None = None, sweep: str | None = None,
-                 speed: float | None = DEFAULT_SPEED) -> None:
+                 speed: float | None = DEFAULT_SPEED, max_memory: int | None = None) -> None:
         super().__init__()
+        self.max_memory = app_budget(max_memory)  # bytes a run or sweep may need (quadtui.core.budget)
         self.lesson = lesson
         self.sweep_spec = sweep
         self.recent_paths: dict[str, str] = {}  # the last path given for each kind of file, offered next time
@@ -65,6 +68,7 @@ class QuadApp(App[int]):
             screen.post_message(events.Resize(event.size, event.virtual_size))
 
     def on_mount(self) -> None:
+        bind_to_session(self)
         if self.sweep_spec:  # quadtui --sweep SPEC: open that sweep at once
             self.call_after_refresh(self.train_screen.sweep_from_spec, self.sweep_spec)
 

@@ -6,8 +6,10 @@ with, so the export needs nothing from the trainer.
 
 The work runs in a daemon thread awaited by an async worker: the UI stays live,
 and quitting cancels the worker, tells the thread to stop and leaves without
-waiting for it.  Every file is written atomically (``export_run``), so an
-abandoned export leaves whole files or none.
+waiting for it.  The folder is tried for real (a probe, ``check_folder``)
+before any work, and written all at once or not at all (``export_run`` stages
+the files and moves them into place at the end), so a failure — a read-only
+place, a full disk — leaves the target as it was and the run stays on screen.
 """
 
 from __future__ import annotations

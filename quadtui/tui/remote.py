@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from quadtui.core.engine import Snapshot
 
 #: what the fork server imports once, so that each run's process starts with them loaded
-PRELOAD = ["quadtui.core.engine", "quadtui.tui.remote"]
+PRELOAD = ["quadtui.core.engine", "quadtui.tui.remote", "quadtui.tui.forkserver_setup"]
 #: how often the forwarder looks at the cancel event when no request wakes it (s): often while
 #: training (a cancelled run stops burning CPU at once), rarely while paused (idle costs nothing)
 POLL, PAUSED_POLL = 0.05, 0.5
@@ -246,8 +246,16 @@ class _Shipper:
 
 def _child(conn: Connection, config: Config, threads: int, interval: float, paused: bool,
            speed: float | None, steps: int, lr: float | None) -> None:
-    """The run's process: train, ship deltas, obey the parent's requests."""
+    """The run's process: train, ship deltas, obey the parent's requests.
+
+    It trains at the lowest priority (the UIs on the server come first) and ends with the
+    fork server that forked it, should that die before it.
+    """
+    from quadtui.core.process import die_with_parent, yield_cpu
+
     _quiet()
+    die_with_parent()
+    yield_cpu()
     from quadtui.core.control import Control
     from quadtui.core.engine import Engine, Status
     from quadtui.core.threads import set_threads
@@ -289,12 +297,17 @@ def _child(conn: Connection, config: Config, threads: int, interval: float, paus
 
 
 def _listen(conn: Connection, control: Control, cancel: threading.Event) -> None:
-    """Apply the parent's requests to the child's Control; a closed pipe cancels."""
+    """Apply the parent's requests to the child's Control.
+
+    A closed pipe means the app is gone (quit, crashed or killed): no one is left to
+    report to, so the process ends at once, even deep inside a long epoch.
+    """
     while True:
         try:
             kind, *body = conn.recv()
         except (EOFError, OSError):
-            kind, body = "cancel", []
+            os.kill(os.getpid(), signal.SIGKILL)
+            return
         if kind == "cancel":
             cancel.set()
             control.wake.set()  # out of any pause or speed-limit sleep at once

@@ -19,13 +19,14 @@ from textual.worker import get_current_worker
 
 from quadtui.core.config import Config
 from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
+from quadtui.tui.pacing import FramePacer
 
 if TYPE_CHECKING:
     from quadtui.core.control import Control
     from quadtui.core.engine import Engine, Snapshot
 
-#: at most this many snapshots a second reach the UI, whatever the epoch rate: a little over
-#: the 10 redraws a second that look live, and not more (each redraw costs the UI ~20-30 ms)
+#: at most this many snapshots a second leave the trainer, whatever the epoch rate; the UI then
+#: draws as many of them as its CPU budget allows (:mod:`quadtui.tui.pacing`)
 REDRAWS_PER_S = 12
 #: train in a child process (True), in the worker thread (False), or None: a child process
 #: unless the app is headless (``App.run_test``)
@@ -82,7 +83,7 @@ def train(config: Config, control: Control, threads: int, post: Callable[[Messag
         engine.run(
             cancel=worker.cancelled_event,
             control=control,
-            on_snapshot=lambda snap: post(RunUpdate(worker, snap)),
+            on_snapshot=_paced(lambda snap: post(RunUpdate(worker, snap))),
             interval=1 / REDRAWS_PER_S,
         )
     except Exception as exc:  # shown in the status line; the run's last state stays on screen
@@ -97,11 +98,22 @@ def _train_in_process(config: Config, control: Control, threads: int, post: Call
     worker = get_current_worker()
     try:
         remote.train(config, control, threads, 1 / REDRAWS_PER_S, worker.cancelled_event,
-                     lambda snap: post(RunUpdate(worker, snap)))
+                     _paced(lambda snap: post(RunUpdate(worker, snap))))
     except remote.RunFailedError as exc:
         post(RunFailed(worker, exc.error, exc.snapshot))
     except Exception as exc:  # the process could not be started: say so, keep the app
         post(RunFailed(worker, f"{type(exc).__name__}: {exc}"))
+
+
+def _paced(show: Callable[[Snapshot], object]) -> Callable[[Snapshot], None]:
+    """``show``, called only for the snapshots a :class:`FramePacer` says to draw."""
+    pacer = FramePacer()
+
+    def maybe_show(snap: Snapshot) -> None:
+        if pacer.due(snap):
+            show(snap)
+
+    return maybe_show
 
 
 def _last_state(engine: Engine | None, error: str) -> Snapshot | None:

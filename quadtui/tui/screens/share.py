@@ -8,6 +8,7 @@ system clipboard; it can also be selected with the mouse.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,8 +91,8 @@ async def load_config(app: App[object], form: ConfigForm) -> Config | None:
     if path is None:
         return None
     base, _ = form.check()
-    try:
-        config = load_config_file(path, base=base or form.config)
+    try:  # in a thread: a slow or stuck file system must not freeze the screen (or ctrl+q)
+        config = await asyncio.to_thread(load_config_file, path, base=base or form.config)
     except ConfigFileError as exc:  # one line, naming the file and the line or the key
         app.notify(str(exc), title="Config not loaded", severity="error", timeout=10, markup=False)
         return None

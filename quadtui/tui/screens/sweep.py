@@ -26,6 +26,7 @@ from textual.worker import Worker, get_current_worker
 from quadtui.charts import ChartTheme, FitOverlay, sweep_chart
 from quadtui.charts.fit import MAX_OVERLAYS
 from quadtui.core.config import FIELDS, Config, ConfigError
+from quadtui.core import budget
 from quadtui.core.sweep_spec import MAX_MEMBERS, parse_sweep_spec
 from quadtui.tui.runs import RunStore, value_text
 from quadtui.tui.widgets.chart import Chart, FitChart
@@ -123,6 +124,10 @@ class SweepDialog(ModalScreen["tuple[str, list[Any]] | None"]):
             request = check_sweep(self.param, event.value, self.base)
         except ConfigError as exc:
             self._error(str(exc))
+            return
+        refusal, _ = budget.verdict(self.base, request, self.app.max_memory)  # type: ignore[attr-defined]
+        if refusal is not None:
+            self._error(refusal)
             return
         self.dismiss(request)
 

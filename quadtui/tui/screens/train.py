@@ -14,9 +14,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.screen import Screen
-from textual.widgets import Input, Static, Tab, Tabs
+from textual.widgets import Static, Tab, Tabs
 from textual.worker import Worker
 
+from quadtui.core import budget
 from quadtui.core.config import Config, ConfigError, parse_value
 from quadtui.core.control import DEFAULT_SPEED, Control
 from quadtui.core.lesson import Lesson
@@ -30,7 +31,7 @@ from quadtui.tui.widgets.footer import KeyFooter
 from quadtui.tui.widgets.form import ConfigForm, field_text
 from quadtui.tui.widgets.runs_table import RunsTable
 from quadtui.tui.widgets.lesson import LessonPanel
-from quadtui.tui.widgets.status import StatusBar, speed_text
+from quadtui.tui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
     from quadtui.core.engine import Snapshot
@@ -187,7 +188,7 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         self.engine_loaded = True
         pending, self._pending = self._pending, None
         if pending is not None:
-            self._start(*pending)
+            self._launch(*pending)
         elif self.autorun:
             self.action_train()
 
@@ -208,6 +209,16 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         return config
 
     def _start(self, config: Config, paused: bool = False, steps: int = 0) -> None:
+        """Start ``config`` unless it is over the memory budget; say so first if its epochs will be slow."""
+        refusal, warning = budget.verdict(config, None, self.app.max_memory)  # type: ignore[attr-defined]
+        if refusal is not None:
+            self.notify(refusal, title="Not started: too big", severity="error", timeout=10)
+            return
+        if warning is not None:
+            self.notify(warning, title="A slow run", severity="warning", timeout=8)
+        self._launch(config, paused, steps)
+
+    def _launch(self, config: Config, paused: bool = False, steps: int = 0) -> None:
         if not self.engine_loaded:
             self._pending = (config, paused, steps)
             self._note = "loading torch…"
