@@ -334,3 +334,15 @@ async def test_a_dropdown_list_has_a_frame_at_80x24() -> None:
         overlay = select.query_one("SelectOverlay")
         assert overlay.styles.border_top[0] == "round"
         assert overlay.region.bottom <= 24 and overlay.region.height >= 3
+
+
+async def test_a_new_run_says_starting_until_its_first_epoch_not_ready() -> None:
+    app = QuadApp(SMALL)
+    async with app.run_test(size=SMALL_SCREEN) as pilot:
+        screen = screen_of(app)
+        await until(pilot, lambda: screen.engine_loaded, "torch")
+        assert status_text(app).startswith("ready")
+        screen.action_train()  # what ctrl+t does; no snapshot can have arrived yet (a long first epoch)
+        assert status_text(app).startswith("starting")
+        await finish(pilot, app)
+        assert status_text(app).startswith("done")

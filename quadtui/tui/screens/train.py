@@ -230,7 +230,7 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         self.run_config = config
         self.run_lr = config.lr
         self.error = None
-        self._note = None
+        self._note = "starting…"  # until the new run's first snapshot (a long first epoch is not "ready")
         self.worker = self._train(config, self.control)  # exclusive: cancels the previous run
         self._show_status()
 
@@ -246,6 +246,7 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
 
     def _show(self, snap: Snapshot) -> None:
         self.last = snap
+        self._note = None
         self.form.set_units(snap.units)
         if self.neuron >= snap.units:
             self._set_neuron(snap.units - 1)
