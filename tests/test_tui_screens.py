@@ -346,3 +346,15 @@ async def test_a_new_run_says_starting_until_its_first_epoch_not_ready() -> None
         assert status_text(app).startswith("starting")
         await finish(pilot, app)
         assert status_text(app).startswith("done")
+
+
+async def test_divergence_fits_the_80_column_status_line() -> None:
+    app = QuadApp(Config(lr=5.0, epochs=2000), autorun=True)
+    async with app.run_test(size=SMALL_SCREEN) as pilot:
+        await finish(pilot, app)
+        state = screen_of(app).status_bar.query_one("#state", Static)
+        text = str(state.render())
+        assert text.startswith("diverged at epoch ")
+        assert cell_len(text) <= state.content_region.width  # whole, not cut mid-word
+        await pilot.resize_terminal(120, 40)
+        await until(pilot, lambda: "lower the learning rate" in str(state.render()), "the hint when there is room")
