@@ -358,3 +358,19 @@ async def test_divergence_fits_the_80_column_status_line() -> None:
         assert cell_len(text) <= state.content_region.width  # whole, not cut mid-word
         await pilot.resize_terminal(120, 40)
         await until(pilot, lambda: "lower the learning rate" in str(state.render()), "the hint when there is room")
+
+
+@pytest.mark.parametrize("env, ok", [
+    ({"LANG": "en_GB.UTF-8"}, True),
+    ({"LANG": "C"}, False),
+    ({"LANG": "C", "LC_CTYPE": "C.UTF-8"}, False),  # Python's own coercion of a C locale
+    ({"LC_ALL": "C", "LANG": "en_US.UTF-8"}, False),
+    ({"LC_ALL": "de_DE.utf8"}, True),
+    ({"LC_CTYPE": "en_US.UTF-8", "LANG": "C"}, True),  # chosen by the user, not coerced
+    ({"LANG": "en_US.ISO-8859-1"}, False),
+    ({}, False),
+])
+def test_unicode_ok_reads_the_locale_as_the_c_library_does(env, ok) -> None:
+    from quadtui.tui.terminal_caps import unicode_ok
+
+    assert unicode_ok(env) is ok
