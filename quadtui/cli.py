@@ -24,11 +24,13 @@ from quadtui.cli_checks import (
     parse_config,
     parse_neuron,
     parse_port,
+    parse_speed,
     parse_threads,
     resolve_config,
 )
 from quadtui.core.config import DEFAULT, FIELDS, shorten
 from quadtui.core.lesson import shipped_lessons
+from quadtui.core.control import DEFAULT_SPEED
 
 if TYPE_CHECKING:
     from quadtui.core.budget import Estimate
@@ -118,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     app = parser.add_argument_group("app")
     app.add_argument("--run", action="store_true", help="start training as soon as the app opens")
     app.add_argument("--neuron", default=None, metavar="N", help="hidden neuron shown first, 0 to hidden-1")
+    app.add_argument(
+        "--speed",
+        default=None,
+        metavar="EPOCHS_PER_S",
+        help=f"the app's pace, epochs per second, or 'full' (as fast as it can); default {DEFAULT_SPEED:,}",
+    )
     teach = parser.add_argument_group("teaching")
     teach.add_argument(
         "--lesson",
@@ -167,6 +175,7 @@ def _main(argv: list[str]) -> int:
         threads = parse_threads(args.threads)
         neuron = parse_neuron(args.neuron, config)
         port = parse_port(args.port)
+        speed = parse_speed(args.speed)
         if args.sweep is not None:
             check_sweep(args.sweep, config)
         max_memory, need = check_budget(args, config)
@@ -214,7 +223,8 @@ def _main(argv: list[str]) -> int:
         extra["lesson"] = lesson
     if args.sweep is not None:
         extra["sweep"] = args.sweep
-    app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, max_memory=max_memory, **extra)
+    app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, speed=speed, max_memory=max_memory,
+                  **extra)
     # A loop of our own: asyncio.run() would, on the way out, wait for every thread worker to
     # return, and a sweep or load deep in a long epoch would hold ctrl+q for seconds.  The
     # threads were cancelled; entry() leaves with os._exit.

@@ -7,6 +7,7 @@ import importlib
 import os
 from typing import TYPE_CHECKING
 
+from quadtui.core.control import DEFAULT_SPEED
 from quadtui.core.config import FIELDS, Config, ConfigError, shown
 from quadtui.core.lesson import Lesson, load_lesson
 from quadtui.core.tomlio import ConfigFileError, load_config_file
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from quadtui.core.budget import Estimate
 
 THREADS_ENV = "QUADTUI_THREADS"
+MAX_SPEED = 1_000_000
 
 
 class UsageError(Exception):
@@ -93,6 +95,8 @@ def check_modes(args: argparse.Namespace) -> None:
     modes = [f for f in ("headless", "serve", "print_config", "print_code") if getattr(args, f)]
     if len(modes) > 1:
         raise UsageError(f"{flag(modes[0])} and {flag(modes[1])} cannot be used together")
+    if args.speed is not None and args.headless:
+        raise UsageError("--speed is for the app: --headless always trains at full speed")
     needs = {"json": "headless", "export": "headless", "host": "serve", "port": "serve"}
     for option, mode in needs.items():
         if getattr(args, option) not in (None, False) and not getattr(args, mode):
@@ -148,6 +152,23 @@ def check_export(folder: str) -> None:
         check_folder(folder)
     except FileWriteError as exc:
         raise UsageError(f"--export {exc}") from None
+
+
+def parse_speed(raw: str | None) -> float | None:
+    """--speed: epochs per second for the app (``full``: as fast as it can, None)."""
+    if raw is None:
+        return DEFAULT_SPEED
+    text = raw.strip().lower()
+    if text in ("full", "max"):
+        return None
+    try:
+        speed = float(text.replace("_", ""))
+    except ValueError:
+        speed = float("nan")
+    if not 0.1 <= speed <= MAX_SPEED:  # nan fails too
+        raise UsageError(f"--speed {as_typed(raw)}: not allowed; must be 'full' or epochs per second "
+                         f"from 0.1 to {MAX_SPEED:,}")
+    return int(speed) if speed.is_integer() else speed
 
 
 def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, "Estimate | None"]:

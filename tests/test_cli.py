@@ -219,11 +219,22 @@ def test_app_gets_lesson_and_sweep_only_when_given(fake_app, fake_sweep):
     assert main(["--hidden", "4", "--run", "--neuron", "2"]) == 0
     config, kwargs = fake_app[-1]
     assert config == Config(hidden=4)
-    assert kwargs == {"threads": 1, "neuron": 2, "autorun": True, "max_memory": memory_budget()[0]}
+    assert kwargs == {"threads": 1, "neuron": 2, "autorun": True, "max_memory": memory_budget()[0],
+                      "speed": 1000}
     assert main(["--lesson", "how-many-neurons", "--sweep", "seed=1,2"]) == 0
     config, kwargs = fake_app[-1]
     assert config.hidden == 1 and kwargs["lesson"].name == "how-many-neurons" and kwargs["sweep"] == "seed=1,2"
     assert fake_sweep == []  # the app runs the sweep itself
+
+
+def test_speed_flag_sets_the_apps_pace(fake_app, capsys):
+    assert main(["--speed", "full"]) == 0 and fake_app[-1][1]["speed"] is None  # today's full speed
+    assert main(["--speed", "250"]) == 0 and fake_app[-1][1]["speed"] == 250
+    assert main([]) == 0 and fake_app[-1][1]["speed"] == 1000  # a pace a person can watch
+    for bad in ("0", "fast", "nan", "2e6"):
+        line = one_error_line(capsys, "--speed", bad)
+        assert line.startswith(f"quadtui: error: --speed {bad}: not allowed; must be 'full' or epochs per second")
+    assert "--headless always trains at full speed" in one_error_line(capsys, "--headless", "--speed", "10")
 
 
 def test_headless_sweep_calls_the_sweep_cli(fake_sweep):

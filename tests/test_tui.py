@@ -200,7 +200,7 @@ async def test_step_before_any_run_starts_a_paused_run() -> None:
 
 
 async def test_speed_and_live_learning_rate() -> None:
-    app = QuadApp(LONG)
+    app = QuadApp(LONG, speed=None)  # full speed (the command line's --speed full)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = screen_of(app)
         await pilot.press("ctrl+r")  # a paused run at epoch 0

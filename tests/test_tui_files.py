@@ -315,8 +315,8 @@ async def test_the_palette_offers_code_share_load_export_widen_and_lesson() -> N
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
         for title in ("Show the code (PyTorch script)", "Share: command line, save config",
                       "Load a config file into the form", "Export the run to a folder",
-                      "Widen the view (extrapolation) / back to the sample range",
-                      "Lesson: fold / unfold the explanation"):
+                      "Widen the view (extrapolation) / back to the sample range"):
             assert title in commands
+        assert "Lesson: fold / unfold the explanation" not in commands  # no lesson open
         await commands["Share: command line, save config"].callback()
         await until(pilot, lambda: isinstance(app.screen, ShareScreen), "the share screen")

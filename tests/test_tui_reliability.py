@@ -129,7 +129,7 @@ async def _quit_and_time(app: QuadApp, pilot) -> float:
                                     "help open", "export question", "sweep"])
 async def test_quit_is_prompt_at_any_moment_and_leaves_no_training_thread(moment: str) -> None:
     config = Config(epochs=300) if moment == "finished" else LONG
-    app = QuadApp(config, autorun=moment not in ("before torch", "idle"))
+    app = QuadApp(config, autorun=moment not in ("before torch", "idle"), speed=None)  # at full speed: the hardest
     async with app.run_test(size=SIZE) as pilot:
         screen = screen_of(app)
         if moment == "idle":
@@ -167,7 +167,7 @@ async def test_quit_stops_a_run_in_a_child_process_too(monkeypatch, moment: str)
     import multiprocessing
 
     monkeypatch.setattr(worker_module, "IN_PROCESS", True)
-    app = QuadApp(LONG, autorun=True)
+    app = QuadApp(LONG, autorun=True, speed=None)  # at full speed: the hardest moment to quit
     async with app.run_test(size=SIZE) as pilot:
         screen = screen_of(app)
         await started(pilot, app)
@@ -232,7 +232,7 @@ def _page_size() -> int:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
 async def test_a_ten_million_epoch_run_keeps_memory_bounded_keys_responsive_and_quits() -> None:
-    app = QuadApp(LONG, autorun=True)
+    app = QuadApp(LONG, autorun=True, speed=None)  # full speed (--speed full): the hardest case for the UI
     async with app.run_test(size=SIZE) as pilot:
         screen = screen_of(app)
         await started(pilot, app, 20_000)  # past start-up allocations
