@@ -229,8 +229,6 @@ def _main(argv: list[str]) -> int:
     # return, and a sweep or load deep in a long epoch would hold ctrl+q for seconds.  The
     # threads were cancelled; entry() leaves with os._exit.
     app.run(loop=asyncio.new_event_loop())
-    if "quadtui.tui.remote" in sys.modules:  # runs trained in child processes: end their fork server
-        sys.modules["quadtui.tui.remote"].stop_server()
     return app.return_code or 0
 
 

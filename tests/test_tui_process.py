@@ -32,13 +32,22 @@ def in_process(monkeypatch) -> None:
 
 def training_processes() -> list[int]:
     """Pids of the fork server's live children (the runs' processes; not the start-up probe once it exited)."""
-    from multiprocessing import forkserver
+    with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:
+        ours = [int(pid) for pid in f.read().split()]
+    servers = [pid for pid in ours if "multiprocessing.forkserver" in _cmdline(pid)]
+    found = []
+    for server in servers:
+        with open(f"/proc/{server}/task/{server}/children") as f:
+            found += [int(pid) for pid in f.read().split() if _alive(int(pid))]
+    return found
 
-    server = forkserver._forkserver._forkserver_pid
-    if server is None:
-        return []
-    with open(f"/proc/{server}/task/{server}/children") as f:
-        return [int(pid) for pid in f.read().split() if _alive(int(pid))]
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _alive(pid: int) -> bool:

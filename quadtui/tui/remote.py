@@ -72,22 +72,6 @@ def _noop() -> None:
     pass
 
 
-def stop_server() -> None:
-    """End the fork server now, when the app has quit.
-
-    Left alone it would notice the app is gone and spend a second or two of CPU
-    unloading torch; it holds nothing worth a clean shutdown.
-    """
-    from multiprocessing import forkserver
-
-    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
-    if pid:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-
-
 # -- the parent's side ---------------------------------------------------------------------
 class RunFailedError(Exception):
     """The run raised (in the child); ``snapshot`` is its state then, if it could be taken."""
