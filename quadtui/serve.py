@@ -14,7 +14,7 @@ from typing import Sequence
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-INSTALL_HINT = "--serve needs textual-serve: pip install 'quadtui[web]'"
+INSTALL_HINT = "--serve needs textual-serve: pip install -e '.[web]' in quadtui's folder (or pip install textual-serve)"
 _OWN_FLAGS = ("--serve",)
 _OWN_OPTIONS = ("--host", "--port")
 

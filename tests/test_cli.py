@@ -290,7 +290,7 @@ def test_serve_without_textual_serve_says_what_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "textual_serve", None)
     monkeypatch.setitem(sys.modules, "textual_serve.server", None)
     line = one_error_line(capsys, "--serve")
-    assert "--serve" in line and "pip install 'quadtui[web]'" in line
+    assert "--serve" in line and "pip install -e '.[web]'" in line and "pip install textual-serve" in line
 
 
 @pytest.mark.parametrize(
