@@ -20,7 +20,7 @@ from quadtui.cli_checks import (
     flag,
     parse_config,
     parse_neuron,
-    parse_port,
+    parse_serve_options,
     parse_threads,
     resolve_config,
 )
@@ -111,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     teach.add_argument("--serve", action="store_true", help="serve the app to browsers (needs quadtui[web])")
     teach.add_argument("--host", default=None, metavar="HOST", help="with --serve: address; default 127.0.0.1")
     teach.add_argument("--port", default=None, metavar="PORT", help="with --serve: port; default 8000")
+    teach.add_argument("--max-sessions", default=None, metavar="N",
+                       help="with --serve: browser sessions at once, 1 to 1000; default 20")
+    teach.add_argument("--public-url", default=None, metavar="URL",
+                       help="with --serve: the address students open, behind a reverse proxy "
+                       "(default: whatever address the browser used)")
+    teach.add_argument("--serve-dir", default=None, metavar="DIR",
+                       help="with --serve: keep each session's files in a new folder under DIR "
+                       "(default: a temporary folder, removed when the session ends)")
     return parser
 
 
@@ -131,7 +139,7 @@ def _main(argv: list[str]) -> int:
         config, lesson = resolve_config(args)
         threads = parse_threads(args.threads)
         neuron = parse_neuron(args.neuron, config)
-        port = parse_port(args.port)
+        serving = parse_serve_options(args)
         if args.sweep is not None:
             check_sweep(args.sweep, config)
         if args.export is not None:
@@ -152,7 +160,7 @@ def _main(argv: list[str]) -> int:
     if args.serve:
         from quadtui.serve import serve
 
-        return serve(argv, host=args.host, port=port)
+        return serve(argv, host=args.host, **serving)
     if args.headless and args.sweep is not None:
         from quadtui.sweep_cli import run_sweep_cli
 
@@ -161,7 +169,10 @@ def _main(argv: list[str]) -> int:
         from quadtui.headless import run_headless
 
         return run_headless(config, threads=threads, as_json=args.json, export=args.export)
+    from quadtui.served import guard_session
     from quadtui.tui.app import QuadApp
+
+    guard_session()  # a served session: ends with its server, its processes as one group
 
     extra: dict[str, object] = {}
     if lesson is not None:

@@ -84,7 +84,8 @@ def check_modes(args: argparse.Namespace) -> None:
     modes = [f for f in ("headless", "serve", "print_config", "print_code") if getattr(args, f)]
     if len(modes) > 1:
         raise UsageError(f"{flag(modes[0])} and {flag(modes[1])} cannot be used together")
-    needs = {"json": "headless", "export": "headless", "host": "serve", "port": "serve"}
+    needs = {"json": "headless", "export": "headless", "host": "serve", "port": "serve", "max_sessions": "serve",
+             "public_url": "serve", "serve_dir": "serve"}
     for option, mode in needs.items():
         if getattr(args, option) not in (None, False) and not getattr(args, mode):
             raise UsageError(f"{flag(option)} needs {flag(mode)}")
@@ -141,10 +142,12 @@ def check_export(folder: str) -> None:
         raise UsageError(f"--export {exc}") from None
 
 
-def parse_port(raw: str | None) -> int:
-    from quadtui.serve import parse_port as parse
+def parse_serve_options(args: argparse.Namespace) -> dict[str, object]:
+    """``--port``, ``--max-sessions``, ``--public-url``, ``--serve-dir`` as ``serve()`` takes them."""
+    from quadtui import serve
 
     try:
-        return parse(raw)
+        return {"port": serve.parse_port(args.port), "max_sessions": serve.parse_max_sessions(args.max_sessions),
+                "public_url": serve.parse_public_url(args.public_url), "serve_dir": serve.parse_serve_dir(args.serve_dir)}
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -1,0 +1,127 @@
+"""One browser tab's quadtui: a process group of its own, in a folder of its own, ended with its websocket.
+
+textual-serve's ``AppService`` starts the app through a shell in the server's
+own process group and, when the browser leaves, asks it to quit and waits for
+as long as that takes.  A classroom needs more: the app, its fork server and
+any training child are ended together, at once, whatever state they are in; a
+server killed outright takes them along (:func:`quadtui.served.guard_session`);
+and each session works in its own folder, removed at the end unless the
+teacher chose where sessions live (``--serve-dir``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+from textual_serve.app_service import AppService
+
+from quadtui.served import SERVER_PID_ENV, SESSION_DIR_ENV
+
+#: the terminal size a browser may ask for; a bigger one is cut to this (drawing cost grows with the area)
+MAX_WIDTH, MAX_HEIGHT = 300, 100
+MIN_WIDTH, MIN_HEIGHT = 10, 4
+#: what a browser that gives no (or a garbled) size gets
+DEFAULT_SIZE = (80, 24)
+_numbers = itertools.count(1)
+
+
+def clamp_size(width: object, height: object) -> tuple[int, int]:
+    """A browser's requested terminal size as a sane one: whole numbers within the limits."""
+
+    def whole(value: object, default: int) -> int:
+        try:
+            return int(str(value).strip()) if len(str(value)) <= 12 else default
+        except ValueError:
+            return default
+
+    return (min(max(whole(width, DEFAULT_SIZE[0]), MIN_WIDTH), MAX_WIDTH),
+            min(max(whole(height, DEFAULT_SIZE[1]), MIN_HEIGHT), MAX_HEIGHT))
+
+
+def new_folder(parent: Path | None) -> Path:
+    """A fresh, private folder for one session (under ``parent``, or the system's temporary folder)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(tempfile.mkdtemp(prefix=f"quadtui-session-{stamp}-", dir=parent))
+
+
+class Session(AppService):
+    """A quadtui process for one websocket; :meth:`stop` ends its whole process group."""
+
+    def __init__(self, argv: Sequence[str], folder: Path, *, keep_folder: bool, **kwargs: object) -> None:
+        super().__init__(" ".join(argv), **kwargs)  # type: ignore[arg-type]
+        self.argv = list(argv)
+        self.folder = folder
+        self.keep_folder = keep_folder
+        self.number = next(_numbers)
+        self.pid: int | None = None
+        self._ended = False
+
+    async def _open_app_process(self, width: int = 80, height: int = 24) -> asyncio.subprocess.Process:
+        environment = self._build_environment(width=width, height=height)
+        environment[SESSION_DIR_ENV] = str(self.folder)
+        environment[SERVER_PID_ENV] = str(os.getpid())
+        self._process = process = await asyncio.create_subprocess_exec(
+            *self.argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=environment,
+            cwd=self.folder,
+            start_new_session=True,  # its own process group: ended as one, apart from the server's
+        )
+        assert process.stdin is not None
+        self._stdin = process.stdin
+        self.pid = process.pid
+        return process
+
+    async def run(self) -> None:
+        """Relay the app's output; when the app has ended (quit, crash), close the browser's websocket too."""
+        try:
+            await super().run()
+        finally:
+            if not self._ended:
+                try:
+                    await self.remote_close()
+                except Exception:  # the websocket is gone already
+                    pass
+
+    def kill(self) -> None:
+        """End the session's process group now (the app, its fork server, any training child)."""
+        if self.pid is None:
+            return
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):  # already gone
+            pass
+
+    async def stop(self) -> None:
+        """End the session: its processes at once, then its folder (unless kept)."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            await self._download_manager.cancel_app_downloads(app_service_id=self.app_service_id)
+        except Exception:
+            pass
+        self.kill()
+        if self._process is not None:
+            try:
+                await asyncio.wait_for(self._process.wait(), 5)
+            except asyncio.TimeoutError:
+                pass
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, 2)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                pass
+            self._task = None
+        if not self.keep_folder:
+            shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,348 @@
+"""``quadtui --serve``, tested as a browser uses it: HTTP and a websocket to a real server process.
+
+Everything listens on 127.0.0.1 only.  Each server runs in a process group of
+its own, each session in one of its own; every test ends what it started.
+Processes are counted through /proc (a session's processes share its session id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+
+from quadtui import serve as serve_cli
+from quadtui.cli import main
+
+aiohttp = pytest.importorskip("aiohttp", reason="--serve needs textual-serve (pip install 'quadtui[web]')")
+pytest.importorskip("textual_serve", reason="--serve needs textual-serve (pip install 'quadtui[web]')")
+from quadtui.web.server import ClassroomServer, full_message  # noqa: E402
+from quadtui.web.session import MAX_HEIGHT, MAX_WIDTH, clamp_size  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+LOOPBACK = "127.0.0.1"
+#: generous bounds for a loaded 2-core machine; the figures measured are far below
+START_SECONDS, END_SECONDS = 90.0, 3.0
+needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts processes through /proc")
+
+
+# -- processes, through /proc -----------------------------------------------------------------
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()  # state, ppid, pgrp, session, ...
+
+
+def children_of(parent: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(int(entry))) is not None and fields[1] == str(parent):
+            found.append(int(entry))
+    return found
+
+
+def in_session(sid: int) -> list[int]:
+    """Live processes whose session id is ``sid`` (a served app, its fork server, its training children)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(int(entry))) is not None and fields[3] == str(sid) \
+                and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def environment_of(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode(errors="replace").split("=", 1) for item in raw if b"=" in item)
+
+
+def wait_for(condition, what: str, seconds: float):
+    deadline = time.monotonic() + seconds
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+class Served:
+    """A ``quadtui --serve`` process on a free loopback port; :meth:`end` kills it and every session."""
+
+    def __init__(self, *args: str) -> None:
+        self.port = free_port()
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "quadtui", "--serve", "--host", LOOPBACK, "--port", str(self.port), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+        self.sessions: set[int] = set()
+        try:
+            wait_for(self._listening, "the server to listen", START_SECONDS)
+        except BaseException:
+            self.end()
+            raise
+
+    def _listening(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"the server exited: {self.process.communicate()}")
+        with socket.socket() as probe:
+            return probe.connect_ex((LOOPBACK, self.port)) == 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}/"
+
+    def session_pids(self) -> list[int]:
+        pids = children_of(self.process.pid)
+        self.sessions.update(pids)
+        return pids
+
+    def end(self) -> None:
+        self.session_pids()
+        for pid in (self.process.pid, *self.sessions):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            self.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One server for the page and session tests: one place, sessions that start training at once."""
+    served = Served("--max-sessions", "1", "--run", "--epochs", "1000000", "--hidden", "64")
+    yield served
+    served.end()
+
+
+async def first_output(ws, least: int = 1000, seconds: float = START_SECONDS) -> bytes:
+    """The app's first ``least`` bytes of screen output on the websocket."""
+    got = b""
+    deadline = time.monotonic() + seconds
+    while len(got) < least:
+        message = await asyncio.wait_for(ws.receive(), max(0.1, deadline - time.monotonic()))
+        assert message.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT), message
+        if message.type == aiohttp.WSMsgType.BINARY:
+            got += message.data
+    return got
+
+
+async def port_mapping_proxy(target_port: int) -> asyncio.base_events.Server:
+    """Like ``ssh -L OTHER:localhost:PORT``: a loopback port of its own that forwards every byte."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(LOOPBACK, target_port)
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    return await asyncio.start_server(forward, LOOPBACK, 0)
+
+
+# -- the page ----------------------------------------------------------------------------------
+async def test_page_follows_the_request_not_the_bind_address(server):
+    async with aiohttp.ClientSession() as http:
+        async with http.get(server.url, headers={"Host": "classroom.example:8443"}) as reply:
+            page = await reply.text()
+            assert reply.status == 200
+        async with http.get(urljoin(server.url, re.search(r'<script src="([^"]+)"', page)[1])) as script:
+            assert script.status == 200  # the relative asset URL resolves against the page
+    assert "<title>quadtui</title>" in page
+    assert str(server.port) not in page and LOOPBACK not in page and "localhost" not in page
+    assert 'data-session-websocket-url="ws"' in page  # resolved against the page's own address
+    assert not re.search(r'(src|href)="(https?:)?//', page), "the page fetches nothing from elsewhere"
+    assert "fonts.googleapis" not in page and "@font-face" not in page
+    assert "beforeunload" in page and ".focus()" in page
+
+
+def test_public_url_puts_every_page_url_under_it():
+    made = ClassroomServer(["quadtui"], host=LOOPBACK, port=8000, max_sessions=2,
+                           public_url="https://class.example.org/quadtui/")
+    assert made.page_urls() == {"static": "https://class.example.org/quadtui/static/",
+                                "websocket": "wss://class.example.org/quadtui/ws",
+                                "download": "https://class.example.org/quadtui/download/"}
+    plain = ClassroomServer(["quadtui"], host=LOOPBACK, port=8000, max_sessions=2)
+    assert plain.page_urls() == {"static": "static/", "websocket": "ws", "download": "download/"}
+
+
+@pytest.mark.parametrize("raw,parsed", [
+    ("https://class.example.org/quadtui", "https://class.example.org/quadtui/"),
+    ("http://10.0.0.5:8080/", "http://10.0.0.5:8080/"),
+])
+def test_public_url_is_normalised(raw, parsed):
+    assert serve_cli.parse_public_url(raw) == parsed
+
+
+# -- a session: through a tunnel, capped, sized, ended with its browser ------------------------
+@needs_proc
+async def test_a_session_through_a_port_mapping_proxy_is_capped_sized_and_ended_with_its_browser(server):
+    proxy = await port_mapping_proxy(server.port)
+    page_url = f"http://{LOOPBACK}:{proxy.sockets[0].getsockname()[1]}/"  # a port the server never heard of
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(page_url) as reply:
+                page = await reply.text()
+            socket_url = urljoin(page_url, re.search(r'data-session-websocket-url="([^"]+)"', page)[1])
+            async with http.ws_connect(socket_url + "?width=2000&height=1000") as ws:
+                assert b"\x1b[" in await first_output(ws)  # the app draws, through the proxy
+                (pid,) = wait_for(server.session_pids, "the session's process", 10)
+                env = environment_of(pid)
+                assert (int(env["COLUMNS"]), int(env["ROWS"])) == (MAX_WIDTH, MAX_HEIGHT) == (300, 100)
+                folder = Path(env["QUADTUI_SESSION_DIR"])
+                assert folder.is_dir() and os.readlink(f"/proc/{pid}/cwd") == str(folder)
+                # the next browser is told the server is full, on the page and on the websocket
+                async with http.get(page_url) as reply:
+                    assert reply.status == 503 and full_message(1) in await reply.text()
+                async with http.ws_connect(socket_url) as second:
+                    closing = await asyncio.wait_for(second.receive(), 30)
+                    while closing.type == aiohttp.WSMsgType.BINARY:
+                        closing = await asyncio.wait_for(second.receive(), 30)
+                    assert closing.type == aiohttp.WSMsgType.CLOSE and "in use" in closing.extra
+                wait_for(lambda: len(in_session(pid)) >= 3, "the run to train (app, fork server, child)",
+                         START_SECONDS)
+            closed = time.monotonic()  # the browser is gone: the whole group must follow
+            wait_for(lambda: not in_session(pid), "the session's processes to end", END_SECONDS)
+            print(f"session ended {time.monotonic() - closed:.2f} s after its websocket closed")
+            wait_for(lambda: not folder.exists(), "the session's temporary folder to go", END_SECONDS)
+            async with http.get(page_url) as reply:  # the place is free again
+                assert reply.status == 200
+    finally:
+        proxy.close()
+        await proxy.wait_closed()
+
+
+def test_browser_sizes_are_clamped():
+    assert clamp_size(2000, 1000) == (300, 100)
+    assert clamp_size("120", "40") == (120, 40)
+    assert clamp_size("²", None) == (80, 24)
+    assert clamp_size(-5, "9" * 40) == (10, 24)
+
+
+# -- the server's end ends every session -------------------------------------------------------
+@needs_proc
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+async def test_the_servers_end_ends_its_sessions(how):
+    served = Served("--max-sessions", "2")
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.ws_connect(served.url + "ws?width=80&height=24") as ws:
+                await first_output(ws)
+                (pid,) = wait_for(served.session_pids, "the session's process", 10)
+                os.kill(served.process.pid, how)
+                wait_for(lambda: not in_session(pid), "the session to end with its server", 10)
+    finally:
+        served.end()
+
+
+# -- flags -------------------------------------------------------------------------------------
+def test_bad_port_from_the_issue_is_one_line():
+    out = subprocess.run([sys.executable, "-m", "quadtui", "--serve", "--port", "²"], capture_output=True,
+                         text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == "quadtui: error: --port ²: not allowed; must be a whole number from 1 to 65535\n"
+
+
+@pytest.mark.parametrize("args,line", [
+    (["--port", "0"], "--port 0: not allowed; must be a whole number from 1 to 65535"),
+    (["--port", "65536"], "--port 65536: not allowed; must be a whole number from 1 to 65535"),
+    (["--port", "80.5"], "--port 80.5: not allowed; must be"),
+    (["--port", "٨٠"], "--port ٨٠: not allowed; must be"),  # Arabic-Indic digits: int() takes them, we do not
+    (["--port", ""], "--port '': not allowed; must be"),
+    (["--max-sessions", "0"], "--max-sessions 0: not allowed; must be a whole number from 1 to 1000"),
+    (["--public-url", "ftp://x"], "--public-url ftp://x: not allowed; must be an http:// or https:// address"),
+    (["--serve-dir", "/nonexistent/quadtui"], "--serve-dir /nonexistent/quadtui: not allowed; must be an existing"),
+])
+def test_bad_serve_flags_are_one_line(capsys, args, line):
+    assert main(["--serve", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("quadtui: error: ") and line in err
+
+
+@pytest.mark.parametrize("flag", ["--max-sessions=3", "--public-url=http://x/", "--serve-dir=."])
+def test_serve_flags_need_serve(capsys, flag):
+    assert main([flag]) == 2
+    assert f"{flag.split('=')[0]} needs --serve" in capsys.readouterr().err
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """serve() without serving: the ClassroomServer it would run."""
+    made: list[ClassroomServer] = []
+    monkeypatch.setattr(ClassroomServer, "serve", lambda self, debug=False: made.append(self))
+    return made
+
+
+def test_each_tab_runs_quadtui_with_the_other_flags(recorded, tmp_path):
+    assert main(["--serve", "--lr", "0.1", "--port", "8123", "--max-sessions=3", "--serve-dir", str(tmp_path),
+                 "--lesson", "too-high-learning-rate", "--public-url", "https://x.example/q"]) == 0
+    (made,) = recorded
+    assert (made.host, made.port, made.max_sessions, made.serve_dir) == (LOOPBACK, 8123, 3, tmp_path.resolve())
+    assert made.argv == [sys.executable, "-m", "quadtui", "--lr", "0.1", "--lesson", "too-high-learning-rate"]
+    assert made.public_base == "https://x.example/q/"
+
+
+# -- a non-loopback host -----------------------------------------------------------------------
+@pytest.mark.parametrize("host,loopback", [
+    ("127.0.0.1", True), ("127.3.2.1", True), ("::1", True), ("localhost", True),
+    ("0.0.0.0", False), ("::", False), ("192.0.2.1", False),
+])
+def test_loopback_hosts(host, loopback):
+    assert serve_cli.is_loopback(host) is loopback
+
+
+def _primary_address() -> str | None:
+    """The address this machine would send from (a UDP connect sends nothing)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            return probe.getsockname()[0]
+    except OSError:
+        return None
+
+
+def test_every_interface_warns_with_the_real_addresses():
+    lines = serve_cli.exposure_warning("0.0.0.0", 8000)
+    text = "\n".join(lines)
+    assert lines and all(line.startswith("WARNING: ") for line in lines)
+    assert "no password" in text and "localhost" not in text and "http://0.0.0.0" not in text
+    primary = _primary_address()
+    if primary and not primary.startswith("127."):
+        assert f"http://{primary}:8000/" in text
+    assert serve_cli.exposure_warning(LOOPBACK, 8000) == []
+
+
+def test_a_non_loopback_host_warns_before_anything_listens():
+    port = free_port()  # 192.0.2.1 is a documentation address: nothing can listen on it here
+    out = subprocess.run([sys.executable, "-m", "quadtui", "--serve", "--host", "192.0.2.1", "--port", str(port)],
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    lines = out.stderr.splitlines()
+    assert lines[0].startswith("quadtui: WARNING: --host 192.0.2.1 is not a loopback address")
+    assert f"http://192.0.2.1:{port}/" in out.stderr
+    assert out.returncode == 1 and lines[-1].startswith(f"quadtui: error: cannot serve on 192.0.2.1:{port}: ")
