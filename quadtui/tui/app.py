@@ -7,11 +7,14 @@ from typing import Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from quadtui.core.config import Config
 from quadtui.core.lesson import Lesson
-from quadtui.tui.screens.help import HelpScreen
+from quadtui.served import in_browser
+from quadtui.tui import browser as browser_keys
+from quadtui.tui.screens.help import CHARTS, HelpScreen
 from quadtui.tui.screens.train import TrainScreen
 
 LIGHT, DARK = "textual-light", "textual-dark"
@@ -30,8 +33,11 @@ class QuadApp(App[int]):
     ]
 
     def __init__(self, config: Config | None = None, *, threads: int = 1, neuron: int = 0,
-                 autorun: bool = False, lesson: Lesson | None = None, sweep: str | None = None) -> None:
+                 autorun: bool = False, lesson: Lesson | None = None, sweep: str | None = None,
+                 browser: bool | None = None) -> None:
         super().__init__()
+        #: drawn in a browser (``quadtui --serve``): show keys a browser lets through (see tui/browser.py)
+        self.browser = in_browser() if browser is None else browser
         self.lesson = lesson
         self.sweep_spec = sweep
         self.train_screen = TrainScreen(config or Config(), threads=threads, neuron=neuron, autorun=autorun,
@@ -51,7 +57,32 @@ class QuadApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen([*self.train_screen.BINDINGS, *self.BINDINGS]))
+            bindings = [*self.train_screen.BINDINGS, *self.BINDINGS]
+            if self.browser:
+                self.push_screen(HelpScreen(browser_keys.browser_bindings(bindings), self.for_browser(CHARTS)))
+            else:
+                self.push_screen(HelpScreen(bindings))
+
+    # -- in a browser: the keys it lets through --------------------------------------------------
+    def for_browser(self, text: str) -> str:
+        """``text`` as this app shows it: in a browser, keys the browser takes are named by their stand-ins."""
+        if not self.browser:
+            return text
+        return browser_keys.for_browser(text, browser_keys.alternatives([*self.train_screen.BINDINGS,
+                                                                         *self.BINDINGS]))
+
+    def get_key_display(self, binding: Binding) -> str:
+        if self.browser and binding.key in browser_keys.BROWSER_TAKEN:
+            other = browser_keys.alternatives([*self.train_screen.BINDINGS, *self.BINDINGS]).get(binding.key)
+            if other is None:  # quitting: the footer's button, clicked
+                return browser_keys.QUIT_BUTTON_LABEL
+            return browser_keys.key_name(other)  # F5, as the help writes it
+        return super().get_key_display(binding)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        super().notify(self.for_browser(message), title=self.for_browser(title), severity=severity,
+                       timeout=timeout, markup=markup)
 
     def action_toggle_dark(self) -> None:
         self.theme = LIGHT if self.current_theme.dark else DARK

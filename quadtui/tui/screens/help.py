@@ -103,11 +103,12 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, bindings: list[Binding]) -> None:
+    def __init__(self, bindings: list[Binding], text: str = CHARTS) -> None:
         super().__init__()
         self.bindings = bindings
+        self.text = text  # in a browser: with the keys a browser lets through
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
             box.border_title = "quadtui help  (Esc closes)"
-            yield Markdown(CHARTS + "\n## Keys\n\n" + keys_table(self.bindings))
+            yield Markdown(self.text + "\n## Keys\n\n" + keys_table(self.bindings))
