@@ -62,6 +62,19 @@ def in_session(sid: int) -> list[int]:
     return found
 
 
+def training_children(sid: int) -> list[int]:
+    """The session's training processes: the children of its fork server."""
+    servers = [pid for pid in in_session(sid) if b"forkserver" in _cmdline(pid)]
+    return [pid for server in servers for pid in children_of(server)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def environment_of(pid: int) -> dict[str, str]:
     raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     return dict(item.decode(errors="replace").split("=", 1) for item in raw if b"=" in item)
@@ -128,8 +141,8 @@ class Served:
 
 @pytest.fixture(scope="module")
 def server():
-    """One server for the page and session tests: one place, sessions that start training at once."""
-    served = Served("--max-sessions", "1", "--run", "--epochs", "1000000", "--hidden", "64")
+    """One server for the page and session tests: one place; a run, once F5 starts it, trains on."""
+    served = Served("--max-sessions", "1", "--epochs", "1000000", "--hidden", "64")
     yield served
     served.end()
 
@@ -144,6 +157,20 @@ async def first_output(ws, least: int = 1000, seconds: float = START_SECONDS) ->
         if message.type == aiohttp.WSMsgType.BINARY:
             got += message.data
     return got
+
+
+async def pumped(ws, condition, what: str, seconds: float = START_SECONDS):
+    """Wait for ``condition`` while reading the websocket (as a browser does: it answers the server's pings)."""
+    deadline = time.monotonic() + seconds
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        try:
+            message = await asyncio.wait_for(ws.receive(), 0.05)
+        except asyncio.TimeoutError:
+            continue
+        assert message.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT), message
+    return result
 
 
 async def port_mapping_proxy(target_port: int) -> asyncio.base_events.Server:
@@ -202,7 +229,8 @@ def test_public_url_is_normalised(raw, parsed):
 
 # -- a session: through a tunnel, capped, sized, ended with its browser ------------------------
 @needs_proc
-async def test_a_session_through_a_port_mapping_proxy_is_capped_sized_and_ended_with_its_browser(server):
+async def test_a_session_through_a_port_mapping_proxy_is_capped_sized_trains_on_f5_and_ends_with_its_browser(
+        server):
     proxy = await port_mapping_proxy(server.port)
     page_url = f"http://{LOOPBACK}:{proxy.sockets[0].getsockname()[1]}/"  # a port the server never heard of
     try:
@@ -212,7 +240,7 @@ async def test_a_session_through_a_port_mapping_proxy_is_capped_sized_and_ended_
             socket_url = urljoin(page_url, re.search(r'data-session-websocket-url="([^"]+)"', page)[1])
             async with http.ws_connect(socket_url + "?width=2000&height=1000") as ws:
                 assert b"\x1b[" in await first_output(ws)  # the app draws, through the proxy
-                (pid,) = wait_for(server.session_pids, "the session's process", 10)
+                (pid,) = await pumped(ws, server.session_pids, "the session's process", 10)
                 env = environment_of(pid)
                 assert (int(env["COLUMNS"]), int(env["ROWS"])) == (MAX_WIDTH, MAX_HEIGHT) == (300, 100)
                 folder = Path(env["QUADTUI_SESSION_DIR"])
@@ -225,8 +253,9 @@ async def test_a_session_through_a_port_mapping_proxy_is_capped_sized_and_ended_
                     while closing.type == aiohttp.WSMsgType.BINARY:
                         closing = await asyncio.wait_for(second.receive(), 30)
                     assert closing.type == aiohttp.WSMsgType.CLOSE and "in use" in closing.extra
-                wait_for(lambda: len(in_session(pid)) >= 3, "the run to train (app, fork server, child)",
-                         START_SECONDS)
+                assert not training_children(pid)
+                await ws.send_json(["stdin", "\x1b[15~"])  # F5, as the browser's terminal sends it
+                await pumped(ws, lambda: training_children(pid), "F5 to start a run (a training child)")
             closed = time.monotonic()  # the browser is gone: the whole group must follow
             wait_for(lambda: not in_session(pid), "the session's processes to end", END_SECONDS)
             print(f"session ended {time.monotonic() - closed:.2f} s after its websocket closed")
@@ -254,7 +283,7 @@ async def test_the_servers_end_ends_its_sessions(how):
         async with aiohttp.ClientSession() as http:
             async with http.ws_connect(served.url + "ws?width=80&height=24") as ws:
                 await first_output(ws)
-                (pid,) = wait_for(served.session_pids, "the session's process", 10)
+                (pid,) = await pumped(ws, served.session_pids, "the session's process", 10)
                 os.kill(served.process.pid, how)
                 wait_for(lambda: not in_session(pid), "the session to end with its server", 10)
     finally:
