@@ -47,7 +47,8 @@ def _stat(pid: int) -> list[str] | None:
 def children_of(parent: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit() and (fields := _stat(int(entry))) is not None and fields[1] == str(parent):
+        if entry.isdigit() and (fields := _stat(int(entry))) is not None and fields[1] == str(parent) \
+                and fields[0] != "Z":
             found.append(int(entry))
     return found
 
@@ -86,6 +87,16 @@ def wait_for(condition, what: str, seconds: float):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+    return result
+
+
+async def settled(condition, what: str, seconds: float):
+    """``wait_for`` that lets this test's event loop (its proxy, its websockets) run meanwhile."""
+    deadline = time.monotonic() + seconds
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
     return result
 
 
@@ -166,17 +177,44 @@ async def pumped(ws, condition, what: str, seconds: float = START_SECONDS):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         try:
-            message = await asyncio.wait_for(ws.receive(), 0.05)
+            message = await ws.receive(timeout=0.05)
         except asyncio.TimeoutError:
             continue
         assert message.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT), message
     return result
 
 
-async def port_mapping_proxy(target_port: int) -> asyncio.base_events.Server:
-    """Like ``ssh -L OTHER:localhost:PORT``: a loopback port of its own that forwards every byte."""
+class PortMappingProxy:
+    """Like ``ssh -L OTHER:localhost:PORT``: a loopback port of its own that forwards every byte.
 
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    :meth:`drop` cuts every connection at once, as a lost network or a killed browser does.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> "PortMappingProxy":
+        self.listener = await asyncio.start_server(self._forward, LOOPBACK, 0)
+        self.url = f"http://{LOOPBACK}:{self.listener.sockets[0].getsockname()[1]}/"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.drop()
+        self.listener.close()
+        await self.listener.wait_closed()
+
+    def drop(self) -> None:
+        for writer in self.writers:
+            writer.transport.abort()
+
+    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(LOOPBACK, self.target_port)
+        self.writers += [writer, up_writer]
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
                 writer.write(data)
@@ -185,12 +223,6 @@ async def port_mapping_proxy(target_port: int) -> asyncio.base_events.Server:
             pass
         finally:
             writer.close()
-
-    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(LOOPBACK, target_port)
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    return await asyncio.start_server(forward, LOOPBACK, 0)
 
 
 # -- the page ----------------------------------------------------------------------------------
@@ -231,40 +263,47 @@ def test_public_url_is_normalised(raw, parsed):
 @needs_proc
 async def test_a_session_through_a_port_mapping_proxy_is_capped_sized_trains_on_f5_and_ends_with_its_browser(
         server):
-    proxy = await port_mapping_proxy(server.port)
-    page_url = f"http://{LOOPBACK}:{proxy.sockets[0].getsockname()[1]}/"  # a port the server never heard of
-    try:
-        async with aiohttp.ClientSession() as http:
+    async with PortMappingProxy(server.port) as proxy, aiohttp.ClientSession() as http:
+        page_url = proxy.url  # a port the server never heard of
+        async with http.get(page_url) as reply:
+            page = await reply.text()
+        socket_url = urljoin(page_url, re.search(r'data-session-websocket-url="([^"]+)"', page)[1])
+        async with http.ws_connect(socket_url + "?width=2000&height=1000") as ws:
+            assert b"\x1b[" in await first_output(ws)  # the app draws, through the proxy
+            (pid,) = await pumped(ws, server.session_pids, "the session's process", 10)
+            env = environment_of(pid)
+            assert (int(env["COLUMNS"]), int(env["ROWS"])) == (MAX_WIDTH, MAX_HEIGHT) == (300, 100)
+            folder = Path(env["QUADTUI_SESSION_DIR"])
+            assert folder.is_dir() and os.readlink(f"/proc/{pid}/cwd") == str(folder)
+            # the next browser is told the server is full, on the page and on the websocket
             async with http.get(page_url) as reply:
-                page = await reply.text()
-            socket_url = urljoin(page_url, re.search(r'data-session-websocket-url="([^"]+)"', page)[1])
-            async with http.ws_connect(socket_url + "?width=2000&height=1000") as ws:
-                assert b"\x1b[" in await first_output(ws)  # the app draws, through the proxy
-                (pid,) = await pumped(ws, server.session_pids, "the session's process", 10)
-                env = environment_of(pid)
-                assert (int(env["COLUMNS"]), int(env["ROWS"])) == (MAX_WIDTH, MAX_HEIGHT) == (300, 100)
-                folder = Path(env["QUADTUI_SESSION_DIR"])
-                assert folder.is_dir() and os.readlink(f"/proc/{pid}/cwd") == str(folder)
-                # the next browser is told the server is full, on the page and on the websocket
-                async with http.get(page_url) as reply:
-                    assert reply.status == 503 and full_message(1) in await reply.text()
-                async with http.ws_connect(socket_url) as second:
+                assert reply.status == 503 and full_message(1) in await reply.text()
+            async with http.ws_connect(socket_url) as second:
+                closing = await asyncio.wait_for(second.receive(), 30)
+                while closing.type == aiohttp.WSMsgType.BINARY:
                     closing = await asyncio.wait_for(second.receive(), 30)
-                    while closing.type == aiohttp.WSMsgType.BINARY:
-                        closing = await asyncio.wait_for(second.receive(), 30)
-                    assert closing.type == aiohttp.WSMsgType.CLOSE and "in use" in closing.extra
-                assert not training_children(pid)
-                await ws.send_json(["stdin", "\x1b[15~"])  # F5, as the browser's terminal sends it
-                await pumped(ws, lambda: training_children(pid), "F5 to start a run (a training child)")
-            closed = time.monotonic()  # the browser is gone: the whole group must follow
-            wait_for(lambda: not in_session(pid), "the session's processes to end", END_SECONDS)
-            print(f"session ended {time.monotonic() - closed:.2f} s after its websocket closed")
-            wait_for(lambda: not folder.exists(), "the session's temporary folder to go", END_SECONDS)
-            async with http.get(page_url) as reply:  # the place is free again
-                assert reply.status == 200
-    finally:
-        proxy.close()
-        await proxy.wait_closed()
+                assert closing.type == aiohttp.WSMsgType.CLOSE and "in use" in closing.extra
+            assert not training_children(pid)
+            await ws.send_json(["stdin", "\x1b[15~"])  # F5, as the browser's terminal sends it
+            await pumped(ws, lambda: training_children(pid), "F5 to start a run (a training child)")
+        closed = time.monotonic()  # the browser is gone: the whole group must follow
+        await settled(lambda: not in_session(pid), "the session's processes to end", END_SECONDS)
+        print(f"session ended {time.monotonic() - closed:.2f} s after its websocket closed")
+        await settled(lambda: not folder.exists(), "the session's temporary folder to go", END_SECONDS)
+        async with http.get(page_url) as reply:  # the place is free again
+            assert reply.status == 200
+
+
+@needs_proc
+async def test_a_dropped_connection_ends_its_session(server):
+    async with PortMappingProxy(server.port) as proxy, aiohttp.ClientSession() as http:
+        async with http.ws_connect(proxy.url + "ws") as ws:
+            await first_output(ws)
+            (pid,) = await pumped(ws, server.session_pids, "the session's process", 10)
+            dropped = time.monotonic()
+            proxy.drop()  # no close frame: the connection is simply gone
+            await settled(lambda: not in_session(pid), "the session's processes to end", END_SECONDS)
+            print(f"session ended {time.monotonic() - dropped:.2f} s after its connection dropped")
 
 
 def test_browser_sizes_are_clamped():
