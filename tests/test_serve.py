@@ -8,6 +8,7 @@ Processes are counted through /proc (a session's processes share its session id)
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -292,6 +294,51 @@ async def test_a_session_through_a_port_mapping_proxy_is_capped_sized_trains_on_
         await settled(lambda: not folder.exists(), "the session's temporary folder to go", END_SECONDS)
         async with http.get(page_url) as reply:  # the place is free again
             assert reply.status == 200
+
+
+async def screen_shows(ws, text: bytes, seconds: float) -> bool:
+    """Read the app's output for up to ``seconds``; True once ``text`` has been drawn."""
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            message = await ws.receive(timeout=0.05)
+        except asyncio.TimeoutError:
+            continue
+        if message.type == aiohttp.WSMsgType.BINARY:
+            seen = (seen + message.data)[-200_000:]
+            if text in seen:
+                return True
+    return False
+
+
+@needs_proc
+async def test_an_export_arrives_as_a_browser_download(server):
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(server.url + "ws?width=120&height=40") as ws:
+            await first_output(ws)
+            await ws.send_json(["stdin", "\x1b[15~"])  # F5: train
+            for _ in range(60):  # F4 (export) once the run has a first epoch on screen; bounded
+                await ws.send_json(["stdin", "\x1bOS"])
+                if await screen_shows(ws, b"Export the run", 2):
+                    break
+            else:
+                raise AssertionError("the export question never came")
+            await ws.send_json(["stdin", "run1\r"])  # typed after the default name; Enter
+            key = None
+            deadline = time.monotonic() + START_SECONDS
+            while key is None and time.monotonic() < deadline:
+                message = await ws.receive(timeout=START_SECONDS)
+                if message.type == aiohttp.WSMsgType.TEXT and message.json()[0] == "deliver_file_start":
+                    key = message.json()[1]
+            assert key, "no download was offered"
+            async with http.get(urljoin(server.url, f"download/{key}")) as reply:
+                assert reply.status == 200 and "attachment" in reply.headers["Content-Disposition"]
+                assert reply.headers["Content-Disposition"].endswith("run1.zip")
+                data = await reply.read()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert any(name.endswith("/config.toml") for name in archive.namelist())
+        assert b"epochs = 1000000" in next(archive.read(n) for n in archive.namelist() if n.endswith("config.toml"))
 
 
 @needs_proc

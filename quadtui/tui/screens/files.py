@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from quadtui.core.files import FileWriteError
+from quadtui.tui.session_files import confined, deliver
 
 MODAL_CSS = """
 {name} {{ align: center middle; }}
@@ -92,7 +93,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 async def ask_path(app: App[object], title: str, default: str, hint: str = "") -> str | None:
-    return await app.push_screen_wait(PathScreen(title, default, hint))
+    """The path typed, or None if cancelled (or, served to a browser, outside the session's folder)."""
+    return confined(app, await app.push_screen_wait(PathScreen(title, default, hint)))
 
 
 async def confirm(app: App[object], question: str) -> bool:
@@ -117,5 +119,7 @@ async def save_with(
     except FileWriteError as exc:
         app.notify(str(exc), title=f"{noun.capitalize()} not saved", severity="error", timeout=8, markup=False)
         return None
-    app.notify(f"{noun.capitalize()} saved to {written}", timeout=4, markup=False)
+    sent = deliver(app, written)  # served: the file also comes to the browser as a download
+    app.notify(f"{noun.capitalize()} saved to {written}" + (" (downloading)" if sent else ""), timeout=4,
+               markup=False)
     return written
