@@ -186,6 +186,18 @@ async def pumped(ws, condition, what: str, seconds: float = START_SECONDS):
     return result
 
 
+async def free_place(http, url: str) -> None:
+    """Wait until the server has a free place (an earlier test's session may still be ending)."""
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        async with http.get(url) as reply:
+            if reply.status == 200:
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError("the server never had a free place")
+        await asyncio.sleep(0.05)
+
+
 class PortMappingProxy:
     """Like ``ssh -L OTHER:localhost:PORT``: a loopback port of its own that forwards every byte.
 
@@ -230,6 +242,7 @@ class PortMappingProxy:
 # -- the page ----------------------------------------------------------------------------------
 async def test_page_follows_the_request_not_the_bind_address(server):
     async with aiohttp.ClientSession() as http:
+        await free_place(http, server.url)
         async with http.get(server.url, headers={"Host": "classroom.example:8443"}) as reply:
             page = await reply.text()
             assert reply.status == 200
@@ -267,6 +280,7 @@ async def test_a_session_through_a_port_mapping_proxy_is_capped_sized_trains_on_
         server):
     async with PortMappingProxy(server.port) as proxy, aiohttp.ClientSession() as http:
         page_url = proxy.url  # a port the server never heard of
+        await free_place(http, page_url)
         async with http.get(page_url) as reply:
             page = await reply.text()
         socket_url = urljoin(page_url, re.search(r'data-session-websocket-url="([^"]+)"', page)[1])
@@ -315,6 +329,7 @@ async def screen_shows(ws, text: bytes, seconds: float) -> bool:
 @needs_proc
 async def test_an_export_arrives_as_a_browser_download(server):
     async with aiohttp.ClientSession() as http:
+        await free_place(http, server.url)
         async with http.ws_connect(server.url + "ws?width=120&height=40") as ws:
             await first_output(ws)
             await ws.send_json(["stdin", "\x1b[15~"])  # F5: train
@@ -344,6 +359,7 @@ async def test_an_export_arrives_as_a_browser_download(server):
 @needs_proc
 async def test_a_dropped_connection_ends_its_session(server):
     async with PortMappingProxy(server.port) as proxy, aiohttp.ClientSession() as http:
+        await free_place(http, proxy.url)
         async with http.ws_connect(proxy.url + "ws") as ws:
             await first_output(ws)
             (pid,) = await pumped(ws, server.session_pids, "the session's process", 10)
