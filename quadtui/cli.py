@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     teach.add_argument("--serve-dir", default=None, metavar="DIR",
                        help="with --serve: keep each session's files in a new folder under DIR "
                        "(default: a temporary folder, removed when the session ends)")
+    teach.add_argument("--reload-grace", default=None, metavar="SECONDS",
+                       help="with --serve: how long a session whose tab is gone waits for it to come back "
+                       "(a reload), 0 to 3600; default 60")
     return parser
 
 

@@ -85,7 +85,7 @@ def check_modes(args: argparse.Namespace) -> None:
     if len(modes) > 1:
         raise UsageError(f"{flag(modes[0])} and {flag(modes[1])} cannot be used together")
     needs = {"json": "headless", "export": "headless", "host": "serve", "port": "serve", "max_sessions": "serve",
-             "public_url": "serve", "serve_dir": "serve"}
+             "public_url": "serve", "serve_dir": "serve", "reload_grace": "serve"}
     for option, mode in needs.items():
         if getattr(args, option) not in (None, False) and not getattr(args, mode):
             raise UsageError(f"{flag(option)} needs {flag(mode)}")
@@ -143,11 +143,12 @@ def check_export(folder: str) -> None:
 
 
 def parse_serve_options(args: argparse.Namespace) -> dict[str, object]:
-    """``--port``, ``--max-sessions``, ``--public-url``, ``--serve-dir`` as ``serve()`` takes them."""
+    """``--port``, ``--max-sessions``, ``--public-url``, ``--serve-dir``, ``--reload-grace`` as ``serve()`` takes them."""
     from quadtui import serve
 
     try:
         return {"port": serve.parse_port(args.port), "max_sessions": serve.parse_max_sessions(args.max_sessions),
-                "public_url": serve.parse_public_url(args.public_url), "serve_dir": serve.parse_serve_dir(args.serve_dir)}
+                "public_url": serve.parse_public_url(args.public_url), "serve_dir": serve.parse_serve_dir(args.serve_dir),
+                "reload_grace": serve.parse_reload_grace(args.reload_grace)}
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -24,7 +24,9 @@ DEFAULT_MAX_SESSIONS = 20
 MAX_SESSIONS_LIMIT = 1000
 INSTALL_HINT = "--serve needs textual-serve: pip install 'quadtui[web]'"
 _OWN_FLAGS = ("--serve",)
-_OWN_OPTIONS = ("--host", "--port", "--max-sessions", "--public-url", "--serve-dir")
+_OWN_OPTIONS = ("--host", "--port", "--max-sessions", "--public-url", "--serve-dir", "--reload-grace")
+DEFAULT_RELOAD_GRACE = 60
+MAX_RELOAD_GRACE = 3600
 
 
 def _ascii_whole_number(raw: str) -> int | None:
@@ -56,6 +58,17 @@ def parse_max_sessions(raw: str | None) -> int:
         raise ValueError(f"--max-sessions {_typed(raw)}: not allowed; must be a whole number from 1 to "
                          f"{MAX_SESSIONS_LIMIT}")
     return count
+
+
+def parse_reload_grace(raw: str | None) -> int:
+    """``--reload-grace``: seconds a session waits for its browser tab to come back (a reload); 0: none."""
+    if raw is None:
+        return DEFAULT_RELOAD_GRACE
+    seconds = _ascii_whole_number(raw)
+    if seconds is None or not 0 <= seconds <= MAX_RELOAD_GRACE:
+        raise ValueError(f"--reload-grace {_typed(raw)}: not allowed; must be a whole number of seconds from 0 to "
+                         f"{MAX_RELOAD_GRACE}")
+    return seconds
 
 
 def parse_public_url(raw: str | None) -> str | None:
@@ -184,7 +197,7 @@ def exposure_warning(host: str, port: int) -> list[str]:
 
 def serve(argv: Sequence[str], host: str | None = None, port: int = DEFAULT_PORT, *,
           max_sessions: int = DEFAULT_MAX_SESSIONS, public_url: str | None = None,
-          serve_dir: Path | None = None) -> int:
+          serve_dir: Path | None = None, reload_grace: int = DEFAULT_RELOAD_GRACE) -> int:
     """Serve the app until Ctrl+C or SIGTERM; returns the exit code (2 without textual-serve)."""
     try:
         import aiohttp_jinja2  # noqa: F401  (textual-serve's own dependencies)
@@ -200,7 +213,7 @@ def serve(argv: Sequence[str], host: str | None = None, port: int = DEFAULT_PORT
         print(f"quadtui: {line}", file=sys.stderr)
     urls = [public_url] if public_url else [url_for(a, port) for a in listening_addresses(host)]
     server = ClassroomServer(app_argv(argv), host=host, port=port, max_sessions=max_sessions,
-                             public_url=public_url, serve_dir=serve_dir, urls=urls)
+                             public_url=public_url, serve_dir=serve_dir, urls=urls, reload_grace=reload_grace)
     try:
         server.serve()
     except OSError as exc:  # the port is taken, or the host is not this machine's

@@ -154,8 +154,8 @@ class Served:
 
 @pytest.fixture(scope="module")
 def server():
-    """One server for the page and session tests: one place; a run, once F5 starts it, trains on."""
-    served = Served("--max-sessions", "1", "--epochs", "1000000", "--hidden", "64")
+    """One server for the page and session tests: one place, no reload grace; a run, once F5 starts it, trains on."""
+    served = Served("--max-sessions", "1", "--reload-grace", "0", "--epochs", "1000000", "--hidden", "64")
     yield served
     served.end()
 
@@ -376,6 +376,41 @@ def test_browser_sizes_are_clamped():
     assert clamp_size(-5, "9" * 40) == (10, 24)
 
 
+async def session_token(ws) -> str:
+    """The token the server gives this tab's session (the page keeps it, to come back after a reload)."""
+    message = await ws.receive(timeout=START_SECONDS)
+    assert message.type == aiohttp.WSMsgType.TEXT and message.json()[0] == "quadtui_session", message
+    return message.json()[1]
+
+
+@needs_proc
+async def test_a_reloaded_tab_gets_its_session_back_within_the_grace_period_and_not_after():
+    grace = 5
+    served = Served("--max-sessions", "1", "--reload-grace", str(grace), "--epochs", "1000000")
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.ws_connect(served.url + "ws/new?width=100&height=30") as ws:
+                token = await session_token(ws)
+                await first_output(ws)
+                (pid,) = await pumped(ws, served.session_pids, "the session's process", 10)
+                await ws.send_json(["stdin", "\x1b[15~"])  # F5: a run to come back to
+                await pumped(ws, lambda: training_children(pid), "the run to start")
+            # the tab reloads: the same token, a new websocket
+            async with http.ws_connect(served.url + f"ws/{token}?width=100&height=30") as ws:
+                assert await session_token(ws) == token
+                assert await screen_shows(ws, b" settings ", START_SECONDS), "the app did not redraw for the new tab"
+                assert served.session_pids() == [pid] and training_children(pid)  # the same app, still training
+            closed = time.monotonic()
+            await settled(lambda: in_session(pid) == [], "the session to end after its grace", grace + 10)
+            kept = time.monotonic() - closed
+            print(f"a closed tab's session kept {kept:.2f} s (grace {grace} s)")
+            assert kept >= grace - 1
+            async with http.ws_connect(served.url + f"ws/{token}") as ws:  # too late: a new session
+                assert await session_token(ws) != token
+    finally:
+        served.end()
+
+
 # -- the server's end ends every session -------------------------------------------------------
 @needs_proc
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
@@ -407,6 +442,7 @@ def test_bad_port_from_the_issue_is_one_line():
     (["--port", "٨٠"], "--port ٨٠: not allowed; must be"),  # Arabic-Indic digits: int() takes them, we do not
     (["--port", ""], "--port '': not allowed; must be"),
     (["--max-sessions", "0"], "--max-sessions 0: not allowed; must be a whole number from 1 to 1000"),
+    (["--reload-grace", "-1"], "--reload-grace -1: not allowed; must be a whole number of seconds from 0 to 3600"),
     (["--public-url", "ftp://x"], "--public-url ftp://x: not allowed; must be an http:// or https:// address"),
     (["--serve-dir", "/nonexistent/quadtui"], "--serve-dir /nonexistent/quadtui: not allowed; must be an existing"),
 ])
@@ -416,7 +452,7 @@ def test_bad_serve_flags_are_one_line(capsys, args, line):
     assert err.count("\n") == 1 and err.startswith("quadtui: error: ") and line in err
 
 
-@pytest.mark.parametrize("flag", ["--max-sessions=3", "--public-url=http://x/", "--serve-dir=."])
+@pytest.mark.parametrize("flag", ["--max-sessions=3", "--public-url=http://x/", "--serve-dir=.", "--reload-grace=0"])
 def test_serve_flags_need_serve(capsys, flag):
     assert main([flag]) == 2
     assert f"{flag.split('=')[0]} needs --serve" in capsys.readouterr().err

@@ -56,12 +56,15 @@ class NativeSocket {
   addEventListener(type, f) { (this.listeners[type] = this.listeners[type] || []).push(f); }
 }
 const location = new URL(input.page);
+const stored = {};
+if (input.token) stored["quadtui-session"] = input.token;
+const sessionStorage = { getItem(k) { return k in stored ? stored[k] : null; }, setItem(k, v) { stored[k] = String(v); } };
 const window = {
   location, listeners: {},
   addEventListener(type, f) { (this.listeners[type] = this.listeners[type] || []).push(f); },
   setTimeout(f) { timers.push(f); },
   open(url, target) { out.nativeOpen = url; return null; },
-  WebSocket: NativeSocket,
+  WebSocket: NativeSocket, sessionStorage,
 };
 const fire = (target, type, event) => (target.listeners[type] || []).forEach(f => f(event));
 const drain = () => { for (let i = 0; i < 10 && timers.length; i++) timers.splice(0).forEach(f => f()); };
@@ -86,6 +89,9 @@ window.open(location.origin + "/download/abc123?instance=9", "_blank");
 window.open("https://example.org/docs", "_blank");
 
 const socket = new window.WebSocket("ws://x/ws");
+fire(socket, "message", { data: '["quadtui_session", "tok-123"]' });
+fire(socket, "message", { data: new Uint8Array(4) });
+out.storedToken = stored["quadtui-session"];
 fire(socket, "close", { reason: "All 20 quadtui sessions on this server are in use." });
 out.endedMessage = ended.textContent;
 console.log(JSON.stringify(out));
@@ -99,17 +105,17 @@ def render(**context) -> str:
     return env.get_template("quadtui.html").render(**{**defaults, **context})
 
 
-def run_page(html: str, page: str) -> dict:
-    done = subprocess.run([NODE, "-e", HARNESS], input=json.dumps({"html": html, "page": page}),
+def run_page(html: str, page: str, token: str = "") -> dict:
+    done = subprocess.run([NODE, "-e", HARNESS], input=json.dumps({"html": html, "page": page, "token": token}),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 @pytest.mark.parametrize("page,socket", [
-    ("http://127.0.0.1:9999/", "ws://127.0.0.1:9999/ws"),  # an SSH tunnel on another port
-    ("http://classroom.example/?fontsize=20#top", "ws://classroom.example/ws"),
-    ("https://school.example/quadtui/", "wss://school.example/quadtui/ws"),  # a proxy with TLS and a path
+    ("http://127.0.0.1:9999/", "ws://127.0.0.1:9999/ws/new"),  # an SSH tunnel on another port
+    ("http://classroom.example/?fontsize=20#top", "ws://classroom.example/ws/new"),
+    ("https://school.example/quadtui/", "wss://school.example/quadtui/ws/new"),  # a proxy with TLS and a path
 ])
 def test_the_websocket_is_the_pages_own_address(page: str, socket: str) -> None:
     assert run_page(render(), page)["socketUrl"] == socket
@@ -118,7 +124,13 @@ def test_the_websocket_is_the_pages_own_address(page: str, socket: str) -> None:
 def test_a_public_url_wins_over_the_pages_address() -> None:
     html = render(urls={"static": "https://p.example/q/static/", "websocket": "wss://p.example/q/ws",
                         "download": "https://p.example/q/download/"})
-    assert run_page(html, "http://127.0.0.1:8000/")["socketUrl"] == "wss://p.example/q/ws"
+    assert run_page(html, "http://127.0.0.1:8000/")["socketUrl"] == "wss://p.example/q/ws/new"
+
+
+def test_a_reloaded_tab_asks_for_its_session_and_keeps_the_token_it_is_given() -> None:
+    out = run_page(render(), "http://127.0.0.1:8000/", token="abc_DEF-9")
+    assert out["socketUrl"] == "ws://127.0.0.1:8000/ws/abc_DEF-9"
+    assert out["storedToken"] == "tok-123"  # what the server said this tab's session is
 
 
 def test_the_terminal_gets_the_keys_as_soon_as_it_exists() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from typing import Iterable
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -70,6 +71,10 @@ class QuadApp(App[int]):
             return text
         return browser_keys.for_browser(text, browser_keys.alternatives([*self.train_screen.BINDINGS,
                                                                          *self.BINDINGS]))
+
+    def on_app_focus(self, event: events.AppFocus) -> None:
+        if self.browser:  # maybe a reloaded page, blank until drawn: draw the whole screen (one frame)
+            self.refresh()
 
     def get_key_display(self, binding: Binding) -> str:
         if self.browser and binding.key in browser_keys.BROWSER_TAKEN:

@@ -7,7 +7,9 @@
   page saying so, not a hang); a terminal size is clamped
   (:func:`~quadtui.web.session.clamp_size`); malformed messages are ignored.
 - **Nothing outlives its tab**: a closed websocket ends the session's whole
-  process group at once; the server's exit (Ctrl+C, SIGTERM, SIGHUP) ends them all.
+  process group — after ``reload_grace`` seconds, in which the same browser tab
+  (a reload, a network blip) reattaches to it; the server's exit (Ctrl+C,
+  SIGTERM, SIGHUP) ends them all at once.
 - **Our page**: a title, no outside requests, the terminal focused on load,
   and a question before a reload or close throws the session away.
 """
@@ -48,7 +50,7 @@ class ClassroomServer(Server):
 
     def __init__(self, argv: Sequence[str], *, host: str, port: int, max_sessions: int,
                  public_url: str | None = None, serve_dir: Path | None = None,
-                 urls: Sequence[str] = ()) -> None:
+                 urls: Sequence[str] = (), reload_grace: float = 0.0) -> None:
         super().__init__(" ".join(argv), host=host, port=port, title="quadtui",
                          public_url=public_url, templates_path=TEMPLATES)
         self.argv = list(argv)
@@ -56,7 +58,11 @@ class ClassroomServer(Server):
         self.public_base = public_url  # None: every URL in the page is relative to the page
         self.serve_dir = serve_dir
         self.urls = list(urls) or [self.public_url]
+        self.reload_grace = reload_grace
+        self.shutting_down = False
         self.sessions: set[Session] = set()
+        #: sessions whose browser has gone, by token, each with the task that ends it when the grace is over
+        self.detached: dict[str, tuple[Session, asyncio.Task[None]]] = {}
 
     # -- startup and shutdown ------------------------------------------------------------------
     def initialize_logging(self) -> None:
@@ -68,7 +74,16 @@ class ClassroomServer(Server):
         print(f"quadtui: serving at {where} (at most {self.max_sessions} sessions at once; "
               f"ctrl+c stops)", flush=True)
 
+    async def _make_app(self) -> web.Application:
+        app = await super()._make_app()
+        app.router.add_get("/ws/{token}", self.handle_websocket)  # our page: the tab's token, to come back
+        return app
+
     async def on_shutdown(self, app: web.Application) -> None:
+        self.shutting_down = True
+        for _, grace in self.detached.values():
+            grace.cancel()
+        self.detached.clear()
         sessions = list(self.sessions)
         for session in sessions:  # at once, before anything can wait on a browser
             session.kill()
@@ -115,37 +130,83 @@ class ClassroomServer(Server):
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         websocket = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE)
         await websocket.prepare(request)
-        if len(self.sessions) >= self.max_sessions:
-            message = full_message(self.max_sessions)
-            await websocket.send_bytes(f"\r\n  {message}\r\n".encode())
-            await websocket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=message.encode()[:120])
-            log.info("refused a browser: %d of %d sessions in use", len(self.sessions), self.max_sessions)
-            return websocket
         width, height = clamp_size(request.query.get("width"), request.query.get("height"))
-        session = Session(self.argv, new_folder(self.serve_dir), keep_folder=self.serve_dir is not None,
-                          write_bytes=websocket.send_bytes, write_str=websocket.send_str,
-                          close=websocket.close, download_manager=self.download_manager, debug=self.debug)
-        self.sessions.add(session)  # counted before the first await: two browsers cannot both take the last place
-        log.info("session %d started (%d of %d in use)", session.number, len(self.sessions), self.max_sessions)
+        session = self._reattach(request.match_info.get("token", ""))
+        fresh = session is None
+        if session is None:
+            if len(self.sessions) >= self.max_sessions:
+                await self._refuse(websocket)
+                return websocket
+            session = Session(self.argv, new_folder(self.serve_dir), keep_folder=self.serve_dir is not None,
+                              download_manager=self.download_manager, debug=self.debug)
+            self.sessions.add(session)  # counted before the first await: two browsers cannot both take the last place
+            log.info("session %d started (%d of %d in use)", session.number, len(self.sessions), self.max_sessions)
+        session.attach(websocket)
         try:
-            await session.start(width, height)
+            await websocket.send_str(json.dumps(["quadtui_session", session.token]))
+            if fresh:
+                await session.start(width, height)
+            else:
+                log.info("session %d: its browser is back", session.number)
+                await session.redraw(width, height)
             await self._process_messages(websocket, session)
         except asyncio.CancelledError:
             pass
         except Exception as error:  # one session's trouble is logged, never the server's end
             log.warning("session %d: %s: %s", session.number, type(error).__name__, error)
         finally:
-            await asyncio.shield(self._end(session, websocket))
+            await asyncio.shield(self._leave(session, websocket))
         return websocket
 
-    async def _end(self, session: Session, websocket: web.WebSocketResponse) -> None:
+    async def _refuse(self, websocket: web.WebSocketResponse) -> None:
+        message = full_message(self.max_sessions)
+        await websocket.send_bytes(f"\r\n  {message}\r\n".encode())
+        await websocket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=message.encode()[:120])
+        log.info("refused a browser: %d of %d sessions in use", len(self.sessions), self.max_sessions)
+
+    def _reattach(self, token: str) -> Session | None:
+        """The session a reloaded tab left within the grace period, if its app still runs."""
+        session, grace = self.detached.pop(token, (None, None))
+        if session is None or grace is None:
+            return None
+        grace.cancel()
+        if session.finished.is_set():  # the app ended meanwhile: end the session, start afresh
+            asyncio.ensure_future(self._end(session))
+            return None
+        return session
+
+    async def _leave(self, session: Session, websocket: web.WebSocketResponse) -> None:
+        """The websocket is gone: keep the session for a reload within the grace period, else end it."""
+        if not websocket.closed:
+            await websocket.close()
+        if session.websocket is not websocket:  # another websocket has it now
+            return
+        session.detach()
+        if self.reload_grace <= 0 or session.finished.is_set() or self.shutting_down:
+            await self._end(session)
+            return
+        self.detached[session.token] = (session, asyncio.ensure_future(self._grace(session)))
+        log.info("session %d: browser gone; kept %g s for a reload", session.number, self.reload_grace)
+
+    async def _grace(self, session: Session) -> None:
+        try:
+            await asyncio.wait_for(session.finished.wait(), self.reload_grace)
+        except asyncio.TimeoutError:
+            pass
+        except asyncio.CancelledError:  # the browser came back (or the server is ending)
+            return
+        if self.detached.get(session.token, (None,))[0] is session:
+            del self.detached[session.token]
+        await self._end(session)
+
+    async def _end(self, session: Session) -> None:
         try:
             await session.stop()
         finally:
-            self.sessions.discard(session)
-            log.info("session %d ended (%d of %d in use)", session.number, len(self.sessions), self.max_sessions)
-            if not websocket.closed:
-                await websocket.close()
+            if session in self.sessions:
+                self.sessions.discard(session)
+                log.info("session %d ended (%d of %d in use)", session.number, len(self.sessions),
+                         self.max_sessions)
 
     async def _process_messages(self, websocket: web.WebSocketResponse, app_service: Session) -> None:  # type: ignore[override]
         """Relay the browser's keys, sizes and focus to the app; anything malformed is dropped."""

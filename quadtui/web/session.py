@@ -7,6 +7,10 @@ any training child are ended together, at once, whatever state they are in; a
 server killed outright takes them along (:func:`quadtui.served.guard_session`);
 and each session works in its own folder, removed at the end unless the
 teacher chose where sessions live (``--serve-dir``).
+
+A session outlives its websocket for a short grace period (a reload, a network
+blip): :meth:`Session.detach` keeps the app running with its output dropped,
+:meth:`Session.attach` hands it a new websocket and has it redraw.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import secrets
 import shutil
 import signal
 import tempfile
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from textual_serve.app_service import AppService
 
@@ -52,22 +57,79 @@ def new_folder(parent: Path | None) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"quadtui-session-{stamp}-", dir=parent))
 
 
+async def _dropped(data: object = None) -> None:
+    """Where a detached session's output goes: nowhere (the app redraws on attach)."""
+
+
 class Session(AppService):
-    """A quadtui process for one websocket; :meth:`stop` ends its whole process group."""
+    """A quadtui process for one websocket at a time; :meth:`stop` ends its whole process group."""
 
     def __init__(self, argv: Sequence[str], folder: Path, *, keep_folder: bool, **kwargs: object) -> None:
-        super().__init__(" ".join(argv), **kwargs)  # type: ignore[arg-type]
+        super().__init__(" ".join(argv), write_bytes=_dropped, write_str=_dropped, close=_dropped,
+                         **kwargs)  # type: ignore[arg-type]
         self.argv = list(argv)
         self.folder = folder
         self.keep_folder = keep_folder
         self.number = next(_numbers)
+        #: what the browser's page keeps (per tab) to come back to this session after a reload
+        self.token = secrets.token_urlsafe(18)
         self.pid: int | None = None
+        self.websocket: Any = None
+        self.finished = asyncio.Event()  # the app's output has ended: it quit or died
+        self._size = DEFAULT_SIZE
         self._ended = False
+
+    # -- which websocket sees the app ------------------------------------------------------------
+    def attach(self, websocket: Any) -> None:
+        """Send the app's output to ``websocket`` (and take its keys) from now on."""
+        self.websocket = websocket
+        self.remote_write_bytes = self._to_websocket_bytes
+        self.remote_write_str = self._to_websocket_str
+        self.remote_close = self._close_websocket
+
+    def detach(self) -> None:
+        """No websocket: the app runs on, its output dropped, until attached again or stopped."""
+        self.websocket = None
+        self.remote_write_bytes = self.remote_write_str = self.remote_close = _dropped
+
+    async def _to_websocket_bytes(self, data: bytes) -> None:
+        websocket = self.websocket
+        if websocket is not None and not websocket.closed:
+            try:
+                await websocket.send_bytes(data)
+            except (ConnectionError, RuntimeError):  # closing under us: the output is dropped, the relay lives
+                pass
+
+    async def _to_websocket_str(self, data: str) -> None:
+        websocket = self.websocket
+        if websocket is not None and not websocket.closed:
+            try:
+                await websocket.send_str(data)
+            except (ConnectionError, RuntimeError):
+                pass
+
+    async def _close_websocket(self) -> None:
+        websocket = self.websocket
+        if websocket is not None and not websocket.closed:
+            await websocket.close()
+
+    async def set_terminal_size(self, width: int, height: int) -> None:
+        self._size = (width, height)
+        await super().set_terminal_size(width, height)
+
+    async def redraw(self, width: int, height: int) -> None:
+        """Have the app draw its whole screen again, at this size (for a browser that has just attached).
+
+        The app (in a browser) repaints everything when its terminal gets the focus.
+        """
+        await self.set_terminal_size(width, height)
+        await self.focus()
 
     async def _open_app_process(self, width: int = 80, height: int = 24) -> asyncio.subprocess.Process:
         environment = self._build_environment(width=width, height=height)
         environment[SESSION_DIR_ENV] = str(self.folder)
         environment[SERVER_PID_ENV] = str(os.getpid())
+        self._size = (width, height)
         self._process = process = await asyncio.create_subprocess_exec(
             *self.argv,
             stdin=asyncio.subprocess.PIPE,
@@ -87,6 +149,7 @@ class Session(AppService):
         try:
             await super().run()
         finally:
+            self.finished.set()
             if not self._ended:
                 try:
                     await self.remote_close()
