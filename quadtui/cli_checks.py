@@ -143,12 +143,16 @@ def check_export(folder: str) -> None:
 
 
 def parse_serve_options(args: argparse.Namespace) -> dict[str, object]:
-    """``--port``, ``--max-sessions``, ``--public-url``, ``--serve-dir``, ``--reload-grace`` as ``serve()`` takes them."""
+    """The ``--serve`` options (port, sessions, public URL, folder, reload grace) as ``serve()`` takes them."""
     from quadtui import serve
 
     try:
-        return {"port": serve.parse_port(args.port), "max_sessions": serve.parse_max_sessions(args.max_sessions),
-                "public_url": serve.parse_public_url(args.public_url), "serve_dir": serve.parse_serve_dir(args.serve_dir),
-                "reload_grace": serve.parse_reload_grace(args.reload_grace)}
+        return {
+            "port": serve.parse_port(args.port),
+            "max_sessions": serve.parse_max_sessions(args.max_sessions),
+            "public_url": serve.parse_public_url(args.public_url),
+            "serve_dir": serve.parse_serve_dir(args.serve_dir),
+            "reload_grace": serve.parse_reload_grace(args.reload_grace),
+        }
     except ValueError as exc:
         raise UsageError(str(exc)) from None

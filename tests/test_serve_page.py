@@ -58,7 +58,10 @@ class NativeSocket {
 const location = new URL(input.page);
 const stored = {};
 if (input.token) stored["quadtui-session"] = input.token;
-const sessionStorage = { getItem(k) { return k in stored ? stored[k] : null; }, setItem(k, v) { stored[k] = String(v); } };
+const sessionStorage = {
+  getItem(k) { return k in stored ? stored[k] : null; },
+  setItem(k, v) { stored[k] = String(v); },
+};
 const window = {
   location, listeners: {},
   addEventListener(type, f) { (this.listeners[type] = this.listeners[type] || []).push(f); },
@@ -78,7 +81,11 @@ terminal.textarea = element("textarea");            // now it has
 drain();
 out.focusedTextarea = document.activeElement === terminal.textarea;
 
-const leave = () => { let asked = false; fire(window, "beforeunload", { preventDefault() { asked = true; } }); return asked; };
+const leave = () => {
+  let asked = false;
+  fire(window, "beforeunload", { preventDefault() { asked = true; } });
+  return asked;
+};
 out.asksBeforeConnected = leave();
 body.classList.add("-loaded");
 out.asksWhileLive = leave();

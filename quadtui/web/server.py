@@ -208,7 +208,8 @@ class ClassroomServer(Server):
                 log.info("session %d ended (%d of %d in use)", session.number, len(self.sessions),
                          self.max_sessions)
 
-    async def _process_messages(self, websocket: web.WebSocketResponse, app_service: Session) -> None:  # type: ignore[override]
+    async def _process_messages(  # type: ignore[override]
+            self, websocket: web.WebSocketResponse, app_service: Session) -> None:
         """Relay the browser's keys, sizes and focus to the app; anything malformed is dropped."""
         async for message in websocket:
             if message.type != WSMsgType.TEXT:
