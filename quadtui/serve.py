@@ -25,6 +25,8 @@ MAX_SESSIONS_LIMIT = 1000
 INSTALL_HINT = "--serve needs textual-serve: pip install 'quadtui[web]'"
 _OWN_FLAGS = ("--serve",)
 _OWN_OPTIONS = ("--host", "--port", "--max-sessions", "--public-url", "--serve-dir", "--reload-grace")
+#: options whose value is a file the sessions must find from their own folders
+_FILE_OPTIONS = ("--config", "--lesson")
 DEFAULT_RELOAD_GRACE = 60
 MAX_RELOAD_GRACE = 3600
 
@@ -95,21 +97,39 @@ def parse_serve_dir(raw: str | None) -> Path | None:
 
 
 def app_argv(argv: Sequence[str]) -> list[str]:
-    """What each browser tab runs: this quadtui with ``argv`` minus the serve flags."""
+    """What each browser tab runs: this quadtui with ``argv`` minus the serve flags.
+
+    A session runs in its own folder, so files named on the command line
+    (``--config``, a ``--lesson`` file) are passed on as absolute paths.
+    """
     kept: list[str] = []
-    skip = False
+    skip = file_next = False
     for arg in argv:
+        name, has_value, value = arg.partition("=")
         if skip:
             skip = False
+        elif file_next:
+            file_next = False
+            kept.append(_absolute_if_file(arg))
         elif arg in _OWN_FLAGS:
             continue
         elif arg in _OWN_OPTIONS:
             skip = True
-        elif arg.split("=", 1)[0] in _OWN_OPTIONS:
+        elif has_value and name in _OWN_OPTIONS:
             continue
+        elif arg in _FILE_OPTIONS:
+            file_next = True
+            kept.append(arg)
+        elif has_value and name in _FILE_OPTIONS:
+            kept.append(f"{name}={_absolute_if_file(value)}")
         else:
             kept.append(arg)
     return [sys.executable, "-m", "quadtui", *kept]
+
+
+def _absolute_if_file(value: str) -> str:
+    """``value`` as an absolute path if it names something here (a lesson may be a shipped name instead)."""
+    return os.path.abspath(value) if value and os.path.lexists(value) else value
 
 
 def is_loopback(host: str) -> bool:

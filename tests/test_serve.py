@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -114,9 +115,10 @@ class Served:
     def __init__(self, *args: str) -> None:
         self.port = free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.output = tempfile.TemporaryFile()  # not a pipe: a chatty server must never block on it
         self.process = subprocess.Popen(
             [sys.executable, "-m", "quadtui", "--serve", "--host", LOOPBACK, "--port", str(self.port), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+            stdout=self.output, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self.sessions: set[int] = set()
         try:
             wait_for(self._listening, "the server to listen", START_SECONDS)
@@ -126,7 +128,8 @@ class Served:
 
     def _listening(self) -> bool:
         if self.process.poll() is not None:
-            raise AssertionError(f"the server exited: {self.process.communicate()}")
+            self.output.seek(0)
+            raise AssertionError(f"the server exited: {self.output.read().decode(errors='replace')}")
         with socket.socket() as probe:
             return probe.connect_ex((LOOPBACK, self.port)) == 0
 
@@ -147,15 +150,16 @@ class Served:
             except OSError:
                 pass
         try:
-            self.process.communicate(timeout=10)
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        self.output.close()
 
 
 @pytest.fixture(scope="module")
 def server():
     """One server for the page and session tests: one place, no reload grace; a run, once F5 starts it, trains on."""
-    served = Served("--max-sessions", "1", "--reload-grace", "0", "--epochs", "1000000", "--hidden", "64")
+    served = Served("--max-sessions", "1", "--reload-grace", "0", "--epochs", "10000000", "--hidden", "64")
     yield served
     served.end()
 
@@ -333,6 +337,9 @@ async def test_an_export_arrives_as_a_browser_download(server):
         async with http.ws_connect(server.url + "ws?width=120&height=40") as ws:
             await first_output(ws)
             await ws.send_json(["stdin", "\x1b[15~"])  # F5: train
+            (pid,) = await pumped(ws, server.session_pids, "the session's process", 10)
+            await pumped(ws, lambda: training_children(pid), "the run to start")
+            await ws.send_json(["stdin", "\x1b[17~\x1b[18~"])  # F6 pause, F7 one more epoch: the app idles
             for _ in range(60):  # F4 (export) once the run has a first epoch on screen; bounded
                 await ws.send_json(["stdin", "\x1bOS"])
                 if await screen_shows(ws, b"Export the run", 2):
@@ -353,7 +360,7 @@ async def test_an_export_arrives_as_a_browser_download(server):
                 data = await reply.read()
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert any(name.endswith("/config.toml") for name in archive.namelist())
-        assert b"epochs = 1000000" in next(archive.read(n) for n in archive.namelist() if n.endswith("config.toml"))
+        assert b"epochs = 10000000" in next(archive.read(n) for n in archive.namelist() if n.endswith("config.toml"))
 
 
 @needs_proc
@@ -380,13 +387,13 @@ async def session_token(ws) -> str:
     """The token the server gives this tab's session (the page keeps it, to come back after a reload)."""
     message = await ws.receive(timeout=START_SECONDS)
     assert message.type == aiohttp.WSMsgType.TEXT and message.json()[0] == "quadtui_session", message
-    return message.json()[1]
+    return message.json()[1]  # the first message, before any of the app's output
 
 
 @needs_proc
 async def test_a_reloaded_tab_gets_its_session_back_within_the_grace_period_and_not_after():
     grace = 5
-    served = Served("--max-sessions", "1", "--reload-grace", str(grace), "--epochs", "1000000")
+    served = Served("--max-sessions", "1", "--reload-grace", str(grace), "--epochs", "10000000")
     try:
         async with aiohttp.ClientSession() as http:
             async with http.ws_connect(served.url + "ws/new?width=100&height=30") as ws:
@@ -395,16 +402,18 @@ async def test_a_reloaded_tab_gets_its_session_back_within_the_grace_period_and_
                 (pid,) = await pumped(ws, served.session_pids, "the session's process", 10)
                 await ws.send_json(["stdin", "\x1b[15~"])  # F5: a run to come back to
                 await pumped(ws, lambda: training_children(pid), "the run to start")
+                await ws.send_json(["stdin", "\x1b[17~"])  # F6: paused, it waits for us (and spares the CPU)
             # the tab reloads: the same token, a new websocket
             async with http.ws_connect(served.url + f"ws/{token}?width=100&height=30") as ws:
                 assert await session_token(ws) == token
                 assert await screen_shows(ws, b" settings ", START_SECONDS), "the app did not redraw for the new tab"
-                assert served.session_pids() == [pid] and training_children(pid)  # the same app, still training
+                assert served.session_pids() == [pid] and training_children(pid)  # the same app, its run still there
             closed = time.monotonic()
             await settled(lambda: in_session(pid) == [], "the session to end after its grace", grace + 10)
             kept = time.monotonic() - closed
             print(f"a closed tab's session kept {kept:.2f} s (grace {grace} s)")
             assert kept >= grace - 1
+            await free_place(http, served.url)  # the ended session's place is given back
             async with http.ws_connect(served.url + f"ws/{token}") as ws:  # too late: a new session
                 assert await session_token(ws) != token
     finally:
@@ -473,6 +482,14 @@ def test_each_tab_runs_quadtui_with_the_other_flags(recorded, tmp_path):
     assert (made.host, made.port, made.max_sessions, made.serve_dir) == (LOOPBACK, 8123, 3, tmp_path.resolve())
     assert made.argv == [sys.executable, "-m", "quadtui", "--lr", "0.1", "--lesson", "too-high-learning-rate"]
     assert made.public_base == "https://x.example/q/"
+
+
+def test_files_named_for_the_sessions_are_passed_on_as_absolute_paths(recorded, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "class.toml").write_text("hidden = 5\n")
+    assert main(["--serve", "--config", "class.toml", "--lesson=how-many-neurons"]) == 0
+    (made,) = recorded
+    assert made.argv[3:] == ["--config", str(tmp_path / "class.toml"), "--lesson=how-many-neurons"]
 
 
 # -- a non-loopback host -----------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Any, Sequence
 import aiohttp_jinja2
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.web_runner import GracefulExit
+from textual_serve import download_manager
 from textual_serve.server import Server
 
 from quadtui.web.session import Session, clamp_size, new_folder
@@ -37,6 +38,9 @@ PAGE = "quadtui.html"
 HEARTBEAT = 10.0
 #: the largest message a browser may send (keys and sizes are tiny; this bounds a hostile one)
 MAX_MESSAGE = 64 * 1024
+#: how long a download waits for each chunk from the app (textual-serve's 4 s cuts a download short
+#: when the app is busy, as it is on a classroom server with everyone training)
+download_manager.DOWNLOAD_TIMEOUT = 30
 log = logging.getLogger("quadtui.serve")
 
 
@@ -141,9 +145,12 @@ class ClassroomServer(Server):
                               download_manager=self.download_manager, debug=self.debug)
             self.sessions.add(session)  # counted before the first await: two browsers cannot both take the last place
             log.info("session %d started (%d of %d in use)", session.number, len(self.sessions), self.max_sessions)
+        try:  # the tab's token first, before any screen output can come
+            await websocket.send_str(json.dumps(["quadtui_session", session.token]))
+        except (ConnectionError, RuntimeError):  # the browser is gone already: leaving below decides
+            pass
         session.attach(websocket)
         try:
-            await websocket.send_str(json.dumps(["quadtui_session", session.token]))
             if fresh:
                 await session.start(width, height)
             else:
