@@ -26,7 +26,6 @@ from typing import Any, Sequence
 
 import aiohttp_jinja2
 from aiohttp import WSCloseCode, WSMsgType, web
-from aiohttp.web_runner import GracefulExit
 from textual_serve import download_manager
 from textual_serve.server import Server
 
