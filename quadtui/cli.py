@@ -172,7 +172,7 @@ def _main(argv: list[str]) -> int:
         from quadtui.headless import run_headless
 
         return run_headless(config, threads=threads, as_json=args.json, export=args.export)
-    from quadtui.served import guard_session
+    from quadtui.served import guard_session, remove_temporary_folder
     from quadtui.tui.app import QuadApp
 
     guard_session()  # a served session: ends with its server, its processes as one group
@@ -183,7 +183,10 @@ def _main(argv: list[str]) -> int:
     if args.sweep is not None:
         extra["sweep"] = args.sweep
     app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, **extra)
-    app.run()
+    try:
+        app.run()
+    finally:
+        remove_temporary_folder()  # served: the session's files go with it, however it ends
     if "quadtui.tui.remote" in sys.modules:  # runs trained in child processes: end their fork server
         sys.modules["quadtui.tui.remote"].stop_server()
     return app.return_code or 0

@@ -9,6 +9,7 @@ with that: no textual import, nothing heavy.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 SESSION_DIR_ENV = "QUADTUI_SESSION_DIR"
 #: the pid of the ``--serve`` process that started this session
 SERVER_PID_ENV = "QUADTUI_SERVER_PID"
+#: "1" when the session's folder is temporary (removed when the session ends)
+TEMPORARY_ENV = "QUADTUI_SESSION_TEMPORARY"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -37,13 +40,15 @@ def guard_session() -> None:
     The server ends a session by ending its process group; this covers the
     server itself being killed (even by SIGKILL): the kernel then sends this
     process SIGTERM (a parent-death signal), and the handler takes the fork
-    server and any training child with it.
+    server and any training child with it (and a temporary session folder,
+    which the dead server can no longer remove).
     """
     if session_folder() is None:
         return
 
     def end_group(signum: int, frame: object) -> None:
         try:
+            remove_temporary_folder()
             os.killpg(os.getpgid(0), signal.SIGKILL)
         finally:
             os._exit(128 + signum)
@@ -55,6 +60,13 @@ def guard_session() -> None:
     server = os.environ.get(SERVER_PID_ENV, "")
     if server.isdigit() and os.getppid() != int(server):  # the server died before the signal was set
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def remove_temporary_folder() -> None:
+    """A served session's temporary folder goes with it (the server may be gone and unable to)."""
+    folder = session_folder()
+    if folder is not None and os.environ.get(TEMPORARY_ENV) == "1":
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _parent_death_signal(signum: int) -> None:

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 
 from textual_serve.app_service import AppService
 
-from quadtui.served import SERVER_PID_ENV, SESSION_DIR_ENV
+from quadtui.served import SERVER_PID_ENV, SESSION_DIR_ENV, TEMPORARY_ENV
 
 #: the terminal size a browser may ask for; a bigger one is cut to this (drawing cost grows with the area)
 MAX_WIDTH, MAX_HEIGHT = 300, 100
@@ -129,6 +129,7 @@ class Session(AppService):
         environment = self._build_environment(width=width, height=height)
         environment[SESSION_DIR_ENV] = str(self.folder)
         environment[SERVER_PID_ENV] = str(os.getpid())
+        environment[TEMPORARY_ENV] = "0" if self.keep_folder else "1"
         self._size = (width, height)
         self._process = process = await asyncio.create_subprocess_exec(
             *self.argv,
