@@ -13,7 +13,7 @@ from quadtui import serve as serve_cli
 from quadtui.cli import main
 
 pytest.importorskip("textual_serve", reason="--serve needs textual-serve (pip install 'quadtui[web]')")
-from quadtui.web.server import ClassroomServer  # noqa: E402
+from quadtui.web.server import ClassroomServer, upload_name  # noqa: E402
 from quadtui.web.session import clamp_size  # noqa: E402
 from tests.serving import LOOPBACK, ROOT, free_port  # noqa: E402
 
@@ -23,9 +23,18 @@ def test_public_url_puts_every_page_url_under_it():
                            public_url="https://class.example.org/quadtui/")
     assert made.page_urls() == {"static": "https://class.example.org/quadtui/static/",
                                 "websocket": "wss://class.example.org/quadtui/ws",
-                                "download": "https://class.example.org/quadtui/download/"}
+                                "download": "https://class.example.org/quadtui/download/",
+                                "upload": "https://class.example.org/quadtui/upload/"}
     plain = ClassroomServer(["quadtui"], host=LOOPBACK, port=8000, max_sessions=2)
-    assert plain.page_urls() == {"static": "static/", "websocket": "ws", "download": "download/"}
+    assert plain.page_urls() == {"static": "static/", "websocket": "ws", "download": "download/",
+                                 "upload": "upload/"}
+
+
+@pytest.mark.parametrize("name,safe", [("quadtui.toml", "quadtui.toml"), ("../../etc/passwd", "passwd"),
+                                       ("C:\\x\\My Config.toml", "My_Config.toml"), (".bashrc", "bashrc"),
+                                       ("", "upload"), ("..", "upload")])
+def test_uploaded_file_names_stay_plain_names(name, safe):
+    assert upload_name(name) == safe
 
 
 @pytest.mark.parametrize("raw,parsed", [

@@ -43,11 +43,15 @@ function element(tag) {
 const terminal = element("div");
 terminal.dataset.sessionWebsocketUrl = attr("data-session-websocket-url");
 terminal.dataset.downloadUrl = attr("data-download-url");
+terminal.dataset.uploadUrl = attr("data-upload-url");
 const ended = element("p");
+const toast = element("div");
 const body = element("body");
 const document = {
   body, activeElement: null, listeners: {},
-  getElementById(id) { return id === "terminal" ? terminal : id === "ended-message" ? ended : null; },
+  getElementById(id) {
+    return { terminal, "ended-message": ended, toast }[id] || null;
+  },
   createElement: element,
   addEventListener(type, f) { (this.listeners[type] = this.listeners[type] || []).push(f); },
 };
@@ -65,7 +69,12 @@ const sessionStorage = {
 const window = {
   location, listeners: {},
   addEventListener(type, f) { (this.listeners[type] = this.listeners[type] || []).push(f); },
-  setTimeout(f) { timers.push(f); },
+  setTimeout(f) { timers.push(f); return timers.length; },
+  clearTimeout() {},
+  fetch(url, options) {
+    out.fetched = { url, method: options.method, body: options.body };
+    return Promise.resolve({ text: () => Promise.resolve("my_config.toml is in your folder now") });
+  },
   open(url, target) { out.nativeOpen = url; return null; },
   WebSocket: NativeSocket, sessionStorage,
 };
@@ -101,14 +110,19 @@ fire(socket, "message", { data: new Uint8Array(4) });
 out.storedToken = stored["quadtui-session"];
 fire(socket, "close", { reason: "All 20 quadtui sessions on this server are in use." });
 out.endedMessage = ended.textContent;
-console.log(JSON.stringify(out));
+
+fire(document, "drop", { preventDefault() {}, dataTransfer: { files: [{ name: "my config.toml" }] } });
+setImmediate(() => {
+  out.toast = toast.textContent;
+  console.log(JSON.stringify(out));
+});
 """
 
 
 def render(**context) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     defaults = {"title": "quadtui", "font_size": 16, "full": "",
-                "urls": {"static": "static/", "websocket": "ws", "download": "download/"}}
+                "urls": {"static": "static/", "websocket": "ws", "download": "download/", "upload": "upload/"}}
     return env.get_template("quadtui.html").render(**{**defaults, **context})
 
 
@@ -130,7 +144,7 @@ def test_the_websocket_is_the_pages_own_address(page: str, socket: str) -> None:
 
 def test_a_public_url_wins_over_the_pages_address() -> None:
     html = render(urls={"static": "https://p.example/q/static/", "websocket": "wss://p.example/q/ws",
-                        "download": "https://p.example/q/download/"})
+                        "download": "https://p.example/q/download/", "upload": "https://p.example/q/upload/"})
     assert run_page(html, "http://127.0.0.1:8000/")["socketUrl"] == "wss://p.example/q/ws/new"
 
 
@@ -159,6 +173,13 @@ def test_downloads_come_from_the_pages_own_server_path_and_other_links_open_as_u
 def test_the_servers_reason_for_closing_is_shown() -> None:
     out = run_page(render(), "http://127.0.0.1:8000/")
     assert out["endedMessage"].startswith("All 20 quadtui sessions") and out["nativeSocket"] == "ws://x/ws"
+
+
+def test_a_dropped_file_is_uploaded_to_the_tabs_session_and_the_answer_shown() -> None:
+    out = run_page(render(), "https://school.example/quadtui/")
+    assert out["fetched"] == {"url": "https://school.example/quadtui/upload/tok-123?name=my+config.toml",
+                              "method": "POST", "body": {"name": "my config.toml"}}
+    assert out["toast"] == "my_config.toml is in your folder now"
 
 
 def test_a_full_server_page_says_so_and_loads_no_terminal() -> None:

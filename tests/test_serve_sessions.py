@@ -125,6 +125,29 @@ async def test_an_export_arrives_as_a_browser_download(server):
 
 
 @needs_proc
+async def test_a_file_dropped_on_the_page_lands_in_the_session_folder_only(server):
+    async with aiohttp.ClientSession() as http:
+        await free_place(http, server.url)
+        async with http.ws_connect(server.url + "ws/new") as ws:
+            token = await session_token(ws)
+            await first_output(ws)
+            (pid,) = await pumped(ws, server.session_pids, "the session's process", 10)
+            folder = Path(environment_of(pid)["QUADTUI_SESSION_DIR"])
+            upload = server.url + f"upload/{token}"
+            async with http.post(upload, params={"name": "../My Config.toml"}, data=b"hidden = 6\n") as reply:
+                assert reply.status == 200 and "load it with ctrl+o" in await reply.text()
+            assert (folder / "My_Config.toml").read_bytes() == b"hidden = 6\n"
+            assert not (folder.parent / "My Config.toml").exists()
+            async with http.post(upload, params={"name": "My_Config.toml"}, data=b"hidden = 7\n") as reply:
+                assert reply.status == 409 and "already in your folder" in await reply.text()
+            async with http.post(upload, params={"name": "big.toml"}, data=b"#" * (2 * 1024 * 1024)) as reply:
+                assert reply.status == 413 and "too big" in await reply.text()
+            async with http.post(server.url + "upload/not-a-session", params={"name": "x"}, data=b"x") as reply:
+                assert reply.status == 404
+            assert sorted(p.name for p in folder.iterdir()) == ["My_Config.toml"]
+
+
+@needs_proc
 async def test_a_dropped_connection_ends_its_session(server):
     async with PortMappingProxy(server.port) as proxy, aiohttp.ClientSession() as http:
         await free_place(http, proxy.url)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import signal
 import sys
 from pathlib import Path
@@ -29,6 +30,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from textual_serve import download_manager
 from textual_serve.server import Server
 
+from quadtui.core.files import FileWriteError, atomic_write
 from quadtui.web.session import Session, clamp_size, new_folder
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -37,6 +39,8 @@ PAGE = "quadtui.html"
 HEARTBEAT = 10.0
 #: the largest message a browser may send (keys and sizes are tiny; this bounds a hostile one)
 MAX_MESSAGE = 64 * 1024
+#: the largest file a student may drop on the page (configs and lessons are a few KB)
+MAX_UPLOAD = 1024 * 1024
 #: how long a download waits for each chunk from the app (textual-serve's 4 s cuts a download short
 #: when the app is busy, as it is on a classroom server with everyone training)
 download_manager.DOWNLOAD_TIMEOUT = 30
@@ -80,6 +84,7 @@ class ClassroomServer(Server):
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
         app.router.add_get("/ws/{token}", self.handle_websocket)  # our page: the tab's token, to come back
+        app.router.add_post("/upload/{token}", self.handle_upload)  # a file dropped on the page
         return app
 
     async def on_shutdown(self, app: web.Application) -> None:
@@ -114,7 +119,8 @@ class ClassroomServer(Server):
         if base:
             scheme = "wss" if base.startswith("https:") else "ws"
             websocket = scheme + base[base.index(":"):] + "ws"
-        return {"static": base + "static/", "websocket": websocket, "download": base + "download/"}
+        return {"static": base + "static/", "websocket": websocket, "download": base + "download/",
+                "upload": base + "upload/"}
 
     async def handle_index(self, request: web.Request) -> web.Response:
         font_size = min(max(_whole(request.query.get("fontsize"), 16), 8), 40)
@@ -128,6 +134,29 @@ class ClassroomServer(Server):
         response = aiohttp_jinja2.render_template(PAGE, request, context, status=503 if busy else 200)
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    # -- a file from the browser -------------------------------------------------------------------
+    async def handle_upload(self, request: web.Request) -> web.Response:
+        """Put a file the student dropped on the page into their session folder (one line back, as text)."""
+        token = request.match_info.get("token", "")
+        session = next((s for s in self.sessions if s.token == token and not s.finished.is_set()), None)
+        if session is None:
+            return web.Response(status=404, text="No session to upload to: reload the page.")
+        name = upload_name(request.query.get("name", ""))
+        data = bytearray()
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            data += chunk
+            if len(data) > MAX_UPLOAD:
+                return web.Response(status=413, text=f"{name}: too big to upload; at most {MAX_UPLOAD // 1024} KB.")
+        target = session.folder / name
+        if target.exists():
+            return web.Response(status=409, text=f"{name} is already in your folder: rename the file, drop it again.")
+        try:
+            await asyncio.to_thread(atomic_write, target, bytes(data))
+        except FileWriteError:  # (its message names the server's path: not the student's business)
+            return web.Response(status=500, text=f"{name} could not be saved in your folder.")
+        log.info("session %d: %s uploaded (%d bytes)", session.number, name, len(data))
+        return web.Response(text=f"{name} is in your folder now: load it with ctrl+o")
 
     # -- a session ---------------------------------------------------------------------------------
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
@@ -237,6 +266,13 @@ class ClassroomServer(Server):
                 await app_service.blur()
             elif kind == "focus":
                 await app_service.focus()
+
+
+def upload_name(name: str) -> str:
+    """A dropped file's name, safe in the session folder: letters, digits, '.', '-', '_'; no path, no dot first."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._-")[:100]
+    return safe or "upload"
 
 
 def _whole(raw: str | None, default: int) -> int:
