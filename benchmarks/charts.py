@@ -112,6 +112,7 @@ def main() -> None:
     done = engine.snapshot()
     frame(f"real run, done at epoch {done.epoch}", done, theme, n)
 
+    short, long = synthetic(snap, 1_000), synthetic(snap, 1_000_000)
     print(f"others, median of {n}:")
     extra = {
         "neuron (contribution)": lambda: neuron_chart(done, 3, True, WIDTH, HEIGHT, theme),
@@ -119,6 +120,8 @@ def main() -> None:
             "lr", list(np.geomspace(1e-3, 1, 12)), [1 / (i + 1) for i in range(11)] + [None],
             WIDTH, HEIGHT, theme, log_x=True),
         "loss, NO_COLOR": lambda: loss_chart(done, WIDTH, HEIGHT, dataclasses.replace(theme, color=False)),
+        "loss, log x": lambda: loss_chart(done, WIDTH, HEIGHT, theme, log_x=True),
+        "loss, log x, 1M epochs": lambda: loss_chart(long, WIDTH, HEIGHT, theme, log_x=True),
         "loss + 3 overlays": lambda: loss_chart(
             done, WIDTH, HEIGHT, theme, [LossOverlay(f"run {i}", done.history) for i in range(3)]),
     }
@@ -126,7 +129,6 @@ def main() -> None:
         wall, cpu = timed(fn, n)
         print(f"  {name:<28} {wall:6.2f} ms {cpu:6.2f} ms")
 
-    short, long = synthetic(snap, 1_000), synthetic(snap, 1_000_000)
     t_short, t_long = paired_ms(lambda: loss_chart(short, WIDTH, HEIGHT, theme),
                                 lambda: loss_chart(long, WIDTH, HEIGHT, theme), n)
     ratio = t_long / t_short

@@ -45,6 +45,8 @@ class PtyProcess:
         )
         os.close(slave)
         self.output = bytearray()
+        #: reads that found output: about one per frame the program drew (a proxy for its frame rate)
+        self.frames = 0
 
     @property
     def pid(self) -> int:
@@ -77,6 +79,7 @@ class PtyProcess:
             return False
         if not data:
             return False
+        self.frames += 1
         if keep:
             self.output += data
         return True

@@ -7,13 +7,16 @@ before torch is loaded.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import errno
 import os
 import sys
-from typing import NoReturn, Sequence
+from typing import TYPE_CHECKING, NoReturn, Sequence
 
 from quadtui import __version__
 from quadtui.cli_checks import (
     UsageError,
+    check_budget,
     check_export,
     check_modes,
     check_sweep,
@@ -21,13 +24,23 @@ from quadtui.cli_checks import (
     parse_config,
     parse_neuron,
     parse_serve_options,
+    parse_speed,
     parse_threads,
     resolve_config,
 )
 from quadtui.core.config import DEFAULT, FIELDS, shorten
 from quadtui.core.lesson import shipped_lessons
+from quadtui.core.control import DEFAULT_SPEED
+
+if TYPE_CHECKING:
+    from quadtui.core.budget import Estimate
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: errors of writing the result (stdout on a full or failing device); every file quadtui itself
+#: writes reports its own errors (FileWriteError), so these can only come from stdout or stderr
+_OUTPUT_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF}
+_output_reported = False
 
 #: the notebook's names for the fields it has
 _NOTEBOOK_NAMES = {"lr": "LEARNING_RATE", "epochs": "EPOCHS", "hidden": "N_HIDDEN"}
@@ -92,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="train one run per value, e.g. --sweep hidden=1,2,4,8 (a table with --headless)",
     )
     run.add_argument(
+        "--max-memory",
+        default=None,
+        metavar="SIZE",
+        help="refuse a run or sweep estimated to need more memory than SIZE, e.g. 512M or 2G; "
+        "default a quarter of the machine's memory, at most 4G (or $QUADTUI_MAX_MEMORY)",
+    )
+    run.add_argument(
         "--threads",
         default=None,
         metavar="N",
@@ -100,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     app = parser.add_argument_group("app")
     app.add_argument("--run", action="store_true", help="start training as soon as the app opens")
     app.add_argument("--neuron", default=None, metavar="N", help="hidden neuron shown first, 0 to hidden-1")
+    app.add_argument(
+        "--speed",
+        default=None,
+        metavar="EPOCHS_PER_S",
+        help=f"the app's pace, epochs per second, or 'full' (as fast as it can); default {DEFAULT_SPEED:,}",
+    )
     teach = parser.add_argument_group("teaching")
     teach.add_argument(
         "--lesson",
@@ -133,6 +159,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # stdout closed early (`| head`): stop quietly, like other tools
         return EXIT_FAILED
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRORS:
+            raise
+        return _output_failed(exc)
+
+
+def _output_failed(exc: OSError) -> int:
+    """The result could not be written (``> /dev/full``): say so in one line on stderr (once)."""
+    global _output_reported
+    if _output_reported:
+        return EXIT_FAILED
+    _output_reported = True
+    try:
+        print(f"quadtui: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):  # stderr is gone too: the exit code must do
+        pass
+    return EXIT_FAILED
 
 
 def _main(argv: list[str]) -> int:
@@ -143,10 +186,14 @@ def _main(argv: list[str]) -> int:
         threads = parse_threads(args.threads)
         neuron = parse_neuron(args.neuron, config)
         serving = parse_serve_options(args)
+        speed = parse_speed(args.speed)
         if args.sweep is not None:
             check_sweep(args.sweep, config)
+        max_memory, need = check_budget(args, config)
         if args.export is not None:
             check_export(args.export)
+        if sys.stdout is None:  # started with stdout closed (`>&-`): a result would vanish
+            raise UsageError("stdout is closed: nowhere to print to (redirect it to a file or /dev/null)")
     except UsageError as exc:
         print(f"quadtui: error: {shorten(str(exc), 240)}", file=sys.stderr)
         return EXIT_USAGE
@@ -164,6 +211,8 @@ def _main(argv: list[str]) -> int:
         from quadtui.serve import serve
 
         return serve(argv, host=args.host, **serving)
+    if args.headless and need is not None:
+        _warn_if_slow(need)
     if args.headless and args.sweep is not None:
         from quadtui.sweep_cli import run_sweep_cli
 
@@ -172,24 +221,41 @@ def _main(argv: list[str]) -> int:
         from quadtui.headless import run_headless
 
         return run_headless(config, threads=threads, as_json=args.json, export=args.export)
-    from quadtui.served import guard_session, remove_temporary_folder
-    from quadtui.tui.app import QuadApp
+    from quadtui.served import remove_temporary_folder
+    from quadtui.terminal import missing_terminal
 
-    guard_session()  # a served session: ends with its server, its processes as one group
+    problem = missing_terminal()
+    if problem is not None:
+        print(f"quadtui: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    from quadtui.tui.app import QuadApp
 
     extra: dict[str, object] = {}
     if lesson is not None:
         extra["lesson"] = lesson
     if args.sweep is not None:
         extra["sweep"] = args.sweep
-    app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, **extra)
+    app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, speed=speed, max_memory=max_memory,
+                  **extra)
+    # A loop of our own: asyncio.run() would, on the way out, wait for every thread worker to
+    # return, and a sweep or load deep in a long epoch would hold ctrl+q for seconds.  The
+    # threads were cancelled; entry() leaves with os._exit.
     try:
-        app.run()
+        app.run(loop=asyncio.new_event_loop())
     finally:
         remove_temporary_folder()  # served: the session's files go with it, however it ends
     if "quadtui.tui.remote" in sys.modules:  # runs trained in child processes: end their fork server
         sys.modules["quadtui.tui.remote"].stop_server()
     return app.return_code or 0
+
+
+def _warn_if_slow(need: "Estimate") -> None:
+    """One line on stderr, before a run whose epochs may take more than a minute."""
+    from quadtui.core.budget import slow_warning
+
+    warning = slow_warning(need)
+    if warning is not None:
+        print(f"quadtui: warning: {warning}; ctrl+c stops it", file=sys.stderr)
 
 
 def entry() -> NoReturn:
@@ -200,9 +266,16 @@ def entry() -> NoReturn:
     """
     code = main()
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except BrokenPipeError:  # e.g. `quadtui --print-code | head`: the reader has what it wanted
+        pass
+    except (OSError, ValueError) as exc:  # a full device takes the last bytes only now
+        code = _output_failed(exc) if isinstance(exc, OSError) else EXIT_FAILED
+    try:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+    except (OSError, ValueError):
         pass
     os._exit(code)
 

@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+from typing import TYPE_CHECKING
 
+from quadtui.core.control import DEFAULT_SPEED
 from quadtui.core.config import FIELDS, Config, ConfigError, shown
 from quadtui.core.lesson import Lesson, load_lesson
 from quadtui.core.tomlio import ConfigFileError, load_config_file
 
+if TYPE_CHECKING:
+    from quadtui.core.budget import Estimate
+
 THREADS_ENV = "QUADTUI_THREADS"
+MAX_SPEED = 1_000_000
 
 
 class UsageError(Exception):
@@ -24,6 +30,9 @@ def flag(field: str) -> str:
 def parse_config(args: argparse.Namespace, base: Config | None = None) -> Config:
     """The config the flags describe (flags not given keep ``base``'s values)."""
     given = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
+    for name, value in given.items():  # a flag given with no value is a mistake, not "the default"
+        if name == "batch_size" and isinstance(value, str) and not value.strip():
+            raise UsageError(f"{flag(name)} {as_typed(value)}: not allowed; must be {FIELDS[name].allowed}")
     try:
         return Config.from_mapping(given, base=base)
     except ConfigError as exc:
@@ -60,7 +69,9 @@ def parse_threads(raw: str | None) -> int:
     source = "--threads"
     if raw is None:
         raw, source = os.environ.get(THREADS_ENV), THREADS_ENV
-    if raw is None or raw == "":
+        if raw == "":  # an empty variable is an unset one
+            return 1
+    if raw is None:
         return 1
     threads = _whole_number(raw)
     if threads is None or not 1 <= threads <= 64:
@@ -84,6 +95,8 @@ def check_modes(args: argparse.Namespace) -> None:
     modes = [f for f in ("headless", "serve", "print_config", "print_code") if getattr(args, f)]
     if len(modes) > 1:
         raise UsageError(f"{flag(modes[0])} and {flag(modes[1])} cannot be used together")
+    if args.speed is not None and args.headless:
+        raise UsageError("--speed is for the app: --headless always trains at full speed")
     needs = {"json": "headless", "export": "headless", "host": "serve", "port": "serve", "max_sessions": "serve",
              "public_url": "serve", "serve_dir": "serve", "reload_grace": "serve"}
     for option, mode in needs.items():
@@ -124,7 +137,7 @@ def check_sweep(spec: str, config: Config) -> None:
         raise UsageError("--sweep: not available") from None
     parse = getattr(sweep_cli, "parse_sweep_spec", None)
     if parse is None:
-        parse = importlib.import_module("quadtui.core.sweep").parse_sweep_spec
+        parse = importlib.import_module("quadtui.core.sweep_spec").parse_sweep_spec  # no torch
     try:
         parse(spec, config)
     except ValueError as exc:  # ConfigError is a ValueError too
@@ -140,6 +153,51 @@ def check_export(folder: str) -> None:
         check_folder(folder)
     except FileWriteError as exc:
         raise UsageError(f"--export {exc}") from None
+
+
+def parse_speed(raw: str | None) -> float | None:
+    """--speed: epochs per second for the app (``full``: as fast as it can, None)."""
+    if raw is None:
+        return DEFAULT_SPEED
+    text = raw.strip().lower()
+    if text in ("full", "max"):
+        return None
+    try:
+        speed = float(text.replace("_", ""))
+    except ValueError:
+        speed = float("nan")
+    if not 0.1 <= speed <= MAX_SPEED:  # nan fails too
+        raise UsageError(f"--speed {as_typed(raw)}: not allowed; must be 'full' or epochs per second "
+                         f"from 0.1 to {MAX_SPEED:,}")
+    return int(speed) if speed.is_integer() else speed
+
+
+def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, "Estimate | None"]:
+    """The memory budget (bytes) and the run's or sweep's estimate; over the budget is a UsageError.
+
+    No torch: the estimate comes from the config alone (quadtui.core.budget).
+    """
+    from quadtui.core import budget
+
+    try:
+        limit, _ = budget.memory_budget(args.max_memory)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.print_config or args.print_code:
+        return limit, None
+    sweep = None
+    if args.sweep is not None:
+        from quadtui.core.sweep_spec import parse_sweep_spec
+
+        try:
+            sweep = parse_sweep_spec(args.sweep, config)
+        except ValueError:  # check_sweep has said why
+            return limit, None
+    need = budget.estimate(config, sweep)
+    refusal = budget.over_budget(need, limit)
+    if refusal is not None:
+        raise UsageError(refusal)
+    return limit, need
 
 
 def parse_serve_options(args: argparse.Namespace) -> dict[str, object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -24,7 +25,7 @@ def run_headless(
 
     from quadtui.core.engine import Engine, Status
     from quadtui.core.threads import set_threads
-    from quadtui.terminal import interruptible, stderr_progress
+    from quadtui.terminal import finish_or_stop, interruptible, stderr_progress
 
     set_threads(threads)
     with interruptible() as cancel:
@@ -35,13 +36,18 @@ def run_headless(
         with progress:
             task = progress.add_task("train", total=config.epochs, loss="-")
 
+            shown = [engine.snapshot()]
+
             def show(snap: Any) -> None:
+                shown[0] = snap
                 loss = snap.train_now
                 progress.update(task, completed=snap.epoch, loss=f"{loss:.6g}" if loss is not None else "-")
 
-            snap = engine.run(cancel=cancel, on_snapshot=show, interval=0.1)
+            ended, snap = finish_or_stop(lambda: engine.run(cancel=cancel, on_snapshot=show, interval=0.1), cancel)
+    if not ended:  # stopped deep inside a long epoch: the last state shown is the run's result
+        snap = dataclasses.replace(shown[0], status=Status.STOPPED)
     if cancel.is_set():
-        print(f"quadtui: stopped by ctrl+c at epoch {snap.epoch}", file=sys.stderr)
+        print(f"quadtui: stopped by {cancel.reason} at epoch {snap.epoch}", file=sys.stderr)
     summary = snap.summary()
     summary["threads"] = threads
     if as_json:
@@ -49,6 +55,9 @@ def run_headless(
     else:
         print(format_summary(summary))
     code = EXIT_OK if snap.status is Status.DONE else EXIT_FAILED
+    if export is not None and not ended:
+        print("quadtui: error: --export: not written: the run was stopped in the middle of an epoch", file=sys.stderr)
+        return EXIT_FAILED
     if export is not None:
         from quadtui.core.export import export_run
         from quadtui.core.files import FileWriteError

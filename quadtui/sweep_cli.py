@@ -24,7 +24,7 @@ def run_sweep_cli(config: Config, spec: str, threads: int = 1, as_json: bool = F
 
     from quadtui.core.sweep import Sweep, SweepProgress
     from quadtui.core.threads import set_threads
-    from quadtui.terminal import interruptible, stderr_progress
+    from quadtui.terminal import finish_or_stop, interruptible, stderr_progress
 
     set_threads(threads)
     with interruptible() as cancel:
@@ -41,9 +41,10 @@ def run_sweep_cli(config: Config, spec: str, threads: int = 1, as_json: bool = F
                 seen = [v for v in p.losses if v is not None]
                 progress.update(task, completed=p.completed, best=f"{min(seen):.6g}" if seen else "-")
 
-            result = sweep.run(cancel=cancel, on_progress=show, interval=0.1)
+            _, result = finish_or_stop(lambda: sweep.run(cancel=cancel, on_progress=show, interval=0.1),
+                                       cancel, grace=None)  # a stopped sweep ends with its chunk
     if as_json:
-        print(json.dumps({"config": config.to_dict(), "sweep": result.to_dict(), "seconds": round(result.seconds, 4)}))
+        print(json.dumps({"config": config.to_json(), "sweep": result.to_dict(), "seconds": round(result.seconds, 4)}))
     else:
         print(format_table(result.to_dict(), result.seconds))
     return EXIT_OK if result.all_done else EXIT_FAILED

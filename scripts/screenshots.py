@@ -3,11 +3,11 @@
 
     python scripts/screenshots.py
 
-Shots: the notebook's run mid-way and finished at 120×40, finished at 80×24,
-the light theme, the F1 help screen, the code screen (ctrl+g) and the
-how-many-neurons lesson, three runs compared (runs table, overlays) and a
-sweep of hidden.  Each session waits on the app's
-state (never a fixed sleep).
+Shots: the notebook's run mid-way and finished at 120×40 and at 80×24 (there the fit chart when done), the
+light theme, the F1 help screen, the code screen (ctrl+g) and the
+how-many-neurons lesson, three runs compared (runs table, overlays), the sweep
+dialog and a sweep of hidden — the last ones at 120×40 and at 80×24 (there the fit chart when done), the size
+of a fresh SSH window.  Each session waits on the app's state (never a fixed sleep).
 """
 
 from __future__ import annotations
@@ -51,12 +51,11 @@ def save(app: QuadApp, name: str) -> None:
     print(OUT.name + "/" + name)
 
 
-async def session(size: tuple[int, int], shots: dict[str, str], neuron: int = 3) -> None:
-    """shots: moment ('running' | 'done' | 'light' | 'help') -> file name."""
-    app = QuadApp(NOTEBOOK, neuron=neuron)
+async def session(size: tuple[int, int], shots: dict[str, str], neuron: int = 3, keys: tuple[str, ...] = ()) -> None:
+    """shots: moment ('running' | 'done' | 'light' | 'help') -> file name; ``keys`` are pressed
+    once the run is done, before the 'done' shot (e.g. choose the fit chart on a small terminal)."""
+    app = QuadApp(NOTEBOOK, neuron=neuron)  # at the app's pace, 1,000 epochs/s: it can be caught mid-run
     screen = app.train_screen
-    if "running" in shots:
-        screen.speed = 1000  # slow enough to catch it mid-run
     async with app.run_test(size=size) as pilot:
         await until(pilot, lambda: screen.engine_loaded)
         await pilot.press("ctrl+t")
@@ -64,8 +63,10 @@ async def session(size: tuple[int, int], shots: dict[str, str], neuron: int = 3)
             await until(pilot, lambda: screen.last is not None and screen.last.epoch >= 1500)
             await settled(pilot, app)
             save(app, shots["running"])
-            await pilot.press("escape", "plus")  # full speed for the rest
+            await pilot.press("escape", "f")  # full speed for the rest
         await until(pilot, lambda: screen.last is not None and screen.last.finished)
+        if keys:
+            await pilot.press(*keys)
         await settled(pilot, app)
         if "done" in shots:
             save(app, shots["done"])
@@ -80,26 +81,30 @@ async def session(size: tuple[int, int], shots: dict[str, str], neuron: int = 3)
             save(app, shots["help"])
 
 
+def sized(name: str, size: tuple[int, int]) -> str:
+    return f"{name}-{size[0]}x{size[1]}.svg"
+
+
 async def code_and_lesson(size: tuple[int, int]) -> None:
     """The code screen over a finished run, and the how-many-neurons lesson after one run."""
     lesson = load_lesson("how-many-neurons")
-    app = QuadApp(lesson.apply(), lesson=lesson)
+    app = QuadApp(lesson.apply(), lesson=lesson, speed=None)
     screen = app.train_screen
     async with app.run_test(size=size) as pilot:
         await until(pilot, lambda: screen.engine_loaded)
         await pilot.press("ctrl+t")
         await until(pilot, lambda: screen.last is not None and screen.last.finished)
         await settled(pilot, app)
-        save(app, "lesson-120x40.svg")
+        save(app, sized("lesson", size))
         await pilot.press("ctrl+g")
         await until(pilot, lambda: isinstance(app.screen, CodeScreen))
         await pilot.pause()
-        save(app, "code-120x40.svg")
+        save(app, sized("code", size))
 
 
 async def runs_and_sweep(size: tuple[int, int]) -> None:
     """Three runs compared (runs table open, earlier runs dashed on the charts), then a sweep of hidden."""
-    app = QuadApp(NOTEBOOK)
+    app = QuadApp(NOTEBOOK, speed=None)
     screen = app.train_screen
     async with app.run_test(size=size) as pilot:
         await until(pilot, lambda: screen.engine_loaded)
@@ -110,25 +115,29 @@ async def runs_and_sweep(size: tuple[int, int]) -> None:
             await until(pilot, lambda: len(screen.runs) > count and screen.last is not None and screen.last.finished)
         await pilot.press("escape", "r")
         await settled(pilot, app)
-        save(app, "runs-120x40.svg")
+        save(app, sized("runs", size))
         await pilot.press("r", "v")
         await until(pilot, lambda: app.screen is not screen)
         app.screen.query_one("#sweep-param").value = "hidden"
         await pilot.pause()
-        await pilot.press(*"1,2,4,8,16", "enter")
+        await pilot.press(*"1,2,4,8,16")
+        save(app, sized("sweep-dialog", size))
+        await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.result is not None)
         await settled(pilot, app)
-        save(app, "sweep-120x40.svg")
+        save(app, sized("sweep", size))
 
 
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
     await session((120, 40), {"running": "app-120x40-running.svg", "done": "app-120x40-done.svg",
                               "light": "app-120x40-light.svg"})
-    await session((80, 24), {"done": "app-80x24-done.svg"})
+    await session((80, 24), {"running": "app-80x24-running.svg", "done": "app-80x24-done.svg",
+                             "help": "help-80x24.svg"}, keys=("escape", "2"))  # done: the fit chart
     await session((100, 34), {"help": "help.svg"})
-    await code_and_lesson((120, 40))
-    await runs_and_sweep((120, 40))
+    for size in ((120, 40), (80, 24)):
+        await code_and_lesson(size)
+        await runs_and_sweep(size)
 
 
 if __name__ == "__main__":

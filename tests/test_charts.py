@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import threading
 
 import numpy as np
 import pytest
 
-from quadtui.charts import ChartTheme, FitOverlay, LossOverlay, fit_chart, loss_chart, neuron_chart, sweep_chart
-from quadtui.charts.canvas import Chart, Trace, render
+from quadtui.charts import (ChartTheme, FitOverlay, LossOverlay, fit_chart, fit_legend, fit_title, loss_chart,
+                            loss_legend, loss_title, neuron_chart, neuron_legend, neuron_title, sweep_chart)
+from quadtui.charts.canvas import Chart, Trace, legend_line, render
 from quadtui.charts.text import visible
-from quadtui.charts.fit import MAX_SAMPLES, _samples
+from quadtui.charts.fit import MAX_SAMPLES, SAMPLE_MARK, _samples
 from quadtui.charts.loss import _envelope
 from quadtui.charts.theme import DARK_PALETTE, LIGHT_PALETTE, parse_hex
-from quadtui.charts.ticks import Axis, fmt_number, log_ticks, nice_ticks
+from quadtui.charts.ticks import Axis, axis_ticks, fmt_number, log_ticks, nice_ticks
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine, Status
 from quadtui.core.history import LossHistory
@@ -42,6 +44,8 @@ def all_charts(snap, width, height, theme):
         ("neuron", neuron_chart(snap, 3, False, width, height, theme)),
         ("contribution", neuron_chart(snap, 3, True, width, height, theme)),
         ("sweep", sweep_chart("lr", [0.01, 0.1, 1.0], [0.5, 0.05, None], width, height, theme, log_x=True)),
+        ("loss, log x, untitled", loss_chart(snap, width, height, theme, log_x=True, header=False)),
+        ("fit, untitled", fit_chart(snap, width, height, theme, header=False)),
     ]
 
 
@@ -95,7 +99,7 @@ def test_series_still_differ_without_color(snap):
     body = "\n".join(rows(text)[1:])
     assert set(body) & BLOCKS, "model: block line"
     assert any("\u2800" < c <= "\u28ff" for c in body), "target: braille line"
-    assert "•" in body, "samples: dots"
+    assert SAMPLE_MARK in body, "samples: dots"
 
 
 def test_colors_follow_the_theme_foreground_and_background(snap):
@@ -143,7 +147,7 @@ def test_neuron_title_shows_index_and_unit_count(snap):
 def test_contribution_mode_changes_title_and_curve(snap):
     plain = neuron_chart(snap, 3, False, 100, 20, PLAIN)
     contribution = neuron_chart(snap, 3, True, 100, 20, PLAIN)
-    assert "neuron 3 of 8 · contribution w·h(x)" in rows(contribution)[0]
+    assert "neuron 3 of 8: contribution w3·h3(x)" in rows(contribution)[0]
     assert rows(plain)[1:] != rows(contribution)[1:]
 
 
@@ -183,7 +187,7 @@ def test_many_samples_are_subsampled_deterministically():
 def test_sweep_marks_missing_runs(snap):
     text = sweep_chart("lr", [0.001, 0.01, 0.1, 1.0], [1.0, 0.1, None, float("nan")], 100, 24, PLAIN)
     title, body = rows(text)[0], rows(text)[1:]
-    assert "2/4 runs" in title and "x no loss" in title and "best 0.01 → 0.1" in title
+    assert "final loss by lr · 2/4 runs" in title and "x no loss" in title and "best 0.01 → 0.1" in title
     assert sum(row.count("x") for row in body) == 2
     assert sum(row.count("•") for row in body) == 2
 
@@ -311,3 +315,132 @@ def test_a_crowded_legend_shortens_the_title_to_name_earlier_runs(snap):
     assert "fit · epoch" not in narrow and "lr=0.5" in narrow and "model" in narrow
     loss = rows(loss_chart(snap, 48, 12, theme, [LossOverlay("lr=0.5", snap.history)]))[0]
     assert f"loss · {snap.epoch:,}" in loss and "lr=0.5" in loss and "train" in loss
+
+
+# -- reading at a glance (issue 18) ---------------------------------------------------
+@pytest.fixture(scope="module")
+def done():
+    engine = Engine(Config())
+    engine.advance(engine.remaining)
+    return engine.snapshot()
+
+
+def plot_columns(text: str) -> list[str]:
+    """The plot's columns (right of the y axis, above the x axis) as strings, top to bottom."""
+    lines = rows(text)
+    bottom = next(i for i, line in enumerate(lines) if "└" in line)
+    axis = lines[bottom].index("└")
+    body = [line[axis + 1:] for line in lines[:bottom]]
+    return ["".join(row[i] for row in body) for i in range(len(body[0]))]
+
+
+@pytest.mark.parametrize("theme", [DARK, PLAIN], ids=["color", "no-color"])
+@pytest.mark.parametrize("width,height", [(47, 17), (40, 16), (100, 30)])
+def test_the_prediction_is_drawn_over_the_samples(done, theme, width, height):
+    columns = [c for c in plot_columns(fit_chart(done, width, height, theme, header=False)) if c.strip()]
+    assert sum(bool(set(c) & BLOCKS) for c in columns) >= 0.95 * len(columns)
+    early = dataclasses.replace(done, prediction=done.prediction * 0.5)  # off the samples: they show
+    assert SAMPLE_MARK in "".join(plot_columns(fit_chart(early, width, height, theme, header=False)))
+
+
+def test_samples_are_dimmer_than_the_prediction(done):
+    text = fit_chart(done, 80, 20, DARK)
+    assert "38;2;{};{};{}m{}".format(*DARK.faint(DARK.series(1), 0.35), SAMPLE_MARK) in text
+    assert "38;2;{};{};{}".format(*DARK.series(0)) in text
+
+
+def test_without_a_header_every_row_but_the_axis_is_plot(done):
+    for name, kind in (("loss", loss_chart), ("fit", fit_chart)):
+        titled, bare = rows(kind(done, 60, 18, PLAIN)), rows(kind(done, 60, 18, PLAIN, header=False))
+        assert titled[0].strip().startswith(name) and name not in "\n".join(bare)
+        assert sum("┤" in r or "│" in r for r in bare) == sum("┤" in r or "│" in r for r in titled) + 1
+    bare = neuron_chart(done, 2, True, 60, 18, PLAIN, header=False)
+    assert "neuron" not in bare and "contribution" not in bare
+
+
+def test_titles_carry_the_live_facts(done, snap):
+    assert loss_title(done) == "loss · epoch 5,000 · 0.0632"
+    assert loss_title(snap).startswith("loss · epoch 300/5,000 · ")
+    assert fit_title(done) == "fit · epoch 5,000" and fit_title(None) == "fit"
+    assert neuron_title(done, 3, False) == "neuron 3 of 8: h3(x)"
+    assert neuron_title(done, 3, True) == "neuron 3 of 8: contribution w3·h3(x)"
+    assert [e.label for e in loss_legend(done, PLAIN)] == ["train", f"eval {fmt_number(done.eval_now)}"]
+    assert [e.label for e in fit_legend(done, PLAIN)] == ["model", "target", "samples"]
+    assert [e.label for e in neuron_legend(done, 3, False, PLAIN)] == ["relu"]
+
+
+@pytest.mark.parametrize("width,height", [(40, 16), (47, 17), (83, 17), (160, 48)])
+@pytest.mark.parametrize("log_x", [False, True])
+def test_every_axis_has_four_round_labelled_ticks(done, snap, width, height, log_x):
+    charts = [loss_chart(done, width, height, PLAIN, log_x=log_x, header=False),
+              loss_chart(snap, width, height, PLAIN, log_x=log_x, header=False),
+              fit_chart(done, width, height, PLAIN, header=False),
+              fit_chart(snap, width, height, PLAIN, header=False),
+              neuron_chart(done, 0, False, width, height, PLAIN, header=False),
+              neuron_chart(done, 3, True, width, height, PLAIN, header=False)]
+    for text in charts:
+        lines = rows(text)
+        y_labels = [line.split("┤")[0].strip() for line in lines if "┤" in line]
+        x_labels = lines[-1].split()
+        assert len(y_labels) >= 4 and len(x_labels) >= 4, (y_labels, x_labels)
+        for label in y_labels + x_labels:  # one or two significant digits: 0.1, 25, 2.5, 1000, 10k
+            assert re.fullmatch(r"-?(0\.0*)?[1-9]?\.?[0-9]?0*k?|-?[0-9]e-?[0-9]+", label), label
+
+
+def test_more_ticks_when_there_is_room():
+    positions, labels = axis_ticks(Axis(-5, 5), 150, label_cells=3)
+    assert labels == [str(v) for v in range(-5, 6)]
+    assert axis_ticks(Axis(1, 5000, integer=True), 37, label_cells=3)[1] == ["1000", "2000", "3000", "4000"]
+    assert axis_ticks(Axis(0, math.log10(5000), log=True, integer=True), 37, 3)[1] == ["1", "10", "100", "1000"]
+    wide = axis_ticks(Axis(0, math.log10(5000), log=True, integer=True), 150, 3)[1]
+    assert wide[:7] == ["1", "2", "5", "10", "20", "50", "100"]
+    assert axis_ticks(Axis(math.log10(0.5), math.log10(300), log=True), 13)[1] == ["1", "3", "10", "30", "100", "300"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_tick_labels_never_overlap(seed):
+    rng = np.random.default_rng(seed)
+    lo = float(rng.uniform(-1e4, 1e4)) * 10.0 ** rng.integers(-6, 3)
+    hi = lo + float(rng.uniform(1e-3, 1e4)) * 10.0 ** rng.integers(-4, 3)
+    cells = int(rng.integers(12, 150))
+    positions, labels = axis_ticks(Axis(lo, hi), cells, label_cells=4)
+    assert positions == sorted(positions) and all(lo <= p <= hi for p in positions)
+    places = [(p - lo) / (hi - lo) * (cells - 1) for p in positions]
+    for a, b, la, lb in zip(places, places[1:], labels, labels[1:]):
+        assert b - a >= (len(la) + len(lb)) / 2 + 1, (labels, cells)
+    rows_at = [(p - lo) / (hi - lo) * (cells - 1) for p in axis_ticks(Axis(lo, hi), cells)[0]]
+    assert all(b - a >= 1 for a, b in zip(rows_at, rows_at[1:]))
+
+
+def test_log_decimation_gives_the_first_epochs_their_own_points():
+    values = np.geomspace(100, 0.01, 1_000_000).astype(np.float32)
+    values[999_000] = 1e3  # a late spike
+    history = LossHistory(1_000_000)
+    history.append(values)
+    for source in (history, history.summary()):
+        series = source.decimate_log(160)
+        assert series.x.size <= 161 and np.all(np.diff(series.x) > 0)
+        assert series.hi.max() == 1e3 and series.lo.min() == values.min()
+    series = history.decimate_log(160)
+    assert np.array_equal(series.x[:10], np.arange(1, 11)) and np.array_equal(series.lo[:10], values[:10])
+    x, y = _envelope(history, 160, log_x=True)
+    assert y.max() == 1e3 and x.size <= 2 * 161
+
+
+def test_the_log_x_loss_chart_names_its_axis_and_draws_the_first_epochs(done):
+    titled = rows(loss_chart(done, 80, 20, PLAIN, log_x=True))
+    assert "log x" in titled[0]
+    columns = plot_columns(loss_chart(done, 80, 20, PLAIN, log_x=True, header=False))
+    marks = [c for c in columns[: len(columns) // 2] if c.strip()]  # epochs 1 to about 70
+    assert len(marks) >= 0.9 * (len(columns) // 2)
+    linear = plot_columns(loss_chart(done, 80, 20, PLAIN, header=False))
+    assert sum(bool(c.strip()) for c in linear[: len(linear) // 2]) >= 0.9 * (len(linear) // 2)
+
+
+def test_the_border_legend_takes_short_labels_when_that_names_more(done):
+    overlay = LossOverlay("lr=0.5", done.history)
+    entries = loss_legend(done, PLAIN, [overlay])
+    assert [e.label for e in entries][:2] == ["train", f"eval {fmt_number(done.eval_now)}"]
+    assert [e.label for e in legend_line(entries, 60)] == ["train", f"eval {fmt_number(done.eval_now)}", "lr=0.5"]
+    assert [e.label for e in legend_line(entries, 32)] == ["train", "eval", "lr=0.5"]
+    assert [e.label for e in legend_line(entries, 12)] == ["train"]

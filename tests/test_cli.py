@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from quadtui.cli import build_parser
+from quadtui.core.budget import memory_budget
 from quadtui.core.config import FIELDS
 
 
@@ -187,10 +188,11 @@ def fake_app(monkeypatch):
         def __init__(self, config, **kwargs):
             made.append((config, kwargs))
 
-        def run(self):
+        def run(self, **_: object):
             pass
 
     monkeypatch.setitem(sys.modules, "quadtui.tui.app", types.SimpleNamespace(QuadApp=QuadApp))
+    monkeypatch.setattr("quadtui.terminal.missing_terminal", lambda: None)  # pytest's stdin is no terminal
     return made
 
 
@@ -216,11 +218,23 @@ def fake_sweep(monkeypatch):
 def test_app_gets_lesson_and_sweep_only_when_given(fake_app, fake_sweep):
     assert main(["--hidden", "4", "--run", "--neuron", "2"]) == 0
     config, kwargs = fake_app[-1]
-    assert config == Config(hidden=4) and kwargs == {"threads": 1, "neuron": 2, "autorun": True}
+    assert config == Config(hidden=4)
+    assert kwargs == {"threads": 1, "neuron": 2, "autorun": True, "max_memory": memory_budget()[0],
+                      "speed": 1000}
     assert main(["--lesson", "how-many-neurons", "--sweep", "seed=1,2"]) == 0
     config, kwargs = fake_app[-1]
     assert config.hidden == 1 and kwargs["lesson"].name == "how-many-neurons" and kwargs["sweep"] == "seed=1,2"
     assert fake_sweep == []  # the app runs the sweep itself
+
+
+def test_speed_flag_sets_the_apps_pace(fake_app, capsys):
+    assert main(["--speed", "full"]) == 0 and fake_app[-1][1]["speed"] is None  # today's full speed
+    assert main(["--speed", "250"]) == 0 and fake_app[-1][1]["speed"] == 250
+    assert main([]) == 0 and fake_app[-1][1]["speed"] == 1000  # a pace a person can watch
+    for bad in ("0", "fast", "nan", "2e6"):
+        line = one_error_line(capsys, "--speed", bad)
+        assert line.startswith(f"quadtui: error: --speed {bad}: not allowed; must be 'full' or epochs per second")
+    assert "--headless always trains at full speed" in one_error_line(capsys, "--headless", "--speed", "10")
 
 
 def test_headless_sweep_calls_the_sweep_cli(fake_sweep):
@@ -265,3 +279,16 @@ def test_cli_import_stays_light():
     code = "import sys, quadtui.cli; print(sorted({'torch', 'textual'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+def test_json_says_full_for_the_full_batch_as_the_flags_do():
+    single = json.loads(quadtui("--headless", "--json", "--epochs", "3").stdout)
+    assert single["config"]["batch_size"] == "full"
+    mini = json.loads(quadtui("--headless", "--json", "--epochs", "3", "--batch-size", "10").stdout)
+    assert mini["config"]["batch_size"] == 10
+    out = quadtui("--headless", "--json", "--epochs", "3", "--sweep", "batch_size=full,10")
+    sweep = json.loads(out.stdout)
+    assert sweep["config"]["batch_size"] == "full"
+    assert [r["value"] for r in sweep["sweep"]["results"]] == ["full", 10]
+    table = quadtui("--headless", "--epochs", "3", "--sweep", "batch_size=full,10").stdout
+    assert table.splitlines()[2].split()[0] == "full"  # the table's first row, not "None"

@@ -249,23 +249,28 @@ def test_many_samples_on_two_threads_equal_autograd(two_threads):
 
 
 def _minibatch_autograd_losses(config: Config) -> np.ndarray:
-    """The engine's minibatch scheme written with autograd: shuffled batches, sample-weighted epoch loss."""
+    """The printed script's mini-batch loop: autograd, batches from a seeded DataLoader."""
+    from torch.utils.data import DataLoader, TensorDataset
+
     data = make_dataset(config)
     model = build_model(config)
     opt = torch_optimizer(config, model)
+    loader = DataLoader(
+        TensorDataset(data.x_train, data.y_train),
+        batch_size=config.batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(config.seed),
+    )
     out = []
-    for epoch in range(1, config.epochs + 1):
-        gen = torch.Generator().manual_seed((config.seed * 1_000_003 + epoch) % 2**64)
-        order = torch.randperm(config.samples, generator=gen)
-        total = torch.zeros((), dtype=torch.float64)
-        for start in range(0, config.samples, config.batch_size):
-            idx = order[start : start + config.batch_size]
-            loss = torch.nn.functional.mse_loss(model(data.x_train[idx]), data.y_train[idx])
+    for _ in range(config.epochs):
+        total = 0.0
+        for x_batch, y_batch in loader:
+            loss = torch.nn.functional.mse_loss(model(x_batch), y_batch)
             loss.backward()
-            total += loss.detach().double() * idx.numel()
+            total += loss.item() * len(x_batch)
             opt.step()
             opt.zero_grad()
-        out.append((total / config.samples).float().item())
+        out.append(total / config.samples)
     return np.float32(out)
 
 

@@ -301,15 +301,41 @@ def test_one_over_x_is_caught_even_off_the_grid():
         Config(target="1/x", x_min=-5, x_max=4)
 
 
-def test_a_pole_at_a_sample_point_is_refused_when_the_data_is_made():
-    # The notebook's first sample (seed 19, uniform on [-5, 5]) lies on no probe point;
-    # a target with a pole exactly there passes Config but not make_dataset.
-    x0 = float(np.random.RandomState(19).uniform(-5, 5, 100)[0])
-    target = f"1/(x-({x0!r}))"
-    config = Config(target=target)
+def _pole_at(x: float) -> str:
+    """A target that is inf exactly at ``x`` and finite everywhere else on the range."""
+    return f"1/(x-({float(x)!r}))"
+
+
+@pytest.mark.parametrize("seed,samples,k", [(19, 100, 0), (19, 100, 57), (7, 100_000, 99_999), (2**40, 50, 3)])
+def test_a_pole_exactly_on_a_training_sample_is_refused_by_the_config(seed, samples, k):
+    # The engine's own samples (make_dataset of a harmless target): none lies on a probe point,
+    # so only a check on these very values can see the pole.
+    x = make_dataset(Config(seed=seed, samples=samples)).x[k]
     with pytest.raises(ConfigError) as info:
-        make_dataset(config)
-    assert info.value.field == "target" and "sample" in str(info.value)
+        Config(seed=seed, samples=samples, target=_pole_at(x))
+    message = str(info.value)
+    assert info.value.field == "target" and "training sample" in message and len(message) <= 160
+    Config(seed=seed + 1, samples=samples, target=_pole_at(x))  # other samples: no pole on them
+
+
+@pytest.mark.parametrize("k", [1, 50, 98])
+def test_a_pole_exactly_on_the_evaluation_grid_is_refused_by_the_config(k):
+    # Before, such a target trained to eval_loss null: the grid's point was never checked.
+    x = make_dataset(Config(epochs=1)).x_eval.double().numpy()  # float32: not the grid itself
+    grid = np.linspace(-5.0, 5.0, 100)
+    assert x[k, 0] == np.float32(grid[k])
+    with pytest.raises(ConfigError) as info:
+        Config(target=_pole_at(grid[k]))
+    assert info.value.field == "target" and "evaluation grid" in str(info.value)
+
+
+def test_a_sweep_member_whose_samples_meet_the_pole_is_refused_before_training():
+    from quadtui.core.sweep import Sweep
+
+    x = make_dataset(Config(seed=3)).x[10]
+    base = Config(epochs=5, target=_pole_at(x))  # seed 19: fine
+    with pytest.raises(ConfigError, match="training sample"):
+        Sweep(base, "seed", [19, 3])
 
 
 def test_view_range_may_leave_the_domain_without_breaking_anything():

@@ -7,6 +7,7 @@ recorder; a few run ``python -m quadtui --headless`` in a subprocess, as a user 
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 
@@ -227,3 +228,94 @@ def test_hostile_values_in_a_subprocess(args, flag):
     )
     assert "Traceback" not in out.stderr
     assert_usage_error(out.returncode, out.stdout, out.stderr, flag)
+
+
+def quadtui_process(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "quadtui", *args], capture_output=True, text=True, timeout=60,
+                          **kwargs)
+
+
+def assert_one_line_exit(out: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
+    assert "Traceback" not in out.stderr, out.stderr[-2000:]
+    lines = out.stderr.splitlines()
+    assert out.returncode == code and len(lines) == 1, out.stderr[-2000:]
+    assert lines[0].startswith("quadtui: error: ")
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+# -- files: regular files only, at most 1 MB, and every parse failure one line ----------------------
+@pytest.fixture
+def hostile_files(tmp_path):
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    deep = tmp_path / "deep.toml"
+    deep.write_text("lr = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    deep_table = tmp_path / "deep-table.toml"
+    deep_table.write_text('title = "t"\n[config]\nzz = ' + "{a=" * 100_000 + "1" + "}" * 100_000 + "\n")
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"lr = 0.5\n\xff\xfe\n")
+    big = tmp_path / "big.toml"
+    big.write_text("lr = 0.5\n" + "#" * 1_000_001 + "\n")
+    return {
+        "fifo": (fifo, "named pipe"),
+        "/dev/zero": ("/dev/zero", "device"),
+        "folder": (tmp_path, "folder"),
+        "deep arrays": (deep, ""),
+        "deep tables": (deep_table, ""),
+        "bad UTF-8": (binary, "UTF-8"),
+        "over 1 MB": (big, "larger than"),
+    }
+
+
+@pytest.mark.parametrize("option", ["--config", "--lesson"])
+@pytest.mark.parametrize("case", ["fifo", "/dev/zero", "folder", "deep arrays", "deep tables", "bad UTF-8",
+                                  "over 1 MB"])
+def test_a_file_that_is_no_config_is_one_line_and_exit_2(hostile_files, option, case):
+    path, needle = hostile_files[case]
+    out = quadtui_process(option, str(path), "--print-config")  # a FIFO or /dev/zero used to hang here
+    assert_one_line_exit(out, 2, f"{option} {path}", needle)
+    assert out.stdout == ""
+
+
+# -- where the result goes: stdout closed or full ---------------------------------------------------
+@pytest.mark.parametrize("mode", [["--headless", "--epochs", "3"], ["--headless", "--epochs", "3", "--json"],
+                                  ["--print-config"], ["--headless", "--epochs", "3", "--sweep", "hidden=1,2"]],
+                         ids=["summary", "json", "print-config", "sweep"])
+def test_stdout_closed_is_one_line_and_non_zero(mode):
+    out = subprocess.run(["sh", "-c", 'exec "$0" -m quadtui "$@" >&-', sys.executable, *mode],
+                         capture_output=True, text=True, timeout=60)
+    assert_one_line_exit(out, 2, "stdout is closed")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("mode", [["--headless", "--epochs", "3"], ["--headless", "--epochs", "3", "--json"],
+                                  ["--print-code"], ["--headless", "--epochs", "3", "--sweep", "hidden=1,2"]],
+                         ids=["summary", "json", "print-code", "sweep"])
+def test_stdout_on_a_full_device_is_one_line_and_non_zero(mode):
+    with open("/dev/full", "w") as full:
+        out = subprocess.run([sys.executable, "-m", "quadtui", *mode], stdout=full, stderr=subprocess.PIPE,
+                             text=True, timeout=60)
+    assert_one_line_exit(out, 1, "cannot write the output", "No space left on device")
+
+
+# -- an empty value is refused by every flag ------------------------------------------------------
+@pytest.mark.parametrize("flag", ["--batch-size", "--threads"])
+@pytest.mark.parametrize("value", ["", " "], ids=["empty", "space"])
+def test_an_empty_batch_size_or_threads_is_refused(flag, value):
+    out = quadtui_process("--headless", "--epochs", "3", flag, value)
+    assert_one_line_exit(out, 2, flag)
+    assert out.stdout == ""
+
+
+def test_an_empty_threads_variable_still_means_unset(runs, capsys, monkeypatch):
+    monkeypatch.setenv("QUADTUI_THREADS", "")
+    code, out, err = run_cli([], capsys)
+    assert (code, err) == (0, "") and runs[-1]["threads"] == 1
+
+
+# -- a target with a pole on the run's own points ---------------------------------------------------
+def test_a_pole_exactly_on_a_training_sample_is_a_usage_error():
+    out = quadtui_process("--headless", "--target", "1/(x--4.024663982505484)")  # the example
+    assert_one_line_exit(out, 2, "--target", "training sample")
+    assert out.stdout == ""

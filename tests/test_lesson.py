@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from quadtui.core.config import FIELDS, Config
-from quadtui.core.lesson import LessonError, find_lesson, load_lesson, shipped_lessons
+from quadtui.core.lesson import (
+    MAX_EXPLANATION,
+    MAX_LESSON_BYTES,
+    MAX_TITLE,
+    LessonError,
+    find_lesson,
+    lesson_from_mapping,
+    load_lesson,
+    shipped_lessons,
+)
 
 GOOD = '''
 title = "  Try it  "
@@ -99,3 +108,86 @@ def test_an_unknown_lesson_lists_the_shipped_ones(tmp_path):
     with pytest.raises(LessonError) as info:
         load_lesson(tmp_path / "nope")
     assert "how-many-neurons" in str(info.value) and "\n" not in str(info.value)
+
+
+# -- a lesson is a shared file: its text cannot reach the terminal as anything but text ------------
+HOSTILE_TEXT = {
+    "ESC": "\x1b",
+    "CSI clear screen": "\x1b[2J\x1b[H",
+    "CSI bare C1": "\x9b2J",
+    "OSC 52 clipboard": "\x1b]52;c;ZWNobyBvd25lZA==\x07",
+    "OSC title, ST end": "\x1b]0;owned\x1b\\",
+    "OSC in C1": "\x9d0;owned\x9c",
+    "alternate screen": "\x1b[?1049l",
+    "C0": "\x00\x01\x07\x08\x0b\x0c\r",
+    "DEL": "\x7f",
+    "C1": "".join(chr(c) for c in range(0x80, 0xA0)),
+    "bidi overrides": "\u202a\u202b\u202c\u202d\u202e",
+    "bidi isolates": "\u2066\u2067\u2068\u2069",
+    "marks": "\u200e\u200f\u061c",
+}
+ALLOWED_CONTROL = {"\n", "\t"}
+
+
+def no_control(text: str) -> bool:
+    import unicodedata
+
+    return all(c in ALLOWED_CONTROL or unicodedata.category(c) not in ("Cc", "Cf") for c in text)
+
+
+@pytest.mark.parametrize("bad", HOSTILE_TEXT.values(), ids=HOSTILE_TEXT.keys())
+def test_title_and_explanation_lose_every_control_character(tmp_path, bad):
+    data = {"title": f"Fit{bad} a line", "explanation": f"First{bad} line.\n\tSecond line{bad}."}
+    for lesson in (lesson_from_mapping(data, name="x"), load_lesson(write(tmp_path, _toml(data)))):
+        assert no_control(lesson.title) and "\n" not in lesson.title and "\t" not in lesson.title
+        assert no_control(lesson.explanation)
+        assert lesson.title.startswith("Fit") and lesson.title.endswith("a line")
+        assert lesson.explanation.startswith("First") and "\n\tSecond line" in lesson.explanation
+
+
+def test_line_separators_become_newlines_and_plain_text_is_kept():
+    data = {"title": "Ünïcode ≠ ASCII 🙂", "explanation": "a\u2028b\u2029c\x85d"}
+    lesson = lesson_from_mapping(data, name="x")
+    assert lesson.title == "Ünïcode ≠ ASCII 🙂" and lesson.explanation == "a\nb\nc\nd"
+
+
+def test_a_title_of_only_control_characters_is_no_title():
+    with pytest.raises(LessonError, match="title must be a non-empty string"):
+        lesson_from_mapping({"title": "\x1b\u202e\x9b"}, name="x")
+
+
+def test_the_lesson_name_from_a_hostile_file_name_is_clean(tmp_path):
+    lesson = load_lesson(write(tmp_path, 'title = "t"\n', name="a\x1b]0;x\x07b.toml"))
+    assert no_control(lesson.name) and lesson.name.startswith("a") and lesson.name.endswith("b")
+
+
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ('title = "' + "t" * (MAX_TITLE + 1) + '"\n', f"title is longer than {MAX_TITLE}"),
+        ('title = "t"\nexplanation = "' + "e" * (MAX_EXPLANATION + 1) + '"\n', "explanation is longer than"),
+        ('title = "t"\n' + "# padding\n" * (MAX_LESSON_BYTES // 10), "larger than 64 KB"),
+    ],
+    ids=["title", "explanation", "file"],
+)
+def test_a_lesson_has_a_size_limit(tmp_path, text, needle):
+    path = write(tmp_path, text)
+    with pytest.raises(LessonError) as info:
+        load_lesson(path)
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_lesson_that_is_no_regular_file_is_refused_at_once(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for ref in (fifo, tmp_path, "/dev/zero"):
+        with pytest.raises(LessonError, match="not a regular file"):
+            load_lesson(ref)
+
+
+def _toml(data: dict) -> str:
+    import tomli_w
+
+    return tomli_w.dumps(data)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import threading
+import time
 import tomllib
 
 import pytest
@@ -11,6 +14,7 @@ from quadtui.cli import build_parser, parse_config
 from quadtui.core.config import DEFAULT, FIELDS, Config
 from quadtui.core.files import FileWriteError
 from quadtui.core.tomlio import (
+    MAX_FILE_BYTES,
     ConfigFileError,
     command_line,
     config_to_toml,
@@ -112,3 +116,96 @@ def test_saving_never_overwrites_unasked(tmp_path):
 def test_every_field_is_written():
     data = tomllib.loads(config_to_toml(Config(view_min=-1, view_max=1, batch_size=5)))
     assert list(data) == list(FIELDS)
+
+
+# -- reading safely: regular files only, at most 1 MB, every failure one line -----------------------
+@pytest.fixture
+def fifo(tmp_path):
+    """A named pipe with no writer: reading it would wait forever.
+
+    If a reader does block on it anyway, a writer shows up after 10 s so the test fails instead of hanging."""
+    path = tmp_path / "pipe.toml"
+    os.mkfifo(path)
+
+    def unblock() -> None:
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:  # no reader waiting: nothing to unblock
+            pass
+
+    timer = threading.Timer(10, unblock)
+    timer.start()
+    yield path
+    timer.cancel()
+
+
+def _one_line_refusal(path, *needles) -> None:
+    started = time.monotonic()
+    with pytest.raises(ConfigFileError) as info:
+        load_config_file(path)
+    message = str(info.value)
+    assert time.monotonic() - started < 5, "refused at once, never read"
+    assert "\n" not in message and len(message) < 300
+    for needle in needles:
+        assert needle in message, message
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(fifo):
+    _one_line_refusal(fifo, str(fifo), "not a regular file", "named pipe")
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null", "/dev/urandom"])
+def test_devices_are_refused_never_read(device):
+    if not os.path.exists(device):
+        pytest.skip(f"no {device} here")
+    _one_line_refusal(device, device, "not a regular file", "device")
+
+
+def test_a_folder_is_refused(tmp_path):
+    _one_line_refusal(tmp_path, "not a regular file", "folder")
+
+
+def test_files_over_1_mb_are_refused_and_1_mb_is_read(tmp_path):
+    padding = "# " + "x" * 99 + "\n"  # 102 bytes a line
+    body = "lr = 0.5\n"
+    fits = tmp_path / "fits.toml"
+    fits.write_text(body + padding * ((MAX_FILE_BYTES - len(body)) // len(padding)))
+    assert fits.stat().st_size <= MAX_FILE_BYTES == 1_000_000
+    assert load_config_file(fits).lr == 0.5
+    big = tmp_path / "big.toml"
+    big.write_text(body + padding * (MAX_FILE_BYTES // len(padding) + 1))
+    _one_line_refusal(big, str(big), "larger than 1 MB")
+
+
+DEEP = 100_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lr = " + "[" * DEEP + "]" * DEEP,  # the issue's crash: RecursionError in the parser
+        "zz = " + "{a=" * DEEP + "1" + "}" * DEEP,
+        "lr = " + "[" * 900 + "]" * 900,  # deep, yet parsed: refused as a value
+        "zz = " + "[" * 900 + "]" * 900,  # parsed: an unknown key whose value is shown
+    ],
+    ids=["arrays 100000 deep", "tables 100000 deep", "arrays 900 deep", "unknown key 900 deep"],
+)
+def test_deep_nesting_is_one_line(tmp_path, text):
+    path = tmp_path / "deep.toml"
+    path.write_text(text + "\n")
+    _one_line_refusal(path, str(path))
+
+
+@pytest.mark.parametrize("data", [b"lr = 0.5\n\xff\n", b"lr = 0.5 # caf\xc3\x28\n", b"lr = \"\xed\xa0\x80\"\n"])
+def test_bad_utf8_is_one_line_naming_the_offset(tmp_path, data):
+    path = tmp_path / "bad.toml"
+    path.write_bytes(data)
+    _one_line_refusal(path, str(path), "not a text (UTF-8) file", "offset")
+
+
+def test_a_path_with_control_characters_is_shown_escaped(tmp_path):
+    path = tmp_path / "a\x1b]0;owned\x07.toml"
+    path.write_text("lr = 5000\n")
+    with pytest.raises(ConfigFileError) as info:
+        load_config_file(path)
+    assert "\x1b" not in str(info.value) and "\x07" not in str(info.value) and str(info.value).isprintable()

@@ -72,9 +72,11 @@ async def finish(pilot, app: QuadApp) -> None:
 
 
 async def drawn(pilot, app: QuadApp) -> None:
-    """Wait until every visible chart shows the latest snapshot."""
+    """Wait until every visible chart and the status line show the latest snapshot."""
     charts = [chart for chart in app.query(Chart) if chart.region.area]
     await until(pilot, lambda: all(chart.up_to_date for chart in charts), "the charts to be drawn")
+    screen = screen_of(app)
+    await until(pilot, lambda: screen.status_bar.snapshot is screen.last, "the status line")
 
 
 async def type_into(pilot, app: QuadApp, field: str, text: str) -> None:
@@ -198,7 +200,7 @@ async def test_step_before_any_run_starts_a_paused_run() -> None:
 
 
 async def test_speed_and_live_learning_rate() -> None:
-    app = QuadApp(LONG)
+    app = QuadApp(LONG, speed=None)  # full speed (the command line's --speed full)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = screen_of(app)
         await pilot.press("ctrl+r")  # a paused run at epoch 0
@@ -318,7 +320,7 @@ async def test_an_exception_in_the_worker_becomes_an_error_status(monkeypatch) -
             "an error notification",
         )
         assert screen.last is not None and screen.last.epoch == 50  # the last state stays
-        assert "50" in app.query_one(LossChart).plain
+        assert "epoch 50/" in app.query_one(LossChart).border_title
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)])
@@ -462,3 +464,22 @@ def test_the_app_module_chain_does_not_import_torch() -> None:
     code = "import sys, quadtui.cli, quadtui.tui.app; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+async def test_charts_under_a_dialog_are_not_built_and_catch_up_when_it_closes() -> None:
+    app = calm(QuadApp(LONG, autorun=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = screen_of(app)
+        await until(pilot, lambda: screen.last is not None and screen.last.epoch > 0, "training")
+        charts = [c for c in app.query(Chart) if c.region.area]
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        covered_at = screen.last.epoch
+        await until(pilot, lambda: screen.last.epoch > covered_at + 30, "training under the help")
+        # the charts were given nothing new, so nothing was built that nobody could see
+        assert all(c.snapshot.epoch <= covered_at for c in charts)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "the charts again")
+        await until(pilot, lambda: all(c.snapshot is not None and c.snapshot.epoch > covered_at + 30 for c in charts),
+                    "the charts to catch up")
+        await drawn(pilot, app)

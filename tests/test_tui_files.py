@@ -5,6 +5,7 @@ Every file goes to pytest's tmp_path; waits are bounded loops on a condition.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from textual.widgets import Input, Static
 from quadtui.core.codegen import script_for
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine, Status
+from quadtui.core import tomlio
 from quadtui.core.tomlio import command_line, load_config_file
 from quadtui.tui import export as tui_export
 from quadtui.tui.app import QuadApp
@@ -24,7 +26,7 @@ from quadtui.tui.screens.code import CodeScreen
 from quadtui.tui.screens.files import ConfirmScreen, PathScreen
 from quadtui.tui.screens.share import ShareScreen
 from quadtui.tui.widgets.chart import FitChart
-from tests.test_tui import SMALL, finish, screen_of, type_into, until
+from tests.test_tui import SMALL, finish, notified, screen_of, type_into, until
 
 
 def notes(app: QuadApp) -> list[str]:
@@ -124,6 +126,62 @@ async def test_loading_a_bad_config_names_the_line_and_keeps_the_form(tmp_path: 
         assert screen_of(app).form.check()[0] == SMALL
 
 
+async def test_loading_a_fifo_deep_nesting_or_a_device_is_one_line_and_the_app_goes_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)  # no writer: reading it would wait forever (before, it froze the app)
+    unblock = threading.Timer(10, _open_for_writing, [fifo])  # so a blocked reader fails the test, not hangs it
+    unblock.start()
+    deep = tmp_path / "deep.toml"
+    deep.write_text("lr = " + "[" * 100_000 + "]" * 100_000 + "\n")  # before: a RecursionError ended the app
+    app = QuadApp(SMALL)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            for path, needle in [(fifo, "named pipe"), (deep, "nested too deeply"), (tmp_path, "folder"),
+                                 (Path("/dev/zero"), "device")]:
+                app.clear_notifications()
+                await pilot.press("ctrl+o")
+                await answer_path(pilot, app, path)
+                note = await notified(pilot, app, lambda n: needle in n.message, f"the refusal of {path.name}")
+                assert "\n" not in note.message and str(path) in note.message and note.severity == "error"
+                assert screen_of(app).form.check()[0] == SMALL
+            await type_into(pilot, app, "hidden", "5")  # and the app still does what keys say
+            assert screen_of(app).form.check()[0] == SMALL.replace(hidden=5)
+    finally:
+        unblock.cancel()
+
+
+def _open_for_writing(path: Path) -> None:
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:  # nobody is reading: nothing to unblock
+        pass
+
+
+async def test_a_slow_file_system_does_not_freeze_the_app_while_a_config_loads(tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    path = tmp_path / "slow.toml"
+    path.write_text("hidden = 6\n")
+    reading, release, answered = threading.Event(), threading.Event(), []
+    real_read = tomlio.read_text
+
+    def slow_read(*args, **kwargs):  # a hung network file system: the read waits until the test says
+        reading.set()
+        answered.append(release.wait(10))  # False if the app could not run meanwhile (the read blocked it)
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(tomlio, "read_text", slow_read)
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+o")
+        await answer_path(pilot, app, path)
+        await until(pilot, reading.is_set, "the read to start")
+        await type_into(pilot, app, "epochs", "77")  # while the file system hangs, keys still work
+        assert app.query_one("#epochs", Input).value == "77"
+        release.set()
+        await until(pilot, lambda: app.query_one("#hidden", Input).value == "6", "the file's values")
+        assert answered == [True]
+
+
 async def test_export_writes_every_file_of_the_run(tmp_path: Path) -> None:
     app = QuadApp(SMALL, autorun=True)
     folder = tmp_path / "export"
@@ -168,7 +226,7 @@ async def test_export_to_an_unwritable_place_says_why_in_one_line_and_keeps_the_
 async def test_quitting_during_an_export_does_not_wait_for_it(tmp_path: Path, monkeypatch) -> None:
     started, stopped = threading.Event(), threading.Event()
 
-    def slow_export(snap, folder, svg, overwrite, cancel):  # an export that only ends when told to
+    def slow_export(snap, folder, svg, overwrite, cancel, in_child=False):  # ends only when told to
         started.set()
         cancel.wait(10)
         stopped.set()
@@ -257,8 +315,8 @@ async def test_the_palette_offers_code_share_load_export_widen_and_lesson() -> N
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
         for title in ("Show the code (PyTorch script)", "Share: command line, save config",
                       "Load a config file into the form", "Export the run to a folder",
-                      "Widen the view (extrapolation) / back to the sample range",
-                      "Lesson: fold / unfold the explanation"):
+                      "Widen the view (extrapolation) / back to the sample range"):
             assert title in commands
+        assert "Lesson: fold / unfold the explanation" not in commands  # no lesson open
         await commands["Share: command line, save config"].callback()
         await until(pilot, lambda: isinstance(app.screen, ShareScreen), "the share screen")

@@ -119,3 +119,26 @@ async def test_shipped_lessons_start(name: str) -> None:
         await pilot.pause()
         assert app.query_one(LessonPanel).region.area
         assert screen_of(app).form.check()[0] == lesson.apply()
+
+
+async def test_a_hostile_lesson_shows_only_its_text() -> None:
+    """Escape sequences (clipboard, window title, clear screen), C1 and bidi overrides never reach the screen."""
+    lesson = lesson_from_mapping(
+        {
+            "title": "Fit\x1b]0;owned\x07 a \u202eline\x9b2J",
+            "explanation": "Read\x1b[2J\x1b[H this.\x1b]52;c;b3duZWQ=\x07\n\nThen\u2066 train\x1b[?1049l.\x7f\x85",
+        },
+        name="hostile",
+    )
+    app = QuadApp(lesson.apply().replace(epochs=200), lesson=lesson)
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.query_one(LessonPanel)
+        title = str(panel.query_one("#lesson-title", Static).render())
+        text = str(panel.query_one("#lesson-text Static", Static).render())
+        assert title == "Fit]0;owned a line2J"
+        assert text == "Read[2J[H this.]52;c;b3duZWQ=\n\nThen train[?1049l."
+        await pilot.press("ctrl+n")  # the folded title line too
+        folded = str(panel.query_one("#lesson-title", Static).render())
+        assert folded.startswith("lesson: Fit]0;owned a line2J")
+        for shown in (title, text, folded):
+            assert all(c == "\n" or c.isprintable() for c in shown), repr(shown)

@@ -68,7 +68,8 @@ async def test_a_run_in_a_child_process_shows_exactly_the_headless_numbers() -> 
         charts = [c for c in app.query(Chart) if c.region.area]
         await until(pilot, lambda: all(c.up_to_date for c in charts), "the charts to be drawn")
         fit = app.query_one("#fit-chart", Chart)
-        assert fit.snapshot is shown and "▀▄ model" in fit.plain  # drawn from the final snapshot
+        assert fit.snapshot is shown and "▀▄ model" in fit.legend_text  # drawn from the final snapshot
+        assert fit.border_title == "fit · epoch 1,500"
 
 
 async def test_pause_step_and_resume_reach_the_child_process() -> None:
@@ -146,3 +147,35 @@ async def test_a_run_deep_in_a_long_epoch_is_stopped_at_once_when_replaced_or_on
             break
         time.sleep(0.01)
     assert training_processes() == []
+
+
+async def test_the_training_process_yields_the_cpu_to_the_ui() -> None:
+    app = QuadApp(LONG, autorun=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.train_screen
+        await until(pilot, lambda: screen.last is not None and screen.last.epoch > 0, "training")
+        [pid] = training_processes()
+        ui = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == 19 > ui  # the lowest priority: any UI's key wins
+        await pilot.press("ctrl+q")
+
+
+async def test_an_export_is_written_by_a_child_process_and_holds_the_run(tmp_path) -> None:
+    import torch
+
+    from tests.test_tui_files import answer_path, note_titles
+
+    config = Config(epochs=400, hidden=4)
+    app = QuadApp(config, autorun=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.train_screen
+        await until(pilot, lambda: screen.last is not None and screen.last.finished, "the run to finish")
+        before = set(training_processes())
+        await pilot.press("ctrl+f")
+        await answer_path(pilot, app, tmp_path / "exp")
+        await until(pilot, lambda: "Exported" in note_titles(app), "the export", seconds=40)
+        assert set(training_processes()) <= before  # the export's process has ended
+    state = torch.load(tmp_path / "exp" / "model.pt", weights_only=True)
+    expected = Engine(config).run()
+    first = next(iter(state.values()))
+    assert np.array_equal(first.numpy(), expected.weights[0])

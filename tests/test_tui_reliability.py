@@ -25,10 +25,10 @@ from quadtui.core.config import Config
 from quadtui.core.engine import Engine, Status
 from quadtui.tui import worker as worker_module
 from quadtui.tui.app import QuadApp
-from quadtui.tui.screens.train import MIN, TrainScreen
+from quadtui.tui.screens.train import MIN
 from quadtui.tui.widgets.chart import Chart, LossChart
 from quadtui.tui.widgets.status import loss_text, state_text
-from tests.test_tui import notified, until
+from tests.test_tui import finish, notified, screen_of, status_text, until
 
 SIZE = (120, 40)
 LONG = Config(epochs=10_000_000)
@@ -36,28 +36,9 @@ LONG = Config(epochs=10_000_000)
 CALM = 300
 
 
-def screen_of(app: QuadApp) -> TrainScreen:
-    return app.train_screen
-
-
-def status_text(app: QuadApp) -> str:
-    bar = screen_of(app).status_bar
-    return " ".join(str(bar.query_one(f"#{part}", Static).render()) for part in ("state", "epoch", "numbers"))
-
-
 async def started(pilot, app: QuadApp, epochs: int = 1) -> None:
     screen = screen_of(app)
     await until(pilot, lambda: screen.last is not None and screen.last.epoch >= epochs, f"{epochs} epochs")
-
-
-async def finish(pilot, app: QuadApp) -> None:
-    """Wait for the current run's worker, its last snapshot, and the charts showing it."""
-    screen = screen_of(app)
-    await until(pilot, lambda: screen.worker is not None, "a run to start")
-    await screen.worker.wait()
-    await until(pilot, lambda: screen.last is not None and screen.last.finished, "the last snapshot")
-    charts = [chart for chart in app.query(Chart) if chart.region.area]
-    await until(pilot, lambda: all(chart.up_to_date for chart in charts), "the charts to be drawn")
 
 
 def send_keys(app: QuadApp, *keys: str) -> None:
@@ -148,7 +129,7 @@ async def _quit_and_time(app: QuadApp, pilot) -> float:
                                     "help open", "export question", "sweep"])
 async def test_quit_is_prompt_at_any_moment_and_leaves_no_training_thread(moment: str) -> None:
     config = Config(epochs=300) if moment == "finished" else LONG
-    app = QuadApp(config, autorun=moment not in ("before torch", "idle"))
+    app = QuadApp(config, autorun=moment not in ("before torch", "idle"), speed=None)  # at full speed: the hardest
     async with app.run_test(size=SIZE) as pilot:
         screen = screen_of(app)
         if moment == "idle":
@@ -186,7 +167,7 @@ async def test_quit_stops_a_run_in_a_child_process_too(monkeypatch, moment: str)
     import multiprocessing
 
     monkeypatch.setattr(worker_module, "IN_PROCESS", True)
-    app = QuadApp(LONG, autorun=True)
+    app = QuadApp(LONG, autorun=True, speed=None)  # at full speed: the hardest moment to quit
     async with app.run_test(size=SIZE) as pilot:
         screen = screen_of(app)
         await started(pilot, app)
@@ -251,7 +232,7 @@ def _page_size() -> int:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
 async def test_a_ten_million_epoch_run_keeps_memory_bounded_keys_responsive_and_quits() -> None:
-    app = QuadApp(LONG, autorun=True)
+    app = QuadApp(LONG, autorun=True, speed=None)  # full speed (--speed full): the hardest case for the UI
     async with app.run_test(size=SIZE) as pilot:
         screen = screen_of(app)
         await started(pilot, app, 20_000)  # past start-up allocations
@@ -302,7 +283,7 @@ async def test_an_error_mid_run_is_shown_keeps_the_run_on_screen_and_a_new_run_w
         await until(pilot, lambda: all(c.up_to_date for c in charts if c.region.area), "the failed run drawn")
         for chart in charts:
             assert chart.snapshot is failed  # the failed run's state stays on screen
-        assert "120" in app.query_one(LossChart).plain
+        assert "epoch 120/400" in app.query_one(LossChart).border_title
         failing[0] = False
         await pilot.press("ctrl+t")
         await until(pilot, lambda: screen.last.run_id != failed.run_id, "a new run")

@@ -86,20 +86,21 @@ async def test_overlays_change_the_charts_and_can_be_toggled_and_chosen() -> Non
         await until(pilot, lambda: app.train_screen.engine_loaded, "torch")
         await train_with_lr(pilot, app, "0.05")
         loss, fit = app.query_one(LossChart), app.query_one(FitChart)
-        assert "lr=0.05" not in loss.plain  # nothing earlier to draw yet
+        assert "lr=0.05" not in loss.legend_text  # nothing earlier to draw yet
         await train_with_lr(pilot, app, "0.01")
         with_overlay, fit_with_overlay = loss.plain, fit.plain
-        assert "lr=0.05" in with_overlay and "lr=0.05" in fit_with_overlay  # the legends name the earlier run
+        assert "lr=0.05" in loss.legend_text and "lr=0.05" in fit.legend_text  # the legends name the earlier run
         await pilot.press("escape", "o")  # hide the overlays
         await until(pilot, lambda: loss.plain != with_overlay and fit.plain != fit_with_overlay, "a redraw")
-        assert "lr=0.05" not in loss.plain and "lr=0.05" not in fit.plain
+        assert "lr=0.05" not in loss.legend_text and "lr=0.05" not in fit.legend_text
         await pilot.press("o")
         await until(pilot, lambda: loss.plain == with_overlay and fit.plain == fit_with_overlay, "the overlays again")
+        assert "lr=0.05" in loss.legend_text
         await pilot.press("r", "down", "space")  # the second row is the lr=0.05 run: stop overlaying it
-        await until(pilot, lambda: "lr=0.05" not in loss.plain, "the unchosen overlay to go")
+        await until(pilot, lambda: "lr=0.05" not in loss.legend_text, "the unchosen overlay to go")
         assert table_rows(app)[1][0] == "" and table_rows(app)[1][2] == "lr=0.05"
         await pilot.press("space")
-        await until(pilot, lambda: "lr=0.05" in loss.plain, "the chosen overlay to come back")
+        await until(pilot, lambda: "lr=0.05" in loss.legend_text, "the chosen overlay to come back")
 
 
 async def test_a_run_stopped_by_a_new_run_is_kept() -> None:

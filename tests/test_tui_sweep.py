@@ -63,7 +63,8 @@ async def test_a_sweep_from_the_dialog_matches_single_runs_and_joins_the_runs_ta
         charts = list(screen.query(Chart))
         await until(pilot, lambda: all("no results" not in c.plain and "no run" not in c.plain for c in charts),
                     "the charts")
-        assert "sweep hidden · 3/3 runs" in charts[0].plain
+        assert charts[0].border_title == "final loss by hidden · 3/3 runs" and "hidden" not in charts[0].plain
+        assert f"best {[1, 2, 4][best]} → " in charts[0].legend_text
         await pilot.press("a", "escape")  # add the members to the runs table, back to the main screen
         await until(pilot, lambda: app.screen is app.train_screen, "the main screen")
         assert [run.config.hidden for run in app.train_screen.runs.runs] == [1, 2, 4]

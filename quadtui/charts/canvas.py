@@ -84,15 +84,19 @@ def never_raises(name: str) -> Callable[[Callable[..., str]], Callable[..., str]
     return wrap
 
 
-def render(chart: Chart, width: int, height: int, theme: ChartTheme) -> str:
-    """``chart`` as exactly ``height`` lines of ``width`` visible cells; never raises."""
+def render(chart: Chart, width: int, height: int, theme: ChartTheme, header: bool = True) -> str:
+    """``chart`` as exactly ``height`` lines of ``width`` visible cells; never raises.
+
+    With ``header`` the first line holds the title and the legend; without it (a widget
+    that shows both in its border) every line but the x axis and its labels is plot.
+    """
     width, height = max(0, int(width)), max(0, int(height))
-    if width < MIN_WIDTH or height < MIN_HEIGHT:
+    if width < MIN_WIDTH or height < MIN_HEIGHT - (0 if header else 1):
         return message(chart.title, width, height)
     chart = replace(chart, x=_sane(chart.x), y=_sane(chart.y))
     try:
         with _LOCK:
-            text = _draw(chart, width, height, theme)
+            text = _draw(chart, width, height, theme, header)
     except Exception as error:  # a chart must never take the app down
         return message(f"{chart.title} · chart failed: {type(error).__name__}", width, height)
     return fit_block(text, width, height)
@@ -109,7 +113,7 @@ def _sane(axis: Axis) -> Axis:
 
 
 # -- drawing -----------------------------------------------------------------------------
-def _draw(chart: Chart, width: int, height: int, theme: ChartTheme) -> str:
+def _draw(chart: Chart, width: int, height: int, theme: ChartTheme, header: bool) -> str:
     import plotext  # deferred: ~80 ms of imports the app's first frame does not need
     from plotext import colorize, marker, pixel
 
@@ -125,12 +129,12 @@ def _draw(chart: Chart, width: int, height: int, theme: ChartTheme) -> str:
     fig.axes(False, axis="x", side="upper").axes(False, axis="y", side="right")
 
     drawn = [_add_trace(fig, trace, chart, theme, marker, pixel) for trace in chart.traces]
-    rows = height - 4  # title, top frame, bottom frame, x tick labels
+    rows = height - 2 - int(header)  # the plot: all but the header, the x axis and its labels
     if any(drawn):
-        yticks = axis_ticks(chart.y, max(2, rows // 3 + 1), rows)
+        yticks = axis_ticks(chart.y, rows)
         label_width = max((cell_width(label) for label in yticks[1]), default=0)
         cols = width - label_width - 2
-        xticks = axis_ticks(chart.x, max(2, cols // 9), cols)
+        xticks = axis_ticks(chart.x, cols, label_cells=label_width)
     else:  # an empty frame: numbers on it would mean nothing
         xticks = yticks = ([], [])
         cols = width - 2
@@ -144,7 +148,8 @@ def _draw(chart: Chart, width: int, height: int, theme: ChartTheme) -> str:
     fig.ruler("y").lim(chart.y.lo, chart.y.hi)
     fig.ruler("x").ticks(*xticks)
     fig.ruler("y").ticks(*yticks)
-    fig.title(_title(chart, drawn, width, theme, colorize, pixel))
+    if header:
+        fig.title(_title(chart, drawn, width, theme, colorize, pixel))
     return fig.build().string(colorless=not theme.color)
 
 
@@ -206,6 +211,55 @@ def _register(fig, signal) -> None:
         fig.draw(signal)
 
 
+@dataclass(frozen=True)
+class LegendEntry:
+    """One series in a legend: its key glyph, its label (and a shorter one) and its colour."""
+
+    key: str
+    label: str
+    color: RGB | None = None
+    short: str | None = None
+
+
+def legend_entries(traces: Sequence[Trace], drawn: Sequence[bool] | None = None) -> list[LegendEntry]:
+    """The labelled traces (those drawn, when ``drawn`` says), by rank, then the top-most (drawn last) first."""
+    shown = list(zip(traces, drawn if drawn is not None else [True] * len(traces)))
+    ordered = sorted(shown[::-1], key=lambda e: e[0].rank)  # sorted is stable: ties stay top-most first
+    return [LegendEntry(_key(trace), trace.label, trace.color, trace.short)
+            for trace, ok in ordered if trace.label and ok]
+
+
+def _key(trace: Trace) -> str:
+    return trace.key or (_DASHED_KEY if trace.dashed and trace.lines else _KEYS.get(trace.marker, trace.marker))
+
+
+def legend_within(entries: Sequence[LegendEntry], budget: int, title: str = "",
+                  short: bool = False) -> tuple[str, list[LegendEntry], int]:
+    """The title clipped to ``budget`` cells, the entries that fit after it (each as its label, or
+    its short label when that does not fit or ``short`` asks for it), and how many did not fit."""
+    title = clip(clean(title), max(0, budget))
+    used = cell_width(title)
+    legend: list[LegendEntry] = []
+    left_out = 0
+    for entry in entries:
+        for text in ((entry.short or entry.label,) if short else (entry.label, entry.short)):
+            label = clip(clean(text or ""), 40)
+            size = (3 if used else 0) + cell_width(entry.key) + 1 + cell_width(label)
+            if text and used + size <= budget:
+                legend.append(replace(entry, label=label))
+                used += size
+                break
+        else:
+            left_out += 1  # neither form fits; a lesser, shorter entry further on may
+    return title, legend, left_out
+
+
+def legend_line(entries: Sequence[LegendEntry], budget: int) -> list[LegendEntry]:
+    """The entries that fit in ``budget`` cells: long labels, or short ones when that leaves fewer out."""
+    long, short = legend_within(entries, budget), legend_within(entries, budget, short=True)
+    return (short if short[2] < long[2] else long)[1]
+
+
 def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, colorize, pixel):
     """The title, then a one-line legend (key glyph + label) for as many traces as fit.
 
@@ -215,45 +269,20 @@ def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, color
     room for them.
     """
     fg = pixel(foreground=theme.foreground) if theme.color and theme.foreground else pixel()
-    entries = [trace for trace, shown in sorted(list(zip(chart.traces, drawn))[::-1], key=lambda e: e[0].rank)
-               if trace.label and shown]  # sorted is stable: ties stay top-most first
+    entries = legend_entries(chart.traces, drawn)
     # the long title and labels; then, while entries are left out, the short title; then short labels
     tries = [(chart.title, False)] + ([(chart.short_title, False), (chart.short_title, True)] if chart.short_title else [])
     best = None
     for text, short in tries:
-        made = _legend(text, entries, width - 2, short)
+        made = legend_within(entries, width - 2, text, short)
         if best is None or made[2] < best[2]:
             best = made
         if not made[2]:
             break
     title, legend, _ = best
     out = colorize(title, fg).matrix()
-    for key, label, colour in legend:
-        colour = pixel(foreground=colour) if theme.color and colour else fg
-        out = out + colorize("   ", fg).matrix() + colorize(key, colour).matrix()
-        out = out + colorize(" " + label, fg).matrix()
+    for entry in legend:
+        colour = pixel(foreground=entry.color) if theme.color and entry.color else fg
+        out = out + colorize("   ", fg).matrix() + colorize(entry.key, colour).matrix()
+        out = out + colorize(" " + entry.label, fg).matrix()
     return out
-
-
-def _legend(title: str, traces: list[Trace], budget: int,
-            short: bool = False) -> tuple[str, list[tuple[str, str, RGB | None]], int]:
-    """The clipped title, the (key, label, colour) entries that fit after it, and how many did not.
-
-    Each entry takes its label, or its short label when that does not fit (or ``short`` asks for it).
-    """
-    title = clip(clean(title), budget)
-    used = cell_width(title)
-    legend: list[tuple[str, str, RGB | None]] = []
-    left_out = 0
-    for trace in traces:
-        key = trace.key or (_DASHED_KEY if trace.dashed and trace.lines else _KEYS.get(trace.marker, trace.marker))
-        for text in ((trace.short or trace.label,) if short else (trace.label, trace.short)):
-            label = clip(clean(text or ""), 40)
-            entry = 3 + cell_width(key) + 1 + cell_width(label)
-            if text and used + entry <= budget:
-                legend.append((key, label, trace.color))
-                used += entry
-                break
-        else:
-            left_out += 1  # neither form fits; a lesser, shorter entry further on may
-    return title, legend, left_out

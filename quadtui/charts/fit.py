@@ -7,16 +7,18 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from quadtui.charts.canvas import Chart, Trace, never_raises, render
+from quadtui.charts.canvas import Chart, LegendEntry, Trace, legend_entries, never_raises, render
 from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis
+from quadtui.charts.titles import fit_title, neuron_title
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 MAX_SAMPLES = 300  # sample dots drawn at most (an even, deterministic subset)
 MAX_OVERLAYS = 8
-SAMPLE_MARK = "•"
+SAMPLE_MARK = "·"  # a small dot: the samples sit under the prediction, not over it
+SAMPLE_FADE = 0.35  # how far the samples' colour is mixed towards the background
 
 
 @dataclass(frozen=True)
@@ -36,33 +38,50 @@ def fit_chart(
     theme: ChartTheme,
     overlays: Sequence[FitOverlay] = (),
     hint: str = "no run yet",
+    header: bool = True,
 ) -> str:
-    """The true function (braille), the model (block line) and the samples (dots, on top)
-    over the view, plus earlier runs' predictions faint and dashed.
+    """The model's prediction (block line, on top of everything), the samples (dim dots under it),
+    the true function (braille) and earlier runs' predictions (faint, dashed) over the view.
 
-    The y range comes from the target and the samples only, so a wild prediction runs
-    off the edge instead of squashing everything else flat.  More than MAX_SAMPLES
-    samples are thinned to an evenly spaced, deterministic subset.
+    The prediction is what the lesson is about, so it is drawn last: where it passes, its cells
+    are its own; the samples show beside it.  The y range comes from the target and the samples
+    only, so a wild prediction runs off the edge instead of squashing everything else flat.  More
+    than MAX_SAMPLES samples are thinned to an evenly spaced, deterministic subset.  Without
+    ``header`` the chart is untitled (the caller shows :func:`fit_title` and :func:`fit_legend`).
     """
     if snap is None:
-        return render(Chart("fit", note=hint), width, height, theme)
+        return render(Chart("fit", note=hint), width, height, theme, header)
     grid = _floats(snap.grid)
     x_lo, x_hi = _range(grid, (-1.0, 1.0))
-    sx, sy = _samples(_floats(snap.x_samples), _floats(snap.y_samples), x_lo, x_hi)
-    target = _floats(snap.grid_target)
-    prediction = _floats(snap.prediction)
+    traces = _fit_traces(snap, theme, overlays, int(width), x_lo, x_hi)
+    sy, target, prediction = traces[-2].y, traces[0].y, traces[-1].y
     y_lo, y_hi = _range(np.concatenate((sy, target)), _range(prediction, (-1.0, 1.0)), pad=0.06)
+    chart = Chart(fit_title(snap), traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi), short_title="fit")
+    return render(chart, width, height, theme, header)
 
-    traces = [Trace(grid, target, "braille", theme.muted, label="target", rank=1)]
+
+def fit_legend(snap: Snapshot | None, theme: ChartTheme, overlays: Sequence[FitOverlay] = ()) -> list[LegendEntry]:
+    """The fit chart's legend: model, target, samples, earlier runs."""
+    if snap is None:
+        return []
+    x_lo, x_hi = _range(_floats(snap.grid), (-1.0, 1.0))
+    return legend_entries(_fit_traces(snap, theme, overlays, 8, x_lo, x_hi))
+
+
+def _fit_traces(snap: Snapshot, theme: ChartTheme, overlays: Sequence[FitOverlay], width: int,
+                x_lo: float, x_hi: float) -> list[Trace]:
+    """Bottom to top: target, earlier runs, samples, prediction."""
+    grid = _floats(snap.grid)
+    sx, sy = _samples(_floats(snap.x_samples), _floats(snap.y_samples), x_lo, x_hi)
+    traces = [Trace(grid, _floats(snap.grid_target), "braille", theme.muted, label="target", rank=1)]
     for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
-        ox, oy = _thin(_floats(overlay.grid), _floats(overlay.prediction), 4 * int(width))
+        ox, oy = _thin(_floats(overlay.grid), _floats(overlay.prediction), 4 * width)
         traces.append(Trace(ox, oy, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label,
                             rank=3))
-    traces.append(Trace(grid, prediction, "hd", theme.series(0), label="model"))
-    traces.append(Trace(sx, sy, SAMPLE_MARK, theme.series(1), lines=False, label="samples", rank=2))
-    title = f"fit · epoch {snap.epoch:,}/{snap.config.epochs:,}"
-    chart = Chart(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi), short_title="fit")
-    return render(chart, width, height, theme)
+    traces.append(Trace(sx, sy, SAMPLE_MARK, theme.faint(theme.series(1), SAMPLE_FADE), lines=False,
+                        label="samples", rank=2))
+    traces.append(Trace(grid, _floats(snap.prediction), "hd", theme.series(0), label="model"))
+    return traces
 
 
 @never_raises("neuron")
@@ -74,40 +93,51 @@ def neuron_chart(
     height: int,
     theme: ChartTheme,
     hint: str = "no run yet",
+    header: bool = True,
 ) -> str:
-    """One unit of the last hidden layer over the view grid.
+    """One unit of the last hidden layer over the view grid, titled as :func:`neuron_title` says.
 
-    ``neuron`` is the 0-based column of ``snap.hidden``, shown as given: the title
-    "neuron 3 of 8" means index 3 of the layer's 8 units (0 to 7).  With
-    ``contribution`` the chart shows what the unit adds to the output,
-    ``out_weights[neuron] * h(x)``, over the faint sum of all units (prediction minus
-    output bias), titled "neuron 3 of 8 · contribution w·h(x)".
+    ``neuron`` is the 0-based column of ``snap.hidden``, shown as given: "neuron 3 of 8"
+    means index 3 of the layer's 8 units (0 to 7).  With ``contribution`` the chart shows
+    what the unit adds to the output, ``out_weights[neuron] * h(x)``, over the faint sum
+    of all units (prediction minus output bias).  Without ``header`` the chart is untitled.
     """
     if snap is None:
-        return render(Chart("neuron", note=hint), width, height, theme)
-    hidden = np.asarray(snap.hidden, dtype=np.float64)
-    units = hidden.shape[1] if hidden.ndim == 2 else 0
-    title = f"neuron {neuron} of {units}"
+        return render(Chart("neuron", note=hint), width, height, theme, header)
+    title = neuron_title(snap, neuron, contribution)
+    traces, units = _neuron_traces(snap, neuron, contribution, theme)
     if not 0 <= neuron < units:
         note = f"no neuron {neuron}: choose 0 to {units - 1}" if units else "no hidden units"
-        return render(Chart(title, note=note), width, height, theme)
+        return render(Chart(title, note=note), width, height, theme, header)
+    values = np.concatenate([trace.y for trace in traces] + [[0.0]])  # 0 in view: a dead unit reads as such
+    x_lo, x_hi = _range(_floats(snap.grid), (-1.0, 1.0))
+    y_lo, y_hi = _range(values, (-1.0, 1.0), pad=0.06)
+    return render(Chart(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi)), width, height, theme, header)
+
+
+def neuron_legend(snap: Snapshot | None, neuron: int, contribution: bool, theme: ChartTheme) -> list[LegendEntry]:
+    """The neuron chart's legend: the activation, or the unit's weight over the sum of all units."""
+    if snap is None:
+        return []
+    return legend_entries(_neuron_traces(snap, neuron, contribution, theme)[0])
+
+
+def _neuron_traces(snap: Snapshot, neuron: int, contribution: bool,
+                   theme: ChartTheme) -> tuple[list[Trace], int]:
+    """The chart's curves (none for a unit that does not exist) and the layer's number of units."""
+    hidden = np.asarray(snap.hidden, dtype=np.float64)
+    units = hidden.shape[1] if hidden.ndim == 2 else 0
+    if not 0 <= neuron < units:
+        return [], units
     grid = _floats(snap.grid)
-    x_lo, x_hi = _range(grid, (-1.0, 1.0))
     h = hidden[:, neuron]
     if contribution:
         weight = float(np.ravel(snap.out_weights)[neuron])
-        mine = weight * h
         total = _floats(snap.prediction) - float(snap.out_bias)
-        traces = [Trace(grid, total, "braille", theme.muted, label="all units ŷ−b"),
-                  Trace(grid, mine, "hd", theme.series(0), label=f"w·h  w={weight:.3g}")]
-        title += " · contribution w·h(x)"
-        values = np.concatenate((mine, total, [0.0]))
-    else:
-        activation = getattr(snap.config, "activation", "activation")
-        traces = [Trace(grid, h, "hd", theme.series(0), label=f"h(x) {activation}")]
-        values = np.concatenate((h, [0.0]))  # 0 in view: a dead or saturated unit reads as such
-    y_lo, y_hi = _range(values, (-1.0, 1.0), pad=0.06)
-    return render(Chart(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi)), width, height, theme)
+        return [Trace(grid, total, "braille", theme.muted, label="all units ŷ−b"),
+                Trace(grid, weight * h, "hd", theme.series(0), label=f"w{neuron}={weight:.3g}")], units
+    activation = getattr(snap.config, "activation", "activation")
+    return [Trace(grid, h, "hd", theme.series(0), label=str(activation))], units
 
 
 def _floats(values: object) -> np.ndarray:

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from quadtui.charts.canvas import Chart, Trace, never_raises, render
+from quadtui.charts.canvas import Chart, LegendEntry, Trace, legend_entries, never_raises, render
 from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis, fmt_number
+from quadtui.charts.titles import loss_title
 from quadtui.core.history import LossHistory
 
-if TYPE_CHECKING:  # the engine imports torch; charts only read snapshot fields
-    from quadtui.core.engine import Snapshot
+if TYPE_CHECKING:
+    from quadtui.core.snapshot import Snapshot
 
 BINS_PER_COLUMN = 1  # each bin is drawn low→high: two points a column, hd's resolution
 MAX_OVERLAYS = 8
@@ -36,45 +37,54 @@ def loss_chart(
     theme: ChartTheme,
     overlays: Sequence[LossOverlay] = (),
     hint: str = "no run yet",
+    log_x: bool = False,
+    header: bool = True,
 ) -> str:
-    """Loss per epoch on a log scale, titled "loss · epoch 1234/5000".
+    """Loss per epoch on a log scale, titled as :func:`loss_title` says (without ``header``, untitled:
+    the caller shows :func:`loss_title` and :func:`loss_legend` itself).
 
     The train curve comes from ``snap.history.decimate`` (a bin per column, drawn from
     its lowest to its highest loss: two points a column, so a one-epoch spike stays visible);
-    the cost depends on ``width`` only, never on the number of epochs.  Losses <= 0 sit
-    on the bottom edge; NaN/inf are skipped.  ``hint`` is shown when ``snap`` is None.
+    the cost depends on ``width`` only, never on the number of epochs.  With ``log_x`` the
+    epochs are on a log scale too, binned evenly in log(epoch), so the first epochs, where the
+    loss falls fastest, get most of the width.  Losses <= 0 sit on the bottom edge; NaN/inf are
+    skipped.  ``hint`` is shown when ``snap`` is None.
     """
     if snap is None:
-        return render(Chart("loss", note=hint), width, height, theme)
-    bins = max(8, BINS_PER_COLUMN * int(width))
-    traces: list[Trace] = []
-    for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
-        x, y = _envelope(overlay.history, max(4, bins // 2))  # faint and dashed: half the detail
-        traces.append(Trace(x, y, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label,
-                            rank=1))
-    x, y = _binned(snap.eval_epochs, snap.eval_loss, max(4, bins // 2))  # eval is smooth
-    if x.size:  # under the train curve: train is what the optimiser sees
-        traces.append(Trace(x, y, "braille", theme.series(1), label=_labelled("eval", snap.eval_now),
-                            short="eval"))
-    x, y = _envelope(snap.history, bins)
-    traces.append(Trace(x, y, "hd", theme.series(0), label=_labelled("train", snap.train_now), short="train"))
-
+        return render(Chart("loss", note=hint), width, height, theme, header)
+    traces = _traces(snap, theme, overlays, max(8, BINS_PER_COLUMN * int(width)), log_x)
     lo, hi = _log_limits([trace.y for trace in traces])
     last = max([float(snap.epoch), 2.0] + [float(trace.x[-1]) for trace in traces if trace.x.size])
+    x_axis = Axis(0.0, math.log10(last), log=True, integer=True) if log_x else Axis(1, last, integer=True)
+    traces = [_on_log_axis(trace, lo, log_x) for trace in traces]
     note = None if len(snap.history) or overlays else "no epochs yet"
-    chart = Chart(_title(snap), [_on_log_axis(trace, lo) for trace in traces],
-                  Axis(1, last, integer=True), Axis(lo, hi, log=True), note, short_title=f"loss · {snap.epoch:,}")
-    return render(chart, width, height, theme)
+    title = loss_title(snap) + (" · log x" if log_x else "")
+    chart = Chart(title, traces, x_axis, Axis(lo, hi, log=True), note, short_title=f"loss · {snap.epoch:,}")
+    return render(chart, width, height, theme, header)
 
 
-def _title(snap: Snapshot) -> str:
-    title = f"loss · epoch {snap.epoch:,}/{snap.config.epochs:,}"
-    status = getattr(snap.status, "value", str(snap.status))
-    if snap.diverged_at is not None:
-        return f"{title} · diverged at {snap.diverged_at:,}"
-    if status in ("stopped", "error", "paused"):
-        return f"{title} · {status}"
-    return title
+def loss_legend(snap: Snapshot | None, theme: ChartTheme, overlays: Sequence[LossOverlay] = ()) -> list[LegendEntry]:
+    """The loss chart's legend: train, eval (with its latest value), earlier runs."""
+    if snap is None:
+        return []
+    return legend_entries(_traces(snap, theme, overlays, 8, False))
+
+
+def _traces(snap: Snapshot, theme: ChartTheme, overlays: Sequence[LossOverlay], bins: int,
+            log_x: bool) -> list[Trace]:
+    """Earlier runs (faint, dashed), eval, then train on top: what the optimiser sees."""
+    traces: list[Trace] = []
+    for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
+        x, y = _envelope(overlay.history, max(4, bins // 2), log_x)  # faint and dashed: half the detail
+        traces.append(Trace(x, y, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label,
+                            rank=1))
+    x, y = _binned(snap.eval_epochs, snap.eval_loss, max(4, bins // 2), log_x)  # eval is smooth
+    if np.size(snap.eval_epochs):
+        traces.append(Trace(x, y, "braille", theme.series(1), label=_labelled("eval", snap.eval_now),
+                            short="eval"))
+    x, y = _envelope(snap.history, bins, log_x)
+    traces.append(Trace(x, y, "hd", theme.series(0), label="train"))
+    return traces
 
 
 def _labelled(name: str, value: float | None) -> str:
@@ -82,11 +92,11 @@ def _labelled(name: str, value: float | None) -> str:
     return f"{name} {fmt_number(value)}" if value is not None and math.isfinite(value) else name
 
 
-def _envelope(history: LossHistory, bins: int) -> tuple[np.ndarray, np.ndarray]:
+def _envelope(history: LossHistory, bins: int, log_x: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Points that zig-zag from each bin's low to its high: spikes survive decimation."""
     if history is None or len(history) == 0:
         return np.empty(0), np.empty(0)
-    series = history.decimate(bins)
+    series = history.decimate_log(bins) if log_x else history.decimate(bins)
     lo = np.asarray(series.lo, dtype=np.float64)
     hi = np.asarray(series.hi, dtype=np.float64)
     x = np.repeat(np.asarray(series.x, dtype=np.float64), 2)
@@ -96,14 +106,20 @@ def _envelope(history: LossHistory, bins: int) -> tuple[np.ndarray, np.ndarray]:
     return x[keep], y[keep]
 
 
-def _binned(epochs: np.ndarray, losses: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Eval points as they are, or as a low/high zig-zag when there are more than ``bins``."""
+def _binned(epochs: np.ndarray, losses: np.ndarray, bins: int, log_x: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Eval points as they are, or as a low/high zig-zag when there are more than ``bins``
+    (bins even in epoch, or in log(epoch) with ``log_x``)."""
     n = min(np.size(epochs), np.size(losses))
     x = np.asarray(epochs, dtype=np.float64).ravel()[:n]
     y = np.asarray(losses, dtype=np.float64).ravel()[:n]
     if n <= bins:
         return x, y
-    edges = np.unique(np.linspace(0, n, bins + 1).astype(np.int64))[:-1]
+    if log_x:
+        where = np.log(np.maximum(x, 1.0))
+        key = np.floor((where - where[0]) / ((where[-1] - where[0]) or 1.0) * bins * (1 - 1e-9))
+        edges = np.flatnonzero(np.diff(key, prepend=-1.0))
+    else:
+        edges = np.unique(np.linspace(0, n, bins + 1).astype(np.int64))[:-1]
     finite = np.where(np.isfinite(y), y, np.nan)
     with np.errstate(invalid="ignore"):
         lo = np.fmin.reduceat(finite, edges)
@@ -130,9 +146,10 @@ def _log_limits(curves: Sequence[np.ndarray]) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
-def _on_log_axis(trace: Trace, floor: float) -> Trace:
-    """The trace with y in log10; losses <= 0 are drawn on the bottom edge."""
+def _on_log_axis(trace: Trace, floor: float, log_x: bool = False) -> Trace:
+    """The trace with y (and with ``log_x`` x) in log10; losses <= 0 are drawn on the bottom edge."""
     y = np.asarray(trace.y, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         logged = np.where(y > 0, np.log10(np.where(y > 0, y, 1.0)), np.where(np.isfinite(y), floor, np.nan))
-    return replace(trace, y=logged)
+    x = np.log10(np.maximum(np.asarray(trace.x, dtype=np.float64), 1.0)) if log_x else trace.x
+    return replace(trace, x=x, y=logged)

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from quadtui.charts.canvas import Chart, Trace, never_raises, render
+from quadtui.charts.canvas import Chart, LegendEntry, Trace, legend_entries, never_raises, render
 from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis, fmt_number
 
@@ -23,18 +23,38 @@ def sweep_chart(
     height: int,
     theme: ChartTheme,
     log_x: bool = False,
+    header: bool = True,
 ) -> str:
     """Final loss (log scale) against the swept value, a dot per run; the legend names the best.
 
     Runs without a usable loss (None, NaN, inf: not finished or diverged) are marked
     with an ``x`` on the top edge ("no loss"), so a sweep's failures stay in sight.  With ``log_x``,
-    values <= 0 cannot be placed and are left out.
+    values <= 0 cannot be placed and are left out.  Without ``header`` the chart is untitled
+    (the caller shows :func:`sweep_title` and :func:`sweep_legend`).
     """
+    spec = _spec(param, values, final_losses, theme, log_x)
+    return render(spec, width, height, theme, header)
+
+
+def sweep_title(param: str, values: Sequence[float], final_losses: Sequence[float | None],
+                log_x: bool = False) -> str:
+    """``final loss by lr · 4/5 runs``: how many runs have a usable loss so far."""
+    return _spec(param, values, final_losses, ChartTheme(color=False), log_x).title
+
+
+def sweep_legend(param: str, values: Sequence[float], final_losses: Sequence[float | None], theme: ChartTheme,
+                 log_x: bool = False) -> list[LegendEntry]:
+    """The sweep chart's legend: the best run, and the runs without a loss."""
+    return legend_entries(_spec(param, values, final_losses, theme, log_x).traces)
+
+
+def _spec(param: str, values: Sequence[float], final_losses: Sequence[float | None], theme: ChartTheme,
+          log_x: bool) -> Chart:
     name = str(param) or "value"
     pairs = [(_number(v), _number(loss)) for v, loss in zip(values, final_losses)]
     pairs = [(v, loss) for v, loss in pairs if v is not None and math.isfinite(v) and (v > 0 or not log_x)]
     if not pairs:
-        return render(Chart(f"sweep {name}", note="no results yet"), width, height, theme)
+        return Chart(f"final loss by {name}", note="no results yet")
     pairs.sort(key=lambda p: p[0])
     x = np.array([math.log10(v) if log_x else v for v, _ in pairs])
     loss = np.array([np.nan if lv is None else lv for _, lv in pairs], dtype=np.float64)
@@ -55,17 +75,17 @@ def sweep_chart(
         top = np.full(int((~ok).sum()), y_hi)
         traces.append(Trace(x[~ok], top, MISSING_MARK, theme.series(3), lines=False, label="no loss"))
     traces.append(Trace(x[ok], y[ok], "•", theme.series(0), lines=False, label=_best(name, pairs)))
-    title = f"sweep {name} · {int(ok.sum())}/{len(pairs)} runs"
+    title = f"final loss by {name} · {int(ok.sum())}/{len(pairs)} runs"
     axis_x = Axis(x_lo, x_hi, log=log_x, ticks=tuple(float(v) for v in x))
-    return render(Chart(title, traces, axis_x, Axis(y_lo, y_hi, log=True)), width, height, theme)
+    return Chart(title, traces, axis_x, Axis(y_lo, y_hi, log=True))
 
 
 def _best(name: str, pairs: list[tuple[float, float | None]]) -> str:
     usable = [(loss, v) for v, loss in pairs if loss is not None and math.isfinite(loss) and loss > 0]
     if not usable:
-        return "final loss"
+        return "runs"
     loss, value = min(usable)
-    return f"final loss · best {fmt_number(value)} → {fmt_number(loss)}"
+    return f"best {fmt_number(value)} → {fmt_number(loss)}"
 
 
 def _number(value: object) -> float | None:

@@ -1,76 +1,31 @@
 """Show the code: a standalone PyTorch script that trains exactly what a config describes.
 
-The script is the notebook's code with the config's values filled in — same
-seeding order, same data draw, same ``nn.Sequential``, the ``torch.optim``
-optimizer our hand-written ones reproduce, the same minibatch shuffling as the
-engine — so its last line, ``final loss: ...``, matches ``quadtui --headless
---json``'s ``final_loss``.  Only numpy and torch are needed; matplotlib is used
-for the notebook's plots when it is installed.
+The script is the notebook's code with the config's values filled in, as a teacher
+would write it: the same seeding order, data draw and ``nn.Sequential``, the
+``torch.optim`` optimizer our hand-written ones reproduce, the notebook's five
+numbered steps, and mini-batches from a seeded ``DataLoader`` (whose order the
+engine draws too: :mod:`quadtui.core.shuffle`).  So its last line, ``final loss: ...``,
+is ``quadtui --headless --json``'s ``final_loss``, the same float.  Only numpy and
+torch are needed; with matplotlib it draws the notebook's plots, the hidden neurons too.
 """
 
 from __future__ import annotations
 
-import ast
-from textwrap import dedent
+from textwrap import dedent, fill, indent
 from typing import Sequence
 
-from quadtui.core import expr
 from quadtui.core.config import Config
+from quadtui.core.pysource import WIDTH, from_template, numpy_expression, return_line, shell_lines, uses_x
 
-#: torch.optim class and the keyword arguments beyond lr (see optim.torch_optimizer)
+#: torch.optim class and how the script names it (see optim.torch_optimizer)
 _OPTIMIZERS = {
-    "sgd": ("SGD", "Stochastic Gradient Descent"),
-    "momentum": ("SGD", "Stochastic Gradient Descent with momentum"),
+    "sgd": ("SGD", "SGD: Stochastic Gradient Descent"),
+    "momentum": ("SGD", "SGD: Stochastic Gradient Descent, with momentum"),
     "adam": ("Adam", "Adam (torch's default betas=(0.9, 0.999), eps=1e-8)"),
     "rmsprop": ("RMSprop", "RMSprop (torch's default alpha=0.99, eps=1e-8)"),
 }
-_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
-_PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 4}
-_UNARY_PRECEDENCE = 3
-
-
-def numpy_expression(text: str) -> str:
-    """The target expression as numpy code: ``sin(x)*x`` -> ``np.sin(x) * x``.
-
-    Only the whitelisted syntax of :mod:`quadtui.core.expr` is accepted (the text
-    is checked by :func:`expr.parse` first), so the result is safe to paste.
-    """
-    source = expr.parse(text).text
-    return _np(ast.parse(source, mode="eval").body)[0]
-
-
-def _np(node: ast.AST) -> tuple[str, int]:
-    """(code, precedence) of one checked expression node."""
-    if isinstance(node, ast.BinOp):
-        op = type(node.op)
-        prec = _PRECEDENCE[op]
-        left, lp = _np(node.left)
-        right, rp = _np(node.right)
-        right_assoc = op is ast.Pow
-        if lp < prec or (right_assoc and lp == prec):
-            left = f"({left})"
-        if rp < prec or (not right_assoc and rp == prec):
-            right = f"({right})"
-        return f"{left} {_OPS[op]} {right}" if prec < 4 else f"{left}**{right}", prec
-    if isinstance(node, ast.UnaryOp):
-        operand, p = _np(node.operand)
-        if p < _UNARY_PRECEDENCE:
-            operand = f"({operand})"
-        return ("-" if isinstance(node.op, ast.USub) else "+") + operand, _UNARY_PRECEDENCE
-    if isinstance(node, ast.Constant):
-        value = float(node.value)
-        text = repr(node.value) if abs(value) < 1e308 else "np.inf"
-        return text, 5 if value >= 0 else 1
-    if isinstance(node, ast.Name):
-        return ("x" if node.id == "x" else f"np.{node.id}"), 5
-    if isinstance(node, ast.Call):
-        assert isinstance(node.func, ast.Name)
-        return f"np.{node.func.id}({_np(node.args[0])[0]})", 5
-    raise expr.ExpressionError(f"may not contain {type(node).__name__.lower()} syntax")
-
-
-def _uses_x(text: str) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == "x" for n in ast.walk(ast.parse(text, mode="eval")))
+#: at most this many hidden neurons are plotted (a window each, as in the notebook)
+_NEURON_PLOTS = 16
 
 
 def _num(value: float) -> str:
@@ -86,97 +41,147 @@ def script_for(config: Config, lr_schedule: Sequence[tuple[int, float]] = ()) ->
     """
     c = config.replace(lr=lr_schedule[0][1]) if lr_schedule else config
     changes = {epoch: lr for epoch, lr in lr_schedule[1:]}
-    target = numpy_expression(c.target)
-    if not _uses_x(c.target):  # a constant target still needs one value per sample
-        target = f"np.full_like(x, {target})"
-    legacy_seed = c.seed < 2**32
-    rand = "np.random" if legacy_seed else "rng"
-    cls, optimizer_doc = _OPTIMIZERS[c.optimizer]
-    opt_args = ["model.parameters()", "lr=LEARNING_RATE"]
-    if c.optimizer == "momentum":
-        opt_args.append("momentum=MOMENTUM")
-    if c.weight_decay:
-        opt_args.append("weight_decay=WEIGHT_DECAY")
+    parts = [_header(c, changes), _hyperparameters(c, changes), "\n" + _data(c), _model(c), _training(c, changes)]
+    return "\n".join(parts) + _PLOTS.replace("@VIEW@", f"{_num(c.view[0])}, {_num(c.view[1])}").replace(
+        "@NEURONS@", _neurons(c)
+    )
 
-    out: list[str] = []
-    add = out.append
-    add(f'''\
-        """Train a small neural network to fit y = {c.target} — generated by quadtui.
 
-        The same run as `{_command(c)}`: the same data, initial weights
-        and updates, so the final loss printed at the end matches quadtui's.{_changed(changes)}
-        Needs numpy and torch (and matplotlib, if you want the plots).
+def _header(c: Config, changes: dict[int, float]) -> str:
+    title = f"Train a small neural network to fit y = {c.target} (generated by quadtui)."
+    if len(title) + 3 > WIDTH:
+        title = "Train a small neural network to fit the function f below (generated by quadtui)."
+    about = (
+        "The notebook's code with this run's values: the same data, initial weights and updates "
+        "as in quadtui, so the final loss printed at the end is the one quadtui reports."
+    )
+    if changes:
+        steps = ", ".join(f"at epoch {epoch + 1} to {_num(lr)}" for epoch, lr in changes.items())
+        about += f" The learning rate was changed while the run trained: {steps} (LR_CHANGES)."
+    about += " Needs numpy and torch (and matplotlib for the plots)."
+    return from_template(
+        f'''
+        """{title}
+
+        @ABOUT@
         """
 
-        import math
+        # the same run in quadtui:
+        @COMMAND@
 
         import numpy as np
         import torch
         import torch.nn as nn
+        @LOADER@
 
-        # the hyperparameters of this run
-        SEED = {c.seed}
-        SAMPLES = {c.samples}
-        X_MIN, X_MAX = {_num(c.x_min)}, {_num(c.x_max)}''')
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:  # no plots then: the training does not need them
+            plt = None
+        ''',
+        ABOUT=fill(about, 88),
+        COMMAND=shell_lines(_command(c)),
+        LOADER="" if c.full_batch else "from torch.utils.data import DataLoader, TensorDataset",
+    )
+
+
+def _hyperparameters(c: Config, changes: dict[int, float]) -> str:
+    lines = [
+        "# the hyperparameters of this run",
+        f"SEED = {c.seed}",
+        f"SAMPLES = {c.samples}  # number of training samples",
+        f"X_MIN, X_MAX = {_num(c.x_min)}, {_num(c.x_max)}  # where the samples are drawn",
+    ]
     if c.noise:
-        add(f"        NOISE = {_num(c.noise)}  # σ of the Gaussian noise added to the targets")
-    add(f"""\
-        N_HIDDEN = {c.hidden}  # hidden units per layer""")
+        lines.append(f"NOISE = {_num(c.noise)}  # σ of the Gaussian noise added to the targets")
+    lines.append(f"N_HIDDEN = {c.hidden}  # number of hidden units")
     if c.layers > 1:
-        add(f"        N_LAYERS = {c.layers}  # hidden layers")
-    add(f"""\
-        LEARNING_RATE = {_num(c.lr)}""")
+        lines.append(f"N_LAYERS = {c.layers}  # number of hidden layers")
+    lines.append(f"LEARNING_RATE = {_num(c.lr)}")
     if changes:
-        pairs = ", ".join(f"{epoch}: {_num(lr)}" for epoch, lr in changes.items())
-        add(f"        LR_CHANGES = {{{pairs}}}  # changed while the run trained: from these epochs (0-based) on")
+        lines.append("# changed while the run trained: the learning rate from these epochs (0-based) on")
+        pairs = [f"{epoch}: {_num(lr)}" for epoch, lr in changes.items()]
+        one_line = "LR_CHANGES = {" + ", ".join(pairs) + "}"
+        lines += [one_line] if len(one_line) <= WIDTH else ["LR_CHANGES = {", *(f"    {p}," for p in pairs), "}"]
     if c.optimizer == "momentum":
-        add(f"        MOMENTUM = {_num(c.momentum)}")
+        lines.append(f"MOMENTUM = {_num(c.momentum)}")
     if c.weight_decay:
-        add(f"        WEIGHT_DECAY = {_num(c.weight_decay)}  # L2 penalty on all parameters")
+        lines.append(f"WEIGHT_DECAY = {_num(c.weight_decay)}  # L2 penalty on all parameters")
     if not c.full_batch:
-        add(f"        BATCH_SIZE = {c.batch_size}  # samples per optimisation step")
-    add(f"""\
-        EPOCHS = {c.epochs}
-
-        torch.manual_seed(SEED)""")
-    if legacy_seed:
-        add("        np.random.seed(SEED)")
+        lines.append(f"BATCH_SIZE = {c.batch_size}  # samples per optimization step")
+    lines.append(f"EPOCHS = {c.epochs}  # number of passes over the training samples")
+    lines += ["", "torch.manual_seed(SEED)"]
+    if c.seed < 2**32:
+        lines.append("np.random.seed(SEED)")
     else:
-        add("""\
-        # np.random.seed() takes 32 bits; larger seeds go through a SeedSequence
-        rng = np.random.RandomState(np.random.MT19937(np.random.SeedSequence(SEED)))""")
-    add(f'''
+        lines += [
+            "# np.random.seed() takes 32 bits; larger seeds go through a SeedSequence",
+            "rng = np.random.RandomState(np.random.MT19937(np.random.SeedSequence(SEED)))",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _data(c: Config) -> str:
+    target = numpy_expression(c.target)
+    if not uses_x(c.target):  # a constant target still needs one value per sample
+        target = f"np.full_like(x, {target})"
+    rand = "np.random" if c.seed < 2**32 else "rng"
+    return from_template(
+        f'''
 
         def f(x):
-            """The ground truth function we want to approximate."""
-            return {target}
+            """The ground truth function that we want to approximate."""
+            @RETURN@
 
 
         # draw training samples
         x = {rand}.uniform(X_MIN, X_MAX, SAMPLES)
-        y = f(x)''')
-    if c.noise:
-        add(f"        y = y + {rand}.normal(0.0, NOISE, SAMPLES)")
-    add("""
-        # define the layout of our neural network""")
+        y = f(x)
+        @NOISE@
+        ''',
+        RETURN=return_line(target),
+        NOISE=f"y = y + {rand}.normal(0.0, NOISE, SAMPLES)" if c.noise else "",
+    )
+
+
+def _model(c: Config) -> str:
+    act = _act(c)
     if c.layers == 1:
-        add(f"""\
-        model = nn.Sequential(
-            nn.Linear(1, N_HIDDEN),
-            {_act(c)},
-            nn.Linear(N_HIDDEN, 1),
-        )""")
+        layout = f"""\
+            model = nn.Sequential(
+                nn.Linear(1, N_HIDDEN),
+                # we use {act.split("(")[0].removeprefix("nn.")} as our non-linear activation function
+                {act},
+                nn.Linear(N_HIDDEN, 1),
+            )"""
+        hidden, which = "model[1]", "the hidden layer"
     else:
-        add(f"""\
-        layers = [nn.Linear(1, N_HIDDEN), {_act(c)}]
-        for _ in range(N_LAYERS - 1):
-            layers += [nn.Linear(N_HIDDEN, N_HIDDEN), {_act(c)}]
-        layers.append(nn.Linear(N_HIDDEN, 1))
-        model = nn.Sequential(*layers)""")
-    add(f"""
+        layout = f"""\
+            layers = [nn.Linear(1, N_HIDDEN), {act}]
+            for _ in range(N_LAYERS - 1):
+                layers += [nn.Linear(N_HIDDEN, N_HIDDEN), {act}]
+            layers.append(nn.Linear(N_HIDDEN, 1))
+            model = nn.Sequential(*layers)"""
+        hidden, which = "model[-2]", "the last hidden layer"
+    return from_template(
+        f"""
+        # define the layout of our neural network
+        @LAYOUT@
+
+        # this hook saves the outputs of {which} (the latent representations)
+        # for the plots of what each hidden neuron learned
+        activations = dict()
+
+
+        def hook(module, x_in, x_out):
+            activations["latent"] = x_out.detach()
+
+
+        {hidden}.register_forward_hook(hook)
+
         # the optimizer will update the model parameters for us
-        # we use {optimizer_doc}
-        optimizer = torch.optim.{cls}({", ".join(opt_args)})
+        # we use {_OPTIMIZERS[c.optimizer][1]}
+        @OPTIMIZER@
 
         # our loss function: Mean Squared Error, since it is a regression task
         criterion = nn.MSELoss()
@@ -184,94 +189,131 @@ def script_for(config: Config, lr_schedule: Sequence[tuple[int, float]] = ()) ->
         # torch wants a batch dimension: reshape x/y from (SAMPLES,) to (SAMPLES, 1)
         x_train = torch.from_numpy(x).reshape(-1, 1).float()
         y_train = torch.from_numpy(y).reshape(-1, 1).float()
+        """,
+        LAYOUT=dedent(layout),
+        OPTIMIZER=_optimizer(c),
+    )
 
-        loss_log = []
-        report_every = max(1, EPOCHS // 10)
-""")
+
+def _optimizer(c: Config) -> str:
+    cls = _OPTIMIZERS[c.optimizer][0]
+    args = ["model.parameters()", "lr=LEARNING_RATE"]
+    if c.optimizer == "momentum":
+        args.append("momentum=MOMENTUM")
+    if c.weight_decay:
+        args.append("weight_decay=WEIGHT_DECAY")
+    line = f"optimizer = torch.optim.{cls}({', '.join(args)})"
+    if len(line) <= WIDTH:
+        return line
+    return "\n".join([f"optimizer = torch.optim.{cls}(", *(f"    {a}," for a in args), ")"])
+
+
+#: the notebook's training loop, step by step
+_STEPS = """\
+# 1. forward pass: get model predictions
+y_hat = model({x})
+# 2. compute loss: error between predictions and targets
+loss = criterion(y_hat, {y})
+# 3. backward pass: propagate gradient through the network
+loss.backward()
+{log}
+# 4. update parameters: perform one optimization step
+optimizer.step()
+# 5. reset torch gradients
+optimizer.zero_grad()"""
+
+
+def _training(c: Config, changes: dict[int, float]) -> str:
+    lines = []
+    if not c.full_batch:
+        lines += [
+            "# the training samples in mini-batches, shuffled anew every epoch",
+            "loader = DataLoader(",
+            "    TensorDataset(x_train, y_train),",
+            "    batch_size=BATCH_SIZE,",
+            "    shuffle=True,",
+            "    generator=torch.Generator().manual_seed(SEED),",
+            ")",
+            "",
+        ]
+    lines += ["loss_log = []", "report_every = max(1, EPOCHS // 10)  # print the loss ten times", ""]
+    lines.append("for i in range(EPOCHS):")
     if changes:
-        add("""\
-        def set_learning_rate(i):
-            if i in LR_CHANGES:
-                for group in optimizer.param_groups:
-                    group["lr"] = LR_CHANGES[i]
-""")
-    first = "\n            set_learning_rate(i)" if changes else ""
+        lines += [
+            "    if i in LR_CHANGES:",
+            "        for group in optimizer.param_groups:",
+            '            group["lr"] = LR_CHANGES[i]',
+        ]
     if c.full_batch:
-        add(f"""\
-        for i in range(EPOCHS):{first}
-            # 1. forward pass: get model predictions
-            y_hat = model(x_train)
-            # 2. compute loss: error between predictions and targets
-            loss = criterion(y_hat, y_train)
-            # 3. backward pass: propagate gradient through the network
-            loss.backward()
-            loss_log.append(loss.item())
-            # 4. update parameters: perform one optimization step
-            optimizer.step()
-            # 5. reset torch gradients
-            optimizer.zero_grad()""")
+        lines.append(indent(_STEPS.format(x="x_train", y="y_train", log="loss_log.append(loss.item())"), "    "))
     else:
-        add(f"""\
-        for i in range(EPOCHS):{first}
-            # shuffle the samples as quadtui does: a generator seeded per epoch
-            generator = torch.Generator().manual_seed((SEED * 1_000_003 + i + 1) % 2**64)
-            order = torch.randperm(SAMPLES, generator=generator)
-            total = 0.0
-            for start in range(0, SAMPLES, BATCH_SIZE):
-                batch = order[start : start + BATCH_SIZE]
-                # forward pass, loss, backward pass, update, reset — on this batch only
-                loss = criterion(model(x_train[batch]), y_train[batch])
-                loss.backward()
-                optimizer.step()
-                optimizer.zero_grad()
-                total += loss.item() * len(batch)
-            # the epoch's loss: the mean over all samples of the batches' losses
-            loss_log.append(total / SAMPLES)""")
-    add("""\
-            if not math.isfinite(loss_log[-1]):
-                loss_log.pop()
-                print(f"diverged at epoch {i + 1} (try a lower learning rate)")
-                break
-            if (i + 1) % report_every == 0:
-                print(f"epoch {i + 1:>{len(str(EPOCHS))}}  loss {loss_log[-1]:.6g}")
+        steps = _STEPS.format(x="x_batch", y="y_batch", log="epoch_loss += loss.item() * len(x_batch)")
+        lines += [
+            "    epoch_loss = 0.0",
+            "    for x_batch, y_batch in loader:",
+            indent(steps, "        "),
+            "    # the epoch's loss: the mean over all samples, a float32 like each batch's loss",
+            "    loss_log.append(torch.tensor(epoch_loss / SAMPLES, dtype=torch.float32).item())",
+        ]
+    lines += [
+        "    if (i + 1) % report_every == 0:",
+        '        print(f"epoch {i + 1}: loss {loss_log[-1]:.6g}")',
+        "",
+        'print(f"final loss: {loss_log[-1]}")',
+    ]
+    return "\n".join(lines) + "\n"
 
-        print(f"final loss: {loss_log[-1]!r}" if loss_log else "final loss: none")
-""")
-    add(f"""\
-        # plots like the notebook's, when matplotlib is installed
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError:
-            plt = None
-        if plt is not None and loss_log:
-            x_plot = np.linspace({_num(c.view[0])}, {_num(c.view[1])}, 100)
-            with torch.no_grad():
-                x_test = torch.from_numpy(x_plot).reshape(-1, 1).float()
-                y_pred = model(x_test).reshape(-1).numpy()
-            fig, (ax_loss, ax_fit) = plt.subplots(1, 2, figsize=(10, 4))
-            ax_loss.plot(loss_log)
-            ax_loss.set(xlabel="epoch", ylabel="MSE Loss", yscale="log")
-            ax_fit.plot(x_plot, f(x_plot), color="tab:red", label="f(x)")
-            ax_fit.scatter(x, y, s=8, label="samples")
-            ax_fit.plot(x_plot, y_pred, color="tab:green", label="prediction")
-            ax_fit.set(xlabel="x", ylabel="y")
-            ax_fit.legend()
-            plt.show()
-""")
-    return dedent("\n".join(out))
+
+def _neurons(c: Config) -> str:
+    if c.hidden <= _NEURON_PLOTS:
+        return "for i in range(z.shape[1]):"
+    return f"for i in range({_NEURON_PLOTS}):  # the first {_NEURON_PLOTS} of them: more windows would not help"
+
+
+_PLOTS = '''
+
+def plot_samples(x, y, title="samples"):
+    plt.plot(x_plot, y_plot, color="tab:red", label="f(x)")
+    plt.scatter(x, y, label="samples")
+    plt.gca().set(xlabel="x", ylabel="y")
+    plt.legend()
+    plt.title(title)
+
+
+# the notebook's plots, when matplotlib is installed
+if plt is not None:
+    x_plot = np.linspace(@VIEW@, 100)
+    y_plot = f(x_plot)
+    plot_samples(x, y)
+
+    # plot the loss curve
+    plt.figure()
+    plt.plot(loss_log)
+    plt.ylabel("MSE Loss")
+    plt.xlabel("epoch")
+
+    # don't need gradients to predict on whole linspace
+    with torch.no_grad():
+        x_test = torch.from_numpy(x_plot).reshape(-1, 1).float()
+        y_pred = model(x_test).reshape(-1).numpy()
+
+    # plot predictions
+    plt.figure()
+    plot_samples(x_plot, y_pred, "predictions")
+
+    # what each hidden neuron learned: its output on x_test, saved by the hook
+    z = activations["latent"]
+    @NEURONS@
+        plt.figure()
+        plot_samples(x_plot, z[:, i].numpy(), f"hidden neuron {i}")
+    plt.show()
+'''
 
 
 def _act(config: Config) -> str:
     from quadtui.core.model import ACTIVATIONS
 
     return ACTIVATIONS[config.activation].code
-
-
-def _changed(changes: dict[int, float]) -> str:
-    if not changes:
-        return ""
-    steps = [f"at epoch {epoch + 1} to {_num(lr)}" for epoch, lr in changes.items()]
-    return "\n        The learning rate was changed while it trained: " + ", ".join(steps) + " (LR_CHANGES)."
 
 
 def _command(config: Config) -> str:

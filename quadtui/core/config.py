@@ -177,6 +177,7 @@ class Config:
         if self.batch_size is not None and self.batch_size > self.samples:
             raise ConfigError("batch_size", self.batch_size, f"'full' or a whole number from 1 to {self.samples} (samples)")
         object.__setattr__(self, "target", _check_target(self.target, self.x_min, self.x_max))
+        _check_target_on_data(self.target, self.x_min, self.x_max, self.seed, self.samples)
 
     # -- derived -------------------------------------------------------------
     @property
@@ -194,6 +195,10 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields as ``--json`` prints them: a full batch is ``"full"``, as in the flags and TOML."""
+        return {name: json_value(name, value) for name, value in self.to_dict().items()}
 
     def diff(self, other: "Config") -> dict[str, Any]:
         """Fields whose value in ``self`` differs from ``other``."""
@@ -215,6 +220,11 @@ class Config:
             return dataclasses.replace(base, **parsed)
         except ConfigError as exc:
             raise _blame_given(exc, values, {**base.to_dict(), **parsed}) from None
+
+
+def json_value(name: str, value: Any) -> Any:
+    """A field's value for JSON: ``batch_size`` None (the full batch) is ``"full"``, the word the flags use."""
+    return "full" if name == "batch_size" and value is None else value
 
 
 def _known_field_hint(key: str) -> str:
@@ -351,21 +361,42 @@ def _check_target(text: Any, x_min: float, x_max: float) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _check_target_text(text: str, x_min: float, x_max: float) -> str:
-    import numpy as np
+    parsed = _parse_target(text)
+    _refuse_non_finite(parsed, probe_points(x_min, x_max), x_min, x_max, "")
+    return parsed.text
+
+
+@functools.lru_cache(maxsize=256)
+def _check_target_on_data(text: str, x_min: float, x_max: float, seed: int, samples: int) -> None:
+    """Refuse a target that is not finite at one of the run's own points.
+
+    ``probe_points`` catch the usual poles on any range; a pole can still sit
+    exactly on a training sample or on the evaluation grid (``1/(x-c)`` with
+    ``c`` one of them), so those are checked too: the very float64 values the
+    engine uses (the same functions draw them), about a millisecond for 100,000
+    samples, and cached like the rest.
+    """
+    from quadtui.core.samples import eval_x, random_state, training_x
 
     parsed = _parse_target(text)
-    x = probe_points(x_min, x_max)
+    _refuse_non_finite(parsed, training_x(random_state(seed), x_min, x_max, samples), x_min, x_max,
+                       "the training sample ")
+    _refuse_non_finite(parsed, eval_x(x_min, x_max), x_min, x_max, "the evaluation grid's ")
+
+
+def _refuse_non_finite(parsed: expr.Expression, x: "np.ndarray", x_min: float, x_max: float, what: str) -> None:
+    import numpy as np
+
     y = parsed(x)
     bad = ~np.isfinite(y) | (np.abs(y) > TARGET_LIMIT)
     if bad.any():
         where = int(np.argmax(bad))
         raise ConfigError(
             "target",
-            text,
+            parsed.text,
             f"a function finite and within ±{TARGET_LIMIT:.0e} for x in [{x_min:g}, {x_max:g}]"
-            f" (it is {y[where]:.3g} at x = {x[where]:.6g})",
+            f" (it is {y[where]:.3g} at {what}x = {x[where]:.6g})",
         )
-    return parsed.text
 
 
 def built_once(configs: Sequence[Config], key: Callable[[Config], Hashable], build: Callable[[Config], T]) -> list[T]:

@@ -10,8 +10,7 @@ import torch
 
 from quadtui.core import expr
 from quadtui.core.config import Config, ConfigError, built_once
-
-GRID_POINTS = 100  # the notebook's x_plot = np.linspace(-5, 5, 100)
+from quadtui.core.samples import GRID_POINTS, eval_x, random_state, training_x
 
 
 @dataclass(frozen=True)
@@ -26,23 +25,17 @@ class Dataset:
     y_eval: torch.Tensor
 
 
-def _random_state(seed: int) -> np.random.RandomState:
-    if seed < 2**32:  # the legacy seeding the notebook's np.random.seed(19) uses
-        return np.random.RandomState(seed)
-    return np.random.RandomState(np.random.MT19937(np.random.SeedSequence(seed)))
-
-
 def make_dataset(config: Config) -> Dataset:
     target = expr.parse(config.target)
-    rng = _random_state(config.seed)
-    x = rng.uniform(config.x_min, config.x_max, config.samples)
+    rng = random_state(config.seed)
+    x = training_x(rng, config.x_min, config.x_max, config.samples)
     y = target(x)
     if config.noise > 0:
         y = y + rng.normal(0.0, config.noise, config.samples)
-    if not np.all(np.isfinite(y)):
+    if not np.all(np.isfinite(y)):  # Config checked the target on these samples: a last guard
         raise ConfigError("target", config.target, f"a function that is finite at every sample in "
                           f"[{config.x_min:g}, {config.x_max:g}]")
-    x_plot = np.linspace(config.x_min, config.x_max, GRID_POINTS)
+    x_plot = eval_x(config.x_min, config.x_max)
     grid = np.linspace(*config.view, GRID_POINTS)
     with np.errstate(all="ignore"):
         grid_target = target(grid)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Callable, Protocol
+from typing import Callable
 
 import numpy as np
 import torch
@@ -24,101 +22,14 @@ from quadtui.core.data import Dataset, make_dataset
 from quadtui.core.fastmlp import FastMLP
 from quadtui.core.history import LossHistory
 from quadtui.core.model import build_model
+from quadtui.core.shuffle import EpochShuffle
+from quadtui.core.snapshot import CancelFlag, Snapshot, Status, new_run_id
 
 EVAL_POINTS = 1000  # at most about this many eval-loss samples per run
 
 
-class Status(str, Enum):
-    READY = "ready"
-    TRAINING = "training"
-    PAUSED = "paused"
-    DONE = "done"
-    DIVERGED = "diverged"
-    STOPPED = "stopped"
-    ERROR = "error"
-
-
-class CancelFlag(Protocol):
-    def is_set(self) -> bool: ...
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything a chart or a summary needs, at one moment of one run."""
-
-    run_id: int
-    config: Config
-    status: Status
-    epoch: int  # epochs completed
-    train_loss: np.ndarray  # float32, one per epoch (read-only view)
-    history: LossHistory = field(repr=False)  # frozen at the snapshot, for O(width) decimation
-    eval_epochs: np.ndarray  # epochs at which eval loss was measured
-    eval_loss: np.ndarray
-    eval_now: float  # eval loss of the current model
-    grid: np.ndarray  # x of the view grid
-    grid_target: np.ndarray  # true function on the grid
-    prediction: np.ndarray  # model on the grid
-    hidden: np.ndarray  # (grid points, units): last hidden layer on the grid
-    out_weights: np.ndarray  # (units,): weights of the output layer
-    out_bias: float
-    x_samples: np.ndarray
-    y_samples: np.ndarray
-    epochs_per_s: float
-    elapsed: float
-    diverged_at: int | None = None
-    error: str | None = None
-    #: the network's parameters at this moment (weight, bias per layer), float32 copies
-    weights: tuple[np.ndarray, ...] = field(default=(), repr=False)
-    #: when the learning rate was changed during the run: ((0, first lr), (epoch, lr from then on), ...)
-    lr_schedule: tuple[tuple[int, float], ...] = ()
-
-    def trained_model(self) -> torch.nn.Module:
-        """An ``nn.Sequential`` holding this snapshot's weights (for export)."""
-        if not self.weights:
-            raise ValueError("this snapshot carries no weights")
-        model = build_model(self.config)
-        with torch.no_grad():
-            for param, value in zip(model.parameters(), self.weights):
-                param.copy_(torch.from_numpy(value))
-        return model
-
-    @property
-    def train_now(self) -> float | None:
-        return float(self.train_loss[-1]) if self.train_loss.size else None
-
-    @property
-    def units(self) -> int:
-        return self.hidden.shape[1]
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (Status.DONE, Status.DIVERGED, Status.STOPPED, Status.ERROR)
-
-    def summary(self) -> dict[str, Any]:
-        """The run in numbers (what ``--headless --json`` prints)."""
-        losses = self.train_loss
-        out: dict[str, Any] = {
-            "config": self.config.to_dict(),
-            "status": self.status.value,
-            "epochs_run": self.epoch,
-            "first_loss": float(losses[0]) if losses.size else None,
-            "final_loss": float(losses[-1]) if losses.size else None,
-            "best_loss": float(losses.min()) if losses.size else None,
-            "eval_loss": self.eval_now if math.isfinite(self.eval_now) else None,
-            "seconds": round(self.elapsed, 4),
-            "epochs_per_s": round(self.epoch / self.elapsed, 1) if self.elapsed > 0 else None,
-        }
-        if self.diverged_at is not None:
-            out["diverged_at"] = self.diverged_at
-        if self.error is not None:
-            out["error"] = self.error
-        return out
-
-
 class Engine:
     """Trains one config.  Not thread-safe: one thread drives it."""
-
-    _ids = 0
 
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or Config()
@@ -128,10 +39,10 @@ class Engine:
     # -- lifecycle -----------------------------------------------------------------
     def reset(self) -> None:
         """Back to epoch 0: the same data and the same initial weights."""
-        Engine._ids += 1
-        self.run_id = Engine._ids
+        self.run_id = new_run_id()
         self.model = build_model(self.config)
         self.net = FastMLP(self.config, self.model)
+        self.shuffle = EpochShuffle(self.config.samples, self.config.seed)  # mini-batches: DataLoader's order
         # room for every epoch up front: pages are only touched (resident) as losses arrive
         self.history = LossHistory(self.config.epochs)
         self.eval_every = max(1, math.ceil(self.config.epochs / EVAL_POINTS))
@@ -187,7 +98,7 @@ class Engine:
         if n <= 0 or self.finished:
             return 0
         started = time.perf_counter()
-        saved = self.net.save()
+        saved, shuffled = self.net.save(), self.shuffle.save()
         chunk, eval_at, eval_loss = self._train(n)
         finite = np.isfinite(chunk)
         if not finite.all() or not self._next_loss_finite():
@@ -195,6 +106,7 @@ class Engine:
             bad = int(np.argmin(finite)) if not finite.all() else n
             keep = max(bad - 1, 0)
             self.net.restore(saved)
+            self.shuffle.restore(shuffled)
             self._train(keep)
             self.diverged_at = self.epoch + bad + 1
             chunk = chunk[:bad]
@@ -237,14 +149,17 @@ class Engine:
                 if i == next_eval:
                     eval_loss[j] = self._eval_loss_now()
                     j, next_eval = next(evals, (0, -1))
-                losses[i] = self._minibatch_epoch(first + i)
+                losses[i] = self._minibatch_epoch()
         return losses.numpy(), np.arange(first + offset, first + n, every, dtype=np.int64), eval_loss.numpy()
 
-    def _minibatch_epoch(self, epoch: int) -> torch.Tensor:
-        """One shuffled pass in batches; the epoch's loss is the sample-weighted mean."""
+    def _minibatch_epoch(self) -> torch.Tensor:
+        """One pass in batches, shuffled as the script's DataLoader shuffles them.
+
+        The epoch's loss is the sample-weighted mean of the batch losses (summed in double,
+        kept in float32: the script prints the same float).
+        """
         cfg, data = self.config, self.data
-        gen = torch.Generator().manual_seed((cfg.seed * 1_000_003 + epoch) % 2**64)  # any seed >= 0 fits
-        order = torch.randperm(cfg.samples, generator=gen)
+        order = self.shuffle.next_order()
         total = torch.zeros((), dtype=torch.float64)
         bs = cfg.batch_size or cfg.samples
         for start in range(0, cfg.samples, bs):

@@ -10,8 +10,11 @@ The folder holds
 * ``train.py`` — the standalone script that trains the same run (learning-rate changes included),
 * ``screenshot.svg`` — when the app passes one.
 
-Each file is written atomically; an existing non-empty folder is refused unless
-``overwrite`` is set.  Every failure is one :class:`FileWriteError` line.
+The folder is written all at once or not at all (:mod:`quadtui.core.export_folder`:
+the files go to a staging folder first); an existing non-empty folder is refused
+unless ``overwrite`` is set.  :func:`check_folder` tries the place for real (a
+probe folder) so a caller can refuse it before a long run.  Every failure is one
+:class:`FileWriteError` line.
 """
 
 from __future__ import annotations
@@ -24,13 +27,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from quadtui.core.codegen import script_for
-from quadtui.core.files import FileWriteError, atomic_write
+from quadtui.core.export_folder import check_folder, write_folder
 from quadtui.core.tomlio import config_to_toml
 
 if TYPE_CHECKING:
     import torch
 
     from quadtui.core.engine import Engine, Snapshot
+
+__all__ = ["FILES", "check_folder", "config_toml", "export_run", "fit_csv", "loss_csv"]
 
 FILES = ("config.toml", "loss.csv", "fit.csv", "model.pt", "train.py", "screenshot.svg")
 
@@ -57,7 +62,7 @@ def export_run(
         snap = run
         if model is None:
             model = snap.trained_model()
-    folder = prepare_folder(directory, overwrite=overwrite)
+    check_folder(directory, overwrite=overwrite)  # before the work below
     files = {
         "config.toml": config_toml(snap),
         "loss.csv": loss_csv(snap),
@@ -67,14 +72,8 @@ def export_run(
     }
     if screenshot_svg is not None:
         files["screenshot.svg"] = screenshot_svg
-    for name, data in files.items():
-        atomic_write(folder / name, data, overwrite=overwrite)
-    for stale in set(FILES) - set(files):  # from an earlier export into the same folder
-        try:
-            (folder / stale).unlink(missing_ok=True)
-        except OSError as exc:
-            raise FileWriteError(f"cannot remove {folder / stale}: {exc.strerror or exc}") from None
-    return folder
+    # stale: files of an earlier export into the same folder that this one does not write
+    return write_folder(directory, files, overwrite=overwrite, stale=FILES)
 
 
 def config_toml(snap: "Snapshot") -> str:
@@ -86,29 +85,6 @@ def config_toml(snap: "Snapshot") -> str:
         config_to_toml(snap.config.replace(lr=snap.lr_schedule[0][1]))
         + f"# changed while the run trained (train.py replays it): {changes}\n"
     )
-
-
-def check_folder(directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-    """Raise :class:`FileWriteError` if exporting to ``directory`` would be refused; create nothing.
-
-    Cheap, so callers can check a folder before a long run rather than after it.
-    """
-    folder = Path(directory).expanduser()
-    if folder.exists() and not folder.is_dir():
-        raise FileWriteError(f"{folder} is a file, not a folder (choose another name)")
-    if not overwrite and folder.is_dir() and any(folder.iterdir()):
-        raise FileWriteError(f"{folder} is not empty (choose a new or empty folder)")
-    return folder
-
-
-def prepare_folder(directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-    """Check and create the export folder."""
-    folder = check_folder(directory, overwrite=overwrite)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FileWriteError(f"cannot create {folder}: {exc.strerror or exc}") from None
-    return folder
 
 
 def loss_csv(snap: "Snapshot") -> str:

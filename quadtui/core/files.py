@@ -34,18 +34,23 @@ def _exists_error(shown: str) -> FileWriteError:
     return FileWriteError(f"{shown} already exists (choose another name or allow overwriting)")
 
 
-def _new_file_mode() -> int:
-    """The mode ``open(path, "w")`` would give a new file (0o666 less the umask)."""
+def current_umask() -> int:
+    """The process's umask, read without changing it where possible."""
     try:  # Linux: read the umask without changing it (os.umask would race other threads)
         with open("/proc/self/status", encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
+                    return int(line.split()[1], 8)
     except (OSError, ValueError):
         pass
     mask = os.umask(0o022)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
+
+
+def _new_file_mode() -> int:
+    """The mode ``open(path, "w")`` would give a new file (0o666 less the umask)."""
+    return 0o666 & ~current_umask()
 
 
 def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, overwrite: bool = False) -> Path:

@@ -146,3 +146,38 @@ class LossHistory:
         centre = (edges[:-1] + edges[1:]) / 2 * size
         x = np.minimum(centre, n) + 0.5
         return Series(x, lo, hi)
+
+    def decimate_log(self, bins: int) -> Series:
+        """About ``bins`` points evenly spaced in log(epoch), each bin's extremes kept, for a log x axis.
+
+        The first epochs get bins of their own (one epoch each); later bins are wider.  Bins
+        narrower than a summary block read the raw values (only the first few thousand
+        epochs are ever read so), the rest the block summary: O(bins + MAX_BLOCKS).
+        """
+        n = self._n
+        bins = max(1, bins)
+        if not n:
+            return Series(np.empty(0), np.empty(0, np.float32), np.empty(0, np.float32))
+        # bin k covers epochs [edges[k], edges[k+1]) counted from 0
+        edges = np.unique(np.geomspace(1, n + 1, bins + 1).astype(np.int64) - 1)
+        edges[-1] = n
+        block = self._block
+        raw = self._values is not None
+        wide = np.flatnonzero(np.diff(edges) >= block)  # bins that a block summary can serve
+        cut = 0 if not raw else n if block == 1 or not wide.size else int(edges[wide[0]])
+        cut = min(n, -(-cut // block) * block)  # raw values up to a block boundary, blocks after it
+        parts_lo, parts_hi, parts_x = [], [], []
+        head = edges[edges < cut]
+        if head.size:
+            bounds = np.append(head, cut)
+            lo = np.minimum.reduceat(self._values[:cut], head)
+            hi = np.maximum.reduceat(self._values[:cut], head)
+            parts_lo.append(lo), parts_hi.append(hi), parts_x.append(np.sqrt((bounds[:-1] + 1.0) * bounds[1:]))
+        if cut < n:
+            starts = np.unique(np.append(cut, edges[(edges > cut) & (edges < n)]) // block)
+            nblocks = -(-n // block)
+            lo = np.minimum.reduceat(self._bmin[:nblocks], starts)
+            hi = np.maximum.reduceat(self._bmax[:nblocks], starts)
+            bounds = np.minimum(np.append(starts, nblocks) * block, n)
+            parts_lo.append(lo), parts_hi.append(hi), parts_x.append(np.sqrt((bounds[:-1] + 1.0) * bounds[1:]))
+        return Series(np.concatenate(parts_x), np.concatenate(parts_lo), np.concatenate(parts_hi))

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from quadtui.core.config import Config, parse_value
+from quadtui.core.config import Config, json_value, parse_value
 from quadtui.core.data import Dataset, make_datasets
 from quadtui.core.engine import CancelFlag, Engine, Status
 from quadtui.core.fastmlp import FastMLP
@@ -90,7 +90,8 @@ class SweepResult:
         return all(m.status == "done" for m in self.members)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"param": self.param, "results": [m.summary() for m in self.members]}
+        results = [{**m.summary(), "value": json_value(self.param, m.value)} for m in self.members]
+        return {"param": self.param, "results": results}
 
 
 @dataclass(frozen=True)

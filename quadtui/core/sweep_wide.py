@@ -54,6 +54,7 @@ from quadtui.core.config import Config
 from quadtui.core.data import Dataset
 from quadtui.core.fastmlp import ROWWISE_MAX, mean_squared_rows
 from quadtui.core.model import ACTIVATIONS, build_models
+from quadtui.core.shuffle import EpochShuffle
 from quadtui.core.sweep_batch import EXACT_ACTIVATIONS
 from quadtui.core.sweep_layout import (
     PROBE_TRIALS,
@@ -126,7 +127,7 @@ class WideMLP:
         self.squares = torch.empty(BLOCK_EPOCHS, K, N)
         self._rows = list(self.block.unbind(0))
         self.batch = first.batch_size if not first.full_batch else None
-        self.epochs_done = 0
+        self.shuffle = EpochShuffle(N, first.seed)  # the single run's orders (members share the seed)
         # a step for each batch size: (step, its inputs, its targets); full batch: the data themselves
         self._steps: dict[int, tuple[Callable[[Tensor], None], Tensor, Tensor]] = {}
         if self.batch is None:
@@ -284,18 +285,16 @@ class WideMLP:
                         step(errors)
                     self._losses(self.block[:count], out[done : done + count])
                 else:
-                    for i, errors in enumerate(self._rows[:count], start=self.epochs_done + 1):
-                        self._minibatch_epoch(errors, i)
+                    for errors in self._rows[:count]:
+                        self._minibatch_epoch(errors)
                     self._minibatch_losses(self.block[:count], out[done : done + count])
-                self.epochs_done += count
                 done += count
         return out
 
-    def _minibatch_epoch(self, errors: Tensor, epoch: int) -> None:
-        """The single run's shuffled pass of ``epoch`` (1-based; the same order for every member: one seed)."""
+    def _minibatch_epoch(self, errors: Tensor) -> None:
+        """The single run's next shuffled pass (the same order for every member: one seed)."""
         N, B = self.samples, self.batch
-        gen = torch.Generator().manual_seed((self.configs[0].seed * 1_000_003 + epoch) % 2**64)
-        order = torch.randperm(N, generator=gen)
+        order = self.shuffle.next_order()
         for start in range(0, N, B):
             idx = order[start : start + B]
             step, x_rows, y_rows = self._steps[len(idx)]

@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import stat
 import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from quadtui.core.config import DEFAULT, FIELDS, Config, ConfigError
+from quadtui.core.config import DEFAULT, FIELDS, Config, ConfigError, shorten
 from quadtui.core.files import atomic_write
 
 if sys.version_info >= (3, 11):
@@ -84,15 +85,66 @@ _WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _AT_END = " (at end of document)"
 
 
-def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse a TOML file; any failure is one :class:`ConfigFileError` line with the line number."""
-    shown = str(path)
+#: The most a config (or lesson) file may hold: a config is a few hundred bytes.
+MAX_FILE_BYTES = 1_000_000
+
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def read_text(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most ``limit`` bytes; anything else is one ConfigFileError.
+
+    The file is opened without blocking and looked at before anything is read, so
+    a FIFO (which would wait for a writer forever), ``/dev/zero`` (which never
+    ends), a folder or a huge file is refused at once, never read.
+    """
+    shown = shorten(str(path), 160)
     try:
-        text = Path(path).expanduser().read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigFileError(f"{shown}: not a text (UTF-8) file") from None
+        fd = os.open(Path(path).expanduser(), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
         raise ConfigFileError(f"{shown}: cannot read it ({exc.strerror or exc})") from None
+    except (ValueError, RuntimeError):  # a NUL byte in the name; "~" with no home folder
+        raise ConfigFileError(f"{shown}: cannot read it (not a usable file name)") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a file")
+            raise ConfigFileError(f"{shown}: not a regular file (it is {kind})")
+        too_big = ConfigFileError(f"{shown}: larger than {_size(limit)}: not a config or lesson file")
+        if info.st_size > limit:
+            raise too_big
+        data = b""
+        while len(data) <= limit:  # the size may change while reading: never read past the limit
+            chunk = os.read(fd, limit + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+        if len(data) > limit:
+            raise too_big
+    except OSError as exc:
+        raise ConfigFileError(f"{shown}: cannot read it ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigFileError(f"{shown}: not a text (UTF-8) file (bad byte at offset {exc.start})") from None
+
+
+def _size(limit: int) -> str:
+    return f"{limit / 1e6:g} MB" if limit >= 1_000_000 else f"{limit / 1e3:g} KB"
+
+
+def read_toml(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> dict[str, Any]:
+    """Parse a TOML file; any failure is one :class:`ConfigFileError` line with the line number."""
+    shown = shorten(str(path), 160)
+    text = read_text(path, limit)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -103,8 +155,13 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         elif message.endswith(_AT_END):  # e.g. a string that is never closed
             line, reason, column = len(text.splitlines()) or 1, message[: -len(_AT_END)], "end of the file"
         else:
-            raise ConfigFileError(f"{shown}: not valid TOML: {message}") from None
+            raise ConfigFileError(f"{shown}: not valid TOML: {shorten(message, 120)}") from None
+        reason = shorten(reason, 120)
         raise ConfigFileError(f"{shown}, line {line}: not valid TOML: {reason} ({column})", line=line) from None
+    except RecursionError:  # [[[[... thousands deep: the parser gives up; so do we, in one line
+        raise ConfigFileError(f"{shown}: not a config file: lists or tables nested too deeply") from None
+    except Exception as exc:  # whatever else the parser meets: still one line, never a traceback
+        raise ConfigFileError(f"{shown}: not valid TOML ({type(exc).__name__})") from None
 
 
 def config_from_values(values: Mapping[str, Any], base: Config | None = None, *, source: str) -> Config:
@@ -122,4 +179,4 @@ def config_from_values(values: Mapping[str, Any], base: Config | None = None, *,
 
 def load_config_file(path: str | os.PathLike[str], base: Config | None = None) -> Config:
     """The config a TOML file describes; fields it leaves out keep ``base``'s (or the default) values."""
-    return config_from_values(read_toml(path), base, source=str(path))
+    return config_from_values(read_toml(path), base, source=shorten(str(path), 160))

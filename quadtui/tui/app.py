@@ -8,17 +8,24 @@ from typing import Iterable
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from quadtui.core.budget import app_budget
 from quadtui.core.config import Config
 from quadtui.core.lesson import Lesson
 from quadtui.served import in_browser
 from quadtui.tui import browser as browser_keys
-from quadtui.tui.screens.help import CHARTS, HelpScreen
-from quadtui.tui.screens.train import TrainScreen
+from quadtui.tui.screens.help import HelpScreen
+from quadtui.tui.screens.train import DEFAULT_SPEED, TrainScreen
+from quadtui.tui.session import bind_to_session
+from quadtui.tui.terminal_caps import AsciiFilter, few_colours, unicode_ok
+from quadtui.tui.widgets.footer import BREAKPOINTS
 
 LIGHT, DARK = "textual-light", "textual-dark"
+#: for 16-colour terminals: the terminal's own palette, not blends rounded to harsh ANSI colours
+ANSI_LIGHT, ANSI_DARK = "ansi-light", "ansi-dark"
 
 
 class QuadApp(App[int]):
@@ -26,6 +33,7 @@ class QuadApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "quadtui"
+    HORIZONTAL_BREAKPOINTS = BREAKPOINTS  # every screen gets -cols-narrow / -cols-medium / -cols-wide
     BINDINGS = [
         Binding("f1", "help", "Help", id="help", tooltip="What every key does and what the charts show"),
         Binding("d,f3", "toggle_dark", "Light/dark", id="theme", tooltip="Switch between a dark and a light theme",
@@ -35,19 +43,38 @@ class QuadApp(App[int]):
 
     def __init__(self, config: Config | None = None, *, threads: int = 1, neuron: int = 0,
                  autorun: bool = False, lesson: Lesson | None = None, sweep: str | None = None,
+                 speed: float | None = DEFAULT_SPEED, max_memory: int | None = None,
                  browser: bool | None = None) -> None:
         super().__init__()
         #: drawn in a browser (``quadtui --serve``): show keys a browser lets through (see tui/browser.py)
         self.browser = in_browser() if browser is None else browser
+        self.max_memory = app_budget(max_memory)  # bytes a run or sweep may need (quadtui.core.budget)
         self.lesson = lesson
         self.sweep_spec = sweep
+        self.recent_paths: dict[str, str] = {}  # the last path given for each kind of file, offered next time
+        self.ascii = not unicode_ok()
+        self._ascii_filter = AsciiFilter()
         self.train_screen = TrainScreen(config or Config(), threads=threads, neuron=neuron, autorun=autorun,
-                                        lesson=lesson)
+                                        lesson=lesson, speed=speed)
+        if few_colours(self.console.color_system):
+            self.theme = ANSI_DARK
 
     def get_default_screen(self) -> Screen[None]:
         return self.train_screen
 
+    def get_line_filters(self) -> list[LineFilter]:
+        filters = list(super().get_line_filters())
+        if self.ascii:  # no UTF-8 locale: boxes, bars and braille as ASCII
+            filters.append(self._ascii_filter)
+        return filters
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The screens under a modal lay themselves out for the new size too (Textual tells only the top one)."""
+        for screen in self.screen_stack[:-1]:
+            screen.post_message(events.Resize(event.size, event.virtual_size))
+
     def on_mount(self) -> None:
+        bind_to_session(self)
         if self.sweep_spec:  # quadtui --sweep SPEC: open that sweep at once
             self.call_after_refresh(self.train_screen.sweep_from_spec, self.sweep_spec)
 
@@ -58,11 +85,33 @@ class QuadApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            bindings = [*self.train_screen.BINDINGS, *self.BINDINGS]
-            if self.browser:
-                self.push_screen(HelpScreen(browser_keys.browser_bindings(bindings), self.for_browser(CHARTS)))
+            sections = self.help_sections()
+            if self.browser:  # the keys a browser lets through, and the text naming them
+                sections = [(title, browser_keys.browser_bindings(bindings)) for title, bindings in sections]
+                self.push_screen(HelpScreen(sections, self.for_browser))
             else:
-                self.push_screen(HelpScreen(bindings))
+                self.push_screen(HelpScreen(sections))
+
+    def help_sections(self) -> list[tuple[str, list[Binding]]]:
+        """Every screen's keys, from the bindings themselves (F1 lists exactly what works)."""
+        from quadtui.tui.screens.code import CodeScreen
+        from quadtui.tui.screens.share import ShareScreen
+        from quadtui.tui.screens.sweep import SweepScreen
+        from quadtui.tui.widgets.runs_table import RunsTable
+
+        palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette",
+                          tooltip="Search every command by name (also the ones without a key of their own)")
+        def own(bindings: object) -> list[Binding]:  # a screen's own keys (help and quit are listed once)
+            return [b for b in bindings if isinstance(b, Binding) and not b.action.startswith("app.")]  # type: ignore[attr-defined]
+
+        return [
+            ("Main screen", [*own(self.train_screen.BINDINGS), *self.BINDINGS, palette]),
+            ("Runs table (r)", own(RunsTable.BINDINGS)),
+            ("Code view (ctrl+g)", own(CodeScreen.BINDINGS)),
+            ("Share (ctrl+s)", own(ShareScreen.BINDINGS)),
+            ("Sweep screen (v)", own(SweepScreen.BINDINGS)),
+            ("This help", own(HelpScreen.BINDINGS)),
+        ]
 
     # -- in a browser: the keys it lets through --------------------------------------------------
     def for_browser(self, text: str) -> str:
@@ -90,7 +139,10 @@ class QuadApp(App[int]):
                        timeout=timeout, markup=markup)
 
     def action_toggle_dark(self) -> None:
-        self.theme = LIGHT if self.current_theme.dark else DARK
+        if self.theme in (ANSI_DARK, ANSI_LIGHT):
+            self.theme = ANSI_LIGHT if self.current_theme.dark else ANSI_DARK
+        else:
+            self.theme = LIGHT if self.current_theme.dark else DARK
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -6,8 +6,10 @@ with, so the export needs nothing from the trainer.
 
 The work runs in a daemon thread awaited by an async worker: the UI stays live,
 and quitting cancels the worker, tells the thread to stop and leaves without
-waiting for it.  Every file is written atomically (``export_run``), so an
-abandoned export leaves whole files or none.
+waiting for it.  The folder is tried for real (a probe, ``check_folder``)
+before any work, and written all at once or not at all (``export_run`` stages
+the files and moves them into place at the end), so a failure — a read-only
+place, a full disk — leaves the target as it was and the run stays on screen.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from quadtui.core.files import FileWriteError
 if TYPE_CHECKING:
     from textual.app import App
 
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 class ExportCancelled(Exception):
     """The app is closing: the export stopped before writing anything."""
@@ -34,12 +36,27 @@ def default_folder(now: float | None = None) -> str:
     return time.strftime("quadtui-export-%Y%m%d-%H%M%S", time.localtime(now))
 
 
-def export_files(snap: Snapshot, folder: str, svg: str | None, overwrite: bool, cancel: threading.Event) -> Path:
-    """Rebuild the model and write the export folder (runs in the export thread)."""
+def export_files(snap: Snapshot, folder: str, svg: str | None, overwrite: bool, cancel: threading.Event,
+                 in_child: bool = False) -> Path:
+    """Rebuild the model and write the export folder (runs in the export thread).
+
+    ``in_child``: in a process of the fork server's (the app's UI process never imports torch,
+    which writing ``model.pt`` needs).
+    """
     from quadtui.core.export import export_run
 
     if cancel.is_set():
         raise ExportCancelled
+    if in_child:
+        from quadtui.tui import remote
+
+        return remote.call(_export_run, snap, folder, overwrite, svg)
+    return export_run(snap, folder, overwrite=overwrite, screenshot_svg=svg)
+
+
+def _export_run(snap: Snapshot, folder: str, overwrite: bool, svg: str | None) -> Path:
+    from quadtui.core.export import export_run
+
     return export_run(snap, folder, overwrite=overwrite, screenshot_svg=svg)
 
 
@@ -79,6 +96,7 @@ async def in_daemon_thread(work: Callable[[threading.Event], Path]) -> Path:
 async def export_flow(app: App[object], snap: Snapshot, svg: str) -> Path | None:
     """Ask for the folder (confirming a non-empty one), export in the background, say how it went."""
     from quadtui.core.export import check_folder
+    from quadtui.tui.worker import trains_in_child
     from quadtui.tui.screens.files import ask_path, confirm
 
     folder = await ask_path(app, f"Export the run (epoch {snap.epoch}) to the folder", default_folder(),
@@ -97,7 +115,8 @@ async def export_flow(app: App[object], snap: Snapshot, svg: str) -> Path | None
         return None
     app.notify(f"exporting to {folder}…", timeout=2, markup=False)
     try:
-        written = await in_daemon_thread(lambda cancel: export_files(snap, folder, svg, overwrite, cancel))
+        in_child = trains_in_child(app)  # torch lives in the fork server's processes, not the UI's
+        written = await in_daemon_thread(lambda cancel: export_files(snap, folder, svg, overwrite, cancel, in_child))
     except (FileWriteError, ExportCancelled) as exc:
         app.notify(str(exc) or "export cancelled", title="Not exported", severity="error", timeout=10, markup=False)
         return None

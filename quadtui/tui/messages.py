@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.worker import Worker
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 
 class RunUpdate(Message):

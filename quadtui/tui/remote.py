@@ -35,10 +35,10 @@ import numpy as np
 if TYPE_CHECKING:
     from quadtui.core.config import Config
     from quadtui.core.control import Control
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 #: what the fork server imports once, so that each run's process starts with them loaded
-PRELOAD = ["quadtui.core.engine", "quadtui.tui.remote"]
+PRELOAD = ["quadtui.core.engine", "quadtui.tui.remote", "quadtui.tui.forkserver_setup"]
 #: how often the forwarder looks at the cancel event when no request wakes it (s): often while
 #: training (a cancelled run stops burning CPU at once), rarely while paused (idle costs nothing)
 POLL, PAUSED_POLL = 0.05, 0.5
@@ -180,11 +180,10 @@ class _Mirror:
     """The parent's copy of the run: full snapshots rebuilt from deltas."""
 
     def __init__(self, config: Config) -> None:
-        from quadtui.core.engine import Engine
         from quadtui.core.history import LossHistory
+        from quadtui.core.snapshot import new_run_id
 
-        Engine._ids += 1  # one id space with in-process engines: a new run is never mistaken for an old one
-        self.run_id = Engine._ids
+        self.run_id = new_run_id()  # one id space with in-process engines: a new run is never mistaken for an old one
         self.config = config
         self.history = LossHistory(config.epochs)
         self.eval_epochs = _frozen(np.zeros(0, dtype=np.int64))
@@ -193,7 +192,7 @@ class _Mirror:
         self.last: Snapshot | None = None
 
     def apply(self, delta: dict[str, Any]) -> Snapshot:
-        from quadtui.core.engine import Snapshot
+        from quadtui.core.snapshot import Snapshot
 
         if delta["config"] is not None:
             self.config = delta["config"]
@@ -212,11 +211,51 @@ class _Mirror:
         return self.last
 
     def failed(self, error: str) -> Snapshot | None:
-        from quadtui.core.engine import Status
+        from quadtui.core.snapshot import Status
 
         if self.last is None:
             return None
         return dataclasses.replace(self.last, status=Status.ERROR, error=error)
+
+
+def call(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a process forked from the fork server; its result, or its exception re-raised.
+
+    For the UI's torch work besides training (writing an export's ``model.pt``): the UI
+    process never imports torch.  Blocks until the child is done: call it from a thread.
+    """
+    ctx = _context()
+    here, there = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_call_child, name="quadtui-call", daemon=True, args=(there, function, args))
+    child.start()
+    there.close()
+    try:
+        kind, value = pickle.loads(here.recv_bytes())
+    except (EOFError, OSError):
+        child.join(5)
+        raise RuntimeError(f"the process working for the app ended unexpectedly (exit code {child.exitcode})") from None
+    finally:
+        here.close()
+        child.join(5)
+    if kind == "error":
+        raise value
+    return value
+
+
+def _call_child(conn: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    from quadtui.core.process import die_with_parent, yield_cpu
+
+    _quiet()
+    die_with_parent()
+    yield_cpu()
+    try:
+        message: tuple[str, Any] = ("result", function(*args))
+    except Exception as exc:
+        message = ("error", exc)
+    try:
+        _send(conn, message)
+    except (OSError, pickle.PicklingError):
+        _send(conn, ("error", RuntimeError(f"{type(message[1]).__name__}: {message[1]}")))
 
 
 # -- the child's side ----------------------------------------------------------------------
@@ -246,8 +285,16 @@ class _Shipper:
 
 def _child(conn: Connection, config: Config, threads: int, interval: float, paused: bool,
            speed: float | None, steps: int, lr: float | None) -> None:
-    """The run's process: train, ship deltas, obey the parent's requests."""
+    """The run's process: train, ship deltas, obey the parent's requests.
+
+    It trains at the lowest priority (the UIs on the server come first) and ends with the
+    fork server that forked it, should that die before it.
+    """
+    from quadtui.core.process import die_with_parent, yield_cpu
+
     _quiet()
+    die_with_parent()
+    yield_cpu()
     from quadtui.core.control import Control
     from quadtui.core.engine import Engine, Status
     from quadtui.core.threads import set_threads
@@ -289,12 +336,17 @@ def _child(conn: Connection, config: Config, threads: int, interval: float, paus
 
 
 def _listen(conn: Connection, control: Control, cancel: threading.Event) -> None:
-    """Apply the parent's requests to the child's Control; a closed pipe cancels."""
+    """Apply the parent's requests to the child's Control.
+
+    A closed pipe means the app is gone (quit, crashed or killed): no one is left to
+    report to, so the process ends at once, even deep inside a long epoch.
+    """
     while True:
         try:
             kind, *body = conn.recv()
         except (EOFError, OSError):
-            kind, body = "cancel", []
+            os.kill(os.getpid(), signal.SIGKILL)
+            return
         if kind == "cancel":
             cancel.set()
             control.wake.set()  # out of any pause or speed-limit sleep at once

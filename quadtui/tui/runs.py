@@ -23,7 +23,7 @@ from quadtui.core.config import FIELDS, Config
 from quadtui.core.history import LossHistory
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
     from quadtui.core.sweep import SweepMember
 
 #: runs kept; the oldest goes first

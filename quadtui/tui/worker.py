@@ -19,44 +19,55 @@ from textual.worker import get_current_worker
 
 from quadtui.core.config import Config
 from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
+from quadtui.tui.pacing import FramePacer
 
 if TYPE_CHECKING:
     from quadtui.core.control import Control
-    from quadtui.core.engine import Engine, Snapshot
+    from quadtui.core.engine import Engine
+    from quadtui.core.snapshot import Snapshot
 
-#: at most this many snapshots a second reach the UI, whatever the epoch rate: a little over
-#: the 10 redraws a second that look live, and not more (each redraw costs the UI ~20-30 ms)
+#: at most this many snapshots a second leave the trainer, whatever the epoch rate; the UI then
+#: draws as many of them as its CPU budget allows (:mod:`quadtui.tui.pacing`)
 REDRAWS_PER_S = 12
 #: train in a child process (True), in the worker thread (False), or None: a child process
 #: unless the app is headless (``App.run_test``)
 IN_PROCESS: bool | None = None
 
 
-def _in_process() -> bool:
+def trains_in_child(app: object) -> bool:
+    """Whether ``app`` trains (and does all its torch work) in child processes: in a real terminal, yes."""
     if IN_PROCESS is not None:
         return IN_PROCESS
-    node = get_current_worker().node
-    app = getattr(node, "app", node)
     return not getattr(app, "is_headless", True)
 
 
+def _in_process() -> bool:
+    """:func:`trains_in_child` for the app of the worker this runs in."""
+    node = get_current_worker().node
+    return trains_in_child(getattr(node, "app", node))
+
+
 def load_engine(post: Callable[[Message], object]) -> None:
-    """Import torch and the engine (in a thread), then say so."""
+    """Get torch and the engine ready (in a thread), then say so.
+
+    In a real terminal they are imported by the fork server only, in its own process (the
+    other core): the UI process never imports torch, which saves ~150 MB a session on a
+    shared server.  Under ``App.run_test`` runs train in a thread here, so here they load.
+    """
     try:
         import plotext  # noqa: F401  (the charts' first draw would import it on the UI thread)
-
-        import quadtui.core.engine  # noqa: F401
 
         if _in_process():
             from quadtui.tui import remote
 
-            remote.start_server()  # imports torch once more, in its own process (the other core)
+            remote.start_server()
+        else:
+            import quadtui.core.engine  # noqa: F401
     except Exception as exc:  # e.g. a broken torch install: tell the user, keep the app
         post(EngineLoaded(error=f"{type(exc).__name__}: {exc}"))
         return
-    # torch's hundreds of thousands of long-lived objects: keep them out of every future
-    # garbage collection — no GC pauses while training, and quitting is ~1 s faster
-    # (the interpreter's exit no longer walks them all).
+    # the app's long-lived objects (torch's hundreds of thousands too, when it is loaded here):
+    # out of every future garbage collection — no GC pauses while drawing, and a faster exit
     gc.freeze()
     post(EngineLoaded())
 
@@ -82,7 +93,7 @@ def train(config: Config, control: Control, threads: int, post: Callable[[Messag
         engine.run(
             cancel=worker.cancelled_event,
             control=control,
-            on_snapshot=lambda snap: post(RunUpdate(worker, snap)),
+            on_snapshot=_paced(lambda snap: post(RunUpdate(worker, snap))),
             interval=1 / REDRAWS_PER_S,
         )
     except Exception as exc:  # shown in the status line; the run's last state stays on screen
@@ -97,18 +108,29 @@ def _train_in_process(config: Config, control: Control, threads: int, post: Call
     worker = get_current_worker()
     try:
         remote.train(config, control, threads, 1 / REDRAWS_PER_S, worker.cancelled_event,
-                     lambda snap: post(RunUpdate(worker, snap)))
+                     _paced(lambda snap: post(RunUpdate(worker, snap))))
     except remote.RunFailedError as exc:
         post(RunFailed(worker, exc.error, exc.snapshot))
     except Exception as exc:  # the process could not be started: say so, keep the app
         post(RunFailed(worker, f"{type(exc).__name__}: {exc}"))
 
 
+def _paced(show: Callable[[Snapshot], object]) -> Callable[[Snapshot], None]:
+    """``show``, called only for the snapshots a :class:`FramePacer` says to draw."""
+    pacer = FramePacer()
+
+    def maybe_show(snap: Snapshot) -> None:
+        if pacer.due(snap):
+            show(snap)
+
+    return maybe_show
+
+
 def _last_state(engine: Engine | None, error: str) -> Snapshot | None:
     """The failed run's state (status error), if the engine can still describe it."""
     if engine is None:
         return None
-    from quadtui.core.engine import Status
+    from quadtui.core.snapshot import Status
 
     engine.status, engine.error = Status.ERROR, error
     try:

@@ -15,13 +15,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from rich.syntax import Syntax
 
 from quadtui.core.codegen import script_for
 from quadtui.core.config import Config
 from quadtui.core.files import atomic_write
 from quadtui.tui.screens.files import save_with
+from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 
 DEFAULT_NAME = "quadtui_run.py"
 
@@ -33,11 +34,13 @@ class CodeScreen(ModalScreen[None]):
         Binding("escape,q,f9,ctrl+g", "dismiss", "Close"),
         Binding("ctrl+s,f2", "save", "Save as…", tooltip="Write the script to a file"),
         Binding("y", "copy", "Copy", tooltip="Copy the script to the clipboard (terminals with OSC 52)"),
+        *MODAL_BINDINGS,
     ]
     DEFAULT_CSS = """
     CodeScreen { align: center middle; }
     CodeScreen > VerticalScroll {
         width: 95%; max-width: 110; height: 1fr; margin: 1 0 0 0;
+        overflow-x: auto;  /* long lines scroll sideways (left/right), not cut */
         border: round $accent; border-title-color: $text;
         background: $surface;
     }
@@ -53,7 +56,7 @@ class CodeScreen(ModalScreen[None]):
         with VerticalScroll() as box:
             box.border_title = "the PyTorch script for this run"
             yield Static(self._syntax(), id="code")
-        yield Footer()
+        yield KeyFooter()
 
     def _syntax(self) -> Syntax:
         theme = "monokai" if self.app.current_theme.dark else "default"

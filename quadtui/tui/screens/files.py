@@ -17,17 +17,19 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Static
 
 from quadtui.core.files import FileWriteError
 from quadtui.tui.session_files import confined, deliver
+from quadtui.tui.widgets.footer import MODAL_BINDINGS
 
 MODAL_CSS = """
 {name} {{ align: center middle; }}
 {name} > Vertical {{
-    width: 80%; max-width: 90; height: auto;
+    width: 90%; max-width: 90; height: auto; max-height: 100%; overflow-y: auto;
     border: round $accent; border-title-color: $text; background: $surface; padding: 0 1;
 }}
+{name} .hint, {name} .question {{ width: 1fr; }}
 {name} .hint {{ color: $text-muted; }}
 {name} Horizontal {{ height: auto; align-horizontal: right; }}
 {name} Button {{ margin-left: 1; min-width: 10; }}
@@ -38,7 +40,7 @@ class PathScreen(ModalScreen["str | None"]):
     """One line to type a file or folder name; Enter gives it, Escape gives None."""
 
     DEFAULT_CSS = MODAL_CSS.format(name="PathScreen")
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), *MODAL_BINDINGS]
 
     def __init__(self, title: str, default: str, hint: str = "") -> None:
         super().__init__()
@@ -68,7 +70,7 @@ class ConfirmScreen(ModalScreen[bool]):
     """A yes/no question: y or Enter on Yes says yes; n or Escape says no."""
 
     DEFAULT_CSS = MODAL_CSS.format(name="ConfirmScreen")
-    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No"), *MODAL_BINDINGS]
 
     def __init__(self, question: str) -> None:
         super().__init__()
@@ -77,7 +79,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Are you sure?"
-            yield Label(self.question)
+            yield Static(self.question, classes="question", markup=False)  # wraps: a long path keeps its question
             with Horizontal():
                 yield Button("No (n)", id="no")
                 yield Button("Yes (y)", id="yes", variant="warning")
@@ -92,9 +94,18 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-async def ask_path(app: App[object], title: str, default: str, hint: str = "") -> str | None:
-    """The path typed, or None if cancelled (or, served to a browser, outside the session's folder)."""
-    return confined(app, await app.push_screen_wait(PathScreen(title, default, hint)))
+async def ask_path(app: App[object], title: str, default: str, hint: str = "", kind: str = "") -> str | None:
+    """Ask for a path; with a ``kind`` ("script", "config"), offer the last one given for that kind.
+
+    Served to a browser, a path outside the session's folder is refused (one line) and gives None.
+    """
+    recent: dict[str, str] | None = getattr(app, "recent_paths", None)
+    if kind and recent is not None:
+        default = recent.get(kind, default)
+    path = confined(app, await app.push_screen_wait(PathScreen(title, default, hint)))
+    if path is not None and kind and recent is not None:
+        recent[kind] = path
+    return path
 
 
 async def confirm(app: App[object], question: str) -> bool:
@@ -105,7 +116,7 @@ async def save_with(
     app: App[object], title: str, default: str, write: Callable[[str, bool], Path], noun: str = "file"
 ) -> Path | None:
     """Ask for a path, confirm an overwrite, call ``write(path, overwrite)``; one notification either way."""
-    path = await ask_path(app, title, default)
+    path = await ask_path(app, title, default, kind=noun)
     if path is None:
         return None
     overwrite = False

@@ -1,12 +1,20 @@
-"""F1: every control and what each chart shows, in plain words."""
+"""F1: every control and what each chart shows, in plain words.
+
+The key lists are made from the screens' own bindings when help opens, so they
+cannot drift from the keys that work; the prose names its numbers from the code.
+"""
 
 from __future__ import annotations
+
+from typing import Callable, Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
+
+from quadtui.tui.runs import MAX_OVERLAYS, MAX_RUNS
 
 CHARTS = """\
 ## What you are looking at
@@ -18,10 +26,15 @@ nudges its weights a little — how big a nudge is the **learning rate** (lr).
 **Loss chart.** How wrong the network is, epoch by epoch: the mean squared error on the training
 samples (*train*) and on a fine grid of x values it never trained on (*eval*). The y axis is
 logarithmic: every grid line down means ten times better. A curve that flattens means learning has
-slowed; a curve that shoots up means the learning rate is too high.
+slowed; a curve that shoots up means the learning rate is too high. Press **l** to put the epochs on
+a log scale too: the first hundred epochs, where the loss falls fastest, then take half the width.
 
-**Fit chart.** The target function, the training samples (dots) and the network's prediction.
-Watch the prediction bend towards the samples as the loss falls.
+**Fit chart.** The network's prediction (the solid line, drawn on top), the target function (the
+thin grey line) and the training samples (dim dots). Watch the prediction bend towards the samples
+as the loss falls.
+
+Each chart's title, in its top border, carries the live numbers (`loss · epoch 5,000 · 0.0632`); the
+legend is in its bottom border.
 
 **Neuron chart.** One hidden neuron, *i* of *N*: its output hᵢ(x) for every x. The network's
 prediction is a weighted sum of these curves plus a bias, so press **c** to see this neuron's
@@ -56,9 +69,9 @@ to leave the form, or use the ctrl/F-key of the same control.
 ## Comparing runs
 
 Every run that ends — done, diverged, or stopped by a new run — is kept for this session (the
-last 50). Press **r** (or **ctrl+y**) for the runs table: each run is named by the settings it had
+last {max_runs}). Press **r** (or **ctrl+y**) for the runs table: each run is named by the settings it had
 that differ from the run on screen (`lr=0.05, hidden=16`), or `run 3` if none do, with its final
-and eval loss and how long it took. Up to six earlier runs are drawn dashed on the loss and fit
+and eval loss and how long it took. Up to {max_overlays} earlier runs are drawn dashed on the loss and fit
 charts, so you can see which setting learned faster or fit better: in the table, **space** chooses
 which (◆ marks them), and **o** hides or shows them all. **Enter** on a row puts that run's settings
 back in the form, ready to train again or to change one thing.
@@ -75,25 +88,31 @@ the runs table; **Enter** on a row goes back with that run's settings in the for
 """
 
 
-def keys_table(bindings: list[Binding]) -> str:
-    rows = ["| keys | what it does |", "|---|---|"]
+def keys_list(bindings: Sequence[Binding]) -> str:
+    """One line per control: its keys, then what it does (a list: key names never wrap mid-name)."""
+    rows = []
     for binding in bindings:
-        keys = ", ".join(_key_name(k) for k in binding.key.split(",") if not k.startswith("shift+"))
-        rows.append(f"| {keys} | {binding.tooltip or binding.description} |")
+        keys = " / ".join(f"`{_key_name(k)}`" for k in binding.key.split(",") if not k.startswith("shift+"))
+        rows.append(f"- {keys} — {binding.tooltip or binding.description}")
     return "\n".join(rows)
+
+
+def keys_text(sections: Sequence[tuple[str, Sequence[Binding]]]) -> str:
+    """``## Keys``, with a list for each screen: ``sections`` are (heading, that screen's bindings)."""
+    return "## Keys\n\n" + "\n\n".join(f"**{title}**\n\n{keys_list(bindings)}" for title, bindings in sections)
 
 
 def _key_name(key: str) -> str:
     names = {
         "space": "space", "left_square_bracket": "[", "right_square_bracket": "]", "minus": "-",
-        "plus": "+", "equals_sign": "=", "less_than_sign": "<", "greater_than_sign": ">", "escape": "Esc",
+        "plus": "+", "equals_sign": "=", "less_than_sign": "<", "greater_than_sign": ">", "escape": "Esc", "enter": "Enter",
     }
     return names.get(key, key.replace("ctrl+", "ctrl+").upper() if key.startswith("f") and key[1:].isdigit()
                      else key)
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close help")]
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close help", priority=True)]
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -103,12 +122,17 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, bindings: list[Binding], text: str = CHARTS) -> None:
+    def __init__(self, sections: Sequence[tuple[str, Sequence[Binding]]],
+                 shown: Callable[[str], str] = str) -> None:
         super().__init__()
-        self.bindings = bindings
-        self.text = text  # in a browser: with the keys a browser lets through
+        self.sections = sections
+        self.shown = shown  # in a browser: the text names the keys a browser lets through
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
-            box.border_title = "quadtui help  (Esc closes)"
-            yield Markdown(self.text + "\n## Keys\n\n" + keys_table(self.bindings))
+            box.border_title = "quadtui help  (Esc or F1 closes)"
+            about = CHARTS.format(max_runs=MAX_RUNS, max_overlays=MAX_OVERLAYS)
+            yield Markdown(self.shown(about) + "\n" + keys_text(self.sections))
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()  # the arrow keys and PageUp/PageDown scroll it

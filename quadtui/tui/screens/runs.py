@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 
+from quadtui.core import budget
 from quadtui.core.config import Config, ConfigError
 from quadtui.tui.screens.sweep import SweepDialog, SweepScreen, check_sweep
 from quadtui.tui.widgets.chart import FitChart, LossChart
 from quadtui.tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
     from quadtui.tui.runs import RunStore
     from quadtui.tui.widgets.form import ConfigForm
 
@@ -103,6 +104,12 @@ class CompareActions:
         self.start_sweep(self.config, param, parsed)
 
     def start_sweep(self, base: Config, param: str, values: list[Any]) -> None:
+        refusal, warning = budget.verdict(base, (param, values), self.app.max_memory)  # type: ignore[attr-defined]
+        if refusal is not None:
+            self.notify(refusal, title="Sweep not started: too big", severity="error", timeout=10)  # type: ignore[attr-defined]
+            return
+        if warning is not None:
+            self.notify(warning, title="A slow sweep", severity="warning", timeout=8)  # type: ignore[attr-defined]
         if self.running and self.control is not None:
             self.control.pause()  # the sweep gets the CPU; space resumes the run afterwards
         screen = SweepScreen(base, param, values, self.runs, self.threads)

@@ -8,6 +8,7 @@ system clipboard; it can also be selected with the mouse.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,11 +16,12 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from quadtui.core.config import Config
 from quadtui.core.tomlio import ConfigFileError, command_line, load_config_file, save_config_file
 from quadtui.tui.screens.files import ask_path, save_with
+from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 
 if TYPE_CHECKING:
     from quadtui.tui.widgets.form import ConfigForm
@@ -32,9 +34,10 @@ class ShareScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape,q,f10", "dismiss", "Close"),
-        Binding("y", "copy", "Copy command", tooltip="Copy the command line to the clipboard (OSC 52)"),
-        Binding("ctrl+s", "save", "Save config…", tooltip="Write the config to a TOML file"),
-        Binding("ctrl+o", "load", "Load config…", tooltip="Fill the form from a TOML config file"),
+        Binding("y", "copy", "Copy", tooltip="Copy the command line to the clipboard (OSC 52)"),
+        Binding("ctrl+s", "save", "Save…", tooltip="Write the settings to a TOML config file"),
+        Binding("ctrl+o", "load", "Load…", tooltip="Fill the form from a TOML config file"),
+        *MODAL_BINDINGS,
     ]
     DEFAULT_CSS = """
     ShareScreen { align: center middle; }
@@ -54,14 +57,14 @@ class ShareScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "share this run"
-            yield Static("This command trains exactly this run (add --headless for numbers only):",
+            box.border_title = "share the form's settings"
+            yield Static("This command trains the settings in the form (add --headless for numbers only):",
                          classes="hint")
             yield Static(self.command, id="command", markup=False)
             yield Static("y copies it (in terminals that allow it; else select it with the mouse) · "
                          "ctrl+s saves the settings as a TOML file · ctrl+o loads one into the form",
                          classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self.command)
@@ -84,12 +87,12 @@ async def save_config(app: App[object], config: Config) -> Path | None:
 
 async def load_config(app: App[object], form: ConfigForm) -> Config | None:
     """Ask for a TOML file and put its values into the form (fields a lesson locks keep theirs)."""
-    path = await ask_path(app, "Load settings from", CONFIG_NAME)
+    path = await ask_path(app, "Load settings from", CONFIG_NAME, kind="config")
     if path is None:
         return None
     base, _ = form.check()
-    try:
-        config = load_config_file(path, base=base or form.config)
+    try:  # in a thread: a slow or stuck file system must not freeze the screen (or ctrl+q)
+        config = await asyncio.to_thread(load_config_file, path, base=base or form.config)
     except ConfigFileError as exc:  # one line, naming the file and the line or the key
         app.notify(str(exc), title="Config not loaded", severity="error", timeout=10, markup=False)
         return None

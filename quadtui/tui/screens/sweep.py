@@ -20,16 +20,18 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select, Static
+from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 from textual.worker import Worker, get_current_worker
 
-from quadtui.charts import ChartTheme, FitOverlay, sweep_chart
+from quadtui.charts import ChartTheme, FitOverlay, LegendEntry, sweep_chart, sweep_legend, sweep_title
 from quadtui.charts.fit import MAX_OVERLAYS
 from quadtui.core.config import FIELDS, Config, ConfigError
+from quadtui.core import budget
 from quadtui.core.sweep_spec import MAX_MEMBERS, parse_sweep_spec
 from quadtui.tui.runs import RunStore, value_text
 from quadtui.tui.widgets.chart import Chart, FitChart
-from quadtui.tui.widgets.status import clock, loss_text
+from quadtui.tui.widgets.status import clock, loss_text, plural
+from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 
 if TYPE_CHECKING:
     from quadtui.core.sweep import SweepProgress, SweepResult
@@ -64,12 +66,12 @@ def check_sweep(param: str, text: str, base: Config) -> tuple[str, list[Any]]:
 class SweepDialog(ModalScreen["tuple[str, list[Any]] | None"]):
     """Pick a setting, type its values; Enter starts the sweep, Esc cancels."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), *MODAL_BINDINGS]
 
     DEFAULT_CSS = """
     SweepDialog { align: center middle; }
     #sweep-dialog {
-        width: 72; height: auto; padding: 0 1;
+        width: 90%; max-width: 76; height: auto; max-height: 100%; overflow-y: auto; padding: 0 1;
         border: round $accent; border-title-color: $text; background: $surface;
     }
     #sweep-dialog .row { height: 1; margin-top: 1; }
@@ -122,6 +124,10 @@ class SweepDialog(ModalScreen["tuple[str, list[Any]] | None"]):
             request = check_sweep(self.param, event.value, self.base)
         except ConfigError as exc:
             self._error(str(exc))
+            return
+        refusal, _ = budget.verdict(self.base, request, self.app.max_memory)  # type: ignore[attr-defined]
+        if refusal is not None:
+            self._error(refusal)
             return
         self.dismiss(request)
 
@@ -206,17 +212,21 @@ class SweepChart(Chart):
         self.version = 0
 
     def title(self) -> str:
-        return f"final loss by value ({self.names})" if self.names else "final loss by value"
+        title = sweep_title(self.param, self.x, self.losses, self.log_x)
+        return f"{title} ({self.names})" if self.names else title
+
+    def legend(self, theme: ChartTheme) -> list[LegendEntry]:
+        return sweep_legend(self.param, self.x, self.losses, theme, self.log_x)
 
     def set_losses(self, losses: list[float | None]) -> None:
         self.losses, self.version = list(losses), self.version + 1
-        self.refresh()
+        self.changed()
 
     def mode(self) -> Hashable:
         return self.version
 
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return sweep_chart(self.param, self.x, self.losses, width, height, theme, log_x=self.log_x)
+        return sweep_chart(self.param, self.x, self.losses, width, height, theme, log_x=self.log_x, header=False)
 
 
 class SweepFitChart(FitChart):
@@ -263,7 +273,7 @@ class SweepScreen(Screen["Config | None"]):
             yield SweepChart(self.param, self.values, id="sweep-chart")
             yield SweepFitChart(id="sweep-fit")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="sweep-table")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> DataTable[str]:
@@ -313,8 +323,8 @@ class SweepScreen(Screen["Config | None"]):
         result = self.result = message.result
         best = best_index(result)
         stopped = sum(m.status == "stopped" for m in result.members)
-        what = f"stopped ({stopped} of {len(result.members)} runs unfinished)" if stopped else "done"
-        state.update(f"{what} · {len(result.members)} runs in {clock(result.seconds)} · Esc: back")
+        what = f"stopped ({stopped} of {plural(len(result.members), 'run')} unfinished)" if stopped else "done"
+        state.update(f"{what} · {plural(len(result.members), 'run')} in {clock(result.seconds)} · Esc: back")
         self.query_one(ProgressBar).update(total=1, progress=1)
         self.query_one(SweepChart).set_losses([m.final_loss for m in result.members])
         for i, member in enumerate(result.members):
@@ -359,7 +369,7 @@ class SweepScreen(Screen["Config | None"]):
         added = [self.runs.add_member(m, self.result.grid, self.param) for m in self.result.members]
         self.added = True
         count = sum(run is not None for run in added)
-        self.notify(f"{count} runs added to the runs table (r on the main screen)", timeout=4)
+        self.notify(f"{plural(count, 'run')} added to the runs table (r on the main screen)", timeout=4)
 
     def action_use(self) -> None:
         if self.result is None:

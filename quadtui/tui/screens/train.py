@@ -14,11 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, Tab, Tabs
+from textual.widgets import Static, Tab, Tabs
 from textual.worker import Worker
 
+from quadtui.core import budget
 from quadtui.core.config import Config, ConfigError, parse_value
-from quadtui.core.control import Control
+from quadtui.core.control import DEFAULT_SPEED, Control
 from quadtui.core.lesson import Lesson
 from quadtui.tui import worker as train_worker
 from quadtui.tui.screens import share
@@ -26,19 +27,35 @@ from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
 from quadtui.tui.runs import RunStore
 from quadtui.tui.screens import runs as compare
 from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
+from quadtui.tui.widgets.footer import KeyFooter
 from quadtui.tui.widgets.form import ConfigForm, field_text
 from quadtui.tui.widgets.runs_table import RunsTable
 from quadtui.tui.widgets.lesson import LessonPanel
-from quadtui.tui.widgets.status import StatusBar, speed_text
+from quadtui.tui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 #: below this the three charts take turns (tabs); below MIN the app says the terminal is too small
 WIDE = (110, 34)
 MIN = (50, 15)
 SPEEDS = Control.SPEEDS
 BIG_STEP = 100
+
+
+def next_speed(speed: float | None, delta: int) -> float | None:
+    """The speed ``delta`` steps up or down :data:`SPEEDS` from ``speed`` (which may be off the ladder)."""
+    if speed in SPEEDS:
+        return SPEEDS[max(0, min(len(SPEEDS) - 1, SPEEDS.index(speed) + delta))]
+    assert speed is not None
+    rates = [rate for rate in SPEEDS if rate is not None]
+    if delta > 0:  # e.g. --speed 50, then +: 100
+        faster = [*(rate for rate in rates if rate > speed), None]
+        return faster[min(delta, len(faster)) - 1]
+    if delta < 0:
+        slower = [rate for rate in rates if rate < speed]
+        return slower[max(0, len(slower) + delta)] if slower else rates[0]
+    return speed
 
 
 class ChartPanel(Container, can_focus=True):
@@ -62,8 +79,12 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
                 tooltip="Show the next hidden neuron"),
         Binding("c", "contribution", "w·h", id="contribution",
                 tooltip="Neuron chart: switch between hᵢ(x) and its contribution wᵢ·hᵢ(x) to the output"),
+        Binding("l", "log_x", "Log x", id="log-x", show=False,
+                tooltip="Loss chart: epochs on a log scale (room for the first epochs) or a linear one"),
         Binding("minus", "speed(-1)", "Slower", id="slower", tooltip="Fewer epochs per second", show=False),
         Binding("plus,equals_sign", "speed(1)", "Faster", id="faster", tooltip="More epochs per second", show=False),
+        Binding("f", "full_speed", "Full speed", id="full-speed", show=False,
+                tooltip=f"Train as fast as the computer can, or back to the pace before (default {DEFAULT_SPEED:,}/s)"),
         Binding("less_than_sign", "lr(0.5)", "lr÷2", id="lr-down", tooltip="Halve the learning rate, live", show=False),
         Binding("greater_than_sign", "lr(2)", "lr×2", id="lr-up", tooltip="Double the learning rate, live", show=False),
         Binding("ctrl+l", "apply_lr", "Apply lr", id="lr-apply", show=False,
@@ -71,22 +92,26 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         Binding("ctrl+b,f2", "toggle_form", "Form", id="form", tooltip="Hide or show the settings form"),
         Binding("escape", "leave_field", "Leave field", show=False,
                 tooltip="Leave the form so that single-letter keys work"),
-        Binding("1", "chart('loss')", "Loss chart", show=False, tooltip="Small terminals: show the loss chart"),
-        Binding("2", "chart('fit')", "Fit chart", show=False, tooltip="Small terminals: show the fit chart"),
-        Binding("3", "chart('neuron')", "Neuron chart", show=False, tooltip="Small terminals: show the neuron chart"),
+        Binding("1", "chart('loss')", "Loss chart", id="chart-loss", show=False,
+                tooltip="Small terminals: show the loss chart"),
+        Binding("2", "chart('fit')", "Fit chart", id="chart-fit", show=False,
+                tooltip="Small terminals: show the fit chart"),
+        Binding("3", "chart('neuron')", "Neuron chart", id="chart-neuron", show=False,
+                tooltip="Small terminals: show the neuron chart"),
         *compare.BINDINGS,  # runs table, overlays, sweeps
         *share.BINDINGS,  # show the code, share, load, export, widen the view, lesson
     ]
 
     def __init__(self, config: Config, *, threads: int = 1, neuron: int = 0, autorun: bool = False,
-                 lesson: Lesson | None = None) -> None:
+                 lesson: Lesson | None = None, speed: float | None = DEFAULT_SPEED) -> None:
         super().__init__()
         self.config = config  # what the form started with
         self.lesson = lesson
         self.threads = threads
         self.autorun = autorun
         self.neuron = neuron
-        self.speed: float | None = None
+        self.speed: float | None = speed  # epochs per second; None: full speed
+        self._paced: float | None = speed if speed is not None else DEFAULT_SPEED  # what f goes back to
         self.control: Control | None = None
         self.worker: Worker[None] | None = None
         self.run_config: Config | None = None
@@ -107,15 +132,17 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
             yield ConfigForm(self.config, self.neuron, locked=lesson.lock if lesson else (),
                              hidden=lesson.hide if lesson else (), id="form")
             with ChartPanel(id="charts"):
-                yield Tabs(Tab("1 loss", id="loss"), Tab("2 fit", id="fit"), Tab("3 neuron", id="neuron"),
-                           id="chart-tabs")
+                tabs = Tabs(Tab("1 loss", id="loss"), Tab("2 fit", id="fit"), Tab("3 neuron", id="neuron"),
+                            id="chart-tabs")
+                tabs.can_focus = False  # chosen with 1/2/3 or the mouse: a focus stop here would eat keys
+                yield tabs
                 yield LossChart(id="loss-chart", classes="-shown")
                 yield FitChart(id="fit-chart")
                 yield NeuronChart(self.neuron, id="neuron-chart")
         yield RunsTable(self.runs, id="runs")
         yield StatusBar()
         yield Static("terminal too small: make it at least {}×{}".format(*MIN), id="too-small")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def form(self) -> ConfigForm:
@@ -144,7 +171,7 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         self._fit_size()
 
     def _fit_size(self) -> None:
-        width, height = self.size
+        width, height = self.app.size  # also when a modal is on top (then this screen's size may lag)
         self.set_class(width < MIN[0] or height < MIN[1], "-too-small")
         narrow = width < WIDE[0] or height < WIDE[1]
         if narrow != self.has_class("-narrow"):
@@ -163,7 +190,7 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         self.engine_loaded = True
         pending, self._pending = self._pending, None
         if pending is not None:
-            self._start(*pending)
+            self._launch(*pending)
         elif self.autorun:
             self.action_train()
 
@@ -175,15 +202,25 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
 
     def _form_config(self) -> Config | None:
         """The form's config, or None after showing why not (inline, and as a notification)."""
-        errors = self.form.refresh_errors()
+        errors = self.form.refresh_errors(all_errors=True)
         config, _ = self.form.check()
         if config is None:
             name, message = next(iter(errors.items()))
             self.notify(message, title="Not started: fix the form", severity="error")
-            self.form.query_one(f"#{name}").focus()
+            self.form.focus_field(name, self.focused)
         return config
 
     def _start(self, config: Config, paused: bool = False, steps: int = 0) -> None:
+        """Start ``config`` unless it is over the memory budget; say so first if its epochs will be slow."""
+        refusal, warning = budget.verdict(config, None, self.app.max_memory)  # type: ignore[attr-defined]
+        if refusal is not None:
+            self.notify(refusal, title="Not started: too big", severity="error", timeout=10)
+            return
+        if warning is not None:
+            self.notify(warning, title="A slow run", severity="warning", timeout=8)
+        self._launch(config, paused, steps)
+
+    def _launch(self, config: Config, paused: bool = False, steps: int = 0) -> None:
         if not self.engine_loaded:
             self._pending = (config, paused, steps)
             self._note = "loading torch…"
@@ -195,7 +232,7 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         self.run_config = config
         self.run_lr = config.lr
         self.error = None
-        self._note = None
+        self._note = "starting…"  # until the new run's first snapshot (a long first epoch is not "ready")
         self.worker = self._train(config, self.control)  # exclusive: cancels the previous run
         self._show_status()
 
@@ -209,15 +246,25 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         if message.worker is self.worker:  # else: the last words of a cancelled run
             self._show(message.snapshot)
 
+    def on_screen_resume(self) -> None:
+        if self.last is not None:  # what trained while a dialog covered the charts
+            for chart in self.charts:
+                chart.show(self.last)
+
     def _show(self, snap: Snapshot) -> None:
         self.last = snap
+        self._note = None
         self.form.set_units(snap.units)
         if self.neuron >= snap.units:
             self._set_neuron(snap.units - 1)
-        for chart in self.charts:
-            chart.show(snap)
+        if self.is_active:  # under a dialog (dimmed, if seen at all) the charts wait: drawn on the way back
+            for chart in self.charts:
+                chart.show(snap)
         self._compare()
-        self._show_status()
+        # The status line on the next frame, not this one: Textual repaints the bounding box of a
+        # frame's changes, and the charts' box with the full-width status line's is the whole
+        # screen (the form and all) — 3-4x the cost of the two boxes apart.
+        self.call_after_refresh(self._show_status)
 
     def on_run_failed(self, message: RunFailed) -> None:
         if message.worker is self.worker:
@@ -269,10 +316,17 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
             self.notify("This run has finished: press ctrl+r to reset, then step.", timeout=3)
 
     def action_speed(self, delta: int) -> None:
-        index = SPEEDS.index(self.speed) + delta
-        self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, index))]
+        self._set_speed(next_speed(self.speed, delta))
+
+    def action_full_speed(self) -> None:
+        self._set_speed(None if self.speed is not None else self._paced)
+
+    def _set_speed(self, speed: float | None) -> None:
+        self.speed = speed
+        if speed is not None:
+            self._paced = speed
         if self.control is not None:
-            self.control.set_speed(self.speed)
+            self.control.set_speed(speed)
         self._show_status()
 
     def action_lr(self, factor: float) -> None:
@@ -335,6 +389,11 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         chart.contribution = not chart.contribution
         chart.changed()
 
+    def action_log_x(self) -> None:
+        chart = self.query_one(LossChart)
+        chart.log_x = not chart.log_x
+        chart.changed()
+
     def action_toggle_form(self) -> None:
         form = self.form
         inside = self.focused is not None and (self.focused is form or form in self.focused.ancestors)
@@ -366,21 +425,30 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         "neuron-prev": "Previous neuron",
         "neuron-next": "Next neuron",
         "contribution": "Neuron chart: activation / contribution",
+        "log-x": "Loss chart: log / linear epoch axis",
         "slower": "Slower (fewer epochs per second)",
         "faster": "Faster (more epochs per second)",
         "lr-down": "Halve the learning rate",
         "lr-up": "Double the learning rate",
         "lr-apply": "Apply the lr field to the running run",
         "form": "Hide / show the form",
+        "full-speed": "Full speed / back to the pace before",
+        "chart-loss": "Show the loss chart (tab 1)",
+        "chart-fit": "Show the fit chart (tab 2)",
+        "chart-neuron": "Show the neuron chart (tab 3)",
         **compare.PALETTE_TITLES,
         **share.PALETTE_TITLES,
     }
 
     def commands(self) -> list[tuple[str, str, str]]:
-        """(title, help, action) for every control that has an id, as the palette offers them."""
+        """(title, help, action) for every control that has an id and applies now, as the palette offers them."""
         out = []
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
+            if binding.id == "lesson" and self.lesson is None:
+                continue
+            if binding.id and binding.id.startswith("chart-") and not self.has_class("-narrow"):
+                continue  # all three charts are on screen
             if binding.id:
                 title = self.PALETTE_TITLES.get(binding.id, binding.description)
                 out.append((title, binding.tooltip, binding.action))

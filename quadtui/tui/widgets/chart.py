@@ -19,14 +19,17 @@ from typing import TYPE_CHECKING, Any, Hashable, Sequence
 from rich.style import Style
 from rich.text import Text
 from textual.app import App
+from textual.content import Content
+from textual.markup import escape
 from textual.strip import Strip
 from textual.widget import Widget
 
-from quadtui.charts import ChartTheme, fit_chart, loss_chart, neuron_chart
+from quadtui.charts import (ChartTheme, LegendEntry, fit_chart, fit_legend, fit_title, legend_line, loss_axis_label,
+                            loss_chart, loss_legend, loss_title, neuron_chart, neuron_legend, neuron_title)
 from quadtui.tui.widgets.ansi import to_strips
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 #: a chart may spend at most about this share of the UI thread on drawing a running run
 DRAW_SHARE = 0.2
@@ -81,13 +84,38 @@ class Chart(Widget):
         self._catch_up = False  # a refresh is scheduled for a frame that was skipped
         self.overlays: Sequence[Any] = ()  # earlier runs drawn under this one (loss and fit charts)
         self._overlay_key: Hashable = None
+        self._labels: tuple[str, str] | None = None  # the border's title and legend, as last set
 
     def on_mount(self) -> None:
-        self.border_title = self.title()
+        self._label()
+        self.watch(self.app, "theme", lambda _: self.call_after_refresh(self._label), init=False)  # legend colours
+
+    def on_resize(self) -> None:
+        self._label()
+
+    def _label(self) -> None:
+        """The border: the title (name and live facts) on top, the legend (and axis name) below."""
+        _, theme = chart_theme(self.app)
+        caption = self.caption()
+        budget = max(0, self.size.width - 6 - (len(caption) + 3 if caption else 0))
+        entries = legend_line(self.legend(theme), budget)
+        parts = [_legend_markup(entry, theme) for entry in entries] + ([escape(caption)] if caption else [])
+        labels = (self.title(), "  ".join(parts))
+        if labels != self._labels:  # setting a border title parses it and repaints: only when it changed
+            self._labels = labels
+            self.border_title, self.border_subtitle = labels
 
     # -- what subclasses provide ------------------------------------------------------
     def title(self) -> str:
         return self.TITLE
+
+    def legend(self, theme: ChartTheme) -> list[LegendEntry]:
+        """The series drawn, for the border (the chart's text has no legend line)."""
+        return []
+
+    def caption(self) -> str:
+        """Words after the legend (what an axis shows)."""
+        return ""
 
     def mode(self) -> Hashable:
         """Anything besides the snapshot, size and theme that changes the picture."""
@@ -106,18 +134,19 @@ class Chart(Widget):
         old = self._snap_key()
         self.snapshot = snapshot
         if self._snap_key() != old:
-            self.border_title = self.title()
+            self._label()
             self.refresh()
 
     def set_overlays(self, overlays: Sequence[Any], key: Hashable) -> None:
         """Draw ``overlays`` (earlier runs) too; ``key`` changes whenever they do."""
         if key != self._overlay_key:
             self.overlays, self._overlay_key = overlays, key
+            self._label()
             self.refresh()
 
     def changed(self) -> None:
         """The mode changed: redraw."""
-        self.border_title = self.title()
+        self._label()
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
@@ -189,6 +218,11 @@ class Chart(Widget):
         return "\n".join(line.text for line in self._lines)
 
     @property
+    def legend_text(self) -> str:
+        """The legend under the chart, as plain text (for tests and screen readers)."""
+        return Content.from_markup(self.border_subtitle or "").plain
+
+    @property
     def _text(self) -> Text:
         """The picture as rich Text (for tests: it is not what is drawn)."""
         return Text.from_ansi(self._ansi, no_wrap=True, overflow="crop", end="")
@@ -201,18 +235,48 @@ def _placeholder(width: int, height: int, hint: str = "no run yet") -> str:
     return "\n".join(lines)
 
 
+def _legend_markup(entry: LegendEntry, theme: ChartTheme) -> str:
+    key = escape(entry.key)
+    if theme.color and entry.color is not None:
+        key = "[rgb({},{},{})]{}[/]".format(*entry.color, key)
+    return f"{key} {escape(entry.label)}"
+
+
 class LossChart(Chart):
     TITLE = "loss"
 
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.log_x = False  # epochs on a log scale (the l key): the first epochs get room
+
+    def title(self) -> str:
+        return loss_title(self.snapshot)
+
+    def legend(self, theme: ChartTheme) -> list[LegendEntry]:
+        return loss_legend(self.snapshot, theme, self.overlays)
+
+    def caption(self) -> str:
+        return loss_axis_label(self.log_x) if self.snapshot is not None else ""
+
+    def mode(self) -> Hashable:
+        return self.log_x
+
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return loss_chart(self.snapshot, width, height, theme, overlays=self.overlays)
+        return loss_chart(self.snapshot, width, height, theme, overlays=self.overlays, log_x=self.log_x,
+                          header=False)
 
 
 class FitChart(Chart):
     TITLE = "fit"
 
+    def title(self) -> str:
+        return fit_title(self.snapshot)
+
+    def legend(self, theme: ChartTheme) -> list[LegendEntry]:
+        return fit_legend(self.snapshot, theme, self.overlays)
+
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return fit_chart(self.snapshot, width, height, theme, overlays=self.overlays)
+        return fit_chart(self.snapshot, width, height, theme, overlays=self.overlays, header=False)
 
 
 class NeuronChart(Chart):
@@ -224,13 +288,13 @@ class NeuronChart(Chart):
         self.contribution = False
 
     def title(self) -> str:
-        units = self.snapshot.units if self.snapshot is not None else None
-        of = f" of {units}" if units else ""
-        what = f"contribution w{self.neuron}·h{self.neuron}(x)" if self.contribution else f"h{self.neuron}(x)"
-        return f"neuron {self.neuron}{of}: {what}"
+        return neuron_title(self.snapshot, self.neuron, self.contribution)
+
+    def legend(self, theme: ChartTheme) -> list[LegendEntry]:
+        return neuron_legend(self.snapshot, self.neuron, self.contribution, theme)
 
     def mode(self) -> Hashable:
         return (self.neuron, self.contribution)
 
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return neuron_chart(self.snapshot, self.neuron, self.contribution, width, height, theme)
+        return neuron_chart(self.snapshot, self.neuron, self.contribution, width, height, theme, header=False)

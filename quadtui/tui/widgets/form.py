@@ -7,6 +7,7 @@ about — cross-field rules (batch size > samples, x_min >= x_max) included.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from textual import on
@@ -16,8 +17,8 @@ from textual.message import Message
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Select, Static
 
-from quadtui.core.config import FIELDS, Config, ConfigError, parse_value
-from quadtui.core.expr import PRESETS
+from quadtui.core.config import FIELDS, Config, ConfigError, parse_value, shown
+from quadtui.core.expr import ALLOWED_TEXT, PRESETS
 
 CUSTOM = "custom"
 _SECTIONS = {
@@ -39,6 +40,27 @@ def field_text(config: Config, name: str) -> str:
     if isinstance(value, float):
         return f"{value:.12g}"
     return str(value)
+
+
+_DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?")
+
+
+def field_message(exc: ConfigError, raw: Any) -> str:
+    """The form's line for a refused value: the reason first, in few words.
+
+    A formula's message names what is wrong with it (the whole grammar is in the
+    field's tooltip and in F1); ``0,02`` in a number field gets "use a dot: 0.02".
+    """
+    text = raw.strip() if isinstance(raw, str) else raw
+    if exc.field == "target" and exc.allowed.startswith(ALLOWED_TEXT):
+        reason = exc.allowed[len(ALLOWED_TEXT):].strip().removeprefix("(").removesuffix(")")
+        if not text:
+            return "f(x) is empty: type a formula in x, e.g. x**2 - 3*x"
+        return f"f(x) = {shown(text, 32)}: {reason or 'not a formula'}"
+    if isinstance(text, str) and FIELDS.get(exc.field) is not None and FIELDS[exc.field].kind == "float" \
+            and _DECIMAL_COMMA.fullmatch(text):
+        return f"{exc.field} = {shown(text, 32)}: use a dot: {text.replace(',', '.')}"
+    return str(exc)
 
 
 class FieldValidator(Validator):
@@ -77,6 +99,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
         self._units = config.hidden
         self.errors: dict[str, str] = {}
         self._shown: dict[str, str] = {}  # the message each field shows now
+        self._quiet: set[str] = set()  # fields just emptied for the learner to fill: no red until typed in
 
     # -- building -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -162,7 +185,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
             try:
                 parsed[name] = parse_value(name, raw)
             except ConfigError as exc:
-                errors[name] = str(exc)
+                errors[name] = field_message(exc, raw)
         try:  # rules between fields (the good ones; a bad one keeps its starting value here)
             config = self.config.replace(**parsed)
         except ConfigError as exc:  # shown on the field the rule names
@@ -170,10 +193,13 @@ class ConfigForm(VerticalScroll, can_focus=False):
             return None, errors
         return (None, errors) if errors else (config, {})
 
-    def refresh_errors(self) -> dict[str, str]:
+    def refresh_errors(self, *, all_errors: bool = False) -> dict[str, str]:
+        """Show each field's message (a field being filled in for the first time: only if ``all_errors``)."""
+        if all_errors:
+            self._quiet.clear()
         config, self.errors = self.check()
         for name in FIELDS:
-            message = self.errors.get(name, "")
+            message = "" if name in self._quiet else self.errors.get(name, "")
             if message != self._shown.get(name, ""):  # touch only what changed: no needless layout
                 self._shown[name] = message
                 error = self.query_one(f"#error-{name}", Static)
@@ -181,6 +207,14 @@ class ConfigForm(VerticalScroll, can_focus=False):
                 error.set_class(bool(message), "-shown")
                 self.query_one(f"#field-{name}").set_class(bool(message), "-invalid")
         return self.errors
+
+    def focus_field(self, name: str, focused: object = None) -> None:
+        """Focus where ``name`` is typed (f(x) for a custom target), unless ``focused`` already is it."""
+        widget = self.query_one(f"#{name}")
+        if name == "target" and self.query_one("#custom-row").display:
+            widget = self.query_one("#target-custom", Input)
+        if focused is not widget:
+            widget.focus()
 
     # -- writing ---------------------------------------------------------------------------
     def editable(self, name: str) -> bool:
@@ -244,6 +278,8 @@ class ConfigForm(VerticalScroll, can_focus=False):
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "target-custom":
+            self._quiet.discard("target")
         self.refresh_errors()
 
     @on(Select.Changed)
@@ -257,7 +293,12 @@ class ConfigForm(VerticalScroll, can_focus=False):
         if event.select.id == "target":
             self._show_custom()
             if event.value == CUSTOM and event.select.has_focus_within:  # picked now, not set at start
-                self.query_one("#target-custom", Input).focus()
+                custom = self.query_one("#target-custom", Input)
+                if not custom.value.strip():
+                    self._quiet.add("target")  # an empty f(x) to fill in is not an error yet
+                custom.focus()
+            else:
+                self._quiet.discard("target")
         self.refresh_errors()
 
     @on(Input.Submitted)

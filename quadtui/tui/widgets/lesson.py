@@ -33,7 +33,7 @@ class LessonPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self.lesson.title, id="lesson-title", markup=False)
-        with VerticalScroll(id="lesson-text"):  # focusable: long explanations scroll with the arrow keys
+        with VerticalScroll(id="lesson-text", can_focus=False):  # no focus stop that eats typed digits
             yield Static(reflow(self.lesson.explanation) or "(no explanation)", markup=False)
 
     def on_mount(self) -> None:

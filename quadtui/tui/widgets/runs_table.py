@@ -21,7 +21,7 @@ from quadtui.tui.widgets.chart import chart_theme
 from quadtui.tui.widgets.status import loss_text
 
 MARK = "◆"
-COLUMNS = (("", "mark"), ("#", "number"), ("differs from the run on screen", "label"), ("status", "status"),
+COLUMNS = (("", "mark"), ("#", "number"), ("vs the run on screen", "label"), ("status", "status"),
            ("epochs", "epochs"), ("final loss", "final"), ("eval loss", "eval"), ("time", "time"))
 
 

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 
 def loss_text(value: float | None) -> str:
@@ -23,6 +23,28 @@ def loss_text(value: float | None) -> str:
 
 def speed_text(speed: float | None) -> str:
     return "full" if speed is None else f"{speed:g}/s"
+
+
+def plural(count: int, word: str) -> str:
+    """``1 run``, ``5 runs`` (with thousands separators)."""
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+def rate_text(epochs_per_s: float, short: bool = False) -> str:
+    """``1,234 epochs/s`` (``1 epoch/s``); short: ``1,234/s``."""
+    rate = f"{epochs_per_s:,.0f}"
+    if short:
+        return f"{rate}/s"
+    return f"{rate} {'epoch' if rate == '1' else 'epochs'}/s"
+
+
+def fit_line(forms: list[list[str]], width: int, sep: str = " · ") -> str:
+    """The first of ``forms`` (longest first) whose parts joined fit ``width``; else the last one."""
+    for parts in forms:
+        line = sep.join(parts)
+        if cell_len(line) <= width:
+            return line
+    return sep.join(forms[-1])
 
 
 def clock(seconds: float) -> str:
@@ -65,6 +87,8 @@ class StatusBar(Vertical):
         super().__init__(*args, **kwargs)
         self._shown: dict[str, str] = {}  # what each label shows now
         self._look: tuple[bool, bool] | None = None  # the state label's (-bad, -good) classes
+        self.snapshot: Snapshot | None = None  # the one shown now
+        self._args: tuple[Snapshot | None, dict[str, object]] | None = None  # the last show(), for a resize
 
     def _set(self, name: str, text: str) -> bool:
         """Show ``text`` in label ``name`` (a new layout only if its width changed); False if it already did."""
@@ -84,9 +108,18 @@ class StatusBar(Vertical):
             yield ProgressBar(total=1, show_eta=False, id="progress")
         yield Static("", id="numbers")
 
+    def on_resize(self) -> None:
+        if self._args is not None:
+            snap, kwargs = self._args
+            self.show(snap, **kwargs)  # type: ignore[arg-type]
+
     def show(self, snap: Snapshot | None, *, speed: float | None, lr: float, error: str | None = None,
              note: str | None = None) -> None:
+        self.snapshot = snap
+        self._args = (snap, {"speed": speed, "lr": lr, "error": error, "note": note})
         state = note if note is not None else state_text(snap, error)
+        if state.startswith("diverged") and self.size.width and cell_len(state) > self.size.width // 2 - 2:
+            state = state.partition(":")[0]  # a narrow line keeps the news, the hint is in the notification
         self._set("state", state)
         look = (error is not None or state.startswith(("diverged", "error")), state == "done")
         if look != self._look:  # restyling costs a stylesheet pass: only when it changes
@@ -94,14 +127,23 @@ class StatusBar(Vertical):
             label = self.query_one("#state", Static)
             label.set_class(look[0], "-bad")
             label.set_class(look[1], "-good")
-        parts = []
+        losses: list[str] = []
         if snap is not None:
             total = snap.config.epochs
             self._set("epoch", f"epoch {snap.epoch} of {total}")
             self.query_one(ProgressBar).update(total=total, progress=snap.epoch)
-            parts += [f"train {loss_text(snap.train_now)}", f"eval {loss_text(snap.eval_now)}"]
-        parts.append(f"lr {lr:g}")  # before the rest: on a narrow terminal the line's end is cut
-        if snap is not None:
-            parts += [f"{snap.epochs_per_s:,.0f} epochs/s", clock(snap.elapsed)]
-        parts.append(f"speed {speed_text(speed)}")
-        self._set("numbers", " · ".join(parts))
+            losses = [f"train {loss_text(snap.train_now)}", f"eval {loss_text(snap.eval_now)}"]
+        learning = f"lr {lr:g}"
+        pace = f"speed {speed_text(speed)}"
+        if snap is None:
+            forms = [[learning, pace]]
+        else:  # longest first; a narrow terminal gets shorter words, never a cut-off speed
+            rate, elapsed = snap.epochs_per_s, clock(snap.elapsed)
+            forms = [
+                [*losses, learning, rate_text(rate), elapsed, pace],
+                [*losses, learning, rate_text(rate, short=True), elapsed, pace],
+                [*losses, learning, rate_text(rate, short=True), pace],
+                [*losses, learning, pace],
+            ]
+        width = self.size.width - 2 if self.size.width else 1_000  # #numbers has one column of padding a side
+        self._set("numbers", fit_line(forms, width))

@@ -1,0 +1,60 @@
+"""The footer, responsive: at 80 columns it keeps train, pause, quit and help and drops the rest.
+
+Textual's footer shows every binding with ``show=True`` in binding order and cuts the
+line at the terminal's edge — at 80 columns that cut off quit and help.  Here the
+essential keys come first, and each key gets a tier class; the app's width
+breakpoints (``-cols-narrow`` / ``-cols-medium``) hide the lower tiers in CSS
+(app.tcss), so nothing needs resize code.  Every key still works, and F1 lists all.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+#: always shown, first: what a learner needs to start, stop, leave and find the rest
+ESSENTIAL = ("train", "pause", "quit", "help")
+#: shown only from 100 columns (tier 2) or from 120 columns (tier 3); every other key always
+TIERS = {
+    "step": 2, "reset": 2, "toggle_form": 2, "runs": 2, "sweep": 2,
+    "neuron": 3, "contribution": 3,
+}
+
+#: for modal screens: Textual hides the app's own keys under a modal, so help and quit are repeated there
+MODAL_BINDINGS = [
+    Binding("f1", "app.help", "Help", tooltip="What every key does and what the charts show"),
+    Binding("ctrl+q", "app.quit", "Quit", tooltip="Stop training and leave"),
+]
+
+BREAKPOINTS = [(0, "-cols-narrow"), (100, "-cols-medium"), (120, "-cols-wide")]
+
+
+def action_name(action: str) -> str:
+    """``app.step(1)`` -> ``step``."""
+    return action.partition("(")[0].rpartition(".")[2]
+
+
+def tier(action: str) -> int:
+    return TIERS.get(action_name(action), 1)
+
+
+class KeyFooter(Footer):
+    """A :class:`Footer` with the essential keys first and ``-tier1``/``-tier2``/``-tier3`` classes."""
+
+    def compose(self) -> ComposeResult:
+        widgets: list[Widget] = list(super().compose())
+        keys = [widget for widget in widgets if isinstance(widget, FooterKey)]
+        if len(keys) != len(widgets):  # binding groups (none here): keep Textual's order
+            yield from widgets
+            return
+        for key in keys:
+            key.add_class(f"-tier{tier(key.action)}")
+
+        def rank(key: FooterKey) -> int:
+            name = action_name(key.action)
+            return ESSENTIAL.index(name) if name in ESSENTIAL else len(ESSENTIAL)
+
+        yield from sorted(keys, key=rank)  # stable: the others keep their order
