@@ -23,7 +23,7 @@ from quadtui.cli_checks import (
     flag,
     parse_config,
     parse_neuron,
-    parse_port,
+    parse_serve_options,
     parse_speed,
     parse_threads,
     resolve_config,
@@ -137,6 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     teach.add_argument("--serve", action="store_true", help="serve the app to browsers (needs quadtui[web])")
     teach.add_argument("--host", default=None, metavar="HOST", help="with --serve: address; default 127.0.0.1")
     teach.add_argument("--port", default=None, metavar="PORT", help="with --serve: port; default 8000")
+    teach.add_argument("--max-sessions", default=None, metavar="N",
+                       help="with --serve: browser sessions at once, 1 to 1000; default 20")
+    teach.add_argument("--public-url", default=None, metavar="URL",
+                       help="with --serve: the address students open, behind a reverse proxy "
+                       "(default: whatever address the browser used)")
+    teach.add_argument("--serve-dir", default=None, metavar="DIR",
+                       help="with --serve: keep each session's files in a new folder under DIR "
+                       "(default: a temporary folder, removed when the session ends)")
+    teach.add_argument("--reload-grace", default=None, metavar="SECONDS",
+                       help="with --serve: how long a session whose tab is gone waits for it to come back "
+                       "(a reload), 0 to 3600; default 60")
     return parser
 
 
@@ -174,7 +185,7 @@ def _main(argv: list[str]) -> int:
         config, lesson = resolve_config(args)
         threads = parse_threads(args.threads)
         neuron = parse_neuron(args.neuron, config)
-        port = parse_port(args.port)
+        serving = parse_serve_options(args)
         speed = parse_speed(args.speed)
         if args.sweep is not None:
             check_sweep(args.sweep, config)
@@ -199,7 +210,7 @@ def _main(argv: list[str]) -> int:
     if args.serve:
         from quadtui.serve import serve
 
-        return serve(argv, host=args.host, port=port)
+        return serve(argv, host=args.host, **serving)
     if args.headless and need is not None:
         _warn_if_slow(need)
     if args.headless and args.sweep is not None:
@@ -210,6 +221,7 @@ def _main(argv: list[str]) -> int:
         from quadtui.headless import run_headless
 
         return run_headless(config, threads=threads, as_json=args.json, export=args.export)
+    from quadtui.served import remove_temporary_folder
     from quadtui.terminal import missing_terminal
 
     problem = missing_terminal()
@@ -228,7 +240,10 @@ def _main(argv: list[str]) -> int:
     # A loop of our own: asyncio.run() would, on the way out, wait for every thread worker to
     # return, and a sweep or load deep in a long epoch would hold ctrl+q for seconds.  The
     # threads were cancelled; entry() leaves with os._exit.
-    app.run(loop=asyncio.new_event_loop())
+    try:
+        app.run(loop=asyncio.new_event_loop())
+    finally:
+        remove_temporary_folder()  # served: the session's files go with it, however it ends
     return app.return_code or 0
 
 

@@ -97,7 +97,8 @@ def check_modes(args: argparse.Namespace) -> None:
         raise UsageError(f"{flag(modes[0])} and {flag(modes[1])} cannot be used together")
     if args.speed is not None and args.headless:
         raise UsageError("--speed is for the app: --headless always trains at full speed")
-    needs = {"json": "headless", "export": "headless", "host": "serve", "port": "serve"}
+    needs = {"json": "headless", "export": "headless", "host": "serve", "port": "serve", "max_sessions": "serve",
+             "public_url": "serve", "serve_dir": "serve", "reload_grace": "serve"}
     for option, mode in needs.items():
         if getattr(args, option) not in (None, False) and not getattr(args, mode):
             raise UsageError(f"{flag(option)} needs {flag(mode)}")
@@ -199,10 +200,17 @@ def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, "Estima
     return limit, need
 
 
-def parse_port(raw: str | None) -> int:
-    from quadtui.serve import parse_port as parse
+def parse_serve_options(args: argparse.Namespace) -> dict[str, object]:
+    """The ``--serve`` options (port, sessions, public URL, folder, reload grace) as ``serve()`` takes them."""
+    from quadtui import serve
 
     try:
-        return parse(raw)
+        return {
+            "port": serve.parse_port(args.port),
+            "max_sessions": serve.parse_max_sessions(args.max_sessions),
+            "public_url": serve.parse_public_url(args.public_url),
+            "serve_dir": serve.parse_serve_dir(args.serve_dir),
+            "reload_grace": serve.parse_reload_grace(args.reload_grace),
+        }
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -252,40 +252,6 @@ def test_sweep_not_available_yet(monkeypatch, capsys):
     assert one_error_line(capsys, "--headless", "--sweep", "hidden=1,2").endswith("--sweep: not available")
 
 
-@pytest.fixture
-def fake_server(monkeypatch):
-    servers: list[dict] = []
-
-    class Server:
-        def __init__(self, command, host="localhost", port=8000, title=None, public_url=None):
-            servers.append(dict(command=command, host=host, port=port, public_url=public_url))
-
-        def serve(self):
-            servers[-1]["served"] = True
-
-    module = types.SimpleNamespace(Server=Server)
-    monkeypatch.setitem(sys.modules, "textual_serve", types.SimpleNamespace(server=module))
-    monkeypatch.setitem(sys.modules, "textual_serve.server", module)
-    return servers
-
-
-def test_serve_runs_quadtui_with_the_other_flags_on_localhost(fake_server):
-    assert main(["--serve", "--lr", "0.1", "--port", "8123", "--lesson", "too-high-learning-rate"]) == 0
-    (server,) = fake_server
-    assert server["host"] == "127.0.0.1" and server["port"] == 8123 and server["served"]
-    import shlex
-
-    assert shlex.split(server["command"]) == [sys.executable, "-m", "quadtui", "--lr", "0.1", "--lesson",
-                                              "too-high-learning-rate"]
-
-
-def test_serve_on_every_interface_names_the_machine(fake_server):
-    assert main(["--serve", "--host=0.0.0.0", "--run"]) == 0
-    (server,) = fake_server
-    assert server["host"] == "0.0.0.0" and server["public_url"].endswith(":8000")
-    assert "0.0.0.0" not in server["public_url"] and server["command"].endswith("-m quadtui --run")
-
-
 def test_serve_without_textual_serve_says_what_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "textual_serve", None)
     monkeypatch.setitem(sys.modules, "textual_serve.server", None)

@@ -9,11 +9,14 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.filter import LineFilter
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from quadtui.core.budget import app_budget
 from quadtui.core.config import Config
 from quadtui.core.lesson import Lesson
+from quadtui.served import in_browser
+from quadtui.tui import browser as browser_keys
 from quadtui.tui.screens.help import HelpScreen
 from quadtui.tui.screens.train import DEFAULT_SPEED, TrainScreen
 from quadtui.tui.session import bind_to_session
@@ -40,8 +43,11 @@ class QuadApp(App[int]):
 
     def __init__(self, config: Config | None = None, *, threads: int = 1, neuron: int = 0,
                  autorun: bool = False, lesson: Lesson | None = None, sweep: str | None = None,
-                 speed: float | None = DEFAULT_SPEED, max_memory: int | None = None) -> None:
+                 speed: float | None = DEFAULT_SPEED, max_memory: int | None = None,
+                 browser: bool | None = None) -> None:
         super().__init__()
+        #: drawn in a browser (``quadtui --serve``): show keys a browser lets through (see tui/browser.py)
+        self.browser = in_browser() if browser is None else browser
         self.max_memory = app_budget(max_memory)  # bytes a run or sweep may need (quadtui.core.budget)
         self.lesson = lesson
         self.sweep_spec = sweep
@@ -79,7 +85,12 @@ class QuadApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.help_sections()))
+            sections = self.help_sections()
+            if self.browser:  # the keys a browser lets through, and the text naming them
+                sections = [(title, browser_keys.browser_bindings(bindings)) for title, bindings in sections]
+                self.push_screen(HelpScreen(sections, self.for_browser))
+            else:
+                self.push_screen(HelpScreen(sections))
 
     def help_sections(self) -> list[tuple[str, list[Binding]]]:
         """Every screen's keys, from the bindings themselves (F1 lists exactly what works)."""
@@ -101,6 +112,31 @@ class QuadApp(App[int]):
             ("Sweep screen (v)", own(SweepScreen.BINDINGS)),
             ("This help", own(HelpScreen.BINDINGS)),
         ]
+
+    # -- in a browser: the keys it lets through --------------------------------------------------
+    def for_browser(self, text: str) -> str:
+        """``text`` as this app shows it: in a browser, keys the browser takes are named by their stand-ins."""
+        if not self.browser:
+            return text
+        return browser_keys.for_browser(text, browser_keys.alternatives([*self.train_screen.BINDINGS,
+                                                                         *self.BINDINGS]))
+
+    def on_app_focus(self, event: events.AppFocus) -> None:
+        if self.browser:  # maybe a reloaded page, blank until drawn: draw the whole screen (one frame)
+            self.refresh()
+
+    def get_key_display(self, binding: Binding) -> str:
+        if self.browser and binding.key in browser_keys.BROWSER_TAKEN:
+            other = browser_keys.alternatives([*self.train_screen.BINDINGS, *self.BINDINGS]).get(binding.key)
+            if other is None:  # quitting: the footer's button, clicked
+                return browser_keys.QUIT_BUTTON_LABEL
+            return browser_keys.key_name(other)  # F5, as the help writes it
+        return super().get_key_display(binding)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        super().notify(self.for_browser(message), title=self.for_browser(title), severity=severity,
+                       timeout=timeout, markup=markup)
 
     def action_toggle_dark(self) -> None:
         if self.theme in (ANSI_DARK, ANSI_LIGHT):

@@ -124,7 +124,11 @@ async def export_flow(app: App[object], snap: Snapshot, svg: str) -> Path | None
         app.notify(f"{type(exc).__name__}: {exc}", title="Not exported", severity="error", timeout=10,
                    markup=False)
         return None
-    app.notify(f"run exported to {written}", title="Exported", timeout=6, markup=False)
+    from quadtui.tui.session_files import deliver
+
+    sent = deliver(app, written)  # served: the folder also comes to the browser, as a zip
+    app.notify(f"run exported to {written}" + (" (downloading as a zip)" if sent else ""), title="Exported",
+               timeout=6, markup=False)
     return written
 
 

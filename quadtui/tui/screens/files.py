@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from quadtui.core.files import FileWriteError
+from quadtui.tui.session_files import confined, deliver
 from quadtui.tui.widgets.footer import MODAL_BINDINGS
 
 MODAL_CSS = """
@@ -94,11 +95,14 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 async def ask_path(app: App[object], title: str, default: str, hint: str = "", kind: str = "") -> str | None:
-    """Ask for a path; with a ``kind`` ("script", "config"), offer the last one given for that kind."""
+    """Ask for a path; with a ``kind`` ("script", "config"), offer the last one given for that kind.
+
+    Served to a browser, a path outside the session's folder is refused (one line) and gives None.
+    """
     recent: dict[str, str] | None = getattr(app, "recent_paths", None)
     if kind and recent is not None:
         default = recent.get(kind, default)
-    path = await app.push_screen_wait(PathScreen(title, default, hint))
+    path = confined(app, await app.push_screen_wait(PathScreen(title, default, hint)))
     if path is not None and kind and recent is not None:
         recent[kind] = path
     return path
@@ -126,5 +130,7 @@ async def save_with(
     except FileWriteError as exc:
         app.notify(str(exc), title=f"{noun.capitalize()} not saved", severity="error", timeout=8, markup=False)
         return None
-    app.notify(f"{noun.capitalize()} saved to {written}", timeout=4, markup=False)
+    sent = deliver(app, written)  # served: the file also comes to the browser as a download
+    app.notify(f"{noun.capitalize()} saved to {written}" + (" (downloading)" if sent else ""), timeout=4,
+               markup=False)
     return written

@@ -6,7 +6,7 @@ cannot drift from the keys that work; the prose names its numbers from the code.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -122,15 +122,17 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, sections: Sequence[tuple[str, Sequence[Binding]]]) -> None:
+    def __init__(self, sections: Sequence[tuple[str, Sequence[Binding]]],
+                 shown: Callable[[str], str] = str) -> None:
         super().__init__()
         self.sections = sections
+        self.shown = shown  # in a browser: the text names the keys a browser lets through
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
             box.border_title = "quadtui help  (Esc or F1 closes)"
             about = CHARTS.format(max_runs=MAX_RUNS, max_overlays=MAX_OVERLAYS)
-            yield Markdown(about + "\n" + keys_text(self.sections))
+            yield Markdown(self.shown(about) + "\n" + keys_text(self.sections))
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()  # the arrow keys and PageUp/PageDown scroll it

@@ -49,9 +49,10 @@ class LessonPanel(Vertical):
         self._subtitle()
 
     def _subtitle(self) -> None:
-        self.border_subtitle = "ctrl+n: show" if self.folded else "ctrl+n: fold"
+        shown = getattr(self.app, "for_browser", str)  # in a browser: the key it lets through
+        self.border_subtitle = shown("ctrl+n: show" if self.folded else "ctrl+n: fold")
         title = self.query_one("#lesson-title", Static)
-        title.update(f"lesson: {self.lesson.title}   (ctrl+n: read)" if self.folded else self.lesson.title)
+        title.update(shown(f"lesson: {self.lesson.title}   (ctrl+n: read)") if self.folded else self.lesson.title)
 
 
 _ITEM = re.compile(r"\s*(\d+[.)]|[-*•])\s")
