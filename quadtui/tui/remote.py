@@ -323,7 +323,10 @@ def _listen(conn: Connection, control: Control, cancel: threading.Event) -> None
     """Apply the parent's requests to the child's Control.
 
     A closed pipe means the app is gone (quit, crashed or killed): no one is left to
-    report to, so the process ends at once, even deep inside a long epoch.
+    report to, so the process ends at once, even deep inside a long epoch — also after a
+    cancel (an app that quits cancels its run and leaves without waiting for it).  This
+    matters beyond the CPU: every process the fork server forked holds the pipe that
+    tells the fork server the app is gone, so a run left going would keep it alive too.
     """
     while True:
         try:
@@ -334,7 +337,7 @@ def _listen(conn: Connection, control: Control, cancel: threading.Event) -> None
         if kind == "cancel":
             cancel.set()
             control.wake.set()  # out of any pause or speed-limit sleep at once
-            return
+            continue  # still listening: should the app go before this run stops, it ends here at once
         if kind == "lr":
             control.set_lr(body[0])
         elif kind == "control":
