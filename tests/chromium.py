@@ -28,8 +28,9 @@ import aiohttp
 LOOPBACK = "127.0.0.1"
 #: where Chromium may be; QUADTUI_CHROMIUM names another one
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-#: keys as Chromium's Input domain wants them: (key, code, Windows virtual key code)
-KEYS = {"F1": ("F1", "F1", 112), "F5": ("F5", "F5", 116), "F12": ("F12", "F12", 123)}
+#: keys as Chromium's Input domain wants them: (key, code, Windows virtual key code, modifiers: 2 is ctrl)
+KEYS = {"F1": ("F1", "F1", 112, 0), "F5": ("F5", "F5", 116, 0), "F12": ("F12", "F12", 123, 0),
+        "ctrl+p": ("p", "KeyP", 80, 2)}
 
 
 def find_chromium() -> str | None:
@@ -215,9 +216,9 @@ class Chromium:
 
     async def press(self, name: str) -> None:
         """A key press sent to whatever has the page's focus (no click first)."""
-        key, code, number = KEYS[name]
+        key, code, number, modifiers = KEYS[name]
         for kind in ("keyDown", "keyUp"):
-            await self.send("Input.dispatchKeyEvent", type=kind, key=key, code=code,
+            await self.send("Input.dispatchKeyEvent", type=kind, key=key, code=code, modifiers=modifiers,
                             windowsVirtualKeyCode=number, nativeVirtualKeyCode=number)
 
     async def screenshot(self, path: Path) -> None:

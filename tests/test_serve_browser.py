@@ -28,6 +28,7 @@ CLASSROOM = "classroom.example"
 
 @needs_proc
 async def test_chromium_through_another_host_and_port_draws_the_app_and_f5_trains_without_a_click():
+    """Also: ctrl+p reaches the app (not the browser's print dialog), its palette without an emoji."""
     served = Served("--max-sessions", "1", "--reload-grace", "0", "--epochs", "10000000", "--hidden", "64")
     try:
         async with PortMappingProxy(served.port) as proxy, \
@@ -56,5 +57,11 @@ async def test_chromium_through_another_host_and_port_draws_the_app_and_f5_train
                                 "F5 to start training (the status to say so)", START_SECONDS)
             await browser.until(lambda: training_children(pid), "a training process", START_SECONDS)
             assert browser.websockets() == [socket], "F5 reloaded the page instead of reaching the app"
+            # the command palette opens on ctrl+p, its search glyph a plain one (no emoji font here)
+            drawn = len(browser.screen())
+            await browser.press("ctrl+p")
+            await browser.until(lambda: browser.shows(b"Search for commands", drawn), "the command palette",
+                                START_SECONDS)
+            assert not browser.shows("🔎".encode(), drawn)
     finally:
         served.end()
