@@ -191,6 +191,7 @@ class PortMappingProxy:
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self.writers: list[asyncio.StreamWriter] = []
+        self.forwarding: set[asyncio.Task] = set()
 
     async def __aenter__(self) -> "PortMappingProxy":
         self.listener = await asyncio.start_server(self._forward, LOOPBACK, 0)
@@ -201,12 +202,18 @@ class PortMappingProxy:
         self.drop()
         self.listener.close()
         await self.listener.wait_closed()
+        if self.forwarding:  # each ends once its connections are cut: none is left for the loop to cancel
+            await asyncio.wait(self.forwarding, timeout=10)
 
     def drop(self) -> None:
         for writer in self.writers:
             writer.transport.abort()
 
     async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.forwarding.add(task)
+            task.add_done_callback(self.forwarding.discard)
         up_reader, up_writer = await asyncio.open_connection(LOOPBACK, self.target_port)
         self.writers += [writer, up_writer]
         await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from textual.command import CommandList, CommandPalette, SearchIcon
 from textual.widgets import Markdown
 from textual.widgets._footer import FooterKey
 
@@ -84,6 +85,31 @@ async def test_in_a_browser_the_lesson_folds_with_f12_and_says_so() -> None:
         await pilot.press("f12")
         await until(pilot, lambda: panel.folded, "the lesson to fold")
         assert panel.border_subtitle == "F12: show"
+
+
+def highlighted_command(app: QuadApp) -> str:
+    """The command the palette would run on enter ('' while it has none)."""
+    found = app.screen.query(CommandList)
+    if not found or found[0].highlighted is None:
+        return ""
+    return str(found[0].get_option_at_index(found[0].highlighted).prompt)
+
+
+@pytest.mark.parametrize("in_browser,glyph", [(True, browser.SEARCH_GLYPH), (False, "🔎")])
+async def test_the_command_palettes_search_glyph_is_plain_in_a_browser_and_works(in_browser, glyph) -> None:
+    """A browser may have no emoji font (🔎 drawn as a box): there the palette shows a plain glyph."""
+    app = QuadApp(SMALL, browser=in_browser)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: CommandPalette.is_open(app) and app.screen.query(SearchIcon), "the palette")
+        await pilot.pause()
+        drawn = app.export_screenshot()
+        assert str(app.screen.query_one(SearchIcon).render()) == glyph
+        assert ("🔎" in drawn) == (not in_browser)
+        await pilot.press(*"Help")  # the palette still finds and runs commands
+        await until(pilot, lambda: highlighted_command(app).startswith("Help"), "the Help command found")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help, chosen in the palette")
 
 
 def test_every_browser_taken_key_but_quit_has_a_stand_in():

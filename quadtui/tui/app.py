@@ -8,6 +8,7 @@ from typing import Iterable
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -124,6 +125,12 @@ class QuadApp(App[int]):
     def on_app_focus(self, event: events.AppFocus) -> None:
         if self.browser:  # maybe a reloaded page, blank until drawn: draw the whole screen (one frame)
             self.refresh()
+
+    def action_command_palette(self) -> None:
+        if not self.browser:
+            super().action_command_palette()
+        elif self.use_command_palette and not CommandPalette.is_open(self):  # as Textual's, with a plain glyph
+            self.push_screen(browser_keys.BrowserCommandPalette(id="--command-palette"))
 
     def get_key_display(self, binding: Binding) -> str:
         if self.browser and binding.key in browser_keys.BROWSER_TAKEN:

@@ -5,7 +5,8 @@ tab, ctrl+n a window, ctrl+w closes the tab (and the session with it), and
 Firefox quits on ctrl+q.  Every control bound to one of these has another key
 too (F5 trains, F12 folds the lesson); served to a browser, the app shows that
 one in the footer, the help and its hints, and quitting is the footer's Quit
-button.  The browser-taken keys stay bound, for terminals.
+button.  The browser-taken keys stay bound, for terminals.  And a browser may
+have no emoji font: the command palette's search glyph is a plain one there.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from typing import Iterable
 
 from textual.binding import Binding
+from textual.command import CommandPalette, SearchIcon
 
 #: keys a browser takes for itself (Chromium and Firefox), so a page never receives them
 BROWSER_TAKEN = frozenset({
@@ -24,6 +26,8 @@ BROWSER_TAKEN = frozenset({
 #: what the help and hints call a control whose keys are all browser-taken (only quitting is)
 BUTTON = "the Quit button (bottom right)"
 QUIT_BUTTON_LABEL = "×"
+#: the command palette's search glyph in a browser, for Textual's 🔎 (a box where no emoji font is installed)
+SEARCH_GLYPH = ">"
 _KEY_IN_TEXT = re.compile(r"\bctrl\+(?:shift\+)?[a-z]\b", re.IGNORECASE)
 
 
@@ -74,3 +78,10 @@ def browser_bindings(bindings: Iterable[Binding]) -> list[Binding]:
             tip = binding.tooltip or binding.description
             kept.append(dataclasses.replace(binding, key="", tooltip=f"{tip}: {BUTTON}"))
     return kept
+
+
+class BrowserCommandPalette(CommandPalette):
+    """Textual's command palette, its search glyph one every monospace font has."""
+
+    def on_mount(self) -> None:
+        self.query_one(SearchIcon).icon = SEARCH_GLYPH
