@@ -24,6 +24,7 @@ from quadtui.cli_checks import (
     parse_neuron,
     parse_port,
     parse_threads,
+    parse_view,
     resolve_config,
 )
 from quadtui.core.config import DEFAULT, FIELDS, shorten
@@ -117,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     app = parser.add_argument_group("app")
     app.add_argument("--run", action="store_true", help="start training as soon as the app opens")
     app.add_argument("--neuron", default=None, metavar="N", help="hidden neuron shown first, 0 to hidden-1")
+    app.add_argument("--view", default=None, metavar="VIEW",
+                     help="what the chart area shows first: charts (default) or network (every unit of every layer)")
     teach = parser.add_argument_group("teaching")
     teach.add_argument(
         "--lesson",
@@ -165,6 +168,7 @@ def _main(argv: list[str]) -> int:
         config, lesson = resolve_config(args)
         threads = parse_threads(args.threads)
         neuron = parse_neuron(args.neuron, config)
+        view = parse_view(args.view)
         port = parse_port(args.port)
         if args.sweep is not None:
             check_sweep(args.sweep, config)
@@ -213,7 +217,8 @@ def _main(argv: list[str]) -> int:
         extra["lesson"] = lesson
     if args.sweep is not None:
         extra["sweep"] = args.sweep
-    app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, max_memory=max_memory, **extra)
+    app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, max_memory=max_memory, view=view,
+                  **extra)
     app.run()
     if "quadtui.tui.remote" in sys.modules:  # runs trained in child processes: end their fork server
         sys.modules["quadtui.tui.remote"].stop_server()

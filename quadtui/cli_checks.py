@@ -88,6 +88,19 @@ def parse_neuron(raw: str | None, config: Config) -> int:
     return neuron
 
 
+VIEWS = ("charts", "network")
+
+
+def parse_view(raw: str | None) -> str:
+    """``--view``: what the app's chart area shows first."""
+    if raw is None:
+        return VIEWS[0]
+    view = str(raw).strip().lower()
+    if view not in VIEWS:
+        raise UsageError(f"--view {as_typed(raw)}: not allowed; must be one of {', '.join(VIEWS)}")
+    return view
+
+
 def check_modes(args: argparse.Namespace) -> None:
     """Refuse flags that make no sense together, naming them."""
     modes = [f for f in ("headless", "serve", "print_config", "print_code") if getattr(args, f)]

@@ -219,7 +219,8 @@ def test_app_gets_lesson_and_sweep_only_when_given(fake_app, fake_sweep):
     assert main(["--hidden", "4", "--run", "--neuron", "2"]) == 0
     config, kwargs = fake_app[-1]
     assert config == Config(hidden=4)
-    assert kwargs == {"threads": 1, "neuron": 2, "autorun": True, "max_memory": memory_budget()[0]}
+    assert kwargs == {"threads": 1, "neuron": 2, "autorun": True, "max_memory": memory_budget()[0], "view": "charts"}
+    assert main(["--view", "Network"]) == 0 and fake_app[-1][1]["view"] == "network"
     assert main(["--lesson", "how-many-neurons", "--sweep", "seed=1,2"]) == 0
     config, kwargs = fake_app[-1]
     assert config.hidden == 1 and kwargs["lesson"].name == "how-many-neurons" and kwargs["sweep"] == "seed=1,2"

@@ -26,6 +26,9 @@ from quadtui.core.history import LossHistory
 from quadtui.core.model import build_model
 
 EVAL_POINTS = 1000  # at most about this many eval-loss samples per run
+#: dead units are looked for on every training sample while that costs at most this many
+#: multiply-adds (a millisecond or two), else on an evenly strided subset of that cost (at least DEAD_MIN)
+DEAD_WORK, DEAD_MIN = 4_000_000, 256
 
 
 class Status(str, Enum):
@@ -71,6 +74,10 @@ class Snapshot:
     weights: tuple[np.ndarray, ...] = field(default=(), repr=False)
     #: when the learning rate was changed during the run: ((0, first lr), (epoch, lr from then on), ...)
     lr_schedule: tuple[tuple[int, float], ...] = ()
+    #: every hidden layer on the grid, first to last, each (grid points, units); ``hidden`` is the last
+    layers: tuple[np.ndarray, ...] = field(default=(), repr=False)
+    #: per hidden layer, (units,) bools: the unit is zero on every training sample (a dead ReLU)
+    dead: tuple[np.ndarray, ...] = field(default=(), repr=False)
 
     def trained_model(self) -> torch.nn.Module:
         """An ``nn.Sequential`` holding this snapshot's weights (for export)."""
@@ -339,7 +346,7 @@ class Engine:
     def snapshot(self) -> Snapshot:
         data = self.data
         grid = torch.from_numpy(data.grid).reshape(-1, 1).float()
-        pred, hidden = self.net.predict(grid)
+        pred, layers = self.net.predict_layers(grid)
         w_out = self.net.weights[-1].reshape(-1)
         return Snapshot(
             run_id=self.run_id,
@@ -354,7 +361,7 @@ class Engine:
             grid=data.grid,
             grid_target=data.grid_target,
             prediction=pred.reshape(-1).double().numpy(),
-            hidden=hidden.double().numpy(),
+            hidden=layers[-1],  # the same array: shipped once (pickle keeps one copy of a shared object)
             out_weights=w_out.double().numpy(),
             out_bias=float(self.net.biases[-1][0]),
             x_samples=data.x,
@@ -365,7 +372,22 @@ class Engine:
             error=self.error,
             weights=tuple(p.numpy().copy() for p in self.net.params),
             lr_schedule=self.lr_schedule,
+            layers=layers,
+            dead=self._dead_units(),
         )
+
+    def _dead_units(self) -> tuple[np.ndarray, ...]:
+        """Per hidden layer, which units are zero on every training sample.
+
+        One forward pass per snapshot, of bounded cost: with many samples and a wide net, on an
+        evenly strided subset of the samples (see DEAD_WORK), so that a snapshot stays cheap."""
+        x = self.data.x_train
+        per_sample = sum(w.numel() for w in self.net.weights[:-1])
+        most = max(DEAD_MIN, DEAD_WORK // per_sample)
+        if x.shape[0] > most:
+            x = x[:: math.ceil(x.shape[0] / most)]
+        with torch.inference_mode():
+            return tuple((h == 0).all(0).numpy() for _, h in self.net.hidden(x))
 
     def trained_model(self) -> torch.nn.Module:
         """An ``nn.Sequential`` holding the current weights (for export)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -160,6 +161,14 @@ class FastMLP:
         with torch.inference_mode():
             h = self.hidden(x)[-1][1]
             return torch.addmm(self.biases[-1], h, self.weights_t[-1]), h
+
+    def predict_layers(self, x: Tensor) -> tuple[Tensor, tuple[np.ndarray, ...]]:
+        """(predictions, every hidden layer's activations as float64 arrays) for inputs ``x``:
+        the same float ops as :meth:`predict`."""
+        with torch.inference_mode():
+            layers = self.hidden(x)
+            pred = torch.addmm(self.biases[-1], layers[-1][1], self.weights_t[-1])
+            return pred, tuple(h.double().numpy() for _, h in layers)
 
     def loss(self, x: Tensor, y: Tensor) -> Tensor:
         """The mean squared error on ``(x, y)`` (no update)."""

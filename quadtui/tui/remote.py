@@ -9,12 +9,13 @@ milliseconds.
 
 The child runs :meth:`Engine.run` exactly as the in-thread worker does and ships
 each snapshot as a *delta*: the losses and eval points since the previous one,
-plus the small per-snapshot arrays (prediction, hidden units, output weights) —
-O(new epochs + grid), never O(history).  The parent (the Textual thread worker)
-rebuilds full :class:`Snapshot` objects from a local :class:`LossHistory`
-mirror, and forwards the UI's :class:`Control` requests and the worker's cancel
-event to the child.  Nothing here imports textual (the child never loads it) or,
-at module level, torch.
+plus the small per-snapshot arrays (prediction, every hidden layer on the grid,
+the weights, dead units) — O(new epochs + grid × units + weights), never
+O(history); the last layer is sent once though ``hidden`` and ``layers`` both hold
+it.  The parent (the Textual thread worker) rebuilds full :class:`Snapshot`
+objects from a local :class:`LossHistory` mirror, and forwards the UI's
+:class:`Control` requests and the worker's cancel event to the child.  Nothing
+here imports textual (the child never loads it) or, at module level, torch.
 """
 
 from __future__ import annotations
@@ -221,7 +222,7 @@ class _Mirror:
 
 # -- the child's side ----------------------------------------------------------------------
 _PER_SNAPSHOT = ("status", "epoch", "eval_now", "prediction", "hidden", "out_weights", "out_bias",
-                 "epochs_per_s", "elapsed", "diverged_at", "error", "weights", "lr_schedule")
+                 "epochs_per_s", "elapsed", "diverged_at", "error", "weights", "lr_schedule", "layers", "dead")
 _PER_RUN = ("grid", "grid_target", "x_samples", "y_samples")
 
 

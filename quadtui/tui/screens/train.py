@@ -25,11 +25,13 @@ from quadtui.tui import worker as train_worker
 from quadtui.tui.screens import share
 from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
 from quadtui.tui.runs import RunStore
+from quadtui.tui.screens import network as network_view
 from quadtui.tui.screens import runs as compare
 from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.form import ConfigForm, field_text
 from quadtui.tui.widgets.runs_table import RunsTable
 from quadtui.tui.widgets.lesson import LessonPanel
+from quadtui.tui.widgets.network import NetworkChart
 from quadtui.tui.widgets.status import StatusBar, speed_text
 
 if TYPE_CHECKING:
@@ -46,7 +48,7 @@ class ChartPanel(Container, can_focus=True):
     """The charts, as one focus stop: letter keys control the run while it has focus."""
 
 
-class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
+class TrainScreen(network_view.NetworkActions, share.ShareActions, compare.CompareActions, Screen[None]):
     AUTO_FOCUS = "#charts"  # so that space, s, [ and ] work at once; Tab goes to the form
     BINDINGS = [
         Binding("ctrl+t,f5", "train", "Train", id="train",
@@ -77,11 +79,13 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         Binding("3", "chart('neuron')", "Neuron chart", show=False, tooltip="Small terminals: show the neuron chart"),
         *compare.BINDINGS,  # runs table, overlays, sweeps
         *share.BINDINGS,  # show the code, share, load, export, widen the view, lesson
+        *network_view.BINDINGS,  # the network view and its selection
     ]
 
     def __init__(self, config: Config, *, threads: int = 1, neuron: int = 0, autorun: bool = False,
-                 lesson: Lesson | None = None) -> None:
+                 lesson: Lesson | None = None, view: str = "charts") -> None:
         super().__init__()
+        self.start_view = view  # "charts" or "network": what the chart area shows first
         self.config = config  # what the form started with
         self.lesson = lesson
         self.threads = threads
@@ -109,10 +113,11 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
                              hidden=lesson.hide if lesson else (), id="form")
             with ChartPanel(id="charts"):
                 yield Tabs(Tab("1 loss", id="loss"), Tab("2 fit", id="fit"), Tab("3 neuron", id="neuron"),
-                           id="chart-tabs")
+                           Tab("4 network", id="network"), id="chart-tabs")
                 yield LossChart(id="loss-chart", classes="-shown")
                 yield FitChart(id="fit-chart")
                 yield NeuronChart(self.neuron, id="neuron-chart")
+                yield NetworkChart(id="network-chart")
         yield RunsTable(self.runs, id="runs")
         yield StatusBar()
         yield Static("terminal too small: make it at least {}×{}".format(*MIN), id="too-small")
@@ -139,6 +144,7 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
             self._note = "loading torch…"
         self._fit_size()
         self._show_status()
+        self.show_network(self.start_view == "network")
         self.call_after_refresh(self._load_engine)  # torch loads after the first paint
 
     def on_resize(self) -> None:
@@ -364,11 +370,12 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         shown = event.tab.id if event.tab is not None else "loss"
         for chart in self.charts:
             chart.set_class(chart.id == f"{shown}-chart", "-shown")
+        self.network_tab(shown)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "chart":
             return self.has_class("-narrow")
-        return True
+        return self.network_action_allowed(action)
 
     # -- for the command palette ---------------------------------------------------------------
     #: longer names than the footer's, for searching the palette
@@ -385,6 +392,7 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         "form": "Hide / show the form",
         **compare.PALETTE_TITLES,
         **share.PALETTE_TITLES,
+        **network_view.PALETTE_TITLES,
     }
 
     def commands(self) -> list[tuple[str, str, str]]:
