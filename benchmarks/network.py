@@ -67,7 +67,8 @@ def main() -> int:
         if (hidden, layers, width, height) == (16, 2, 160, 48):
             ok = cpu <= TARGET_MS
             verdict &= ok
-            line += f"   target ≤ {TARGET_MS:g} ms (cpu): {'ok' if ok else 'MISSED'} ({cpu / TARGET_MS:.2f}× the target)"
+            verdict_text = "ok" if ok else "MISSED"
+            line += f"   target ≤ {TARGET_MS:g} ms (cpu): {verdict_text} ({cpu / TARGET_MS:.2f}× the target)"
         print(line)
 
     print("Engine.snapshot(), ms wall / cpu: all of it, and the dead-unit pass within it")
@@ -75,8 +76,8 @@ def main() -> int:
         engine = trained(hidden, layers, samples)
         whole = timed(engine.snapshot, args.repeats)
         dead = timed(engine._dead_units, args.repeats)
-        print(f"  {hidden:>3} units × {layers} layers, {samples:>6} samples: snapshot {whole[0]:6.2f} / {whole[1]:6.2f}"
-              f"   dead units {dead[0]:6.2f} / {dead[1]:6.2f}")
+        print(f"  {hidden:>3} units × {layers} layers, {samples:>6} samples: "
+              f"snapshot {whole[0]:6.2f} / {whole[1]:6.2f}   dead units {dead[0]:6.2f} / {dead[1]:6.2f}")
     return 0 if verdict else 1
 
 

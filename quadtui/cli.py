@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     app = parser.add_argument_group("app")
     app.add_argument("--run", action="store_true", help="start training as soon as the app opens")
-    app.add_argument("--neuron", default=None, metavar="N", help="hidden neuron shown first, 0 to hidden-1")
+    app.add_argument("--neuron", default=None, metavar="N|L:N",
+                     help="hidden neuron shown first, 0 to hidden-1 (of the last layer, or L:N of layer L)")
     app.add_argument("--view", default=None, metavar="VIEW",
                      help="what the chart area shows first: charts (default) or network (every unit of every layer)")
     teach = parser.add_argument_group("teaching")
@@ -167,7 +168,7 @@ def _main(argv: list[str]) -> int:
         check_modes(args)
         config, lesson = resolve_config(args)
         threads = parse_threads(args.threads)
-        neuron = parse_neuron(args.neuron, config)
+        neuron_layer, neuron = parse_neuron(args.neuron, config)
         view = parse_view(args.view)
         port = parse_port(args.port)
         if args.sweep is not None:
@@ -217,6 +218,8 @@ def _main(argv: list[str]) -> int:
         extra["lesson"] = lesson
     if args.sweep is not None:
         extra["sweep"] = args.sweep
+    if neuron_layer is not None:
+        extra["neuron_layer"] = neuron_layer
     app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, max_memory=max_memory, view=view,
                   **extra)
     app.run()

@@ -227,6 +227,18 @@ def test_app_gets_lesson_and_sweep_only_when_given(fake_app, fake_sweep):
     assert fake_sweep == []  # the app runs the sweep itself
 
 
+def test_neuron_takes_a_unit_of_the_last_layer_or_layer_colon_unit(fake_app, capsys):
+    assert main(["--layers", "2", "--hidden", "4", "--neuron", "2:3"]) == 0
+    config, kwargs = fake_app[-1]
+    assert (kwargs["neuron"], kwargs["neuron_layer"]) == (3, 2)
+    assert main(["--layers", "2", "--neuron", "3"]) == 0
+    assert fake_app[-1][1]["neuron"] == 3 and "neuron_layer" not in fake_app[-1][1]
+    for bad in ("3:0", "0:1", "1:8", ":", "1:", "x:1", "1:2:3"):
+        line = one_error_line(capsys, "--layers", "2", "--neuron", bad)
+        assert f"--neuron {bad}: not allowed; must be a whole number from 0 to 7, or LAYER:UNIT with LAYER from 1 to 2" \
+            in line
+
+
 def test_headless_sweep_calls_the_sweep_cli(fake_sweep):
     assert main(["--headless", "--json", "--sweep", "hidden=1,2", "--lr", "0.05", "--threads", "2"]) == 0
     assert fake_sweep == [(Config(lr=0.05), "hidden=1,2", 2, True)]

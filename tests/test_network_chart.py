@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import re
 
 import numpy as np
 import pytest
 import torch
 
-from quadtui.charts import ChartTheme
-from quadtui.charts.network import PAGE, network_chart, network_layout, unit_info
+from quadtui.charts import ChartTheme, neuron_chart
+from quadtui.charts.network import PAGE, knockout, network_chart, network_layout, unit_info
 from quadtui.charts.text import visible
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine
+from quadtui.core.export import fit_csv
 from quadtui.tui.remote import _Mirror, _Shipper
 
 PLAIN = ChartTheme(color=False)
@@ -180,3 +183,45 @@ def test_no_run_odd_data_and_a_one_unit_net_do_not_raise(snap):
         text = network_chart(odd, 120, 36, DARK, selected)
         assert_shape(text, 120, 36)
         assert "failed" not in text and "output" in text
+
+
+# -- any layer, any unit ------------------------------------------------------------------------
+def test_a_last_layer_units_contribution_is_its_output_weight_times_its_activation(snap):
+    for unit in (0, 5, 11):
+        np.testing.assert_allclose(knockout(snap, 2, unit), snap.out_weights[unit] * snap.hidden[:, unit],
+                                   rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu", "softplus", "elu", "silu", "sigmoid", "leaky_relu"])
+def test_an_earlier_units_contribution_is_the_output_change_when_it_is_switched_off(activation):
+    engine = Engine(Config(epochs=30, hidden=6, layers=3, activation=activation, seed=5, lr=0.002))
+    engine.advance(30)
+    shot = engine.snapshot()
+    model = engine.trained_model()
+    x = torch.from_numpy(shot.grid).reshape(-1, 1).float()
+    for layer, unit in ((1, 2), (2, 4)):
+        off = engine.trained_model()
+        with torch.no_grad():
+            off[2 * layer].weight[:, unit] = 0.0  # nothing leaves the unit: as if its output were 0
+            expected = (model(x) - off(x)).double().numpy().ravel()
+        np.testing.assert_allclose(knockout(shot, layer, unit), expected, rtol=1e-4, atol=2e-5)
+
+
+def test_the_neuron_chart_shows_any_layers_unit_and_says_which(snap):
+    first = lines_of(neuron_chart(snap, 3, False, 100, 20, PLAIN, layer=1))
+    last = lines_of(neuron_chart(snap, 3, False, 100, 20, PLAIN))
+    assert "layer 1 · neuron 3 of 16 " in first[0] and "layer 2 · neuron 3 of 16 " in last[0]
+    assert first[1:] != last[1:]
+    contribution = lines_of(neuron_chart(snap, 3, True, 100, 20, PLAIN, layer=1))
+    assert "layer 1 · neuron 3 of 16 · contribution to ŷ" in contribution[0]
+    assert "no layer 3" in "\n".join(lines_of(neuron_chart(snap, 3, False, 100, 20, PLAIN, layer=3)))
+
+
+def test_fit_csv_holds_every_layers_units(snap):
+    rows = list(csv.reader(io.StringIO(fit_csv(snap))))
+    header = rows[0]
+    assert header[:3] == ["x", "target", "prediction"]
+    assert header[3:] == [f"l{n}_h{i}" for n in (1, 2) for i in range(16)]
+    values = np.array([row[3:] for row in rows[1:]], dtype=np.float32)  # float32 numbers, written exactly
+    np.testing.assert_array_equal(values[:, :16], snap.layers[0].astype(np.float32))
+    np.testing.assert_array_equal(values[:, 16:], snap.layers[1].astype(np.float32))

@@ -43,11 +43,12 @@ async def test_arrow_keys_select_any_unit_of_any_layer_and_the_output(size: tupl
     async with app.run_test(size=size) as pilot:
         await finish(pilot, app)
         net = app.query_one(NetworkChart)
+        assert net.selection == (2, 0)  # where the neuron chart is: the last hidden layer's unit 0
         await pilot.press("down")  # the view is not shown: the arrows leave the selection alone
-        assert net.selection == (1, 0)
+        assert net.selection == (2, 0)
         await pilot.press("n")
         await until(pilot, lambda: shown(app) == ["network-chart"], "the network view")
-        await pilot.press("down", "down", "right")
+        await pilot.press("left", "down", "down", "right")
         assert net.selection == (2, 2) and net.border_title == "network · layer 2 · neuron 2 of 16"
         await until(pilot, lambda: net.plain.splitlines()[-1].startswith("layer 2 · neuron 2 of 16 · "),
                     "the footer to describe the selection")
@@ -73,12 +74,12 @@ async def test_page_keys_page_through_a_wide_layer() -> None:
         assert net.page_size == 16
         await until(pilot, lambda: "units 0–15 of 40 (page 1/3)" in net.plain, "the first page")
         await pilot.press("pagedown", "down")
-        assert net.selection == (1, 17)
+        assert net.selection == (2, 17)
         await until(pilot, lambda: "units 16–31 of 40 (page 2/3)" in net.plain, "the second page")
         await pilot.press("pagedown", "pagedown")
-        assert net.selection == (1, 39)
+        assert net.selection == (2, 39)
         await pilot.press("pageup")
-        assert net.selection == (1, 23)
+        assert net.selection == (2, 23)
 
 
 async def test_enter_opens_the_selected_unit_in_the_neuron_chart_and_the_output_in_the_fit_chart() -> None:
@@ -86,7 +87,7 @@ async def test_enter_opens_the_selected_unit_in_the_neuron_chart_and_the_output_
     async with app.run_test(size=(80, 24)) as pilot:
         await finish(pilot, app)
         net = app.query_one(NetworkChart)
-        await pilot.press("right", "down", "down", "down", "enter")
+        await pilot.press("down", "down", "down", "enter")
         await until(pilot, lambda: shown(app) == ["neuron-chart"], "the neuron chart")
         neuron = app.query_one(NeuronChart)
         assert neuron.neuron == 3 and app.query_one(Tabs).active == "neuron"
@@ -122,3 +123,34 @@ async def test_the_palette_and_the_footer_offer_the_network_view() -> None:
         await commands["Network view: every unit of every layer / back to the charts"].callback()
         await until(pilot, lambda: shown(app) == ["network-chart"], "the network view")
         assert "no run yet" in app.query_one(NetworkChart).plain
+
+
+async def test_enter_opens_a_unit_of_any_layer_with_the_contribution_toggle() -> None:
+    app = QuadApp(Config(epochs=200, hidden=16, layers=3), autorun=True, view="network")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await finish(pilot, app)
+        neuron = app.query_one(NeuronChart)
+        await pilot.press("left", "down", "down", "enter")  # from layer 3 unit 0 to layer 2, unit 2
+        await until(pilot, lambda: shown(app) == ["loss-chart", "fit-chart", "neuron-chart"], "the charts")
+        assert (neuron.hidden_layer, neuron.neuron) == (2, 2)
+        assert neuron.border_title == "layer 2 · neuron 2 of 16: h2(x)"
+        await until(pilot, lambda: neuron.up_to_date and "layer 2 · neuron 2 of 16" in neuron.plain, "layer 2")
+        await pilot.press("right_square_bracket")  # the next unit of the same layer
+        assert (neuron.hidden_layer, neuron.neuron) == (2, 3)
+        await pilot.press("c")
+        assert neuron.border_title == "layer 2 · neuron 3 of 16: contribution to ŷ"
+        await until(pilot, lambda: "layer 2 · neuron 3 of 16 · contribution to ŷ" in neuron.plain, "the contribution")
+        await pilot.press("n", "right", "up", "enter")  # the last hidden layer, unit 1
+        await until(pilot, lambda: neuron.neuron == 1 and neuron.region.area, "the neuron chart")
+        assert neuron.hidden_layer is None  # "the last layer": it follows a run with fewer layers
+        assert neuron.border_title == "layer 3 · neuron 1 of 16: contribution w1·h1(x)"
+
+
+async def test_the_neuron_flag_picks_a_layer_and_a_unit() -> None:
+    app = QuadApp(DEEP, autorun=True, neuron=5, neuron_layer=1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await finish(pilot, app)
+        neuron = app.query_one(NeuronChart)
+        assert neuron.border_title == "layer 1 · neuron 5 of 16: h5(x)"
+        assert "layer 1 · neuron 5 of 16" in neuron.plain
+        assert app.query_one(NetworkChart).selection == (1, 5)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from quadtui.charts.canvas import Chart, Trace, never_raises, render
+from quadtui.charts.network import hidden_layers, knockout
 from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis
 
@@ -74,27 +75,39 @@ def neuron_chart(
     height: int,
     theme: ChartTheme,
     hint: str = "no run yet",
+    layer: int | None = None,
 ) -> str:
-    """One unit of the last hidden layer over the view grid.
+    """One unit of a hidden layer (``layer``, 1-based; None: the last) over the view grid.
 
-    ``neuron`` is the 0-based column of ``snap.hidden``, shown as given: the title
-    "neuron 3 of 8" means index 3 of the layer's 8 units (0 to 7).  With
-    ``contribution`` the chart shows what the unit adds to the output,
-    ``out_weights[neuron] * h(x)``, over the faint sum of all units (prediction minus
-    output bias), titled "neuron 3 of 8 · contribution w·h(x)".
+    ``neuron`` is the 0-based column of the layer, shown as given: the title
+    "neuron 3 of 8" means index 3 of the layer's 8 units (0 to 7); with more than one
+    hidden layer it starts "layer 2 · ".  With ``contribution`` the chart shows what the
+    unit adds to the output: for the last layer ``out_weights[neuron] * h(x)``, over the
+    faint sum of all units (prediction minus output bias), titled "neuron 3 of 8 ·
+    contribution w·h(x)"; for an earlier layer ŷ minus ŷ with the unit switched off.
     """
     if snap is None:
         return render(Chart("neuron", note=hint), width, height, theme)
-    hidden = np.asarray(snap.hidden, dtype=np.float64)
+    layers = hidden_layers(snap)
+    index = len(layers) if layer is None else layer
+    hidden = np.asarray(layers[index - 1] if 1 <= index <= len(layers) else snap.hidden, dtype=np.float64)
     units = hidden.shape[1] if hidden.ndim == 2 else 0
-    title = f"neuron {neuron} of {units}"
-    if not 0 <= neuron < units:
+    title = (f"layer {index} · " if len(layers) > 1 else "") + f"neuron {neuron} of {units}"
+    if not 0 <= neuron < units or not 1 <= index <= len(layers):
         note = f"no neuron {neuron}: choose 0 to {units - 1}" if units else "no hidden units"
+        if not 1 <= index <= len(layers):
+            note = f"no layer {index}: choose 1 to {len(layers)}"
         return render(Chart(title, note=note), width, height, theme)
     grid = _floats(snap.grid)
     x_lo, x_hi = _range(grid, (-1.0, 1.0))
     h = hidden[:, neuron]
-    if contribution:
+    effect = knockout(snap, index, neuron) if contribution and index < len(layers) else None
+    if effect is not None:  # an earlier layer: its effect on the output, through the layers above
+        traces = [Trace(grid, _floats(snap.prediction), "braille", theme.muted, label="ŷ"),
+                  Trace(grid, effect, "hd", theme.series(0), label="ŷ − ŷ without it")]
+        title += " · contribution to ŷ"
+        values = np.concatenate((effect, _floats(snap.prediction), [0.0]))
+    elif contribution and index == len(layers):
         weight = float(np.ravel(snap.out_weights)[neuron])
         mine = weight * h
         total = _floats(snap.prediction) - float(snap.out_bias)

@@ -124,6 +124,47 @@ def hidden_layers(snap: Snapshot) -> tuple[np.ndarray, ...]:
     return layers or (np.asarray(snap.hidden),)
 
 
+def knockout(snap: Snapshot, layer: int, unit: int) -> np.ndarray | None:
+    """What ``unit`` of hidden ``layer`` adds to the output over the grid: ŷ minus ŷ with that unit's
+    activation set to zero (the layers above recomputed, in float64).  For the last hidden layer this
+    is exactly w·h(x); None when the snapshot lacks the weights or the activation is unknown."""
+    acts = hidden_layers(snap)
+    weights = tuple(getattr(snap, "weights", ()) or ())
+    function = _NUMPY_ACTIVATIONS.get(getattr(snap.config, "activation", ""))
+    if len(weights) != 2 * (len(acts) + 1) or function is None:
+        return None
+    params = [np.asarray(w, dtype=np.float64) for w in weights]
+    full = np.asarray(acts[layer - 1], dtype=np.float64)
+    without = full.copy()
+    without[:, unit] = 0.0
+    with np.errstate(all="ignore"):
+        outputs = []
+        for h in (full, without):
+            for k in range(layer, len(acts)):  # the hidden layers above
+                h = function(h @ params[2 * k].T + params[2 * k + 1])
+            outputs.append((h @ params[-2].T + params[-1]).ravel())
+    return outputs[0] - outputs[1]
+
+
+def _gelu(z: np.ndarray) -> np.ndarray:
+    erf = np.frompyfunc(math.erf, 1, 1)
+    return 0.5 * z * (1.0 + erf(z / math.sqrt(2.0)).astype(np.float64))
+
+
+#: the activations in numpy (float64), as torch defines them
+_NUMPY_ACTIVATIONS = {
+    "relu": lambda z: np.maximum(z, 0.0),
+    "tanh": np.tanh,
+    "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(z / 2.0)),
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+    "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))),
+    "gelu": _gelu,
+    "silu": lambda z: z * 0.5 * (1.0 + np.tanh(z / 2.0)),
+    "softplus": lambda z: np.where(z > 20, z, np.log1p(np.exp(np.minimum(z, 20.0)))),
+    "identity": lambda z: z,
+}
+
+
 def unit_info(snap: Snapshot, layer: int, indices: Sequence[int]) -> list[Unit]:
     """:class:`Unit` for ``indices`` of hidden ``layer`` (1-based): O(grid × units) each."""
     acts = hidden_layers(snap)
@@ -455,7 +496,8 @@ def _strip(paint: _Paint, layout: Layout, snap: Snapshot, layer: int, shown: lis
             chars = "".join("·" if abs(v) < most / 4 else "-" if v < 0 else "+" for v in block[r].tolist())
             lines.append(" " + chars + " " * (inner - len(chars) + 1))
     if len(lines) < height:
-        lines.append(paint.text(" " + f"±{_num(most)}".center(width - 2), width, rgb=paint.muted if paint.on else None))
+        scale = " " + f"±{_num(most)}".center(width - 2)
+        lines.append(paint.text(scale, width, rgb=paint.muted if paint.on else None))
     lines = lines[:height]
     return lines + [" " * width] * (height - len(lines))
 

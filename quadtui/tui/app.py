@@ -33,13 +33,13 @@ class QuadApp(App[int]):
 
     def __init__(self, config: Config | None = None, *, threads: int = 1, neuron: int = 0,
                  autorun: bool = False, lesson: Lesson | None = None, sweep: str | None = None,
-                 max_memory: int | None = None, view: str = "charts") -> None:
+                 max_memory: int | None = None, view: str = "charts", neuron_layer: int | None = None) -> None:
         super().__init__()
         self.max_memory = app_budget(max_memory)  # bytes a run or sweep may need (quadtui.core.budget)
         self.lesson = lesson
         self.sweep_spec = sweep
         self.train_screen = TrainScreen(config or Config(), threads=threads, neuron=neuron, autorun=autorun,
-                                        lesson=lesson, view=view)
+                                        lesson=lesson, view=view, neuron_layer=neuron_layer)
 
     def get_default_screen(self) -> Screen[None]:
         return self.train_screen

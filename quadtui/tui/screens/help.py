@@ -33,7 +33,8 @@ the weight carrying it onward is positive, red when negative, grey and *dead* wh
 training sample. The dotted amber mark is where its input crosses zero: the kink of a ReLU. Between
 the layers, the weights as a grid of cells (colour: sign, brightness: size). The arrow keys choose a
 unit (the bottom line describes it), PgUp/PgDn page through a wide layer, and **Enter** opens the
-unit big in the neuron chart.
+unit big in the neuron chart, whatever its layer; there **c** shows what it adds to the output (for
+an earlier layer: the prediction minus the prediction with the unit switched off).
 
 ## The form
 

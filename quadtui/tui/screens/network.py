@@ -88,10 +88,10 @@ class NetworkActions:
         self.show_network(False)
 
     def open_neuron(self, layer: int, unit: int) -> None:
-        """Show hidden ``layer``'s ``unit`` in the neuron chart."""
+        """Show hidden ``layer``'s ``unit`` in the neuron chart (the last layer is kept as "the last")."""
         neuron: NeuronChart = self.neuron_chart  # type: ignore[attr-defined]
-        if layer == self.network_chart.layers:
-            self._set_neuron(unit)  # type: ignore[attr-defined]
+        neuron.hidden_layer = None if layer >= self.network_chart.layers else layer
+        self._set_neuron(unit)  # type: ignore[attr-defined]
         neuron.changed()
 
     def network_action_allowed(self, action: str) -> bool | None:

@@ -83,8 +83,9 @@ class TrainScreen(network_view.NetworkActions, share.ShareActions, compare.Compa
     ]
 
     def __init__(self, config: Config, *, threads: int = 1, neuron: int = 0, autorun: bool = False,
-                 lesson: Lesson | None = None, view: str = "charts") -> None:
+                 lesson: Lesson | None = None, view: str = "charts", neuron_layer: int | None = None) -> None:
         super().__init__()
+        self.neuron_layer = neuron_layer  # the neuron chart's hidden layer (1-based); None: the last
         self.start_view = view  # "charts" or "network": what the chart area shows first
         self.config = config  # what the form started with
         self.lesson = lesson
@@ -116,8 +117,8 @@ class TrainScreen(network_view.NetworkActions, share.ShareActions, compare.Compa
                            Tab("4 network", id="network"), id="chart-tabs")
                 yield LossChart(id="loss-chart", classes="-shown")
                 yield FitChart(id="fit-chart")
-                yield NeuronChart(self.neuron, id="neuron-chart")
-                yield NetworkChart(id="network-chart")
+                yield NeuronChart(self.neuron, hidden_layer=self.neuron_layer, id="neuron-chart")
+                yield NetworkChart((self.neuron_layer or self.config.layers, self.neuron), id="network-chart")
         yield RunsTable(self.runs, id="runs")
         yield StatusBar()
         yield Static("terminal too small: make it at least {}×{}".format(*MIN), id="too-small")

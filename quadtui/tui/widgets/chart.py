@@ -218,19 +218,34 @@ class FitChart(Chart):
 class NeuronChart(Chart):
     """One hidden neuron: its activation hᵢ(x), or its contribution wᵢ·hᵢ(x) to the output."""
 
-    def __init__(self, neuron: int = 0, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, neuron: int = 0, *, hidden_layer: int | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.neuron = neuron
+        self.hidden_layer = hidden_layer  # 1-based; None: the last hidden layer
         self.contribution = False
 
     def title(self) -> str:
         units = self.snapshot.units if self.snapshot is not None else None
         of = f" of {units}" if units else ""
         what = f"contribution w{self.neuron}·h{self.neuron}(x)" if self.contribution else f"h{self.neuron}(x)"
+        layers = len(getattr(self.snapshot, "layers", ()) or (None,))
+        if layers > 1:
+            layer = self.hidden_layer or layers
+            if self.contribution and layer < layers:
+                what = "contribution to ŷ"
+            return f"layer {layer} · neuron {self.neuron}{of}: {what}"
         return f"neuron {self.neuron}{of}: {what}"
 
+    def show(self, snapshot: Snapshot | None) -> None:
+        layers = len(getattr(snapshot, "layers", ()) or (None,))
+        if self.hidden_layer is not None and self.hidden_layer >= layers:  # a run with fewer layers
+            self.hidden_layer = None
+        super().show(snapshot)
+
     def mode(self) -> Hashable:
-        return (self.neuron, self.contribution)
+        return (self.neuron, self.contribution, self.hidden_layer)
 
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return neuron_chart(self.snapshot, self.neuron, self.contribution, width, height, theme)
+        return neuron_chart(self.snapshot, self.neuron, self.contribution, width, height, theme,
+                            layer=self.hidden_layer)

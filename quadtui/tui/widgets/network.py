@@ -19,10 +19,11 @@ class NetworkChart(Chart):
 
     TITLE = "network"
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, selection: tuple[int, int] = (1, 0), *, id: str | None = None,
+                 classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         #: (layer, unit): layer 1-based, ``layers + 1`` is the output (``layer`` is taken by Textual)
-        self.selection = (1, 0)
+        self.selection = selection
 
     # -- the shape of the network on screen ------------------------------------------------
     @property
