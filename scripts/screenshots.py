@@ -6,7 +6,8 @@
 Shots: the notebook's run mid-way and finished at 120×40, finished at 80×24,
 the light theme, the F1 help screen, the code screen (ctrl+g) and the
 how-many-neurons lesson, three runs compared (runs table, overlays), a
-sweep of hidden, and the network view at 120×40 and 80×24.  Each session waits
+sweep of hidden, the network view at 120×40 and 80×24, and a run scrubbed back to
+epoch 150.  Each session waits
 on the app's state (never a fixed sleep).  Name sessions to make only those:
 ``python scripts/screenshots.py network network-small``.
 """
@@ -133,6 +134,18 @@ async def network(size: tuple[int, int], name: str, keys: tuple[str, ...] = ()) 
         save(app, name)
 
 
+async def travel(size: tuple[int, int], name: str) -> None:
+    """The notebook's run, finished, looked at as it was at epoch 150 (time travel)."""
+    app = QuadApp(NOTEBOOK, autorun=True)
+    screen = app.train_screen
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: screen.last is not None and screen.last.finished)
+        await pilot.press("escape", "home", *["full_stop"] * 150)
+        await until(pilot, lambda: screen.travel == 150)
+        await settled(pilot, app)
+        save(app, name)
+
+
 SESSIONS = {
     "app": lambda: session((120, 40), {"running": "app-120x40-running.svg", "done": "app-120x40-done.svg",
                                        "light": "app-120x40-light.svg"}),
@@ -142,6 +155,7 @@ SESSIONS = {
     "runs": lambda: runs_and_sweep((120, 40)),
     "network": lambda: network((120, 40), "network-120x40.svg", ("down", "down", "right")),
     "network-small": lambda: network((80, 24), "network-80x24.svg", ("ctrl+b",)),
+    "travel": lambda: travel((120, 40), "travel-120x40.svg"),
 }
 
 

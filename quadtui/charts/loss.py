@@ -36,8 +36,10 @@ def loss_chart(
     theme: ChartTheme,
     overlays: Sequence[LossOverlay] = (),
     hint: str = "no run yet",
+    mark: int | None = None,
 ) -> str:
-    """Loss per epoch on a log scale, titled "loss · epoch 1234/5000".
+    """Loss per epoch on a log scale, titled "loss · epoch 1234/5000"; ``mark``: an epoch to
+    mark with a vertical line (the timeline's cursor).
 
     The train curve comes from ``snap.history.decimate`` (a bin per column, drawn from
     its lowest to its highest loss: two points a column, so a one-epoch spike stays visible);
@@ -60,6 +62,10 @@ def loss_chart(
     traces.append(Trace(x, y, "hd", theme.series(0), label=_labelled("train", snap.train_now), short="train"))
 
     lo, hi = _log_limits([trace.y for trace in traces])
+    if mark is not None:
+        at = float(max(1, mark))  # epoch 0 (before any update) sits on the axis' first epoch
+        traces.insert(0, Trace(np.array([at, at]), np.array([10.0**lo, 10.0**hi]), "braille", theme.series(2),
+                               label=f"epoch {mark:,}", rank=3))
     last = max([float(snap.epoch), 2.0] + [float(trace.x[-1]) for trace in traces if trace.x.size])
     note = None if len(snap.history) or overlays else "no epochs yet"
     chart = Chart(_title(snap), [_on_log_axis(trace, lo) for trace in traces],

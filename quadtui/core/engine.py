@@ -24,11 +24,9 @@ from quadtui.core.data import Dataset, make_dataset
 from quadtui.core.fastmlp import FastMLP
 from quadtui.core.history import LossHistory
 from quadtui.core.model import build_model
+from quadtui.core.timeline import Timeline, TimelineView, affordable, dead_samples
 
 EVAL_POINTS = 1000  # at most about this many eval-loss samples per run
-#: dead units are looked for on every training sample while that costs at most this many
-#: multiply-adds (a millisecond or two), else on an evenly strided subset of that cost (at least DEAD_MIN)
-DEAD_WORK, DEAD_MIN = 4_000_000, 256
 
 
 class Status(str, Enum):
@@ -78,6 +76,8 @@ class Snapshot:
     layers: tuple[np.ndarray, ...] = field(default=(), repr=False)
     #: per hidden layer, (units,) bools: the unit is zero on every training sample (a dead ReLU)
     dead: tuple[np.ndarray, ...] = field(default=(), repr=False)
+    #: the parameters at the epochs kept so far (see quadtui.core.timeline)
+    timeline: TimelineView | None = field(default=None, repr=False)
 
     def trained_model(self) -> torch.nn.Module:
         """An ``nn.Sequential`` holding this snapshot's weights (for export)."""
@@ -139,6 +139,11 @@ class Engine:
         self.run_id = Engine._ids
         self.model = build_model(self.config)
         self.net = FastMLP(self.config, self.model)
+        cfg, size = self.config, self.net.flat.numel()
+        batches = 1 if cfg.full_batch else math.ceil(cfg.samples / (cfg.batch_size or cfg.samples))
+        self.timeline = Timeline(cfg.epochs, size,
+                                 slots=affordable(cfg.epochs, cfg.samples, batches, cfg.layers, size))
+        self._flat = self.net.flat.numpy()  # a view: what the timeline copies at a kept epoch
         # room for every epoch up front: pages are only touched (resident) as losses arrive
         self.history = LossHistory(self.config.epochs)
         self.eval_every = max(1, math.ceil(self.config.epochs / EVAL_POINTS))
@@ -202,6 +207,7 @@ class Engine:
             bad = int(np.argmin(finite)) if not finite.all() else n
             keep = max(bad - 1, 0)
             self.net.restore(saved)
+            self.timeline.forget_after(self.epoch - 1)
             self._train(keep)
             self.diverged_at = self.epoch + bad + 1
             chunk = chunk[:bad]
@@ -217,6 +223,8 @@ class Engine:
         self.epoch += n
         if self.status is not Status.DIVERGED:
             self.status = Status.DONE if self.remaining == 0 else Status.TRAINING
+        if self.status is Status.DONE:
+            self.timeline.keep(self.epoch, self._flat)  # the trained network
         now = time.perf_counter()
         self.elapsed += now - started
         self._chunk_started = started
@@ -234,16 +242,24 @@ class Engine:
         at = range(offset, n, every)
         losses = torch.empty(n)
         eval_loss = torch.empty(len(at))
+        start, timeline, flat = self.epoch, self.timeline, self._flat
+        kept = timeline.due(start, n)  # states to copy (before the update of those epochs)
         if self.config.full_batch:
             probe = (data.x_eval, data.y_eval, at, eval_loss)
-            self.net.fit(data.x_train, data.y_train, losses, probe)
+            self.net.fit(data.x_train, data.y_train, losses, probe,
+                         keep=(kept, lambda i: timeline.keep(start + i, flat)))
         else:
             evals = iter(enumerate(at))
             j, next_eval = next(evals, (0, -1))
+            keeps = iter(kept)
+            next_keep = next(keeps, -1)
             for i in range(n):
                 if i == next_eval:
                     eval_loss[j] = self._eval_loss_now()
                     j, next_eval = next(evals, (0, -1))
+                if i == next_keep:
+                    timeline.keep(start + i, flat)
+                    next_keep = next(keeps, -1)
                 losses[i] = self._minibatch_epoch(first + i)
         return losses.numpy(), np.arange(first + offset, first + n, every, dtype=np.int64), eval_loss.numpy()
 
@@ -374,6 +390,7 @@ class Engine:
             lr_schedule=self.lr_schedule,
             layers=layers,
             dead=self._dead_units(),
+            timeline=self.timeline.frozen(),
         )
 
     def _dead_units(self) -> tuple[np.ndarray, ...]:
@@ -381,11 +398,7 @@ class Engine:
 
         One forward pass per snapshot, of bounded cost: with many samples and a wide net, on an
         evenly strided subset of the samples (see DEAD_WORK), so that a snapshot stays cheap."""
-        x = self.data.x_train
-        per_sample = sum(w.numel() for w in self.net.weights[:-1])
-        most = max(DEAD_MIN, DEAD_WORK // per_sample)
-        if x.shape[0] > most:
-            x = x[:: math.ceil(x.shape[0] / most)]
+        x = dead_samples(self.data.x_train, self.net.weights[:-1])
         with torch.inference_mode():
             return tuple((h == 0).all(0).numpy() for _, h in self.net.hidden(x))
 

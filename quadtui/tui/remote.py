@@ -12,7 +12,7 @@ each snapshot as a *delta*: the losses and eval points since the previous one,
 plus the small per-snapshot arrays (prediction, every hidden layer on the grid,
 the weights, dead units) — O(new epochs + grid × units + weights), never
 O(history); the last layer is sent once though ``hidden`` and ``layers`` both hold
-it.  The parent (the Textual thread worker) rebuilds full :class:`Snapshot`
+it, and each timeline checkpoint is sent once, in the first message after it was kept.  The parent (the Textual thread worker) rebuilds full :class:`Snapshot`
 objects from a local :class:`LossHistory` mirror, and forwards the UI's
 :class:`Control` requests and the worker's cancel event to the child.  Nothing
 here imports textual (the child never loads it) or, at module level, torch.
@@ -192,6 +192,9 @@ class _Mirror:
         self.eval_loss = _frozen(np.zeros(0, dtype=np.float32))
         self.data: dict[str, np.ndarray] = {}
         self.last: Snapshot | None = None
+        from quadtui.core.timeline import ReceivedTimeline
+
+        self.timeline = ReceivedTimeline()
 
     def apply(self, delta: dict[str, Any]) -> Snapshot:
         from quadtui.core.engine import Snapshot
@@ -205,10 +208,11 @@ class _Mirror:
             self.eval_epochs = _frozen(np.concatenate((self.eval_epochs, delta["eval_epochs"])))
             self.eval_loss = _frozen(np.concatenate((self.eval_loss, delta["eval_loss"])))
         fields = {k: delta[k] for k in _PER_SNAPSHOT}
+        self.timeline.add(*delta["timeline"])
         self.last = Snapshot(
             run_id=self.run_id, config=self.config, train_loss=self.history.values,
             history=self.history.frozen(), eval_epochs=self.eval_epochs, eval_loss=self.eval_loss,
-            **self.data, **fields,
+            timeline=self.timeline.frozen(), **self.data, **fields,
         )
         return self.last
 
@@ -230,7 +234,7 @@ class _Shipper:
     """Turns the child's snapshots into deltas for the parent."""
 
     def __init__(self) -> None:
-        self.losses = self.evals = 0
+        self.losses = self.evals = self.kept = 0
         self.config: Config | None = None
 
     def delta(self, snap: Snapshot) -> dict[str, Any]:
@@ -241,7 +245,13 @@ class _Shipper:
         out["losses"] = snap.train_loss[self.losses:]
         out["eval_epochs"] = snap.eval_epochs[self.evals:]
         out["eval_loss"] = snap.eval_loss[self.evals:]
+        timeline = snap.timeline
+        kept = len(timeline) if timeline is not None else 0
+        # the checkpoints kept since the last message (like the losses: each is sent once)
+        out["timeline"] = (timeline.epochs[self.kept:], timeline.rows[self.kept:]) if timeline is not None \
+            else (np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32))
         self.config, self.losses, self.evals = snap.config, snap.train_loss.size, snap.eval_epochs.size
+        self.kept = kept
         return out
 
 

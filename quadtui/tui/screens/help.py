@@ -36,6 +36,11 @@ unit (the bottom line describes it), PgUp/PgDn page through a wide layer, and **
 unit big in the neuron chart, whatever its layer; there **c** shows what it adds to the output (for
 an earlier layer: the prediction minus the prediction with the unit switched off).
 
+**Time travel.** The run keeps checkpoints of its weights. Press **,** and **.** to see the network one
+checkpoint earlier or later, **Home** for epoch 0, **End** to come back to now, and **p** to replay the
+whole run. The fit, neuron and network charts then show the network as it was; the loss chart marks
+that epoch, and a bar under the charts shows where you are. A running run keeps training meanwhile.
+
 ## The form
 
 Each field is one setting of the next run (the same as the command-line flags). A value that is

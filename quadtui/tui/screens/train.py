@@ -27,11 +27,13 @@ from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
 from quadtui.tui.runs import RunStore
 from quadtui.tui.screens import network as network_view
 from quadtui.tui.screens import runs as compare
+from quadtui.tui.screens import timeline as time_travel
 from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.form import ConfigForm, field_text
 from quadtui.tui.widgets.runs_table import RunsTable
 from quadtui.tui.widgets.lesson import LessonPanel
 from quadtui.tui.widgets.network import NetworkChart
+from quadtui.tui.widgets.timeline import TimelineBar
 from quadtui.tui.widgets.status import StatusBar, speed_text
 
 if TYPE_CHECKING:
@@ -48,7 +50,8 @@ class ChartPanel(Container, can_focus=True):
     """The charts, as one focus stop: letter keys control the run while it has focus."""
 
 
-class TrainScreen(network_view.NetworkActions, share.ShareActions, compare.CompareActions, Screen[None]):
+class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.ShareActions, compare.CompareActions,
+                  Screen[None]):
     AUTO_FOCUS = "#charts"  # so that space, s, [ and ] work at once; Tab goes to the form
     BINDINGS = [
         Binding("ctrl+t,f5", "train", "Train", id="train",
@@ -80,6 +83,7 @@ class TrainScreen(network_view.NetworkActions, share.ShareActions, compare.Compa
         *compare.BINDINGS,  # runs table, overlays, sweeps
         *share.BINDINGS,  # show the code, share, load, export, widen the view, lesson
         *network_view.BINDINGS,  # the network view and its selection
+        *time_travel.BINDINGS,  # back to an earlier checkpoint, replay
     ]
 
     def __init__(self, config: Config, *, threads: int = 1, neuron: int = 0, autorun: bool = False,
@@ -119,6 +123,7 @@ class TrainScreen(network_view.NetworkActions, share.ShareActions, compare.Compa
                 yield FitChart(id="fit-chart")
                 yield NeuronChart(self.neuron, hidden_layer=self.neuron_layer, id="neuron-chart")
                 yield NetworkChart((self.neuron_layer or self.config.layers, self.neuron), id="network-chart")
+                yield TimelineBar()
         yield RunsTable(self.runs, id="runs")
         yield StatusBar()
         yield Static("terminal too small: make it at least {}×{}".format(*MIN), id="too-small")
@@ -232,8 +237,7 @@ class TrainScreen(network_view.NetworkActions, share.ShareActions, compare.Compa
         self.form.set_units(snap.units)
         if self.neuron >= snap.units:
             self._set_neuron(snap.units - 1)
-        for chart in self.charts:
-            chart.show(snap)
+        self.show_charts(snap)  # each chart: this state, or the checkpoint the timeline's cursor is on
         self._compare()
         self._show_status()
 
@@ -394,6 +398,7 @@ class TrainScreen(network_view.NetworkActions, share.ShareActions, compare.Compa
         **compare.PALETTE_TITLES,
         **share.PALETTE_TITLES,
         **network_view.PALETTE_TITLES,
+        **time_travel.PALETTE_TITLES,
     }
 
     def commands(self) -> list[tuple[str, str, str]]:

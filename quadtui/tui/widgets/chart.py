@@ -203,9 +203,16 @@ def _placeholder(width: int, height: int, hint: str = "no run yet") -> str:
 
 class LossChart(Chart):
     TITLE = "loss"
+    mark: int | None = None  # an epoch marked with a line (the timeline's cursor), or None
+
+    def title(self) -> str:
+        return self.TITLE if self.mark is None else f"{self.TITLE} · ◆ epoch {self.mark:,}"
+
+    def mode(self) -> Hashable:
+        return self.mark
 
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return loss_chart(self.snapshot, width, height, theme, overlays=self.overlays)
+        return loss_chart(self.snapshot, width, height, theme, overlays=self.overlays, mark=self.mark)
 
 
 class FitChart(Chart):
