@@ -29,7 +29,7 @@ from quadtui.core.config import Config  # noqa: E402
 from quadtui.core.engine import Engine  # noqa: E402
 from quadtui.core.model import build_model  # noqa: E402
 from quadtui.core.threads import set_threads  # noqa: E402
-from quadtui.core.timeline import Timeline, unflatten  # noqa: E402
+from quadtui.core.timeline import unflatten  # noqa: E402
 
 TARGET = 0.05
 CONFIGS = {

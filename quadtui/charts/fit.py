@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from quadtui.charts.canvas import Chart, Trace, never_raises, render
-from quadtui.charts.network import hidden_layers, knockout
+from quadtui.charts.units import hidden_layers, knockout
 from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis
 

@@ -8,7 +8,8 @@ onward (blue +, red −), with the x where its pre-activation crosses zero marke
 that is zero on every training sample.  A weight matrix between two layers is one
 cell per weight (two rows per text line): colour for the sign, shade for the size.
 
-Drawn without plotext, straight from numpy into text: a frame costs O(units shown)
+Drawn without plotext, straight from numpy into text (the plots: :mod:`quadtui.charts.braille`;
+the numbers about each unit: :mod:`quadtui.charts.units`): a frame costs O(units shown)
 (a page of at most :data:`PAGE` tiles per layer) and a millisecond or two, so it
 keeps up with the other charts.  Wide layers are paged; the caller says which unit
 is selected and the page follows it.
@@ -19,12 +20,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from quadtui.charts.braille import GLYPHS, cells, curves
 from quadtui.charts.text import clean, clip, fit_block, message
 from quadtui.charts.theme import DARK_PALETTE, LIGHT_PALETTE, RGB, ChartTheme, mix
+from quadtui.charts.units import Unit, hidden_layers, unit_info
 
 if TYPE_CHECKING:
     from quadtui.core.engine import Snapshot
@@ -32,10 +35,6 @@ if TYPE_CHECKING:
 PAGE = 16  # at most this many tiles of a layer at once
 MIN_TILE_W, MIN_TILE_H = 8, 3  # a label line and two braille rows
 NUMBERS_FROM = 5  # tiles at least this tall also print their weight and bias
-_NO_KINK = {"identity"}  # activations whose zero crossing means nothing
-_GLYPHS = [" "] + [chr(0x2800 + code) for code in range(1, 256)]
-#: braille dot bits by [dot row][dot column] within a cell (Unicode's numbering)
-_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.int64)
 _RESET = "\x1b[0m"
 _ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 _REVERSE = "\x1b[7m"
@@ -87,142 +86,6 @@ def network_layout(width: int, height: int, layers: int, units: int) -> Layout |
             if best is not None:
                 return best[1]
     return None
-
-
-@dataclass(frozen=True)
-class Unit:
-    """What the tile and the footer say about one hidden unit."""
-
-    layer: int  # 1-based
-    index: int
-    units: int
-    weight: float | None  # the incoming weight (layer 1: a number); None for deeper layers
-    weight_norm: float  # ‖incoming weights‖
-    bias: float
-    out: float  # the output weight (last layer), else the sum of the weights leaving it
-    kinks: tuple[float, ...]  # x where the pre-activation crosses zero, within the view
-    dead: bool
-    activation: np.ndarray  # on the grid
-
-    def describe(self, last: bool) -> str:
-        """One line for the footer: ``layer 1 · neuron 3 of 16 · w +1.20 · b -0.30 · …``."""
-        parts = [f"layer {self.layer} · neuron {self.index} of {self.units}"]
-        parts.append(f"w {self.weight:+.4g}" if self.weight is not None else f"‖w‖ {self.weight_norm:.4g}")
-        parts.append(f"b {self.bias:+.4g}")
-        parts.append(f"{'out' if last else 'Σout'} {self.out:+.4g}")
-        if self.kinks:
-            shown = ", ".join(f"{x:.3g}" for x in self.kinks[:3]) + (", …" if len(self.kinks) > 3 else "")
-            parts.append(f"z=0 at x={shown}")
-        if self.dead:
-            parts.append("dead")
-        return " · ".join(parts)
-
-
-def hidden_layers(snap: Snapshot) -> tuple[np.ndarray, ...]:
-    """Every hidden layer's activations on the grid (older snapshots: just the last one)."""
-    layers = tuple(getattr(snap, "layers", ()) or ())
-    return layers or (np.asarray(snap.hidden),)
-
-
-def knockout(snap: Snapshot, layer: int, unit: int) -> np.ndarray | None:
-    """What ``unit`` of hidden ``layer`` adds to the output over the grid: ŷ minus ŷ with that unit's
-    activation set to zero (the layers above recomputed, in float64).  For the last hidden layer this
-    is exactly w·h(x); None when the snapshot lacks the weights or the activation is unknown."""
-    acts = hidden_layers(snap)
-    weights = tuple(getattr(snap, "weights", ()) or ())
-    function = _NUMPY_ACTIVATIONS.get(getattr(snap.config, "activation", ""))
-    if len(weights) != 2 * (len(acts) + 1) or function is None:
-        return None
-    params = [np.asarray(w, dtype=np.float64) for w in weights]
-    full = np.asarray(acts[layer - 1], dtype=np.float64)
-    without = full.copy()
-    without[:, unit] = 0.0
-    with np.errstate(all="ignore"):
-        outputs = []
-        for h in (full, without):
-            for k in range(layer, len(acts)):  # the hidden layers above
-                h = function(h @ params[2 * k].T + params[2 * k + 1])
-            outputs.append((h @ params[-2].T + params[-1]).ravel())
-    return outputs[0] - outputs[1]
-
-
-def _gelu(z: np.ndarray) -> np.ndarray:
-    erf = np.frompyfunc(math.erf, 1, 1)
-    return 0.5 * z * (1.0 + erf(z / math.sqrt(2.0)).astype(np.float64))
-
-
-#: the activations in numpy (float64), as torch defines them
-_NUMPY_ACTIVATIONS = {
-    "relu": lambda z: np.maximum(z, 0.0),
-    "tanh": np.tanh,
-    "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(z / 2.0)),
-    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
-    "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))),
-    "gelu": _gelu,
-    "silu": lambda z: z * 0.5 * (1.0 + np.tanh(z / 2.0)),
-    "softplus": lambda z: np.where(z > 20, z, np.log1p(np.exp(np.minimum(z, 20.0)))),
-    "identity": lambda z: z,
-}
-
-
-def unit_info(snap: Snapshot, layer: int, indices: Sequence[int]) -> list[Unit]:
-    """:class:`Unit` for ``indices`` of hidden ``layer`` (1-based): O(grid × units) each."""
-    acts = hidden_layers(snap)
-    count = len(acts)
-    grid = np.asarray(snap.grid, dtype=np.float64).ravel()
-    h = np.asarray(acts[layer - 1], dtype=np.float64)
-    weights = tuple(getattr(snap, "weights", ()) or ())
-    have = len(weights) == 2 * (count + 1)
-    dead_all = tuple(getattr(snap, "dead", ()) or ())
-    idx = np.asarray(indices, dtype=np.int64)
-    if have:
-        w_in = np.asarray(weights[2 * (layer - 1)], dtype=np.float64)[idx]  # (k, inputs)
-        b_in = np.asarray(weights[2 * (layer - 1) + 1], dtype=np.float64)[idx]
-        below = grid[:, None] if layer == 1 else np.asarray(acts[layer - 2], dtype=np.float64)
-        with np.errstate(all="ignore"):
-            z = below @ w_in.T + b_in  # (grid, k): the pre-activations
-        w_next = np.asarray(weights[2 * layer], dtype=np.float64)[:, idx]  # (next units, k)
-        out = w_next.sum(axis=0)
-    else:
-        w_in, b_in, z = np.zeros((idx.size, 1)), np.zeros(idx.size), None
-        out = np.ones(idx.size)
-    if len(dead_all) == count:
-        dead = np.asarray(dead_all[layer - 1], dtype=bool)[idx]
-    else:  # no word from the engine: zero on the whole grid
-        dead = ~np.any(h[:, idx] != 0, axis=0)
-    kinkless = getattr(snap.config, "activation", "") in _NO_KINK
-    zeros = [()] * idx.size if z is None or kinkless else _zeros(grid, z)
-    units = []
-    for j, i in enumerate(idx.tolist()):
-        kinks = zeros[j]
-        units.append(Unit(
-            layer=layer, index=i, units=h.shape[1],
-            weight=float(w_in[j, 0]) if layer == 1 and have else None,
-            weight_norm=float(np.linalg.norm(w_in[j])), bias=float(b_in[j]), out=float(out[j]),
-            kinks=kinks, dead=bool(dead[j]), activation=h[:, i],
-        ))
-    return units
-
-
-def _zeros(x: np.ndarray, z: np.ndarray) -> list[tuple[float, ...]]:
-    """For each column of ``z`` (sampled at ``x``), where it crosses zero, linearly interpolated
-    (none for a column with a non-finite value)."""
-    k = z.shape[1]
-    found: list[list[float]] = [[] for _ in range(k)]
-    if x.size < 2:
-        return [()] * k
-    a, b = z[:-1], z[1:]
-    with np.errstate(all="ignore"):
-        cross = (a == 0) | (((a < 0) != (b < 0)) & (b != 0))
-        t = np.where(a == 0, 0.0, a / (a - b))
-    at = x[:-1, None] + t * (x[1:] - x[:-1])[:, None]
-    rows, cols = np.nonzero(cross)
-    for r, c, value in zip(rows.tolist(), cols.tolist(), at[rows, cols].tolist()):
-        found[c].append(value)
-    for c in np.flatnonzero(z[-1] == 0).tolist():
-        found[c].append(float(x[-1]))
-    bad = ~np.isfinite(z).all(axis=0)
-    return [() if bad[c] else tuple(found[c]) for c in range(k)]
 
 
 # -- the chart --------------------------------------------------------------------------------
@@ -382,7 +245,7 @@ def _tiles(paint: _Paint, layout: Layout, grid: np.ndarray, units: list[Unit], s
     hi = np.maximum(0.0, finite.max(axis=0))
     hi = np.where(hi - lo <= 1e-12, lo + 1.0, hi)
     x_lo, x_hi = (float(grid[0]), float(grid[-1])) if grid.size > 1 else (0.0, 1.0)
-    dots = _curves(grid, values, x_lo, x_hi, lo, hi, w, rows)
+    dots = curves(grid, values, x_lo, x_hi, lo, hi, w, rows)
     kink_cells: list[list[int]] = [[] for _ in units]
     for j, unit in enumerate(units):
         for x in unit.kinks:
@@ -390,7 +253,7 @@ def _tiles(paint: _Paint, layout: Layout, grid: np.ndarray, units: list[Unit], s
                 col = min(2 * w - 1, int((x - x_lo) / (x_hi - x_lo) * 2 * w))
                 dots[j, 1::2, col] = True
                 kink_cells[j].append(col // 2)
-    codes = _cells(dots, rows, w).tolist()
+    codes = cells(dots, rows, w).tolist()
     tiles = []
     for j, unit in enumerate(units):
         colour = paint.dim if unit.dead else paint.sign(unit.out)
@@ -403,7 +266,7 @@ def _tiles(paint: _Paint, layout: Layout, grid: np.ndarray, units: list[Unit], s
         out = [paint.text(label, w, bold=mine, reverse=mine and paint.on, rgb=None if mine else colour)]
         kinks = sorted(set(kink_cells[j]))
         for r in range(rows):
-            out.append(_row(paint, [_GLYPHS[c] for c in codes[j][r]], colour, kinks))
+            out.append(_row(paint, [GLYPHS[c] for c in codes[j][r]], colour, kinks))
         if numbers:
             if first and unit.weight is not None:
                 parts = (f"w{_short(unit.weight)}", f"b{_short(unit.bias)}")
@@ -425,50 +288,6 @@ def _row(paint: _Paint, chars: list[str], colour: RGB, kinks: list[int]) -> str:
         start = k + 1
     pieces.append(paint.colour("".join(chars[start:]), colour))
     return "".join(pieces)
-
-
-def _curves(x: np.ndarray, ys: np.ndarray, x_lo: float, x_hi: float, y_lo: np.ndarray, y_hi: np.ndarray,
-            w: int, rows: int, inside_only: bool = False) -> np.ndarray:
-    """The dots (k × 4·rows × 2·w) of the k curves ``ys[:, j]`` over ``x``, each on its own
-    y range, every dot column joined halfway to its neighbours'."""
-    k = ys.shape[1]
-    cols, depth = 2 * w, 4 * rows
-    if x.size < 2 or ys.shape[0] != x.size or depth == 0:
-        return np.zeros((k, depth, cols), dtype=bool)
-    xs = x_lo + (np.arange(cols) + 0.5) * (x_hi - x_lo) / cols
-    at = np.clip(np.searchsorted(x, xs) - 1, 0, x.size - 2)
-    t = np.clip((xs - x[at]) / (x[at + 1] - x[at]), 0.0, 1.0)[:, None]
-    sampled = ys[at] * (1 - t) + ys[at + 1] * t  # (cols, k), linear between grid points
-    with np.errstate(invalid="ignore"):
-        r = ((y_hi - sampled) / (y_hi - y_lo) * (depth - 1)).T  # (k, cols), 0 at the top
-        ok = np.isfinite(r)
-        if inside_only:
-            ok &= (r > -0.5) & (r < depth - 0.5)
-    r = np.clip(np.where(ok, r, 0.0), 0, depth - 1)
-    prev = np.where(_shift(ok, 1, False), _shift(r, 1, None), r)
-    nxt = np.where(_shift(ok, -1, False), _shift(r, -1, None), r)
-    top = np.floor(np.minimum(r, np.minimum((r + prev) / 2, (r + nxt) / 2)) + 0.5)
-    bottom = np.floor(np.maximum(r, np.maximum((r + prev) / 2, (r + nxt) / 2)) + 0.5)
-    index = np.arange(depth)[None, :, None]
-    return (index >= top[:, None, :]) & (index <= bottom[:, None, :]) & ok[:, None, :]
-
-
-def _shift(a: np.ndarray, by: int, fill: object) -> np.ndarray:
-    """``a`` moved ``by`` columns right (left when negative); the gap takes ``fill`` (None: the edge)."""
-    out = np.empty_like(a)
-    if by > 0:
-        out[:, by:] = a[:, :-by]
-        out[:, :by] = a[:, :1] if fill is None else fill
-    else:
-        out[:, :by] = a[:, -by:]
-        out[:, by:] = a[:, -1:] if fill is None else fill
-    return out
-
-
-def _cells(dots: np.ndarray, rows: int, w: int) -> np.ndarray:
-    """Braille code points (minus U+2800) of each cell: (k, rows, w)."""
-    k = dots.shape[0]
-    return (dots.reshape(k, rows, 4, w, 2) * _BITS[None, None, :, None, :]).sum(axis=(2, 4))
 
 
 def _strip(paint: _Paint, layout: Layout, snap: Snapshot, layer: int, shown: list[int], count: int) -> list[str]:
@@ -519,13 +338,13 @@ def _output_column(paint: _Paint, layout: Layout, snap: Snapshot, current: bool)
     lo, hi = lo - pad, hi + pad
     rows = height - 1
     x_lo, x_hi = (float(grid[0]), float(grid[-1])) if grid.size > 1 else (0.0, 1.0)
-    both = _curves(grid, np.column_stack((target, prediction)), x_lo, x_hi, np.full(2, lo), np.full(2, hi),
+    both = curves(grid, np.column_stack((target, prediction)), x_lo, x_hi, np.full(2, lo), np.full(2, hi),
                    plot_w, rows, inside_only=True)
-    codes = _cells(both[:1] | both[1:], rows, plot_w)[0]
-    mine = _cells(both[1:], rows, plot_w)[0] > 0
+    codes = cells(both[:1] | both[1:], rows, plot_w)[0]
+    mine = cells(both[1:], rows, plot_w)[0] > 0
     model = paint.theme.series(0)
     for r in range(rows):
-        chars = [_GLYPHS[c] for c in codes[r].tolist()]
+        chars = [GLYPHS[c] for c in codes[r].tolist()]
         if not paint.on:
             lines.append(" " + "".join(chars))
             continue

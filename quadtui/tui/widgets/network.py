@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Hashable
 
 from quadtui.charts import ChartTheme
-from quadtui.charts.network import hidden_layers, network_chart, network_layout
+from quadtui.charts.network import network_chart, network_layout
+from quadtui.charts.units import hidden_layers
 from quadtui.tui.widgets.chart import Chart
 
 
