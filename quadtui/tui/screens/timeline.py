@@ -37,7 +37,7 @@ BINDINGS = [
             tooltip="Time travel: the network at epoch 0, before any training"),
     Binding("end", "travel_to('end')", "Now", id="travel-end", show=False,
             tooltip="Time travel: back to the run as it is now"),
-    Binding("p", "replay", "Replay", id="replay",
+    Binding("p", "replay", "Replay", id="replay", show=False,
             tooltip="Replay the run: every chart steps through the checkpoints from epoch 0 (again: stop)"),
 ]
 

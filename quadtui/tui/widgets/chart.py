@@ -246,8 +246,8 @@ class NeuronChart(Chart):
 
     def show(self, snapshot: Snapshot | None) -> None:
         layers = len(getattr(snapshot, "layers", ()) or (None,))
-        if self.hidden_layer is not None and self.hidden_layer >= layers:  # a run with fewer layers
-            self.hidden_layer = None
+        if snapshot is not None and self.hidden_layer is not None and self.hidden_layer >= layers:
+            self.hidden_layer = None  # the last layer, or a run with fewer layers: "the last"
         super().show(snapshot)
 
     def mode(self) -> Hashable:

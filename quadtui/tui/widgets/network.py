@@ -69,7 +69,8 @@ class NetworkChart(Chart):
 
     def show(self, snapshot) -> None:  # type: ignore[no-untyped-def]
         super().show(snapshot)
-        self.select(*self.selection)  # a new run may have fewer layers or units
+        if snapshot is not None:
+            self.select(*self.selection)  # a new run may have fewer layers or units
 
     # -- drawing ---------------------------------------------------------------------------
     def title(self) -> str:
