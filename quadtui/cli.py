@@ -26,6 +26,7 @@ from quadtui.cli_checks import (
     parse_serve_options,
     parse_speed,
     parse_threads,
+    parse_view,
     resolve_config,
 )
 from quadtui.core.config import DEFAULT, FIELDS, shorten
@@ -119,7 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     app = parser.add_argument_group("app")
     app.add_argument("--run", action="store_true", help="start training as soon as the app opens")
-    app.add_argument("--neuron", default=None, metavar="N", help="hidden neuron shown first, 0 to hidden-1")
+    app.add_argument("--neuron", default=None, metavar="N|L:N",
+                     help="hidden neuron shown first, 0 to hidden-1 (of the last layer, or L:N of layer L)")
+    app.add_argument("--view", default=None, metavar="VIEW",
+                     help="what the chart area shows first: charts (default) or network (every unit of every layer)")
     app.add_argument(
         "--speed",
         default=None,
@@ -184,7 +188,8 @@ def _main(argv: list[str]) -> int:
         check_modes(args)
         config, lesson = resolve_config(args)
         threads = parse_threads(args.threads)
-        neuron = parse_neuron(args.neuron, config)
+        neuron_layer, neuron = parse_neuron(args.neuron, config)
+        view = parse_view(args.view)
         serving = parse_serve_options(args)
         speed = parse_speed(args.speed)
         if args.sweep is not None:
@@ -235,8 +240,10 @@ def _main(argv: list[str]) -> int:
         extra["lesson"] = lesson
     if args.sweep is not None:
         extra["sweep"] = args.sweep
+    if neuron_layer is not None:
+        extra["neuron_layer"] = neuron_layer
     app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, speed=speed, max_memory=max_memory,
-                  **extra)
+                  view=view, **extra)
     # A loop of our own: asyncio.run() would, on the way out, wait for every thread worker to
     # return, and a sweep or load deep in a long epoch would hold ctrl+q for seconds.  The
     # threads were cancelled; entry() leaves with os._exit.

@@ -79,15 +79,34 @@ def parse_threads(raw: str | None) -> int:
     return threads
 
 
-def parse_neuron(raw: str | None, config: Config) -> int:
+def parse_neuron(raw: str | None, config: Config) -> tuple[int | None, int]:
+    """``--neuron I`` (unit I of the last hidden layer) or ``--neuron L:I`` (layer L, 1-based):
+    (layer or None for the last, unit)."""
     if raw is None:
-        return 0
-    neuron = _whole_number(raw)
-    if neuron is None or not 0 <= neuron < config.hidden:
+        return None, 0
+    layer_text, colon, unit_text = str(raw).partition(":")
+    layer = _whole_number(layer_text) if colon else None
+    neuron = _whole_number(unit_text if colon else layer_text)
+    if (colon and (layer is None or not 1 <= layer <= config.layers)) or neuron is None \
+            or not 0 <= neuron < config.hidden:
         raise UsageError(
-            f"--neuron {as_typed(raw)}: not allowed; must be a whole number from 0 to {config.hidden - 1}"
+            f"--neuron {as_typed(raw)}: not allowed; must be a whole number from 0 to {config.hidden - 1}, "
+            f"or LAYER:UNIT with LAYER from 1 to {config.layers}"
         )
-    return neuron
+    return layer, neuron
+
+
+VIEWS = ("charts", "network")
+
+
+def parse_view(raw: str | None) -> str:
+    """``--view``: what the app's chart area shows first."""
+    if raw is None:
+        return VIEWS[0]
+    view = str(raw).strip().lower()
+    if view not in VIEWS:
+        raise UsageError(f"--view {as_typed(raw)}: not allowed; must be one of {', '.join(VIEWS)}")
+    return view
 
 
 def check_modes(args: argparse.Namespace) -> None:

@@ -3,11 +3,12 @@
 
     python scripts/screenshots.py
 
-Shots: the notebook's run mid-way and finished at 120×40 and at 80×24 (there the fit chart when done), the
-light theme, the F1 help screen, the code screen (ctrl+g) and the
-how-many-neurons lesson, three runs compared (runs table, overlays), the sweep
-dialog and a sweep of hidden — the last ones at 120×40 and at 80×24 (there the fit chart when done), the size
-of a fresh SSH window.  Each session waits on the app's state (never a fixed sleep).
+Shots: the notebook's run mid-way and finished at 120×40 and at 80×24 (there the fit chart when done),
+the light theme, the F1 help screen (also at 80×24), the code screen (ctrl+g) and the how-many-neurons
+lesson, three runs compared (runs table, overlays), the sweep dialog and a sweep of hidden — those at
+120×40 and at 80×24, the size of a fresh SSH window — the network view at 120×40 and 80×24, and a run
+scrubbed back to epoch 150.  Each session waits on the app's state (never a fixed sleep).  Name
+sessions to make only those: ``python3 scripts/screenshots.py network network-small``.
 """
 
 from __future__ import annotations
@@ -128,17 +129,54 @@ async def runs_and_sweep(size: tuple[int, int]) -> None:
         save(app, sized("sweep", size))
 
 
-async def main() -> None:
+async def network(size: tuple[int, int], name: str, keys: tuple[str, ...] = ()) -> None:
+    """The network view (--view network) of a finished two-layer run, a unit selected with the arrows."""
+    app = QuadApp(Config(hidden=12, layers=2, epochs=3000), autorun=True, view="network")
+    screen = app.train_screen
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: screen.last is not None and screen.last.finished)
+        await pilot.press(*keys)
+        await settled(pilot, app)
+        save(app, name)
+
+
+async def travel(size: tuple[int, int], name: str) -> None:
+    """The notebook's run, finished, looked at as it was at epoch 150 (time travel)."""
+    app = QuadApp(NOTEBOOK, autorun=True)
+    screen = app.train_screen
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: screen.last is not None and screen.last.finished)
+        await pilot.press("escape", "home", *["full_stop"] * 150)
+        await until(pilot, lambda: screen.travel == 150)
+        await settled(pilot, app)
+        save(app, name)
+
+
+SESSIONS = {
+    "app": lambda: session((120, 40), {"running": "app-120x40-running.svg", "done": "app-120x40-done.svg",
+                                       "light": "app-120x40-light.svg"}),
+    "small": lambda: session((80, 24), {"running": "app-80x24-running.svg", "done": "app-80x24-done.svg",
+                                        "help": "help-80x24.svg"}, keys=("escape", "2")),  # done: the fit chart
+    "help": lambda: session((100, 34), {"help": "help.svg"}),
+    "lesson": lambda: code_and_lesson((120, 40)),
+    "lesson-small": lambda: code_and_lesson((80, 24)),
+    "runs": lambda: runs_and_sweep((120, 40)),
+    "runs-small": lambda: runs_and_sweep((80, 24)),
+    "network": lambda: network((120, 40), "network-120x40.svg", ("down", "down", "right")),
+    "network-small": lambda: network((80, 24), "network-80x24.svg", ("ctrl+b",)),
+    "travel": lambda: travel((120, 40), "travel-120x40.svg"),
+}
+
+
+async def main(names: list[str]) -> None:
+    """Every session, or only those named (python scripts/screenshots.py network network-small)."""
+    unknown = [name for name in names if name not in SESSIONS]
+    if unknown:
+        raise SystemExit(f"unknown session {unknown[0]!r}: choose from {', '.join(SESSIONS)}")
     OUT.mkdir(exist_ok=True)
-    await session((120, 40), {"running": "app-120x40-running.svg", "done": "app-120x40-done.svg",
-                              "light": "app-120x40-light.svg"})
-    await session((80, 24), {"running": "app-80x24-running.svg", "done": "app-80x24-done.svg",
-                             "help": "help-80x24.svg"}, keys=("escape", "2"))  # done: the fit chart
-    await session((100, 34), {"help": "help.svg"})
-    for size in ((120, 40), (80, 24)):
-        await code_and_lesson(size)
-        await runs_and_sweep(size)
+    for name in names or SESSIONS:
+        await SESSIONS[name]()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

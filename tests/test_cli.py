@@ -220,7 +220,8 @@ def test_app_gets_lesson_and_sweep_only_when_given(fake_app, fake_sweep):
     config, kwargs = fake_app[-1]
     assert config == Config(hidden=4)
     assert kwargs == {"threads": 1, "neuron": 2, "autorun": True, "max_memory": memory_budget()[0],
-                      "speed": 1000}
+                      "speed": 1000, "view": "charts"}
+    assert main(["--view", "Network"]) == 0 and fake_app[-1][1]["view"] == "network"
     assert main(["--lesson", "how-many-neurons", "--sweep", "seed=1,2"]) == 0
     config, kwargs = fake_app[-1]
     assert config.hidden == 1 and kwargs["lesson"].name == "how-many-neurons" and kwargs["sweep"] == "seed=1,2"
@@ -235,6 +236,18 @@ def test_speed_flag_sets_the_apps_pace(fake_app, capsys):
         line = one_error_line(capsys, "--speed", bad)
         assert line.startswith(f"quadtui: error: --speed {bad}: not allowed; must be 'full' or epochs per second")
     assert "--headless always trains at full speed" in one_error_line(capsys, "--headless", "--speed", "10")
+
+
+def test_neuron_takes_a_unit_of_the_last_layer_or_layer_colon_unit(fake_app, capsys):
+    assert main(["--layers", "2", "--hidden", "4", "--neuron", "2:3"]) == 0
+    config, kwargs = fake_app[-1]
+    assert (kwargs["neuron"], kwargs["neuron_layer"]) == (3, 2)
+    assert main(["--layers", "2", "--neuron", "3"]) == 0
+    assert fake_app[-1][1]["neuron"] == 3 and "neuron_layer" not in fake_app[-1][1]
+    for bad in ("3:0", "0:1", "1:8", ":", "1:", "x:1", "1:2:3"):
+        line = one_error_line(capsys, "--layers", "2", "--neuron", bad)
+        assert f"--neuron {bad}: not allowed; must be a whole number from 0 to 7, or LAYER:UNIT with LAYER from 1 to 2" \
+            in line
 
 
 def test_headless_sweep_calls_the_sweep_cli(fake_sweep):

@@ -20,7 +20,7 @@ from quadtui.cli import main
 from quadtui.core.config import FIELDS, Config
 
 FIELD_FLAGS = {"--" + name.replace("_", "-"): name for name in FIELDS}
-OTHER_FLAGS = ["--threads", "--neuron"]
+OTHER_FLAGS = ["--threads", "--neuron", "--view"]
 
 SPECIAL = [
     "", " ", "   ", "nan", "NaN", "inf", "-inf", "+inf", "infinity", "-0", "0", "-0.0", "1e999", "-1e999",
@@ -153,6 +153,7 @@ def test_several_hostile_flags_give_at_most_one_line(runs, capsys, pairs):
         (["--view-min", "6"], "--view-min"),
         (["--samples", "10", "--batch-size", "20"], "--batch-size"),
         (["--hidden", "4", "--neuron", "4"], "--neuron"),
+        (["--view", "graph"], "--view"),
     ],
 )
 def test_argparse_shapes_are_one_line(runs, capsys, argv, flag):
@@ -192,7 +193,7 @@ def test_bad_threads_environment_is_named(runs, capsys, monkeypatch, value):
 CONTROL = ["1\n2", "1\r2", "\x1b[31mred", "a\x85b", "a\u2028b", "\x00", "5\t6", "\udcff"]
 
 
-@pytest.mark.parametrize("flag", ["--lr", "--threads", "--neuron", "--activation"])
+@pytest.mark.parametrize("flag", ["--lr", "--threads", "--neuron", "--activation", "--view"])
 @pytest.mark.parametrize("value", CONTROL, ids=repr)
 def test_control_characters_in_values_stay_on_one_line(runs, capsys, flag, value):
     code, out, err = run_cli([flag, value], capsys)

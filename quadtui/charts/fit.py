@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from quadtui.charts.canvas import Chart, LegendEntry, Trace, legend_entries, never_raises, render
+from quadtui.charts.units import hidden_layers, knockout
 from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis
 from quadtui.charts.titles import fit_title, neuron_title
@@ -94,20 +95,26 @@ def neuron_chart(
     theme: ChartTheme,
     hint: str = "no run yet",
     header: bool = True,
+    layer: int | None = None,
 ) -> str:
-    """One unit of the last hidden layer over the view grid, titled as :func:`neuron_title` says.
+    """One unit of a hidden layer (``layer``, 1-based; None: the last) over the view grid.
 
-    ``neuron`` is the 0-based column of ``snap.hidden``, shown as given: "neuron 3 of 8"
-    means index 3 of the layer's 8 units (0 to 7).  With ``contribution`` the chart shows
-    what the unit adds to the output, ``out_weights[neuron] * h(x)``, over the faint sum
-    of all units (prediction minus output bias).  Without ``header`` the chart is untitled.
+    ``neuron`` is the 0-based column of the layer, shown as given: "neuron 3 of 8" means
+    index 3 of the layer's 8 units (0 to 7); with more than one hidden layer the title (see
+    :func:`neuron_title`) starts "layer 2 · ".  With ``contribution`` the chart shows what the
+    unit adds to the output: for the last layer ``out_weights[neuron] * h(x)`` over the faint
+    sum of all units (prediction minus output bias); for an earlier layer ŷ minus ŷ with the
+    unit switched off.  Without ``header`` the chart is untitled.
     """
     if snap is None:
         return render(Chart("neuron", note=hint), width, height, theme, header)
-    title = neuron_title(snap, neuron, contribution)
-    traces, units = _neuron_traces(snap, neuron, contribution, theme)
-    if not 0 <= neuron < units:
-        note = f"no neuron {neuron}: choose 0 to {units - 1}" if units else "no hidden units"
+    title = neuron_title(snap, neuron, contribution, layer)
+    traces, units, index, count = _neuron_traces(snap, neuron, contribution, theme, layer)
+    if not traces:
+        if not 1 <= index <= count:
+            note = f"no layer {index}: choose 1 to {count}"
+        else:
+            note = f"no neuron {neuron}: choose 0 to {units - 1}" if units else "no hidden units"
         return render(Chart(title, note=note), width, height, theme, header)
     values = np.concatenate([trace.y for trace in traces] + [[0.0]])  # 0 in view: a dead unit reads as such
     x_lo, x_hi = _range(_floats(snap.grid), (-1.0, 1.0))
@@ -115,29 +122,37 @@ def neuron_chart(
     return render(Chart(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi)), width, height, theme, header)
 
 
-def neuron_legend(snap: Snapshot | None, neuron: int, contribution: bool, theme: ChartTheme) -> list[LegendEntry]:
-    """The neuron chart's legend: the activation, or the unit's weight over the sum of all units."""
+def neuron_legend(snap: Snapshot | None, neuron: int, contribution: bool, theme: ChartTheme,
+                  layer: int | None = None) -> list[LegendEntry]:
+    """The neuron chart's legend: the activation, or what the unit adds to the output."""
     if snap is None:
         return []
-    return legend_entries(_neuron_traces(snap, neuron, contribution, theme)[0])
+    return legend_entries(_neuron_traces(snap, neuron, contribution, theme, layer)[0])
 
 
-def _neuron_traces(snap: Snapshot, neuron: int, contribution: bool,
-                   theme: ChartTheme) -> tuple[list[Trace], int]:
-    """The chart's curves (none for a unit that does not exist) and the layer's number of units."""
-    hidden = np.asarray(snap.hidden, dtype=np.float64)
+def _neuron_traces(snap: Snapshot, neuron: int, contribution: bool, theme: ChartTheme,
+                   layer: int | None = None) -> tuple[list[Trace], int, int, int]:
+    """The chart's curves (none for a unit that does not exist), the layer's units, its index, the layers."""
+    layers = hidden_layers(snap)
+    count = len(layers)
+    index = count if layer is None else layer
+    hidden = np.asarray(layers[index - 1] if 1 <= index <= count else snap.hidden, dtype=np.float64)
     units = hidden.shape[1] if hidden.ndim == 2 else 0
-    if not 0 <= neuron < units:
-        return [], units
+    if not 0 <= neuron < units or not 1 <= index <= count:
+        return [], units, index, count
     grid = _floats(snap.grid)
     h = hidden[:, neuron]
-    if contribution:
+    effect = knockout(snap, index, neuron) if contribution and index < count else None
+    if effect is not None:  # an earlier layer: its effect on the output, through the layers above
+        return [Trace(grid, _floats(snap.prediction), "braille", theme.muted, label="ŷ"),
+                Trace(grid, effect, "hd", theme.series(0), label="ŷ − ŷ without it")], units, index, count
+    if contribution and index == count:
         weight = float(np.ravel(snap.out_weights)[neuron])
         total = _floats(snap.prediction) - float(snap.out_bias)
         return [Trace(grid, total, "braille", theme.muted, label="all units ŷ−b"),
-                Trace(grid, weight * h, "hd", theme.series(0), label=f"w{neuron}={weight:.3g}")], units
+                Trace(grid, weight * h, "hd", theme.series(0), label=f"w{neuron}={weight:.3g}")], units, index, count
     activation = getattr(snap.config, "activation", "activation")
-    return [Trace(grid, h, "hd", theme.series(0), label=str(activation))], units
+    return [Trace(grid, h, "hd", theme.series(0), label=str(activation))], units, index, count
 
 
 def _floats(values: object) -> np.ndarray:

@@ -39,9 +39,11 @@ def loss_chart(
     hint: str = "no run yet",
     log_x: bool = False,
     header: bool = True,
+    mark: int | None = None,
 ) -> str:
     """Loss per epoch on a log scale, titled as :func:`loss_title` says (without ``header``, untitled:
-    the caller shows :func:`loss_title` and :func:`loss_legend` itself).
+    the caller shows :func:`loss_title` and :func:`loss_legend` itself); ``mark``: an epoch to
+    mark with a vertical line (the timeline's cursor).
 
     The train curve comes from ``snap.history.decimate`` (a bin per column, drawn from
     its lowest to its highest loss: two points a column, so a one-epoch spike stays visible);
@@ -54,6 +56,10 @@ def loss_chart(
         return render(Chart("loss", note=hint), width, height, theme, header)
     traces = _traces(snap, theme, overlays, max(8, BINS_PER_COLUMN * int(width)), log_x)
     lo, hi = _log_limits([trace.y for trace in traces])
+    if mark is not None:
+        at = float(max(1, mark))  # epoch 0 (before any update) sits on the axis' first epoch
+        traces.insert(0, Trace(np.array([at, at]), np.array([10.0**lo, 10.0**hi]), "braille", theme.series(2),
+                               label=f"epoch {mark:,}", rank=3))
     last = max([float(snap.epoch), 2.0] + [float(trace.x[-1]) for trace in traces if trace.x.size])
     x_axis = Axis(0.0, math.log10(last), log=True, integer=True) if log_x else Axis(1, last, integer=True)
     traces = [_on_log_axis(trace, lo, log_x) for trace in traces]

@@ -46,9 +46,22 @@ def fit_title(snap: Snapshot | None) -> str:
     return "fit" if snap is None else f"fit · {epoch_text(snap)}"
 
 
-def neuron_title(snap: Snapshot | None, neuron: int, contribution: bool) -> str:
-    """``neuron 3 of 8: h3(x)``, or ``neuron 3 of 8: contribution w3·h3(x)`` (index 3 of 0..7)."""
-    units = snap.units if snap is not None else None
+def neuron_title(snap: Snapshot | None, neuron: int, contribution: bool, layer: int | None = None) -> str:
+    """``neuron 3 of 8: h3(x)``, or ``neuron 3 of 8: contribution w3·h3(x)`` (index 3 of 0..7).
+
+    With more than one hidden layer it names the layer (1-based; None: the last):
+    ``layer 2 · neuron 3 of 16: h3(x)``; an earlier layer's contribution is "contribution to ŷ".
+    """
+    layers = tuple(getattr(snap, "layers", ()) or ()) if snap is not None else ()
+    index = layer or len(layers)
+    if len(layers) > 1 and 1 <= index <= len(layers):
+        units: int | None = layers[index - 1].shape[1]
+    else:
+        units = snap.units if snap is not None else None
     of = f" of {units}" if units else ""
     what = f"contribution w{neuron}·h{neuron}(x)" if contribution else f"h{neuron}(x)"
+    if len(layers) > 1:
+        if contribution and index < len(layers):
+            what = "contribution to ŷ"
+        return f"layer {index} · neuron {neuron}{of}: {what}"
     return f"neuron {neuron}{of}: {what}"

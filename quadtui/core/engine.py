@@ -24,6 +24,7 @@ from quadtui.core.history import LossHistory
 from quadtui.core.model import build_model
 from quadtui.core.shuffle import EpochShuffle
 from quadtui.core.snapshot import CancelFlag, Snapshot, Status, new_run_id
+from quadtui.core.timeline import Timeline, affordable, dead_samples
 
 EVAL_POINTS = 1000  # at most about this many eval-loss samples per run
 
@@ -43,6 +44,11 @@ class Engine:
         self.model = build_model(self.config)
         self.net = FastMLP(self.config, self.model)
         self.shuffle = EpochShuffle(self.config.samples, self.config.seed)  # mini-batches: DataLoader's order
+        cfg, size = self.config, self.net.flat.numel()
+        batches = 1 if cfg.full_batch else math.ceil(cfg.samples / (cfg.batch_size or cfg.samples))
+        self.timeline = Timeline(cfg.epochs, size,
+                                 slots=affordable(cfg.epochs, cfg.samples, batches, cfg.layers, size))
+        self._flat = self.net.flat.numpy()  # a view: what the timeline copies at a kept epoch
         # room for every epoch up front: pages are only touched (resident) as losses arrive
         self.history = LossHistory(self.config.epochs)
         self.eval_every = max(1, math.ceil(self.config.epochs / EVAL_POINTS))
@@ -107,6 +113,7 @@ class Engine:
             keep = max(bad - 1, 0)
             self.net.restore(saved)
             self.shuffle.restore(shuffled)
+            self.timeline.forget_after(self.epoch - 1)
             self._train(keep)
             self.diverged_at = self.epoch + bad + 1
             chunk = chunk[:bad]
@@ -122,6 +129,8 @@ class Engine:
         self.epoch += n
         if self.status is not Status.DIVERGED:
             self.status = Status.DONE if self.remaining == 0 else Status.TRAINING
+        if self.status is Status.DONE:
+            self.timeline.keep(self.epoch, self._flat)  # the trained network
         now = time.perf_counter()
         self.elapsed += now - started
         self._chunk_started = started
@@ -139,16 +148,24 @@ class Engine:
         at = range(offset, n, every)
         losses = torch.empty(n)
         eval_loss = torch.empty(len(at))
+        start, timeline, flat = self.epoch, self.timeline, self._flat
+        kept = timeline.due(start, n)  # states to copy (before the update of those epochs)
         if self.config.full_batch:
             probe = (data.x_eval, data.y_eval, at, eval_loss)
-            self.net.fit(data.x_train, data.y_train, losses, probe)
+            self.net.fit(data.x_train, data.y_train, losses, probe,
+                         keep=(kept, lambda i: timeline.keep(start + i, flat)))
         else:
             evals = iter(enumerate(at))
             j, next_eval = next(evals, (0, -1))
+            keeps = iter(kept)
+            next_keep = next(keeps, -1)
             for i in range(n):
                 if i == next_eval:
                     eval_loss[j] = self._eval_loss_now()
                     j, next_eval = next(evals, (0, -1))
+                if i == next_keep:
+                    timeline.keep(start + i, flat)
+                    next_keep = next(keeps, -1)
                 losses[i] = self._minibatch_epoch()
         return losses.numpy(), np.arange(first + offset, first + n, every, dtype=np.int64), eval_loss.numpy()
 
@@ -254,7 +271,7 @@ class Engine:
     def snapshot(self) -> Snapshot:
         data = self.data
         grid = torch.from_numpy(data.grid).reshape(-1, 1).float()
-        pred, hidden = self.net.predict(grid)
+        pred, layers = self.net.predict_layers(grid)
         w_out = self.net.weights[-1].reshape(-1)
         return Snapshot(
             run_id=self.run_id,
@@ -269,7 +286,7 @@ class Engine:
             grid=data.grid,
             grid_target=data.grid_target,
             prediction=pred.reshape(-1).double().numpy(),
-            hidden=hidden.double().numpy(),
+            hidden=layers[-1],  # the same array: shipped once (pickle keeps one copy of a shared object)
             out_weights=w_out.double().numpy(),
             out_bias=float(self.net.biases[-1][0]),
             x_samples=data.x,
@@ -280,7 +297,19 @@ class Engine:
             error=self.error,
             weights=tuple(p.numpy().copy() for p in self.net.params),
             lr_schedule=self.lr_schedule,
+            layers=layers,
+            dead=self._dead_units(),
+            timeline=self.timeline.frozen(),
         )
+
+    def _dead_units(self) -> tuple[np.ndarray, ...]:
+        """Per hidden layer, which units are zero on every training sample.
+
+        One forward pass per snapshot, of bounded cost: with many samples and a wide net, on an
+        evenly strided subset of the samples (see DEAD_WORK), so that a snapshot stays cheap."""
+        x = dead_samples(self.data.x_train, self.net.weights[:-1])
+        with torch.inference_mode():
+            return tuple((h == 0).all(0).numpy() for _, h in self.net.hidden(x))
 
     def trained_model(self) -> torch.nn.Module:
         """An ``nn.Sequential`` holding the current weights (for export)."""

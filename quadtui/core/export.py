@@ -5,7 +5,8 @@ The folder holds
 * ``config.toml`` — load it again with ``quadtui --config`` (the learning rate the run
   started with; changes made while it trained are listed in a comment),
 * ``loss.csv`` — ``epoch,train_loss,eval_loss`` (eval blank between measurements),
-* ``fit.csv`` — ``x,target,prediction,h0..`` on the chart grid (``h*``: last hidden layer),
+* ``fit.csv`` — ``x,target,prediction,h0..`` on the chart grid (``h*``: the hidden units;
+  with more than one hidden layer ``l1_h0..,l2_h0..``: every layer's),
 * ``model.pt`` — the trained ``state_dict`` (``nn.Sequential`` as in ``train.py``),
 * ``train.py`` — the standalone script that trains the same run (learning-rate changes included),
 * ``screenshot.svg`` — when the app passes one.
@@ -99,14 +100,18 @@ def loss_csv(snap: "Snapshot") -> str:
 
 
 def fit_csv(snap: "Snapshot") -> str:
-    """``x,target,prediction,h0..h{n-1}`` on the view grid the charts use.
+    """``x,target,prediction,h0..h{n-1}`` on the view grid the charts use; with more than one
+    hidden layer the units of every layer, ``l1_h0..,l2_h0..`` (layer 1 first).
 
     The network computes in float32, so its columns are written as float32 values
     (shortest text that reads back to the same number); x and target are float64.
     """
-    units = snap.hidden.shape[1]
-    header = ["x", "target", "prediction"] + [f"h{i}" for i in range(units)]
-    network = np.column_stack([snap.prediction, snap.hidden]).astype(np.float32)
+    layers = tuple(getattr(snap, "layers", ()) or ()) or (snap.hidden,)
+    prefix = (lambda n: f"l{n}_") if len(layers) > 1 else (lambda n: "")
+    header = ["x", "target", "prediction"] + [
+        f"{prefix(n)}h{i}" for n, layer in enumerate(layers, 1) for i in range(layer.shape[1])
+    ]
+    network = np.column_stack([snap.prediction, *layers]).astype(np.float32)
     lines = [",".join(header)]
     for x, target, row in zip(snap.grid.tolist(), snap.grid_target.tolist(), network):
         lines.append(",".join([repr(x), repr(target), *map(str, row)]))

@@ -21,6 +21,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -161,6 +162,14 @@ class FastMLP:
             h = self.hidden(x)[-1][1]
             return torch.addmm(self.biases[-1], h, self.weights_t[-1]), h
 
+    def predict_layers(self, x: Tensor) -> tuple[Tensor, tuple[np.ndarray, ...]]:
+        """(predictions, every hidden layer's activations as float64 arrays) for inputs ``x``:
+        the same float ops as :meth:`predict`."""
+        with torch.inference_mode():
+            layers = self.hidden(x)
+            pred = torch.addmm(self.biases[-1], layers[-1][1], self.weights_t[-1])
+            return pred, tuple(h.double().numpy() for _, h in layers)
+
     def loss(self, x: Tensor, y: Tensor) -> Tensor:
         """The mean squared error on ``(x, y)`` (no update)."""
         with torch.inference_mode():
@@ -184,11 +193,14 @@ class FastMLP:
         y: Tensor,
         losses: Tensor,
         probe: tuple[Tensor, Tensor, Sequence[int], Tensor] | None = None,
+        keep: tuple[Sequence[int], Callable[[int], object]] | None = None,
     ) -> None:
         """``len(losses)`` full-batch epochs on ``(x, y)``; each epoch's loss (before its update) into ``losses``.
 
         ``probe = (x2, y2, at, out)`` also measures the loss on ``(x2, y2)`` before the
         epochs whose index (0-based, within this call) is in the ascending ``at``, into ``out``.
+        ``keep = (at, store)`` calls ``store(i)`` before the update of the epochs whose index is in the
+        ascending ``at`` (the timeline copies the parameters then).
         Equal, loss for loss, to calling :meth:`step` ``len(losses)`` times.
         """
         with torch.inference_mode():
@@ -203,12 +215,17 @@ class FastMLP:
                 targets = iter(zip(at, prows))
             total, done = losses.shape[0], 0
             next_probe, probe_row = next(targets, (-1, None)) if probe is not None else (-1, None)
+            keeps, store = (iter(keep[0]), keep[1]) if keep is not None else (iter(()), None)
+            next_keep = next(keeps, -1)
             while done < total:
                 k = min(ws.block_rows, total - done)
                 for i, row in zip(range(done, done + k), ws.rows):
                     if i == next_probe:
                         self._forward(pws, probe_row)
                         next_probe, probe_row = next(targets, (-1, None))
+                    if i == next_keep:
+                        store(i)  # type: ignore[misc]
+                        next_keep = next(keeps, -1)
                     self._epoch(ws, row)
                 mean_squared_rows(ws.block[:k], ws.y, losses[done : done + k])
                 done += k

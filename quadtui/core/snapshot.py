@@ -21,6 +21,8 @@ from quadtui.core.history import LossHistory
 if TYPE_CHECKING:
     import torch
 
+    from quadtui.core.timeline import TimelineView
+
 _run_ids = itertools.count(1)
 
 
@@ -72,6 +74,12 @@ class Snapshot:
     weights: tuple[np.ndarray, ...] = field(default=(), repr=False)
     #: when the learning rate was changed during the run: ((0, first lr), (epoch, lr from then on), ...)
     lr_schedule: tuple[tuple[int, float], ...] = ()
+    #: every hidden layer on the grid, first to last, each (grid points, units); ``hidden`` is the last
+    layers: tuple[np.ndarray, ...] = field(default=(), repr=False)
+    #: per hidden layer, (units,) bools: the unit is zero on every training sample (a dead ReLU)
+    dead: tuple[np.ndarray, ...] = field(default=(), repr=False)
+    #: the parameters at the epochs kept so far (see quadtui.core.timeline)
+    timeline: TimelineView | None = field(default=None, repr=False)
 
     def trained_model(self) -> torch.nn.Module:
         """An ``nn.Sequential`` holding this snapshot's weights (for export)."""

@@ -45,7 +45,7 @@ class QuadApp(App[int]):
     def __init__(self, config: Config | None = None, *, threads: int = 1, neuron: int = 0,
                  autorun: bool = False, lesson: Lesson | None = None, sweep: str | None = None,
                  speed: float | None = DEFAULT_SPEED, max_memory: int | None = None,
-                 browser: bool | None = None) -> None:
+                 browser: bool | None = None, view: str = "charts", neuron_layer: int | None = None) -> None:
         super().__init__()
         #: drawn in a browser (``quadtui --serve``): show keys a browser lets through (see tui/browser.py)
         self.browser = in_browser() if browser is None else browser
@@ -56,7 +56,7 @@ class QuadApp(App[int]):
         self.ascii = not unicode_ok()
         self._ascii_filter = AsciiFilter()
         self.train_screen = TrainScreen(config or Config(), threads=threads, neuron=neuron, autorun=autorun,
-                                        lesson=lesson, speed=speed)
+                                        lesson=lesson, speed=speed, view=view, neuron_layer=neuron_layer)
         if few_colours(self.console.color_system):
             self.theme = ANSI_DARK
 

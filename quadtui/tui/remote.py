@@ -9,12 +9,13 @@ milliseconds.
 
 The child runs :meth:`Engine.run` exactly as the in-thread worker does and ships
 each snapshot as a *delta*: the losses and eval points since the previous one,
-plus the small per-snapshot arrays (prediction, hidden units, output weights) —
-O(new epochs + grid), never O(history).  The parent (the Textual thread worker)
-rebuilds full :class:`Snapshot` objects from a local :class:`LossHistory`
-mirror, and forwards the UI's :class:`Control` requests and the worker's cancel
-event to the child.  Nothing here imports textual (the child never loads it) or,
-at module level, torch.
+plus the small per-snapshot arrays (prediction, every hidden layer on the grid,
+the weights, dead units) — O(new epochs + grid × units + weights), never
+O(history); the last layer is sent once though ``hidden`` and ``layers`` both hold
+it, and each timeline checkpoint is sent once, in the first message after it was kept.  The parent (the Textual thread worker) rebuilds full :class:`Snapshot`
+objects from a local :class:`LossHistory` mirror, and forwards the UI's
+:class:`Control` requests and the worker's cancel event to the child.  Nothing
+here imports textual (the child never loads it) or, at module level, torch.
 """
 
 from __future__ import annotations
@@ -174,6 +175,9 @@ class _Mirror:
         self.eval_loss = _frozen(np.zeros(0, dtype=np.float32))
         self.data: dict[str, np.ndarray] = {}
         self.last: Snapshot | None = None
+        from quadtui.core.timeline import ReceivedTimeline
+
+        self.timeline = ReceivedTimeline()
 
     def apply(self, delta: dict[str, Any]) -> Snapshot:
         from quadtui.core.snapshot import Snapshot
@@ -187,10 +191,11 @@ class _Mirror:
             self.eval_epochs = _frozen(np.concatenate((self.eval_epochs, delta["eval_epochs"])))
             self.eval_loss = _frozen(np.concatenate((self.eval_loss, delta["eval_loss"])))
         fields = {k: delta[k] for k in _PER_SNAPSHOT}
+        self.timeline.add(*delta["timeline"])
         self.last = Snapshot(
             run_id=self.run_id, config=self.config, train_loss=self.history.values,
             history=self.history.frozen(), eval_epochs=self.eval_epochs, eval_loss=self.eval_loss,
-            **self.data, **fields,
+            timeline=self.timeline.frozen(), **self.data, **fields,
         )
         return self.last
 
@@ -244,7 +249,7 @@ def _call_child(conn: Connection, function: Callable[..., Any], args: tuple[Any,
 
 # -- the child's side ----------------------------------------------------------------------
 _PER_SNAPSHOT = ("status", "epoch", "eval_now", "prediction", "hidden", "out_weights", "out_bias",
-                 "epochs_per_s", "elapsed", "diverged_at", "error", "weights", "lr_schedule")
+                 "epochs_per_s", "elapsed", "diverged_at", "error", "weights", "lr_schedule", "layers", "dead")
 _PER_RUN = ("grid", "grid_target", "x_samples", "y_samples")
 
 
@@ -252,7 +257,7 @@ class _Shipper:
     """Turns the child's snapshots into deltas for the parent."""
 
     def __init__(self) -> None:
-        self.losses = self.evals = 0
+        self.losses = self.evals = self.kept = 0
         self.config: Config | None = None
 
     def delta(self, snap: Snapshot) -> dict[str, Any]:
@@ -263,7 +268,13 @@ class _Shipper:
         out["losses"] = snap.train_loss[self.losses:]
         out["eval_epochs"] = snap.eval_epochs[self.evals:]
         out["eval_loss"] = snap.eval_loss[self.evals:]
+        timeline = snap.timeline
+        kept = len(timeline) if timeline is not None else 0
+        # the checkpoints kept since the last message (like the losses: each is sent once)
+        out["timeline"] = (timeline.epochs[self.kept:], timeline.rows[self.kept:]) if timeline is not None \
+            else (np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32))
         self.config, self.losses, self.evals = snap.config, snap.train_loss.size, snap.eval_epochs.size
+        self.kept = kept
         return out
 
 

@@ -40,6 +40,20 @@ legend is in its bottom border.
 prediction is a weighted sum of these curves plus a bias, so press **c** to see this neuron's
 share of the prediction, wᵢ·hᵢ(x), instead. Step through the neurons with **[** and **]**.
 
+**Network view.** Press **n** (or choose tab 4) to see the whole network: every hidden unit of every
+layer as a small tile of its output over the view, on its own scale (↑ its largest value) — blue when
+the weight carrying it onward is positive, red when negative, grey and *dead* when it is zero on every
+training sample. The dotted amber mark is where its input crosses zero: the kink of a ReLU. Between
+the layers, the weights as a grid of cells (colour: sign, brightness: size). The arrow keys choose a
+unit (the bottom line describes it), PgUp/PgDn page through a wide layer, and **Enter** opens the
+unit big in the neuron chart, whatever its layer; there **c** shows what it adds to the output (for
+an earlier layer: the prediction minus the prediction with the unit switched off).
+
+**Time travel.** The run keeps checkpoints of its weights. Press **,** and **.** to see the network one
+checkpoint earlier or later, **Home** for epoch 0, **End** to come back to now, and **p** to replay the
+whole run. The fit, neuron and network charts then show the network as it was; the loss chart marks
+that epoch, and a bar under the charts shows where you are. A running run keeps training meanwhile.
+
 ## The form
 
 Each field is one setting of the next run (the same as the command-line flags). A value that is

@@ -25,13 +25,17 @@ from quadtui.tui import worker as train_worker
 from quadtui.tui.screens import share
 from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
 from quadtui.tui.runs import RunStore
+from quadtui.tui.screens import network as network_view
 from quadtui.tui.screens import runs as compare
+from quadtui.tui.screens import timeline as time_travel
 from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.footer import KeyFooter
 from quadtui.tui.widgets.form import ConfigForm, field_text
 from quadtui.tui.widgets.runs_table import RunsTable
 from quadtui.tui.widgets.lesson import LessonPanel
+from quadtui.tui.widgets.network import NetworkChart
 from quadtui.tui.widgets.status import StatusBar
+from quadtui.tui.widgets.timeline import TimelineBar
 
 if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot
@@ -62,7 +66,8 @@ class ChartPanel(Container, can_focus=True):
     """The charts, as one focus stop: letter keys control the run while it has focus."""
 
 
-class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
+class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.ShareActions, compare.CompareActions,
+                  Screen[None]):
     AUTO_FOCUS = "#charts"  # so that space, s, [ and ] work at once; Tab goes to the form
     BINDINGS = [
         Binding("ctrl+t,f5", "train", "Train", id="train",
@@ -100,11 +105,16 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
                 tooltip="Small terminals: show the neuron chart"),
         *compare.BINDINGS,  # runs table, overlays, sweeps
         *share.BINDINGS,  # show the code, share, load, export, widen the view, lesson
+        *network_view.BINDINGS,  # the network view and its selection
+        *time_travel.BINDINGS,  # back to an earlier checkpoint, replay
     ]
 
     def __init__(self, config: Config, *, threads: int = 1, neuron: int = 0, autorun: bool = False,
-                 lesson: Lesson | None = None, speed: float | None = DEFAULT_SPEED) -> None:
+                 lesson: Lesson | None = None, speed: float | None = DEFAULT_SPEED, view: str = "charts",
+                 neuron_layer: int | None = None) -> None:
         super().__init__()
+        self.neuron_layer = neuron_layer  # the neuron chart's hidden layer (1-based); None: the last
+        self.start_view = view  # "charts" or "network": what the chart area shows first
         self.config = config  # what the form started with
         self.lesson = lesson
         self.threads = threads
@@ -133,12 +143,14 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
                              hidden=lesson.hide if lesson else (), id="form")
             with ChartPanel(id="charts"):
                 tabs = Tabs(Tab("1 loss", id="loss"), Tab("2 fit", id="fit"), Tab("3 neuron", id="neuron"),
-                            id="chart-tabs")
-                tabs.can_focus = False  # chosen with 1/2/3 or the mouse: a focus stop here would eat keys
+                            Tab("4 network", id="network"), id="chart-tabs")
+                tabs.can_focus = False  # chosen with 1-4 or the mouse: a focus stop here would eat keys
                 yield tabs
                 yield LossChart(id="loss-chart", classes="-shown")
                 yield FitChart(id="fit-chart")
-                yield NeuronChart(self.neuron, id="neuron-chart")
+                yield NeuronChart(self.neuron, hidden_layer=self.neuron_layer, id="neuron-chart")
+                yield NetworkChart((self.neuron_layer or self.config.layers, self.neuron), id="network-chart")
+                yield TimelineBar()
         yield RunsTable(self.runs, id="runs")
         yield StatusBar()
         yield Static("terminal too small: make it at least {}×{}".format(*MIN), id="too-small")
@@ -165,6 +177,7 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
             self._note = "loading torch…"
         self._fit_size()
         self._show_status()
+        self.show_network(self.start_view == "network")
         self.call_after_refresh(self._load_engine)  # torch loads after the first paint
 
     def on_resize(self) -> None:
@@ -248,8 +261,7 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
 
     def on_screen_resume(self) -> None:
         if self.last is not None:  # what trained while a dialog covered the charts
-            for chart in self.charts:
-                chart.show(self.last)
+            self.show_charts(self.last)
 
     def _show(self, snap: Snapshot) -> None:
         self.last = snap
@@ -258,8 +270,7 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         if self.neuron >= snap.units:
             self._set_neuron(snap.units - 1)
         if self.is_active:  # under a dialog (dimmed, if seen at all) the charts wait: drawn on the way back
-            for chart in self.charts:
-                chart.show(snap)
+            self.show_charts(snap)  # each chart: this state, or the checkpoint the timeline's cursor is on
         self._compare()
         # The status line on the next frame, not this one: Textual repaints the bounding box of a
         # frame's changes, and the charts' box with the full-width status line's is the whole
@@ -412,11 +423,12 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         shown = event.tab.id if event.tab is not None else "loss"
         for chart in self.charts:
             chart.set_class(chart.id == f"{shown}-chart", "-shown")
+        self.network_tab(shown)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "chart":
             return self.has_class("-narrow")
-        return True
+        return self.network_action_allowed(action)
 
     # -- for the command palette ---------------------------------------------------------------
     #: longer names than the footer's, for searching the palette
@@ -438,6 +450,8 @@ class TrainScreen(share.ShareActions, compare.CompareActions, Screen[None]):
         "chart-neuron": "Show the neuron chart (tab 3)",
         **compare.PALETTE_TITLES,
         **share.PALETTE_TITLES,
+        **network_view.PALETTE_TITLES,
+        **time_travel.PALETTE_TITLES,
     }
 
     def commands(self) -> list[tuple[str, str, str]]:

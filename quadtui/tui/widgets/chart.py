@@ -244,13 +244,15 @@ def _legend_markup(entry: LegendEntry, theme: ChartTheme) -> str:
 
 class LossChart(Chart):
     TITLE = "loss"
+    mark: int | None = None  # an epoch marked with a line (the timeline's cursor), or None
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.log_x = False  # epochs on a log scale (the l key): the first epochs get room
 
     def title(self) -> str:
-        return loss_title(self.snapshot)
+        title = loss_title(self.snapshot)
+        return title if self.mark is None else f"{title} · ◆ epoch {self.mark:,}"
 
     def legend(self, theme: ChartTheme) -> list[LegendEntry]:
         return loss_legend(self.snapshot, theme, self.overlays)
@@ -259,11 +261,11 @@ class LossChart(Chart):
         return loss_axis_label(self.log_x) if self.snapshot is not None else ""
 
     def mode(self) -> Hashable:
-        return self.log_x
+        return (self.log_x, self.mark)
 
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
         return loss_chart(self.snapshot, width, height, theme, overlays=self.overlays, log_x=self.log_x,
-                          header=False)
+                          header=False, mark=self.mark)
 
 
 class FitChart(Chart):
@@ -282,19 +284,28 @@ class FitChart(Chart):
 class NeuronChart(Chart):
     """One hidden neuron: its activation hᵢ(x), or its contribution wᵢ·hᵢ(x) to the output."""
 
-    def __init__(self, neuron: int = 0, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, neuron: int = 0, *, hidden_layer: int | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.neuron = neuron
+        self.hidden_layer = hidden_layer  # 1-based; None: the last hidden layer
         self.contribution = False
 
     def title(self) -> str:
-        return neuron_title(self.snapshot, self.neuron, self.contribution)
+        return neuron_title(self.snapshot, self.neuron, self.contribution, self.hidden_layer)
 
     def legend(self, theme: ChartTheme) -> list[LegendEntry]:
-        return neuron_legend(self.snapshot, self.neuron, self.contribution, theme)
+        return neuron_legend(self.snapshot, self.neuron, self.contribution, theme, self.hidden_layer)
+
+    def show(self, snapshot: Snapshot | None) -> None:
+        layers = len(getattr(snapshot, "layers", ()) or (None,))
+        if snapshot is not None and self.hidden_layer is not None and self.hidden_layer >= layers:
+            self.hidden_layer = None  # the last layer, or a run with fewer layers: "the last"
+        super().show(snapshot)
 
     def mode(self) -> Hashable:
-        return (self.neuron, self.contribution)
+        return (self.neuron, self.contribution, self.hidden_layer)
 
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return neuron_chart(self.snapshot, self.neuron, self.contribution, width, height, theme, header=False)
+        return neuron_chart(self.snapshot, self.neuron, self.contribution, width, height, theme, header=False,
+                            layer=self.hidden_layer)
