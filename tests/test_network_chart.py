@@ -211,10 +211,10 @@ def test_an_earlier_units_contribution_is_the_output_change_when_it_is_switched_
 def test_the_neuron_chart_shows_any_layers_unit_and_says_which(snap):
     first = lines_of(neuron_chart(snap, 3, False, 100, 20, PLAIN, layer=1))
     last = lines_of(neuron_chart(snap, 3, False, 100, 20, PLAIN))
-    assert "layer 1 · neuron 3 of 16 " in first[0] and "layer 2 · neuron 3 of 16 " in last[0]
+    assert "layer 1 · neuron 3 of 16: h3(x)" in first[0] and "layer 2 · neuron 3 of 16: h3(x)" in last[0]
     assert first[1:] != last[1:]
     contribution = lines_of(neuron_chart(snap, 3, True, 100, 20, PLAIN, layer=1))
-    assert "layer 1 · neuron 3 of 16 · contribution to ŷ" in contribution[0]
+    assert "layer 1 · neuron 3 of 16: contribution to ŷ" in contribution[0]
     assert "no layer 3" in "\n".join(lines_of(neuron_chart(snap, 3, False, 100, 20, PLAIN, layer=3)))
 
 

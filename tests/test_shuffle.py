@@ -48,7 +48,7 @@ def test_the_full_batch_is_the_notebooks_unshuffled_batch():
         engine = Engine(config)
         seen = []
         fit = engine.net.fit
-        engine.net.fit = lambda x, y, losses, probe=None: seen.append(x.clone()) or fit(x, y, losses, probe)
+        engine.net.fit = lambda x, y, losses, probe=None, **kw: seen.append(x.clone()) or fit(x, y, losses, probe, **kw)
         engine.run()
         assert seen and all(torch.equal(x, engine.data.x_train) for x in seen)
         assert "DataLoader" not in script_for(config) and "model(x_train)" in script_for(config)
