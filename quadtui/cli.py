@@ -26,6 +26,7 @@ from quadtui.cli_checks import (
     parse_threads,
     resolve_config,
 )
+from quadtui.class_cli import check_class
 from quadtui.core.config import DEFAULT, FIELDS, shorten
 from quadtui.core.lesson import shipped_lessons
 
@@ -128,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     teach.add_argument("--serve", action="store_true", help="serve the app to browsers (needs quadtui[web])")
     teach.add_argument("--host", default=None, metavar="HOST", help="with --serve: address; default 127.0.0.1")
     teach.add_argument("--port", default=None, metavar="PORT", help="with --serve: port; default 8000")
+    teach.add_argument("--class", dest="class_dir", default=None, metavar="DIR",
+                       help="post every finished run to the class folder DIR (or $QUADTUI_CLASS)")
+    teach.add_argument("--init", action="store_true", help="with --class: set DIR up for the class and say how")
+    teach.add_argument("--board", action="store_true",
+                       help="with --class: show the class board (with --json: print it)")
     return parser
 
 
@@ -171,11 +177,16 @@ def _main(argv: list[str]) -> int:
         max_memory, need = check_budget(args, config)
         if args.export is not None:
             check_export(args.export)
+        class_dir = check_class(args)
         if sys.stdout is None:  # started with stdout closed (`>&-`): a result would vanish
             raise UsageError("stdout is closed: nowhere to print to (redirect it to a file or /dev/null)")
     except UsageError as exc:
         print(f"quadtui: error: {shorten(str(exc), 240)}", file=sys.stderr)
         return EXIT_USAGE
+    if args.init or (args.board and args.json):
+        from quadtui.class_cli import print_board, run_init
+
+        return run_init(class_dir) if args.init else print_board(class_dir)  # type: ignore[arg-type]
     if args.print_config:
         from quadtui.core.tomlio import config_to_toml
 
@@ -199,7 +210,8 @@ def _main(argv: list[str]) -> int:
     if args.headless:
         from quadtui.headless import run_headless
 
-        return run_headless(config, threads=threads, as_json=args.json, export=args.export)
+        return run_headless(config, threads=threads, as_json=args.json, export=args.export,
+                            class_dir=class_dir, lesson=lesson.name if lesson else None)
     from quadtui.terminal import missing_terminal
 
     problem = missing_terminal()
@@ -213,6 +225,8 @@ def _main(argv: list[str]) -> int:
         extra["lesson"] = lesson
     if args.sweep is not None:
         extra["sweep"] = args.sweep
+    if class_dir is not None:
+        extra.update(class_dir=class_dir, board=args.board)
     app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, max_memory=max_memory, **extra)
     app.run()
     if "quadtui.tui.remote" in sys.modules:  # runs trained in child processes: end their fork server

@@ -94,6 +94,8 @@ def check_modes(args: argparse.Namespace) -> None:
     if len(modes) > 1:
         raise UsageError(f"{flag(modes[0])} and {flag(modes[1])} cannot be used together")
     needs = {"json": "headless", "export": "headless", "host": "serve", "port": "serve"}
+    if getattr(args, "board", False):
+        needs.pop("json")  # --board --json prints the class board
     for option, mode in needs.items():
         if getattr(args, option) not in (None, False) and not getattr(args, mode):
             raise UsageError(f"{flag(option)} needs {flag(mode)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 from typing import Iterable
 
 from textual.app import App, SystemCommand
@@ -14,6 +15,7 @@ from quadtui.core.config import Config
 from quadtui.core.lesson import Lesson
 from quadtui.tui.screens.help import HelpScreen
 from quadtui.tui.screens.train import TrainScreen
+from quadtui.tui.class_post import ClassPoster
 from quadtui.tui.session import bind_to_session
 
 LIGHT, DARK = "textual-light", "textual-dark"
@@ -33,13 +35,17 @@ class QuadApp(App[int]):
 
     def __init__(self, config: Config | None = None, *, threads: int = 1, neuron: int = 0,
                  autorun: bool = False, lesson: Lesson | None = None, sweep: str | None = None,
-                 max_memory: int | None = None) -> None:
+                 max_memory: int | None = None, class_dir: Path | None = None, board: bool = False) -> None:
         super().__init__()
         self.max_memory = app_budget(max_memory)  # bytes a run or sweep may need (quadtui.core.budget)
         self.lesson = lesson
         self.sweep_spec = sweep
         self.train_screen = TrainScreen(config or Config(), threads=threads, neuron=neuron, autorun=autorun,
                                         lesson=lesson)
+        self.class_dir = class_dir  # the class folder finished runs go to (quadtui --class DIR)
+        self.open_board = board
+        if class_dir is not None:
+            self.train_screen.runs.on_add = ClassPoster(self, class_dir, lesson.name if lesson else None)
 
     def get_default_screen(self) -> Screen[None]:
         return self.train_screen
