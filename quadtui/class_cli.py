@@ -71,7 +71,7 @@ def print_board(folder: Path) -> int:
     board.refresh()
     for line in board.skipped:
         print(f"quadtui: warning: --class skipped {line}", file=sys.stderr)
-    print(json.dumps({"entries": [entry.to_json() for entry in board.entries]}))
+    print(json.dumps({"entries": [entry.to_json() for entry in board.entries()]}))
     return EXIT_OK
 
 

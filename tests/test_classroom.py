@@ -56,7 +56,7 @@ def test_two_students_post_the_board_names_each_by_the_file_owner_and_neither_ca
     def board_rows() -> list[list]:
         board = ClassBoard(Path(folder))
         board.refresh()
-        return [[e.user, e.eval_loss, e.lesson] for e in board.entries] + [board.skipped]
+        return [[e.user, e.eval_loss, e.lesson] for e in board.entries()] + [board.skipped]
 
     expected = [[alice.name, 0.1, "best-rate"], [bob.name, 0.2, "best-rate"], [alice.name, 0.3, "best-rate"], []]
     assert run_as(bob, board_rows) == expected  # a student sees the whole class, sorted by eval loss
@@ -108,7 +108,7 @@ def test_an_unreadable_database_is_skipped_with_a_line(class_users):
     def look() -> tuple[list[str], str]:
         board = ClassBoard(Path(folder))
         board.refresh()
-        return [e.user for e in board.entries], board.status_line()
+        return [e.user for e in board.entries()], board.status_line()
 
     users, line = run_as(bob, look)
     assert users == [bob.name]
@@ -155,7 +155,7 @@ def test_a_post_keeps_what_the_board_needs(tmp_path):
     ClassWriter(tmp_path).post(post)
     board = ClassBoard(tmp_path)
     assert board.refresh() and not board.refresh()  # nothing new: nothing re-read
-    (entry,) = board.entries
+    (entry,) = board.entries()
     assert entry.user == user_name(os.geteuid()) and entry.changed == {"lr": 0.05, "hidden": 4}
     data = entry.to_json()
     assert set(data) == {"user", "config", "status", "final_loss", "eval_loss", "finished_at", "lesson"}
@@ -180,7 +180,7 @@ def test_corrupt_foreign_and_linked_files_are_skipped_with_one_line(tmp_path):
     (tmp_path / "notes.txt").write_text("the teacher's notes")  # not a student's: ignored
     board = ClassBoard(tmp_path)
     board.refresh()
-    assert [e.user for e in board.entries] == [ClassWriter(tmp_path).user]
+    assert [e.user for e in board.entries()] == [ClassWriter(tmp_path).user]
     line = board.status_line()
     assert "\n" not in line and line.startswith("1 runs by 1 user · skipped 3: ")
     assert "linked: a link" in line and "mallory: damaged or not a database" in line
@@ -191,21 +191,24 @@ def test_hostile_rows_are_cleaned_or_dropped(tmp_path):
     writer = ClassWriter(tmp_path)
     writer.post(a_post())
     con = sqlite3.connect(writer.database)
-    con.execute("INSERT INTO runs (finished_at, config, status, epochs_run, final_loss, eval_loss, lesson,"
-                " curve, grid, fit) VALUES (1, ?, ?, -3, 'x', 0.01, ?, x'00', x'0000803f', 'text')",
+    con.execute("INSERT INTO runs (id, finished_at, config, status, epochs_run, final_loss, eval_loss, lesson)"
+                " VALUES (7, 1, ?, ?, -3, 'x', 0.01, ?)",
                 (json.dumps({"lr": 0.5, "evil": "x" * 10, "hidden": [1]}), "\x1b]0;pwned\x07done",
                  "\x1b[2Jlesson\u202e"))
-    con.execute("INSERT INTO runs (finished_at, config, status, epochs_run, curve, grid, fit)"
-                " VALUES ('soon', '{}', 'done', 1, x'', x'', x'')")  # no usable time: dropped
+    con.execute("INSERT INTO curves (run, curve, grid, fit) VALUES (7, x'00', x'0000803f', 'text')")
+    con.execute("INSERT INTO runs (finished_at, config, status, epochs_run, lesson)"
+                " VALUES ('soon', x'7b7d', 'done', 1, x'00')")  # numbers from text, a blob for a text
     con.commit()
     con.close()
     board = ClassBoard(tmp_path)
     board.refresh()
-    odd, good = board.entries
-    assert odd.eval_loss == 0.01 and odd.status == "?" and odd.final_loss is None and odd.epochs_run == 0
+    odd, good, blobs = board.entries()  # by eval loss; none last
+    assert odd.eval_loss == 0.01 and odd.status == "?" and odd.final_loss == 0.0 and odd.epochs_run == 0
     assert odd.lesson == "[2Jlesson" and odd.changed == {"lr": 0.5}
     assert read_curves(odd) is None and read_curves(good) is not None
-    assert len(board.entries) == 2
+    assert blobs.finished_at == 0.0 and blobs.config == {} and blobs.lesson == "" and blobs.eval_loss is None
+    assert blobs.to_json()["finished_at"] == "1970-01-01T00:00:00Z" and blobs.to_json()["config"] == Config().to_json()
+    json.dumps([e.to_json() for e in board.entries()], allow_nan=False)
 
 
 def test_a_file_that_is_not_ours_in_our_place_is_refused(tmp_path):

@@ -55,12 +55,16 @@ CREATE TABLE IF NOT EXISTS runs (
     epochs_run INTEGER NOT NULL,
     final_loss REAL,
     eval_loss REAL,
-    lesson TEXT,
+    lesson TEXT
+);
+CREATE TABLE IF NOT EXISTS curves (
+    run INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
     curve BLOB NOT NULL,
     grid BLOB NOT NULL,
     fit BLOB NOT NULL
-)
+);
 """
+#: the list columns and the curves live apart: the board reads 20,000 rows of the one, and only the chosen of the other
 
 
 class ClassError(Exception):
@@ -239,19 +243,21 @@ class ClassWriter:
                     raise ClassError(f"{path}: not a quadtui class database (move it away)")
                 con.execute(f"PRAGMA application_id={APP_ID}")
                 con.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                con.execute(SCHEMA)
+                for statement in SCHEMA.split(";"):
+                    con.execute(statement)
             elif app_id != APP_ID:
                 raise ClassError(f"{path}: not a quadtui class database (move it away)")
             cursor = con.execute(
-                "INSERT INTO runs (finished_at, config, status, epochs_run, final_loss, eval_loss, lesson,"
-                " curve, grid, fit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run.finished_at, json.dumps(run.config), run.status, run.epochs_run, run.final_loss,
-                    run.eval_loss, run.lesson, _blob(run.curve), _blob(run.grid), _blob(run.fit),
-                ),
+                "INSERT INTO runs (finished_at, config, status, epochs_run, final_loss, eval_loss, lesson)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run.finished_at, json.dumps(run.config, separators=(",", ":")), run.status, run.epochs_run,
+                 run.final_loss, run.eval_loss, run.lesson),
             )
             run_id = int(cursor.lastrowid or 0)
+            con.execute("INSERT INTO curves (run, curve, grid, fit) VALUES (?, ?, ?, ?)",
+                        (run_id, _blob(run.curve), _blob(run.grid), _blob(run.fit)))
             con.execute("DELETE FROM runs WHERE id <= ?", (run_id - MAX_RUNS,))
+            con.execute("DELETE FROM curves WHERE run <= ?", (run_id - MAX_RUNS,))
             con.execute("COMMIT")
             return run_id
         except sqlite3.Error as exc:

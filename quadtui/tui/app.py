@@ -30,6 +30,8 @@ class QuadApp(App[int]):
         Binding("f1", "help", "Help", id="help", tooltip="What every key does and what the charts show"),
         Binding("d,f3", "toggle_dark", "Light/dark", id="theme", tooltip="Switch between a dark and a light theme",
                 show=False),
+        Binding("b", "board", "Class board", id="board", show=False,
+                tooltip="The class's posted runs, best first (quadtui --class DIR)"),
         Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Stop training and leave", priority=True),
     ]
 
@@ -54,6 +56,8 @@ class QuadApp(App[int]):
         bind_to_session(self)
         if self.sweep_spec:  # quadtui --sweep SPEC: open that sweep at once
             self.call_after_refresh(self.train_screen.sweep_from_spec, self.sweep_spec)
+        if self.open_board:  # quadtui --class DIR --board
+            self._open_board()
 
     async def action_quit(self) -> None:
         self.workers.cancel_all()  # stop training first: the shutdown then has the CPU to itself
@@ -63,6 +67,20 @@ class QuadApp(App[int]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen([*self.train_screen.BINDINGS, *self.BINDINGS]))
+
+    def action_board(self) -> None:
+        if self.screen is not self.train_screen:  # not over a sweep, a dialog or the board itself
+            return
+        if self.class_dir is None:
+            self.notify("No class folder: start quadtui with --class DIR (or set $QUADTUI_CLASS).", timeout=5)
+            return
+        self._open_board()
+
+    def _open_board(self) -> None:
+        from quadtui.tui.screens.board import BoardScreen
+
+        board = BoardScreen(self.class_dir)  # type: ignore[arg-type]
+        self.push_screen(board, lambda config: self.train_screen._use_config(config, board.used_name))
 
     def action_toggle_dark(self) -> None:
         self.theme = LIGHT if self.current_theme.dark else DARK
