@@ -17,6 +17,7 @@ from quadtui.cli_checks import (
     UsageError,
     check_budget,
     check_export,
+    check_grid,
     check_modes,
     check_sweep,
     flag,
@@ -99,8 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--sweep",
         default=None,
+        action="append",
         metavar="PARAM=VALUES",
-        help="train one run per value, e.g. --sweep hidden=1,2,4,8 (a table with --headless)",
+        help="train one run per value, e.g. --sweep hidden=1,2,4,8 (a table with --headless); "
+        "twice with --headless: one run per pair, a grid",
     )
     run.add_argument(
         "--max-memory",
@@ -167,6 +170,7 @@ def _output_failed(exc: OSError) -> int:
 def _main(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
+        args.sweep, grid = _sweeps(args.sweep)
         check_modes(args)
         config, lesson = resolve_config(args)
         threads = parse_threads(args.threads)
@@ -175,6 +179,8 @@ def _main(argv: list[str]) -> int:
         if args.sweep is not None:
             check_sweep(args.sweep, config)
         max_memory, need = check_budget(args, config)
+        if grid is not None:  # --sweep twice: a grid of runs
+            need = check_grid(args, grid, config)
         if args.export is not None:
             check_export(args.export)
         class_dir = check_class(args)
@@ -203,6 +209,10 @@ def _main(argv: list[str]) -> int:
         return serve(argv, host=args.host, port=port)
     if args.headless and need is not None:
         _warn_if_slow(need)
+    if args.headless and grid is not None:
+        from quadtui.sweep_cli import run_grid_cli
+
+        return run_grid_cli(config, grid, threads=threads, as_json=args.json)
     if args.headless and args.sweep is not None:
         from quadtui.sweep_cli import run_sweep_cli
 
@@ -232,6 +242,15 @@ def _main(argv: list[str]) -> int:
     if "quadtui.tui.remote" in sys.modules:  # runs trained in child processes: end their fork server
         sys.modules["quadtui.tui.remote"].stop_server()
     return app.return_code or 0
+
+
+def _sweeps(given: list[str] | None) -> tuple[str | None, list[str] | None]:
+    """``--sweep`` as the one-setting code reads it (the first), and both when it was given twice."""
+    if not given:
+        return None, None
+    if len(given) > 2:
+        raise UsageError(f"--sweep given {len(given)} times: at most twice (one run per pair of values)")
+    return given[0], (given if len(given) == 2 else None)
 
 
 def _warn_if_slow(need: "Estimate") -> None:

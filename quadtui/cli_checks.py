@@ -187,3 +187,25 @@ def parse_port(raw: str | None) -> int:
         return parse(raw)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def check_grid(args: argparse.Namespace, specs: list[str], config: Config) -> "Estimate":
+    """Two ``--sweep``: only with --headless (the app sweeps one setting); parsed and within the memory budget."""
+    from quadtui.core import budget
+    from quadtui.core.sweep_grid import grid_estimate, parse_grid_specs
+
+    if not args.headless:
+        raise UsageError("--sweep given twice needs --headless (the app's sweep takes one setting)")
+    try:
+        params, values = parse_grid_specs(specs, config)
+    except ValueError as exc:
+        raise UsageError(f"--sweep {' '.join(specs)[:60]}: {' '.join(str(exc).split())}") from None
+    need = grid_estimate(config, params, values)
+    try:
+        limit, _ = budget.memory_budget(args.max_memory)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    refusal = budget.over_budget(need, limit)
+    if refusal is not None:
+        raise UsageError(refusal)
+    return need
