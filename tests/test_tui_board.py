@@ -9,6 +9,7 @@ from textual.widgets import Input
 
 from quadtui.core.classroom import ClassWriter
 from quadtui.core.config import Config
+from quadtui.core.lesson import load_lesson
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.board import REFRESH_S, WIDTHS, BoardFitChart, BoardScreen
 from tests.test_tui import finish, notified, screen_of, until
@@ -17,17 +18,19 @@ SMALL = Config(epochs=300, hidden=4)
 
 
 async def test_a_finished_run_of_the_app_is_posted_to_the_class_from_a_worker(tmp_path) -> None:
-    app = QuadApp(SMALL, class_dir=tmp_path)
+    lesson = load_lesson("class-best-learning-rate")
+    app = QuadApp(lesson.apply(), class_dir=tmp_path, lesson=lesson)
     async with app.run_test(size=(120, 40)) as pilot:
         poster = screen_of(app).runs.on_add
         await pilot.press("ctrl+t")
         await finish(pilot, app)
         await until(pilot, lambda: poster.posted == 1, "the run to be posted")
         con = sqlite3.connect(poster.writer.database)
-        (row,) = con.execute("SELECT status, epochs_run, final_loss, eval_loss FROM runs").fetchall()
+        (row,) = con.execute("SELECT status, epochs_run, final_loss, eval_loss, lesson FROM runs").fetchall()
         con.close()
         last = screen_of(app).last
-        assert row == ("done", 300, last.train_now, last.eval_now)
+        assert last.config.hidden == 4 and last.config.epochs == 5000
+        assert row == ("done", 5000, last.train_now, last.eval_now, "class-best-learning-rate")
 
 
 # -- the board ----------------------------------------------------------------------------------------------------
