@@ -100,3 +100,36 @@ def test_grid_usage_errors_are_one_line(capsys, args, needle):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and needle in err
+
+
+# -- the heatmap chart -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("size", [(30, 8), (57, 20), (120, 40), (5, 2)])
+def test_heatmap_is_exactly_the_size_asked_and_plain_without_colour(size):
+    import re
+
+    from quadtui.charts.heatmap import heatmap_chart
+    from quadtui.charts.theme import ChartTheme
+
+    losses = [[1.5, 0.02, None], [3e12, 0.5, 0.25]]
+    diverged = [[False, False, False], [True, False, False]]
+    for theme in (ChartTheme(), ChartTheme(color=False)):
+        text = heatmap_chart(["0.01", "0.1"], ["2", "4", "8"], losses, diverged, *size, theme, cursor=(0, 1))
+        lines = text.split("\n")
+        assert len(lines) == size[1]
+        assert all(len(re.sub(r"\x1b\[[0-9;]*m", "", line)) == size[0] for line in lines)
+        if not theme.color:
+            assert set(re.findall(r"\x1b\[[0-9;]*m", text)) <= {"\x1b[7m", "\x1b[0m"}  # only the cursor
+
+
+def test_heatmap_colours_by_log_loss_and_a_diverged_run_does_not_stretch_the_scale():
+    from quadtui.charts.heatmap import DIVERGED, RAMP, heatmap_chart
+    from quadtui.charts.theme import ChartTheme
+
+    text = heatmap_chart(["a"], ["1", "2", "3"], [[0.01, 1.0, 1e30]], [[False, False, True]], 40, 5, ChartTheme())
+
+    def has(rgb):
+        return f"48;2;{rgb[0]};{rgb[1]};{rgb[2]}m" in text
+
+    assert has(RAMP[0]) and has(RAMP[-1]) and has(DIVERGED)  # lowest and highest of the finished runs
+    plain = __import__("re").sub(r"\x1b\[[0-9;]*m", "", text)
+    assert "0.01" in plain and "1" in plain and "×" in plain and "1e+30" not in plain
