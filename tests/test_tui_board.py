@@ -125,3 +125,24 @@ async def test_without_a_class_folder_the_key_says_how(tmp_path) -> None:
         await pilot.press("b")
         await notified(pilot, app, lambda n: "--class DIR" in n.message, "how to get a board")
         assert app.screen is screen_of(app)
+
+
+async def test_sweep_members_added_to_the_runs_table_are_posted_and_shown_on_the_board(tmp_path) -> None:
+    from tests.test_tui_sweep import finished, open_dialog
+    from textual.widgets import Select
+
+    app = QuadApp(SMALL, class_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        poster = screen_of(app).runs.on_add
+        dialog = await open_dialog(pilot, app)
+        dialog.query_one("#sweep-param", Select).value = "hidden"
+        await pilot.pause()
+        await pilot.press(*"2,4", "enter")
+        await finished(pilot, app)
+        assert poster.posted == 0  # a sweep posts nothing until its runs are added
+        await pilot.press("a", "escape")
+        await until(pilot, lambda: poster.posted == 2, "both members posted")
+        await until(pilot, lambda: app.screen is screen_of(app), "the main screen")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen) and app.screen.loads, "the board")
+        assert sorted(cells(board_of(app), "settings")) == ["epochs=300, hidden=2", "epochs=300, hidden=4"]

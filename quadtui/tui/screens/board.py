@@ -179,7 +179,7 @@ class BoardScreen(Screen["Config | None"]):
         if message.matching > MAX_SHOWN:
             line = f"the best {MAX_SHOWN} shown · " + line
         self.query_one("#board-status", Static).update(line)
-        self._draw()
+        self.call_after_refresh(self._draw)  # the rows first; the fit (a chart to draw) a frame later
 
     def _row(self, entry: BoardEntry, now: float) -> str:
         mark = "●" if entry_key(entry) in self.chosen else " "
