@@ -116,7 +116,8 @@ async def test_board_filters_overlays_fits_and_enter_fills_the_form(tmp_path) ->
         await until(pilot, lambda: app.screen is screen_of(app), "back to the form")
         values = screen_of(app).form.raw_values()
         assert float(values["lr"]) == 0.01 and int(values["hidden"]) == 4
-        await notified(pilot, app, lambda n: "'s run's settings are in the form" in n.message, "the note")
+        who = ClassWriter(tmp_path).user
+        await notified(pilot, app, lambda n: f"{who}'s settings are in the form" in n.message, "the note")
 
 
 async def test_without_a_class_folder_the_key_says_how(tmp_path) -> None:

@@ -34,7 +34,6 @@ from quadtui.core.config import DEFAULT, Config, ConfigError
 from quadtui.tui.screens.sweep import FitView
 from quadtui.tui.widgets.chart import FitChart
 from quadtui.tui.widgets.run_list import RunList, columns
-from quadtui.tui.widgets.status import loss_text
 
 #: rows in the table at most (the best ones); a filter finds the others
 MAX_SHOWN = 200
@@ -59,6 +58,11 @@ def settings_text(entry: BoardEntry) -> str:
     if len(parts) > LABEL_SETTINGS:
         parts = [*parts[:LABEL_SETTINGS], f"+{len(parts) - LABEL_SETTINGS}"]
     return ", ".join(parts) or "defaults"
+
+
+def short_loss(value: float | None) -> str:
+    """A loss in at most 10 characters (``1.474e+07``): the board's columns are narrow."""
+    return "-" if value is None else f"{value:.4g}"
 
 
 def when_text(finished_at: float, now: float) -> str:
@@ -183,8 +187,8 @@ class BoardScreen(Screen["Config | None"]):
 
     def _row(self, entry: BoardEntry, now: float) -> str:
         mark = "●" if entry_key(entry) in self.chosen else " "
-        return columns((mark, entry.user, settings_text(entry), entry.status, loss_text(entry.final_loss),
-                        loss_text(entry.eval_loss), when_text(entry.finished_at, now)), WIDTHS)
+        return columns((mark, entry.user, settings_text(entry), entry.status, short_loss(entry.final_loss),
+                        short_loss(entry.eval_loss), when_text(entry.finished_at, now)), WIDTHS)
 
     def _cursor_key(self) -> str | None:
         row = self.table.cursor
@@ -269,7 +273,7 @@ class BoardScreen(Screen["Config | None"]):
         except ConfigError as exc:
             self.notify(f"{entry.user}'s run cannot be used: {exc}", severity="error", timeout=6)
             return
-        self.used_name = f"{entry.user}'s run"
+        self.used_name = entry.user  # "alice's settings are in the form"
         self.dismiss(config)
 
     @on(RunList.Selected)
