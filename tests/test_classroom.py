@@ -48,6 +48,7 @@ def test_two_students_post_the_board_names_each_by_the_file_owner_and_neither_ca
     posts = {loss: a_post(Config(hidden=4), eval_loss=loss, lesson="best-rate") for loss in (0.1, 0.2, 0.3)}
 
     def post(loss: float) -> int:  # (the post is made here: the child may not import what numpy loads lazily)
+        os.umask(0o077)  # a private umask must not hide a student's runs from the board
         return ClassWriter(Path(folder)).post(posts[loss])
 
     assert run_as(alice, lambda: [post(0.3), post(0.1)]) == [1, 2]

@@ -210,14 +210,14 @@ class ClassWriter:
             if not stat.S_ISDIR(info.st_mode) or info.st_uid != self.uid:
                 owner = user_name(info.st_uid)
                 raise ClassError(f"{mine}: belongs to {owner}, not to you (ask the teacher to remove it)")
-            if stat.S_IMODE(info.st_mode) & 0o022:
-                os.chmod(mine, USER_MODE)  # made with a loose umask: only we may write in it
+            if info.st_mode & 0o777 != USER_MODE:
+                os.chmod(mine, USER_MODE)  # whatever the umask: only we write in it, the board reads it
             fd = os.open(self.database, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
             try:
                 info = os.fstat(fd)
                 if not stat.S_ISREG(info.st_mode) or info.st_uid != self.uid:
                     raise ClassError(f"{self.database}: not your database file")
-                if stat.S_IMODE(info.st_mode) != FILE_MODE:
+                if info.st_mode & 0o777 != FILE_MODE:
                     os.fchmod(fd, FILE_MODE)  # readable by the board, whatever the umask
             finally:
                 os.close(fd)

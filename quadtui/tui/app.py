@@ -89,5 +89,7 @@ class QuadApp(App[int]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Light/dark theme", "Switch between a dark and a light theme", self.action_toggle_dark)
         yield SystemCommand("Help", "What every key does and what the charts show", self.action_help)
+        if self.class_dir is not None:
+            yield SystemCommand("Class board", "The class's posted runs, best first", self.action_board)
         for title, help_text, action in self.train_screen.commands():
             yield SystemCommand(title, help_text, lambda action=action: self.train_screen.run_action(action))
