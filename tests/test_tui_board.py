@@ -147,3 +147,16 @@ async def test_sweep_members_added_to_the_runs_table_are_posted_and_shown_on_the
         await pilot.press("b")
         await until(pilot, lambda: isinstance(app.screen, BoardScreen) and app.screen.loads, "the board")
         assert sorted(cells(board_of(app), "settings")) == ["epochs=300, hidden=2", "epochs=300, hidden=4"]
+
+
+async def test_a_post_that_fails_is_one_notification_and_the_app_goes_on(tmp_path) -> None:
+    (tmp_path / ClassWriter(tmp_path).user).write_text("a file where the student's folder goes")
+    app = QuadApp(SMALL, class_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        poster = screen_of(app).runs.on_add
+        await pilot.press("ctrl+t")
+        await finish(pilot, app)
+        note = await notified(pilot, app, lambda n: n.title == "Run not posted to the class", "the failure")
+        assert note.message.endswith("not a folder (move it away: your runs go in a folder of that name)")
+        assert poster.flush(timeout=5) and poster.posted == 0
+        assert screen_of(app).last.status.value == "done" and len(screen_of(app).runs) == 1  # the run is kept

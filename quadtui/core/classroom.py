@@ -207,9 +207,11 @@ class ClassWriter:
             except FileExistsError:
                 pass
             info = os.lstat(mine)
-            if not stat.S_ISDIR(info.st_mode) or info.st_uid != self.uid:
+            if info.st_uid != self.uid:
                 owner = user_name(info.st_uid)
                 raise ClassError(f"{mine}: belongs to {owner}, not to you (ask the teacher to remove it)")
+            if not stat.S_ISDIR(info.st_mode):
+                raise ClassError(f"{mine}: not a folder (move it away: your runs go in a folder of that name)")
             if info.st_mode & 0o777 != USER_MODE:
                 os.chmod(mine, USER_MODE)  # whatever the umask: only we write in it, the board reads it
             fd = os.open(self.database, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)

@@ -61,6 +61,9 @@ class QuadApp(App[int]):
 
     async def action_quit(self) -> None:
         self.workers.cancel_all()  # stop training first: the shutdown then has the CPU to itself
+        poster = self.train_screen.runs.on_add
+        if isinstance(poster, ClassPoster):
+            poster.flush(timeout=3.0)  # a run being posted to the class is not lost (a post takes milliseconds)
         gc.freeze()  # nothing left to collect that matters: spare the interpreter's exit the walk
         await super().action_quit()
 

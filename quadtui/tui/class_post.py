@@ -9,6 +9,7 @@ UI must not.  Each run is posted once; a failure is a notification.
 from __future__ import annotations
 
 import queue
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,11 +26,15 @@ class ClassPoster:
         self.app, self.folder, self.lesson = app, Path(folder), lesson
         self._waiting: queue.SimpleQueue[RunRecord] = queue.SimpleQueue()
         self.posted = 0  # runs written (for tests and the status)
+        self._pending = 0  # runs handed over and not yet written (or failed)
+        self._settled = threading.Condition()
         from quadtui.core.classroom import ClassWriter
 
         self.writer = ClassWriter(self.folder)
 
     def __call__(self, run: "RunRecord") -> None:
+        with self._settled:
+            self._pending += 1
         self._waiting.put(run)
         self.app.run_worker(self._post_waiting, thread=True, group="class-post", exclusive=False,
                             exit_on_error=False)
@@ -49,5 +54,14 @@ class ClassPoster:
                 writer.post(post)
                 self.posted += 1
             except ClassError as exc:
-                self.app.call_from_thread(self.app.notify, str(exc), title="Run not posted to the class",
-                                          severity="error", timeout=8)
+                # (notify only posts a message: safe from this thread, and never waits on the UI)
+                self.app.notify(str(exc), title="Run not posted to the class", severity="error", timeout=8)
+            finally:
+                with self._settled:
+                    self._pending -= 1
+                    self._settled.notify_all()
+
+    def flush(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` s) for the runs handed over to be written: quitting must not lose one."""
+        with self._settled:
+            return self._settled.wait_for(lambda: self._pending == 0, timeout)
