@@ -27,9 +27,8 @@ from textual.widgets import Input, Static
 
 from quadtui.charts import FitOverlay
 from quadtui.charts.fit import MAX_OVERLAYS
-from quadtui.core.class_board import (
-    FILTER_HELP, BoardEntry, ClassBoard, RunCurves, read_curves, setting_text, time_text,
-)
+from quadtui.core.class_board import ClassBoard, RunCurves, read_curves
+from quadtui.core.class_entry import FILTER_HELP, BoardEntry, setting_text, time_text
 from quadtui.core.config import DEFAULT, Config, ConfigError
 from quadtui.tui.screens.sweep import FitView
 from quadtui.tui.widgets.chart import FitChart
