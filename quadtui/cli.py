@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="PARAM=VALUES",
         help="train one run per value, e.g. --sweep hidden=1,2,4,8 (a table with --headless); "
-        "twice with --headless: one run per pair, a grid",
+        "twice: one run per pair (a grid; a heatmap in the app)",
     )
     run.add_argument(
         "--max-memory",
@@ -233,7 +233,9 @@ def _main(argv: list[str]) -> int:
     extra: dict[str, object] = {}
     if lesson is not None:
         extra["lesson"] = lesson
-    if args.sweep is not None:
+    if grid is not None:
+        extra["grid"] = grid  # --sweep twice: the app opens that grid's heatmap at once
+    elif args.sweep is not None:
         extra["sweep"] = args.sweep
     if class_dir is not None:
         extra.update(class_dir=class_dir, board=args.board)

@@ -190,12 +190,10 @@ def parse_port(raw: str | None) -> int:
 
 
 def check_grid(args: argparse.Namespace, specs: list[str], config: Config) -> "Estimate":
-    """Two ``--sweep``: only with --headless (the app sweeps one setting); parsed and within the memory budget."""
+    """Two ``--sweep``: parsed (each pair a valid config) and within the memory budget."""
     from quadtui.core import budget
     from quadtui.core.sweep_grid import grid_estimate, parse_grid_specs
 
-    if not args.headless:
-        raise UsageError("--sweep given twice needs --headless (the app's sweep takes one setting)")
     try:
         params, values = parse_grid_specs(specs, config)
     except ValueError as exc:

@@ -89,7 +89,6 @@ def test_cli_grid_table_has_a_row_a_value_of_the_first_and_a_column_a_value_of_t
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (["--sweep", "lr=0.01,0.02", "--sweep", "hidden=2,4"], "--sweep given twice needs --headless"),
         (["--headless", "--sweep", "lr=1,2", "--sweep", "hidden=1,2", "--sweep", "seed=1,2"], "at most twice"),
         (["--headless", "--sweep", "lr=1,2", "--sweep", "lr=3,4"], "lr twice"),
         (["--headless", "--max-memory", "1M", "--samples", "100000", "--sweep", "hidden=64,128",
@@ -133,3 +132,24 @@ def test_heatmap_colours_by_log_loss_and_a_diverged_run_does_not_stretch_the_sca
     assert has(RAMP[0]) and has(RAMP[-1]) and has(DIVERGED)  # lowest and highest of the finished runs
     plain = __import__("re").sub(r"\x1b\[[0-9;]*m", "", text)
     assert "0.01" in plain and "1" in plain and "×" in plain and "1e+30" not in plain
+
+
+def test_the_app_is_given_both_sweeps(monkeypatch):
+    import sys
+    import types
+
+    made = []
+
+    class QuadApp:
+        return_code = 0
+
+        def __init__(self, config, **kwargs):
+            made.append(kwargs)
+
+        def run(self):
+            pass
+
+    monkeypatch.setitem(sys.modules, "quadtui.tui.app", types.SimpleNamespace(QuadApp=QuadApp))
+    monkeypatch.setattr("quadtui.terminal.missing_terminal", lambda: None)  # pytest's stdin is no terminal
+    assert main(["--sweep", "lr=0.01,0.02", "--sweep", "hidden=2,4"]) == 0
+    assert made[-1]["grid"] == ["lr=0.01,0.02", "hidden=2,4"] and "sweep" not in made[-1]

@@ -103,3 +103,12 @@ async def test_the_dialog_refuses_a_grid_it_cannot_train() -> None:
         await until(pilot, lambda: "9 × 8 = 72 runs" in str(error.render()), "the too-many error")
         assert isinstance(app.screen, SweepDialog)
         assert isinstance(HeatmapChart, type)
+
+
+async def test_two_sweeps_on_the_command_line_open_the_heatmap_at_once() -> None:
+    app = QuadApp(FAST, grid=["hidden=2,4", "seed=1,2,3"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await grid_done(pilot, app)
+        assert [m.value for m in screen.result.members][:3] == [(2, 1), (2, 2), (2, 3)]
+        assert screen.heatmap.plain.splitlines()[1].split() == ["1", "2", "3"]
+        assert screen.heatmap.region.width >= 40 and screen.query_one("#grid-fit").region.width >= 20

@@ -37,11 +37,13 @@ class QuadApp(App[int]):
 
     def __init__(self, config: Config | None = None, *, threads: int = 1, neuron: int = 0,
                  autorun: bool = False, lesson: Lesson | None = None, sweep: str | None = None,
-                 max_memory: int | None = None, class_dir: Path | None = None, board: bool = False) -> None:
+                 max_memory: int | None = None, class_dir: Path | None = None, board: bool = False,
+                 grid: list[str] | None = None) -> None:
         super().__init__()
         self.max_memory = app_budget(max_memory)  # bytes a run or sweep may need (quadtui.core.budget)
         self.lesson = lesson
         self.sweep_spec = sweep
+        self.grid_specs = grid  # quadtui --sweep A=… --sweep B=…
         self.train_screen = TrainScreen(config or Config(), threads=threads, neuron=neuron, autorun=autorun,
                                         lesson=lesson)
         self.class_dir = class_dir  # the class folder finished runs go to (quadtui --class DIR)
@@ -56,6 +58,8 @@ class QuadApp(App[int]):
         bind_to_session(self)
         if self.sweep_spec:  # quadtui --sweep SPEC: open that sweep at once
             self.call_after_refresh(self.train_screen.sweep_from_spec, self.sweep_spec)
+        if self.grid_specs:
+            self.call_after_refresh(self._open_grid, self.grid_specs)
         if self.open_board:  # quadtui --class DIR --board
             self._open_board()
 
@@ -70,6 +74,18 @@ class QuadApp(App[int]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen([*self.train_screen.BINDINGS, *self.BINDINGS]))
+
+    def _open_grid(self, specs: list[str]) -> None:
+        from quadtui.core.config import ConfigError
+        from quadtui.core.sweep_grid import parse_grid_specs
+        from quadtui.tui.screens.sweep_grid import start_grid
+
+        try:  # (the command line checked them already)
+            params, values = parse_grid_specs(specs, self.train_screen.config)
+        except ConfigError as exc:
+            self.notify(str(exc), title="Sweep not started", severity="error", timeout=10)
+            return
+        start_grid(self.train_screen, self.train_screen.config, params, values)
 
     def action_board(self) -> None:
         if self.screen is not self.train_screen:  # not over a sweep, a dialog or the board itself
