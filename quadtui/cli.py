@@ -18,6 +18,7 @@ from quadtui.cli_checks import (
     UsageError,
     check_budget,
     check_export,
+    check_grid,
     check_modes,
     check_sweep,
     flag,
@@ -29,6 +30,7 @@ from quadtui.cli_checks import (
     parse_view,
     resolve_config,
 )
+from quadtui.class_cli import check_class
 from quadtui.core.config import DEFAULT, FIELDS, shorten
 from quadtui.core.lesson import shipped_lessons
 from quadtui.core.control import DEFAULT_SPEED
@@ -102,8 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--sweep",
         default=None,
+        action="append",
         metavar="PARAM=VALUES",
-        help="train one run per value, e.g. --sweep hidden=1,2,4,8 (a table with --headless)",
+        help="train one run per value, e.g. --sweep hidden=1,2,4,8 (a table with --headless); "
+        "twice: one run per pair (a grid; a heatmap in the app)",
     )
     run.add_argument(
         "--max-memory",
@@ -152,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     teach.add_argument("--reload-grace", default=None, metavar="SECONDS",
                        help="with --serve: how long a session whose tab is gone waits for it to come back "
                        "(a reload), 0 to 3600; default 60")
+    teach.add_argument("--class", dest="class_dir", default=None, metavar="DIR",
+                       help="post every finished run to the class folder DIR (or $QUADTUI_CLASS)")
+    teach.add_argument("--init", action="store_true", help="with --class: set DIR up for the class and say how")
+    teach.add_argument("--board", action="store_true",
+                       help="with --class: show the class board (with --json: print it)")
     return parser
 
 
@@ -185,6 +194,7 @@ def _output_failed(exc: OSError) -> int:
 def _main(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
+        args.sweep, grid = _sweeps(args.sweep)
         check_modes(args)
         config, lesson = resolve_config(args)
         threads = parse_threads(args.threads)
@@ -195,13 +205,20 @@ def _main(argv: list[str]) -> int:
         if args.sweep is not None:
             check_sweep(args.sweep, config)
         max_memory, need = check_budget(args, config)
+        if grid is not None:  # --sweep twice: a grid of runs
+            need = check_grid(args, grid, config)
         if args.export is not None:
             check_export(args.export)
+        class_dir = check_class(args)
         if sys.stdout is None:  # started with stdout closed (`>&-`): a result would vanish
             raise UsageError("stdout is closed: nowhere to print to (redirect it to a file or /dev/null)")
     except UsageError as exc:
         print(f"quadtui: error: {shorten(str(exc), 240)}", file=sys.stderr)
         return EXIT_USAGE
+    if args.init or (args.board and args.json):
+        from quadtui.class_cli import print_board, run_init
+
+        return run_init(class_dir) if args.init else print_board(class_dir)  # type: ignore[arg-type]
     if args.print_config:
         from quadtui.core.tomlio import config_to_toml
 
@@ -218,6 +235,10 @@ def _main(argv: list[str]) -> int:
         return serve(argv, host=args.host, **serving)
     if args.headless and need is not None:
         _warn_if_slow(need)
+    if args.headless and grid is not None:
+        from quadtui.sweep_cli import run_grid_cli
+
+        return run_grid_cli(config, grid, threads=threads, as_json=args.json)
     if args.headless and args.sweep is not None:
         from quadtui.sweep_cli import run_sweep_cli
 
@@ -225,7 +246,8 @@ def _main(argv: list[str]) -> int:
     if args.headless:
         from quadtui.headless import run_headless
 
-        return run_headless(config, threads=threads, as_json=args.json, export=args.export)
+        return run_headless(config, threads=threads, as_json=args.json, export=args.export,
+                            class_dir=class_dir, lesson=lesson.name if lesson else None)
     from quadtui.served import remove_temporary_folder
     from quadtui.terminal import missing_terminal
 
@@ -238,10 +260,14 @@ def _main(argv: list[str]) -> int:
     extra: dict[str, object] = {}
     if lesson is not None:
         extra["lesson"] = lesson
-    if args.sweep is not None:
+    if grid is not None:
+        extra["grid"] = grid  # --sweep twice: the app opens that grid's heatmap at once
+    elif args.sweep is not None:
         extra["sweep"] = args.sweep
     if neuron_layer is not None:
         extra["neuron_layer"] = neuron_layer
+    if class_dir is not None:
+        extra.update(class_dir=class_dir, board=args.board)
     app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, speed=speed, max_memory=max_memory,
                   view=view, **extra)
     # A loop of our own: asyncio.run() would, on the way out, wait for every thread worker to
@@ -252,6 +278,15 @@ def _main(argv: list[str]) -> int:
     finally:
         remove_temporary_folder()  # served: the session's files go with it, however it ends
     return app.return_code or 0
+
+
+def _sweeps(given: list[str] | None) -> tuple[str | None, list[str] | None]:
+    """``--sweep`` as the one-setting code reads it (the first), and both when it was given twice."""
+    if not given:
+        return None, None
+    if len(given) > 2:
+        raise UsageError(f"--sweep given {len(given)} times: at most twice (one run per pair of values)")
+    return given[0], (given if len(given) == 2 else None)
 
 
 def _warn_if_slow(need: "Estimate") -> None:

@@ -118,6 +118,8 @@ def check_modes(args: argparse.Namespace) -> None:
         raise UsageError("--speed is for the app: --headless always trains at full speed")
     needs = {"json": "headless", "export": "headless", "host": "serve", "port": "serve", "max_sessions": "serve",
              "public_url": "serve", "serve_dir": "serve", "reload_grace": "serve"}
+    if getattr(args, "board", False):
+        needs.pop("json")  # --board --json prints the class board
     for option, mode in needs.items():
         if getattr(args, option) not in (None, False) and not getattr(args, mode):
             raise UsageError(f"{flag(option)} needs {flag(mode)}")
@@ -233,3 +235,23 @@ def parse_serve_options(args: argparse.Namespace) -> dict[str, object]:
         }
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def check_grid(args: argparse.Namespace, specs: list[str], config: Config) -> "Estimate":
+    """Two ``--sweep``: parsed (each pair a valid config) and within the memory budget."""
+    from quadtui.core import budget
+    from quadtui.core.sweep_grid import grid_estimate, parse_grid_specs
+
+    try:
+        params, values = parse_grid_specs(specs, config)
+    except ValueError as exc:
+        raise UsageError(f"--sweep {' '.join(specs)[:60]}: {' '.join(str(exc).split())}") from None
+    need = grid_estimate(config, params, values)
+    try:
+        limit, _ = budget.memory_budget(args.max_memory)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    refusal = budget.over_budget(need, limit)
+    if refusal is not None:
+        raise UsageError(refusal)
+    return need

@@ -14,9 +14,11 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def run_headless(
-    config: Config, threads: int = 1, as_json: bool = False, export: str | os.PathLike[str] | None = None
+    config: Config, threads: int = 1, as_json: bool = False, export: str | os.PathLike[str] | None = None,
+    class_dir: os.PathLike[str] | None = None, lesson: str | None = None,
 ) -> int:
-    """Train ``config`` to the end; print the summary; export the run to the folder ``export``.
+    """Train ``config`` to the end; print the summary; export the run to the folder ``export``;
+    post it to the class folder ``class_dir`` (see quadtui.class_cli).
 
     Returns the exit code: 0 when training finished, 1 when it diverged or was
     interrupted, or when the export failed (the summary is printed anyway).
@@ -55,6 +57,13 @@ def run_headless(
     else:
         print(format_summary(summary))
     code = EXIT_OK if snap.status is Status.DONE else EXIT_FAILED
+    if class_dir is not None and snap.epoch and snap.status is not Status.ERROR:
+        from pathlib import Path
+
+        from quadtui.class_cli import post_snapshot
+
+        if not post_snapshot(Path(class_dir), snap, lesson):
+            code = EXIT_FAILED
     if export is not None and not ended:
         print("quadtui: error: --export: not written: the run was stopped in the middle of an epoch", file=sys.stderr)
         return EXIT_FAILED

@@ -69,3 +69,75 @@ def _num(value: float | None) -> str:
 
 def _short(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def run_grid_cli(config: Config, specs: list[str], threads: int = 1, as_json: bool = False) -> int:
+    """``--sweep A=… --sweep B=… --headless``: one run per pair; a grid of final losses, or one JSON object."""
+    from quadtui.core.sweep_grid import parse_grid_specs
+
+    try:
+        params, values = parse_grid_specs(specs, config)
+    except ConfigError as exc:
+        print(f"quadtui: error: --sweep {_short(' '.join(specs))}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    from rich.progress import TextColumn
+
+    from quadtui.core.process import yield_cpu
+    from quadtui.core.sweep import GridSweep, SweepProgress
+    from quadtui.core.threads import set_threads
+    from quadtui.terminal import interruptible, stderr_progress
+
+    set_threads(threads)
+    yield_cpu()
+    with interruptible() as cancel:
+        sweep = GridSweep(config, params, values)
+        progress = stderr_progress(
+            TextColumn(f"sweep {params[0]} ×{len(values[0])} · {params[1]} ×{len(values[1])}"),
+            TextColumn("{task.percentage:>3.0f}%"),
+        )
+        with progress:
+            task = progress.add_task("sweep", total=sum(c.epochs for c in sweep.configs))
+
+            def show(p: SweepProgress) -> None:
+                progress.update(task, completed=p.completed)
+
+            result = sweep.run_grid(cancel=cancel, on_progress=show, interval=0.1)
+    if as_json:
+        print(json.dumps({"config": config.to_json(), "sweep": result.to_dict(), "seconds": round(result.seconds, 4)}))
+    else:
+        print(format_grid(result.to_dict(), [len(v) for v in values], result.seconds))
+    return EXIT_OK if result.all_done else EXIT_FAILED
+
+
+def format_grid(sweep: dict[str, Any], shape: list[int], seconds: float) -> str:
+    """Final losses as a grid: the first setting down, the second across; ``div@N`` where a run diverged."""
+    rows_param, cols_param = sweep["params"]
+    results = sweep["results"]
+    rows, cols = shape
+
+    def text(r: dict[str, Any]) -> str:
+        if r["status"] == "diverged":
+            return f"div@{r.get('diverged_at', '?')}"
+        return _num(r["final_loss"]) + ("" if r["status"] == "done" else " (stopped)")
+
+    def shown(name: str, value: Any) -> str:
+        return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+    corner = f"{rows_param} \\ {cols_param}"
+    table = [[corner] + [shown(cols_param, results[j]["values"][1]) for j in range(cols)]]
+    for i in range(rows):
+        cells = results[i * cols:(i + 1) * cols]
+        table.append([shown(rows_param, cells[0]["values"][0])] + [text(r) for r in cells])
+    widths = [max(len(row[k]) for row in table) for k in range(cols + 1)]
+    lines = ["  ".join(cell.ljust(w) if k == 0 else cell.rjust(w) for k, (cell, w) in enumerate(zip(row, widths)))
+             for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    finite = [r for r in results if r["final_loss"] is not None and r["status"] == "done"]
+    if finite:
+        best = min(finite, key=lambda r: r["final_loss"])
+        lines.append(f"best: {rows_param}={shown(rows_param, best['values'][0])}, "
+                     f"{cols_param}={shown(cols_param, best['values'][1])} (final loss {_num(best['final_loss'])}, "
+                     f"eval loss {_num(best['eval_loss'])})")
+    lines.append(f"final loss of {len(results)} runs ({rows} × {cols}) in {seconds:.2f} s")
+    return "\n".join(line.rstrip() for line in lines)

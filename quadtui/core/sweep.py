@@ -45,7 +45,7 @@ from quadtui.core.sweep_layout import wide_key
 from quadtui.core.sweep_wide import WideMLP
 from quadtui.core.sweep_spec import MAX_MEMBERS, parse_sweep_spec
 
-__all__ = ["Sweep", "SweepMember", "SweepProgress", "SweepResult", "parse_sweep_spec"]
+__all__ = ["GridSweep", "Sweep", "SweepMember", "SweepProgress", "SweepResult", "parse_sweep_spec"]
 
 CHUNK_SECONDS = 0.03  # train in chunks of about this long between cancel checks
 
@@ -266,6 +266,36 @@ class Sweep:
         self._finish_from_engine(member, engine)
         if engine.status is not Status.DIVERGED:  # only if the batch were not exact; trust the engine
             member.status = engine.status.value if engine.finished else "stopped"
+
+
+class GridSweep(Sweep):
+    """A sweep over two settings: one member per pair of values (``member.value`` is the pair).
+
+    The members are the grid's configs, grouped and trained exactly as a one-setting
+    sweep's (see :mod:`quadtui.core.sweep_grid`).
+    """
+
+    def __init__(self, base: Config, params: list[str], values: list[list[Any]]) -> None:
+        from quadtui.core.sweep_grid import grid_pairs
+
+        pairs = grid_pairs([[parse_value(p, v) for v in vs] for p, vs in zip(params, values)])
+        if not 1 <= len(pairs) <= MAX_MEMBERS:
+            raise ValueError(f"a sweep has 1 to {MAX_MEMBERS} runs, not {len(pairs)}")
+        self.base, self.params, self.param = base, list(params), " × ".join(params)
+        self.grid_values = [[parse_value(p, v) for v in vs] for p, vs in zip(params, values)]
+        self.values = pairs
+        self.configs = [base.replace(**dict(zip(params, pair))) for pair in pairs]  # Config checks each
+        self.members = [SweepMember(pair, c) for pair, c in zip(pairs, self.configs)]
+        self.groups = _groups(self.configs)
+
+    def run_grid(self, cancel: CancelFlag | None = None, on_progress: Callable[[SweepProgress], None] | None = None,
+                 interval: float = 0.1) -> Any:
+        """:meth:`Sweep.run`, as a :class:`~quadtui.core.sweep_grid.GridResult`."""
+        from quadtui.core.sweep_grid import GridResult
+
+        result = self.run(cancel=cancel, on_progress=on_progress, interval=interval)
+        return GridResult(self.params, self.grid_values, result.members, result.grid, result.grid_target,
+                          result.seconds, result.groups)
 
 
 def _groups(configs: list[Config]) -> list[list[int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 from typing import Iterable
 
 from textual import events
@@ -19,6 +20,7 @@ from quadtui.core.lesson import Lesson
 from quadtui.served import in_browser
 from quadtui.tui import browser as browser_keys
 from quadtui.tui.screens.help import HelpScreen
+from quadtui.tui.class_post import ClassPoster
 from quadtui.tui.screens.train import DEFAULT_SPEED, TrainScreen
 from quadtui.tui.session import bind_to_session
 from quadtui.tui.terminal_caps import AsciiFilter, few_colours, unicode_ok
@@ -39,13 +41,16 @@ class QuadApp(App[int]):
         Binding("f1", "help", "Help", id="help", tooltip="What every key does and what the charts show"),
         Binding("d,f3", "toggle_dark", "Light/dark", id="theme", tooltip="Switch between a dark and a light theme",
                 show=False),
+        Binding("b", "board", "Class board", id="board", show=False,
+                tooltip="The class's posted runs, best first (quadtui --class DIR)"),
         Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Stop training and leave", priority=True),
     ]
 
     def __init__(self, config: Config | None = None, *, threads: int = 1, neuron: int = 0,
                  autorun: bool = False, lesson: Lesson | None = None, sweep: str | None = None,
                  speed: float | None = DEFAULT_SPEED, max_memory: int | None = None,
-                 browser: bool | None = None, view: str = "charts", neuron_layer: int | None = None) -> None:
+                 browser: bool | None = None, view: str = "charts", neuron_layer: int | None = None,
+                 class_dir: Path | None = None, board: bool = False, grid: list[str] | None = None) -> None:
         super().__init__()
         #: drawn in a browser (``quadtui --serve``): show keys a browser lets through (see tui/browser.py)
         self.browser = in_browser() if browser is None else browser
@@ -55,8 +60,13 @@ class QuadApp(App[int]):
         self.recent_paths: dict[str, str] = {}  # the last path given for each kind of file, offered next time
         self.ascii = not unicode_ok()
         self._ascii_filter = AsciiFilter()
+        self.grid_specs = grid  # quadtui --sweep A=… --sweep B=…
         self.train_screen = TrainScreen(config or Config(), threads=threads, neuron=neuron, autorun=autorun,
                                         lesson=lesson, speed=speed, view=view, neuron_layer=neuron_layer)
+        self.class_dir = class_dir  # the class folder finished runs go to (quadtui --class DIR)
+        self.open_board = board
+        if class_dir is not None:
+            self.train_screen.runs.on_add = ClassPoster(self, class_dir, lesson.name if lesson else None)
         if few_colours(self.console.color_system):
             self.theme = ANSI_DARK
 
@@ -78,9 +88,16 @@ class QuadApp(App[int]):
         bind_to_session(self)
         if self.sweep_spec:  # quadtui --sweep SPEC: open that sweep at once
             self.call_after_refresh(self.train_screen.sweep_from_spec, self.sweep_spec)
+        if self.grid_specs:
+            self.call_after_refresh(self._open_grid, self.grid_specs)
+        if self.open_board:  # quadtui --class DIR --board
+            self._open_board()
 
     async def action_quit(self) -> None:
         self.workers.cancel_all()  # stop training first: the shutdown then has the CPU to itself
+        poster = self.train_screen.runs.on_add
+        if isinstance(poster, ClassPoster):
+            poster.flush(timeout=3.0)  # a run being posted to the class is not lost (a post takes milliseconds)
         gc.freeze()  # nothing left to collect that matters: spare the interpreter's exit the walk
         await super().action_quit()
 
@@ -145,6 +162,32 @@ class QuadApp(App[int]):
         super().notify(self.for_browser(message), title=self.for_browser(title), severity=severity,
                        timeout=timeout, markup=markup)
 
+    def _open_grid(self, specs: list[str]) -> None:
+        from quadtui.core.config import ConfigError
+        from quadtui.core.sweep_grid import parse_grid_specs
+        from quadtui.tui.screens.sweep_grid import start_grid
+
+        try:  # (the command line checked them already)
+            params, values = parse_grid_specs(specs, self.train_screen.config)
+        except ConfigError as exc:
+            self.notify(str(exc), title="Sweep not started", severity="error", timeout=10)
+            return
+        start_grid(self.train_screen, self.train_screen.config, params, values)
+
+    def action_board(self) -> None:
+        if self.screen is not self.train_screen:  # not over a sweep, a dialog or the board itself
+            return
+        if self.class_dir is None:
+            self.notify("No class folder: start quadtui with --class DIR (or set $QUADTUI_CLASS).", timeout=5)
+            return
+        self._open_board()
+
+    def _open_board(self) -> None:
+        from quadtui.tui.screens.board import BoardScreen
+
+        board = BoardScreen(self.class_dir)  # type: ignore[arg-type]
+        self.push_screen(board, lambda config: self.train_screen._use_config(config, board.used_name))
+
     def action_toggle_dark(self) -> None:
         if self.theme in (ANSI_DARK, ANSI_LIGHT):
             self.theme = ANSI_LIGHT if self.current_theme.dark else ANSI_DARK
@@ -155,5 +198,7 @@ class QuadApp(App[int]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Light/dark theme", "Switch between a dark and a light theme", self.action_toggle_dark)
         yield SystemCommand("Help", "What every key does and what the charts show", self.action_help)
+        if self.class_dir is not None:
+            yield SystemCommand("Class board", "The class's posted runs, best first", self.action_board)
         for title, help_text, action in self.train_screen.commands():
             yield SystemCommand(title, help_text, lambda action=action: self.train_screen.run_action(action))

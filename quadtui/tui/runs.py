@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Hashable
+from typing import TYPE_CHECKING, Any, Callable, Hashable
 
 import numpy as np
 
@@ -96,6 +96,8 @@ class RunStore:
         self._count = 0
         self._seen: set[int] = set()  # engine run ids already recorded
         self._cache: tuple[Hashable, tuple[list[LossOverlay], list[FitOverlay]]] | None = None
+        #: told of every run kept (the class folder posts them; see quadtui.tui.class_post)
+        self.on_add: Callable[[RunRecord], None] | None = None
 
     def __len__(self) -> int:
         return len(self.runs)
@@ -139,6 +141,8 @@ class RunStore:
             if dropped.number in self.overlaid:
                 self.overlaid.remove(dropped.number)
         self.version += 1
+        if self.on_add is not None:
+            self.on_add(run)
         return run
 
     # -- choosing overlays ---------------------------------------------------------------

@@ -89,8 +89,12 @@ class CompareActions:
         if base is not None:
             self.app.push_screen(SweepDialog(base), lambda asked: self._asked(base, asked))  # type: ignore[attr-defined]
 
-    def _asked(self, base: Config, asked: tuple[str, list[Any]] | None) -> None:
-        if asked is not None:
+    def _asked(self, base: Config, asked: tuple[Any, list[Any]] | None) -> None:
+        if asked is not None and isinstance(asked[0], tuple):  # two settings: a grid and its heatmap
+            from quadtui.tui.screens.sweep_grid import start_grid
+
+            start_grid(self, base, list(asked[0]), asked[1])
+        elif asked is not None:
             self.start_sweep(base, *asked)
 
     def sweep_from_spec(self, spec: str) -> None:

@@ -99,6 +99,14 @@ class SweepDialog(ModalScreen["tuple[str, list[Any]] | None"]):
                 yield Label("values", classes="name")
                 yield Input(placeholder=values_hint(self.param).split(" · ")[0], compact=True, id="sweep-values")
             yield Static(values_hint(self.param), id="sweep-hint")
+            # an optional second setting: one run per pair, drawn as a heatmap (screens/sweep_grid.py)
+            with Horizontal(classes="row"):
+                yield Label("and", classes="name")
+                yield Select([(n.replace("_", " "), n) for n in SWEEPABLE], prompt="(optional) a second setting",
+                             compact=True, id="sweep-param2")
+            with Horizontal(classes="row", id="sweep-row2"):
+                yield Label("values", classes="name")
+                yield Input(placeholder="its values: one run per pair, a heatmap", compact=True, id="sweep-values2")
             yield Static("", id="sweep-error")
             yield Static("Enter: run the sweep (other settings from the form) · Esc: cancel", id="sweep-keys")
 
@@ -114,14 +122,28 @@ class SweepDialog(ModalScreen["tuple[str, list[Any]] | None"]):
         self._error("")
 
     @on(Input.Changed, "#sweep-values")
+    @on(Input.Changed, "#sweep-values2")
+    @on(Select.Changed, "#sweep-param2")
     def _typed(self) -> None:
         self._error("")
 
     @on(Input.Submitted, "#sweep-values")
+    @on(Input.Submitted, "#sweep-values2")
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        second = self.query_one("#sweep-param2", Select).value
+        if isinstance(second, str):  # two settings: a grid
+            from quadtui.tui.screens.sweep_grid import check_grid
+
+            values = self.query_one("#sweep-values", Input).value
+            values2 = self.query_one("#sweep-values2", Input).value
+            try:
+                self.dismiss(check_grid(self.app, (self.param, second), (values, values2), self.base))
+            except ConfigError as exc:
+                self._error(str(exc))
+            return
         try:
-            request = check_sweep(self.param, event.value, self.base)
+            request = check_sweep(self.param, self.query_one("#sweep-values", Input).value, self.base)
         except ConfigError as exc:
             self._error(str(exc))
             return

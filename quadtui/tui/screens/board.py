@@ -1,0 +1,305 @@
+"""The class board: everyone's posted runs, best eval loss first, live.
+
+A thread worker re-reads the class folder twice a second (only the databases that
+changed: :class:`~quadtui.core.class_board.ClassBoard`), so a new run shows up
+within a second without the UI ever waiting on a file.  The table shows the best
+:data:`MAX_SHOWN` runs that pass the filter; the fit chart draws the run under
+the cursor (solid) over the runs chosen with space (dashed).  Enter dismisses the
+screen with that run's settings, for the form.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Input, Static
+
+from quadtui.charts import FitOverlay
+from quadtui.charts.fit import MAX_OVERLAYS
+from quadtui.core.class_board import ClassBoard, RunCurves, read_curves
+from quadtui.core.class_entry import FILTER_HELP, BoardEntry, setting_text, time_text
+from quadtui.core.config import DEFAULT, Config, ConfigError
+from quadtui.tui.screens.sweep import FitView
+from quadtui.tui.widgets.chart import FitChart
+from quadtui.tui.widgets.run_list import RunList, columns
+
+#: rows in the table at most (the best ones); a filter finds the others
+MAX_SHOWN = 200
+REFRESH_S = 0.25
+KEYS = "Enter use settings · space overlay · / filter · Esc back"
+LABEL_SETTINGS = 3
+
+
+#: the table's columns: (title, width); a negative width is right-aligned
+COLUMNS = (("", 1), ("user", 10), ("settings", 22), ("status", 8), ("final loss", -10), ("eval loss", -10),
+           ("when", 8))
+WIDTHS = tuple(width for _, width in COLUMNS)
+
+
+def entry_key(entry: BoardEntry) -> str:
+    return f"{entry.source}#{entry.run_id}"
+
+
+def settings_text(entry: BoardEntry) -> str:
+    """What the run sets differently from the defaults: ``lr=0.05, hidden=4`` (or ``defaults``)."""
+    parts = [setting_text(k, v) for k, v in entry.changed.items()]
+    if len(parts) > LABEL_SETTINGS:
+        parts = [*parts[:LABEL_SETTINGS], f"+{len(parts) - LABEL_SETTINGS}"]
+    return ", ".join(parts) or "defaults"
+
+
+def short_loss(value: float | None) -> str:
+    """A loss in at most 10 characters (``1.474e+07``): the board's columns are narrow."""
+    return "-" if value is None else f"{value:.4g}"
+
+
+def when_text(finished_at: float, now: float) -> str:
+    same_day = time_text("%F", finished_at) == time_text("%F", now)
+    return time_text("%H:%M:%S" if same_day else "%b %d", finished_at)
+
+
+class BoardLoaded(Message):
+    """The worker read the folder: the best runs that pass ``text`` (best first), how many pass, the status."""
+
+    def __init__(self, shown: list[BoardEntry], matching: int, total: int, text: str, status: str) -> None:
+        super().__init__()
+        self.shown, self.matching, self.total, self.text, self.status = shown, matching, total, text, status
+
+
+class BoardFitChart(FitChart):
+    def title(self) -> str:
+        return "fit of the run under the cursor (space: add runs, dashed)"
+
+
+class BoardScreen(Screen["Config | None"]):
+    """The class board; dismissed with a run's config (Enter) or None (Esc)."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Back", tooltip="Leave the board (Esc in the filter: back to the table)"),
+        Binding("slash", "filter", "Filter", tooltip="Filter: " + FILTER_HELP),
+        Binding("space", "toggle", "Overlay", tooltip="Draw this run's fit (dashed) beside the one under the cursor"),
+    ]
+
+    DEFAULT_CSS = """
+    BoardScreen { layout: vertical; }
+    #board-title { height: 1; padding: 0 1; text-style: bold; background: $panel; }
+    #board-filter { height: 1; border: none; padding: 0 1; }
+    #board-body { height: 1fr; }
+    #board-list { width: 1fr; height: 1fr; }
+    #board-table { width: 1fr; height: 1fr; }
+    #board-header { height: 1; background: $panel; text-style: bold; }
+    #board-fit { width: 2fr; height: 1fr; }
+    BoardScreen.-narrow #board-body { layout: vertical; }
+    BoardScreen.-narrow #board-fit { width: 1fr; height: 9; }
+    #board-status { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
+    #board-keys { height: 1; padding: 0 1; background: $panel; }
+    """
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        self.board = ClassBoard(self.folder)
+        self._reading = threading.Lock()
+        self._posted: tuple[int, str] | None = None  # (board version, filter) of the last BoardLoaded
+        self.filter_text = ""
+        self.shown: list[BoardEntry] = []  # what the table lists, best first
+        self.chosen: dict[str, BoardEntry] = {}  # the runs drawn dashed, oldest choice first
+        self.status = "reading the class folder…"
+        self.loads = 0  # BoardLoaded messages handled (for tests)
+        self.used_name = "the run"  # whose settings Enter took, for the form's notification
+        self._curves: dict[str, RunCurves | None] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"class board · {self.folder}", id="board-title")
+        yield Input(placeholder=f"/ filter: {FILTER_HELP}", compact=True, id="board-filter")
+        with Horizontal(id="board-body"):
+            with Vertical(id="board-table"):
+                yield Static(columns(tuple(title for title, _ in COLUMNS), WIDTHS), id="board-header")
+                yield RunList(id="board-list")
+            yield BoardFitChart(id="board-fit")
+        yield Static(self.status, id="board-status")
+        # the keys in one plain line: a Footer costs a tenth of a second to build, on every open
+        yield Static(KEYS, id="board-keys")
+
+    @property
+    def table(self) -> RunList:
+        return self.query_one(RunList)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self._fit_size()
+        self._read()
+        self.set_interval(REFRESH_S, self._read)
+
+    def on_resize(self) -> None:
+        self._fit_size()
+
+    def _fit_size(self) -> None:
+        self.set_class(self.size.width < 120, "-narrow")
+
+    # -- reading, in a thread -------------------------------------------------------------------
+    @work(thread=True, group="board-read", exit_on_error=False)
+    def _read(self) -> None:
+        if not self._reading.acquire(blocking=False):
+            return  # the last read is still going
+        try:
+            board, text = self.board, self.filter_text
+            board.refresh()
+            if self._posted != (board.version, text):
+                shown, matching = board.best(MAX_SHOWN, text)
+                self._posted = (board.version, text)
+                self.post_message(BoardLoaded(shown, matching, len(board.ranks), text, board.status_line()))
+            if "plotext" not in sys.modules:
+                import plotext  # noqa: F401  (loaded here, not by the chart's first draw on the UI thread)
+        finally:
+            self._reading.release()
+
+    def on_board_loaded(self, message: BoardLoaded) -> None:
+        self._curves.clear()  # a trimmed run's row may be gone
+        self._show_rows(message)
+        self.loads += 1
+
+    def _show_rows(self, message: BoardLoaded) -> None:
+        keep = self._cursor_key()
+        self.shown = message.shown
+        now = time.time()
+        keys = [entry_key(e) for e in self.shown]
+        self.table.set_rows([self._row(e, now) for e in self.shown], keys.index(keep) if keep in keys else 0)
+        line = self.status = message.status
+        if message.text.strip():
+            line = f"{message.matching:,} of {message.total:,} runs match · " + line
+        if message.matching > MAX_SHOWN:
+            line = f"the best {MAX_SHOWN} shown · " + line
+        self.query_one("#board-status", Static).update(line)
+        self.call_after_refresh(self._draw)  # the rows first; the fit (a chart to draw) a frame later
+
+    def _row(self, entry: BoardEntry, now: float) -> str:
+        mark = "●" if entry_key(entry) in self.chosen else " "
+        return columns((mark, entry.user, settings_text(entry), entry.status, short_loss(entry.final_loss),
+                        short_loss(entry.eval_loss), when_text(entry.finished_at, now)), WIDTHS)
+
+    def _cursor_key(self) -> str | None:
+        row = self.table.cursor
+        return entry_key(self.shown[row]) if 0 <= row < len(self.shown) else None
+
+    def current(self) -> BoardEntry | None:
+        row = self.table.cursor
+        return self.shown[row] if 0 <= row < len(self.shown) else None
+
+    # -- the fit chart ----------------------------------------------------------------------------
+    def _curves_of(self, entry: BoardEntry) -> RunCurves | None:
+        key = entry_key(entry)
+        if key not in self._curves:
+            self._curves[key] = read_curves(entry)  # one small row, read only: about a millisecond
+        return self._curves[key]
+
+    def _draw(self) -> None:
+        chart = self.query_one(BoardFitChart)
+        entry = self.current()
+        curves = None if entry is None else self._curves_of(entry)
+        if entry is None or curves is None:
+            chart.show(None)
+            chart.set_overlays([], None)
+            return
+        overlays = []
+        for key, other in self.chosen.items():
+            if key == entry_key(entry):
+                continue
+            got = self._curves_of(other)
+            if got is not None:
+                overlays.append(FitOverlay(f"{other.user} {settings_text(other)}", got.grid, got.fit))
+        chart.set_overlays(overlays, (tuple(self.chosen), entry_key(entry)))
+        chart.show(_fit_view(entry, curves))
+        chart.border_title = f"fit: {entry.user} · {settings_text(entry)} (solid)" + (
+            f" · {len(overlays)} chosen (dashed)" if overlays else " · space: add runs (dashed)")
+
+    @on(RunList.Highlighted)
+    def _moved(self) -> None:
+        self._draw()
+
+    # -- keys -----------------------------------------------------------------------------------
+    def action_close(self) -> None:
+        if self.focused is self.query_one("#board-filter", Input):
+            self.table.focus()
+        else:
+            self.dismiss(None)
+
+    def action_filter(self) -> None:
+        self.query_one("#board-filter", Input).focus()
+
+    @on(Input.Changed, "#board-filter")
+    def _filtered(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self._read()  # filtered in the worker: a filter may have to read every run
+
+    @on(Input.Submitted, "#board-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.table.focus()
+
+    def action_toggle(self) -> None:
+        entry = self.current()
+        if entry is None:
+            return
+        key = entry_key(entry)
+        if key in self.chosen:
+            del self.chosen[key]
+        else:
+            self.chosen[key] = entry
+            while len(self.chosen) > MAX_OVERLAYS:
+                del self.chosen[next(iter(self.chosen))]
+        now = time.time()
+        self.table.set_rows([self._row(e, now) for e in self.shown], self.table.cursor)  # (marks may have gone)
+        self._draw()
+
+    def action_use(self) -> None:
+        entry = self.current()
+        if entry is None:
+            return
+        try:
+            config = Config.from_mapping(entry.config)
+        except ConfigError as exc:
+            self.notify(f"{entry.user}'s run cannot be used: {exc}", severity="error", timeout=6)
+            return
+        self.used_name = entry.user  # "alice's settings are in the form"
+        self.dismiss(config)
+
+    @on(RunList.Selected)
+    def _selected(self, event: RunList.Selected) -> None:
+        event.stop()
+        self.action_use()
+
+
+def _fit_view(entry: BoardEntry, curves: RunCurves) -> FitView:
+    """What the fit chart reads from a snapshot, for a posted run (no samples: they were not posted)."""
+    from quadtui.core import expr
+
+    config = entry.config
+    grid = curves.grid.astype(np.float64)
+    try:
+        target = expr.parse(str(config.get("target", DEFAULT.target)))(grid)
+    except ValueError:
+        target = np.full(grid.shape, np.nan)
+    epochs = config.get("epochs")
+    shown_config: Any = _Epochs(epochs if isinstance(epochs, int) else entry.epochs_run)
+    none = np.zeros(0)
+    return FitView(hash(entry_key(entry)), shown_config, entry.status, entry.epochs_run, grid, target,
+                   curves.fit.astype(np.float64), none, none)
+
+
+class _Epochs:
+    """The one thing the fit chart reads from a snapshot's config: the epochs asked for."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
