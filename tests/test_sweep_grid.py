@@ -146,7 +146,7 @@ def test_the_app_is_given_both_sweeps(monkeypatch):
         def __init__(self, config, **kwargs):
             made.append(kwargs)
 
-        def run(self):
+        def run(self, **_: object):
             pass
 
     monkeypatch.setitem(sys.modules, "quadtui.tui.app", types.SimpleNamespace(QuadApp=QuadApp))
