@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # measure this checkout
 
 from benchmarks.idle import tree  # noqa: E402
-from benchmarks.ptyrun import PtyProcess, quadtui_argv  # noqa: E402
+from benchmarks.ptyrun import PtyProcess, alive, quadtui_argv  # noqa: E402
 
 PSS_TARGET_MB, KEY_P95_TARGET_MS = 200.0, 150.0
 ENDINGS = ("ctrl+q", "SIGTERM", "SIGHUP", "SIGKILL", "hang-up")
@@ -52,14 +52,6 @@ def pss_mb(pids: list[int]) -> float:
         except OSError:
             pass
     return total / 1024
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def start(n: int) -> list[PtyProcess]:

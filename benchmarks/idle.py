@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # measure this checkout
 
-from benchmarks.ptyrun import PtyProcess, proc_cpu_seconds, quadtui_argv  # noqa: E402
+from benchmarks.ptyrun import PtyProcess, descendants, proc_cpu_seconds, quadtui_argv  # noqa: E402
 
 TARGET = 0.01
 _ESCAPES = re.compile(rb"\x1b\[[0-9;?<>=$]*[a-zA-Z~]|\x1b\][^\x07]*\x07")
@@ -35,22 +35,7 @@ _ESCAPES = re.compile(rb"\x1b\[[0-9;?<>=$]*[a-zA-Z~]|\x1b\][^\x07]*\x07")
 
 def tree(pid: int) -> list[int]:
     """``pid`` and all its descendants (a training process, a fork server)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
+    return [pid, *descendants(pid)]
 
 
 def cpu_of(pids: list[int]) -> float:

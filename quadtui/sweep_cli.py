@@ -83,13 +83,11 @@ def run_grid_cli(config: Config, specs: list[str], threads: int = 1, as_json: bo
 
     from rich.progress import TextColumn
 
-    from quadtui.core.process import yield_cpu
     from quadtui.core.sweep import GridSweep, SweepProgress
     from quadtui.core.threads import set_threads
-    from quadtui.terminal import interruptible, stderr_progress
+    from quadtui.terminal import finish_or_stop, interruptible, stderr_progress
 
     set_threads(threads)
-    yield_cpu()
     with interruptible() as cancel:
         sweep = GridSweep(config, params, values)
         progress = stderr_progress(
@@ -102,7 +100,8 @@ def run_grid_cli(config: Config, specs: list[str], threads: int = 1, as_json: bo
             def show(p: SweepProgress) -> None:
                 progress.update(task, completed=p.completed)
 
-            result = sweep.run_grid(cancel=cancel, on_progress=show, interval=0.1)
+            _, result = finish_or_stop(lambda: sweep.run_grid(cancel=cancel, on_progress=show, interval=0.1),
+                                       cancel, grace=None)  # trains at the lowest priority, in a thread
     if as_json:
         print(json.dumps({"config": config.to_json(), "sweep": result.to_dict(), "seconds": round(result.seconds, 4)}))
     else:

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from benchmarks.ptyrun import PtyProcess, python_env
+from benchmarks.ptyrun import PtyProcess, alive, children, cmdline, descendants, proc_cpu_seconds, python_env
 
 #: a run whose epochs are long (about 7 s here): a process that only stopped between
 #: epochs would visibly outlive the session
@@ -27,48 +27,17 @@ GONE_WITHIN = 3.0
 RESTORED = (b"\x1b[?1049l", b"\x1b[?25h", b"\x1b[?1000l")  # main screen back, cursor shown, no mouse reports
 
 
-def _children() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            kids.setdefault(ppid, []).append(int(entry))
-    return kids
-
-
-def descendants(pid: int) -> list[int]:
-    kids, found, todo = _children(), [], [pid]
-    while todo:
-        for kid in kids.get(todo.pop(), []):
-            found.append(kid)
-            todo.append(kid)
-    return found
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie waiting to be reaped has ended)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 class Session:
     """``quadtui ARGS`` in an 80×24 pty under a shell that outlives it, as an SSH login runs it."""
 
     def __init__(self, *args: str) -> None:
-        command = f'"$0" -m quadtui "$@"; sleep 60'
+        command = '"$0" -m quadtui "$@"; sleep 60'
         self.pty = PtyProcess(["sh", "-c", command, sys.executable, *args], 80, 24)
         self.shell = self.pty.pid
 
     def app(self) -> int:
-        [app] = [p for p in descendants(self.shell) if p in _children().get(self.shell, [])
-                 and "sleep" not in _cmdline(p)]
+        [app] = [p for p in descendants(self.shell) if p in children().get(self.shell, [])
+                 and "sleep" not in cmdline(p)]
         return app
 
     def wait_training(self) -> list[int]:
@@ -76,10 +45,10 @@ class Session:
         end = time.monotonic() + 60
         while time.monotonic() < end:
             self.pty.drain(0.1)
-            procs = [p for p in descendants(self.shell) if "sleep" not in _cmdline(p)]
+            procs = [p for p in descendants(self.shell) if "sleep" not in cmdline(p)]
             if len(procs) >= 4 and _cpu(procs[-1]) > 0.2:  # app, tracker, fork server, run
                 return procs
-        raise AssertionError(f"no training process: {[_cmdline(p) for p in descendants(self.shell)]}")
+        raise AssertionError(f"no training process: {[cmdline(p) for p in descendants(self.shell)]}")
 
     def close(self) -> None:
         for pid in descendants(self.shell):
@@ -94,19 +63,9 @@ class Session:
                 pass
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
 def _cpu(pid: int) -> float:
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return proc_cpu_seconds(pid)
     except (OSError, IndexError, ValueError):
         return 0.0
 
@@ -123,7 +82,7 @@ def wait_gone(pids: list[int], pty: PtyProcess | None = None) -> float:
     started = time.monotonic()
     while any(alive(p) for p in pids):
         if time.monotonic() - started > GONE_WITHIN:
-            left = {p: _cmdline(p)[:80] for p in pids if alive(p)}
+            left = {p: cmdline(p)[:80] for p in pids if alive(p)}
             raise AssertionError(f"still running after {GONE_WITHIN} s: {left}")
         if pty is not None:
             pty.read_until(lambda _: False, 0.02)  # keeps what it draws meanwhile
@@ -246,12 +205,7 @@ def _thread_niceness(pid: int) -> dict[int, int]:
     return out
 
 
-def test_headless_trains_at_the_lowest_priority_and_the_caller_keeps_its_own() -> None:
-    from quadtui.cli import main
-
-    before = os.getpriority(os.PRIO_PROCESS, 0)
-    assert main(["--headless", "--epochs", "20"]) == 0
-    assert os.getpriority(os.PRIO_PROCESS, 0) == before  # a library caller is not slowed down
+def test_headless_trains_at_the_lowest_priority_and_its_main_thread_keeps_its_own() -> None:
     proc = subprocess.Popen([sys.executable, "-m", "quadtui", "--headless", *LONG_EPOCHS],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=python_env())
     try:
@@ -263,3 +217,13 @@ def test_headless_trains_at_the_lowest_priority_and_the_caller_keeps_its_own() -
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.mark.parametrize("argv", [["--headless", "--epochs", "20"], ["--headless", "--epochs", "20", "--sweep", "seed=1,2"],
+                                  ["--headless", "--epochs", "20", "--sweep", "seed=1,2", "--sweep", "hidden=2,4"]])
+def test_a_headless_run_in_process_leaves_the_callers_priority_alone(argv: list[str], capsys) -> None:
+    from quadtui.cli import main
+
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    assert main(argv) == 0
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before  # the trainer thread yielded, not the caller

@@ -20,6 +20,7 @@ from quadtui.core.engine import Engine, Status
 from quadtui.tui import worker
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.chart import Chart
+from benchmarks.ptyrun import alive, cmdline
 from tests.test_tui import until
 
 LONG = Config(epochs=10_000_000)
@@ -34,29 +35,12 @@ def training_processes() -> list[int]:
     """Pids of the fork server's live children (the runs' processes; not the start-up probe once it exited)."""
     with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:
         ours = [int(pid) for pid in f.read().split()]
-    servers = [pid for pid in ours if "multiprocessing.forkserver" in _cmdline(pid)]
+    servers = [pid for pid in ours if "multiprocessing.forkserver" in cmdline(pid)]
     found = []
     for server in servers:
         with open(f"/proc/{server}/task/{server}/children") as f:
-            found += [int(pid) for pid in f.read().split() if _alive(int(pid))]
+            found += [int(pid) for pid in f.read().split() if alive(int(pid))]
     return found
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _alive(pid: int) -> bool:
-    """Running, not a zombie waiting for the fork server to reap it."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 async def test_a_run_in_a_child_process_shows_exactly_the_headless_numbers() -> None:
