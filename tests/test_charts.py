@@ -234,9 +234,37 @@ def test_a_diverged_run_is_drawn_and_named():
     snap = engine.snapshot()
     assert snap.status is Status.DIVERGED
     text = loss_chart(snap, 100, 24, PLAIN)
-    assert f"diverged at {snap.diverged_at:,}" in rows(text)[0]
+    # one epoch named: the last one kept (the status line says "diverged after epoch N" too)
+    title = loss_title(snap)
+    assert title == f"loss · epoch {snap.epoch:,}/400 · {fmt_number(snap.train_now)} · diverged"
+    assert title in rows(text)[0]
     for _, chart in all_charts(snap, 100, 24, DARK):
         assert_shape(chart, 100, 24)
+
+
+def y_labels(text: str) -> list[float]:
+    """The fit chart's y tick labels, as numbers."""
+    return [float(line.split("┤")[0]) for line in rows(text) if "┤" in line]
+
+
+def test_a_prediction_off_the_chart_is_said_and_the_y_range_stays_the_targets(snap):
+    diverged = Engine(Config(lr=5.0, epochs=400))
+    diverged.advance(400)
+    wild = diverged.snapshot()
+    furthest = wild.prediction[np.argmax(np.abs(wild.prediction))]
+    assert abs(furthest) > 1e6  # the diverged run's last kept prediction is far off
+    text = fit_chart(wild, 80, 20, PLAIN, header=False)
+    assert_shape(text, 80, 20)
+    assert f"prediction off the chart: {fmt_number(furthest)}" in visible(text)
+    target_span = np.ptp(np.concatenate((wild.grid_target, wild.y_samples)))
+    labels = y_labels(text)
+    assert max(labels) - min(labels) <= 2 * target_span  # clipped near the target's range, not squashed flat
+    # a prediction a little off: the range grows to show it, nothing to say
+    near = dataclasses.replace(snap, prediction=np.asarray(snap.prediction) - 0.2 * target_span)
+    assert "off the chart" not in visible(fit_chart(near, 80, 20, PLAIN))
+    assert "off the chart" not in visible(fit_chart(snap, 80, 20, PLAIN))
+    lost = dataclasses.replace(snap, prediction=np.full_like(snap.prediction, np.nan))
+    assert "prediction is not a number" in visible(fit_chart(lost, 80, 20, PLAIN))
 
 
 def test_render_survives_nonsense_limits():
