@@ -166,6 +166,32 @@ def test_overlays_are_drawn_and_named_in_the_legend(snap):
     assert "tanh run" in rows(fit)[0]
 
 
+def x_labels(text: str) -> list[float]:
+    """The numbers under a chart's x axis."""
+    line = rows(text)[next(i for i, row in enumerate(rows(text)) if "└" in row) + 1]
+    return [float(label) for label in line.split()]
+
+
+def test_the_loss_x_axis_follows_the_run_on_screen_and_clips_longer_runs(snap):
+    longer = LossHistory()
+    longer.append(np.geomspace(10.0, 0.01, 5000))
+    overlays = [LossOverlay("epochs=5000", longer)]
+    alone = loss_chart(snap, 80, 20, PLAIN, header=False)
+    for log_x in (False, True):
+        text = loss_chart(snap, 80, 20, PLAIN, overlays, header=False, log_x=log_x)
+        assert_shape(text, 80, 20)
+        assert max(x_labels(text)) <= snap.epoch, log_x  # the run on screen has the width
+        assert text != loss_chart(snap, 80, 20, PLAIN, header=False, log_x=log_x)  # the earlier run, cut to it
+        every = loss_chart(snap, 80, 20, PLAIN, overlays, header=False, log_x=log_x, all_runs=True)
+        assert max(x_labels(every)) >= 1000, log_x  # or the longest run's, when asked
+    assert x_labels(loss_chart(snap, 80, 20, PLAIN, overlays, header=False)) == x_labels(alone)
+    # the legend names the run on screen first, however many earlier runs there are
+    many = [LossOverlay(f"run {i}", longer) for i in range(8)]
+    assert loss_legend(snap, PLAIN, many)[0].label == "train"
+    fits = [FitOverlay(f"run {i}", snap.grid, snap.grid_target) for i in range(8)]
+    assert fit_legend(snap, PLAIN, fits)[0].label == "model"
+
+
 def test_a_wild_prediction_does_not_change_the_fit_y_range(snap):
     wild = dataclasses.replace(snap, prediction=np.full_like(snap.prediction, 1e9))
 

@@ -30,6 +30,7 @@ class FitOverlay:
     label: str
     grid: np.ndarray
     prediction: np.ndarray
+    slot: int | None = None  # its colour among the earlier runs (as on the loss chart); None: its place here
 
 
 @never_raises("fit")
@@ -109,7 +110,8 @@ def _fit_traces(snap: Snapshot, theme: ChartTheme, overlays: Sequence[FitOverlay
     traces = [Trace(grid, _floats(snap.grid_target), "braille", theme.muted, label="target", rank=1)]
     for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
         ox, oy = _thin(_floats(overlay.grid), _floats(overlay.prediction), 4 * width)
-        traces.append(Trace(ox, oy, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label,
+        slot = i if overlay.slot is None else overlay.slot
+        traces.append(Trace(ox, oy, "hd", theme.faint(theme.series(2 + slot)), dashed=True, label=overlay.label,
                             rank=3))
     traces.append(Trace(sx, sy, SAMPLE_MARK, theme.faint(theme.series(1), SAMPLE_FADE), lines=False,
                         label="samples", rank=2))
