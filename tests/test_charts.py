@@ -166,6 +166,32 @@ def test_overlays_are_drawn_and_named_in_the_legend(snap):
     assert "tanh run" in rows(fit)[0]
 
 
+def x_labels(text: str) -> list[float]:
+    """The numbers under a chart's x axis."""
+    line = rows(text)[next(i for i, row in enumerate(rows(text)) if "└" in row) + 1]
+    return [float(label) for label in line.split()]
+
+
+def test_the_loss_x_axis_follows_the_run_on_screen_and_clips_longer_runs(snap):
+    longer = LossHistory()
+    longer.append(np.geomspace(10.0, 0.01, 5000))
+    overlays = [LossOverlay("epochs=5000", longer)]
+    alone = loss_chart(snap, 80, 20, PLAIN, header=False)
+    for log_x in (False, True):
+        text = loss_chart(snap, 80, 20, PLAIN, overlays, header=False, log_x=log_x)
+        assert_shape(text, 80, 20)
+        assert max(x_labels(text)) <= snap.epoch, log_x  # the run on screen has the width
+        assert text != loss_chart(snap, 80, 20, PLAIN, header=False, log_x=log_x)  # the earlier run, cut to it
+        every = loss_chart(snap, 80, 20, PLAIN, overlays, header=False, log_x=log_x, all_runs=True)
+        assert max(x_labels(every)) >= 1000, log_x  # or the longest run's, when asked
+    assert x_labels(loss_chart(snap, 80, 20, PLAIN, overlays, header=False)) == x_labels(alone)
+    # the legend names the run on screen first, however many earlier runs there are
+    many = [LossOverlay(f"run {i}", longer) for i in range(8)]
+    assert loss_legend(snap, PLAIN, many)[0].label == "train"
+    fits = [FitOverlay(f"run {i}", snap.grid, snap.grid_target) for i in range(8)]
+    assert fit_legend(snap, PLAIN, fits)[0].label == "model"
+
+
 def test_a_wild_prediction_does_not_change_the_fit_y_range(snap):
     wild = dataclasses.replace(snap, prediction=np.full_like(snap.prediction, 1e9))
 
@@ -234,9 +260,37 @@ def test_a_diverged_run_is_drawn_and_named():
     snap = engine.snapshot()
     assert snap.status is Status.DIVERGED
     text = loss_chart(snap, 100, 24, PLAIN)
-    assert f"diverged at {snap.diverged_at:,}" in rows(text)[0]
+    # one epoch named: the last one kept (the status line says "diverged after epoch N" too)
+    title = loss_title(snap)
+    assert title == f"loss · epoch {snap.epoch:,}/400 · {fmt_number(snap.train_now)} · diverged"
+    assert title in rows(text)[0]
     for _, chart in all_charts(snap, 100, 24, DARK):
         assert_shape(chart, 100, 24)
+
+
+def y_labels(text: str) -> list[float]:
+    """The fit chart's y tick labels, as numbers."""
+    return [float(line.split("┤")[0]) for line in rows(text) if "┤" in line]
+
+
+def test_a_prediction_off_the_chart_is_said_and_the_y_range_stays_the_targets(snap):
+    diverged = Engine(Config(lr=5.0, epochs=400))
+    diverged.advance(400)
+    wild = diverged.snapshot()
+    furthest = wild.prediction[np.argmax(np.abs(wild.prediction))]
+    assert abs(furthest) > 1e6  # the diverged run's last kept prediction is far off
+    text = fit_chart(wild, 80, 20, PLAIN, header=False)
+    assert_shape(text, 80, 20)
+    assert f"prediction off the chart: {fmt_number(furthest)}" in visible(text)
+    target_span = np.ptp(np.concatenate((wild.grid_target, wild.y_samples)))
+    labels = y_labels(text)
+    assert max(labels) - min(labels) <= 2 * target_span  # clipped near the target's range, not squashed flat
+    # a prediction a little off: the range grows to show it, nothing to say
+    near = dataclasses.replace(snap, prediction=np.asarray(snap.prediction) - 0.2 * target_span)
+    assert "off the chart" not in visible(fit_chart(near, 80, 20, PLAIN))
+    assert "off the chart" not in visible(fit_chart(snap, 80, 20, PLAIN))
+    lost = dataclasses.replace(snap, prediction=np.full_like(snap.prediction, np.nan))
+    assert "prediction is not a number" in visible(fit_chart(lost, 80, 20, PLAIN))
 
 
 def test_render_survives_nonsense_limits():

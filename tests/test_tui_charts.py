@@ -15,7 +15,7 @@ import pytest
 from quadtui.core.config import Config
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
-from tests.test_tui import finish, until
+from tests.test_tui import finish, status_text, type_into, until
 
 BLOCKS = set("▀▄▌▐█▘▝▖▗▚▞▛▜▙▟")  # the block line: the model's prediction on the fit chart
 
@@ -101,3 +101,26 @@ async def test_the_log_x_key_gives_the_first_epochs_room_and_says_so() -> None:
         await pilot.press("l")
         await until(pilot, lambda: loss.plain == linear, "the linear axis again")
         assert "log" not in loss.legend_text
+
+
+async def test_a_diverged_run_says_its_prediction_is_off_the_chart_and_names_one_epoch() -> None:
+    app = QuadApp(Config(epochs=200, hidden=4))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.train_screen.engine_loaded, "torch")
+        await pilot.press("ctrl+t")
+        await finish(pilot, app)  # a good run first: its dashed fit stays on the chart
+        await type_into(pilot, app, "lr", "5")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.train_screen.run_config is not None
+                    and app.train_screen.run_config.lr == 5.0, "the second run to start")
+        await finish(pilot, app)
+        last = app.train_screen.last
+        assert last.diverged_at is not None
+        fit = app.query_one(FitChart)
+        await shown(pilot, app, fit, "2")
+        assert "prediction off the chart: " in fit.plain
+        status = status_text(app)  # one epoch, the last kept: in the state, beside it, and in the titles
+        assert status.startswith(f"diverged after epoch {last.epoch}") and f"epoch {last.epoch} of 200" in status
+        assert str(last.diverged_at) not in status.split(" of ")[0]
+        assert f"epoch {last.epoch}/200" in fit.border_title
+        assert app.query_one(LossChart).border_title.startswith(f"loss · epoch {last.epoch}/200")

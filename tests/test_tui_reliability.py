@@ -101,7 +101,7 @@ async def test_divergence_keeps_the_last_finite_state_and_a_new_run_starts_at_on
         screen = screen_of(app)
         await finish(pilot, app)
         assert screen.last.status is Status.DIVERGED and screen.last.epoch == expected.epoch
-        assert status_text(app).startswith(f"diverged at epoch {expected.diverged_at}: lower the learning rate")
+        assert status_text(app).startswith(f"diverged after epoch {expected.epoch}: lower the learning rate")
         assert "nan" not in status_text(app).lower()
         for chart in [chart for chart in app.query(Chart) if chart.region.area]:  # the network view is hidden
             assert chart.plain.strip() and "nan" not in chart.plain.lower(), chart.id

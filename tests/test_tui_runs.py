@@ -18,6 +18,7 @@ from quadtui.tui.widgets.chart import FitChart, LossChart, chart_theme
 from quadtui.tui.widgets.runs_table import MARK, RunsTable
 from quadtui.tui.widgets.status import loss_text
 from tests.test_tui import finish, type_into, until
+from tests.test_tui_charts import plot_area, shown
 
 FAST = Config(epochs=200, hidden=4)
 
@@ -120,6 +121,38 @@ async def test_a_run_stopped_by_a_new_run_is_kept() -> None:
         assert screen.runs.label(stopped, screen.last.config) == "epochs=10000000"
 
 
+def x_labels(chart) -> list[float]:
+    return [float(label) for label in plot_area(chart.plain)[2].split()]
+
+
+async def test_a_new_run_has_the_loss_charts_width_and_its_fit_only_its_targets_runs_at_80x24() -> None:
+    app = QuadApp(Config(epochs=1000, hidden=4))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.train_screen
+        await until(pilot, lambda: screen.engine_loaded, "torch")
+        await pilot.press("ctrl+t")
+        await finish(pilot, app)  # a long run of x**2
+        app.query_one("#target", Select).value = "sin(x)"
+        await type_into(pilot, app, "epochs", "100")
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.run_config is not None and screen.run_config.epochs == 100,
+                    "the short sin(x) run to start")
+        await finish(pilot, app)
+        loss, fit = app.query_one(LossChart), app.query_one(FitChart)
+        await shown(pilot, app, loss, "1")
+        assert [overlay.label for overlay in loss.overlays] == ["epochs=1000, target=x**2"]
+        assert max(x_labels(loss)) <= 100  # the run on screen, not squashed into the first tenth
+        assert loss.legend_text.split("  ")[0].endswith("train")  # named first
+        await pilot.press("escape", "a")
+        await until(pilot, lambda: loss.up_to_date and max(x_labels(loss)) >= 500, "the axis over every run")
+        assert loss.legend_text.endswith("epoch, all runs")
+        await pilot.press("a")
+        await until(pilot, lambda: loss.up_to_date and max(x_labels(loss)) <= 100, "the run on screen again")
+        await shown(pilot, app, fit, "2")
+        assert fit.overlays == [] and "x**2" not in fit.legend_text  # another function's fit would mislead
+        assert fit.legend_text.split("  ")[0].endswith("model")
+
+
 # -- the store on its own --------------------------------------------------------------------
 def fake_snapshot(run_id: int, config: Config, status: Status = Status.DONE, epoch: int = 10):
     history = LossHistory(16)
@@ -172,3 +205,14 @@ def test_overlays_leave_out_the_run_on_screen_and_keep_to_the_limit() -> None:
     assert [o.label for o in loss] == [f"seed={i}" for i in range(3, MAX_OVERLAYS + 2)]
     assert store.toggle(1) and store.overlaid[-1] == 1 and len(store.overlaid) == MAX_OVERLAYS
     assert not store.toggle(1)
+
+
+def test_the_fit_chart_overlays_only_runs_of_the_same_target_in_their_loss_colours() -> None:
+    store = RunStore()
+    base = Config()
+    for run_id, config in enumerate([base.replace(seed=1), base.replace(target="sin(x)"),
+                                     base.replace(target="x ** 2", seed=3)], start=1):
+        store.record(fake_snapshot(run_id, config))
+    loss, fit, _ = store.overlays(None, base)
+    assert len(loss) == 3
+    assert [o.label for o in fit] == [loss[0].label, loss[2].label] and [o.slot for o in fit] == [0, 2]

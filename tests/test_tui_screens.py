@@ -354,7 +354,7 @@ async def test_divergence_fits_the_80_column_status_line() -> None:
         await finish(pilot, app)
         state = screen_of(app).status_bar.query_one("#state", Static)
         text = str(state.render())
-        assert text.startswith("diverged at epoch ")
+        assert text.startswith("diverged after epoch ")
         assert cell_len(text) <= state.content_region.width  # whole, not cut mid-word
         await pilot.resize_terminal(120, 40)
         await until(pilot, lambda: "lower the learning rate" in str(state.render()), "the hint when there is room")

@@ -10,7 +10,7 @@ import numpy as np
 from quadtui.charts.canvas import Chart, LegendEntry, Trace, legend_entries, never_raises, render
 from quadtui.charts.units import hidden_layers, knockout
 from quadtui.charts.theme import ChartTheme
-from quadtui.charts.ticks import Axis
+from quadtui.charts.ticks import Axis, fmt_number
 from quadtui.charts.titles import fit_title, neuron_title
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ MAX_SAMPLES = 300  # sample dots drawn at most (an even, deterministic subset)
 MAX_OVERLAYS = 8
 SAMPLE_MARK = "·"  # a small dot: the samples sit under the prediction, not over it
 SAMPLE_FADE = 0.35  # how far the samples' colour is mixed towards the background
+REACH = 0.5  # the y range grows by at most this share of the target's span a side to show the prediction
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class FitOverlay:
     label: str
     grid: np.ndarray
     prediction: np.ndarray
+    slot: int | None = None  # its colour among the earlier runs (as on the loss chart); None: its place here
 
 
 @never_raises("fit")
@@ -45,8 +47,10 @@ def fit_chart(
     the true function (braille) and earlier runs' predictions (faint, dashed) over the view.
 
     The prediction is what the lesson is about, so it is drawn last: where it passes, its cells
-    are its own; the samples show beside it.  The y range comes from the target and the samples
-    only, so a wild prediction runs off the edge instead of squashing everything else flat.  More
+    are its own; the samples show beside it.  The y range comes from the target and the samples,
+    grown on a side by at most REACH of their span to take in the prediction, so a wild prediction
+    (a diverged run's 1e13) runs off the edge instead of squashing everything else flat, and the
+    chart says so on the canvas ("prediction off the chart: 1e13", see :func:`off_chart`).  More
     than MAX_SAMPLES samples are thinned to an evenly spaced, deterministic subset.  Without
     ``header`` the chart is untitled (the caller shows :func:`fit_title` and :func:`fit_legend`).
     """
@@ -57,8 +61,37 @@ def fit_chart(
     traces = _fit_traces(snap, theme, overlays, int(width), x_lo, x_hi)
     sy, target, prediction = traces[-2].y, traces[0].y, traces[-1].y
     y_lo, y_hi = _range(np.concatenate((sy, target)), _range(prediction, (-1.0, 1.0)), pad=0.06)
-    chart = Chart(fit_title(snap), traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi), short_title="fit")
+    y_lo, y_hi = _take_in(prediction, y_lo, y_hi)
+    chart = Chart(fit_title(snap), traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi), note=off_chart(prediction, y_lo, y_hi),
+                  short_title="fit")
     return render(chart, width, height, theme, header)
+
+
+def _take_in(prediction: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """The y range grown on a side to show all of the prediction there, if that takes at most
+    REACH of its span; a side the prediction leaves by more stays as the target set it."""
+    good = prediction[np.isfinite(prediction)]
+    if not good.size:
+        return lo, hi
+    reach, pad = REACH * (hi - lo), 0.03 * (hi - lo)
+    low, high = float(good.min()) - pad, float(good.max()) + pad
+    return (low if lo - reach <= low < lo else lo), (high if hi < high <= hi + reach else hi)
+
+
+def off_chart(prediction: np.ndarray, lo: float, hi: float) -> str | None:
+    """What the canvas says when the prediction leaves the y range: its value furthest out
+    ("prediction off the chart: 1e13"), or that it is not a number at all; None when it shows."""
+    values = _floats(prediction)
+    if not values.size:
+        return None
+    good = values[np.isfinite(values)]
+    if not good.size:
+        return "prediction is not a number"
+    low, high = float(good.min()), float(good.max())
+    if low >= lo and high <= hi:
+        return None
+    furthest = high if high - hi >= lo - low else low
+    return f"prediction off the chart: {fmt_number(furthest)}"
 
 
 def fit_legend(snap: Snapshot | None, theme: ChartTheme, overlays: Sequence[FitOverlay] = ()) -> list[LegendEntry]:
@@ -77,7 +110,8 @@ def _fit_traces(snap: Snapshot, theme: ChartTheme, overlays: Sequence[FitOverlay
     traces = [Trace(grid, _floats(snap.grid_target), "braille", theme.muted, label="target", rank=1)]
     for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
         ox, oy = _thin(_floats(overlay.grid), _floats(overlay.prediction), 4 * width)
-        traces.append(Trace(ox, oy, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label,
+        slot = i if overlay.slot is None else overlay.slot
+        traces.append(Trace(ox, oy, "hd", theme.faint(theme.series(2 + slot)), dashed=True, label=overlay.label,
                             rank=3))
     traces.append(Trace(sx, sy, SAMPLE_MARK, theme.faint(theme.series(1), SAMPLE_FADE), lines=False,
                         label="samples", rank=2))

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 BINS_PER_COLUMN = 1  # each bin is drawn low→high: two points a column, hd's resolution
 MAX_OVERLAYS = 8
+MAX_BINS = 4096  # an earlier run cut to the run on screen is binned in at most twice this many bins
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,15 @@ def loss_chart(
     log_x: bool = False,
     header: bool = True,
     mark: int | None = None,
+    all_runs: bool = False,
 ) -> str:
     """Loss per epoch on a log scale, titled as :func:`loss_title` says (without ``header``, untitled:
     the caller shows :func:`loss_title` and :func:`loss_legend` itself); ``mark``: an epoch to
     mark with a vertical line (the timeline's cursor).
+
+    The x axis follows the run on screen: earlier runs (``overlays``) are drawn up to its epoch,
+    so a new run is never squashed into the first columns by a longer one; with ``all_runs`` (or
+    before the run's first epoch) the axis spans the longest of them instead.
 
     The train curve comes from ``snap.history.decimate`` (a bin per column, drawn from
     its lowest to its highest loss: two points a column, so a one-epoch spike stays visible);
@@ -54,13 +60,15 @@ def loss_chart(
     """
     if snap is None:
         return render(Chart("loss", note=hint), width, height, theme, header)
-    traces = _traces(snap, theme, overlays, max(8, BINS_PER_COLUMN * int(width)), log_x)
+    upto = None if all_runs or not snap.epoch else _run_end(snap)
+    traces = _traces(snap, theme, overlays, max(8, BINS_PER_COLUMN * int(width)), log_x, upto)
     lo, hi = _log_limits([trace.y for trace in traces])
     if mark is not None:
         at = float(max(1, mark))  # epoch 0 (before any update) sits on the axis' first epoch
         traces.insert(0, Trace(np.array([at, at]), np.array([10.0**lo, 10.0**hi]), "braille", theme.series(2),
                                label=f"epoch {mark:,}", rank=3))
     last = max([float(snap.epoch), 2.0] + [float(trace.x[-1]) for trace in traces if trace.x.size])
+    last = last if upto is None else upto
     x_axis = Axis(0.0, math.log10(last), log=True, integer=True) if log_x else Axis(1, last, integer=True)
     traces = [_on_log_axis(trace, lo, log_x) for trace in traces]
     note = None if len(snap.history) or overlays else "no epochs yet"
@@ -76,12 +84,18 @@ def loss_legend(snap: Snapshot | None, theme: ChartTheme, overlays: Sequence[Los
     return legend_entries(_traces(snap, theme, overlays, 8, False))
 
 
+def _run_end(snap: Snapshot) -> float:
+    """Where the run on screen's curves end: the last epoch of the x axis that follows it."""
+    return max(2.0, float(snap.epoch) + 0.5)  # a bin's point sits half an epoch past its start
+
+
 def _traces(snap: Snapshot, theme: ChartTheme, overlays: Sequence[LossOverlay], bins: int,
-            log_x: bool) -> list[Trace]:
-    """Earlier runs (faint, dashed), eval, then train on top: what the optimiser sees."""
+            log_x: bool, upto: float | None = None) -> list[Trace]:
+    """Earlier runs (faint, dashed; up to epoch ``upto`` when given), eval, then train on top:
+    what the optimiser sees."""
     traces: list[Trace] = []
     for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
-        x, y = _envelope(overlay.history, max(4, bins // 2), log_x)  # faint and dashed: half the detail
+        x, y = _envelope(overlay.history, max(4, bins // 2), log_x, upto)  # faint and dashed: half the detail
         traces.append(Trace(x, y, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label,
                             rank=1))
     x, y = _binned(snap.eval_epochs, snap.eval_loss, max(4, bins // 2), log_x)  # eval is smooth
@@ -98,11 +112,23 @@ def _labelled(name: str, value: float | None) -> str:
     return f"{name} {fmt_number(value)}" if value is not None and math.isfinite(value) else name
 
 
-def _envelope(history: LossHistory, bins: int, log_x: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Points that zig-zag from each bin's low to its high: spikes survive decimation."""
+def _envelope(history: LossHistory, bins: int, log_x: bool = False,
+              upto: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Points that zig-zag from each bin's low to its high: spikes survive decimation.
+
+    With ``upto``, only the epochs up to it (and the next point, so the line reaches the edge),
+    in about ``bins`` bins across them: a longer run cut to the run on screen keeps its detail.
+    """
     if history is None or len(history) == 0:
         return np.empty(0), np.empty(0)
+    n = len(history)
+    if upto is not None and upto < n:
+        share = math.log(n + 1) / math.log(upto + 1) if log_x else n / upto
+        bins = int(min(bins * share + 1, 2 * MAX_BINS))
     series = history.decimate_log(bins) if log_x else history.decimate(bins)
+    if upto is not None and upto < n:
+        inside = int(np.searchsorted(np.asarray(series.x), upto, side="right")) + 1
+        series = type(series)(series.x[:inside], series.lo[:inside], series.hi[:inside])
     lo = np.asarray(series.lo, dtype=np.float64)
     hi = np.asarray(series.hi, dtype=np.float64)
     x = np.repeat(np.asarray(series.x, dtype=np.float64), 2)

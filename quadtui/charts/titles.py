@@ -23,17 +23,18 @@ def epoch_text(snap: Snapshot) -> str:
 
 
 def loss_title(snap: Snapshot | None) -> str:
-    """``loss · epoch 1,234/5,000 · 0.0632``: the train loss now, then the run's state if not plain."""
+    """``loss · epoch 1,234/5,000 · 0.0632``: the train loss now, then the run's state if not plain
+    (a diverged run: ``· diverged``; its epoch is the last one it kept, as the status line says)."""
     if snap is None:
         return "loss"
     title = f"loss · {epoch_text(snap)}"
     now = snap.train_now
     if now is not None and math.isfinite(now):
         title += f" · {fmt_number(now)}"
-    if snap.diverged_at is not None:
-        return f"{title} · diverged at {snap.diverged_at:,}"
     status = getattr(snap.status, "value", str(snap.status))
-    return f"{title} · {status}" if status in ("stopped", "error", "paused") else title
+    if snap.diverged_at is not None:
+        status = "diverged"
+    return f"{title} · {status}" if status in ("stopped", "error", "paused", "diverged") else title
 
 
 def loss_axis_label(log_x: bool) -> str:

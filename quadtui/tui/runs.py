@@ -5,7 +5,9 @@ by a new run) becomes a :class:`RunRecord`; sweep members can join too.  A run i
 named by what differs from the run on screen — ``lr=0.05, hidden=16`` — or
 ``run 3`` when nothing does.  The store remembers which runs the charts overlay
 (the newest ones by default, or the user's choice) and hands the charts their
-overlays, rebuilt only when something they depend on changed.
+overlays, rebuilt only when something they depend on changed.  The fit chart gets
+only the runs that fitted the same target as the run on screen: another function's
+curve under this one would only mislead.
 """
 
 from __future__ import annotations
@@ -69,6 +71,11 @@ def difference(config: Config, reference: Config) -> str:
     if len(parts) > LABEL_FIELDS:
         parts = [*parts[:LABEL_FIELDS], f"+{len(parts) - LABEL_FIELDS} more"]
     return ", ".join(parts)
+
+
+def same_target(config: Config, reference: Config) -> bool:
+    """Whether two runs fit the same function (spaces aside: ``x**2`` is ``x ** 2``)."""
+    return "".join(config.target.split()) == "".join(reference.target.split())
 
 
 def time_text(seconds: float | None) -> str:
@@ -194,7 +201,8 @@ class RunStore:
     def overlays(self, current: Snapshot | None, reference: Config) -> tuple[list[LossOverlay], list[FitOverlay], Hashable]:
         """The loss and fit overlays beside the run on screen, and a key that changes when they do.
 
-        The run on screen is never overlaid on itself.
+        The run on screen is never overlaid on itself; the fit chart overlays only the runs of
+        ``reference``'s target (each keeps the colour it has on the loss chart).
         """
         current_id = None if current is None else current.run_id
         key: Hashable = (self.version, current_id, reference)
@@ -202,7 +210,8 @@ class RunStore:
             runs = [run for number in self.drawn(current) if (run := self.get(number)) is not None]
             names = self.labels(runs, reference)
             loss = [LossOverlay(name, run.history) for name, run in zip(names, runs)]
-            fit = [FitOverlay(name, run.grid, run.prediction) for name, run in zip(names, runs)]
+            fit = [FitOverlay(name, run.grid, run.prediction, slot) for slot, (name, run) in enumerate(zip(names, runs))
+                   if same_target(run.config, reference)]
             self._cache = (key, (loss, fit))
         loss, fit = self._cache[1]
         return loss, fit, self._cache[0]

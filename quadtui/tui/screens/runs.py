@@ -27,6 +27,8 @@ BINDINGS = [
             tooltip="Show or hide the table of finished runs (Enter on a row: use its settings; space: overlay it)"),
     Binding("o", "overlays", "Overlays", id="overlays", show=False,
             tooltip="Draw the chosen earlier runs (dashed) on the loss and fit charts, or hide them"),
+    Binding("a", "all_runs", "All runs", id="all-runs", show=False,
+            tooltip="Loss chart: widen the epoch axis to every earlier run drawn, or follow the run on screen"),
     Binding("v", "sweep", "Sweep", id="sweep",
             tooltip="Vary one setting: train one run per value (e.g. hidden = 1,2,4,8) and compare them"),
 ]
@@ -34,6 +36,7 @@ BINDINGS = [
 PALETTE_TITLES = {
     "runs": "Runs table: compare finished runs",
     "overlays": "Show / hide earlier runs on the charts",
+    "all-runs": "Loss chart: epochs of every run drawn / of the run on screen",
     "sweep": "Sweep: one run per value of a setting",
 }
 
@@ -69,6 +72,11 @@ class CompareActions:
         shown = self.runs.toggle_shown()
         self._compare()
         self.notify(f"earlier runs {'shown' if shown else 'hidden'} on the charts", timeout=2)  # type: ignore[attr-defined]
+
+    def action_all_runs(self) -> None:
+        chart = self.query_one(LossChart)  # type: ignore[attr-defined]
+        chart.all_runs = not chart.all_runs
+        chart.changed()
 
     # (handlers by name: a mixin's @on handlers would not be collected)
     def on_runs_table_overlays_changed(self) -> None:

@@ -249,6 +249,7 @@ class LossChart(Chart):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.log_x = False  # epochs on a log scale (the l key): the first epochs get room
+        self.all_runs = False  # the x axis spans every run drawn (the a key), not just the run on screen
 
     def title(self) -> str:
         title = loss_title(self.snapshot)
@@ -258,14 +259,16 @@ class LossChart(Chart):
         return loss_legend(self.snapshot, theme, self.overlays)
 
     def caption(self) -> str:
-        return loss_axis_label(self.log_x) if self.snapshot is not None else ""
+        if self.snapshot is None:
+            return ""
+        return loss_axis_label(self.log_x) + (", all runs" if self.all_runs and self.overlays else "")
 
     def mode(self) -> Hashable:
-        return (self.log_x, self.mark)
+        return (self.log_x, self.mark, self.all_runs)
 
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
         return loss_chart(self.snapshot, width, height, theme, overlays=self.overlays, log_x=self.log_x,
-                          header=False, mark=self.mark)
+                          header=False, mark=self.mark, all_runs=self.all_runs)
 
 
 class FitChart(Chart):

@@ -53,7 +53,12 @@ def clock(seconds: float) -> str:
 
 
 def state_text(snap: Snapshot | None, error: str | None = None) -> str:
-    """ready / training / paused / done / diverged at epoch N (hint) / stopped / error: …"""
+    """ready / training / paused / done / diverged after epoch N (hint) / stopped / error: …
+
+    A diverged run names the last epoch it kept (``snap.epoch``: the same number as the epoch
+    beside it and in the charts' titles), not the engine's ``diverged_at``, the epoch after it
+    whose loss was not finite.
+    """
     if error is not None:
         return f"error: {error}"
     if snap is None:
@@ -62,7 +67,7 @@ def state_text(snap: Snapshot | None, error: str | None = None) -> str:
     if status == "paused" and snap.epoch == 0:
         return "ready"
     if status == "diverged":
-        return f"diverged at epoch {snap.diverged_at}: lower the learning rate"
+        return f"diverged after epoch {snap.epoch}: lower the learning rate"
     if status == "error":
         return f"error: {snap.error}"
     return status
