@@ -2,15 +2,15 @@
 
 :class:`SweepDialog` asks for the setting and its values (checked by the same
 parser as ``quadtui --sweep``); :class:`SweepScreen` trains the sweep in a thread
-worker — live progress and each member's latest loss — then shows final loss
-against the value, every member's fit, and a table.  Enter on a member puts its
-settings in the form; ``a`` adds the members to the runs table.
+worker — live, each member's status, epochs and latest loss, and the fits of the
+members that have finished — then shows final loss against the value, every
+member's fit, and a table.  Enter on a member puts its settings in the form;
+``a`` adds the members to the runs table.  The charts: widgets/sweep_charts.py.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Hashable
 
 import numpy as np
@@ -23,13 +23,13 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 from textual.worker import Worker, get_current_worker
 
-from quadtui.charts import ChartTheme, FitOverlay, LegendEntry, sweep_chart, sweep_legend, sweep_title
+from quadtui.charts import FitOverlay
 from quadtui.charts.fit import MAX_OVERLAYS
 from quadtui.core.config import FIELDS, Config, ConfigError
 from quadtui.core import budget
 from quadtui.core.sweep_spec import MAX_MEMBERS, parse_sweep_spec
 from quadtui.tui.runs import RunStore, value_text
-from quadtui.tui.widgets.chart import Chart, FitChart, placeholder
+from quadtui.tui.widgets.sweep_charts import FitView, SweepChart, SweepFitChart
 from quadtui.tui.widgets.status import clock, loss_text, plural
 from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 
@@ -220,73 +220,6 @@ def best_index(result: SweepResult) -> int:
 
 
 # -- the result screen ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class FitView:
-    """What the fit chart reads from a snapshot, made from a sweep's best member."""
-
-    run_id: int
-    config: Config
-    status: str
-    epoch: int
-    grid: np.ndarray
-    grid_target: np.ndarray
-    prediction: np.ndarray
-    x_samples: np.ndarray
-    y_samples: np.ndarray
-
-
-class SweepChart(Chart):
-    """Final loss (latest loss while training) against the swept value."""
-
-    def __init__(self, param: str, values: list[Any], *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.param = param
-        choice = FIELDS[param].kind == "choice" or not all(isinstance(v, (int, float)) for v in values)
-        self.x = [float(i) for i in range(len(values))] if choice else [float(v) for v in values]
-        self.names = ", ".join(f"{i} {value_text(param, v)}" for i, v in enumerate(values)) if choice else ""
-        positive = all(x > 0 for x in self.x)
-        self.log_x = not choice and positive and max(self.x) / min(self.x) >= 8
-        self.losses: list[float | None] = [None] * len(values)
-        self.finished: int | None = None  # while training: how many runs have ended (None once the sweep has)
-        self.version = 0
-
-    def title(self) -> str:
-        if self.finished is not None:  # the losses are the latest, not final: count only the runs that ended
-            title = f"loss now by {self.param} · {self.finished}/{len(self.x)} done"
-        else:
-            title = sweep_title(self.param, self.x, self.losses, self.log_x)
-        return f"{title} ({self.names})" if self.names else title
-
-    def legend(self, theme: ChartTheme) -> list[LegendEntry]:
-        entries = sweep_legend(self.param, self.x, self.losses, theme, self.log_x)
-        if self.finished is None:
-            return entries
-        return [replace(e, label=e.label.replace("best ", "lowest now ", 1)) for e in entries]
-
-    def set_losses(self, losses: list[float | None], finished: int | None = None) -> None:
-        """Final losses (``finished`` None), or the latest ones while ``finished`` runs of them have ended."""
-        self.losses, self.finished, self.version = list(losses), finished, self.version + 1
-        self.changed()
-
-    def mode(self) -> Hashable:
-        return self.version
-
-    def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return sweep_chart(self.param, self.x, self.losses, width, height, theme, log_x=self.log_x, header=False)
-
-
-class SweepFitChart(FitChart):
-    heading = "fits"  # names the best member once one has a fit
-
-    def title(self) -> str:
-        return self.heading
-
-    def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        if self.snapshot is None:  # a member's fit is drawn once it has finished
-            return placeholder(width, height, "fits as runs finish")
-        return super().draw(width, height, theme)
-
-
 class SweepScreen(Screen["Config | None"]):
     """Trains one sweep and shows it; dismissed with a member's config to put in the form, or None."""
 
@@ -361,7 +294,8 @@ class SweepScreen(Screen["Config | None"]):
             f"{progress.completed:,} of {progress.total:,} epochs")
         self.query_one(SweepChart).set_losses(progress.losses, progress.finished)
         for i, (loss, epochs, status) in enumerate(zip(progress.losses, progress.epochs, progress.statuses)):
-            for column, text in (("status", "waiting" if status == "ready" else status),
+            shown = {"ready": "waiting", "diverged": f"diverged at {epochs + 1}"}.get(status, status)
+            for column, text in (("status", shown),
                                  ("epochs", f"{epochs:,}"), ("final", loss_text(loss) if loss is not None else "-")):
                 self.table.update_cell(str(i), column, text, update_width=True)
         best = best_finished(progress)
@@ -415,9 +349,9 @@ class SweepScreen(Screen["Config | None"]):
             others = [others[round(i * (len(others) - 1) / (MAX_OVERLAYS - 1))] for i in range(MAX_OVERLAYS)]
         chart = self.query_one(SweepFitChart)
         overlays = [FitOverlay(f"{self.param}={value_text(self.param, v)}", grid, fit) for v, fit in others]
-        chart.heading = f"fits: best {self.param}={value_text(self.param, value)}" + (", others dashed" if others else "")
         chart.set_overlays(overlays, key)
         chart.show(view)
+        chart.set_heading(f"fits: best {self.param}={value_text(self.param, value)}" + (", others dashed" if others else ""))
 
     # -- keys ---------------------------------------------------------------------------
     def action_close(self) -> None:
