@@ -16,6 +16,7 @@ from quadtui.core.export import export_run
 from quadtui.core.files import FileWriteError
 from quadtui.core.model import build_model
 from quadtui.core.tomlio import load_config_file
+from tests.test_codegen import run_script
 
 
 def read_csv(path):
@@ -49,7 +50,9 @@ def test_loss_csv_has_every_epoch_and_eval_where_measured(engine, tmp_path):
     assert engine.eval_every == 3
     assert measured == list(range(1, 2501, 3)) == snap.eval_epochs.tolist()
     evals = np.array([float(r["eval_loss"]) for r in rows if r["eval_loss"]], dtype=np.float32)
-    np.testing.assert_array_equal(evals, snap.eval_loss)
+    np.testing.assert_array_equal(evals[:-1], snap.eval_loss[:-1])
+    # the last row: the trained model's eval, the one the app shows beside the final train loss
+    assert np.float32(rows[-1]["eval_loss"]) == np.float32(snap.eval_now) != snap.eval_loss[-1]
 
 
 def test_fit_csv_is_the_view_grid(engine, tmp_path):
@@ -127,3 +130,30 @@ def test_a_diverged_run_exports_what_it_kept(tmp_path):
     rows = read_csv(export_run(engine, tmp_path / "run") / "loss.csv")
     assert len(rows) == engine.epoch == engine.diverged_at - 1
     assert all(np.isfinite(float(r["train_loss"])) for r in rows)
+
+
+@pytest.mark.parametrize("config", [Config(epochs=300, hidden=5), Config(epochs=60, hidden=4, batch_size=16)],
+                         ids=["full-batch", "mini-batches"])
+def test_a_mid_run_export_says_the_epochs_it_ran_and_its_script_ends_on_its_weights(config, tmp_path):
+    engine = Engine(config)
+    ran = config.epochs * 2 // 5 + 1  # not a multiple of the eval step: the last row had no eval
+    engine.advance(ran)
+    snap = engine.snapshot()
+    folder = export_run(snap, tmp_path / "run")
+    assert load_config_file(folder / "config.toml") == config.replace(epochs=ran)
+    note = f"Exported after {ran:,} of the run's {config.epochs:,} epochs"
+    assert note in (folder / "config.toml").read_text()
+    script = (folder / "train.py").read_text()
+    assert f"EPOCHS = {ran}" in script and note in " ".join(script.split())
+    rows = read_csv(folder / "loss.csv")
+    assert len(rows) == ran and rows[-1]["eval_loss"] == str(np.float32(snap.eval_now))
+    last = run_script(script, tmp_path)[-1]
+    assert last.startswith("final loss: ")
+    assert np.float32(last.removeprefix("final loss: ")) == np.float32(rows[-1]["train_loss"])
+    assert float(last.removeprefix("final loss: ")) == snap.train_now
+
+
+def test_a_finished_run_exports_its_own_epochs_without_a_note(engine, tmp_path):
+    folder = export_run(engine, tmp_path / "run")
+    assert load_config_file(folder / "config.toml") == engine.config
+    assert "Exported after" not in (folder / "config.toml").read_text() + (folder / "train.py").read_text()

@@ -349,3 +349,18 @@ def test_cli_table_and_exit_codes(capsys):
     assert run_sweep_cli(Config(), "hidden=2,x") == 2
     err = capsys.readouterr().err
     assert err.startswith("quadtui: error: --sweep hidden=2,x: hidden = 'x'") and err.count("\n") == 1
+
+
+def test_progress_carries_each_members_epochs_status_and_fit_as_it_finishes():
+    seen = []
+    sweep = Sweep(Config(hidden=4), "epochs", [50, 400])
+    assert sweep.groups == [[0, 1]]  # one batched model: the short member ends while the long one trains
+    result = sweep.run(on_progress=seen.append, interval=0)
+    assert all(len(p.epochs) == len(p.statuses) == len(p.predictions) == 2 for p in seen)
+    assert [p.epochs[1] for p in seen] == sorted(p.epochs[1] for p in seen)
+    midway = [p for p in seen if p.statuses == ["done", "training"]]
+    assert midway and all(p.finished == 1 and p.epochs[0] == 50 and 50 <= p.epochs[1] < 400 for p in midway)
+    assert midway[0].predictions[0] is result.members[0].prediction and midway[0].predictions[1] is None
+    assert seen[-1].finished == 2 and seen[-1].epochs == [50, 400]
+    assert [m.final_loss for m in result.members] == [Engine(Config(hidden=4, epochs=e)).run().train_now
+                                                      for e in (50, 400)]

@@ -26,7 +26,8 @@ from quadtui.tui.screens.code import CodeScreen
 from quadtui.tui.screens.files import ConfirmScreen, PathScreen
 from quadtui.tui.screens.share import ShareScreen
 from quadtui.tui.widgets.chart import FitChart
-from tests.test_tui import SMALL, finish, notified, screen_of, type_into, until
+from quadtui.tui.widgets.status import loss_text
+from tests.test_tui import SMALL, finish, notified, screen_of, status_text, type_into, until
 
 
 def notes(app: QuadApp) -> list[str]:
@@ -307,6 +308,26 @@ async def test_export_holds_the_weights_on_screen_even_after_a_live_lr_change(tm
         await pilot.press("ctrl+g")
         await until(pilot, lambda: isinstance(app.screen, CodeScreen), "the code again")
         assert "LR_CHANGES" not in app.screen.script and "N_HIDDEN = 5" in app.screen.script
+
+
+async def test_a_mid_run_export_has_the_epochs_run_and_the_eval_on_screen(tmp_path: Path) -> None:
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = screen_of(app)
+        await until(pilot, lambda: screen.engine_loaded, "torch")
+        await pilot.press("S")  # 100 of the 300 epochs, then paused
+        await until(pilot, lambda: screen.last is not None and screen.last.epoch == 100, "100 epochs")
+        await until(pilot, lambda: f"eval {loss_text(screen.last.eval_now)}" in status_text(app), "the eval shown")
+        shown = status_text(app)
+        await pilot.press("ctrl+f")
+        await answer_path(pilot, app, tmp_path / "mid")
+        await until(pilot, lambda: "Exported" in note_titles(app), "the export")
+    folder = tmp_path / "mid"
+    assert load_config_file(folder / "config.toml") == SMALL.replace(epochs=100)
+    assert "Exported after 100 of the run's 300 epochs" in (folder / "config.toml").read_text()
+    assert "EPOCHS = 100" in (folder / "train.py").read_text()
+    last = (folder / "loss.csv").read_text().splitlines()[-1].split(",")
+    assert last[0] == "100" and f"eval {loss_text(float(last[2]))}" in shown
 
 
 async def test_the_palette_offers_code_share_load_export_widen_and_lesson() -> None:

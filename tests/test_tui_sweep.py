@@ -159,3 +159,30 @@ async def test_quitting_mid_sweep_ends_the_thread_promptly(monkeypatch) -> None:
         time.sleep(0.005)
     assert ended, "the sweep thread did not stop"
     assert ended[0] - asked < 1.0
+
+
+async def test_a_running_sweep_shows_each_member_live_at_80x24() -> None:
+    app = QuadApp(Config(epochs=10_000_000), sweep="epochs=300,10000000")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.worker is not None, "a sweep")
+        screen = app.screen
+        table = screen.table
+        await until(pilot, lambda: cells(table, "status") == ["done", "training"]
+                    and int(cells(table, "epochs")[1].replace(",", "")) > 0, "the first member done, the second going")
+        first = int(cells(table, "epochs")[1].replace(",", ""))
+        await until(pilot, lambda: int(cells(table, "epochs")[1].replace(",", "")) > first, "the epochs to move on")
+        assert cells(table, "epochs")[0] == "300" and cells(table, "final")[1] != "-"
+        assert cells(table, "final")[0] == loss_text(Engine(Config(epochs=300)).run().train_now)
+        # every column shows its whole text, and the table fits the screen
+        for key, column in table.columns.items():
+            assert column.get_render_width(table) >= max(len(text) for text in cells(table, key.value) + [""])
+        assert sum(column.get_render_width(table) for column in table.columns.values()) <= table.size.width
+        loss_chart, fit_chart = screen.query(Chart)
+        assert loss_chart.border_title == "loss now by epochs · 1/2 done"
+        assert "best" not in loss_chart.legend_text
+        await until(pilot, lambda: fit_chart.snapshot is not None and fit_chart.up_to_date, "the first member's fit")
+        assert "epochs=300" in fit_chart.border_title and fit_chart.plain.strip()
+        assert screen.result is None
+        await pilot.press("escape")
+        await until(pilot, lambda: screen.result is not None, "the stopped sweep's results")
+        assert loss_chart.border_title.startswith("final loss by epochs")

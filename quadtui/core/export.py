@@ -3,12 +3,15 @@
 The folder holds
 
 * ``config.toml`` — load it again with ``quadtui --config`` (the learning rate the run
-  started with; changes made while it trained are listed in a comment),
-* ``loss.csv`` — ``epoch,train_loss,eval_loss`` (eval blank between measurements),
+  started with; changes made while it trained are listed in a comment; a run exported before
+  its end has the epochs it actually ran, and a comment says so),
+* ``loss.csv`` — ``epoch,train_loss,eval_loss`` (eval blank between measurements; the last
+  row's eval is the exported model's, the one the app shows),
 * ``fit.csv`` — ``x,target,prediction,h0..`` on the chart grid (``h*``: the hidden units;
   with more than one hidden layer ``l1_h0..,l2_h0..``: every layer's),
 * ``model.pt`` — the trained ``state_dict`` (``nn.Sequential`` as in ``train.py``),
-* ``train.py`` — the standalone script that trains the same run (learning-rate changes included),
+* ``train.py`` — the standalone script that trains the same run (learning-rate changes included)
+  for the epochs run, so it ends with the weights in ``model.pt``,
 * ``screenshot.svg`` — when the app passes one.
 
 The folder is written all at once or not at all (:mod:`quadtui.core.export_folder`:
@@ -21,6 +24,7 @@ probe folder) so a caller can refuse it before a long run.  Every failure is one
 from __future__ import annotations
 
 import io
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,9 +38,10 @@ from quadtui.core.tomlio import config_to_toml
 if TYPE_CHECKING:
     import torch
 
+    from quadtui.core.config import Config
     from quadtui.core.engine import Engine, Snapshot
 
-__all__ = ["FILES", "check_folder", "config_toml", "export_run", "fit_csv", "loss_csv"]
+__all__ = ["FILES", "check_folder", "config_toml", "exported_config", "export_run", "fit_csv", "loss_csv"]
 
 FILES = ("config.toml", "loss.csv", "fit.csv", "model.pt", "train.py", "screenshot.svg")
 
@@ -69,7 +74,7 @@ def export_run(
         "loss.csv": loss_csv(snap),
         "fit.csv": fit_csv(snap),
         "model.pt": _state_dict_bytes(model),
-        "train.py": script_for(snap.config, snap.lr_schedule),
+        "train.py": script_for(exported_config(snap), snap.lr_schedule, note=_cut_short(snap)),
     }
     if screenshot_svg is not None:
         files["screenshot.svg"] = screenshot_svg
@@ -77,24 +82,50 @@ def export_run(
     return write_folder(directory, files, overwrite=overwrite, stale=FILES)
 
 
+def exported_config(snap: "Snapshot") -> "Config":
+    """The run's config with the epochs it actually ran: an export before the end (paused, stopped,
+    diverged) must not claim epochs its weights never saw, and train.py must end on those weights."""
+    if 0 < snap.epoch < snap.config.epochs:
+        return snap.config.replace(epochs=snap.epoch)
+    return snap.config
+
+
+def _cut_short(snap: "Snapshot") -> str:
+    """A sentence for an export taken before the run's end ("" otherwise)."""
+    if not 0 < snap.epoch < snap.config.epochs:
+        return ""
+    return (f"Exported after {snap.epoch:,} of the run's {snap.config.epochs:,} epochs: "
+            f"epochs is the {snap.epoch:,} run, so train.py ends with the weights in model.pt.")
+
+
 def config_toml(snap: "Snapshot") -> str:
-    """The config the run started with; learning-rate changes made while it trained, as comments."""
+    """The config the run started with (with the epochs it ran); learning-rate changes made while it
+    trained, and an export before the end, as comments."""
+    config = exported_config(snap)
+    note = f"# {_cut_short(snap)}\n" if _cut_short(snap) else ""
     if not snap.lr_schedule:
-        return config_to_toml(snap.config)
+        return config_to_toml(config) + note
     changes = ", ".join(f"from epoch {epoch + 1} lr = {lr!r}" for epoch, lr in snap.lr_schedule[1:])
     return (
-        config_to_toml(snap.config.replace(lr=snap.lr_schedule[0][1]))
+        config_to_toml(config.replace(lr=snap.lr_schedule[0][1]))
         + f"# changed while the run trained (train.py replays it): {changes}\n"
+        + note
     )
 
 
 def loss_csv(snap: "Snapshot") -> str:
-    """``epoch,train_loss,eval_loss``: one row per epoch run; eval is blank where not measured."""
+    """``epoch,train_loss,eval_loss``: one row per epoch run; eval is blank where not measured.
+
+    The last row's eval is the exported model's (``eval_now``, what the app shows beside the
+    final train loss), not a measurement from before that epoch's update.
+    """
     train = np.asarray(snap.train_loss, dtype=np.float32)
     evals = [""] * train.size
     for epoch, value in zip(snap.eval_epochs.tolist(), snap.eval_loss.astype(np.float32)):
         if 1 <= epoch <= train.size:
             evals[epoch - 1] = str(value)
+    if evals and math.isfinite(snap.eval_now):
+        evals[-1] = str(np.float32(snap.eval_now))
     rows = [f"{epoch},{loss},{ev}\n" for epoch, loss, ev in zip(range(1, train.size + 1), train, evals)]
     return "epoch,train_loss,eval_loss\n" + "".join(rows)
 

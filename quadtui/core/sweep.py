@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -47,6 +47,7 @@ from quadtui.core.sweep_spec import MAX_MEMBERS, parse_sweep_spec
 
 __all__ = ["GridSweep", "Sweep", "SweepMember", "SweepProgress", "SweepResult", "parse_sweep_spec"]
 
+FINISHED = ("done", "diverged", "stopped")  # a member's status once it has ended
 CHUNK_SECONDS = 0.03  # train in chunks of about this long between cancel checks
 
 
@@ -100,6 +101,16 @@ class SweepProgress:
     losses: list[float | None]  # each member's latest loss (None before it starts)
     completed: int  # member-epochs done, of
     total: int
+    #: per member, live: epochs run, status ('ready' before it starts, 'training', then as SweepMember's),
+    #: and its fit on the view grid once it has finished (None before: a batched model is not evaluated mid-run)
+    epochs: list[int] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    predictions: list[np.ndarray | None] = field(default_factory=list)
+
+    @property
+    def finished(self) -> int:
+        """How many members have ended (done, diverged or stopped)."""
+        return sum(status in FINISHED for status in self.statuses)
 
 
 class Sweep:
@@ -162,13 +173,16 @@ class Sweep:
         self._last_emit = now
         losses = [m.history.last() if m.history is not None else None for m in self.members]
         done = sum(m.epochs_run for m in self.members)
-        self._on_progress(SweepProgress(epoch, losses, done, self._total))
+        members = self.members
+        self._on_progress(SweepProgress(epoch, losses, done, self._total, [m.epochs_run for m in members],
+                                        [m.status for m in members], [m.prediction for m in members]))
 
     # -- one member alone, with the single-run engine -------------------------------------------------
     def _run_engine(self, k: int, cancel: CancelFlag) -> None:
         member = self.members[k]
         engine = Engine(member.config)
         member.history = engine.history
+        member.status = "training"
 
         def progress(epoch: int) -> None:
             member.epochs_run = epoch
@@ -177,6 +191,7 @@ class Sweep:
         snap = engine.run(cancel=cancel, on_progress=progress, interval=math.inf)
         self._finish_from_engine(member, engine)
         member.status = snap.status.value if snap.status is not Status.ERROR else "stopped"
+        self._emit(member.epochs_run, force=True)  # its row and fit show now, not after the next chunk
 
     def _finish_from_engine(self, member: SweepMember, engine: Engine) -> None:
         snap = engine.snapshot()
@@ -213,6 +228,14 @@ class Sweep:
             m.status = "training"
         active = list(range(len(group)))
         finals: dict[int, list[torch.Tensor]] = {}
+
+        def settle(j: int) -> None:
+            """Member ``j``'s final loss, fit and eval from its final weights (as soon as it ends: shown live)."""
+            net = FastMLP(members[j].config, model.models[j])  # the member's shapes; weights replaced here
+            for dst, src in zip(net.params, finals[j]):
+                dst.copy_(src)
+            members[j].final_loss = members[j].history.last()
+            members[j].prediction, members[j].eval_loss = _evaluate(net, datasets[group[j]])
         epoch, chunk = 0, 16
         with torch.inference_mode():
             while active:
@@ -238,6 +261,7 @@ class Sweep:
                             finals[j] = model.member_params(j)
                             model.freeze(j)
                             active.remove(j)
+                            settle(j)
                         continue
                     bad = int(np.argmin(ok)) if not ok.all() else n
                     m.history.append(column[:bad])
@@ -252,12 +276,9 @@ class Sweep:
         for j, m in enumerate(members):
             if m.status == "diverged":
                 self._replay_diverged(m)
-            else:
-                net = FastMLP(m.config, model.models[j])  # the member's shapes; weights replaced below
-                for dst, src in zip(net.params, finals[j]):
-                    dst.copy_(src)
-                m.final_loss = m.history.last()
-                m.prediction, m.eval_loss = _evaluate(net, datasets[group[j]])
+            elif m.status == "stopped":
+                settle(j)
+        self._emit(epoch, force=True)
 
     def _replay_diverged(self, member: SweepMember) -> None:
         """The single run keeps its last finite state; replay it alone to get that state exactly."""

@@ -30,7 +30,7 @@ from quadtui.charts.fit import MAX_OVERLAYS
 from quadtui.core.class_board import ClassBoard, RunCurves, read_curves
 from quadtui.core.class_entry import FILTER_HELP, BoardEntry, setting_text, time_text
 from quadtui.core.config import DEFAULT, Config, ConfigError
-from quadtui.tui.screens.sweep import FitView
+from quadtui.tui.widgets.sweep_charts import FitView
 from quadtui.tui.widgets.chart import FitChart
 from quadtui.tui.widgets.run_list import RunList, columns
 

@@ -2,15 +2,15 @@
 
 :class:`SweepDialog` asks for the setting and its values (checked by the same
 parser as ``quadtui --sweep``); :class:`SweepScreen` trains the sweep in a thread
-worker — live progress and each member's latest loss — then shows final loss
-against the value, every member's fit, and a table.  Enter on a member puts its
-settings in the form; ``a`` adds the members to the runs table.
+worker — live, each member's status, epochs and latest loss, and the fits of the
+members that have finished — then shows final loss against the value, every
+member's fit, and a table.  Enter on a member puts its settings in the form;
+``a`` adds the members to the runs table.  The charts: widgets/sweep_charts.py.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Hashable
 
 import numpy as np
@@ -23,17 +23,18 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 from textual.worker import Worker, get_current_worker
 
-from quadtui.charts import ChartTheme, FitOverlay, LegendEntry, sweep_chart, sweep_legend, sweep_title
+from quadtui.charts import FitOverlay
 from quadtui.charts.fit import MAX_OVERLAYS
 from quadtui.core.config import FIELDS, Config, ConfigError
 from quadtui.core import budget
 from quadtui.core.sweep_spec import MAX_MEMBERS, parse_sweep_spec
 from quadtui.tui.runs import RunStore, value_text
-from quadtui.tui.widgets.chart import Chart, FitChart
+from quadtui.tui.widgets.sweep_charts import FitView, SweepChart, SweepFitChart
 from quadtui.tui.widgets.status import clock, loss_text, plural
 from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 
 if TYPE_CHECKING:
+    from quadtui.core.data import Dataset
     from quadtui.core.sweep import SweepProgress, SweepResult
 
 #: settings worth sweeping (the view only changes what is drawn; a formula may hold commas)
@@ -161,9 +162,11 @@ class SweepDialog(ModalScreen["tuple[str, list[Any]] | None"]):
 
 # -- the worker ---------------------------------------------------------------------------
 class SweepProgressed(Message):
-    def __init__(self, worker: Worker[None], progress: SweepProgress) -> None:
+    """Live progress; ``data`` is the dataset of the best member finished so far (its samples under the fits)."""
+
+    def __init__(self, worker: Worker[None], progress: SweepProgress, data: Dataset | None = None) -> None:
         super().__init__()
-        self.worker, self.progress = worker, progress
+        self.worker, self.progress, self.data = worker, progress, data
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SweepProgressed) and message.worker is self.worker
@@ -185,15 +188,28 @@ def run_sweep(base: Config, param: str, values: list[Any], threads: int, post: C
         from quadtui.core.threads import set_threads
 
         set_threads(threads)
-        result = Sweep(base, param, values).run(
-            cancel=worker.cancelled_event,
-            on_progress=lambda progress: post(SweepProgressed(worker, progress)),
-            interval=1 / PROGRESS_PER_S,
-        )
+        sweep = Sweep(base, param, values)
+        datasets: dict[int, Dataset] = {}  # made here, in the worker, once per member that leads
+
+        def progressed(progress: SweepProgress) -> None:
+            best = best_finished(progress)
+            if best is not None and best not in datasets:
+                datasets[best] = make_dataset(sweep.configs[best])
+            post(SweepProgressed(worker, progress, None if best is None else datasets[best]))
+
+        result = sweep.run(
+            cancel=worker.cancelled_event, on_progress=progressed, interval=1 / PROGRESS_PER_S)
         data = make_dataset(result.members[best_index(result)].config)  # its samples, under the fits
         post(SweepFinished(worker, result, (data.x, data.y)))
     except Exception as exc:  # shown on the sweep screen; the app carries on
         post(SweepFinished(worker, None, None, f"{type(exc).__name__}: {exc}"))
+
+
+def best_finished(progress: SweepProgress) -> int | None:
+    """The finished member with a fit and the lowest finite loss so far, or None while none has finished."""
+    ranked = [(loss if loss is not None and math.isfinite(loss) else math.inf, i)
+              for i, (loss, fit) in enumerate(zip(progress.losses, progress.predictions)) if fit is not None]
+    return min(ranked)[1] if ranked else None
 
 
 def best_index(result: SweepResult) -> int:
@@ -204,58 +220,6 @@ def best_index(result: SweepResult) -> int:
 
 
 # -- the result screen ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class FitView:
-    """What the fit chart reads from a snapshot, made from a sweep's best member."""
-
-    run_id: int
-    config: Config
-    status: str
-    epoch: int
-    grid: np.ndarray
-    grid_target: np.ndarray
-    prediction: np.ndarray
-    x_samples: np.ndarray
-    y_samples: np.ndarray
-
-
-class SweepChart(Chart):
-    """Final loss (latest loss while training) against the swept value."""
-
-    def __init__(self, param: str, values: list[Any], *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.param = param
-        choice = FIELDS[param].kind == "choice" or not all(isinstance(v, (int, float)) for v in values)
-        self.x = [float(i) for i in range(len(values))] if choice else [float(v) for v in values]
-        self.names = ", ".join(f"{i} {value_text(param, v)}" for i, v in enumerate(values)) if choice else ""
-        positive = all(x > 0 for x in self.x)
-        self.log_x = not choice and positive and max(self.x) / min(self.x) >= 8
-        self.losses: list[float | None] = [None] * len(values)
-        self.version = 0
-
-    def title(self) -> str:
-        title = sweep_title(self.param, self.x, self.losses, self.log_x)
-        return f"{title} ({self.names})" if self.names else title
-
-    def legend(self, theme: ChartTheme) -> list[LegendEntry]:
-        return sweep_legend(self.param, self.x, self.losses, theme, self.log_x)
-
-    def set_losses(self, losses: list[float | None]) -> None:
-        self.losses, self.version = list(losses), self.version + 1
-        self.changed()
-
-    def mode(self) -> Hashable:
-        return self.version
-
-    def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return sweep_chart(self.param, self.x, self.losses, width, height, theme, log_x=self.log_x, header=False)
-
-
-class SweepFitChart(FitChart):
-    def title(self) -> str:
-        return "fits: best solid, the others dashed" if self.snapshot is not None else "fits"
-
-
 class SweepScreen(Screen["Config | None"]):
     """Trains one sweep and shows it; dismissed with a member's config to put in the form, or None."""
 
@@ -305,7 +269,7 @@ class SweepScreen(Screen["Config | None"]):
         table = self.table
         table.border_title = "members  (Enter: use its settings · a: add all to the runs table)"
         for label, key in ((self.param.replace("_", " "), "value"), ("status", "status"), ("epochs", "epochs"),
-                           ("final loss", "final"), ("eval loss", "eval"), ("", "best")):
+                           ("loss", "final"), ("eval loss", "eval"), ("", "best")):
             table.add_column(label, key=key)
         for i, value in enumerate(self.values):
             table.add_row(value_text(self.param, value), "waiting", "0", "-", "-", "", key=str(i))
@@ -326,12 +290,20 @@ class SweepScreen(Screen["Config | None"]):
         progress = message.progress
         self.query_one(ProgressBar).update(total=progress.total, progress=progress.completed)
         self.query_one("#sweep-state", Static).update(
-            f"training · {progress.completed:,} of {progress.total:,} epochs (all runs)")
-        self.query_one(SweepChart).set_losses(progress.losses)
-        for i, loss in enumerate(progress.losses):
-            if loss is not None:
-                self.table.update_cell(str(i), "final", loss_text(loss))
-                self.table.update_cell(str(i), "status", "training")
+            f"training · {progress.finished} of {plural(len(self.values), 'run')} done · "
+            f"{progress.completed:,} of {progress.total:,} epochs")
+        self.query_one(SweepChart).set_losses(progress.losses, progress.finished)
+        for i, (loss, epochs, status) in enumerate(zip(progress.losses, progress.epochs, progress.statuses)):
+            shown = {"ready": "waiting", "diverged": f"diverged at {epochs + 1}"}.get(status, status)
+            for column, text in (("status", shown),
+                                 ("epochs", f"{epochs:,}"), ("final", loss_text(loss) if loss is not None else "-")):
+                self.table.update_cell(str(i), column, text, update_width=True)
+        best = best_finished(progress)
+        if best is not None and message.data is not None:
+            data = message.data
+            fits = [(m, fit) for m, fit in enumerate(progress.predictions) if fit is not None]
+            self._draw_fits(best, [(self.values[m], fit) for m, fit in fits], data.grid, data.grid_target,
+                            (data.x, data.y), progress.epochs[best], ("live", best, len(fits)))
 
     def on_sweep_finished(self, message: SweepFinished) -> None:
         if message.worker is not self.worker:
@@ -358,20 +330,28 @@ class SweepScreen(Screen["Config | None"]):
         self._show_fits(result, best, message.samples)
 
     def _show_fits(self, result: SweepResult, best: int, samples: tuple[np.ndarray, np.ndarray] | None) -> None:
+        fits = [(m.value, m.prediction) for m in result.members if m.prediction is not None]
         top = result.members[best]
         if top.prediction is None or samples is None:
             return
+        where = [i for i, m in enumerate(result.members) if m.prediction is not None].index(best)
+        self._draw_fits(where, fits, result.grid, result.grid_target, samples, top.epochs_run, ("sweep", id(result)))
+
+    def _draw_fits(self, best: int, fits: list[tuple[Any, np.ndarray]], grid: np.ndarray, grid_target: np.ndarray,
+                   samples: tuple[np.ndarray, np.ndarray], epoch: int, key: Hashable) -> None:
+        """``fits[best]`` solid (with its samples), an even spread of the others dashed."""
+        value, prediction = fits[best]
         x, y = samples
-        view = FitView(-1, top.config, "done", top.epochs_run, result.grid, result.grid_target, top.prediction, x, y)
-        others = [m for i, m in enumerate(result.members) if i != best and m.prediction is not None]
+        config = self.base.replace(**{self.param: value})
+        view = FitView(-1, config, "done", epoch, grid, grid_target, prediction, x, y)
+        others = [fit for i, fit in enumerate(fits) if i != best]
         if len(others) > MAX_OVERLAYS:  # the chart draws this many: an even spread over the values
             others = [others[round(i * (len(others) - 1) / (MAX_OVERLAYS - 1))] for i in range(MAX_OVERLAYS)]
         chart = self.query_one(SweepFitChart)
-        overlays = [FitOverlay(f"{self.param}={value_text(self.param, m.value)}", result.grid, m.prediction)
-                    for m in others]
-        chart.set_overlays(overlays, ("sweep", id(result)))
+        overlays = [FitOverlay(f"{self.param}={value_text(self.param, v)}", grid, fit) for v, fit in others]
+        chart.set_overlays(overlays, key)
         chart.show(view)
-        chart.border_title = f"fits: {self.param}={value_text(self.param, top.value)} (best) solid, others dashed"
+        chart.set_heading(f"fits: best {self.param}={value_text(self.param, value)}" + (", others dashed" if others else ""))
 
     # -- keys ---------------------------------------------------------------------------
     def action_close(self) -> None:

@@ -30,7 +30,8 @@ from quadtui.core import budget
 from quadtui.core.config import Config, ConfigError
 from quadtui.core.sweep_grid import grid_estimate, parse_grid_specs
 from quadtui.tui.runs import RunStore, value_text
-from quadtui.tui.screens.sweep import PROGRESS_PER_S, FitView, SweepFitChart
+from quadtui.tui.screens.sweep import PROGRESS_PER_S
+from quadtui.tui.widgets.sweep_charts import FitView, SweepFitChart
 from quadtui.tui.widgets.chart import Chart
 from quadtui.tui.widgets.status import clock, loss_text
 
@@ -275,7 +276,7 @@ class GridScreen(Screen["Config | None"]):
             overlays = [FitOverlay(f"best: {_pair(self.params, result.members[top].value)}", result.grid,
                                    result.members[top].prediction)]
         chart.set_overlays(overlays, ("grid", id(result), k, top))
-        chart.border_title = f"fit: {pair}" + (" · best dashed" if overlays else "")
+        chart.set_heading(f"fit: {pair}" + (" · best dashed" if overlays else ""))
 
     # -- keys ---------------------------------------------------------------------------------
     def action_move(self, rows: int, cols: int) -> None:

@@ -172,7 +172,7 @@ class Chart(Widget):
                         ansi = f"(chart could not be drawn: {type(exc).__name__}: {exc})"
                     self.draws += 1
                 else:
-                    ansi = _placeholder(width, height)
+                    ansi = placeholder(width, height)
                     self._look_again()
                 self._ansi, self._lines = ansi, to_strips(ansi)
                 self._key = key
@@ -228,7 +228,7 @@ class Chart(Widget):
         return Text.from_ansi(self._ansi, no_wrap=True, overflow="crop", end="")
 
 
-def _placeholder(width: int, height: int, hint: str = "no run yet") -> str:
+def placeholder(width: int, height: int, hint: str = "no run yet") -> str:
     """An empty chart without plotext: the hint, centred."""
     lines = [" " * width] * height
     lines[height // 2] = hint[:width].center(width)
