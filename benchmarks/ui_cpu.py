@@ -35,12 +35,13 @@ def measure(width: int, height: int, seconds: float) -> tuple[float, float, floa
     try:
         if not shows(term, rb"training", 60):
             raise SystemExit(f"{width}x{height}: the run did not start")
-        procs = []
+        procs: list[int] = []
         end = time.monotonic() + 60
         while len(procs) < 4 and time.monotonic() < end:  # app, tracker, fork server, run
             term.drain(0.2)
             procs = tree(term.pid)
-        term.drain(1.0)  # past the first frames
+        term.drain(2.0)  # past the first frames, the run's process training
+        procs = tree(term.pid)
         others = [p for p in procs if p != term.pid]
         ui0, others0, wall0, out0 = cpu_of([term.pid]), [cpu_of([p]) for p in others], time.perf_counter(), term.frames
         term.drain(seconds)
@@ -81,7 +82,7 @@ def main() -> int:
         target = TARGETS.get((width, height), 0.05)
         over = ui > target or idle > IDLE_TARGET
         failed |= over
-        print(f"{width}x{height:<5}  {ui:>10.1%}  {target:>6.0%}  {run:>5.0%}  {ui / run:>6.3f}  {writes:>8}  "
+        print(f"{width}x{height:<5}  {ui:>10.1%}  {target:>6.0%}  {run:>5.0%}  {ui / max(run, 1e-9):>6.3f}  {writes:>8}  "
               f"{idle:>8.1%}{'  over target' if over else ''}")
     return 1 if failed else 0
 

@@ -272,10 +272,7 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
         if self.is_active:  # under a dialog (dimmed, if seen at all) the charts wait: drawn on the way back
             self.show_charts(snap)  # each chart: this state, or the checkpoint the timeline's cursor is on
         self._compare()
-        # The status line on the next frame, not this one: Textual repaints the bounding box of a
-        # frame's changes, and the charts' box with the full-width status line's is the whole
-        # screen (the form and all) — 3-4x the cost of the two boxes apart.
-        self.call_after_refresh(self._show_status)
+        self._show_status()
 
     def on_run_failed(self, message: RunFailed) -> None:
         if message.worker is self.worker:
