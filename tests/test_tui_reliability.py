@@ -157,7 +157,7 @@ async def test_quit_is_prompt_at_any_moment_and_leaves_no_training_thread(moment
                 await until(pilot, lambda: app.screen is not screen, "the export dialog")
             elif moment == "sweep":
                 screen.sweep_from_spec("hidden=2,4,8")  # three 10,000,000-epoch members
-                await until(pilot, lambda: getattr(app.screen, "running", False) and "epochs (all runs)" in str(
+                await until(pilot, lambda: getattr(app.screen, "running", False) and "training" in str(
                     app.screen.query_one("#sweep-state", Static).render()), "the sweep to be under way")
         asked = await _quit_and_time(app, pilot)
     took = time.monotonic() - asked
