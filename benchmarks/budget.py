@@ -42,8 +42,8 @@ def rss(key):
                 return int(line.split()[1]) * 1024
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine
-from quadtui.core.sweep import Sweep
-from quadtui.core.sweep_spec import parse_sweep_spec
+from quadtui.core.sweep.runner import Sweep
+from quadtui.core.sweep.spec import parse_sweep_spec
 import torch
 torch.set_num_threads(1)
 Engine(Config(epochs=3)).run()
@@ -68,7 +68,7 @@ def measure(values: dict, spec: str | None) -> int:
 def main() -> int:
     from quadtui.core.budget import estimate, format_size
     from quadtui.core.config import Config
-    from quadtui.core.sweep_spec import parse_sweep_spec
+    from quadtui.core.sweep.spec import parse_sweep_spec
 
     print(f"{'case':62} {'estimate':>9} {'measured':>9} {'ratio':>6}")
     for name, values, spec in CASES:

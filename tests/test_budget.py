@@ -14,7 +14,7 @@ from quadtui.cli import main
 from quadtui.core import budget
 from quadtui.core.budget import estimate, format_size, memory_budget, parse_size
 from quadtui.core.config import Config
-from quadtui.core.sweep_spec import parse_sweep_spec
+from quadtui.core.sweep.spec import parse_sweep_spec
 
 BIG_SWEEP = ["--sweep", "seed=0:63:64", "--samples", "100000", "--hidden", "256", "--layers", "4"]
 
@@ -52,7 +52,11 @@ def test_the_default_is_a_quarter_of_the_memory_at_most_4g():
 
 # -- the estimate follows the engine -------------------------------------------------------------------------
 def test_the_estimators_copies_of_engine_constants_and_rules_are_current():
-    from quadtui.core import fastmlp, sweep, sweep_batch, sweep_layout, sweep_wide
+    from quadtui.core import fastmlp
+    from quadtui.core.sweep import batched as sweep_batch
+    from quadtui.core.sweep import layout as sweep_layout
+    from quadtui.core.sweep import runner as sweep
+    from quadtui.core.sweep import wide as sweep_wide
 
     assert budget.BLOCK_EPOCHS == sweep_wide.BLOCK_EPOCHS
     assert budget.ROWWISE_MAX == fastmlp.ROWWISE_MAX
@@ -81,8 +85,8 @@ PEAK_RSS_CHILD = textwrap.dedent("""
     import torch
     from quadtui.core.config import Config
     from quadtui.core.engine import Engine
-    from quadtui.core.sweep import Sweep
-    from quadtui.core.sweep_spec import parse_sweep_spec
+    from quadtui.core.sweep.runner import Sweep
+    from quadtui.core.sweep.spec import parse_sweep_spec
 
     def status(key):
         with open("/proc/self/status") as fh:

@@ -278,7 +278,7 @@ def test_a_bad_class_variable_only_warns_and_the_run_goes_on(tmp_path):
 
 
 def test_the_class_storage_imports_neither_textual_nor_torch():
-    code = ("import sys, quadtui.core.classroom, quadtui.core.class_board, quadtui.class_cli\n"
+    code = ("import sys, quadtui.core.classroom, quadtui.core.class_board, quadtui.cli.classroom\n"
             "assert not {'torch', 'textual'} & set(sys.modules), 'heavy import'\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

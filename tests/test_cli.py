@@ -192,7 +192,7 @@ def fake_app(monkeypatch):
             pass
 
     monkeypatch.setitem(sys.modules, "quadtui.tui.app", types.SimpleNamespace(QuadApp=QuadApp))
-    monkeypatch.setattr("quadtui.terminal.missing_terminal", lambda: None)  # pytest's stdin is no terminal
+    monkeypatch.setattr("quadtui.cli.terminal.missing_terminal", lambda: None)  # pytest's stdin is no terminal
     return made
 
 
@@ -211,7 +211,7 @@ def fake_sweep(monkeypatch):
         return 0
 
     module = types.SimpleNamespace(parse_sweep_spec=parse_sweep_spec, run_sweep_cli=run_sweep_cli)
-    monkeypatch.setitem(sys.modules, "quadtui.sweep_cli", module)
+    monkeypatch.setitem(sys.modules, "quadtui.cli.sweep", module)
     return calls
 
 
@@ -261,7 +261,7 @@ def test_bad_sweep_is_one_line(fake_sweep, capsys):
 
 
 def test_sweep_not_available_yet(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "quadtui.sweep_cli", None)  # import fails as if the file were missing
+    monkeypatch.setitem(sys.modules, "quadtui.cli.sweep", None)  # import fails as if the file were missing
     assert one_error_line(capsys, "--headless", "--sweep", "hidden=1,2").endswith("--sweep: not available")
 
 

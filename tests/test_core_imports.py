@@ -12,7 +12,7 @@ def test_core_and_charts_do_not_import_textual():
         "for pkg in (quadtui.core, quadtui.charts):\n"
         "    for m in pkgutil.iter_modules(pkg.__path__):\n"
         "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
-        "import quadtui.headless\n"
+        "import quadtui.cli.headless\n"
         "assert 'textual' not in sys.modules, sorted(k for k in sys.modules if k.startswith('textual'))\n"
         "print('ok')\n"
     )

@@ -330,7 +330,7 @@ def test_a_pole_exactly_on_the_evaluation_grid_is_refused_by_the_config(k):
 
 
 def test_a_sweep_member_whose_samples_meet_the_pole_is_refused_before_training():
-    from quadtui.core.sweep import Sweep
+    from quadtui.core.sweep.runner import Sweep
 
     x = make_dataset(Config(seed=3)).x[10]
     base = Config(epochs=5, target=_pole_at(x))  # seed 19: fine

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import quadtui.headless
+import quadtui.cli.headless
 from quadtui.cli import main
 from quadtui.core.config import FIELDS, Config
 
@@ -58,7 +58,7 @@ def runs(monkeypatch):
         calls.append({"config": config, **kwargs})
         return 0
 
-    monkeypatch.setattr(quadtui.headless, "run_headless", fake_run_headless)
+    monkeypatch.setattr(quadtui.cli.headless, "run_headless", fake_run_headless)
     monkeypatch.delenv("QUADTUI_THREADS", raising=False)
     return calls
 
@@ -205,7 +205,7 @@ def test_ctrl_c_before_training_is_one_line(monkeypatch, capsys):
     def interrupted(config, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(quadtui.headless, "run_headless", interrupted)
+    monkeypatch.setattr(quadtui.cli.headless, "run_headless", interrupted)
     try:
         code = main(["--headless"])
     except KeyboardInterrupt:

@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 
 from quadtui.cli import main
-from quadtui.serve import INSTALL_HINT
+from quadtui.cli.serve import INSTALL_HINT
 
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 

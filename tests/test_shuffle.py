@@ -11,7 +11,7 @@ from quadtui.core.config import MAX_SEED, Config
 from quadtui.core.data import make_dataset
 from quadtui.core.engine import Engine, Status
 from quadtui.core.shuffle import EpochShuffle
-from quadtui.core.sweep_wide import WideMLP
+from quadtui.core.sweep.wide import WideMLP
 
 EPOCHS = 3
 

@@ -10,9 +10,9 @@ import pytest
 from quadtui.cli import main
 from quadtui.core.config import Config, ConfigError
 from quadtui.core.engine import Engine
-from quadtui.core.sweep import GridSweep
-from quadtui.core.sweep_grid import parse_grid_specs
-from quadtui.sweep_cli import run_grid_cli
+from quadtui.core.sweep.runner import GridSweep
+from quadtui.core.sweep.grid import parse_grid_specs
+from quadtui.cli.sweep import run_grid_cli
 
 
 def _single(config: Config) -> Engine:
@@ -150,6 +150,6 @@ def test_the_app_is_given_both_sweeps(monkeypatch):
             pass
 
     monkeypatch.setitem(sys.modules, "quadtui.tui.app", types.SimpleNamespace(QuadApp=QuadApp))
-    monkeypatch.setattr("quadtui.terminal.missing_terminal", lambda: None)  # pytest's stdin is no terminal
+    monkeypatch.setattr("quadtui.cli.terminal.missing_terminal", lambda: None)  # pytest's stdin is no terminal
     assert main(["--sweep", "lr=0.01,0.02", "--sweep", "hidden=2,4"]) == 0
     assert made[-1]["grid"] == ["lr=0.01,0.02", "hidden=2,4"] and "sweep" not in made[-1]

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from quadtui.core.config import Config, ConfigError
 from quadtui.core.engine import Engine
-from quadtui.core.sweep_spec import parse_sweep_spec
+from quadtui.core.sweep.spec import parse_sweep_spec
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.sweep import SweepDialog, SweepScreen
 from quadtui.tui.widgets.chart import Chart

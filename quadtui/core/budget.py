@@ -48,11 +48,11 @@ STEP_SECONDS, STEP_LAYER_SECONDS = 150e-6, 60e-6
 SLOW_EPOCH_SECONDS = 60.0
 
 # the engine's constants (kept in step with the modules named; tests/test_budget.py checks them)
-BLOCK_EPOCHS = 256  # sweep_wide.BLOCK_EPOCHS
+BLOCK_EPOCHS = 256  # sweep.wide.BLOCK_EPOCHS
 CHUNK_SECONDS = 0.03  # sweep.CHUNK_SECONDS
 FAST_FLOPS_PER_SECOND = 30e9  # a fast core: the most epochs a chunk can hold
 ROWWISE_MAX = 8192  # fastmlp.ROWWISE_MAX
-EXACT_ACTIVATIONS = frozenset({"relu", "leaky_relu", "identity"})  # sweep_batch.EXACT_ACTIVATIONS
+EXACT_ACTIVATIONS = frozenset({"relu", "leaky_relu", "identity"})  # sweep.batched.EXACT_ACTIVATIONS
 OPTIMIZER_STATE = {"sgd": 0, "momentum": 1, "adam": 3, "rmsprop": 2}  # tensors per parameter (optim.py)
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -147,7 +147,7 @@ def parameters(config: Config) -> int:
 
 
 def step_sizes(config: Config) -> list[int]:
-    """The sample counts of a run's steps (sweep_layout.step_sizes)."""
+    """The sample counts of a run's steps (sweep.layout.step_sizes)."""
     if config.full_batch or config.batch_size is None:
         return [config.samples]
     return sorted({config.batch_size, config.samples % config.batch_size or config.batch_size})
@@ -202,7 +202,7 @@ def seconds_per_epoch(config: Config) -> float:
 
 # -- sweeps ----------------------------------------------------------------------------------------------
 def wide_key(config: Config) -> tuple | None:
-    """sweep_layout.wide_key, where torch's vector width is not known: smooth activations count as batched
+    """sweep.layout.wide_key, where torch's vector width is not known: smooth activations count as batched
     (the larger estimate)."""
     if config.layers != 1 or any(rows % 4 for rows in step_sizes(config)):
         return None
@@ -214,7 +214,7 @@ def wide_key(config: Config) -> tuple | None:
 
 
 def group_key(config: Config) -> tuple | None:
-    """sweep_batch.group_key."""
+    """sweep.batched.group_key."""
     if not config.full_batch or config.activation not in EXACT_ACTIVATIONS or config.samples % 4:
         return None
     return (config.layers, config.activation, config.optimizer, config.samples)

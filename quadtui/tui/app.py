@@ -164,7 +164,7 @@ class QuadApp(App[int]):
 
     def _open_grid(self, specs: list[str]) -> None:
         from quadtui.core.config import ConfigError
-        from quadtui.core.sweep_grid import parse_grid_specs
+        from quadtui.core.sweep.grid import parse_grid_specs
         from quadtui.tui.screens.sweep_grid import start_grid
 
         try:  # (the command line checked them already)

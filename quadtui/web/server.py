@@ -44,7 +44,7 @@ MAX_UPLOAD = 1024 * 1024
 #: how long a download waits for each chunk from the app (textual-serve's 4 s cuts a download short
 #: when the app is busy, as it is on a classroom server with everyone training)
 download_manager.DOWNLOAD_TIMEOUT = 30
-log = logging.getLogger("quadtui.serve")
+log = logging.getLogger("quadtui.cli.serve")
 
 
 def full_message(max_sessions: int) -> str:

@@ -27,7 +27,7 @@ from quadtui.charts import FitOverlay
 from quadtui.charts.fit import MAX_OVERLAYS
 from quadtui.core.config import FIELDS, Config, ConfigError
 from quadtui.core import budget
-from quadtui.core.sweep_spec import MAX_MEMBERS, parse_sweep_spec
+from quadtui.core.sweep.spec import MAX_MEMBERS, parse_sweep_spec
 from quadtui.tui.runs import RunStore, value_text
 from quadtui.tui.widgets.sweep_charts import FitView, SweepChart, SweepFitChart
 from quadtui.tui.widgets.status import clock, loss_text, plural
@@ -35,7 +35,7 @@ from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 
 if TYPE_CHECKING:
     from quadtui.core.data import Dataset
-    from quadtui.core.sweep import SweepProgress, SweepResult
+    from quadtui.core.sweep.runner import SweepProgress, SweepResult
 
 #: settings worth sweeping (the view only changes what is drawn; a formula may hold commas)
 SWEEPABLE = [name for name in FIELDS if name not in ("target", "view_min", "view_max")]
@@ -184,7 +184,7 @@ def run_sweep(base: Config, param: str, values: list[Any], threads: int, post: C
     worker = get_current_worker()
     try:
         from quadtui.core.data import make_dataset
-        from quadtui.core.sweep import Sweep
+        from quadtui.core.sweep.runner import Sweep
         from quadtui.core.threads import set_threads
 
         set_threads(threads)

@@ -28,7 +28,7 @@ from quadtui.charts import ChartTheme, FitOverlay
 from quadtui.charts.heatmap import heatmap_chart
 from quadtui.core import budget
 from quadtui.core.config import Config, ConfigError
-from quadtui.core.sweep_grid import grid_estimate, parse_grid_specs
+from quadtui.core.sweep.grid import grid_estimate, parse_grid_specs
 from quadtui.tui.runs import RunStore, value_text
 from quadtui.tui.screens.sweep import PROGRESS_PER_S
 from quadtui.tui.widgets.sweep_charts import FitView, SweepFitChart
@@ -36,8 +36,8 @@ from quadtui.tui.widgets.chart import Chart
 from quadtui.tui.widgets.status import clock, loss_text
 
 if TYPE_CHECKING:
-    from quadtui.core.sweep import SweepProgress
-    from quadtui.core.sweep_grid import GridResult
+    from quadtui.core.sweep.runner import SweepProgress
+    from quadtui.core.sweep.grid import GridResult
 
 
 def check_grid(app: App[Any], params: tuple[str, str], texts: tuple[str, str],
@@ -87,7 +87,7 @@ def run_grid(base: Config, params: list[str], values: list[list[Any]], threads: 
     worker = get_current_worker()
     try:
         from quadtui.core.data import make_datasets
-        from quadtui.core.sweep import GridSweep
+        from quadtui.core.sweep.runner import GridSweep
         from quadtui.core.threads import set_threads
 
         set_threads(threads)

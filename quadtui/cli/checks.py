@@ -151,14 +151,14 @@ def resolve_config(args: argparse.Namespace) -> tuple[Config, Lesson | None]:
 def check_sweep(spec: str, config: Config) -> None:
     """Parse the sweep now, so a typo is a usage error before anything runs."""
     try:
-        sweep_cli = importlib.import_module("quadtui.sweep_cli")
+        sweep_cli = importlib.import_module("quadtui.cli.sweep")
     except ModuleNotFoundError as exc:
-        if exc.name != "quadtui.sweep_cli":
+        if exc.name != "quadtui.cli.sweep":
             raise
         raise UsageError("--sweep: not available") from None
     parse = getattr(sweep_cli, "parse_sweep_spec", None)
     if parse is None:
-        parse = importlib.import_module("quadtui.core.sweep_spec").parse_sweep_spec  # no torch
+        parse = importlib.import_module("quadtui.core.sweep.spec").parse_sweep_spec  # no torch
     try:
         parse(spec, config)
     except ValueError as exc:  # ConfigError is a ValueError too
@@ -208,7 +208,7 @@ def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, "Estima
         return limit, None
     sweep = None
     if args.sweep is not None:
-        from quadtui.core.sweep_spec import parse_sweep_spec
+        from quadtui.core.sweep.spec import parse_sweep_spec
 
         try:
             sweep = parse_sweep_spec(args.sweep, config)
@@ -240,7 +240,7 @@ def parse_serve_options(args: argparse.Namespace) -> dict[str, object]:
 def check_grid(args: argparse.Namespace, specs: list[str], config: Config) -> "Estimate":
     """Two ``--sweep``: parsed (each pair a valid config) and within the memory budget."""
     from quadtui.core import budget
-    from quadtui.core.sweep_grid import grid_estimate, parse_grid_specs
+    from quadtui.core.sweep.grid import grid_estimate, parse_grid_specs
 
     try:
         params, values = parse_grid_specs(specs, config)

@@ -5,7 +5,7 @@ interesting answer is how they interact.  :class:`GridSweep` is a
 :class:`~quadtui.core.sweep.Sweep` whose members are the grid's pairs, so the same
 batching applies (an lr × hidden grid of the default run is one wide batched model)
 and every member is bit for bit its single run.  The grid has at most
-:data:`~quadtui.core.sweep_spec.MAX_MEMBERS` members (8 × 8).
+:data:`~quadtui.core.sweep.spec.MAX_MEMBERS` members (8 × 8).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from quadtui.core.config import Config, ConfigError, json_value
-from quadtui.core.sweep_spec import MAX_MEMBERS, parse_sweep_spec
+from quadtui.core.sweep.spec import MAX_MEMBERS, parse_sweep_spec
 
 GRID_HELP = f"two different settings, at most {MAX_MEMBERS} runs in all (e.g. 8 × 8)"
 
@@ -87,6 +87,6 @@ class GridResult:
 
 def make_grid_sweep(base: Config, params: Sequence[str], values: Sequence[Sequence[Any]]) -> Any:
     """A :class:`~quadtui.core.sweep.Sweep` over the grid's pairs (imports torch)."""
-    from quadtui.core.sweep import GridSweep
+    from quadtui.core.sweep.runner import GridSweep
 
     return GridSweep(base, list(params), [list(v) for v in values])

@@ -18,7 +18,7 @@ def run_headless(
     class_dir: os.PathLike[str] | None = None, lesson: str | None = None,
 ) -> int:
     """Train ``config`` to the end; print the summary; export the run to the folder ``export``;
-    post it to the class folder ``class_dir`` (see quadtui.class_cli).
+    post it to the class folder ``class_dir`` (see quadtui.cli.classroom).
 
     Returns the exit code: 0 when training finished, 1 when it diverged or was
     interrupted, or when the export failed (the summary is printed anyway).
@@ -27,7 +27,7 @@ def run_headless(
 
     from quadtui.core.engine import Engine, Status
     from quadtui.core.threads import set_threads
-    from quadtui.terminal import finish_or_stop, interruptible, stderr_progress
+    from quadtui.cli.terminal import finish_or_stop, interruptible, stderr_progress
 
     set_threads(threads)
     with interruptible() as cancel:
@@ -60,7 +60,7 @@ def run_headless(
     if class_dir is not None and snap.epoch and snap.status is not Status.ERROR:
         from pathlib import Path
 
-        from quadtui.class_cli import post_snapshot
+        from quadtui.cli.classroom import post_snapshot
 
         if not post_snapshot(Path(class_dir), snap, lesson):
             code = EXIT_FAILED

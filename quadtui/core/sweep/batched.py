@@ -27,8 +27,8 @@ import torch.nn.functional as F
 from quadtui.core.config import Config
 from quadtui.core.data import Dataset
 from quadtui.core.model import ACTIVATIONS, build_models, linear_layers
-from quadtui.core.sweep_exact import ExactOp, bmm_each
-from quadtui.core.sweep_opt import BatchedOptimizer
+from quadtui.core.sweep.exact import ExactOp, bmm_each
+from quadtui.core.sweep.optim import BatchedOptimizer
 
 Tensor = torch.Tensor
 _aten = torch.ops.aten
@@ -40,7 +40,7 @@ _MEAN = 1
 #: loop and in its scalar tail.  The others (exp, log1p, erf, tanh...) use SLEEF in the vector
 #: loop and libm in the tail, so a member's unit can round differently in a batch than alone.
 #: (Giving each member its own loop fixed sigmoid and softplus in our tests, but not gelu.)
-#: So :func:`group_key` keeps members with these activations out of batches (``sweep_wide``
+#: So :func:`group_key` keeps members with these activations out of batches (``sweep.wide``
 #: batches them when neither the single runs nor the batch have a tail: ``whole_vectors``).
 EXACT_ACTIVATIONS = frozenset({"relu", "leaky_relu", "identity"})
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quadtui.cli_checks import UsageError
+from quadtui.cli.checks import UsageError
 
 if TYPE_CHECKING:
     from quadtui.core.engine import Snapshot

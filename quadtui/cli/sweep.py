@@ -12,7 +12,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def run_sweep_cli(config: Config, spec: str, threads: int = 1, as_json: bool = False) -> int:
-    from quadtui.core.sweep_spec import parse_sweep_spec
+    from quadtui.core.sweep.spec import parse_sweep_spec
 
     try:
         param, values = parse_sweep_spec(spec, config)
@@ -22,9 +22,9 @@ def run_sweep_cli(config: Config, spec: str, threads: int = 1, as_json: bool = F
 
     from rich.progress import TextColumn
 
-    from quadtui.core.sweep import Sweep, SweepProgress
+    from quadtui.core.sweep.runner import Sweep, SweepProgress
     from quadtui.core.threads import set_threads
-    from quadtui.terminal import finish_or_stop, interruptible, stderr_progress
+    from quadtui.cli.terminal import finish_or_stop, interruptible, stderr_progress
 
     set_threads(threads)
     with interruptible() as cancel:
@@ -73,7 +73,7 @@ def _short(text: str) -> str:
 
 def run_grid_cli(config: Config, specs: list[str], threads: int = 1, as_json: bool = False) -> int:
     """``--sweep A=… --sweep B=… --headless``: one run per pair; a grid of final losses, or one JSON object."""
-    from quadtui.core.sweep_grid import parse_grid_specs
+    from quadtui.core.sweep.grid import parse_grid_specs
 
     try:
         params, values = parse_grid_specs(specs, config)
@@ -83,9 +83,9 @@ def run_grid_cli(config: Config, specs: list[str], threads: int = 1, as_json: bo
 
     from rich.progress import TextColumn
 
-    from quadtui.core.sweep import GridSweep, SweepProgress
+    from quadtui.core.sweep.runner import GridSweep, SweepProgress
     from quadtui.core.threads import set_threads
-    from quadtui.terminal import finish_or_stop, interruptible, stderr_progress
+    from quadtui.cli.terminal import finish_or_stop, interruptible, stderr_progress
 
     set_threads(threads)
     with interruptible() as cancel:

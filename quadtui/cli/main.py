@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING, NoReturn, Sequence
 
 from quadtui import __version__
-from quadtui.cli_checks import (
+from quadtui.cli.checks import (
     UsageError,
     check_budget,
     check_export,
@@ -30,7 +30,7 @@ from quadtui.cli_checks import (
     parse_view,
     resolve_config,
 )
-from quadtui.class_cli import check_class
+from quadtui.cli.classroom import check_class
 from quadtui.core.config import DEFAULT, FIELDS, shorten
 from quadtui.core.lesson import shipped_lessons
 from quadtui.core.control import DEFAULT_SPEED
@@ -216,7 +216,7 @@ def _main(argv: list[str]) -> int:
         print(f"quadtui: error: {shorten(str(exc), 240)}", file=sys.stderr)
         return EXIT_USAGE
     if args.init or (args.board and args.json):
-        from quadtui.class_cli import print_board, run_init
+        from quadtui.cli.classroom import print_board, run_init
 
         return run_init(class_dir) if args.init else print_board(class_dir)  # type: ignore[arg-type]
     if args.print_config:
@@ -230,26 +230,26 @@ def _main(argv: list[str]) -> int:
         print(script_for(config), end="")
         return EXIT_OK
     if args.serve:
-        from quadtui.serve import serve
+        from quadtui.cli.serve import serve
 
         return serve(argv, host=args.host, **serving)
     if args.headless and need is not None:
         _warn_if_slow(need)
     if args.headless and grid is not None:
-        from quadtui.sweep_cli import run_grid_cli
+        from quadtui.cli.sweep import run_grid_cli
 
         return run_grid_cli(config, grid, threads=threads, as_json=args.json)
     if args.headless and args.sweep is not None:
-        from quadtui.sweep_cli import run_sweep_cli
+        from quadtui.cli.sweep import run_sweep_cli
 
         return run_sweep_cli(config, args.sweep, threads=threads, as_json=args.json)
     if args.headless:
-        from quadtui.headless import run_headless
+        from quadtui.cli.headless import run_headless
 
         return run_headless(config, threads=threads, as_json=args.json, export=args.export,
                             class_dir=class_dir, lesson=lesson.name if lesson else None)
     from quadtui.served import remove_temporary_folder
-    from quadtui.terminal import missing_terminal
+    from quadtui.cli.terminal import missing_terminal
 
     problem = missing_terminal()
     if problem is not None:

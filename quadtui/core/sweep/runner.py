@@ -3,18 +3,18 @@
 ``Sweep(base, "lr", [0.005, 0.01, 0.02]).run()`` gives each member exactly the
 run ``Engine(base.replace(lr=value)).run()`` would give — same data, same
 initial weights, the same float operations — but trains the members that can
-share tensors as one batched model (:class:`~quadtui.core.sweep_batch.BatchedMLP`):
+share tensors as one batched model (:class:`~quadtui.core.sweep.batched.BatchedMLP`):
 
 * one-hidden-layer members with the same activation, optimizer and sample count
   (and, for mini-batches, the same batch size and seed: the same shuffles) train
-  as one :class:`~quadtui.core.sweep_wide.WideMLP` (one kernel call per op for all
+  as one :class:`~quadtui.core.sweep.wide.WideMLP` (one kernel call per op for all
   members, any widths mixed) when every step's sample count is a multiple of 4
-  (:func:`~quadtui.core.sweep_layout.wide_key`) — for tanh, sigmoid, elu, gelu,
+  (:func:`~quadtui.core.sweep.layout.wide_key`) — for tanh, sigmoid, elu, gelu,
   silu and softplus only when no unit falls in the scalar tail of torch's vector
-  loop (:func:`~quadtui.core.sweep_layout.whole_vectors`; 100 samples × 8 units qualify);
+  loop (:func:`~quadtui.core.sweep.layout.whole_vectors`; 100 samples × 8 units qualify);
 * other full-batch members (two hidden layers) with the same activation (ReLU,
   leaky ReLU, identity), optimizer and sample count (a multiple of 4) form one
-  :class:`~quadtui.core.sweep_batch.BatchedMLP` group;
+  :class:`~quadtui.core.sweep.batched.BatchedMLP` group;
 * groups train one after another; members alone in their group train with the
   single-run :class:`Engine` itself.
 
@@ -40,10 +40,10 @@ from quadtui.core.engine import CancelFlag, Engine, Status
 from quadtui.core.fastmlp import FastMLP
 from quadtui.core.history import LossHistory
 from quadtui.core.model import build_model
-from quadtui.core.sweep_batch import BatchedMLP, group_key
-from quadtui.core.sweep_layout import wide_key
-from quadtui.core.sweep_wide import WideMLP
-from quadtui.core.sweep_spec import MAX_MEMBERS, parse_sweep_spec
+from quadtui.core.sweep.batched import BatchedMLP, group_key
+from quadtui.core.sweep.layout import wide_key
+from quadtui.core.sweep.wide import WideMLP
+from quadtui.core.sweep.spec import MAX_MEMBERS, parse_sweep_spec
 
 __all__ = ["GridSweep", "Sweep", "SweepMember", "SweepProgress", "SweepResult", "parse_sweep_spec"]
 
@@ -293,11 +293,11 @@ class GridSweep(Sweep):
     """A sweep over two settings: one member per pair of values (``member.value`` is the pair).
 
     The members are the grid's configs, grouped and trained exactly as a one-setting
-    sweep's (see :mod:`quadtui.core.sweep_grid`).
+    sweep's (see :mod:`quadtui.core.sweep.grid`).
     """
 
     def __init__(self, base: Config, params: list[str], values: list[list[Any]]) -> None:
-        from quadtui.core.sweep_grid import grid_pairs
+        from quadtui.core.sweep.grid import grid_pairs
 
         pairs = grid_pairs([[parse_value(p, v) for v in vs] for p, vs in zip(params, values)])
         if not 1 <= len(pairs) <= MAX_MEMBERS:
@@ -311,8 +311,8 @@ class GridSweep(Sweep):
 
     def run_grid(self, cancel: CancelFlag | None = None, on_progress: Callable[[SweepProgress], None] | None = None,
                  interval: float = 0.1) -> Any:
-        """:meth:`Sweep.run`, as a :class:`~quadtui.core.sweep_grid.GridResult`."""
-        from quadtui.core.sweep_grid import GridResult
+        """:meth:`Sweep.run`, as a :class:`~quadtui.core.sweep.grid.GridResult`."""
+        from quadtui.core.sweep.grid import GridResult
 
         result = self.run(cancel=cancel, on_progress=on_progress, interval=interval)
         return GridResult(self.params, self.grid_values, result.members, result.grid, result.grid_target,

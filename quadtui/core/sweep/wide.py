@@ -22,7 +22,7 @@ stride differs from its length by other than a multiple of 4), and every step
 is one kernel call per op for all members.  Members of different
 widths share a batch: each member's units sit in the columns whose place in the
 output product's summation order is the place they have in the single run's
-(see :func:`~quadtui.core.sweep_layout.unit_slots`); the other columns hold dead units that add exact zeros.
+(see :func:`~quadtui.core.sweep.layout.unit_slots`); the other columns hold dead units that add exact zeros.
 Only the bias gradient's column sum has an order that a block's width sets in
 another way (1, 4 to 7, or more columns): members on another side of those lines
 than the storage width sum theirs again from a block of their own shape.
@@ -30,12 +30,12 @@ than the storage width sum theirs again from a block of their own shape.
 The activation is computed elementwise by the single run's own kernels: exact
 for ReLU, leaky ReLU and the identity; for the smooth ones (exp, tanh, erf...)
 exact when every unit is computed in torch's vector loop, alone and in the batch
-(:func:`~quadtui.core.sweep_layout.whole_vectors`).  Units no member has keep a zero learning rate.
+(:func:`~quadtui.core.sweep.layout.whole_vectors`).  Units no member has keep a zero learning rate.
 
 Mini-batch members share their shuffles (one seed): each step gathers the same
 samples for all of them, with a closure for each step size.  Every step's sample
 count must be a multiple of 4 — the single run's output product sums its last
-rows in another order otherwise (``sweep_layout.wide_key`` sends those runs elsewhere).
+rows in another order otherwise (``sweep.layout.wide_key`` sends those runs elsewhere).
 
 A build-time probe replays a step of random weights (of widely spread magnitudes)
 through the batched ops and through the single-run ops for each step size; a member
@@ -55,8 +55,8 @@ from quadtui.core.data import Dataset
 from quadtui.core.fastmlp import ROWWISE_MAX, mean_squared_rows
 from quadtui.core.model import ACTIVATIONS, build_models
 from quadtui.core.shuffle import EpochShuffle
-from quadtui.core.sweep_batch import EXACT_ACTIVATIONS
-from quadtui.core.sweep_layout import (
+from quadtui.core.sweep.batched import EXACT_ACTIVATIONS
+from quadtui.core.sweep.layout import (
     PROBE_TRIALS,
     bmm_sums_exactly,
     step_sizes,
@@ -64,8 +64,8 @@ from quadtui.core.sweep_layout import (
     unit_slots,
     whole_vectors,
 )
-from quadtui.core.sweep_exact import spread
-from quadtui.core.sweep_opt import BatchedOptimizer
+from quadtui.core.sweep.exact import spread
+from quadtui.core.sweep.optim import BatchedOptimizer
 
 Tensor = torch.Tensor
 _aten = torch.ops.aten
@@ -79,7 +79,7 @@ def _raw(op: torch._ops.OpOverload) -> Callable:
 
 
 class WideMLP:
-    """K configs with one :func:`~quadtui.core.sweep_layout.wide_key`, trained as one."""
+    """K configs with one :func:`~quadtui.core.sweep.layout.wide_key`, trained as one."""
 
     def __init__(self, configs: Sequence[Config], datasets: Sequence[Dataset]) -> None:
         self.configs = list(configs)

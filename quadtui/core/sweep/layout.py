@@ -1,7 +1,7 @@
 """Which runs a WideMLP can batch, where it puts each member's units, and which batched kernels
 compute a single run's bits.
 
-Measured facts about torch's CPU kernels (with MKL) that :mod:`quadtui.core.sweep_wide`
+Measured facts about torch's CPU kernels (with MKL) that :mod:`quadtui.core.sweep.wide`
 builds on; tests/test_sweep.py checks each again on the machine it runs on.
 """
 
@@ -14,8 +14,8 @@ import torch
 
 from quadtui.core.config import Config
 from quadtui.core.fastmlp import ROWWISE_MAX
-from quadtui.core.sweep_batch import EXACT_ACTIVATIONS
-from quadtui.core.sweep_exact import spread
+from quadtui.core.sweep.batched import EXACT_ACTIVATIONS
+from quadtui.core.sweep.exact import spread
 
 LANES = 4
 PROBE_TRIALS = 3
