@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from quadtui import serve as serve_cli
+from quadtui.cli import serve as serve_cli
 from quadtui.cli import main
 
 pytest.importorskip("textual_serve", reason="--serve needs textual-serve (pip install 'quadtui[web]')")

@@ -223,7 +223,7 @@ def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, "Estima
 
 def parse_serve_options(args: argparse.Namespace) -> dict[str, object]:
     """The ``--serve`` options (port, sessions, public URL, folder, reload grace) as ``serve()`` takes them."""
-    from quadtui import serve
+    from quadtui.cli import serve
 
     try:
         return {
