@@ -4,7 +4,8 @@
     python benchmarks/classroom.py --sessions 8 --keys 30
 
 Starts N app sessions in real pseudo-terminals at 80x24 (as N SSH logins would),
-each training the default config without end (``--run --epochs 10000000``), then:
+each training the default config without end at full speed (``--run --epochs 10000000
+--speed full``: the most a class can ask of the machine), then:
 
 1. memory: each session's PSS (``/proc/PID/smaps_rollup``, summed over all of the
    session's processes: UI, fork server, resource tracker, training process) and
@@ -57,7 +58,7 @@ def pss_mb(pids: list[int]) -> float:
 def start(n: int) -> list[PtyProcess]:
     sessions = []
     for _ in range(n):
-        sessions.append(PtyProcess(quadtui_argv("--run", "--epochs", "10000000"), 80, 24))
+        sessions.append(PtyProcess(quadtui_argv("--run", "--epochs", "10000000", "--speed", "full"), 80, 24))
         sessions[-1].drain(0.3)
     deadline = time.monotonic() + 60 + 5 * n
     for s in sessions:  # each has its run's process (app, tracker, fork server, run)

@@ -150,6 +150,11 @@ async def test_the_training_process_yields_the_cpu_to_the_ui() -> None:
         [pid] = training_processes()
         ui = os.getpriority(os.PRIO_PROCESS, 0)
         assert os.getpriority(os.PRIO_PROCESS, pid) == 19 > ui  # the lowest priority: any UI's key wins
+        # and a scheduling group of its own: under autogroup, niceness only orders a session's processes
+        assert os.getsid(pid) == pid != os.getsid(0)
+        if os.path.exists("/proc/self/autogroup"):
+            with open(f"/proc/{pid}/autogroup") as f:
+                assert f.read().split()[-1] == "19"
         await pilot.press("ctrl+q")
 
 

@@ -28,9 +28,13 @@ _PR_SET_PDEATHSIG = 1
 def yield_cpu(*, this_thread_only: bool = False) -> int:
     """Lower this process's (or, on Linux, only the calling thread's) priority to :data:`TRAINING_NICENESS`.
 
-    Never raises priority (an unprivileged process cannot take it back anyway) and never
-    fails: a platform without the call keeps its priority.  Returns the niceness now in force.
+    A whole process (a training child) also moves to a scheduling group of its own with
+    the lowest priority (:func:`_own_low_group`).  Never raises priority (an unprivileged
+    process cannot take it back anyway) and never fails: a platform without the calls
+    keeps its priority.  Returns the niceness now in force.
     """
+    if not this_thread_only:
+        _own_low_group()
     who = threading.get_native_id() if this_thread_only else 0
     try:
         now = os.getpriority(os.PRIO_PROCESS, who)
@@ -39,6 +43,28 @@ def yield_cpu(*, this_thread_only: bool = False) -> int:
         return os.getpriority(os.PRIO_PROCESS, who)
     except (AttributeError, OSError):
         return 0
+
+
+def _own_low_group() -> None:
+    """Start a session of our own and give its scheduling group the lowest priority.
+
+    Linux's autogroup scheduling (on by default on many servers) shares the CPU between
+    *sessions* first, and niceness only orders the processes inside one: a trainer niced
+    in the student's SSH session would still take that session's full share from every
+    other student's UI.  In a session of its own whose group has niceness 19, it only
+    gets what the interactive sessions leave.  Only for a process that owns no terminal
+    (a forked trainer): it leaves its parent's session, so the terminal's signals no
+    longer reach it (its pipe and the parent-death signal end it instead).
+    """
+    try:
+        os.setsid()
+    except OSError:  # already a session or group leader: stay where we are
+        return
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(str(TRAINING_NICENESS))
+    except OSError:  # no autogroup here: niceness alone orders the processes
+        pass
 
 
 def die_with_parent(sig: int = signal.SIGKILL) -> bool:

@@ -4,13 +4,14 @@ A teaching server runs thirty UIs beside their runs on a few cores.  Each frame 
 a running run costs the UI some milliseconds (building the chart, Textual's
 compositor, the terminal's bytes), so a fixed 12 frames a second costs a session
 10-15 % of a core, and a class of them starves every key press.  The pacer
-measures what a frame actually costs the UI thread (its CPU time over the last
-frames: handling the snapshot, building the chart, Textual's compositor) and spaces frames so that drawing stays within
-:data:`UI_CPU_BUDGET` of one core: fast machines and small terminals get up to
-:data:`FASTEST_FPS`, big terminals fewer.  When the machine is busier than it has
-cores (``os.getloadavg``), frames are spaced further, down to :data:`SLOWEST_FPS`:
-a loaded server spends its CPU on keys and training, not on animation.  On an
-idle machine it never drops below :data:`IDLE_FLOOR_FPS`, so a run always looks live.
+measures, over the last frames, what a frame costs the UI thread (its CPU time)
+and how long the UI thread waited for a CPU (the kernel's run delay, from
+``/proc/.../schedstat``: the direct measure of a crowded machine, seen within a
+second, where the load average takes a minute).  It spaces frames so that drawing
+stays within :data:`UI_CPU_BUDGET` of one core, at most :data:`FASTEST_FPS`; on an
+uncrowded machine never below :data:`IDLE_FLOOR_FPS`, so a run always looks live;
+on a crowded one further apart, down to :data:`SLOWEST_FPS`, so that the CPU goes
+to keys (every session's) and to training rather than to animation.
 
 Snapshots that change what the run *is* (paused, finished, failed, a new run)
 are always drawn at once; only the in-between epochs of a training run are skipped.
@@ -18,7 +19,6 @@ are always drawn at once; only the in-between epochs of a training run are skipp
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -29,24 +29,23 @@ if TYPE_CHECKING:
 
 UI_CPU_BUDGET = 0.03
 FASTEST_FPS, IDLE_FLOOR_FPS, SLOWEST_FPS = 12.0, 5.0, 1.0
-#: frames over which a frame's cost is averaged
+#: frames over which a frame's cost and the waiting are averaged
 WINDOW = 12
+#: the UI thread waiting this share of the time for a CPU means the machine is crowded
+CROWDED = 0.02
 
 
-def ui_thread_cpu() -> float:
-    """CPU seconds the UI (main) thread has used; the whole process's where threads cannot be told apart."""
+def ui_thread_times() -> tuple[float, float]:
+    """(CPU seconds used, seconds spent waiting for a CPU) of the UI (main) thread.
+
+    Linux's schedstat; elsewhere the process's CPU time and no waiting.
+    """
     try:
-        return time.clock_gettime(time.pthread_getcpuclockid(threading.main_thread().ident or 0))
-    except (AttributeError, OSError):
-        return time.process_time()
-
-
-def machine_load() -> float:
-    """Runnable processes per core over the last minute (0 when the platform cannot say)."""
-    try:
-        return os.getloadavg()[0] / (os.cpu_count() or 1)
-    except (AttributeError, OSError):
-        return 0.0
+        with open(f"/proc/self/task/{threading.main_thread().native_id}/schedstat", "rb") as f:
+            ran, waited, _ = f.read().split()
+        return int(ran) / 1e9, int(waited) / 1e9
+    except (OSError, ValueError, AttributeError):
+        return time.process_time(), 0.0
 
 
 class FramePacer:
@@ -57,8 +56,8 @@ class FramePacer:
         self.interval = 1 / FASTEST_FPS
         self._last_post = -1.0
         self._last_key: tuple[object, ...] | None = None
-        self._marks: deque[tuple[float, float]] = deque(maxlen=WINDOW + 1)  # (wall, cpu) at each frame
-        self._load, self._load_at = 0.0, -1.0
+        #: (wall, cpu, waited) at each frame drawn
+        self._marks: deque[tuple[float, float, float]] = deque(maxlen=WINDOW + 1)
 
     def due(self, snap: Snapshot) -> bool:
         """Whether ``snap`` should be drawn now (True for every change of state)."""
@@ -74,21 +73,16 @@ class FramePacer:
 
     def _post(self, now: float) -> None:
         self._last_post = now
-        self._marks.append((now, ui_thread_cpu()))
+        self._marks.append((now, *ui_thread_times()))
         if len(self._marks) < 3:
             return
-        (_, cpu0), (_, cpu1) = self._marks[0], self._marks[-1]
+        (wall0, cpu0, waited0), (wall1, cpu1, waited1) = self._marks[0], self._marks[-1]
         per_frame = (cpu1 - cpu0) / (len(self._marks) - 1)  # UI-thread CPU seconds a frame costs
+        crowding = (waited1 - waited0) / max(wall1 - wall0, 1e-6)  # share of the time spent waiting for a CPU
         interval = per_frame / self.budget
-        load = self._machine_load(now)
-        if load > 1.0:  # more runnable work than cores: draw less, let keys and runs have the CPU
-            interval *= load
+        if crowding > CROWDED:  # others want the CPU: draw less, the more the more crowded
+            interval *= 1 + crowding / CROWDED
             slowest = 1 / SLOWEST_FPS
         else:
             slowest = 1 / IDLE_FLOOR_FPS
         self.interval = min(max(interval, 1 / FASTEST_FPS), slowest)
-
-    def _machine_load(self, now: float) -> float:
-        if now - self._load_at >= 1.0:  # the kernel updates it every 5 s; reading it is a syscall
-            self._load, self._load_at = machine_load(), now
-        return self._load
