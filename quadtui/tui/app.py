@@ -19,7 +19,6 @@ from quadtui.core.config import Config
 from quadtui.core.lesson import Lesson
 from quadtui.served import in_browser
 from quadtui.tui import browser as browser_keys
-from quadtui.tui.screens.help import HelpScreen
 from quadtui.tui.class_post import ClassPoster
 from quadtui.tui.screens.train import DEFAULT_SPEED, TrainScreen
 from quadtui.tui.session import bind_to_session
@@ -102,6 +101,8 @@ class QuadApp(App[int]):
         await super().action_quit()
 
     def action_help(self) -> None:
+        from quadtui.tui.screens.help import HelpScreen  # here, not at start-up: Markdown costs the first frame ~60 ms
+
         if not isinstance(self.screen, HelpScreen):
             sections = self.help_sections()
             if self.browser:  # the keys a browser lets through, and the text naming them
@@ -113,6 +114,7 @@ class QuadApp(App[int]):
     def help_sections(self) -> list[tuple[str, list[Binding]]]:
         """Every screen's keys, from the bindings themselves (F1 lists exactly what works)."""
         from quadtui.tui.screens.code import CodeScreen
+        from quadtui.tui.screens.help import HelpScreen
         from quadtui.tui.screens.share import ShareScreen
         from quadtui.tui.screens.sweep import SweepScreen
         from quadtui.tui.widgets.runs_table import RunsTable
