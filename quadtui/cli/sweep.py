@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from quadtui.core.config import Config, ConfigError
 
@@ -20,34 +20,11 @@ def run_sweep_cli(config: Config, spec: str, threads: int = 1, as_json: bool = F
         print(f"quadtui: error: --sweep {_short(spec)}: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
-    from rich.progress import TextColumn
+    from quadtui.core.sweep.runner import Sweep
 
-    from quadtui.core.sweep.runner import Sweep, SweepProgress
-    from quadtui.core.threads import set_threads
-    from quadtui.cli.terminal import finish_or_stop, interruptible, stderr_progress
-
-    set_threads(threads)
-    with interruptible() as cancel:
-        sweep = Sweep(config, param, values)
-        progress = stderr_progress(
-            TextColumn(f"sweep {param} ×{len(values)}"),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TextColumn("best loss {task.fields[best]}"),
-        )
-        with progress:
-            task = progress.add_task("sweep", total=sum(c.epochs for c in sweep.configs), best="-")
-
-            def show(p: SweepProgress) -> None:
-                seen = [v for v in p.losses if v is not None]
-                progress.update(task, completed=p.completed, best=f"{min(seen):.6g}" if seen else "-")
-
-            _, result = finish_or_stop(lambda: sweep.run(cancel=cancel, on_progress=show, interval=0.1),
-                                       cancel, grace=None)  # a stopped sweep ends with its chunk
-    if as_json:
-        print(json.dumps({"config": config.to_json(), "sweep": result.to_dict(), "seconds": round(result.seconds, 4)}))
-    else:
-        print(format_table(result.to_dict(), result.seconds))
-    return EXIT_OK if result.all_done else EXIT_FAILED
+    result = _train(lambda: Sweep(config, param, values), lambda sweep, **kw: sweep.run(**kw),
+                    f"sweep {param} ×{len(values)}", threads, best_column=True)
+    return _report(config, result, as_json, lambda: format_table(result.to_dict(), result.seconds))
 
 
 def format_table(sweep: dict[str, Any], seconds: float) -> str:
@@ -61,6 +38,43 @@ def format_table(sweep: dict[str, Any], seconds: float) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append(f"{len(sweep['results'])} runs in {seconds:.2f} s")
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _train(build: Callable[[], Any], run: Callable[..., Any], label: str, threads: int, *,
+           best_column: bool) -> Any:
+    """Build a sweep and train it with ``run`` (in a thread at the lowest priority; ctrl+c stops it
+    within a chunk), a progress bar on stderr meanwhile; its result."""
+    from rich.progress import TextColumn
+
+    from quadtui.cli.terminal import finish_or_stop, interruptible, stderr_progress
+    from quadtui.core.threads import set_threads
+
+    set_threads(threads)
+    with interruptible() as cancel:
+        sweep = build()
+        columns = [TextColumn(label), TextColumn("{task.percentage:>3.0f}%")]
+        if best_column:
+            columns.append(TextColumn("best loss {task.fields[best]}"))
+        progress = stderr_progress(*columns)
+        with progress:
+            task = progress.add_task("sweep", total=sum(c.epochs for c in sweep.configs), best="-")
+
+            def show(p: Any) -> None:
+                seen = [v for v in p.losses if v is not None]
+                progress.update(task, completed=p.completed, best=f"{min(seen):.6g}" if seen else "-")
+
+            _, result = finish_or_stop(lambda: run(sweep, cancel=cancel, on_progress=show, interval=0.1),
+                                       cancel, grace=None)  # a stopped sweep ends with its chunk
+    return result
+
+
+def _report(config: Config, result: Any, as_json: bool, table: Callable[[], str]) -> int:
+    """Print the sweep's JSON or its table; the exit code (1 when any run did not finish)."""
+    if as_json:
+        print(json.dumps({"config": config.to_json(), "sweep": result.to_dict(), "seconds": round(result.seconds, 4)}))
+    else:
+        print(table())
+    return EXIT_OK if result.all_done else EXIT_FAILED
 
 
 def _num(value: float | None) -> str:
@@ -81,32 +95,13 @@ def run_grid_cli(config: Config, specs: list[str], threads: int = 1, as_json: bo
         print(f"quadtui: error: --sweep {_short(' '.join(specs))}: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
-    from rich.progress import TextColumn
+    from quadtui.core.sweep.runner import GridSweep
 
-    from quadtui.core.sweep.runner import GridSweep, SweepProgress
-    from quadtui.core.threads import set_threads
-    from quadtui.cli.terminal import finish_or_stop, interruptible, stderr_progress
-
-    set_threads(threads)
-    with interruptible() as cancel:
-        sweep = GridSweep(config, params, values)
-        progress = stderr_progress(
-            TextColumn(f"sweep {params[0]} ×{len(values[0])} · {params[1]} ×{len(values[1])}"),
-            TextColumn("{task.percentage:>3.0f}%"),
-        )
-        with progress:
-            task = progress.add_task("sweep", total=sum(c.epochs for c in sweep.configs))
-
-            def show(p: SweepProgress) -> None:
-                progress.update(task, completed=p.completed)
-
-            _, result = finish_or_stop(lambda: sweep.run_grid(cancel=cancel, on_progress=show, interval=0.1),
-                                       cancel, grace=None)  # trains at the lowest priority, in a thread
-    if as_json:
-        print(json.dumps({"config": config.to_json(), "sweep": result.to_dict(), "seconds": round(result.seconds, 4)}))
-    else:
-        print(format_grid(result.to_dict(), [len(v) for v in values], result.seconds))
-    return EXIT_OK if result.all_done else EXIT_FAILED
+    result = _train(lambda: GridSweep(config, params, values), lambda sweep, **kw: sweep.run_grid(**kw),
+                    f"sweep {params[0]} ×{len(values[0])} · {params[1]} ×{len(values[1])}", threads,
+                    best_column=False)
+    return _report(config, result, as_json,
+                   lambda: format_grid(result.to_dict(), [len(v) for v in values], result.seconds))
 
 
 def format_grid(sweep: dict[str, Any], shape: list[int], seconds: float) -> str:

@@ -92,7 +92,6 @@ class StatusBar(Vertical):
         super().__init__(*args, **kwargs)
         self._shown: dict[str, str] = {}  # what each label shows now
         self._look: tuple[bool, bool] | None = None  # the state label's (-bad, -good) classes
-        self.snapshot: Snapshot | None = None  # the one shown now
         self._args: tuple[Snapshot | None, dict[str, object]] | None = None  # the last show(), for a resize
 
     def _set(self, name: str, text: str) -> bool:
@@ -113,6 +112,11 @@ class StatusBar(Vertical):
             yield ProgressBar(total=1, show_eta=False, id="progress")
         yield Static("", id="numbers")
 
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The snapshot shown now."""
+        return self._args[0] if self._args is not None else None
+
     def on_resize(self) -> None:
         if self._args is not None:
             snap, kwargs = self._args
@@ -120,7 +124,6 @@ class StatusBar(Vertical):
 
     def show(self, snap: Snapshot | None, *, speed: float | None, lr: float, error: str | None = None,
              note: str | None = None) -> None:
-        self.snapshot = snap
         self._args = (snap, {"speed": speed, "lr": lr, "error": error, "note": note})
         state = note if note is not None else state_text(snap, error)
         if state.startswith("diverged") and self.size.width and cell_len(state) > self.size.width // 2 - 2:
