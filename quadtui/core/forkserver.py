@@ -22,8 +22,8 @@ are its own, so a recycled pid is never hit).
 
 Nothing outlives the app: when the app's end closes (it quit, crashed or was
 killed) the server exits at once, without unloading torch, and its children go
-with it (each asks for a parent-death signal, :func:`quadtui.core.process.die_with_parent`,
-and watches its own channel to the app).  No textual here, and torch only in the
+with it (each has a parent-death signal, :func:`quadtui.core.process.die_with_parent`, and a
+run also watches its own channel to the app).  No textual here, and torch only in the
 server process.
 """
 
@@ -41,6 +41,8 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable
+
+from quadtui.core.process import die_with_parent
 
 #: what the server imports once, so that each forked process starts with them loaded
 PRELOAD = ("quadtui.core.engine", "quadtui.core.remote")
@@ -173,6 +175,7 @@ class ForkServer:
             kind, body = "failed", [f"it exited with code {self._process.wait()}"]
         if kind != "ready":
             channel.close()
+            self._process.wait()
             raise ServerError(f"the training process could not start: {body[0]}")
         self._channel = channel
         threading.Thread(target=self._read, args=(channel,), name="quadtui-forkserver", daemon=True).start()
@@ -216,8 +219,12 @@ class ForkServer:
 
     def stop(self) -> None:
         """Close our end: the server and everything it forked end at once."""
-        if self._channel is not None:
-            self._channel.sock.shutdown(socket.SHUT_RDWR)
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            try:
+                channel.sock.shutdown(socket.SHUT_RDWR)  # the reader thread closes it
+            except OSError:  # already closed: the server is gone
+                pass
         if self._process is not None:
             self._process.wait()
 
@@ -330,6 +337,7 @@ def _child(fd: int, server_fds: list[int], function: Callable[..., None], args: 
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         for server_fd in server_fds:
             os.close(server_fd)
+        die_with_parent()  # the server gone (the app ended): this process ends too, mid-epoch or not
         function(Channel(socket.socket(fileno=fd)), *args)
         code = 0
     except SystemExit as exc:
