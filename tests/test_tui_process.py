@@ -20,7 +20,7 @@ from quadtui.core.engine import Engine, Status
 from quadtui.tui import worker
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.chart import Chart
-from benchmarks.ptyrun import alive, cmdline
+from benchmarks.ptyrun import training_processes
 from tests.test_tui import until
 
 LONG = Config(epochs=10_000_000)
@@ -29,18 +29,6 @@ LONG = Config(epochs=10_000_000)
 @pytest.fixture(autouse=True)
 def in_process(monkeypatch) -> None:
     monkeypatch.setattr(worker, "IN_PROCESS", True)
-
-
-def training_processes() -> list[int]:
-    """Pids of the fork server's live children (the runs' processes; not the start-up probe once it exited)."""
-    with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:
-        ours = [int(pid) for pid in f.read().split()]
-    servers = [pid for pid in ours if "quadtui.core.forkserver" in cmdline(pid)]
-    found = []
-    for server in servers:
-        with open(f"/proc/{server}/task/{server}/children") as f:
-            found += [int(pid) for pid in f.read().split() if alive(int(pid))]
-    return found
 
 
 async def test_a_run_in_a_child_process_shows_exactly_the_headless_numbers() -> None:

@@ -10,7 +10,9 @@ the real figures are measured in a real terminal, outside the test suite.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -65,11 +67,15 @@ def engines(monkeypatch) -> list[Engine]:
 
 
 def threads_in_our_code() -> list[str]:
-    """Threads (other than this one) whose stack is inside the engine or the app's worker code."""
+    """Threads (other than this one) whose stack is inside the engine or the app's worker code.
+
+    Not the fork server's reader: it lives as long as the server, waiting for the server's news.
+    """
     ours = ("quadtui/core/", "quadtui/tui/worker.py")
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
     busy = []
     for ident, frame in sys._current_frames().items():
-        if ident == threading.get_ident():
+        if ident == threading.get_ident() or names.get(ident) == "quadtui-forkserver":
             continue
         while frame is not None:
             if any(part in frame.f_code.co_filename.replace("\\", "/") for part in ours):
@@ -169,7 +175,7 @@ async def test_quit_is_prompt_at_any_moment_and_leaves_no_training_thread(moment
 @pytest.mark.parametrize("moment", ["training", "paused"])
 async def test_quit_stops_a_run_in_a_child_process_too(monkeypatch, moment: str) -> None:
     """The real terminal's path: the run trains in a child process; quitting leaves no run behind."""
-    import multiprocessing
+    from benchmarks.ptyrun import training_processes
 
     monkeypatch.setattr(worker_module, "IN_PROCESS", True)
     app = QuadApp(LONG, autorun=True, speed=None)  # at full speed: the hardest moment to quit
@@ -182,7 +188,7 @@ async def test_quit_stops_a_run_in_a_child_process_too(monkeypatch, moment: str)
         asked = await _quit_and_time(app, pilot)
     assert time.monotonic() - asked < 2.0
     deadline = time.monotonic() + 5
-    while any(p.name == "quadtui-train" for p in multiprocessing.active_children()) or any(
+    while training_processes() or any(
         t.name == "quadtui-forward" for t in threading.enumerate()
     ):
         assert time.monotonic() < deadline, "the training process or its forwarder outlived the app"
@@ -298,7 +304,7 @@ async def test_an_error_mid_run_is_shown_keeps_the_run_on_screen_and_a_new_run_w
 
 
 async def test_a_killed_training_process_is_an_error_and_the_app_stays_usable(monkeypatch) -> None:
-    import multiprocessing
+    from benchmarks.ptyrun import training_processes
 
     monkeypatch.setattr(worker_module, "IN_PROCESS", True)
     app = QuadApp(LONG, autorun=True)
@@ -306,8 +312,8 @@ async def test_a_killed_training_process_is_an_error_and_the_app_stays_usable(mo
     async with app.run_test(size=SIZE) as pilot:
         screen = screen_of(app)
         await started(pilot, app, 30)
-        (child,) = [p for p in multiprocessing.active_children() if p.name == "quadtui-train"]
-        child.kill()  # as the kernel's OOM killer would
+        (child,) = training_processes()
+        os.kill(child, signal.SIGKILL)  # as the kernel's OOM killer would
         await until(pilot, lambda: screen.error is not None, "the error")
         failed = screen.last
         assert status_text(app).startswith("error: the training process ended unexpectedly")
