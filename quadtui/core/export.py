@@ -10,6 +10,11 @@ The folder holds
 * ``fit.csv`` — ``x,target,prediction,h0..`` on the chart grid (``h*``: the hidden units;
   with more than one hidden layer ``l1_h0..,l2_h0..``: every layer's),
 * ``model.pt`` — the trained ``state_dict`` (``nn.Sequential`` as in ``train.py``),
+* ``timeline.pt`` — the run's checkpoints (time travel): ``{"epochs": [e, ...], "states":
+  [state_dict, ...]}``, each state the network before the update of epoch ``e`` (numbered as
+  ``loss.csv`` numbers its rows), so that in a full-batch run its MSE on the training samples is
+  that row's ``train_loss``, bit for bit (with mini-batches the row is the mean over the epoch's
+  batches, taken as the weights move); the trained network is ``model.pt``,
 * ``train.py`` — the standalone script that trains the same run (learning-rate changes included)
   for the epochs run, so it ends with the weights in ``model.pt``,
 * ``screenshot.svg`` — when the app passes one.
@@ -27,7 +32,7 @@ import io
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,9 +46,10 @@ if TYPE_CHECKING:
     from quadtui.core.config import Config
     from quadtui.core.engine import Engine, Snapshot
 
-__all__ = ["FILES", "check_folder", "config_toml", "exported_config", "export_run", "fit_csv", "loss_csv"]
+__all__ = ["FILES", "check_folder", "config_toml", "exported_config", "export_run", "fit_csv", "loss_csv",
+           "timeline_states"]
 
-FILES = ("config.toml", "loss.csv", "fit.csv", "model.pt", "train.py", "screenshot.svg")
+FILES = ("config.toml", "loss.csv", "fit.csv", "model.pt", "timeline.pt", "train.py", "screenshot.svg")
 
 
 def export_run(
@@ -74,6 +80,7 @@ def export_run(
         "loss.csv": loss_csv(snap),
         "fit.csv": fit_csv(snap),
         "model.pt": _state_dict_bytes(model),
+        "timeline.pt": _timeline_bytes(snap, model),
         "train.py": script_for(exported_config(snap), snap.lr_schedule, note=_cut_short(snap)),
     }
     if screenshot_svg is not None:
@@ -154,4 +161,34 @@ def _state_dict_bytes(model: "torch.nn.Module") -> bytes:
 
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
+    return buffer.getvalue()
+
+
+def timeline_states(snap: "Snapshot", model: "torch.nn.Module") -> dict[str, list[Any]]:
+    """``{"epochs": [e, ...], "states": [state_dict, ...]}``: the kept states that have a row in
+    ``loss.csv`` (state ``k``, after ``k`` updates, is the network before the update of epoch
+    ``k + 1``), as ``state_dict``s of ``model``'s layout (``nn.Sequential`` as in ``train.py``)."""
+    import torch
+
+    from quadtui.core.timeline import unflatten
+
+    names = list(model.state_dict())
+    shapes = [tuple(tensor.shape) for tensor in model.state_dict().values()]
+    timeline = snap.timeline
+    epochs: list[int] = []
+    states: list[dict[str, torch.Tensor]] = []
+    if timeline is not None:
+        rows = int(np.asarray(snap.train_loss).size)
+        for state, row in zip(timeline.epochs.tolist(), timeline.rows):
+            if state < rows:
+                epochs.append(state + 1)
+                states.append({n: torch.from_numpy(p) for n, p in zip(names, unflatten(row, shapes))})
+    return {"epochs": epochs, "states": states}
+
+
+def _timeline_bytes(snap: "Snapshot", model: "torch.nn.Module") -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(timeline_states(snap, model), buffer)
     return buffer.getvalue()

@@ -74,7 +74,7 @@ to leave the form, or use the ctrl/F-key of the same control.
   in terminals that let programs set the clipboard (most do, over SSH too; else select it with the
   mouse).
 - **ctrl+f** exports the run on screen to a folder: its settings, its losses and fit as CSV, the
-  trained weights (model.pt), the script and a screenshot of the app.
+  trained weights (model.pt), its checkpoints (timeline.pt), the script and a screenshot of the app.
 - **w** widens the view to twice the sample range, so that the next run shows how the network
   guesses outside the samples it learned from (press it again to go back).
 - In a lesson, **ctrl+n** folds the lesson's text away or back. Fields the lesson locks are greyed
