@@ -15,8 +15,8 @@ The folder holds
   ``loss.csv`` numbers its rows), so that in a full-batch run its MSE on the training samples is
   that row's ``train_loss``, bit for bit (with mini-batches the row is the mean over the epoch's
   batches, taken as the weights move); the trained network is ``model.pt``,
-* ``train.py`` — the standalone script that trains the same run (learning-rate changes included)
-  for the epochs run, so it ends with the weights in ``model.pt``,
+* ``train.py`` — the standalone script that trains the same run (learning-rate changes and
+  weights set by hand included) for the epochs run, so it ends with the weights in ``model.pt``,
 * ``screenshot.svg`` — when the app passes one.
 
 The folder is written all at once or not at all (:mod:`quadtui.core.export_folder`:
@@ -81,7 +81,8 @@ def export_run(
         "fit.csv": fit_csv(snap),
         "model.pt": _state_dict_bytes(model),
         "timeline.pt": _timeline_bytes(snap, model),
-        "train.py": script_for(exported_config(snap), snap.lr_schedule, note=_cut_short(snap)),
+        "train.py": script_for(exported_config(snap), snap.lr_schedule, note=_cut_short(snap),
+                               edits=snap.weight_edits),
     }
     if screenshot_svg is not None:
         files["screenshot.svg"] = screenshot_svg
@@ -107,9 +108,13 @@ def _cut_short(snap: "Snapshot") -> str:
 
 def config_toml(snap: "Snapshot") -> str:
     """The config the run started with (with the epochs it ran); learning-rate changes made while it
-    trained, and an export before the end, as comments."""
+    trained, weights set by hand, and an export before the end, as comments."""
     config = exported_config(snap)
     note = f"# {_cut_short(snap)}\n" if _cut_short(snap) else ""
+    if snap.weight_edits:
+        edits = ", ".join(f"before epoch {e.epoch + 1} {e.parameter} = {e.new!r} (was {np.float32(e.old)})"
+                          for e in snap.weight_edits)
+        note = f"# weights set by hand while the run trained (train.py replays them): {edits}\n" + note
     if not snap.lr_schedule:
         return config_to_toml(config) + note
     changes = ", ".join(f"from epoch {epoch + 1} lr = {lr!r}" for epoch, lr in snap.lr_schedule[1:])
