@@ -47,7 +47,9 @@ training sample. The dotted amber mark is where its input crosses zero: the kink
 the layers, the weights as a grid of cells (colour: sign, brightness: size). The arrow keys choose a
 unit (the bottom line describes it), PgUp/PgDn page through a wide layer, and **Enter** opens the
 unit big in the neuron chart, whatever its layer; there **c** shows what it adds to the output (for
-an earlier layer: the prediction minus the prediction with the unit switched off).
+an earlier layer: the prediction minus the prediction with the unit switched off). **e** sets the
+selected unit's weights and bias by hand: type new values, Enter, and the run goes on from them (a
+training run pauses while you type; an export's train.py replays the change).
 
 **Time travel.** The run keeps checkpoints of its weights. Press **,** and **.** to see the network one
 checkpoint earlier or later, **Home** for epoch 0, **End** to come back to now, and **p** to replay the
