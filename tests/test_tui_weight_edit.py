@@ -12,7 +12,8 @@ from quadtui.core.data import make_dataset
 from quadtui.core.snapshot import Status
 from quadtui.tui import worker
 from quadtui.tui.app import QuadApp
-from quadtui.tui.screens.weight_edit import WeightEditScreen
+from quadtui.core.hand_edit import unit_parameters
+from quadtui.tui.screens.weight_edit import WeightEditScreen, listed
 from quadtui.tui.widgets.network import NetworkChart
 from tests.test_tui import CALM, finish, notified, until
 
@@ -139,3 +140,31 @@ async def test_the_key_is_offered_in_the_network_view_only_and_a_finished_run_is
         await pilot.press("e")
         note = await notified(pilot, app, lambda n: "has finished" in n.message, "the refusal")
         assert "\n" not in note.message and not isinstance(app.screen, WeightEditScreen)
+
+
+def test_a_wide_units_dialog_lists_its_largest_weights_of_each_group() -> None:
+    params = unit_parameters([(40, 1), (40,), (40, 40), (40,), (1, 40), (1,)], 2, 3)
+    values = [float(v) for v in np.random.default_rng(1).normal(size=len(params))]
+    kept, notes = listed(params, values)
+    incoming = [i for i in kept if params[i].label.startswith("weight from")]
+    assert len(incoming) == 16 and incoming == sorted(incoming)
+    assert min(abs(values[i]) for i in incoming) >= max(abs(values[i]) for i in range(40) if i not in incoming)
+    assert [params[i].label for i in kept[16:]] == ["bias", "weight to ŷ"]
+    assert notes == ["The 16 largest of its 40 incoming weights are listed."]
+    assert listed(params[:10], values[:10]) == (list(range(10)), [])
+
+
+async def test_a_wide_deep_units_dialog_fits_80x24_and_its_fields_scroll() -> None:
+    app = QuadApp(Config(epochs=10_000_000, hidden=40, layers=2), autorun=True)
+    app.train_screen.speed = CALM
+    async with app.run_test(size=(80, 24)) as pilot:
+        await paused_in_network_view(pilot, app)
+        await pilot.press("left")  # layer 1, unit 0: its weight from x, its bias, 16 of its 40 outgoing weights
+        dialog = await open_dialog(pilot, app)
+        assert len(dialog.inputs) == 18 and dialog.notes == ["The 16 largest of its 40 outgoing weights are listed."]
+        keys, box = dialog.query_one("#weight-keys").region, dialog.query_one("#weight-dialog").region
+        assert keys.area and box.y >= 0 and box.bottom <= 24 and keys.bottom <= box.bottom
+        await pilot.press("up")  # to the last field, scrolled into view
+        last = dialog.inputs[-1]
+        await until(pilot, lambda: dialog.focused is last and last.region.area
+                    and dialog.query_one("#weight-rows").region.contains_region(last.region), "the last field shown")

@@ -23,7 +23,7 @@ import numpy as np
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import ScrollableContainer, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 
 #: how long to wait for a training run to report that it paused (s)
 PAUSE_WAIT = 10.0
+#: the dialog lists at most this many of a unit's incoming (and of its outgoing) weights: the largest
+GROUP_MOST = 16
+#: the dialog's rows besides its fields: borders, hint, a message and the keys (wrapped) with their margins
+CHROME_ROWS = 9  # (and a line per note)
 
 
 def shown_value(value: float) -> str:
@@ -47,13 +51,34 @@ def unit_title(layer: int, unit: int, layers: int) -> str:
     return "output" if layer > layers else f"layer {layer} · neuron {unit}"
 
 
+def listed(params: Sequence[UnitParameter], values: Sequence[float], most: int = GROUP_MOST) -> tuple[list[int], list[str]]:
+    """Which of a unit's ``params`` the dialog lists (positions, in order) and a note per group cut short:
+    every one, but of a unit's incoming or outgoing weights when there are more than ``most``,
+    the ``most`` largest (the ones that matter most to it; a dialog of hundreds of fields would be
+    slow to open and no help)."""
+    groups: dict[str, list[int]] = {}
+    for i, param in enumerate(params):
+        if param.name.endswith(".weight"):
+            groups.setdefault(param.name, []).append(i)
+    dropped: set[int] = set()
+    notes = []
+    for n, members in enumerate(groups.values()):
+        if len(members) > most:
+            ranked = sorted(members, key=lambda i: -abs(values[i]))
+            dropped.update(ranked[most:])
+            way = "incoming" if n == 0 and params[members[0]].label.startswith("weight from") else "outgoing"
+            notes.append(f"The {most} largest of its {len(members)} {way} weights are listed.")
+    return [i for i in range(len(params)) if i not in dropped], notes
+
+
 class WeightEditScreen(ModalScreen["list[Change] | None"]):
     """A unit's parameters, one field each; Enter gives the changed ones, Escape None."""
 
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel"),
-        Binding("down", "app.focus_next", "Next field", show=False),
-        Binding("up", "app.focus_previous", "Previous field", show=False),
+        # priority: before the scrolling list of fields takes the arrows to scroll
+        Binding("down", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("up", "app.focus_previous", "Previous field", show=False, priority=True),
         *MODAL_BINDINGS,
     ]
 
@@ -64,12 +89,12 @@ class WeightEditScreen(ModalScreen["list[Change] | None"]):
         border: round $accent; border-title-color: $text; background: $surface;
     }
     #weight-dialog .hint { color: $text-muted; }
-    #weight-rows { height: auto; max-height: 20; margin-top: 1; }
-    #weight-rows .row { height: 1; }
-    #weight-rows .name { width: 19; color: $text-muted; }
-    #weight-rows Input { width: 1fr; }
+    #weight-rows {
+        layout: grid; grid-size: 3; grid-columns: 19 1fr 17; grid-rows: 1; height: auto; margin-top: 1;
+    }
+    #weight-rows .name { color: $text-muted; }
     #weight-rows Input.-invalid { color: $error; text-style: bold; }
-    #weight-rows .param { width: 17; padding-left: 1; color: $text-muted; }
+    #weight-rows .param { padding-left: 1; color: $text-muted; }
     #weight-error { display: none; color: $error; text-style: bold; margin-top: 1; }
     #weight-error.-shown { display: block; }
     #weight-keys { color: $text-muted; margin-top: 1; }
@@ -80,8 +105,11 @@ class WeightEditScreen(ModalScreen["list[Change] | None"]):
         self.snap = snap
         self.unit_layer, self.unit = layer, unit  # (``layer`` is taken by Textual)
         shapes = [tuple(w.shape) for w in snap.weights]
-        self.params: list[UnitParameter] = unit_parameters(shapes, layer, unit)
-        self.old = [float(parameter_of(snap.weights, p.name, p.index)[p.index]) for p in self.params]
+        params = unit_parameters(shapes, layer, unit)
+        values = [float(parameter_of(snap.weights, p.name, p.index)[p.index]) for p in params]
+        kept, self.notes = listed(params, values)
+        self.params: list[UnitParameter] = [params[i] for i in kept]
+        self.old = [values[i] for i in kept]
         self.texts = [shown_value(value) for value in self.old]
 
     def compose(self) -> ComposeResult:
@@ -90,17 +118,27 @@ class WeightEditScreen(ModalScreen["list[Change] | None"]):
             where = unit_title(self.unit_layer, self.unit, layers)
             box.border_title = f"set by hand · {where} · epoch {self.snap.epoch:,}"
             yield Static("Type new values: the run goes on from them.", classes="hint")
-            with VerticalScroll(id="weight-rows"):
+            for note in self.notes:
+                yield Static(note, classes="hint")
+            with ScrollableContainer(id="weight-rows", can_focus=False):  # a grid: name, value, name in train.py
                 for i, (param, text) in enumerate(zip(self.params, self.texts)):
-                    with Horizontal(classes="row"):
-                        yield Label(param.label, classes="name")
-                        yield Input(text, compact=True, id=f"weight-{i}")
-                        yield Label(f"{param.name}[{', '.join(map(str, param.index))}]", classes="param")
+                    yield Label(param.label, classes="name")
+                    yield Input(text, compact=True, id=f"weight-{i}")
+                    yield Label(f"{param.name}[{', '.join(map(str, param.index))}]", classes="param")
             yield Static("", id="weight-error")
             yield Static(f"Enter: set · Esc: cancel · ↑↓: field · {ALLOWED}", id="weight-keys")
 
     def on_mount(self) -> None:
+        self._fit_rows()
         self.query_one("#weight-0", Input).focus()
+
+    def on_resize(self) -> None:
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        """The fields scroll within what the terminal leaves them: the title, hint, message and keys stay."""
+        rows = self.app.size.height - CHROME_ROWS - len(self.notes)
+        self.query_one("#weight-rows").styles.max_height = max(3, rows)
 
     @property
     def inputs(self) -> list[Input]:
