@@ -17,6 +17,7 @@ from quadtui.core.export import export_run
 from quadtui.core.hand_edit import WeightEdit, parameter_of, parse_weight, unit_parameters
 from quadtui.core.tomlio import load_config_file
 from tests.test_codegen import final_line, run_script
+from tests.test_export import TIMELINE_CHECK, read_csv
 
 
 def shapes_of(config: Config) -> list[tuple[int, ...]]:
@@ -140,7 +141,13 @@ def test_the_exported_script_replays_the_edits_and_ends_on_the_runs_final_loss(c
     folder = export_run(engine, tmp_path / "run")
     script = (folder / "train.py").read_text()
     assert "HAND_EDITS = [" in script and "set_by_hand(i)" in script
-    assert run_script(script, tmp_path)[-1] == final_line(snap.summary())
+    lines = run_script(script + TIMELINE_CHECK, folder)
+    assert [line for line in lines if line.startswith("final loss")] == [final_line(snap.summary())]
+    if config.full_batch:  # the checkpoints after an edit hold the edited weights: still loss.csv's losses
+        rows = {int(r["epoch"]): np.float32(r["train_loss"]) for r in read_csv(folder / "loss.csv")}
+        states = [line.split() for line in lines if line.startswith("state ")]
+        assert len(states) > 100
+        assert all(np.float32(float(loss)) == rows[int(epoch)] for _, epoch, loss in states)
     toml = (folder / "config.toml").read_text()
     assert "weights set by hand" in toml and "0.weight[1, 0] = 2.0" in toml
     assert load_config_file(folder / "config.toml") == config
