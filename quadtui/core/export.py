@@ -75,7 +75,7 @@ def export_run(
         if model is None:
             model = snap.trained_model()
     check_folder(directory, overwrite=overwrite)  # before the work below
-    files = {
+    files: dict[str, str | bytes] = {
         "config.toml": config_toml(snap),
         "loss.csv": loss_csv(snap),
         "fit.csv": fit_csv(snap),

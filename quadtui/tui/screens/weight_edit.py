@@ -51,7 +51,8 @@ def unit_title(layer: int, unit: int, layers: int) -> str:
     return "output" if layer > layers else f"layer {layer} · neuron {unit}"
 
 
-def listed(params: Sequence[UnitParameter], values: Sequence[float], most: int = GROUP_MOST) -> tuple[list[int], list[str]]:
+def listed(params: Sequence[UnitParameter], values: Sequence[float],
+           most: int = GROUP_MOST) -> tuple[list[int], list[str]]:
     """Which of a unit's ``params`` the dialog lists (positions, in order) and a note per group cut short:
     every one, but of a unit's incoming or outgoing weights when there are more than ``most``,
     the ``most`` largest (the ones that matter most to it; a dialog of hundreds of fields would be
