@@ -149,7 +149,9 @@ def test_the_exported_script_replays_the_edits_and_ends_on_the_runs_final_loss(c
         assert len(states) > 100
         assert all(np.float32(float(loss)) == rows[int(epoch)] for _, epoch, loss in states)
     toml = (folder / "config.toml").read_text()
-    assert "weights set by hand" in toml and "0.weight[1, 0] = 2.0" in toml
+    was = str(np.float32(snap.weight_edits[0].old))  # the float32 in its shortest form
+    assert "weights set by hand" in toml and f"0.weight[1, 0] = 2.0 (was {was})" in toml
+    assert f'({config.epochs // 3}, "0.weight", (1, 0), 2.0),  # was {was}\n' in script
     assert load_config_file(folder / "config.toml") == config
 
 

@@ -119,7 +119,8 @@ def _hyperparameters(c: Config, changes: dict[int, float], edits: Sequence[Weigh
             "# set by hand while the run trained (in the network view): before epoch i (0-based),",
             "# the parameter of model.state_dict() at that index to that value",
             "HAND_EDITS = [",
-            *(f'    ({e.epoch}, "{e.name}", {e.index!r}, {_num(e.new)}),  # was {np.float32(e.old)}' for e in edits),
+            *(f'    ({e.epoch}, "{e.name}", {e.index!r}, {_num(e.new)}),  # was {str(np.float32(e.old))}'
+              for e in edits),
             "]",
         ]
     if c.optimizer == "momentum":

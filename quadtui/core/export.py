@@ -112,7 +112,7 @@ def config_toml(snap: "Snapshot") -> str:
     config = exported_config(snap)
     note = f"# {_cut_short(snap)}\n" if _cut_short(snap) else ""
     if snap.weight_edits:
-        edits = ", ".join(f"before epoch {e.epoch + 1} {e.parameter} = {e.new!r} (was {np.float32(e.old)})"
+        edits = ", ".join(f"before epoch {e.epoch + 1} {e.parameter} = {e.new!r} (was {str(np.float32(e.old))})"
                           for e in snap.weight_edits)
         note = f"# weights set by hand while the run trained (train.py replays them): {edits}\n" + note
     if not snap.lr_schedule:
