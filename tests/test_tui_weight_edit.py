@@ -13,6 +13,7 @@ from quadtui.core.snapshot import Status
 from quadtui.tui import worker
 from quadtui.tui.app import QuadApp
 from quadtui.core.hand_edit import unit_parameters
+from quadtui.tui.screens.code import CodeScreen
 from quadtui.tui.screens.weight_edit import WeightEditScreen, listed
 from quadtui.tui.widgets.network import NetworkChart
 from tests.test_tui import CALM, finish, notified, until
@@ -82,6 +83,9 @@ async def test_a_hand_edit_changes_the_weight_shown_and_the_run_goes_on_from_it(
         await pilot.press("s")  # one more epoch: trained from the edited network
         await until(pilot, lambda: screen.last.epoch == paused.epoch + 1, "one step")
         assert screen.last.train_loss[-1] == loss_with(LONG, edited.weights)
+        await pilot.press("ctrl+g")  # the code for this run replays the edit
+        await until(pilot, lambda: isinstance(app.screen, CodeScreen), "the code")
+        assert f'({paused.epoch}, "0.weight", (2, 0), 0.5),  # was {str(paused.weights[0][2, 0])}' in app.screen.script
 
 
 async def test_a_bad_value_is_refused_in_one_line_and_escape_sets_nothing() -> None:
