@@ -63,11 +63,11 @@ def listed(params: Sequence[UnitParameter], values: Sequence[float],
             groups.setdefault(param.name, []).append(i)
     dropped: set[int] = set()
     notes = []
-    for n, members in enumerate(groups.values()):
+    for members in groups.values():
         if len(members) > most:
             ranked = sorted(members, key=lambda i: -abs(values[i]))
             dropped.update(ranked[most:])
-            way = "incoming" if n == 0 and params[members[0]].label.startswith("weight from") else "outgoing"
+            way = "incoming" if params[members[0]].label.startswith("weight from") else "outgoing"
             notes.append(f"The {most} largest of its {len(members)} {way} weights are listed.")
     return [i for i in range(len(params)) if i not in dropped], notes
 
