@@ -127,8 +127,10 @@ class Chart(Widget):
     # -- updating ---------------------------------------------------------------------
     def _snap_key(self) -> Hashable:
         snap = self.snapshot
-        # weights set by hand change the picture at the same epoch
-        return None if snap is None else (snap.run_id, snap.epoch, snap.status, len(snap.weight_edits))
+        if snap is None:
+            return None
+        # weights set by hand change the picture at the same epoch (views of sweeps and the board have none)
+        return (snap.run_id, snap.epoch, snap.status, len(getattr(snap, "weight_edits", ())))
 
     def show(self, snapshot: Snapshot | None) -> None:
         """Draw ``snapshot`` on the next refresh, if it changes the picture."""
