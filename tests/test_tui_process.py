@@ -35,7 +35,7 @@ def training_processes() -> list[int]:
     """Pids of the fork server's live children (the runs' processes; not the start-up probe once it exited)."""
     with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:
         ours = [int(pid) for pid in f.read().split()]
-    servers = [pid for pid in ours if "multiprocessing.forkserver" in cmdline(pid)]
+    servers = [pid for pid in ours if "quadtui.core.forkserver" in cmdline(pid)]
     found = []
     for server in servers:
         with open(f"/proc/{server}/task/{server}/children") as f:
@@ -45,12 +45,12 @@ def training_processes() -> list[int]:
 
 async def test_a_run_in_a_child_process_shows_exactly_the_headless_numbers() -> None:
     config = Config(epochs=1500, hidden=5, lr=0.05, activation="tanh")
+    expected = Engine(config).run()
     app = QuadApp(config, autorun=True)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.train_screen
         await until(pilot, lambda: screen.last is not None and screen.last.finished, "the run to finish")
         shown = screen.last
-        expected = Engine(config).run()
         assert shown.status is Status.DONE and shown.epoch == 1500
         for name in ("train_loss", "eval_epochs", "eval_loss", "prediction", "hidden", "out_weights"):
             assert np.array_equal(getattr(shown, name), getattr(expected, name)), name

@@ -275,7 +275,8 @@ class Engine:
             if on_progress:
                 on_progress(self.epoch)
             now = time.perf_counter()
-            if on_snapshot and (now - last_emit >= interval or control.paused or speed is not None):
+            due = now - last_emit >= interval or control.paused or speed is not None
+            if on_snapshot and due and not self.finished:  # a finished run's state is sent once, below
                 on_snapshot(self.snapshot())
                 last_emit = now
         snap = self.snapshot()

@@ -48,7 +48,7 @@ def export_files(snap: Snapshot, folder: str, svg: str | None, overwrite: bool, 
     if cancel.is_set():
         raise ExportCancelled
     if in_child:
-        from quadtui.tui import remote
+        from quadtui.core import remote
 
         return remote.call(_export_run, snap, folder, overwrite, svg)
     return export_run(snap, folder, overwrite=overwrite, screenshot_svg=svg)
