@@ -57,4 +57,4 @@ async def test_a_full_disk_midway_leaves_nothing_and_exporting_again_works(tmp_p
         await notified(pilot, app, lambda n: n.title == "Exported", "the second export")
         assert screen_of(app).last is shown
     assert sorted(os.listdir(folder)) == ["config.toml", "fit.csv", "loss.csv", "model.pt", "screenshot.svg",
-                                          "train.py"]
+                                          "timeline.pt", "train.py"]

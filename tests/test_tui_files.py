@@ -193,7 +193,7 @@ async def test_export_writes_every_file_of_the_run(tmp_path: Path) -> None:
         await answer_path(pilot, app, folder)
         await until(pilot, lambda: "Exported" in note_titles(app), "the export", seconds=40)
         assert screen_of(app).last is shown
-    names = {"config.toml", "loss.csv", "fit.csv", "model.pt", "train.py", "screenshot.svg"}
+    names = {"config.toml", "loss.csv", "fit.csv", "model.pt", "timeline.pt", "train.py", "screenshot.svg"}
     assert names <= {p.name for p in folder.iterdir()}
     assert load_config_file(folder / "config.toml") == SMALL
     assert (folder / "screenshot.svg").read_text().lstrip().startswith("<svg")

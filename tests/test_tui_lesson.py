@@ -111,7 +111,7 @@ def test_reflow_joins_paragraph_lines_and_keeps_list_items_apart() -> None:
     assert reflow(text) == "One line and its rest.\n\n1. First item.\n2. Second.\n- dash more"
 
 
-@pytest.mark.parametrize("name", ["how-many-neurons", "too-high-learning-rate"])
+@pytest.mark.parametrize("name", ["how-many-neurons", "too-high-learning-rate", "where-are-the-kinks"])
 async def test_shipped_lessons_start(name: str) -> None:
     lesson = load_lesson(name)
     app = QuadApp(lesson.apply(), lesson=lesson)
@@ -142,3 +142,31 @@ async def test_a_hostile_lesson_shows_only_its_text() -> None:
         assert folded.startswith("lesson: Fit]0;owned a line2J")
         for shown in (title, text, folded):
             assert all(c == "\n" or c.isprintable() for c in shown), repr(shown)
+
+
+async def test_the_kinks_lesson_steps_work_as_it_says() -> None:
+    """where-are-the-kinks: n shows the network, Home the network before training, . one checkpoint on;
+    train again, pause, an arrow key and e open the selected neuron's weights."""
+    from quadtui.core.snapshot import Status
+    from quadtui.tui.screens.weight_edit import WeightEditScreen
+    from quadtui.tui.widgets.network import NetworkChart
+
+    lesson = load_lesson("where-are-the-kinks")
+    assert "x = -b / w" in lesson.explanation and not lesson.editable("activation")
+    app = QuadApp(lesson.apply().replace(epochs=300), lesson=lesson, autorun=True, speed=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = screen_of(app)
+        await finish(pilot, app)
+        await pilot.press("escape", "n")
+        net = app.query_one(NetworkChart)
+        await until(pilot, lambda: screen.network_shown, "the network view")
+        await pilot.press("home", "full_stop")
+        await until(pilot, lambda: net.snapshot.epoch == 1 and net.up_to_date, "epoch 1 in the network view")
+        screen.speed = 30  # slow: ten seconds to pause it in
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: screen.last.epoch > 0 and not screen.last.finished, "training again")
+        await pilot.press("space")
+        await until(pilot, lambda: screen.last.status is Status.PAUSED, "the pause")
+        await pilot.press("down", "e")
+        await until(pilot, lambda: isinstance(app.screen, WeightEditScreen), "the neuron's weights")
+        assert app.screen.unit == 1 and "bias" in [p.label for p in app.screen.params]

@@ -124,7 +124,7 @@ def train(config: Config, control: Control, threads: int, interval: float, cance
 
 def _forward(conn: Channel, control: Control, cancel: threading.Event, stop: threading.Event,
              child: Child) -> None:
-    """Relay the UI's requests (pause, step, speed, lr) and the cancel event to the child.
+    """Relay the UI's requests (pause, step, speed, lr, weights set by hand) and the cancel event to the child.
 
     A cancelled child normally stops within one chunk of epochs; one deep in a long
     epoch (many minibatches of many samples) is killed after :data:`CANCEL_GRACE`:
@@ -144,6 +144,9 @@ def _forward(conn: Channel, control: Control, cancel: threading.Event, stop: thr
             now = (control.paused, control.speed)
             if lr is not None:
                 conn.send(("lr", lr))
+            edits = control.take_edits()
+            if edits:
+                conn.send(("edit", edits))
             if steps or now != state:
                 conn.send(("control", *now, steps))
                 state = now
@@ -236,7 +239,8 @@ def _call_child(conn: Channel, function: Callable[..., Any], args: tuple[Any, ..
 
 # -- the child's side ----------------------------------------------------------------------
 _PER_SNAPSHOT = ("status", "epoch", "eval_now", "prediction", "hidden", "out_weights", "out_bias",
-                 "epochs_per_s", "elapsed", "diverged_at", "error", "weights", "lr_schedule", "layers", "dead")
+                 "epochs_per_s", "elapsed", "diverged_at", "error", "weights", "lr_schedule", "layers", "dead",
+                 "weight_edits")
 _PER_RUN = ("grid", "grid_target", "x_samples", "y_samples")
 
 
@@ -338,6 +342,8 @@ def _listen(conn: Channel, control: Control, cancel: threading.Event) -> None:
             continue  # still listening: should the app go before this run stops, it ends here at once
         if kind == "lr":
             control.set_lr(body[0])
+        elif kind == "edit":
+            control.set_weights(body[0])
         elif kind == "control":
             paused, speed, steps = body
             if speed != control.speed:

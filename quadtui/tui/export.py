@@ -100,8 +100,8 @@ async def export_flow(app: App[object], snap: Snapshot, svg: str) -> Path | None
     from quadtui.tui.screens.files import ask_path, confirm
 
     folder = await ask_path(app, f"Export the run (epoch {snap.epoch}) to the folder", default_folder(),
-                            "Enter: export   Esc: cancel   (config.toml, loss.csv, fit.csv, model.pt, train.py, "
-                            "screenshot.svg)")
+                            "Enter: export   Esc: cancel   (config.toml, loss.csv, fit.csv, model.pt, timeline.pt, "
+                            "train.py, screenshot.svg)")
     if folder is None:
         return None
     overwrite = _has_files(Path(folder).expanduser())

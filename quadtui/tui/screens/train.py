@@ -478,6 +478,8 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
                 continue
             if binding.id and binding.id.startswith("chart-") and not self.has_class("-narrow"):
                 continue  # all three charts are on screen
+            if self.network_action_allowed(binding.action.partition("(")[0]) is False:
+                continue  # a network-view key, the view not shown
             if binding.id:
                 title = self.PALETTE_TITLES.get(binding.id, binding.description)
                 out.append((title, binding.tooltip, binding.action))
