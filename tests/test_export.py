@@ -16,7 +16,7 @@ from quadtui.core.export import export_run
 from quadtui.core.files import FileWriteError
 from quadtui.core.model import build_model
 from quadtui.core.tomlio import load_config_file
-from tests.test_codegen import run_script
+from tests.conftest import run_script
 
 
 def read_csv(path):
