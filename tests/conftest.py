@@ -29,7 +29,7 @@ from textual.notifications import Notification, Notify
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from quadtui.core.classroom import make_post
+from quadtui.core.classroom import ClassPost, make_post
 from quadtui.core.config import Config
 from quadtui.core.history import LossHistory
 from quadtui.tui.app import QuadApp
@@ -116,6 +116,7 @@ async def finish(pilot: Pilot, app: QuadApp) -> None:
     """Wait for the current run's worker, then for its last snapshot to be shown."""
     screen = screen_of(app)
     await until(pilot, lambda: screen.worker is not None, "a run to start")
+    assert screen.worker is not None
     await screen.worker.wait()
     await until(pilot, lambda: screen.last is not None and screen.last.finished, "the last snapshot")
     await drawn(pilot, app)
@@ -189,6 +190,7 @@ async def finished(pilot: Pilot, app: QuadApp) -> SweepScreen:
     screen = app.screen
     assert isinstance(screen, SweepScreen)
     await until(pilot, lambda: screen.worker is not None, "the sweep to start")
+    assert screen.worker is not None
     await screen.worker.wait()
     await until(pilot, lambda: screen.result is not None, "the sweep's results")
     return screen
@@ -200,7 +202,7 @@ _LINE = re.compile(r"-line-(\d+)\)$")
 #: what a finished run shows that depends on the machine, not on the run: the measured epochs/s and
 #: the time it took (the status line picks a shorter form when they are long, so all of its forms
 #: between the learning rate and the speed become one), and the runs table's time column
-_MACHINE_DEPENDENT = [
+_MACHINE_DEPENDENT: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"(lr \S+ · )(?:.*? · )?(speed \S+)"), r"\1<epochs/s> · <time> · \2"),
     (re.compile(r"\b\d+(?::\d\d)?\.\d{1,2}s\b"), lambda found: "#" * len(found.group())),
 ]
@@ -249,7 +251,8 @@ def plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # -- outside the app ---------------------------------------------------------------------------------------------
-def a_post(config: Config = Config(), eval_loss: float = 0.5, lesson: str | None = None, epochs: int = 300):
+def a_post(config: Config = Config(), eval_loss: float = 0.5, lesson: str | None = None,
+           epochs: int = 300) -> ClassPost:
     """A class post of a made-up finished run (its loss falls linearly to ``eval_loss``)."""
     history = LossHistory()
     history.append(np.linspace(2.0, eval_loss, epochs).astype(np.float32))

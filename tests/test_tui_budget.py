@@ -26,7 +26,7 @@ async def test_ctrl_t_over_the_budget_says_why_and_starts_nothing(notes: Notes) 
         assert note.message.startswith(f"this run needs about {budget.format_size(need)} of memory, over the "
                                        "budget of 1.0G (")
         await pilot.press("ctrl+r", "escape", "s")  # reset and step (from the charts) are refused alike
-        await until(pilot, lambda: [n.title for n in notes.seen].count("Not started: too big") == 3,
+        await until(pilot, lambda: notes.titles().count("Not started: too big") == 3,
                     "the refusals of reset and step")
         assert screen_of(app).worker is None and screen_of(app).last is None
         await type_into(pilot, app, "samples", "100")  # small enough again: it trains
