@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 
 import numpy as np
@@ -16,12 +14,7 @@ from quadtui.core.export import export_run
 from quadtui.core.files import FileWriteError
 from quadtui.core.model import build_model
 from quadtui.core.tomlio import load_config_file
-from tests.test_codegen import run_script
-
-
-def read_csv(path):
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+from tests.conftest import TIMELINE_CHECK, read_csv, run_script
 
 
 @pytest.fixture(scope="module")
@@ -158,16 +151,6 @@ def test_a_finished_run_exports_its_own_epochs_without_a_note(engine, tmp_path):
     folder = export_run(engine, tmp_path / "run")
     assert load_config_file(folder / "config.toml") == engine.config
     assert "Exported after" not in (folder / "config.toml").read_text() + (folder / "train.py").read_text()
-
-
-#: appended to an exported train.py: each timeline state in the script's own model, its loss on the training samples
-TIMELINE_CHECK = """
-timeline = torch.load("timeline.pt", weights_only=True)
-with torch.no_grad():
-    for epoch, state in zip(timeline["epochs"], timeline["states"]):
-        model.load_state_dict(state)
-        print(f"state {epoch} {criterion(model(x_train), y_train).item()!r}")
-"""
 
 
 @pytest.mark.parametrize("config, ran", [(Config(epochs=1500, hidden=6, layers=2, optimizer="adam", lr=0.01), 1500),

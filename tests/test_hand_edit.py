@@ -16,8 +16,7 @@ from quadtui.core.engine import Engine, Status
 from quadtui.core.export import export_run
 from quadtui.core.hand_edit import WeightEdit, parameter_of, parse_weight, unit_parameters
 from quadtui.core.tomlio import load_config_file
-from tests.test_codegen import final_line, run_script
-from tests.test_export import TIMELINE_CHECK, read_csv
+from tests.conftest import TIMELINE_CHECK, final_line, read_csv, run_script
 
 
 def shapes_of(config: Config) -> list[tuple[int, ...]]:

@@ -12,8 +12,7 @@ from quadtui.core.lesson import lesson_from_mapping, load_lesson
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.form import LOCKED_TIP
 from quadtui.tui.widgets.lesson import LessonPanel, reflow
-from tests.test_tui import finish, screen_of, type_into, until
-from tests.test_tui_files import answer_path, notes
+from tests.conftest import Notes, answer_path, finish, notified, screen_of, type_into, until
 
 LESSON = load_lesson("how-many-neurons")
 
@@ -55,42 +54,42 @@ async def test_the_lesson_and_the_charts_fit_at_80x24() -> None:
         assert body.region.height >= 8 and app.query_one("#loss-chart").region.area
 
 
-async def test_a_locked_field_cannot_be_changed_by_loading_a_config(tmp_path: Path) -> None:
+async def test_a_locked_field_cannot_be_changed_by_loading_a_config(tmp_path: Path, notes: Notes) -> None:
     path = tmp_path / "other.toml"
     path.write_text("lr = 0.5\nhidden = 3\nnoise = 0.2\n")
     app = lesson_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await pilot.press("ctrl+o")
         await answer_path(pilot, app, path)
         await until(pilot, lambda: app.query_one("#hidden", Input).value == "3", "the loaded value")
         config = screen_of(app).form.check()[0]
         assert config.hidden == 3  # editable: taken
         assert config.lr == LESSON.apply().lr and config.noise == LESSON.apply().noise  # locked, hidden: kept
-        assert any("lr, noise set by the lesson: kept" in m for m in notes(app))
+        await notified(pilot, notes, lambda n: "lr, noise set by the lesson: kept" in n.message, "the note")
 
 
-async def test_a_locked_learning_rate_ignores_the_live_lr_keys() -> None:
+async def test_a_locked_learning_rate_ignores_the_live_lr_keys(notes: Notes) -> None:
     app = lesson_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         before = app.query_one("#lr", Input).value
         await pilot.press("greater_than_sign", "ctrl+l")
         assert app.query_one("#lr", Input).value == before
-        assert any("locked by the lesson" in m for m in notes(app))
+        await notified(pilot, notes, lambda n: "locked by the lesson" in n.message, "the note")
 
 
-async def test_a_locked_target_cannot_be_picked_and_a_run_uses_the_lesson_values() -> None:
+async def test_a_locked_target_cannot_be_picked_and_a_run_uses_the_lesson_values(notes: Notes) -> None:
     lesson = lesson_from_mapping(
         {"title": "Odd functions", "explanation": "Fit x³.", "config": {"target": "x**3 - x"},
          "lock": ["target"], "hide": ["view_min", "view_max"]},
         name="odd",
     )
     app = lesson_app(lesson, hidden=4)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         assert app.query_one("#target", Select).disabled
         assert app.query_one("#target-custom", Input).disabled
         assert app.query_one("#custom-row").display  # a custom target is shown, not editable
         await pilot.press("w")
-        assert any("set by the lesson" in m for m in notes(app))
+        await notified(pilot, notes, lambda n: "set by the lesson" in n.message, "the note")
         await type_into(pilot, app, "hidden", "3")
         await pilot.press("enter")
         await finish(pilot, app)
@@ -98,12 +97,12 @@ async def test_a_locked_target_cannot_be_picked_and_a_run_uses_the_lesson_values
         assert screen_of(app).last.units == 3
 
 
-async def test_without_a_lesson_the_lesson_key_says_how_to_get_one() -> None:
+async def test_without_a_lesson_the_lesson_key_says_how_to_get_one(notes: Notes) -> None:
     app = QuadApp()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         assert not app.query(LessonPanel)
         await pilot.press("ctrl+n")
-        assert any("--lesson" in m for m in notes(app))
+        await notified(pilot, notes, lambda n: "--lesson" in n.message, "how to get a lesson")
 
 
 def test_reflow_joins_paragraph_lines_and_keeps_list_items_apart() -> None:

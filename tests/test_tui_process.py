@@ -21,7 +21,7 @@ from quadtui.tui import worker
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.chart import Chart
 from benchmarks.ptyrun import training_processes
-from tests.test_tui import until
+from tests.conftest import Notes, answer_path, until
 
 LONG = Config(epochs=10_000_000)
 
@@ -146,20 +146,18 @@ async def test_the_training_process_yields_the_cpu_to_the_ui() -> None:
         await pilot.press("ctrl+q")
 
 
-async def test_an_export_is_written_by_a_child_process_and_holds_the_run(tmp_path) -> None:
+async def test_an_export_is_written_by_a_child_process_and_holds_the_run(tmp_path, notes: Notes) -> None:
     import torch
-
-    from tests.test_tui_files import answer_path, note_titles
 
     config = Config(epochs=400, hidden=4)
     app = QuadApp(config, autorun=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         screen = app.train_screen
         await until(pilot, lambda: screen.last is not None and screen.last.finished, "the run to finish")
         before = set(training_processes())
         await pilot.press("ctrl+f")
         await answer_path(pilot, app, tmp_path / "exp")
-        await until(pilot, lambda: "Exported" in note_titles(app), "the export", seconds=40)
+        await until(pilot, lambda: "Exported" in notes.titles(), "the export", seconds=40)
         assert set(training_processes()) <= before  # the export's process has ended
     state = torch.load(tmp_path / "exp" / "model.pt", weights_only=True)
     expected = Engine(config).run()

@@ -16,7 +16,7 @@ from quadtui.core.hand_edit import unit_parameters
 from quadtui.tui.screens.code import CodeScreen
 from quadtui.tui.screens.weight_edit import WeightEditScreen, listed
 from quadtui.tui.widgets.network import NetworkChart
-from tests.test_tui import CALM, finish, notified, until
+from tests.conftest import CALM, Notes, finish, notified, until
 
 LONG = Config(epochs=10_000_000)
 
@@ -53,11 +53,12 @@ def loss_with(config: Config, weights: tuple[np.ndarray, ...]) -> np.float32:
 
 
 @pytest.mark.parametrize("in_child", [False, True], ids=["in-process", "child-process"])
-async def test_a_hand_edit_changes_the_weight_shown_and_the_run_goes_on_from_it(in_child, monkeypatch) -> None:
+async def test_a_hand_edit_changes_the_weight_shown_and_the_run_goes_on_from_it(in_child, monkeypatch,
+                                                                                 notes: Notes) -> None:
     monkeypatch.setattr(worker, "IN_PROCESS", in_child)  # the child: the edit travels as an "edit" message
     app = QuadApp(LONG, autorun=True)
     app.train_screen.speed = CALM
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), message_hook=notes) as pilot:
         screen = app.train_screen
         await paused_in_network_view(pilot, app)
         net = app.query_one(NetworkChart)
@@ -78,7 +79,7 @@ async def test_a_hand_edit_changes_the_weight_shown_and_the_run_goes_on_from_it(
                                                                     float(paused.weights[0][2, 0]), 0.5)
         await until(pilot, lambda: net.up_to_date and net.snapshot is edited, "the network view redrawn")
         assert "w +0.5 " in net.plain.splitlines()[-1]  # the selected unit's weight, as shown
-        await notified(pilot, app, lambda n: n.title == "Set by hand" and "weight from x = 0.5" in n.message,
+        await notified(pilot, notes, lambda n: n.title == "Set by hand" and "weight from x = 0.5" in n.message,
                        "the notification")
         await pilot.press("s")  # one more epoch: trained from the edited network
         await until(pilot, lambda: screen.last.epoch == paused.epoch + 1, "one step")
@@ -124,9 +125,9 @@ async def test_a_training_run_pauses_for_the_dialog_and_trains_on_after_it() -> 
         assert screen.last.weight_edits == ()
 
 
-async def test_the_key_is_offered_in_the_network_view_only_and_a_finished_run_is_refused() -> None:
+async def test_the_key_is_offered_in_the_network_view_only_and_a_finished_run_is_refused(notes: Notes) -> None:
     app = QuadApp(Config(epochs=50, hidden=3), autorun=True)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), message_hook=notes) as pilot:
         screen = app.train_screen
         await finish(pilot, app)
 
@@ -142,7 +143,7 @@ async def test_the_key_is_offered_in_the_network_view_only_and_a_finished_run_is
         await until(pilot, lambda: screen.network_shown, "the network view")
         assert offered() == (True, True)
         await pilot.press("e")
-        note = await notified(pilot, app, lambda n: "has finished" in n.message, "the refusal")
+        note = await notified(pilot, notes, lambda n: "has finished" in n.message, "the refusal")
         assert "\n" not in note.message and not isinstance(app.screen, WeightEditScreen)
 
 
