@@ -20,8 +20,9 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import aiohttp
 
@@ -64,7 +65,7 @@ class Chromium:
         #: what the page's websockets received, binary frames decoded (the app's output), in order
         self.received = bytearray()
 
-    async def __aenter__(self) -> "Chromium":
+    async def __aenter__(self) -> Chromium:
         try:
             await self.start()
         except BaseException:

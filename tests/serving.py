@@ -193,7 +193,7 @@ class PortMappingProxy:
         self.writers: list[asyncio.StreamWriter] = []
         self.forwarding: set[asyncio.Task] = set()
 
-    async def __aenter__(self) -> "PortMappingProxy":
+    async def __aenter__(self) -> PortMappingProxy:
         self.listener = await asyncio.start_server(self._forward, LOOPBACK, 0)
         self.url = f"http://{LOOPBACK}:{self.listener.sockets[0].getsockname()[1]}/"
         return self

@@ -10,12 +10,25 @@ import threading
 import numpy as np
 import pytest
 
-from quadtui.charts import (ChartTheme, FitOverlay, LossOverlay, fit_chart, fit_legend, fit_title, loss_chart,
-                            loss_legend, loss_title, neuron_chart, neuron_legend, neuron_title, sweep_chart)
+from quadtui.charts import (
+    ChartTheme,
+    FitOverlay,
+    LossOverlay,
+    fit_chart,
+    fit_legend,
+    fit_title,
+    loss_chart,
+    loss_legend,
+    loss_title,
+    neuron_chart,
+    neuron_legend,
+    neuron_title,
+    sweep_chart,
+)
 from quadtui.charts.canvas import Chart, Trace, legend_line, render
-from quadtui.charts.text import visible
 from quadtui.charts.fit import MAX_SAMPLES, SAMPLE_MARK, _samples
 from quadtui.charts.loss import _envelope
+from quadtui.charts.text import visible
 from quadtui.charts.theme import DARK_PALETTE, LIGHT_PALETTE, parse_hex
 from quadtui.charts.ticks import Axis, axis_ticks, fmt_number, log_ticks, nice_ticks
 from quadtui.core.config import Config

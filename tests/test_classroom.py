@@ -16,7 +16,7 @@ import pytest
 
 from quadtui.core import classroom
 from quadtui.core.class_board import ClassBoard, read_curves
-from quadtui.core.classroom import APP_ID, MAX_RUNS, ClassError, ClassWriter, init_folder, make_post, user_name
+from quadtui.core.classroom import MAX_RUNS, ClassError, ClassWriter, init_folder, make_post, user_name
 from quadtui.core.config import Config
 from quadtui.core.history import LossHistory
 from tests.classroom_users import class_users, run_as  # noqa: F401  (a fixture)

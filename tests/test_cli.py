@@ -82,7 +82,6 @@ def test_help_lists_every_flag_with_default_and_range():
 # -- show the code, share a config, export, lessons, sweep, serve ---------------------------
 import os  # noqa: E402
 import types  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from quadtui.cli import main  # noqa: E402
 from quadtui.core.config import Config  # noqa: E402

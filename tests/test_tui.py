@@ -7,7 +7,7 @@ Runs are short (a few hundred epochs) and waits are bounded loops on a condition
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from textual.notifications import Notification

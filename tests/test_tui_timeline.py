@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from quadtui.core.config import Config
-from quadtui.core.timeline import unflatten
 from quadtui.core.model import build_model
+from quadtui.core.timeline import unflatten
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.chart import FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.network import NetworkChart

@@ -4,8 +4,9 @@ and what it adds to the output.  Plain numpy on a snapshot; no drawing here."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 

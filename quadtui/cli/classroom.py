@@ -75,7 +75,7 @@ def print_board(folder: Path) -> int:
     return EXIT_OK
 
 
-def post_snapshot(folder: Path, snap: "Snapshot", lesson: str | None) -> bool:
+def post_snapshot(folder: Path, snap: Snapshot, lesson: str | None) -> bool:
     """Post a headless run's final snapshot; a failure is one line on stderr (False)."""
     from quadtui.core.classroom import ClassError, ClassWriter, make_post
 

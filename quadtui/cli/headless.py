@@ -25,9 +25,9 @@ def run_headless(
     """
     from rich.progress import MofNCompleteColumn, TextColumn
 
+    from quadtui.cli.terminal import finish_or_stop, interruptible, stderr_progress
     from quadtui.core.engine import Engine, Status
     from quadtui.core.threads import set_threads
-    from quadtui.cli.terminal import finish_or_stop, interruptible, stderr_progress
 
     set_threads(threads)
     with interruptible() as cancel:

@@ -14,8 +14,8 @@ import os
 import re
 import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 from urllib.parse import urlsplit
 
 DEFAULT_HOST = "127.0.0.1"

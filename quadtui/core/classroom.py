@@ -88,10 +88,10 @@ class ClassPost:
 
 
 def make_post(
-    config: "Config",
+    config: Config,
     status: str,
     epochs_run: int,
-    history: "LossHistory",
+    history: LossHistory,
     grid: np.ndarray,
     prediction: np.ndarray,
     final_loss: float | None,

@@ -11,8 +11,8 @@ torch are needed; with matplotlib it draws the notebook's plots, the hidden neur
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from textwrap import dedent, fill, indent
-from typing import Sequence
 
 from quadtui.core.config import Config
 from quadtui.core.pysource import WIDTH, from_template, numpy_expression, return_line, shell_lines, uses_x

@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from decimal import Decimal
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, Sequence, TypeVar
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from quadtui.core import expr
 
@@ -190,7 +191,7 @@ class Config:
     def full_batch(self) -> bool:
         return self.batch_size is None or self.batch_size >= self.samples
 
-    def replace(self, **changes: Any) -> "Config":
+    def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -200,12 +201,12 @@ class Config:
         """The fields as ``--json`` prints them: a full batch is ``"full"``, as in the flags and TOML."""
         return {name: json_value(name, value) for name, value in self.to_dict().items()}
 
-    def diff(self, other: "Config") -> dict[str, Any]:
+    def diff(self, other: Config) -> dict[str, Any]:
         """Fields whose value in ``self`` differs from ``other``."""
         return {k: v for k, v in self.to_dict().items() if getattr(other, k) != v}
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], base: "Config | None" = None) -> "Config":
+    def from_mapping(cls, values: Mapping[str, Any], base: Config | None = None) -> Config:
         """Build a config from loosely typed values (strings from a form or a file).
 
         A rule between two fields (``x_min < x_max``, ``batch_size <= samples``)
@@ -334,7 +335,7 @@ def _in_range(number: float, spec: Spec) -> bool:
 TARGET_LIMIT = 1e12  # shown as "1e+12"
 
 
-def probe_points(x_min: float, x_max: float) -> "np.ndarray":
+def probe_points(x_min: float, x_max: float) -> np.ndarray:
     """Where a target is checked: a fine grid plus the points where poles usually sit
     (0, whole numbers, multiples of pi/2), so ``1/x`` or ``tan(x)`` on any range is caught."""
     import numpy as np
@@ -384,7 +385,7 @@ def _check_target_on_data(text: str, x_min: float, x_max: float, seed: int, samp
     _refuse_non_finite(parsed, eval_x(x_min, x_max), x_min, x_max, "the evaluation grid's ")
 
 
-def _refuse_non_finite(parsed: expr.Expression, x: "np.ndarray", x_min: float, x_max: float, what: str) -> None:
+def _refuse_non_finite(parsed: expr.Expression, x: np.ndarray, x_min: float, x_max: float, what: str) -> None:
     import numpy as np
 
     y = parsed(x)

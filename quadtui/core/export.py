@@ -47,10 +47,10 @@ FILES = ("config.toml", "loss.csv", "fit.csv", "model.pt", "train.py", "screensh
 
 
 def export_run(
-    run: "Engine | Snapshot",
+    run: Engine | Snapshot,
     directory: str | os.PathLike[str],
     *,
-    model: "torch.nn.Module | None" = None,
+    model: torch.nn.Module | None = None,
     overwrite: bool = False,
     screenshot_svg: str | None = None,
 ) -> Path:
@@ -82,7 +82,7 @@ def export_run(
     return write_folder(directory, files, overwrite=overwrite, stale=FILES)
 
 
-def exported_config(snap: "Snapshot") -> "Config":
+def exported_config(snap: Snapshot) -> Config:
     """The run's config with the epochs it actually ran: an export before the end (paused, stopped,
     diverged) must not claim epochs its weights never saw, and train.py must end on those weights."""
     if 0 < snap.epoch < snap.config.epochs:
@@ -90,7 +90,7 @@ def exported_config(snap: "Snapshot") -> "Config":
     return snap.config
 
 
-def _cut_short(snap: "Snapshot") -> str:
+def _cut_short(snap: Snapshot) -> str:
     """A sentence for an export taken before the run's end ("" otherwise)."""
     if not 0 < snap.epoch < snap.config.epochs:
         return ""
@@ -98,7 +98,7 @@ def _cut_short(snap: "Snapshot") -> str:
             f"epochs is the {snap.epoch:,} run, so train.py ends with the weights in model.pt.")
 
 
-def config_toml(snap: "Snapshot") -> str:
+def config_toml(snap: Snapshot) -> str:
     """The config the run started with (with the epochs it ran); learning-rate changes made while it
     trained, and an export before the end, as comments."""
     config = exported_config(snap)
@@ -113,7 +113,7 @@ def config_toml(snap: "Snapshot") -> str:
     )
 
 
-def loss_csv(snap: "Snapshot") -> str:
+def loss_csv(snap: Snapshot) -> str:
     """``epoch,train_loss,eval_loss``: one row per epoch run; eval is blank where not measured.
 
     The last row's eval is the exported model's (``eval_now``, what the app shows beside the
@@ -130,7 +130,7 @@ def loss_csv(snap: "Snapshot") -> str:
     return "epoch,train_loss,eval_loss\n" + "".join(rows)
 
 
-def fit_csv(snap: "Snapshot") -> str:
+def fit_csv(snap: Snapshot) -> str:
     """``x,target,prediction,h0..h{n-1}`` on the view grid the charts use; with more than one
     hidden layer the units of every layer, ``l1_h0..,l2_h0..`` (layer 1 first).
 
@@ -149,7 +149,7 @@ def fit_csv(snap: "Snapshot") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _state_dict_bytes(model: "torch.nn.Module") -> bytes:
+def _state_dict_bytes(model: torch.nn.Module) -> bytes:
     import torch
 
     buffer = io.BytesIO()

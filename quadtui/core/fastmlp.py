@@ -18,8 +18,8 @@ contiguous block sums in the same order as the per-epoch ``mse_loss``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -85,7 +85,7 @@ def mean_squared_rows(pred: Tensor, y: Tensor, out: Tensor) -> None:
 class _Workspace:
     """Buffers and the fixed kernel calls of one training step, for batches of ``n`` samples."""
 
-    def __init__(self, net: "FastMLP", n: int) -> None:
+    def __init__(self, net: FastMLP, n: int) -> None:
         ws, kernels = net.weights, net.kernels
         widths = [w.shape[0] for w in ws[:-1]]
         self.x = torch.empty(n, ws[0].shape[1])

@@ -62,7 +62,7 @@ class LossHistory:
             return None
         return float(self._values[self._n - 1])
 
-    def frozen(self) -> "LossHistory":
+    def frozen(self) -> LossHistory:
         """An unchanging copy of the history as it is now, safe to read from another thread.
 
         It shares the values (only ever written past the current end) and copies the
@@ -74,7 +74,7 @@ class LossHistory:
         copy._bmin, copy._bmax = self._bmin[:nblocks].copy(), self._bmax[:nblocks].copy()
         return copy
 
-    def summary(self) -> "LossHistory":
+    def summary(self) -> LossHistory:
         """A frozen copy that keeps only the block summary: at most 32 KB, whatever the length.
 
         It draws the same chart as the full history at any width up to ``MAX_BLOCKS / 2``

@@ -8,8 +8,8 @@ keeps every float operation, and so every loss, identical to the notebook's.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 import torch.nn as nn

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -173,7 +174,7 @@ def unflatten(flat: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> tuple[np.n
     return tuple(out)
 
 
-def dead_samples(x: "torch.Tensor", hidden_weights: Sequence[object]) -> "torch.Tensor":
+def dead_samples(x: torch.Tensor, hidden_weights: Sequence[object]) -> torch.Tensor:
     """The training samples dead units are looked for on: all of them while one forward pass costs at
     most DEAD_WORK multiply-adds, else an evenly strided subset of that cost (at least DEAD_MIN)."""
     per_sample = sum(math.prod(np.shape(w)) for w in hidden_weights)

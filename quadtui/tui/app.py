@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from textual import events
 from textual.app import App, SystemCommand

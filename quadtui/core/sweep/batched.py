@@ -19,7 +19,7 @@ Layer count, activation, optimizer kind and sample count must be equal (``group_
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F

@@ -27,8 +27,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,8 +43,8 @@ from quadtui.core.history import LossHistory
 from quadtui.core.model import build_model
 from quadtui.core.sweep.batched import BatchedMLP, group_key
 from quadtui.core.sweep.layout import wide_key
-from quadtui.core.sweep.wide import WideMLP
 from quadtui.core.sweep.spec import MAX_MEMBERS, parse_sweep_spec
+from quadtui.core.sweep.wide import WideMLP
 
 __all__ = ["GridSweep", "Sweep", "SweepMember", "SweepProgress", "SweepResult", "parse_sweep_spec"]
 
@@ -124,7 +125,7 @@ class Sweep:
         self.groups = _groups(self.configs)
 
     @classmethod
-    def from_spec(cls, spec: str, base: Config) -> "Sweep":
+    def from_spec(cls, spec: str, base: Config) -> Sweep:
         param, values = parse_sweep_spec(spec, base)
         return cls(base, param, values)
 

@@ -46,7 +46,7 @@ whose bits differ anywhere (errors, gradients or updated weights) is refused
 from __future__ import annotations
 
 import itertools
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -56,6 +56,7 @@ from quadtui.core.fastmlp import ROWWISE_MAX, mean_squared_rows
 from quadtui.core.model import ACTIVATIONS, build_models
 from quadtui.core.shuffle import EpochShuffle
 from quadtui.core.sweep.batched import EXACT_ACTIVATIONS
+from quadtui.core.sweep.exact import spread
 from quadtui.core.sweep.layout import (
     PROBE_TRIALS,
     bmm_sums_exactly,
@@ -64,7 +65,6 @@ from quadtui.core.sweep.layout import (
     unit_slots,
     whole_vectors,
 )
-from quadtui.core.sweep.exact import spread
 from quadtui.core.sweep.optim import BatchedOptimizer
 
 Tensor = torch.Tensor

@@ -30,9 +30,9 @@ from quadtui.charts.fit import MAX_OVERLAYS
 from quadtui.core.class_board import ClassBoard, RunCurves, read_curves
 from quadtui.core.class_entry import FILTER_HELP, BoardEntry, setting_text, time_text
 from quadtui.core.config import DEFAULT, Config, ConfigError
-from quadtui.tui.widgets.sweep_charts import FitView
 from quadtui.tui.widgets.chart import FitChart
 from quadtui.tui.widgets.run_list import RunList, columns
+from quadtui.tui.widgets.sweep_charts import FitView
 
 #: rows in the table at most (the best ones); a filter finds the others
 MAX_SHOWN = 200

@@ -10,8 +10,8 @@ at any question cancels.  It awaits screens, so it runs inside a worker
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding

@@ -11,7 +11,8 @@ member's fit, and a table.  Enter on a member puts its settings in the form;
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from textual import on, work
@@ -25,13 +26,13 @@ from textual.worker import Worker, get_current_worker
 
 from quadtui.charts import FitOverlay
 from quadtui.charts.fit import MAX_OVERLAYS
-from quadtui.core.config import FIELDS, Config, ConfigError
 from quadtui.core import budget
+from quadtui.core.config import FIELDS, Config, ConfigError
 from quadtui.core.sweep.spec import MAX_MEMBERS, parse_sweep_spec
 from quadtui.tui.runs import RunStore, value_text
-from quadtui.tui.widgets.sweep_charts import FitView, SweepChart, SweepFitChart
-from quadtui.tui.widgets.status import clock, loss_text, plural
 from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
+from quadtui.tui.widgets.status import clock, loss_text, plural
+from quadtui.tui.widgets.sweep_charts import FitView, SweepChart, SweepFitChart
 
 if TYPE_CHECKING:
     from quadtui.core.data import Dataset

@@ -7,7 +7,7 @@ selected unit), so keys only ever change two numbers and the picture follows.
 
 from __future__ import annotations
 
-from typing import Hashable
+from collections.abc import Hashable
 
 from quadtui.charts import ChartTheme
 from quadtui.charts.network import network_chart, network_layout
