@@ -123,7 +123,7 @@ def paused_cpu(seconds: float) -> float:
         if snap.status is Status.PAUSED:
             paused.set()
 
-    worker = threading.Thread(target=engine.run, kwargs=dict(cancel=cancel, control=control, on_snapshot=seen))
+    worker = threading.Thread(target=engine.run, kwargs={"cancel": cancel, "control": control, "on_snapshot": seen})
     worker.start()
     paused.wait(30)
     wall, cpu = time.perf_counter(), time.process_time()

@@ -103,7 +103,7 @@ class Served:
     def __init__(self, *args: str) -> None:
         self.port = free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.output = tempfile.TemporaryFile()  # not a pipe: a chatty server must never block on it
+        self.output = tempfile.TemporaryFile()  # noqa: SIM115  (open while it runs) not a pipe: a chatty server must never block on it
         self.process = subprocess.Popen(
             [sys.executable, "-m", "quadtui", "--serve", "--host", LOOPBACK, "--port", str(self.port), *args],
             stdout=self.output, stderr=subprocess.STDOUT, env=env, start_new_session=True)

@@ -225,7 +225,7 @@ class LegendEntry:
 def legend_entries(traces: Sequence[Trace], drawn: Sequence[bool] | None = None) -> list[LegendEntry]:
     """The labelled traces (those drawn, when ``drawn`` says), by rank, then the top-most (drawn last) first."""
     shown = list(zip(traces, drawn if drawn is not None else [True] * len(traces)))
-    ordered = sorted(shown[::-1], key=lambda e: e[0].rank)  # sorted is stable: ties stay top-most first
+    ordered = sorted(shown[::-1], key=lambda e: e[0].rank)  # noqa: C415  (sorted is stable: ties stay top-most first)
     return [LegendEntry(_key(trace), trace.label, trace.color, trace.short)
             for trace, ok in ordered if trace.label and ok]
 
@@ -272,7 +272,9 @@ def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, color
     fg = pixel(foreground=theme.foreground) if theme.color and theme.foreground else pixel()
     entries = legend_entries(chart.traces, drawn)
     # the long title and labels; then, while entries are left out, the short title; then short labels
-    tries = [(chart.title, False)] + ([(chart.short_title, False), (chart.short_title, True)] if chart.short_title else [])
+    tries = [(chart.title, False)] + (
+        [(chart.short_title, False), (chart.short_title, True)] if chart.short_title else []
+    )
     best = None
     for text, short in tries:
         made = legend_within(entries, width - 2, text, short)

@@ -144,7 +144,7 @@ def _zeros(x: np.ndarray, z: np.ndarray) -> list[tuple[float, ...]]:
         t = np.where(a == 0, 0.0, a / (a - b))
     at = x[:-1, None] + t * (x[1:] - x[:-1])[:, None]
     rows, cols = np.nonzero(cross)
-    for r, c, value in zip(rows.tolist(), cols.tolist(), at[rows, cols].tolist()):
+    for c, value in zip(cols.tolist(), at[rows, cols].tolist()):
         found[c].append(value)
     for c in np.flatnonzero(z[-1] == 0).tolist():
         found[c].append(float(x[-1]))

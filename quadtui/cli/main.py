@@ -321,4 +321,6 @@ def entry() -> NoReturn:
     os._exit(code)
 
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "entry", "flag", "main", "parse_config"]
+__all__ = [
+    "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "entry", "flag", "main", "parse_config"
+]

@@ -134,7 +134,9 @@ def check_folder(folder: Path) -> None:
     try:
         info = os.stat(folder)
     except FileNotFoundError:
-        raise ClassError(f"{folder}: no such folder (a teacher makes it with: quadtui --class {folder} --init)") from None
+        raise ClassError(
+            f"{folder}: no such folder (a teacher makes it with: quadtui --class {folder} --init)"
+        ) from None
     except OSError as exc:
         raise ClassError(f"{folder}: {exc.strerror}") from None
     if not stat.S_ISDIR(info.st_mode):

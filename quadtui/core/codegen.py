@@ -41,7 +41,7 @@ def script_for(config: Config, lr_schedule: Sequence[tuple[int, float]] = (), no
     taken before the run's end says so).
     """
     c = config.replace(lr=lr_schedule[0][1]) if lr_schedule else config
-    changes = {epoch: lr for epoch, lr in lr_schedule[1:]}
+    changes = dict(lr_schedule[1:])
     parts = [_header(c, changes, note), _hyperparameters(c, changes), "\n" + _data(c), _model(c), _training(c, changes)]
     return "\n".join(parts) + _PLOTS.replace("@VIEW@", f"{_num(c.view[0])}, {_num(c.view[1])}").replace(
         "@NEURONS@", _neurons(c)

@@ -176,7 +176,9 @@ class Config:
         if lo >= hi:
             raise ConfigError("view_max", hi, f"a number greater than the view's lower end ({lo:g})")
         if self.batch_size is not None and self.batch_size > self.samples:
-            raise ConfigError("batch_size", self.batch_size, f"'full' or a whole number from 1 to {self.samples} (samples)")
+            raise ConfigError(
+                "batch_size", self.batch_size, f"'full' or a whole number from 1 to {self.samples} (samples)"
+            )
         object.__setattr__(self, "target", _check_target(self.target, self.x_min, self.x_max))
         _check_target_on_data(self.target, self.x_min, self.x_max, self.seed, self.samples)
 

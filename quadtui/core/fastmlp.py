@@ -127,8 +127,8 @@ class FastMLP:
         linears = linear_layers(model)
         shapes = [t.shape for m in linears for t in (m.weight, m.bias)]
         self.flat, self.params = _flat_views(shapes)
-        for view, m in zip(self.params, (t for m in linears for t in (m.weight, m.bias))):
-            view.copy_(m.detach())
+        for view, source in zip(self.params, (t for m in linears for t in (m.weight, m.bias))):
+            view.copy_(source.detach())
         self.weights, self.biases = self.params[0::2], self.params[1::2]
         self.weights_t = [w.t() for w in self.weights]
         self.grad_flat, grads = _flat_views(shapes)

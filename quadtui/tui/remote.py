@@ -12,7 +12,8 @@ each snapshot as a *delta*: the losses and eval points since the previous one,
 plus the small per-snapshot arrays (prediction, every hidden layer on the grid,
 the weights, dead units) — O(new epochs + grid × units + weights), never
 O(history); the last layer is sent once though ``hidden`` and ``layers`` both hold
-it, and each timeline checkpoint is sent once, in the first message after it was kept.  The parent (the Textual thread worker) rebuilds full :class:`Snapshot`
+it, and each timeline checkpoint is sent once, in the first message after it was kept.
+The parent (the Textual thread worker) rebuilds full :class:`Snapshot`
 objects from a local :class:`LossHistory` mirror, and forwards the UI's
 :class:`Control` requests and the worker's cancel event to the child.  Nothing
 here imports textual (the child never loads it) or, at module level, torch.

@@ -246,7 +246,9 @@ class WideMLP:
 
         return step
 
-    def _bias_sums_apart(self, members: list[int], N: int) -> tuple[Tensor, list[tuple[Tensor, Tensor]], Tensor, Tensor]:
+    def _bias_sums_apart(
+        self, members: list[int], N: int
+    ) -> tuple[Tensor, list[tuple[Tensor, Tensor]], Tensor, Tensor]:
         """Buffers to sum ``members``' bias gradients from blocks of their own shape.
 
         ``gather`` indexes ``gz`` so that one ``take`` lays each member's (N, h) block out
@@ -375,7 +377,7 @@ class WideMLP:
                     y_rows.copy_(self.y_rows[:, :rows])
                 before = self.flat.clone()
                 step(errors[:, :rows])
-                for size, members, everywhere, net, theirs, (x, y) in checks:
+                for _size, members, _everywhere, net, theirs, (x, y) in checks:
                     first = self.places[members[0]]
                     net.flat[theirs] = before[first]
                     # the errors: the forward pass (its last sums are not always visible in the gradients)

@@ -119,7 +119,8 @@ def keys_text(sections: Sequence[tuple[str, Sequence[Binding]]]) -> str:
 def _key_name(key: str) -> str:
     names = {
         "space": "space", "left_square_bracket": "[", "right_square_bracket": "]", "minus": "-",
-        "plus": "+", "equals_sign": "=", "less_than_sign": "<", "greater_than_sign": ">", "escape": "Esc", "enter": "Enter",
+        "plus": "+", "equals_sign": "=", "less_than_sign": "<", "greater_than_sign": ">", "escape": "Esc",
+        "enter": "Enter",
     }
     return names.get(key, key.replace("ctrl+", "ctrl+").upper() if key.startswith("f") and key[1:].isdigit()
                      else key)

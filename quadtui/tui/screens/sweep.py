@@ -352,7 +352,9 @@ class SweepScreen(Screen["Config | None"]):
         overlays = [FitOverlay(f"{self.param}={value_text(self.param, v)}", grid, fit) for v, fit in others]
         chart.set_overlays(overlays, key)
         chart.show(view)
-        chart.set_heading(f"fits: best {self.param}={value_text(self.param, value)}" + (", others dashed" if others else ""))
+        chart.set_heading(
+            f"fits: best {self.param}={value_text(self.param, value)}" + (", others dashed" if others else "")
+        )
 
     # -- keys ---------------------------------------------------------------------------
     def action_close(self) -> None:
