@@ -75,7 +75,8 @@ def test_two_students_post_the_board_names_each_by_the_file_owner_and_neither_ca
         except sqlite3.Error as exc:
             refused.append(f"sql: {exc}")
         for attempt in (lambda: open(alices, "r+b"), lambda: os.unlink(alices),  # noqa: SIM115  (each must fail)
-                        lambda: open(f"{alices}-wal", "wb"),  # noqa: SIM115 lambda: os.rename(alices.parent, Path(folder) / "x"),
+                        lambda: open(f"{alices}-wal", "wb"),  # noqa: SIM115
+                        lambda: os.rename(alices.parent, Path(folder) / "x"),
                         lambda: ClassWriter.__new__(ClassWriter)):
             try:
                 attempt()
