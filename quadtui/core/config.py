@@ -342,7 +342,7 @@ def probe_points(x_min: float, x_max: float) -> np.ndarray:
     (0, whole numbers, multiples of pi/2), so ``1/x`` or ``tan(x)`` on any range is caught."""
     import numpy as np
 
-    specials = [np.arange(math.ceil(x_min), math.floor(x_max) + 1, dtype=np.float64)]
+    specials: list[np.ndarray] = [np.arange(math.ceil(x_min), math.floor(x_max) + 1, dtype=np.float64)]
     half_pi = math.pi / 2
     specials.append(np.arange(math.ceil(x_min / half_pi), math.floor(x_max / half_pi) + 1) * half_pi)
     points = np.concatenate([np.linspace(x_min, x_max, 1001), *specials])

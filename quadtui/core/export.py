@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
     import torch
 
     from quadtui.core.config import Config
-    from quadtui.core.engine import Engine, Snapshot
+    from quadtui.core.engine import Engine
+    from quadtui.core.snapshot import Snapshot
 
 __all__ = ["FILES", "check_folder", "config_toml", "exported_config", "export_run", "fit_csv", "loss_csv"]
 
@@ -69,7 +71,7 @@ def export_run(
         if model is None:
             model = snap.trained_model()
     check_folder(directory, overwrite=overwrite)  # before the work below
-    files = {
+    files: dict[str, str | bytes] = {
         "config.toml": config_toml(snap),
         "loss.csv": loss_csv(snap),
         "fit.csv": fit_csv(snap),
@@ -138,7 +140,7 @@ def fit_csv(snap: Snapshot) -> str:
     (shortest text that reads back to the same number); x and target are float64.
     """
     layers = tuple(getattr(snap, "layers", ()) or ()) or (snap.hidden,)
-    prefix = (lambda n: f"l{n}_") if len(layers) > 1 else (lambda n: "")
+    prefix: Callable[[int], str] = (lambda n: f"l{n}_") if len(layers) > 1 else (lambda n: "")
     header = ["x", "target", "prediction"] + [
         f"{prefix(n)}h{i}" for n, layer in enumerate(layers, 1) for i in range(layer.shape[1])
     ]

@@ -77,7 +77,7 @@ def mean_squared_rows(pred: Tensor, y: Tensor, out: Tensor) -> None:
         for i in range(pred.shape[0]):
             mean_squared_rows(pred[i : i + 1], y, out[i : i + 1])
         return
-    sq = _nn.mse_loss(pred, y.reshape(1, -1).expand_as(pred), _NONE)
+    sq = _nn.mse_loss(pred, y.reshape(1, -1).expand_as(pred), _NONE)  # type: ignore[arg-type]  # stubs: a str; C takes the enum
     torch.sum(sq, 1, out=out)
     out.div_(pred.shape[1])
 
@@ -173,7 +173,7 @@ class FastMLP:
     def loss(self, x: Tensor, y: Tensor) -> Tensor:
         """The mean squared error on ``(x, y)`` (no update)."""
         with torch.inference_mode():
-            return _nn.mse_loss(self.predict(x)[0], y, _MEAN)
+            return _nn.mse_loss(self.predict(x)[0], y, _MEAN)  # type: ignore[arg-type]  # stubs: a str; C takes the enum
 
     # -- training ----------------------------------------------------------------------
     def step(self, x: Tensor, y: Tensor) -> Tensor:
@@ -221,6 +221,7 @@ class FastMLP:
                 k = min(ws.block_rows, total - done)
                 for i, row in zip(range(done, done + k), ws.rows):
                     if i == next_probe:
+                        assert probe_row is not None  # a probe's row comes with its epoch
                         self._forward(pws, probe_row)
                         next_probe, probe_row = next(targets, (-1, None))
                     if i == next_keep:

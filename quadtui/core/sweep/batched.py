@@ -45,7 +45,7 @@ _MEAN = 1
 EXACT_ACTIVATIONS = frozenset({"relu", "leaky_relu", "identity"})
 
 
-def group_key(config: Config) -> tuple | None:
+def group_key(config: Config) -> tuple[object, ...] | None:
     """Configs with equal keys can train as one batch; ``None``: train alone (single-run engine)."""
     if not config.full_batch or config.activation not in EXACT_ACTIVATIONS:
         return None

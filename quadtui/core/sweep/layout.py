@@ -85,7 +85,7 @@ def whole_vectors(count: int) -> bool:
     return floats is not None and torch.get_num_threads() == 1 and count % (2 * floats) == 0
 
 
-def wide_key(config: Config) -> tuple | None:
+def wide_key(config: Config) -> tuple[object, ...] | None:
     """Configs with equal keys train as one :class:`WideMLP`; ``None``: not this way."""
     if config.layers != 1:
         return None
