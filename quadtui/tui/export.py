@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from quadtui.core.files import FileWriteError
 
@@ -93,7 +93,7 @@ async def in_daemon_thread(work: Callable[[threading.Event], Path]) -> Path:
         raise
 
 
-async def export_flow(app: App[object], snap: Snapshot, svg: str) -> Path | None:
+async def export_flow(app: App[Any], snap: Snapshot, svg: str) -> Path | None:
     """Ask for the folder (confirming a non-empty one), export in the background, say how it went."""
     from quadtui.core.export import check_folder
     from quadtui.tui.screens.files import ask_path, confirm

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from textual import on, work
@@ -36,6 +36,7 @@ from quadtui.tui.widgets.sweep_charts import FitView, SweepChart, SweepFitChart
 
 if TYPE_CHECKING:
     from quadtui.core.data import Dataset
+    from quadtui.core.snapshot import Snapshot
     from quadtui.core.sweep.runner import SweepProgress, SweepResult
 
 #: settings worth sweeping (the view only changes what is drawn; a formula may hold commas)
@@ -65,7 +66,7 @@ def check_sweep(param: str, text: str, base: Config) -> tuple[str, list[Any]]:
 
 
 # -- the dialog ---------------------------------------------------------------------------
-class SweepDialog(ModalScreen["tuple[str, list[Any]] | None"]):
+class SweepDialog(ModalScreen["tuple[str | tuple[str, str], list[Any]] | None"]):
     """Pick a setting, type its values; Enter starts the sweep, Esc cancels."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), *MODAL_BINDINGS]
@@ -351,7 +352,7 @@ class SweepScreen(Screen["Config | None"]):
         chart = self.query_one(SweepFitChart)
         overlays = [FitOverlay(f"{self.param}={value_text(self.param, v)}", grid, fit) for v, fit in others]
         chart.set_overlays(overlays, key)
-        chart.show(view)
+        chart.show(cast("Snapshot", view))  # a FitView has every field the fit chart reads
         chart.set_heading(
             f"fits: best {self.param}={value_text(self.param, value)}" + (", others dashed" if others else "")
         )

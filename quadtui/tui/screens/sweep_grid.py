@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from textual import work
@@ -37,6 +37,7 @@ from quadtui.tui.widgets.status import clock, loss_text
 from quadtui.tui.widgets.sweep_charts import FitView, SweepFitChart
 
 if TYPE_CHECKING:
+    from quadtui.core.snapshot import Snapshot
     from quadtui.core.sweep.grid import GridResult
     from quadtui.core.sweep.runner import SweepProgress
 
@@ -269,8 +270,9 @@ class GridScreen(Screen["Config | None"]):
             return
         x, y = self.samples[k]
         result = self.result
-        chart.show(FitView(-1 - k, member.config, member.status, member.epochs_run, result.grid, result.grid_target,
-                           member.prediction, x, y))
+        view = FitView(-1 - k, member.config, member.status, member.epochs_run, result.grid, result.grid_target,
+                       member.prediction, x, y)
+        chart.show(cast("Snapshot", view))  # a FitView has every field the fit chart reads
         top = self.best()
         overlays = []
         if top != k and result.members[top].prediction is not None:

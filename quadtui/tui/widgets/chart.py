@@ -102,7 +102,10 @@ class Chart(Widget):
 
     def on_mount(self) -> None:
         self._label()
-        self.watch(self.app, "theme", lambda _: self.call_after_refresh(self._label), init=False)  # legend colours
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self) -> None:
+        self.call_after_refresh(self._label)  # the legend's colours
 
     def on_resize(self) -> None:
         self._label()
