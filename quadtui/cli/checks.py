@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from quadtui.core.config import FIELDS, Config, ConfigError, shown
 from quadtui.core.control import DEFAULT_SPEED
@@ -221,7 +221,7 @@ def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, Estimat
     return limit, need
 
 
-def parse_serve_options(args: argparse.Namespace) -> dict[str, object]:
+def parse_serve_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``--serve`` options (port, sessions, public URL, folder, reload grace) as ``serve()`` takes them."""
     from quadtui.cli import serve
 

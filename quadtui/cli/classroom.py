@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from quadtui.cli.checks import UsageError
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 EXIT_OK, EXIT_FAILED = 0, 1
 

@@ -12,7 +12,7 @@ import errno
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from quadtui import __version__
 from quadtui.cli.checks import (
@@ -258,7 +258,7 @@ def _main(argv: list[str]) -> int:
         return EXIT_USAGE
     from quadtui.tui.app import QuadApp
 
-    extra: dict[str, object] = {}
+    extra: dict[str, Any] = {}
     if lesson is not None:
         extra["lesson"] = lesson
     if grid is not None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from quadtui.core.process import yield_cpu
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
+    from rich.progress import Progress, ProgressColumn
 
 T = TypeVar("T")
 
@@ -108,7 +108,7 @@ def finish_or_stop(work: Callable[[], T], stop: threading.Event, grace: float | 
     return True, outcome["result"]
 
 
-def stderr_progress(*columns: object) -> Progress:
+def stderr_progress(*columns: str | ProgressColumn) -> Progress:
     """A transient progress bar on stderr, drawn only when stderr is a terminal."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TimeRemainingColumn
