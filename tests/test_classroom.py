@@ -74,10 +74,13 @@ def test_two_students_post_the_board_names_each_by_the_file_owner_and_neither_ca
             con.commit()
         except sqlite3.Error as exc:
             refused.append(f"sql: {exc}")
-        for attempt in (lambda: open(alices, "r+b"), lambda: os.unlink(alices),  # noqa: SIM115  (each must fail)
-                        lambda: open(f"{alices}-wal", "wb"),  # noqa: SIM115
-                        lambda: os.rename(alices.parent, Path(folder) / "x"),
-                        lambda: ClassWriter.__new__(ClassWriter)):
+        for attempt in (
+            lambda: open(alices, "r+b"),  # noqa: SIM115  (each open here must fail)
+            lambda: os.unlink(alices),
+            lambda: open(f"{alices}-wal", "wb"),  # noqa: SIM115
+            lambda: os.rename(alices.parent, Path(folder) / "x"),
+            lambda: ClassWriter.__new__(ClassWriter),
+        ):
             try:
                 attempt()
             except OSError as exc:
