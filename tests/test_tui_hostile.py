@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest

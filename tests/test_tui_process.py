@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pytest
 
+
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine, Status
 from quadtui.tui import worker

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from quadtui.core.config import Config
-from quadtui.core.timeline import unflatten
 from quadtui.core.model import build_model
+from quadtui.core.timeline import unflatten
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.chart import FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.network import NetworkChart
@@ -39,7 +39,8 @@ async def test_scrubbing_shows_every_chart_at_the_checkpoint_and_end_comes_back(
         await pilot.press("escape", "home")
         await until(pilot, lambda: fit.up_to_date and fit.snapshot.epoch == 0, "the fit at epoch 0")
         assert screen.travel == 0 and fit.snapshot.epoch == neuron.snapshot.epoch == 0
-        np.testing.assert_array_equal(fit.snapshot.prediction, prediction_with(RUN, timeline.rows[0], fit.snapshot.grid))
+        first = prediction_with(RUN, timeline.rows[0], fit.snapshot.grid)
+        np.testing.assert_array_equal(fit.snapshot.prediction, first)
         assert loss.mark == 0 and loss.snapshot is screen.last  # the whole loss curve, its epoch marked
         assert loss.border_title.startswith("loss · ") and loss.border_title.endswith(" · ◆ epoch 0")
         await until(pilot, lambda: loss.up_to_date and loss.plain != unmarked, "the loss chart's mark")

@@ -166,7 +166,7 @@ class _Mirror:
         self.history = LossHistory(config.epochs)
         self.eval_epochs = _frozen(np.zeros(0, dtype=np.int64))
         self.eval_loss = _frozen(np.zeros(0, dtype=np.float32))
-        self.data: dict[str, np.ndarray] = {}
+        self.data: dict[str, Any] = {}  # the dataset's arrays, by Snapshot field
         self.last: Snapshot | None = None
         from quadtui.core.timeline import ReceivedTimeline
 
@@ -282,7 +282,8 @@ def _child(conn: Channel, config: Config, threads: int, interval: float, paused:
     die_with_parent()
     yield_cpu()
     from quadtui.core.control import Control
-    from quadtui.core.engine import Engine, Status
+    from quadtui.core.engine import Engine
+    from quadtui.core.snapshot import Status
     from quadtui.core.threads import set_threads
 
     control, cancel = Control(paused=paused, speed=speed), threading.Event()

@@ -6,7 +6,7 @@ cannot drift from the keys that work; the prose names its numbers from the code.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -121,7 +121,8 @@ def keys_text(sections: Sequence[tuple[str, Sequence[Binding]]]) -> str:
 def _key_name(key: str) -> str:
     names = {
         "space": "space", "left_square_bracket": "[", "right_square_bracket": "]", "minus": "-",
-        "plus": "+", "equals_sign": "=", "less_than_sign": "<", "greater_than_sign": ">", "escape": "Esc", "enter": "Enter",
+        "plus": "+", "equals_sign": "=", "less_than_sign": "<", "greater_than_sign": ">", "escape": "Esc",
+        "enter": "Enter",
     }
     return names.get(key, key.replace("ctrl+", "ctrl+").upper() if key.startswith("f") and key[1:].isdigit()
                      else key)

@@ -94,7 +94,7 @@ class NetworkActions:
     def open_neuron(self, layer: int, unit: int) -> None:
         """Show hidden ``layer``'s ``unit`` in the neuron chart (the last layer is kept as "the last")."""
         neuron: NeuronChart = self.neuron_chart  # type: ignore[attr-defined]
-        neuron.hidden_layer = None if layer >= self.network_chart.layers else layer
+        neuron.hidden_layer = None if layer >= self.network_chart.layer_count else layer
         self._set_neuron(unit)  # type: ignore[attr-defined]
         neuron.changed()
 

@@ -22,18 +22,18 @@ from quadtui.core.config import Config, ConfigError, parse_value
 from quadtui.core.control import DEFAULT_SPEED, Control
 from quadtui.core.lesson import Lesson
 from quadtui.tui import worker as train_worker
-from quadtui.tui.screens import share
 from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
 from quadtui.tui.runs import RunStore
 from quadtui.tui.screens import network as network_view
 from quadtui.tui.screens import runs as compare
+from quadtui.tui.screens import share
 from quadtui.tui.screens import timeline as time_travel
 from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.footer import KeyFooter
 from quadtui.tui.widgets.form import ConfigForm, field_text
-from quadtui.tui.widgets.runs_table import RunsTable
 from quadtui.tui.widgets.lesson import LessonPanel
 from quadtui.tui.widgets.network import NetworkChart
+from quadtui.tui.widgets.runs_table import RunsTable
 from quadtui.tui.widgets.status import StatusBar
 from quadtui.tui.widgets.timeline import TimelineBar
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Hashable, Sequence
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
 from rich.text import Text
@@ -24,8 +25,21 @@ from textual.markup import escape
 from textual.strip import Strip
 from textual.widget import Widget
 
-from quadtui.charts import (ChartTheme, LegendEntry, fit_chart, fit_legend, fit_title, legend_line, loss_axis_label,
-                            loss_chart, loss_legend, loss_title, neuron_chart, neuron_legend, neuron_title)
+from quadtui.charts import (
+    ChartTheme,
+    LegendEntry,
+    fit_chart,
+    fit_legend,
+    fit_title,
+    legend_line,
+    loss_axis_label,
+    loss_chart,
+    loss_legend,
+    loss_title,
+    neuron_chart,
+    neuron_legend,
+    neuron_title,
+)
 from quadtui.tui.widgets.ansi import to_strips
 
 if TYPE_CHECKING:
@@ -88,7 +102,10 @@ class Chart(Widget):
 
     def on_mount(self) -> None:
         self._label()
-        self.watch(self.app, "theme", lambda _: self.call_after_refresh(self._label), init=False)  # legend colours
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self) -> None:
+        self.call_after_refresh(self._label)  # the legend's colours
 
     def on_resize(self) -> None:
         self._label()
