@@ -19,8 +19,7 @@ from quadtui.tui.screens.help import HelpScreen
 from quadtui.tui.screens.train import SPEEDS, TrainScreen
 from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.status import loss_text
-from tests.conftest import (CALM, SMALL, Notes, drawn, finish, notified, screen_of, status_text, type_into,
-                            until)
+from tests.conftest import CALM, SMALL, Notes, drawn, finish, notified, screen_of, status_text, type_into, until
 
 LONG = Config(epochs=10_000_000)
 

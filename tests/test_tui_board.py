@@ -12,7 +12,7 @@ from quadtui.core.config import Config
 from quadtui.core.lesson import load_lesson
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.board import REFRESH_S, WIDTHS, BoardFitChart, BoardScreen
-from tests.conftest import Notes, a_post, finish, finished, notified, open_dialog, screen_of, until
+from tests.conftest import Notes, a_post, finish, notified, screen_of, until
 
 SMALL = Config(epochs=300, hidden=4)
 

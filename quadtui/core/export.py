@@ -171,7 +171,7 @@ def _state_dict_bytes(model: torch.nn.Module) -> bytes:
     return buffer.getvalue()
 
 
-def timeline_states(snap: "Snapshot", model: "torch.nn.Module") -> dict[str, list[Any]]:
+def timeline_states(snap: Snapshot, model: torch.nn.Module) -> dict[str, list[Any]]:
     """``{"epochs": [e, ...], "states": [state_dict, ...]}``: the kept states that have a row in
     ``loss.csv`` (state ``k``, after ``k`` updates, is the network before the update of epoch
     ``k + 1``), as ``state_dict``s of ``model``'s layout (``nn.Sequential`` as in ``train.py``)."""
@@ -193,7 +193,7 @@ def timeline_states(snap: "Snapshot", model: "torch.nn.Module") -> dict[str, lis
     return {"epochs": epochs, "states": states}
 
 
-def _timeline_bytes(snap: "Snapshot", model: "torch.nn.Module") -> bytes:
+def _timeline_bytes(snap: Snapshot, model: torch.nn.Module) -> bytes:
     import torch
 
     buffer = io.BytesIO()

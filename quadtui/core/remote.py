@@ -28,7 +28,8 @@ import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -110,8 +111,8 @@ def train(config: Config, control: Control, threads: int, interval: float, cance
             elif kind == "failed":
                 error, delta = body
                 raise RunFailedError(error, mirror.apply(delta) if delta is not None else None)
-            else:  # "end"
-                return body[0]
+            else:  # "end": the child's CPU seconds
+                return float(body[0])
     finally:
         stop.set()
         forwarder.join()
