@@ -20,6 +20,7 @@ import json
 import math
 import os
 import pwd
+import random
 import sqlite3
 import stat
 import time
@@ -230,12 +231,26 @@ class ClassWriter:
         return self.database
 
     def post(self, run: ClassPost) -> int:
-        """Add ``run``; keep the newest :data:`MAX_RUNS`.  Returns its id.  ClassError (one line) on failure."""
+        """Add ``run``; keep the newest :data:`MAX_RUNS`.  Returns its id.  ClassError (one line) on failure.
+
+        A busy database is waited for (up to :data:`BUSY_SECONDS`): sqlite's busy timeout covers
+        most waits, but not all — switching a new database to WAL while another writer does the same
+        answers "database is locked" at once — so a locked post is tried again after a short pause.
+        """
         path = self.prepare()
-        try:
-            con = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise ClassError(f"{path}: {exc}") from None
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            try:
+                return self._post_once(path, run)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise ClassError(f"{path}: {exc}") from None
+            except sqlite3.Error as exc:
+                raise ClassError(f"{path}: {exc}") from None
+            time.sleep(random.uniform(0.01, 0.05))
+
+    def _post_once(self, path: Path, run: ClassPost) -> int:
+        con = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
         try:
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=NORMAL")  # WAL: safe from corruption, one fsync less a post
@@ -264,8 +279,6 @@ class ClassWriter:
             con.execute("DELETE FROM curves WHERE run <= ?", (run_id - MAX_RUNS,))
             con.execute("COMMIT")
             return run_id
-        except sqlite3.Error as exc:
-            raise ClassError(f"{path}: {exc}") from None
         finally:
             if con.in_transaction:
                 con.execute("ROLLBACK")
