@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 
 from quadtui.core.config import Config
 from quadtui.tui.runs import RunRecord, RunStore, time_text
-from quadtui.tui.widgets.chart import chart_theme
+from quadtui.tui.widgets.chart import ThemedColours
 from quadtui.tui.widgets.status import loss_text
 
 MARK = "◆"
@@ -58,6 +58,7 @@ class RunsTable(DataTable[Text | str]):
         self._key: Hashable = None
         self._reference: Config | None = None
         self._colours: dict[int, tuple[int, int, int] | None] = {}
+        self._theme = ThemedColours(self, lambda: None)  # the next show_runs() colours the marks anew
 
     def on_mount(self) -> None:
         self.border_title = "runs  (Enter: use its settings · space: overlay on the charts · r: hide)"
@@ -70,7 +71,7 @@ class RunsTable(DataTable[Text | str]):
         ``drawn``: the numbers of the runs on the charts, in drawing order; their ◆ takes
         the colour of their curve.
         """
-        theme_key, theme = chart_theme(self.app)
+        theme_key, theme = self._theme.get()
         drawn = list(drawn or [])
         key = (self.store.version, reference, tuple(drawn), theme_key)
         if key == self._key:
