@@ -12,7 +12,7 @@ import pytest
 
 from quadtui.charts import (ChartTheme, FitOverlay, LossOverlay, fit_chart, fit_legend, fit_title, loss_chart,
                             loss_legend, loss_title, neuron_chart, neuron_legend, neuron_title, sweep_chart)
-from quadtui.charts.canvas import Chart, Trace, legend_line, render
+from quadtui.charts.canvas import ChartSpec, Trace, legend_line, render
 from quadtui.charts.text import visible
 from quadtui.charts.fit import MAX_SAMPLES, SAMPLE_MARK, _samples
 from quadtui.charts.loss import _envelope
@@ -296,7 +296,7 @@ def test_a_prediction_off_the_chart_is_said_and_the_y_range_stays_the_targets(sn
 def test_render_survives_nonsense_limits():
     x = np.linspace(0, 1, 10)
     for lo, hi in [(np.nan, 1.0), (1.0, 1.0), (2.0, 1.0), (-np.inf, np.inf), (0.0, 1e308)]:
-        chart = Chart("odd", [Trace(x, x)], Axis(lo, hi), Axis(lo, hi, log=True))
+        chart = ChartSpec("odd", [Trace(x, x)], Axis(lo, hi), Axis(lo, hi, log=True))
         assert_shape(render(chart, 40, 12, DARK), 40, 12)
 
 

@@ -396,7 +396,7 @@ async def test_form_collapses_and_help_explains_every_key() -> None:
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         text = app.screen.query_one("Markdown").source
-        for binding in TrainScreen.BINDINGS:
+        for binding in TrainScreen.key_bindings():
             assert binding.tooltip in text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)

@@ -7,8 +7,8 @@ import importlib
 import os
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from quadtui.core.control import DEFAULT_SPEED
 from quadtui.core.config import FIELDS, Config, ConfigError, shown
+from quadtui.core.control import DEFAULT_SPEED
 from quadtui.core.lesson import Lesson, load_lesson
 from quadtui.core.tomlio import ConfigFileError, load_config_file
 

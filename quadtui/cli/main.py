@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NoReturn, Sequence
 
 from quadtui import __version__
 from quadtui.cli.checks import (
+    VIEWS,
     UsageError,
     check_budget,
     check_export,
@@ -32,12 +33,11 @@ from quadtui.cli.checks import (
     parse_view,
     resolve_config,
     threads_given,
-    VIEWS,
 )
 from quadtui.cli.classroom import check_class
 from quadtui.core.config import DEFAULT, FIELDS, shorten
-from quadtui.core.lesson import shipped_lessons
 from quadtui.core.control import DEFAULT_SPEED
+from quadtui.core.lesson import shipped_lessons
 
 if TYPE_CHECKING:
     from quadtui.core.budget import Estimate
@@ -271,8 +271,8 @@ def _main(argv: list[str]) -> int:
 
         return run_headless(config, threads=threads, as_json=args.json, export=args.export,
                             class_dir=class_dir, lesson=lesson.name if lesson else None)
-    from quadtui.served import remove_temporary_folder
     from quadtui.cli.terminal import missing_terminal
+    from quadtui.served import remove_temporary_folder
 
     problem = missing_terminal()
     if problem is not None:

@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 
 from quadtui.core.config import Config
 from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
-from quadtui.tui.pacing import FramePacer
+from quadtui.core.pacing import FramePacer
 
 if TYPE_CHECKING:
     from quadtui.core.control import Control
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot
 
 #: at most this many snapshots a second leave the trainer, whatever the epoch rate; the UI then
-#: draws as many of them as its CPU budget allows (:mod:`quadtui.tui.pacing`)
+#: draws as many of them as its CPU budget allows (:mod:`quadtui.core.pacing`)
 REDRAWS_PER_S = 12
 #: train in a child process (True), in the worker thread (False), or None: a child process
 #: unless the app is headless (``App.run_test``)

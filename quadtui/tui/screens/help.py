@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-from quadtui.tui.runs import MAX_OVERLAYS, MAX_RUNS
+from quadtui.charts.run_store import MAX_OVERLAYS, MAX_RUNS
 
 CHARTS = """\
 ## What you are looking at

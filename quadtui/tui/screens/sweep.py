@@ -11,6 +11,7 @@ member's fit, and a table.  Enter on a member puts its settings in the form;
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Hashable
 
 import numpy as np
@@ -28,7 +29,7 @@ from quadtui.charts.fit import MAX_OVERLAYS
 from quadtui.core.config import FIELDS, Config, ConfigError
 from quadtui.core import budget
 from quadtui.core.sweep.spec import MAX_MEMBERS, parse_sweep_spec
-from quadtui.tui.runs import RunStore, value_text
+from quadtui.charts.run_store import RunStore, value_text
 from quadtui.tui.widgets.sweep_charts import FitView, SweepChart, SweepFitChart
 from quadtui.tui.widgets.status import clock, loss_text, plural
 from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
@@ -161,22 +162,26 @@ class SweepDialog(ModalScreen["tuple[str, list[Any]] | None"]):
 
 
 # -- the worker ---------------------------------------------------------------------------
+@dataclass(eq=False)
 class SweepProgressed(Message):
     """Live progress; ``data`` is the dataset of the best member finished so far (its samples under the fits)."""
 
-    def __init__(self, worker: Worker[None], progress: SweepProgress, data: Dataset | None = None) -> None:
-        super().__init__()
-        self.worker, self.progress, self.data = worker, progress, data
+    worker: Worker[None]
+    progress: SweepProgress
+    data: Dataset | None = None
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SweepProgressed) and message.worker is self.worker
 
 
+@dataclass(eq=False)
 class SweepFinished(Message):
-    def __init__(self, worker: Worker[None], result: SweepResult | None, samples: tuple[np.ndarray, np.ndarray] | None,
-                 error: str | None = None) -> None:
-        super().__init__()
-        self.worker, self.result, self.samples, self.error = worker, result, samples, error
+    """The sweep's result and its samples; or, if it failed, why."""
+
+    worker: Worker[None]
+    result: SweepResult | None
+    samples: tuple[np.ndarray, np.ndarray] | None
+    error: str | None = None
 
 
 def run_sweep(base: Config, param: str, values: list[Any], threads: int, post: Callable[[Message], object]) -> None:
