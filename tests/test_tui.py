@@ -481,3 +481,28 @@ async def test_charts_under_a_dialog_are_not_built_and_catch_up_when_it_closes()
         await until(pilot, lambda: all(c.snapshot is not None and c.snapshot.epoch > covered_at + 30 for c in charts),
                     "the charts to catch up")
         await drawn(pilot, app)
+
+
+async def test_the_palette_runs_the_commands_of_the_screens_components() -> None:
+    from quadtui.tui.widgets.runs_table import RunsTable
+
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        table = app.query_one(RunsTable)
+        assert not table.has_class("-shown")
+        await commands["Runs table: compare finished runs"].callback()  # CompareControls' action
+        await until(pilot, lambda: table.has_class("-shown") and app.focused is table, "the runs table")
+        await commands["Network view: every unit of every layer / back to the charts"].callback()  # NetworkView's
+        await until(pilot, lambda: app.query_one("#network-chart").region.area > 0, "the network view")
+
+
+async def test_a_new_theme_recolours_the_charts_through_the_theme_signal() -> None:
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        chart = app.query_one(LossChart)
+        await until(pilot, lambda: chart.colours.get()[0][0] == app.theme, "the chart's colours")
+        before = chart.colours.get()[1]
+        app.action_toggle_dark()
+        await until(pilot, lambda: chart.colours.get()[0][0] == app.theme, "the new theme's colours")
+        assert chart.colours.get()[1].dark != before.dark

@@ -163,7 +163,7 @@ class TrainScreen(Screen[None]):
         if lesson is not None:
             yield LessonPanel(lesson)
         # the components' keys work wherever the focus is inside them: around the form and the charts
-        with TimeTravel(id="time-travel").data_bind(TrainScreen.last), NetworkView(id="network-view"), \
+        with TimeTravel(id="time-travel"), NetworkView(id="network-view"), \
                 ShareControls(id="share-controls").data_bind(TrainScreen.last), \
                 CompareControls(self.runs, self.config, self.threads, id="compare").data_bind(TrainScreen.last):
             with Horizontal(id="body"):

@@ -61,22 +61,30 @@ class TimeTravel(Container):
         "replay": "Replay the run (an animation of the checkpoints)",
     }
 
-    #: the run on screen (bound to the screen's)
-    last: var[Snapshot | None] = var(None, always_update=True)
     #: the charts show an earlier checkpoint: the timeline bar is shown
     travelling = var(False, toggle_class="-travelling")
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.last: Snapshot | None = None  # the run's latest state, as last shown
         self.travel: int | None = None  # the timeline index shown, or None: the live state
         self._travel_run: int | None = None
         self._replay: Timer | None = None
         self._replay_step = 1
         self._past: LRUCache[tuple[int, int], Snapshot] = LRUCache(maxsize=_CACHE)
+        self._charts: list[Chart] | None = None
+
+    @property
+    def charts(self) -> list[Chart]:
+        """The charts inside (composed once, never remounted: looked up once, not on every frame)."""
+        if self._charts is None:
+            self._charts = list(self.query(Chart))
+        return self._charts
 
     # -- what the charts show ------------------------------------------------------------
     def show_charts(self, snap: Snapshot) -> None:
         """Show ``snap`` (the run's latest state) in every chart, or the moment the cursor is on."""
+        self.last = snap
         if snap.run_id != self._travel_run:  # a new run: back to the live state
             self._travel_run, self.travel = snap.run_id, None
             self._past = LRUCache(maxsize=_CACHE)
@@ -85,13 +93,14 @@ class TimeTravel(Container):
         if self.travel is not None and (timeline is None or not len(timeline)):
             self.travel = None
         past = self._state(snap, self.travel) if self.travel is not None else None
-        for chart in self.query(Chart):
+        for chart in self.charts:
             if isinstance(chart, LossChart):
                 chart.mark = None if past is None else past.epoch  # a reactive: redrawn only when it changed
                 chart.show(snap)
             else:
                 chart.show(past or snap)
-        self.travelling = self.travel is not None
+        if self.travelling != (self.travel is not None):
+            self.travelling = self.travel is not None
         self.query_one(TimelineBar).show_moment(snap, self.travel, self._replay is not None)
 
     def _state(self, snap: Snapshot, index: int) -> Snapshot:
