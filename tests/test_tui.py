@@ -506,3 +506,17 @@ async def test_a_new_theme_recolours_the_charts_through_the_theme_signal() -> No
         app.action_toggle_dark()
         await until(pilot, lambda: chart.colours.get()[0][0] == app.theme, "the new theme's colours")
         assert chart.colours.get()[1].dark != before.dark
+
+
+async def test_the_footer_lists_the_screens_keys_before_its_components_keys() -> None:
+    from textual.widgets._footer import FooterKey
+
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        def shown() -> list[str]:
+            return [key.description for key in app.screen.query(FooterKey) if key.region.area]
+
+        await until(pilot, lambda: "Network" in shown(), "the footer")
+        keys = shown()
+        assert keys[:4] == ["Train", "Pause", "Quit", "Help"] and keys[-1] == "palette"
+        assert keys.index("Step") < keys.index("Form") < keys.index("Runs") < keys.index("Sweep") < keys.index("Network")
