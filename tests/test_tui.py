@@ -520,3 +520,17 @@ async def test_the_footer_lists_the_screens_keys_before_its_components_keys() ->
         keys = shown()
         assert keys[:4] == ["Train", "Pause", "Quit", "Help"] and keys[-1] == "palette"
         assert keys.index("Step") < keys.index("Form") < keys.index("Runs") < keys.index("Sweep") < keys.index("Network")
+
+
+async def test_after_the_terminal_was_too_small_the_components_keys_work_again() -> None:
+    from quadtui.tui.widgets.runs_table import RunsTable
+
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = screen_of(app)
+        await pilot.resize_terminal(20, 6)
+        await until(pilot, lambda: screen.too_small, "the too-small line")
+        await pilot.resize_terminal(120, 40)
+        await until(pilot, lambda: not screen.too_small and app.focused is not None, "a focus again")
+        await pilot.press("r")  # the runs table's key belongs to a component: it needs a focus inside it
+        await until(pilot, lambda: app.query_one(RunsTable).has_class("-shown"), "the runs table")

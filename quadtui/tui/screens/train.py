@@ -248,6 +248,20 @@ class TrainScreen(Screen[None]):
         self.too_small = width < MIN[0] or height < MIN[1]
         self.narrow = width < WIDE[0] or height < WIDE[1]  # two axes at once: not breakpoints (one axis each)
 
+    def watch_too_small(self, too_small: bool) -> None:
+        if not too_small:
+            self.call_after_refresh(self._keep_a_focus)  # the charts were hidden: their focus was lost
+
+    def watch_focused(self, focused: Widget | None) -> None:
+        if focused is None:
+            self.call_after_refresh(self._keep_a_focus)
+
+    def _keep_a_focus(self) -> None:
+        """Focus the charts if nothing has focus: without one only the screen's own keys would work, not
+        its components' (Textual's bindings follow the focused widget up to the screen)."""
+        if self.focused is None and self.is_active and not self.too_small:
+            self.query_one(ChartPanel).focus()
+
     # -- loading torch -----------------------------------------------------------------------
     @work(thread=True, group="load", exit_on_error=False)
     def _load_engine(self) -> None:
