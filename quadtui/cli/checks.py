@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 from typing import TYPE_CHECKING, Callable, TypeVar
 
@@ -190,13 +191,15 @@ def check_export(folder: str) -> None:
         raise UsageError(f"--export {exc}") from None
 
 
-def parse_speed(raw: str | None) -> float | None:
-    """--speed: epochs per second for the app (``full``: as fast as it can, None)."""
-    if raw is None:
-        return DEFAULT_SPEED
+#: ``--speed full``: as fast as the computer can (the app's speed None)
+FULL_SPEED = math.inf
+
+
+def parse_speed(raw: str) -> float:
+    """``--speed``: epochs per second for the app, or :data:`FULL_SPEED` for ``full``."""
     text = raw.strip().lower()
     if text in ("full", "max"):
-        return None
+        return FULL_SPEED
     try:
         speed = float(text.replace("_", ""))
     except ValueError:
@@ -205,6 +208,13 @@ def parse_speed(raw: str | None) -> float | None:
         raise UsageError(f"--speed {as_typed(raw)}: not allowed; must be 'full' or epochs per second "
                          f"from 0.1 to {MAX_SPEED:,}")
     return int(speed) if speed.is_integer() else speed
+
+
+def app_speed(given: float | None) -> float | None:
+    """The app's pace from the parsed ``--speed`` (not given: the default; full: None, no pacing)."""
+    if given is None:
+        return DEFAULT_SPEED
+    return None if given == FULL_SPEED else given
 
 
 def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, "Estimate | None"]:

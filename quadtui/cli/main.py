@@ -18,6 +18,7 @@ from quadtui import __version__
 from quadtui.cli.checks import (
     VIEWS,
     UsageError,
+    app_speed,
     check_budget,
     check_export,
     check_grid,
@@ -60,7 +61,7 @@ _REFUSED = re.compile(r"argument (\S+): (?=\1 )")
 
 class _Parser(argparse.ArgumentParser):
     #: dests of the flags with a ``type=``: ``--threads=--`` leaves them a list, the type never asked
-    typed = ("threads", "view")
+    typed = ("threads", "view", "speed")
 
     def parse_flags(self, argv: Sequence[str]) -> argparse.Namespace:
         """:meth:`parse_args`, and no typed flag left without its value."""
@@ -156,6 +157,7 @@ def build_parser() -> _Parser:
     app.add_argument(
         "--speed",
         default=None,
+        type=flag_type(parse_speed),
         metavar="EPOCHS_PER_S",
         help=f"the app's pace, epochs per second, or 'full' (as fast as it can); default {DEFAULT_SPEED:,}",
     )
@@ -224,7 +226,7 @@ def _main(argv: list[str]) -> int:
         threads = threads_given(args.threads)
         neuron_layer, neuron = parse_neuron(args.neuron, config)
         serving = parse_serve_options(args)
-        speed = parse_speed(args.speed)
+        speed = app_speed(args.speed)
         if args.sweep is not None:
             check_sweep(args.sweep, config)
         max_memory, need = check_budget(args, config)
