@@ -104,8 +104,8 @@ class StatusBar(Vertical):
     #: a word instead of the run's state ("loading torch…", "starting…"), or None
     note: var[str | None] = var(None)
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self._shown: dict[str, str] = {}  # what each label shows now
         self._look: tuple[bool, bool] | None = None  # the state label's (-bad, -good) classes
 
