@@ -149,6 +149,14 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def training_processes(app: int | None = None) -> list[int]:
+    """The live processes forked by ``app``'s fork server (default: this process's): its runs and calls."""
+    kids = children()
+    servers = [pid for pid in kids.get(os.getpid() if app is None else app, [])
+               if "quadtui.core.forkserver" in cmdline(pid)]
+    return [pid for server in servers for pid in kids.get(server, []) if alive(pid)]
+
+
 def alive(pid: int) -> bool:
     """Running (a zombie waiting to be reaped has ended)."""
     try:

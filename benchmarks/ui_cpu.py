@@ -37,7 +37,7 @@ def measure(width: int, height: int, seconds: float) -> tuple[float, float, floa
             raise SystemExit(f"{width}x{height}: the run did not start")
         procs: list[int] = []
         end = time.monotonic() + 60
-        while len(procs) < 4 and time.monotonic() < end:  # app, tracker, fork server, run
+        while len(procs) < 3 and time.monotonic() < end:  # app, fork server, run
             term.drain(0.2)
             procs = tree(term.pid)
         term.drain(2.0)  # past the first frames, the run's process training

@@ -16,17 +16,10 @@ import pytest
 
 from quadtui.core import classroom
 from quadtui.core.class_board import ClassBoard, read_curves
-from quadtui.core.classroom import APP_ID, MAX_RUNS, ClassError, ClassWriter, init_folder, make_post, user_name
+from quadtui.core.classroom import APP_ID, MAX_RUNS, ClassError, ClassWriter, init_folder, user_name
 from quadtui.core.config import Config
-from quadtui.core.history import LossHistory
 from tests.classroom_users import class_users, run_as  # noqa: F401  (a fixture)
-
-
-def a_post(config: Config = Config(), eval_loss: float = 0.5, lesson: str | None = None, epochs: int = 300):
-    history = LossHistory()
-    history.append(np.linspace(2.0, eval_loss, epochs).astype(np.float32))
-    grid = np.linspace(-5, 5, 100)
-    return make_post(config, "done", epochs, history, grid, grid**2 * 0.9, eval_loss * 0.9, eval_loss, lesson)
+from tests.conftest import a_post
 
 
 def rows(database: Path) -> list[tuple]:

@@ -147,7 +147,7 @@ def test_export_after_a_headless_run(tmp_path):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["epochs_run"] == 60  # stdout stays one JSON object
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["config.toml", "fit.csv", "loss.csv", "model.pt", "train.py"]
+    assert names == ["config.toml", "fit.csv", "loss.csv", "model.pt", "timeline.pt", "train.py"]
     assert (folder / "loss.csv").read_text().count("\n") == 61
     assert str(folder) in out.stderr
 

@@ -12,7 +12,7 @@ from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.chart import FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.network import NetworkChart
 from quadtui.tui.widgets.timeline import TimelineBar
-from tests.test_tui import CALM, finish, until
+from tests.conftest import CALM, Notes, finish, notified, until
 
 RUN = Config(epochs=400, hidden=6, layers=2)
 
@@ -103,8 +103,8 @@ async def test_a_running_run_goes_on_while_the_charts_look_back() -> None:
         await until(pilot, lambda: fit.snapshot is screen.last and fit.snapshot.epoch > now + 30, "following again")
 
 
-async def test_time_travel_keys_without_a_run_say_so() -> None:
+async def test_time_travel_keys_without_a_run_say_so(notes: Notes) -> None:
     app = QuadApp(RUN)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), message_hook=notes) as pilot:
         await pilot.press("ctrl+b", "home")  # the form hidden: the keys reach the screen
-        await until(pilot, lambda: any("No checkpoints yet" in n.message for n in app._notifications), "a note")
+        await notified(pilot, notes, lambda n: "No checkpoints yet" in n.message, "a note")

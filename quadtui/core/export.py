@@ -10,8 +10,13 @@ The folder holds
 * ``fit.csv`` — ``x,target,prediction,h0..`` on the chart grid (``h*``: the hidden units;
   with more than one hidden layer ``l1_h0..,l2_h0..``: every layer's),
 * ``model.pt`` — the trained ``state_dict`` (``nn.Sequential`` as in ``train.py``),
-* ``train.py`` — the standalone script that trains the same run (learning-rate changes included)
-  for the epochs run, so it ends with the weights in ``model.pt``,
+* ``timeline.pt`` — the run's checkpoints (time travel): ``{"epochs": [e, ...], "states":
+  [state_dict, ...]}``, each state the network before the update of epoch ``e`` (numbered as
+  ``loss.csv`` numbers its rows), so that in a full-batch run its MSE on the training samples is
+  that row's ``train_loss``, bit for bit (with mini-batches the row is the mean over the epoch's
+  batches, taken as the weights move); the trained network is ``model.pt``,
+* ``train.py`` — the standalone script that trains the same run (learning-rate changes and
+  weights set by hand included) for the epochs run, so it ends with the weights in ``model.pt``,
 * ``screenshot.svg`` — when the app passes one.
 
 The folder is written all at once or not at all (:mod:`quadtui.core.export_folder`:
@@ -27,7 +32,7 @@ import io
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,9 +46,10 @@ if TYPE_CHECKING:
     from quadtui.core.config import Config
     from quadtui.core.engine import Engine, Snapshot
 
-__all__ = ["FILES", "check_folder", "config_toml", "exported_config", "export_run", "fit_csv", "loss_csv"]
+__all__ = ["FILES", "check_folder", "config_toml", "exported_config", "export_run", "fit_csv", "loss_csv",
+           "timeline_states"]
 
-FILES = ("config.toml", "loss.csv", "fit.csv", "model.pt", "train.py", "screenshot.svg")
+FILES = ("config.toml", "loss.csv", "fit.csv", "model.pt", "timeline.pt", "train.py", "screenshot.svg")
 
 
 def export_run(
@@ -69,12 +75,14 @@ def export_run(
         if model is None:
             model = snap.trained_model()
     check_folder(directory, overwrite=overwrite)  # before the work below
-    files = {
+    files: dict[str, str | bytes] = {
         "config.toml": config_toml(snap),
         "loss.csv": loss_csv(snap),
         "fit.csv": fit_csv(snap),
         "model.pt": _state_dict_bytes(model),
-        "train.py": script_for(exported_config(snap), snap.lr_schedule, note=_cut_short(snap)),
+        "timeline.pt": _timeline_bytes(snap, model),
+        "train.py": script_for(exported_config(snap), snap.lr_schedule, note=_cut_short(snap),
+                               edits=snap.weight_edits),
     }
     if screenshot_svg is not None:
         files["screenshot.svg"] = screenshot_svg
@@ -100,9 +108,13 @@ def _cut_short(snap: "Snapshot") -> str:
 
 def config_toml(snap: "Snapshot") -> str:
     """The config the run started with (with the epochs it ran); learning-rate changes made while it
-    trained, and an export before the end, as comments."""
+    trained, weights set by hand, and an export before the end, as comments."""
     config = exported_config(snap)
     note = f"# {_cut_short(snap)}\n" if _cut_short(snap) else ""
+    if snap.weight_edits:
+        edits = ", ".join(f"before epoch {e.epoch + 1} {e.parameter} = {e.new!r} (was {str(np.float32(e.old))})"
+                          for e in snap.weight_edits)
+        note = f"# weights set by hand while the run trained (train.py replays them): {edits}\n" + note
     if not snap.lr_schedule:
         return config_to_toml(config) + note
     changes = ", ".join(f"from epoch {epoch + 1} lr = {lr!r}" for epoch, lr in snap.lr_schedule[1:])
@@ -154,4 +166,34 @@ def _state_dict_bytes(model: "torch.nn.Module") -> bytes:
 
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
+    return buffer.getvalue()
+
+
+def timeline_states(snap: "Snapshot", model: "torch.nn.Module") -> dict[str, list[Any]]:
+    """``{"epochs": [e, ...], "states": [state_dict, ...]}``: the kept states that have a row in
+    ``loss.csv`` (state ``k``, after ``k`` updates, is the network before the update of epoch
+    ``k + 1``), as ``state_dict``s of ``model``'s layout (``nn.Sequential`` as in ``train.py``)."""
+    import torch
+
+    from quadtui.core.timeline import unflatten
+
+    names = list(model.state_dict())
+    shapes = [tuple(tensor.shape) for tensor in model.state_dict().values()]
+    timeline = snap.timeline
+    epochs: list[int] = []
+    states: list[dict[str, torch.Tensor]] = []
+    if timeline is not None:
+        rows = int(np.asarray(snap.train_loss).size)
+        for state, row in zip(timeline.epochs.tolist(), timeline.rows):
+            if state < rows:
+                epochs.append(state + 1)
+                states.append({n: torch.from_numpy(p) for n, p in zip(names, unflatten(row, shapes))})
+    return {"epochs": epochs, "states": states}
+
+
+def _timeline_bytes(snap: "Snapshot", model: "torch.nn.Module") -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(timeline_states(snap, model), buffer)
     return buffer.getvalue()

@@ -48,7 +48,7 @@ def export_files(snap: Snapshot, folder: str, svg: str | None, overwrite: bool, 
     if cancel.is_set():
         raise ExportCancelled
     if in_child:
-        from quadtui.tui import remote
+        from quadtui.core import remote
 
         return remote.call(_export_run, snap, folder, overwrite, svg)
     return export_run(snap, folder, overwrite=overwrite, screenshot_svg=svg)
@@ -100,8 +100,8 @@ async def export_flow(app: App[object], snap: Snapshot, svg: str) -> Path | None
     from quadtui.tui.screens.files import ask_path, confirm
 
     folder = await ask_path(app, f"Export the run (epoch {snap.epoch}) to the folder", default_folder(),
-                            "Enter: export   Esc: cancel   (config.toml, loss.csv, fit.csv, model.pt, train.py, "
-                            "screenshot.svg)")
+                            "Enter: export   Esc: cancel   (config.toml, loss.csv, fit.csv, model.pt, timeline.pt, "
+                            "train.py, screenshot.svg)")
     if folder is None:
         return None
     overwrite = _has_files(Path(folder).expanduser())

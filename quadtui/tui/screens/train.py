@@ -181,7 +181,7 @@ class TrainScreen(Screen[None]):
                     yield NetworkChart((self.neuron_layer or self.config.layers, self.neuron), id="network-chart")
                     yield TimelineBar()
             yield RunsTable(self.runs, id="runs")
-        yield StatusBar().data_bind(snapshot=TrainScreen.last, speed=TrainScreen.speed, lr=TrainScreen.lr,
+        yield StatusBar().data_bind(latest=TrainScreen.last, speed=TrainScreen.speed, lr=TrainScreen.lr,
                                     error=TrainScreen.error, note=TrainScreen.note)
         yield Static("terminal too small: make it at least {}×{}".format(*MIN), id="too-small")
         yield KeyFooter()
@@ -193,6 +193,15 @@ class TrainScreen(Screen[None]):
     @property
     def compare(self) -> CompareControls:
         return self.query_one(CompareControls)
+
+    @property
+    def network_shown(self) -> bool:
+        """The chart area shows the network view."""
+        return self.query_one(NetworkView).shown
+
+    @property
+    def network_chart(self) -> NetworkChart:
+        return self.query_one(NetworkChart)
 
     @property
     def time_travel(self) -> TimeTravel:
@@ -223,7 +232,8 @@ class TrainScreen(Screen[None]):
 
     @property
     def charts(self) -> list[Chart]:
-        return list(self.query(Chart))
+        """The screen's charts (composed once, never remounted)."""
+        return self.time_travel.charts
 
     @property
     def neuron_chart(self) -> NeuronChart:
@@ -521,8 +531,10 @@ class TrainScreen(Screen[None]):
                 continue
             if binding.id and binding.id.startswith("chart-") and not self.narrow:
                 continue  # all three charts are on screen
+            node: Screen[None] | Widget = self if owner is None else self.query_one(owner)
+            if node.check_action(binding.action.partition("(")[0], ()) is False:
+                continue  # e.g. a network-view key, the view not shown
             if binding.id:
                 title = self.PALETTE_TITLES.get(binding.id, binding.description)
-                node: Screen[None] | Widget = self if owner is None else self.query_one(owner)
                 out.append((title, binding.tooltip, partial(node.run_action, binding.action)))
         return out

@@ -3,8 +3,8 @@
 A chart calls its chart function with its content size when Textual asks for its
 lines (:meth:`Chart.render_line`, the line API: the chart's strips go straight to
 the compositor, no rich Text in between) and keeps the result keyed on everything
-the picture depends on (run, epoch, status, size, theme, neuron, mode and
-overlays).  Unchanged frames — a paused run, a redraw caused by something else on
+the picture depends on (run, epoch, status, weights set by hand, size, theme, neuron,
+mode and overlays).  Unchanged frames — a paused run, a redraw caused by something else on
 screen — cost nothing; a resize or a theme change draws afresh.  Before plotext
 has loaded (it loads with torch, after the first paint) an empty chart is just
 its hint.
@@ -169,7 +169,10 @@ class Chart(Widget):
     # -- updating ---------------------------------------------------------------------
     def _snap_key(self) -> Hashable:
         snap = self.snapshot
-        return None if snap is None else (snap.run_id, snap.epoch, snap.status)
+        if snap is None:
+            return None
+        # weights set by hand change the picture at the same epoch (views of sweeps and the board have none)
+        return (snap.run_id, snap.epoch, snap.status, len(getattr(snap, "weight_edits", ())))
 
     def show(self, snapshot: Snapshot | None) -> None:
         """Draw ``snapshot`` on the next refresh, if it changes the picture."""

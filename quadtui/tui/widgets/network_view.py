@@ -4,8 +4,9 @@ The view is the chart tab ``network``: choosing it (with ``n``, ``4``, a click o
 tab or ``--view network``) sets :attr:`NetworkView.shown`, whose class ``-network``
 lets the network chart take the whole chart area on any terminal.  While it is shown
 the arrow keys move the selected unit, page up/down page through a wide layer, and
-Enter opens the selected unit big in the neuron chart (the output: the fit chart);
-which neuron that is, the screen learns from a :class:`NetworkView.UnitOpened` message.
+Enter opens the selected unit big in the neuron chart (the output: the fit chart; which
+neuron that is, the screen learns from a :class:`NetworkView.UnitOpened` message) and ``e``
+sets its weights by hand (:mod:`quadtui.tui.screens.weight_edit`).
 """
 
 from __future__ import annotations
@@ -32,22 +33,25 @@ class NetworkView(Container):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "network", "Network", id="network",
                 tooltip="Show the whole network: every unit of every layer, the weights between them (again: back)"),
-        Binding("4", "show", "Network view", show=False, tooltip="Small terminals: show the network view"),
-        Binding("up", "move(0, -1)", "Unit up", show=False, tooltip="Network view: select the unit above"),
-        Binding("down", "move(0, 1)", "Unit down", show=False, tooltip="Network view: select the unit below"),
-        Binding("left", "move(-1, 0)", "Layer left", show=False,
+        Binding("4", "network_show", "Network view", show=False, tooltip="Small terminals: show the network view"),
+        Binding("up", "network_move(0, -1)", "Unit up", show=False, tooltip="Network view: select the unit above"),
+        Binding("down", "network_move(0, 1)", "Unit down", show=False, tooltip="Network view: select the unit below"),
+        Binding("left", "network_move(-1, 0)", "Layer left", show=False,
                 tooltip="Network view: select the same unit in the layer before"),
-        Binding("right", "move(1, 0)", "Layer right", show=False,
+        Binding("right", "network_move(1, 0)", "Layer right", show=False,
                 tooltip="Network view: select the same unit in the next layer (at the end: the output)"),
-        Binding("pageup", "page(-1)", "Page up", show=False, tooltip="Network view: the previous page of units"),
-        Binding("pagedown", "page(1)", "Page down", show=False, tooltip="Network view: the next page of units"),
-        Binding("enter", "open", "Open unit", show=False,
+        Binding("pageup", "network_page(-1)", "Page up", show=False, tooltip="Network view: the previous page of units"),
+        Binding("pagedown", "network_page(1)", "Page down", show=False, tooltip="Network view: the next page of units"),
+        Binding("enter", "network_open", "Open unit", show=False,
                 tooltip="Network view: open the selected unit big in the neuron chart (the output: the fit chart)"),
+        Binding("e", "network_edit", "Set weights", id="network-edit",
+                tooltip="Network view: set the selected unit's weights and bias by hand (a training run pauses meanwhile)"),
     ]
 
     #: longer names than the footer's, for searching the palette
     PALETTE_TITLES: ClassVar[dict[str, str]] = {
         "network": "Network view: every unit of every layer / back to the charts",
+        "network-edit": "Network view: set the selected unit's weights and bias by hand",
     }
 
     @dataclass(eq=False)
@@ -92,8 +96,8 @@ class NetworkView(Container):
             self.query_one("#charts").focus()  # so that the arrows select
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The arrow, page and Enter keys act only while the network view is shown."""
-        if action in ("move", "page", "open"):
+        """The arrow, page, Enter and edit keys act only while the network view is shown."""
+        if action in ("network_move", "network_page", "network_open", "network_edit"):
             return self.shown
         return True
 
@@ -101,16 +105,22 @@ class NetworkView(Container):
     def action_network(self) -> None:
         self.show(not self.shown)
 
-    def action_show(self) -> None:
+    def action_network_show(self) -> None:
         self.show(True)
 
-    def action_move(self, layers: int, units: int) -> None:
+    def action_network_move(self, layers: int, units: int) -> None:
         self.chart.move(layers, units)
 
-    def action_page(self, pages: int) -> None:
+    def action_network_page(self, pages: int) -> None:
         self.chart.page(pages)
 
-    def action_open(self) -> None:
+    def action_network_edit(self) -> None:
+        """``e``: the selected unit's weights by hand, in a dialog, for the screen's run."""
+        from quadtui.tui.screens.weight_edit import edit_selected_unit
+
+        self.app.run_worker(edit_selected_unit(self.screen), group="weight-edit", exclusive=True)
+
+    def action_network_open(self) -> None:
         """The selected unit, big: the neuron chart (any hidden layer) or the fit chart (output)."""
         chart = self.chart
         self._tab_before = "fit" if chart.on_output else "neuron"

@@ -64,8 +64,10 @@ class ShareControls(Container):
         config = self.form.checked_config()
         if config is not None:
             last = self.last  # the run on screen, if the form still describes it: with its lr changes
-            schedule = last.lr_schedule if last is not None and last.config == config else ()
-            self.app.push_screen(CodeScreen(config, schedule))
+            if last is not None and last.config == config:  # and its weights set by hand
+                self.app.push_screen(CodeScreen(config, last.lr_schedule, last.weight_edits))
+            else:
+                self.app.push_screen(CodeScreen(config))
 
     def action_share(self) -> None:
         config = self.form.checked_config()

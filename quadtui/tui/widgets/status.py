@@ -14,6 +14,9 @@ from textual.widgets import ProgressBar, Static
 if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot
 
+#: a running run's new numbers reach the status line this much later (s), in a screen update of their own
+STATUS_LAG = 0.03
+
 
 def loss_text(value: float | None) -> str:
     """Losses are shown to 6 significant digits, as ``--headless`` prints them."""
@@ -77,8 +80,9 @@ def state_text(snap: Snapshot | None, error: str | None = None) -> str:
 class StatusBar(Vertical):
     """Two lines: ``state  epoch n of N [bar]`` and ``train · eval · lr · epochs/s · elapsed · speed``.
 
-    The screen binds its state to the reactives below (``data_bind``); any change of them
-    rewrites the labels whose text changed, and only those.
+    The screen binds its state to the reactives below (``data_bind``); a change of them
+    rewrites the labels whose text changed, and only those.  A running run's new numbers
+    come :data:`STATUS_LAG` later, in a screen update of their own (see :meth:`watch_latest`).
     """
 
     DEFAULT_CSS = """
@@ -93,8 +97,8 @@ class StatusBar(Vertical):
     StatusBar #numbers { width: 1fr; height: 1; padding: 0 1; }
     """
 
-    #: the snapshot shown (numpy arrays inside: never compared, every new one is shown)
-    snapshot: var[Snapshot | None] = var(None, always_update=True)
+    #: the run's latest snapshot (numpy arrays inside: never compared, every new one is news)
+    latest: var[Snapshot | None] = var(None, always_update=True)
     #: epochs per second; None: full speed
     speed: var[float | None] = var(None)
     #: the learning rate shown: the run's, as last asked for (or the form's before a run)
@@ -108,6 +112,13 @@ class StatusBar(Vertical):
         super().__init__(id=id)
         self._shown: dict[str, str] = {}  # what each label shows now
         self._look: tuple[bool, bool] | None = None  # the state label's (-bad, -good) classes
+        self._shown_snapshot: Snapshot | None = None
+        self._due = False  # a lagging update is scheduled
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The snapshot the labels show now."""
+        return self._shown_snapshot
 
     def _set(self, name: str, text: str) -> bool:
         """Show ``text`` in label ``name`` (a new layout only if its width changed); False if it already did."""
@@ -133,14 +144,31 @@ class StatusBar(Vertical):
     def on_resize(self) -> None:
         self._show_state()  # the numbers line: longer or shorter words
 
-    def _state_changed(self) -> None:  # the watcher of every reactive above
+    def _state_changed(self) -> None:  # the watcher of the reactives but ``latest``: shown at once
         if self.is_mounted:
             self._show_state()
 
-    watch_snapshot = watch_speed = watch_lr = watch_error = watch_note = _state_changed
+    watch_speed = watch_lr = watch_error = watch_note = _state_changed
+
+    def watch_latest(self, snap: Snapshot | None) -> None:
+        if not self.is_mounted:
+            return
+        shown = self._shown_snapshot
+        news = snap is None or shown is None or shown.run_id != snap.run_id or shown.status is not snap.status
+        if news or not self.screen.is_active:  # started, paused, done...: said at once
+            self._show_state()
+        elif not self._due:
+            # A run's new numbers reach the status line in a screen update of their own, just
+            # after the charts' one: Textual repaints the box around everything changed at once,
+            # and the chart (top right) with the status (bottom, full width) spans the form too —
+            # eighty widgets a frame, where apart they are a dozen.
+            self._due = True
+            self.set_timer(STATUS_LAG, self._show_state)
 
     def _show_state(self) -> None:
-        snap, speed, lr, error, note = self.snapshot, self.speed, self.lr, self.error, self.note
+        self._due = False
+        snap, speed, lr, error, note = self.latest, self.speed, self.lr, self.error, self.note
+        self._shown_snapshot = snap
         state = note if note is not None else state_text(snap, error)
         if state.startswith("diverged") and self.size.width and cell_len(state) > self.size.width // 2 - 2:
             state = state.partition(":")[0]  # a narrow line keeps the news, the hint is in the notification
