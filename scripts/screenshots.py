@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "screenshots"
 sys.path.insert(0, str(ROOT))
 
 from quadtui.core.config import Config  # noqa: E402
-from quadtui.tui.app import QuadApp  # noqa: E402
 from quadtui.core.lesson import load_lesson  # noqa: E402
+from quadtui.tui.app import QuadApp  # noqa: E402
 from quadtui.tui.screens.code import CodeScreen  # noqa: E402
 from quadtui.tui.screens.help import HelpScreen  # noqa: E402
 from quadtui.tui.screens.sweep import SweepScreen  # noqa: E402

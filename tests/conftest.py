@@ -17,8 +17,8 @@ import sys
 import time
 import unicodedata
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest

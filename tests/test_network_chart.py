@@ -13,8 +13,8 @@ import torch
 
 from quadtui.charts import ChartTheme, neuron_chart
 from quadtui.charts.network import PAGE, network_chart, network_layout
-from quadtui.charts.units import knockout, unit_info
 from quadtui.charts.text import visible
+from quadtui.charts.units import knockout, unit_info
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine
 from quadtui.core.export import fit_csv

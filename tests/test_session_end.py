@@ -138,7 +138,8 @@ def test_a_dumb_terminal_is_refused_in_one_line() -> None:
         pty.read_until(lambda _: pty.proc.poll() is not None, 60)
         pty.read_until(lambda _: False, 0.2)  # what is left in the pty
         assert pty.proc.wait(5) == 2
-        assert bytes(pty.output).strip() == b"quadtui: error: TERM=dumb cannot draw the app: use a real terminal, or --headless"
+        want = b"quadtui: error: TERM=dumb cannot draw the app: use a real terminal, or --headless"
+        assert bytes(pty.output).strip() == want
     finally:
         pty.close()
 
@@ -220,7 +221,8 @@ def test_headless_trains_at_the_lowest_priority_and_its_main_thread_keeps_its_ow
         proc.wait()
 
 
-@pytest.mark.parametrize("argv", [["--headless", "--epochs", "20"], ["--headless", "--epochs", "20", "--sweep", "seed=1,2"],
+@pytest.mark.parametrize("argv", [["--headless", "--epochs", "20"],
+                                  ["--headless", "--epochs", "20", "--sweep", "seed=1,2"],
                                   ["--headless", "--epochs", "20", "--sweep", "seed=1,2", "--sweep", "hidden=2,4"]])
 def test_a_headless_run_in_process_leaves_the_callers_priority_alone(argv: list[str], capsys) -> None:
     from quadtui.cli import main

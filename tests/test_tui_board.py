@@ -12,7 +12,7 @@ from quadtui.core.config import Config
 from quadtui.core.lesson import load_lesson
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.board import REFRESH_S, WIDTHS, BoardFitChart, BoardScreen
-from tests.conftest import Notes, a_post, finish, finished, notified, open_dialog, screen_of, until
+from tests.conftest import Notes, a_post, finish, notified, screen_of, until
 
 SMALL = Config(epochs=300, hidden=4)
 
@@ -128,6 +128,8 @@ async def test_without_a_class_folder_the_key_says_how(tmp_path, notes: Notes) -
 
 async def test_sweep_members_added_to_the_runs_table_are_posted_and_shown_on_the_board(tmp_path) -> None:
     from textual.widgets import Select
+
+    from tests.test_tui_sweep import finished, open_dialog
 
     app = QuadApp(SMALL, class_dir=tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -15,10 +15,10 @@ import torch
 from rich.syntax import Syntax
 from textual.widgets import Input, Static
 
+from quadtui.core import tomlio
 from quadtui.core.codegen import script_for
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine, Status
-from quadtui.core import tomlio
 from quadtui.core.tomlio import command_line, load_config_file
 from quadtui.tui import export as tui_export
 from quadtui.tui.app import QuadApp

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -31,8 +31,7 @@ from textual.widgets import Input, Select, Static
 from quadtui.core.config import FIELDS, Config, ConfigError, parse_value
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.train import TrainScreen
-from quadtui.tui.widgets.form import CUSTOM
-from quadtui.tui.widgets.form import field_message
+from quadtui.tui.widgets.form import CUSTOM, field_message
 from tests.conftest import Notes, notified, send_keys, until
 
 START = Config(epochs=300)

@@ -15,12 +15,12 @@ import time
 import numpy as np
 import pytest
 
+from benchmarks.ptyrun import training_processes
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine, Status
 from quadtui.tui import worker
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.chart import Chart
-from benchmarks.ptyrun import training_processes
 from tests.conftest import Notes, answer_path, until
 
 LONG = Config(epochs=10_000_000)

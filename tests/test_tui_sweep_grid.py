@@ -55,7 +55,8 @@ async def test_a_grid_from_the_dialog_draws_a_heatmap_of_single_run_losses_and_e
         assert [m.status for m in members] == ["done"] * 4 + ["diverged"] * 2
 
         picture = screen.heatmap.plain
-        labels = [line.split()[0] for line in picture.splitlines()[2:] if line.split()[:1] in (["0.01"], ["0.03"], ["5"])]
+        rows = picture.splitlines()[2:]
+        labels = [line.split()[0] for line in rows if line.split()[:1] in (["0.01"], ["0.03"], ["5"])]
         assert labels == ["0.01", "0.03", "5"]  # the first setting down (the second across, on top)
         assert picture.splitlines()[1].split() == ["2", "8"]
         for k, member in enumerate(members[:4]):

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from quadtui.core.config import Config
-from quadtui.core.timeline import unflatten
 from quadtui.core.model import build_model
+from quadtui.core.timeline import unflatten
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.chart import FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.network import NetworkChart
@@ -39,7 +39,8 @@ async def test_scrubbing_shows_every_chart_at_the_checkpoint_and_end_comes_back(
         await pilot.press("escape", "home")
         await until(pilot, lambda: fit.up_to_date and fit.snapshot.epoch == 0, "the fit at epoch 0")
         assert screen.travel == 0 and fit.snapshot.epoch == neuron.snapshot.epoch == 0
-        np.testing.assert_array_equal(fit.snapshot.prediction, prediction_with(RUN, timeline.rows[0], fit.snapshot.grid))
+        first = prediction_with(RUN, timeline.rows[0], fit.snapshot.grid)
+        np.testing.assert_array_equal(fit.snapshot.prediction, first)
         assert loss.mark == 0 and loss.snapshot is screen.last  # the whole loss curve, its epoch marked
         assert loss.border_title.startswith("loss · ") and loss.border_title.endswith(" · ◆ epoch 0")
         await until(pilot, lambda: loss.up_to_date and loss.plain != unmarked, "the loss chart's mark")
@@ -108,3 +109,35 @@ async def test_time_travel_keys_without_a_run_say_so(notes: Notes) -> None:
     async with app.run_test(size=(80, 24), message_hook=notes) as pilot:
         await pilot.press("ctrl+b", "home")  # the form hidden: the keys reach the screen
         await notified(pilot, notes, lambda n: "No checkpoints yet" in n.message, "a note")
+
+
+async def test_in_a_real_terminal_past_states_come_from_another_process_and_replay_works(monkeypatch) -> None:
+    """The app in a terminal has no torch: the checkpoints' states are computed in a forked process."""
+    from quadtui.core import remote
+    from quadtui.tui import worker
+
+    monkeypatch.setattr(worker, "IN_PROCESS", True)  # the real terminal's way: runs (and torch) elsewhere
+    asked = []
+    real_call = remote.call
+
+    def call(function, *args):
+        asked.append(function.__name__)
+        return real_call(function, *args)
+
+    monkeypatch.setattr(remote, "call", call)
+    app = QuadApp(RUN, autorun=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await finish(pilot, app)
+        screen = app.train_screen
+        fit = app.query_one(FitChart)
+        timeline = screen.last.timeline
+        await pilot.press("escape", "home", "full_stop", "full_stop")
+        epoch = int(timeline.epochs[2])
+        await until(pilot, lambda: fit.snapshot.epoch == epoch and fit.up_to_date, "two checkpoints on")
+        expected = prediction_with(RUN, timeline.rows[2], fit.snapshot.grid)
+        np.testing.assert_array_equal(fit.snapshot.prediction, expected)
+        await pilot.press("p")  # the replay steps through states fetched a batch at a time
+        await until(pilot, lambda: screen.travel is None and not screen.replaying, "the replay's end", 60)
+        assert fit.snapshot is screen.last
+        assert asked and set(asked) == {"past_states"}  # in batches: far fewer calls than states shown
+        assert len(asked) < len(timeline) / 4

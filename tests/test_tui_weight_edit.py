@@ -9,10 +9,10 @@ import torch.nn.functional as F
 
 from quadtui.core.config import Config
 from quadtui.core.data import make_dataset
+from quadtui.core.hand_edit import unit_parameters
 from quadtui.core.snapshot import Status
 from quadtui.tui import worker
 from quadtui.tui.app import QuadApp
-from quadtui.core.hand_edit import unit_parameters
 from quadtui.tui.screens.code import CodeScreen
 from quadtui.tui.screens.weight_edit import WeightEditScreen, listed
 from quadtui.tui.widgets.network import NetworkChart

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from quadtui.charts.canvas import ChartSpec, LegendEntry, Trace, legend_entries, never_raises, render
-from quadtui.charts.units import hidden_layers, knockout
 from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis, fmt_number
 from quadtui.charts.titles import fit_title, neuron_title
+from quadtui.charts.units import hidden_layers, knockout
 
 if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot
@@ -62,8 +63,8 @@ def fit_chart(
     sy, target, prediction = traces[-2].y, traces[0].y, traces[-1].y
     y_lo, y_hi = _range(np.concatenate((sy, target)), _range(prediction, (-1.0, 1.0)), pad=0.06)
     y_lo, y_hi = _take_in(prediction, y_lo, y_hi)
-    chart = ChartSpec(fit_title(snap), traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi), note=off_chart(prediction, y_lo, y_hi),
-                  short_title="fit")
+    chart = ChartSpec(fit_title(snap), traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi),
+                      note=off_chart(prediction, y_lo, y_hi), short_title="fit")
     return render(chart, width, height, theme, header)
 
 

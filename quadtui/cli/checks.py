@@ -6,7 +6,8 @@ import argparse
 import importlib
 import math
 import os
-from typing import TYPE_CHECKING, Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from quadtui.core.config import FIELDS, Config, ConfigError, shown
 from quadtui.core.control import DEFAULT_SPEED
@@ -217,7 +218,7 @@ def app_speed(given: float | None) -> float | None:
     return None if given == FULL_SPEED else given
 
 
-def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, "Estimate | None"]:
+def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, Estimate | None]:
     """The memory budget (bytes) and the run's or sweep's estimate; over the budget is a UsageError.
 
     No torch: the estimate comes from the config alone (quadtui.core.budget).
@@ -245,7 +246,7 @@ def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, "Estima
     return limit, need
 
 
-def parse_serve_options(args: argparse.Namespace) -> dict[str, object]:
+def parse_serve_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``--serve`` options (port, sessions, public URL, folder, reload grace) as ``serve()`` takes them."""
     from quadtui.cli import serve
 
@@ -261,7 +262,7 @@ def parse_serve_options(args: argparse.Namespace) -> dict[str, object]:
         raise UsageError(str(exc)) from None
 
 
-def check_grid(args: argparse.Namespace, specs: list[str], config: Config) -> "Estimate":
+def check_grid(args: argparse.Namespace, specs: list[str], config: Config) -> Estimate:
     """Two ``--sweep``: parsed (each pair a valid config) and within the memory budget."""
     from quadtui.core import budget
     from quadtui.core.sweep.grid import grid_estimate, parse_grid_specs

@@ -12,7 +12,8 @@ import errno
 import os
 import re
 import sys
-from typing import TYPE_CHECKING, NoReturn, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from quadtui import __version__
 from quadtui.cli.checks import (
@@ -282,7 +283,7 @@ def _main(argv: list[str]) -> int:
         return EXIT_USAGE
     from quadtui.tui.app import QuadApp
 
-    extra: dict[str, object] = {}
+    extra: dict[str, Any] = {}
     if lesson is not None:
         extra["lesson"] = lesson
     if grid is not None:
@@ -314,7 +315,7 @@ def _sweeps(given: list[str] | None) -> tuple[str | None, list[str] | None]:
     return given[0], (given if len(given) == 2 else None)
 
 
-def _warn_if_slow(need: "Estimate") -> None:
+def _warn_if_slow(need: Estimate) -> None:
     """One line on stderr, before a run whose epochs may take more than a minute."""
     from quadtui.core.budget import slow_warning
 
@@ -345,4 +346,6 @@ def entry() -> NoReturn:
     os._exit(code)
 
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "entry", "flag", "main", "parse_config"]
+__all__ = [
+    "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "entry", "flag", "main", "parse_config"
+]

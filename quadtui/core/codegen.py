@@ -11,8 +11,8 @@ torch are needed; with matplotlib it draws the notebook's plots, the hidden neur
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from textwrap import dedent, fill, indent
-from typing import Sequence
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def script_for(config: Config, lr_schedule: Sequence[tuple[int, float]] = (), no
     docstring (an export taken before the run's end says so).
     """
     c = config.replace(lr=lr_schedule[0][1]) if lr_schedule else config
-    changes = {epoch: lr for epoch, lr in lr_schedule[1:]}
+    changes = dict(lr_schedule[1:])
     parts = [_header(c, changes, note, bool(edits)), _hyperparameters(c, changes, edits), "\n" + _data(c),
              _model(c) + _hand_edits(edits), _training(c, changes, edits)]
     return "\n".join(parts) + _PLOTS.replace("@VIEW@", f"{_num(c.view[0])}, {_num(c.view[1])}").replace(

@@ -6,8 +6,7 @@ Torch-free, so a UI can build one before torch has loaded.
 from __future__ import annotations
 
 import threading
-from typing import Sequence
-
+from collections.abc import Sequence
 
 #: the app's pace in epochs per second: the notebook's 5,000 epochs draw in about 5 s (None would be full speed)
 DEFAULT_SPEED = 1000

@@ -31,6 +31,7 @@ from __future__ import annotations
 import io
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +45,8 @@ if TYPE_CHECKING:
     import torch
 
     from quadtui.core.config import Config
-    from quadtui.core.engine import Engine, Snapshot
+    from quadtui.core.engine import Engine
+    from quadtui.core.snapshot import Snapshot
 
 __all__ = ["FILES", "check_folder", "config_toml", "exported_config", "export_run", "fit_csv", "loss_csv",
            "timeline_states"]
@@ -53,10 +55,10 @@ FILES = ("config.toml", "loss.csv", "fit.csv", "model.pt", "timeline.pt", "train
 
 
 def export_run(
-    run: "Engine | Snapshot",
+    run: Engine | Snapshot,
     directory: str | os.PathLike[str],
     *,
-    model: "torch.nn.Module | None" = None,
+    model: torch.nn.Module | None = None,
     overwrite: bool = False,
     screenshot_svg: str | None = None,
 ) -> Path:
@@ -90,7 +92,7 @@ def export_run(
     return write_folder(directory, files, overwrite=overwrite, stale=FILES)
 
 
-def exported_config(snap: "Snapshot") -> "Config":
+def exported_config(snap: Snapshot) -> Config:
     """The run's config with the epochs it actually ran: an export before the end (paused, stopped,
     diverged) must not claim epochs its weights never saw, and train.py must end on those weights."""
     if 0 < snap.epoch < snap.config.epochs:
@@ -98,7 +100,7 @@ def exported_config(snap: "Snapshot") -> "Config":
     return snap.config
 
 
-def _cut_short(snap: "Snapshot") -> str:
+def _cut_short(snap: Snapshot) -> str:
     """A sentence for an export taken before the run's end ("" otherwise)."""
     if not 0 < snap.epoch < snap.config.epochs:
         return ""
@@ -106,7 +108,7 @@ def _cut_short(snap: "Snapshot") -> str:
             f"epochs is the {snap.epoch:,} run, so train.py ends with the weights in model.pt.")
 
 
-def config_toml(snap: "Snapshot") -> str:
+def config_toml(snap: Snapshot) -> str:
     """The config the run started with (with the epochs it ran); learning-rate changes made while it
     trained, weights set by hand, and an export before the end, as comments."""
     config = exported_config(snap)
@@ -125,7 +127,7 @@ def config_toml(snap: "Snapshot") -> str:
     )
 
 
-def loss_csv(snap: "Snapshot") -> str:
+def loss_csv(snap: Snapshot) -> str:
     """``epoch,train_loss,eval_loss``: one row per epoch run; eval is blank where not measured.
 
     The last row's eval is the exported model's (``eval_now``, what the app shows beside the
@@ -142,7 +144,7 @@ def loss_csv(snap: "Snapshot") -> str:
     return "epoch,train_loss,eval_loss\n" + "".join(rows)
 
 
-def fit_csv(snap: "Snapshot") -> str:
+def fit_csv(snap: Snapshot) -> str:
     """``x,target,prediction,h0..h{n-1}`` on the view grid the charts use; with more than one
     hidden layer the units of every layer, ``l1_h0..,l2_h0..`` (layer 1 first).
 
@@ -150,7 +152,7 @@ def fit_csv(snap: "Snapshot") -> str:
     (shortest text that reads back to the same number); x and target are float64.
     """
     layers = tuple(getattr(snap, "layers", ()) or ()) or (snap.hidden,)
-    prefix = (lambda n: f"l{n}_") if len(layers) > 1 else (lambda n: "")
+    prefix: Callable[[int], str] = (lambda n: f"l{n}_") if len(layers) > 1 else (lambda n: "")
     header = ["x", "target", "prediction"] + [
         f"{prefix(n)}h{i}" for n, layer in enumerate(layers, 1) for i in range(layer.shape[1])
     ]
@@ -161,7 +163,7 @@ def fit_csv(snap: "Snapshot") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _state_dict_bytes(model: "torch.nn.Module") -> bytes:
+def _state_dict_bytes(model: torch.nn.Module) -> bytes:
     import torch
 
     buffer = io.BytesIO()
@@ -169,7 +171,7 @@ def _state_dict_bytes(model: "torch.nn.Module") -> bytes:
     return buffer.getvalue()
 
 
-def timeline_states(snap: "Snapshot", model: "torch.nn.Module") -> dict[str, list[Any]]:
+def timeline_states(snap: Snapshot, model: torch.nn.Module) -> dict[str, list[Any]]:
     """``{"epochs": [e, ...], "states": [state_dict, ...]}``: the kept states that have a row in
     ``loss.csv`` (state ``k``, after ``k`` updates, is the network before the update of epoch
     ``k + 1``), as ``state_dict``s of ``model``'s layout (``nn.Sequential`` as in ``train.py``)."""
@@ -191,7 +193,7 @@ def timeline_states(snap: "Snapshot", model: "torch.nn.Module") -> dict[str, lis
     return {"epochs": epochs, "states": states}
 
 
-def _timeline_bytes(snap: "Snapshot", model: "torch.nn.Module") -> bytes:
+def _timeline_bytes(snap: Snapshot, model: torch.nn.Module) -> bytes:
     import torch
 
     buffer = io.BytesIO()

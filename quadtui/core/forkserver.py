@@ -39,8 +39,9 @@ import socket
 import struct
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from quadtui.core.process import die_with_parent
 
@@ -153,7 +154,7 @@ class ForkServer:
         return None if self._process is None else int(self._process.pid)
 
     def start(self) -> None:
-        """Start the server and wait until it has imported :data:`PRELOAD` (raises :class:`ServerError` if it cannot)."""
+        """Start the server; wait until it has imported :data:`PRELOAD` (raises :class:`ServerError` if it cannot)."""
         import subprocess
 
         ours, theirs = socket.socketpair()

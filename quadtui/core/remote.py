@@ -28,7 +28,8 @@ import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -110,8 +111,8 @@ def train(config: Config, control: Control, threads: int, interval: float, cance
             elif kind == "failed":
                 error, delta = body
                 raise RunFailedError(error, mirror.apply(delta) if delta is not None else None)
-            else:  # "end"
-                return body[0]
+            else:  # "end": the child's CPU seconds
+                return float(body[0])
     finally:
         stop.set()
         forwarder.join()
@@ -166,7 +167,7 @@ class _Mirror:
         self.history = LossHistory(config.epochs)
         self.eval_epochs = _frozen(np.zeros(0, dtype=np.int64))
         self.eval_loss = _frozen(np.zeros(0, dtype=np.float32))
-        self.data: dict[str, np.ndarray] = {}
+        self.data: dict[str, Any] = {}  # the dataset's arrays, by Snapshot field
         self.last: Snapshot | None = None
         from quadtui.core.timeline import ReceivedTimeline
 
@@ -282,7 +283,8 @@ def _child(conn: Channel, config: Config, threads: int, interval: float, paused:
     die_with_parent()
     yield_cpu()
     from quadtui.core.control import Control
-    from quadtui.core.engine import Engine, Status
+    from quadtui.core.engine import Engine
+    from quadtui.core.snapshot import Status
     from quadtui.core.threads import set_threads
 
     control, cancel = Control(paused=paused, speed=speed), threading.Event()

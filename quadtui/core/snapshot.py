@@ -104,7 +104,7 @@ class Snapshot:
 
     @property
     def units(self) -> int:
-        return self.hidden.shape[1]
+        return int(self.hidden.shape[1])
 
     @property
     def finished(self) -> bool:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -93,7 +94,8 @@ class Timeline:
         """Offsets ``i`` in ``[0, n)`` whose state ``start + i`` is to be kept and is not yet."""
         lo = max(self._count, int(np.searchsorted(self.wanted, start)))
         hi = int(np.searchsorted(self.wanted, start + n))
-        return (self.wanted[lo:hi] - start).tolist()
+        offsets: list[int] = (self.wanted[lo:hi] - start).tolist()
+        return offsets
 
     def keep(self, state: int, flat: np.ndarray) -> None:
         """Store ``flat`` as state ``state`` (a state kept already, or not wanted, is ignored)."""
@@ -173,7 +175,7 @@ def unflatten(flat: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> tuple[np.n
     return tuple(out)
 
 
-def dead_samples(x: "torch.Tensor", hidden_weights: Sequence[object]) -> "torch.Tensor":
+def dead_samples(x: torch.Tensor, hidden_weights: Sequence[torch.Tensor | np.ndarray]) -> torch.Tensor:
     """The training samples dead units are looked for on: all of them while one forward pass costs at
     most DEAD_WORK multiply-adds, else an evenly strided subset of that cost (at least DEAD_MIN)."""
     per_sample = sum(math.prod(np.shape(w)) for w in hidden_weights)
@@ -185,42 +187,70 @@ def flat_size(shapes: Sequence[tuple[int, ...]]) -> int:
     return sum(-(-math.prod(shape) // 16) * 16 for shape in shapes)
 
 
-def state_at(snap: Snapshot, index: int) -> Snapshot:
-    """``snap`` as it was at its timeline's ``index``-th kept state: the epoch, the weights, and what
-    the charts draw from them (prediction, every layer, dead units), computed as the engine does."""
+@dataclasses.dataclass(frozen=True)
+class PastQuestion:
+    """What :func:`past_states` needs to know of a run: small, so that it crosses to another process cheaply
+    (a snapshot also holds the loss history, up to 40 MB)."""
+
+    activation: str
+    shapes: tuple[tuple[int, ...], ...]
+    grid: np.ndarray
+    x_samples: np.ndarray
+
+    @classmethod
+    def of(cls, snap: Snapshot) -> PastQuestion:
+        return cls(snap.config.activation, tuple(tuple(w.shape) for w in snap.weights), np.asarray(snap.grid),
+                   np.asarray(snap.x_samples))
+
+
+def past_states(question: PastQuestion, rows: Sequence[np.ndarray]) -> list[dict[str, object]]:
+    """For each flat parameter row (a kept state): the snapshot fields that change with the weights
+    (prediction, every layer, dead units, weights), with the same float ops the engine uses.
+
+    Needs torch: in the app's real-terminal mode the UI process has none, so it asks a process
+    forked from the fork server (:func:`quadtui.core.remote.call`), several states at a time.
+    """
     import torch
 
     from quadtui.core.model import ACTIVATIONS
 
+    act = ACTIVATIONS[question.activation]
+    grid = torch.from_numpy(question.grid).reshape(-1, 1).float()
+    x_train = torch.from_numpy(question.x_samples).reshape(-1, 1).float()
+    found = []
+    for row in rows:
+        params = unflatten(row, question.shapes)
+        tensors = [torch.from_numpy(p) for p in params]
+
+        def hidden(x: torch.Tensor, tensors: list[torch.Tensor] = tensors) -> list[torch.Tensor]:
+            out, h = [], x
+            for w, b in zip(tensors[0:-2:2], tensors[1:-2:2]):
+                h = act.forward(torch.addmm(b, h, w.t()))
+                out.append(h)
+            return out
+
+        with torch.inference_mode():
+            layers = hidden(grid)
+            pred = torch.addmm(tensors[-1], layers[-1], tensors[-2].t())
+            dead = tuple((h == 0).all(0).numpy() for h in hidden(dead_samples(x_train, params[:-2:2])))
+            arrays = tuple(h.double().numpy() for h in layers)
+        found.append({
+            "prediction": pred.reshape(-1).double().numpy(),
+            "hidden": arrays[-1],
+            "layers": arrays,
+            "dead": dead,
+            "out_weights": params[-2].reshape(-1).astype(np.float64),
+            "out_bias": float(params[-1][0]),
+            "weights": params,
+        })
+    return found
+
+
+def state_at(snap: Snapshot, index: int, fields: dict[str, object] | None = None) -> Snapshot:
+    """``snap`` as it was at its timeline's ``index``-th kept state: the epoch, the weights, and what
+    the charts draw from them (``fields``, from :func:`past_states`; computed here if not given)."""
     timeline = snap.timeline
-    epoch = int(timeline.epochs[index])
-    shapes = [w.shape for w in snap.weights]
-    params = unflatten(timeline.rows[index], shapes)
-    tensors = [torch.from_numpy(p) for p in params]
-    act = ACTIVATIONS[snap.config.activation]
-
-    def hidden(x: torch.Tensor) -> list[torch.Tensor]:
-        out, h = [], x
-        for w, b in zip(tensors[0:-2:2], tensors[1:-2:2]):
-            h = act.forward(torch.addmm(b, h, w.t()))
-            out.append(h)
-        return out
-
-    with torch.inference_mode():
-        grid = torch.from_numpy(np.asarray(snap.grid)).reshape(-1, 1).float()
-        layers = hidden(grid)
-        pred = torch.addmm(tensors[-1], layers[-1], tensors[-2].t())
-        x_train = torch.from_numpy(np.asarray(snap.x_samples)).reshape(-1, 1).float()
-        dead = tuple((h == 0).all(0).numpy() for h in hidden(dead_samples(x_train, params[:-2:2])))
-        arrays = tuple(h.double().numpy() for h in layers)
-    return dataclasses.replace(
-        snap,
-        epoch=epoch,
-        prediction=pred.reshape(-1).double().numpy(),
-        hidden=arrays[-1],
-        layers=arrays,
-        dead=dead,
-        out_weights=params[-2].reshape(-1).astype(np.float64),
-        out_bias=float(params[-1][0]),
-        weights=params,
-    )
+    assert timeline is not None, "state_at needs a snapshot with a timeline"
+    if fields is None:
+        [fields] = past_states(PastQuestion.of(snap), [timeline.rows[index]])
+    return dataclasses.replace(snap, epoch=int(timeline.epochs[index]), **fields)  # type: ignore[arg-type]

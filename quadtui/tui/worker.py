@@ -12,14 +12,15 @@ tests can watch and patch the engine; :data:`IN_PROCESS` overrides the choice.
 from __future__ import annotations
 
 import gc
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 from textual.worker import get_current_worker
 
 from quadtui.core.config import Config
-from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
 from quadtui.core.pacing import FramePacer
+from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
 
 if TYPE_CHECKING:
     from quadtui.core.control import Control

@@ -8,15 +8,15 @@ run are in the script too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
+from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
-from rich.syntax import Syntax
 
 from quadtui.core.codegen import script_for
 from quadtui.core.config import Config

@@ -6,7 +6,7 @@ cannot drift from the keys that work; the prose names its numbers from the code.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding

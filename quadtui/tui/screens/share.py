@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -78,14 +78,14 @@ class ShareScreen(ModalScreen[None]):
         self.app.run_worker(load_config(self.app, self.form), group="share", exclusive=True)
 
 
-async def save_config(app: App[object], config: Config) -> Path | None:
+async def save_config(app: App[Any], config: Config) -> Path | None:
     def write(path: str, overwrite: bool) -> Path:
         return save_config_file(config, path, overwrite=overwrite)
 
     return await save_with(app, "Save the settings as", CONFIG_NAME, write, noun="config")
 
 
-async def load_config(app: App[object], form: ConfigForm) -> Config | None:
+async def load_config(app: App[Any], form: ConfigForm) -> Config | None:
     """Ask for a TOML file and put its values into the form (fields a lesson locks keep theirs)."""
     path = await ask_path(app, "Load settings from", CONFIG_NAME, kind="config")
     if path is None:

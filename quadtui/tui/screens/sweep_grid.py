@@ -12,8 +12,9 @@ table.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from textual import work
@@ -37,6 +38,7 @@ from quadtui.tui.widgets.status import clock, loss_text
 from quadtui.tui.widgets.sweep_charts import FitView, SweepFitChart
 
 if TYPE_CHECKING:
+    from quadtui.core.snapshot import Snapshot
     from quadtui.core.sweep.grid import GridResult
     from quadtui.core.sweep.runner import SweepProgress
     from quadtui.tui.widgets.compare_controls import CompareControls
@@ -274,8 +276,9 @@ class GridScreen(Screen["Config | None"]):
             return
         x, y = self.samples[k]
         result = self.result
-        chart.show(FitView(-1 - k, member.config, member.status, member.epochs_run, result.grid, result.grid_target,
-                           member.prediction, x, y))
+        view = FitView(-1 - k, member.config, member.status, member.epochs_run, result.grid, result.grid_target,
+                       member.prediction, x, y)
+        chart.show(cast("Snapshot", view))  # a FitView has every field the fit chart reads
         top = self.best()
         overlays = []
         if top != k and result.members[top].prediction is not None:

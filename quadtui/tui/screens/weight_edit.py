@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from textual import on
@@ -28,7 +29,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from quadtui.core.config import ConfigError
-from quadtui.core.hand_edit import ALLOWED, Change, UnitParameter, parse_weight, parameter_of, unit_parameters
+from quadtui.core.hand_edit import ALLOWED, Change, UnitParameter, parameter_of, parse_weight, unit_parameters
 from quadtui.tui.widgets.footer import MODAL_BINDINGS
 
 if TYPE_CHECKING:

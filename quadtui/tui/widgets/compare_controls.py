@@ -39,7 +39,8 @@ class CompareControls(Container):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r,ctrl+y", "runs", "Runs", id="runs",
-                tooltip="Show or hide the table of finished runs (Enter on a row: use its settings; space: overlay it)"),
+                tooltip="Show or hide the table of finished runs "
+                "(Enter on a row: use its settings; space: overlay it)"),
         Binding("o", "overlays", "Overlays", id="overlays", show=False,
                 tooltip="Draw the chosen earlier runs (dashed) on the loss and fit charts, or hide them"),
         Binding("a", "all_runs", "All runs", id="all-runs", show=False,

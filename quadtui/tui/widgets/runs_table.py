@@ -8,8 +8,8 @@ a run or stops overlaying it.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Hashable
 
 from rich.text import Text
 from textual.binding import Binding

@@ -6,14 +6,15 @@ class board (:class:`FitView` makes a fit chart's snapshot from a result that is
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
-from typing import Any, Hashable
+from typing import Any
 
 import numpy as np
 
 from quadtui.charts import ChartTheme, LegendEntry, sweep_chart, sweep_legend, sweep_title
-from quadtui.core.config import FIELDS, Config
 from quadtui.charts.run_store import value_text
+from quadtui.core.config import FIELDS, Config
 from quadtui.tui.widgets.chart import Chart, FitChart, placeholder
 
 

@@ -8,6 +8,10 @@ focus is there) and is handed every snapshot of the current run to show
 chart marks its epoch and the timeline bar says where it is; the status line goes on
 showing the run itself, which keeps training.  ``end``, stepping past the last
 checkpoint or a new run go back to the live state.
+
+In a real terminal the app's process has no torch (a student's session would cost
+~150 MB more): the states around the cursor are computed a batch at a time in a
+process forked from the fork server, and the nearest known one is shown meanwhile.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+from textual import work
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.containers import Container
@@ -32,6 +37,8 @@ if TYPE_CHECKING:
 #: a replay shows the run in about this many seconds, at this many frames a second
 REPLAY_SECONDS, REPLAY_FPS = 6.0, 15.0
 _CACHE = 64  # past states kept, to step back and forth without recomputing
+#: past states computed at a time in another process (the app in a real terminal has no torch)
+PAST_BATCH = 16
 
 
 class TimeTravel(Container):
@@ -73,6 +80,7 @@ class TimeTravel(Container):
         self._replay_step = 1
         self._past: LRUCache[tuple[int, int], Snapshot] = LRUCache(maxsize=_CACHE)
         self._charts: list[Chart] | None = None
+        self._fetching = False  # past states are being computed in another process
 
     @property
     def charts(self) -> list[Chart]:
@@ -103,15 +111,62 @@ class TimeTravel(Container):
             self.travelling = self.travel is not None
         self.query_one(TimelineBar).show_moment(snap, self.travel, self._replay is not None)
 
-    def _state(self, snap: Snapshot, index: int) -> Snapshot:
-        from quadtui.core.timeline import state_at
-
+    def _state(self, snap: Snapshot, index: int) -> Snapshot | None:
+        """The moment at checkpoint ``index`` — or, while it is being computed elsewhere, the nearest one known."""
         key = (snap.run_id, index)
         past = self._past.get(key)
-        if past is None:
+        if past is not None:
+            return past
+        from quadtui.core.timeline import state_at
+        from quadtui.tui.worker import trains_in_child
+
+        if not trains_in_child(self.app):
             past = state_at(snap, index)
             self._past.set(key, past)
-        return past
+            return past
+        # the UI process has no torch: a process forked from the fork server computes the states
+        # around the cursor (those a replay or the next keys will want), a batch at a time
+        ahead = range(index, index + PAST_BATCH * self._replay_step, self._replay_step) if self._replay else \
+            range(index - PAST_BATCH // 4, index + PAST_BATCH)
+        if not self._fetching:  # one batch at a time; when it is in, the charts ask again
+            wanted = [i for i in ahead if 0 <= i < len(snap.timeline or ()) and (snap.run_id, i) not in self._past]
+            self._fetching = True
+            self._fetch_past(snap, wanted)
+        cached = self._past.keys()  # (an LRUCache: no iteration of its own)
+        known = [i for run, i in cached if run == snap.run_id]
+        return self._past.get((snap.run_id, min(known, key=lambda i: abs(i - index)))) if known else None
+
+    @work(thread=True, group="timeline", exit_on_error=False)
+    def _fetch_past(self, snap: Snapshot, indices: list[int]) -> None:
+        from quadtui.core import remote
+        from quadtui.core.timeline import PastQuestion, past_states
+
+        assert snap.timeline is not None
+        try:
+            fields = remote.call(past_states, PastQuestion.of(snap), [snap.timeline.rows[i] for i in indices])
+        except Exception as exc:  # the server is gone, or the state could not be computed: say so
+            self.app.call_from_thread(self._past_failed, f"Time travel: {exc}")
+            return
+        self.app.call_from_thread(self._got_past, snap, indices, fields)
+
+    def _past_failed(self, error: str) -> None:
+        self._fetching = False
+        self.travel = None
+        self._stop_replay()
+        self.notify(error, severity="error", timeout=5)
+        if self.last is not None:
+            self.show_charts(self.last)
+
+    def _got_past(self, snap: Snapshot, indices: list[int], fields: list[dict[str, object]]) -> None:
+        from quadtui.core.timeline import state_at
+
+        self._fetching = False
+        if snap.run_id != self._travel_run:
+            return  # a new run started meanwhile
+        for index, found in zip(indices, fields):
+            self._past.set((snap.run_id, index), state_at(snap, index, found))
+        if self.travel is not None and self.last is not None:
+            self.show_charts(self.last)
 
     def _go(self, index: int | None) -> None:
         self.travel = index
