@@ -25,7 +25,7 @@ from quadtui.charts import (
     neuron_title,
     sweep_chart,
 )
-from quadtui.charts.canvas import Chart, Trace, legend_line, render
+from quadtui.charts.canvas import ChartSpec, Trace, legend_line, render
 from quadtui.charts.fit import MAX_SAMPLES, SAMPLE_MARK, _samples
 from quadtui.charts.loss import _envelope
 from quadtui.charts.text import visible
@@ -309,7 +309,7 @@ def test_a_prediction_off_the_chart_is_said_and_the_y_range_stays_the_targets(sn
 def test_render_survives_nonsense_limits():
     x = np.linspace(0, 1, 10)
     for lo, hi in [(np.nan, 1.0), (1.0, 1.0), (2.0, 1.0), (-np.inf, np.inf), (0.0, 1e308)]:
-        chart = Chart("odd", [Trace(x, x)], Axis(lo, hi), Axis(lo, hi, log=True))
+        chart = ChartSpec("odd", [Trace(x, x)], Axis(lo, hi), Axis(lo, hi, log=True))
         assert_shape(render(chart, 40, 12, DARK), 40, 12)
 
 

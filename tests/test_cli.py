@@ -304,3 +304,15 @@ def test_json_says_full_for_the_full_batch_as_the_flags_do():
     assert [r["value"] for r in sweep["sweep"]["results"]] == ["full", 10]
     table = quadtui("--headless", "--epochs", "3", "--sweep", "batch_size=full,10").stdout
     assert table.splitlines()[2].split()[0] == "full"  # the table's first row, not "None"
+
+
+@pytest.mark.parametrize("first,second", [("--headless", "--serve"), ("--serve", "--headless"),
+                                          ("--print-config", "--headless"), ("--print-code", "--serve")])
+def test_two_modes_at_once_name_both_flags_in_one_line(capsys, first, second):
+    line = one_error_line(capsys, first, second)
+    assert line == f"quadtui: error: {second} and {first} cannot be used together"
+
+
+@pytest.mark.parametrize("args,flag", [(["--threads=--"], "--threads"), (["--view=--"], "--view")])
+def test_a_typed_flag_given_only_dashes_is_one_line_naming_it(capsys, args, flag):
+    assert flag in one_error_line(capsys, *args)

@@ -335,7 +335,7 @@ async def test_form_collapses_and_help_explains_every_key() -> None:
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         text = app.screen.query_one("Markdown").source
-        for binding in TrainScreen.BINDINGS:
+        for binding in TrainScreen.key_bindings():
             assert binding.tooltip in text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -420,3 +420,57 @@ async def test_charts_under_a_dialog_are_not_built_and_catch_up_when_it_closes()
         await until(pilot, lambda: all(c.snapshot is not None and c.snapshot.epoch > covered_at + 30 for c in charts),
                     "the charts to catch up")
         await drawn(pilot, app)
+
+
+async def test_the_palette_runs_the_commands_of_the_screens_components() -> None:
+    from quadtui.tui.widgets.runs_table import RunsTable
+
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        table = app.query_one(RunsTable)
+        assert not table.has_class("-shown")
+        await commands["Runs table: compare finished runs"].callback()  # CompareControls' action
+        await until(pilot, lambda: table.has_class("-shown") and app.focused is table, "the runs table")
+        await commands["Network view: every unit of every layer / back to the charts"].callback()  # NetworkView's
+        await until(pilot, lambda: app.query_one("#network-chart").region.area > 0, "the network view")
+
+
+async def test_a_new_theme_recolours_the_charts_through_the_theme_signal() -> None:
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        chart = app.query_one(LossChart)
+        await until(pilot, lambda: chart.colours.get()[0][0] == app.theme, "the chart's colours")
+        before = chart.colours.get()[1]
+        app.action_toggle_dark()
+        await until(pilot, lambda: chart.colours.get()[0][0] == app.theme, "the new theme's colours")
+        assert chart.colours.get()[1].dark != before.dark
+
+
+async def test_the_footer_lists_the_screens_keys_before_its_components_keys() -> None:
+    from textual.widgets._footer import FooterKey
+
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        def shown() -> list[str]:
+            return [key.description for key in app.screen.query(FooterKey) if key.region.area]
+
+        await until(pilot, lambda: "Network" in shown(), "the footer")
+        keys = shown()
+        assert keys[:4] == ["Train", "Pause", "Quit", "Help"] and keys[-1] == "palette"
+        order = [keys.index(name) for name in ("Step", "Form", "Runs", "Sweep", "Network")]
+        assert order == sorted(order)
+
+
+async def test_after_the_terminal_was_too_small_the_components_keys_work_again() -> None:
+    from quadtui.tui.widgets.runs_table import RunsTable
+
+    app = QuadApp(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = screen_of(app)
+        await pilot.resize_terminal(20, 6)
+        await until(pilot, lambda: screen.too_small, "the too-small line")
+        await pilot.resize_terminal(120, 40)
+        await until(pilot, lambda: not screen.too_small and app.focused is not None, "a focus again")
+        await pilot.press("r")  # the runs table's key belongs to a component: it needs a focus inside it
+        await until(pilot, lambda: app.query_one(RunsTable).has_class("-shown"), "the runs table")

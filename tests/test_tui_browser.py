@@ -114,7 +114,7 @@ async def test_the_command_palettes_search_glyph_is_plain_in_a_browser_and_works
 
 def test_every_browser_taken_key_but_quit_has_a_stand_in():
     """A new binding on ctrl+t/n/w/q alone would be unreachable in a browser: this fails first."""
-    found = browser.alternatives([*TrainScreen.BINDINGS, *QuadApp.BINDINGS])
+    found = browser.alternatives([*TrainScreen.key_bindings(), *QuadApp.BINDINGS])
     assert found == {"ctrl+t": "f5", "ctrl+n": "f12", "ctrl+q": None}
 
 
@@ -125,5 +125,5 @@ def test_every_browser_taken_key_but_quit_has_a_stand_in():
     ("ctrl+q quits", f"{browser.BUTTON} quits"),
 ])
 def test_hint_text_for_a_browser(text, shown):
-    found = browser.alternatives([*TrainScreen.BINDINGS, *QuadApp.BINDINGS])
+    found = browser.alternatives([*TrainScreen.key_bindings(), *QuadApp.BINDINGS])
     assert browser.for_browser(text, found) == shown

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 from textual.widgets import Select
 
+from quadtui.charts.run_store import MAX_OVERLAYS, RunStore, difference
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine, Status
 from quadtui.core.history import LossHistory
 from quadtui.tui.app import QuadApp
-from quadtui.tui.runs import MAX_OVERLAYS, RunStore, difference
 from quadtui.tui.widgets.chart import FitChart, LossChart, chart_theme
 from quadtui.tui.widgets.runs_table import MARK, RunsTable
 from quadtui.tui.widgets.status import loss_text

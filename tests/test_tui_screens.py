@@ -235,7 +235,7 @@ async def test_a_decimal_comma_gets_a_use_a_dot_hint() -> None:
 
 # -- deliverable 9: the words -----------------------------------------------------------------------------------
 async def test_help_lists_every_key_from_the_bindings_and_f1_closes_it() -> None:
-    from quadtui.tui.runs import MAX_OVERLAYS
+    from quadtui.charts.run_store import MAX_OVERLAYS
 
     app = QuadApp(SMALL)
     async with app.run_test(size=SMALL_SCREEN) as pilot:

@@ -1,6 +1,6 @@
 """The one place that talks to plotext: a declarative chart spec in, exact-size ANSI text out.
 
-Chart modules describe *what* to draw (:class:`Chart`, :class:`Trace`, :class:`Axis`)
+Chart modules describe *what* to draw (:class:`ChartSpec`, :class:`Trace`, :class:`Axis`)
 with plain numpy; :func:`render` lays out ticks for the size it is given, draws with a
 fresh plotext figure, and returns exactly ``height`` lines of ``width`` cells.
 
@@ -52,7 +52,9 @@ class Trace:
 
 
 @dataclass(frozen=True)
-class Chart:
+class ChartSpec:
+    """What one chart shows (title, traces, axes, a note), for :func:`render` to draw."""
+
     title: str
     traces: Sequence[Trace] = ()
     x: Axis = field(default_factory=Axis)
@@ -85,7 +87,7 @@ def never_raises(name: str) -> Callable[[Callable[..., str]], Callable[..., str]
     return wrap
 
 
-def render(chart: Chart, width: int, height: int, theme: ChartTheme, header: bool = True) -> str:
+def render(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header: bool = True) -> str:
     """``chart`` as exactly ``height`` lines of ``width`` visible cells; never raises.
 
     With ``header`` the first line holds the title and the legend; without it (a widget
@@ -114,7 +116,7 @@ def _sane(axis: Axis) -> Axis:
 
 
 # -- drawing -----------------------------------------------------------------------------
-def _draw(chart: Chart, width: int, height: int, theme: ChartTheme, header: bool) -> str:
+def _draw(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header: bool) -> str:
     import plotext  # deferred: ~80 ms of imports the app's first frame does not need
     from plotext import colorize, marker, pixel
 
@@ -155,7 +157,7 @@ def _draw(chart: Chart, width: int, height: int, theme: ChartTheme, header: bool
     return text
 
 
-def _add_trace(fig: Any, trace: Trace, chart: Chart, theme: ChartTheme, marker: Any, pixel: Any) -> bool:
+def _add_trace(fig: Any, trace: Trace, chart: ChartSpec, theme: ChartTheme, marker: Any, pixel: Any) -> bool:
     """Draw ``trace``; False when it has no finite point."""
     x = np.asarray(trace.x, dtype=np.float64).ravel()
     y = np.asarray(trace.y, dtype=np.float64).ravel()
@@ -263,7 +265,7 @@ def legend_line(entries: Sequence[LegendEntry], budget: int) -> list[LegendEntry
     return (short if short[2] < long[2] else long)[1]
 
 
-def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, colorize: Any, pixel: Any) -> Any:
+def _title(chart: ChartSpec, drawn: list[bool], width: int, theme: ChartTheme, colorize: Any, pixel: Any) -> Any:
     """The title, then a one-line legend (key glyph + label) for as many traces as fit.
 
     Entries run by rank, then from the top-most trace (drawn last) down, so the main series

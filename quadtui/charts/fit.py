@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from quadtui.charts.canvas import Chart, LegendEntry, Trace, legend_entries, never_raises, render
+from quadtui.charts.canvas import ChartSpec, LegendEntry, Trace, legend_entries, never_raises, render
 from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis, fmt_number
 from quadtui.charts.titles import fit_title, neuron_title
@@ -56,15 +56,15 @@ def fit_chart(
     ``header`` the chart is untitled (the caller shows :func:`fit_title` and :func:`fit_legend`).
     """
     if snap is None:
-        return render(Chart("fit", note=hint), width, height, theme, header)
+        return render(ChartSpec("fit", note=hint), width, height, theme, header)
     grid = _floats(snap.grid)
     x_lo, x_hi = _range(grid, (-1.0, 1.0))
     traces = _fit_traces(snap, theme, overlays, int(width), x_lo, x_hi)
     sy, target, prediction = traces[-2].y, traces[0].y, traces[-1].y
     y_lo, y_hi = _range(np.concatenate((sy, target)), _range(prediction, (-1.0, 1.0)), pad=0.06)
     y_lo, y_hi = _take_in(prediction, y_lo, y_hi)
-    chart = Chart(fit_title(snap), traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi), note=off_chart(prediction, y_lo, y_hi),
-                  short_title="fit")
+    chart = ChartSpec(fit_title(snap), traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi),
+                      note=off_chart(prediction, y_lo, y_hi), short_title="fit")
     return render(chart, width, height, theme, header)
 
 
@@ -142,7 +142,7 @@ def neuron_chart(
     unit switched off.  Without ``header`` the chart is untitled.
     """
     if snap is None:
-        return render(Chart("neuron", note=hint), width, height, theme, header)
+        return render(ChartSpec("neuron", note=hint), width, height, theme, header)
     title = neuron_title(snap, neuron, contribution, layer)
     traces, units, index, count = _neuron_traces(snap, neuron, contribution, theme, layer)
     if not traces:
@@ -150,11 +150,11 @@ def neuron_chart(
             note = f"no layer {index}: choose 1 to {count}"
         else:
             note = f"no neuron {neuron}: choose 0 to {units - 1}" if units else "no hidden units"
-        return render(Chart(title, note=note), width, height, theme, header)
+        return render(ChartSpec(title, note=note), width, height, theme, header)
     values = np.concatenate([trace.y for trace in traces] + [[0.0]])  # 0 in view: a dead unit reads as such
     x_lo, x_hi = _range(_floats(snap.grid), (-1.0, 1.0))
     y_lo, y_hi = _range(values, (-1.0, 1.0), pad=0.06)
-    return render(Chart(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi)), width, height, theme, header)
+    return render(ChartSpec(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi)), width, height, theme, header)
 
 
 def neuron_legend(snap: Snapshot | None, neuron: int, contribution: bool, theme: ChartTheme,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from quadtui.charts.canvas import Chart, LegendEntry, Trace, legend_entries, never_raises, render
+from quadtui.charts.canvas import ChartSpec, LegendEntry, Trace, legend_entries, never_raises, render
 from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis, fmt_number
 from quadtui.charts.titles import loss_title
@@ -60,7 +60,7 @@ def loss_chart(
     skipped.  ``hint`` is shown when ``snap`` is None.
     """
     if snap is None:
-        return render(Chart("loss", note=hint), width, height, theme, header)
+        return render(ChartSpec("loss", note=hint), width, height, theme, header)
     upto = None if all_runs or not snap.epoch else _run_end(snap)
     traces = _traces(snap, theme, overlays, max(8, BINS_PER_COLUMN * int(width)), log_x, upto)
     lo, hi = _log_limits([trace.y for trace in traces])
@@ -74,7 +74,7 @@ def loss_chart(
     traces = [_on_log_axis(trace, lo, log_x) for trace in traces]
     note = None if len(snap.history) or overlays else "no epochs yet"
     title = loss_title(snap) + (" · log x" if log_x else "")
-    chart = Chart(title, traces, x_axis, Axis(lo, hi, log=True), note, short_title=f"loss · {snap.epoch:,}")
+    chart = ChartSpec(title, traces, x_axis, Axis(lo, hi, log=True), note, short_title=f"loss · {snap.epoch:,}")
     return render(chart, width, height, theme, header)
 
 

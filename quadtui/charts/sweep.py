@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from quadtui.charts.canvas import Chart, LegendEntry, Trace, legend_entries, never_raises, render
+from quadtui.charts.canvas import ChartSpec, LegendEntry, Trace, legend_entries, never_raises, render
 from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis, fmt_number
 
@@ -49,12 +49,12 @@ def sweep_legend(param: str, values: Sequence[float], final_losses: Sequence[flo
 
 
 def _spec(param: str, values: Sequence[float], final_losses: Sequence[float | None], theme: ChartTheme,
-          log_x: bool) -> Chart:
+          log_x: bool) -> ChartSpec:
     name = str(param) or "value"
     numbers = [(_number(v), _number(loss)) for v, loss in zip(values, final_losses)]
     pairs = [(v, loss) for v, loss in numbers if v is not None and math.isfinite(v) and (v > 0 or not log_x)]
     if not pairs:
-        return Chart(f"final loss by {name}", note="no results yet")
+        return ChartSpec(f"final loss by {name}", note="no results yet")
     pairs.sort(key=lambda p: p[0])
     x = np.array([math.log10(v) if log_x else v for v, _ in pairs])
     loss = np.array([np.nan if lv is None else lv for _, lv in pairs], dtype=np.float64)
@@ -77,7 +77,7 @@ def _spec(param: str, values: Sequence[float], final_losses: Sequence[float | No
     traces.append(Trace(x[ok], y[ok], "•", theme.series(0), lines=False, label=_best(name, pairs)))
     title = f"final loss by {name} · {int(ok.sum())}/{len(pairs)} runs"
     axis_x = Axis(x_lo, x_hi, log=log_x, ticks=tuple(float(v) for v in x))
-    return Chart(title, traces, axis_x, Axis(y_lo, y_hi, log=True))
+    return ChartSpec(title, traces, axis_x, Axis(y_lo, y_hi, log=True))
 
 
 def _best(name: str, pairs: list[tuple[float, float | None]]) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from quadtui.core.config import FIELDS, Config, ConfigError, shown
 from quadtui.core.control import DEFAULT_SPEED
@@ -15,6 +17,7 @@ from quadtui.core.tomlio import ConfigFileError, load_config_file
 if TYPE_CHECKING:
     from quadtui.core.budget import Estimate
 
+T = TypeVar("T")
 THREADS_ENV = "QUADTUI_THREADS"
 MAX_SPEED = 1_000_000
 
@@ -65,18 +68,33 @@ def _whole_number(raw: str) -> int | None:
     return int(number) if number.is_integer() and abs(number) < 2**63 else None
 
 
-def parse_threads(raw: str | None) -> int:
-    source = "--threads"
-    if raw is None:
-        raw, source = os.environ.get(THREADS_ENV), THREADS_ENV
-        if raw == "":  # an empty variable is an unset one
-            return 1
-    if raw is None:
-        return 1
+def flag_type(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """``parse`` as an argparse ``type=``: its one-line UsageError becomes argparse's error, word for word."""
+
+    def convert(raw: str) -> T:
+        try:
+            return parse(raw)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__  # argparse names the type by it in other errors
+    return convert
+
+
+def parse_threads(raw: str, source: str = "--threads") -> int:
+    """``--threads N`` (or the variable's value): 1 to 64."""
     threads = _whole_number(raw)
     if threads is None or not 1 <= threads <= 64:
         raise UsageError(f"{source} {as_typed(raw)}: not allowed; must be a whole number from 1 to 64")
     return threads
+
+
+def threads_given(flag_value: int | None) -> int:
+    """The ``--threads`` flag's value, else ``$QUADTUI_THREADS``'s (empty: unset), else 1."""
+    if flag_value is not None:
+        return flag_value
+    raw = os.environ.get(THREADS_ENV)
+    return parse_threads(raw, THREADS_ENV) if raw else 1
 
 
 def parse_neuron(raw: str | None, config: Config) -> tuple[int | None, int]:
@@ -99,10 +117,8 @@ def parse_neuron(raw: str | None, config: Config) -> tuple[int | None, int]:
 VIEWS = ("charts", "network")
 
 
-def parse_view(raw: str | None) -> str:
+def parse_view(raw: str) -> str:
     """``--view``: what the app's chart area shows first."""
-    if raw is None:
-        return VIEWS[0]
     view = str(raw).strip().lower()
     if view not in VIEWS:
         raise UsageError(f"--view {as_typed(raw)}: not allowed; must be one of {', '.join(VIEWS)}")
@@ -110,10 +126,10 @@ def parse_view(raw: str | None) -> str:
 
 
 def check_modes(args: argparse.Namespace) -> None:
-    """Refuse flags that make no sense together, naming them."""
-    modes = [f for f in ("headless", "serve", "print_config", "print_code") if getattr(args, f)]
-    if len(modes) > 1:
-        raise UsageError(f"{flag(modes[0])} and {flag(modes[1])} cannot be used together")
+    """Refuse flags that make no sense without another, naming them.
+
+    (Two modes at once, such as ``--headless --serve``, are the parser's mutually exclusive group.)
+    """
     if args.speed is not None and args.headless:
         raise UsageError("--speed is for the app: --headless always trains at full speed")
     needs = {"json": "headless", "export": "headless", "host": "serve", "port": "serve", "max_sessions": "serve",
@@ -176,13 +192,15 @@ def check_export(folder: str) -> None:
         raise UsageError(f"--export {exc}") from None
 
 
-def parse_speed(raw: str | None) -> float | None:
-    """--speed: epochs per second for the app (``full``: as fast as it can, None)."""
-    if raw is None:
-        return DEFAULT_SPEED
+#: ``--speed full``: as fast as the computer can (the app's speed None)
+FULL_SPEED = math.inf
+
+
+def parse_speed(raw: str) -> float:
+    """``--speed``: epochs per second for the app, or :data:`FULL_SPEED` for ``full``."""
     text = raw.strip().lower()
     if text in ("full", "max"):
-        return None
+        return FULL_SPEED
     try:
         speed = float(text.replace("_", ""))
     except ValueError:
@@ -191,6 +209,13 @@ def parse_speed(raw: str | None) -> float | None:
         raise UsageError(f"--speed {as_typed(raw)}: not allowed; must be 'full' or epochs per second "
                          f"from 0.1 to {MAX_SPEED:,}")
     return int(speed) if speed.is_integer() else speed
+
+
+def app_speed(given: float | None) -> float | None:
+    """The app's pace from the parsed ``--speed`` (not given: the default; full: None, no pacing)."""
+    if given is None:
+        return DEFAULT_SPEED
+    return None if given == FULL_SPEED else given
 
 
 def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, Estimate | None]:

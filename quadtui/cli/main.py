@@ -10,19 +10,23 @@ import argparse
 import asyncio
 import errno
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from quadtui import __version__
 from quadtui.cli.checks import (
+    VIEWS,
     UsageError,
+    app_speed,
     check_budget,
     check_export,
     check_grid,
     check_modes,
     check_sweep,
     flag,
+    flag_type,
     parse_config,
     parse_neuron,
     parse_serve_options,
@@ -30,6 +34,7 @@ from quadtui.cli.checks import (
     parse_threads,
     parse_view,
     resolve_config,
+    threads_given,
 )
 from quadtui.cli.classroom import check_class
 from quadtui.core.config import DEFAULT, FIELDS, shorten
@@ -50,10 +55,28 @@ _output_reported = False
 _NOTEBOOK_NAMES = {"lr": "LEARNING_RATE", "epochs": "EPOCHS", "hidden": "N_HIDDEN"}
 
 
+#: argparse's words for two flags of a mutually exclusive group, and for a value its ``type=`` refused
+_EXCLUSIVE = re.compile(r"argument (\S+): not allowed with argument (\S+)")
+_REFUSED = re.compile(r"argument (\S+): (?=\1 )")
+
+
 class _Parser(argparse.ArgumentParser):
+    #: dests of the flags with a ``type=``: ``--threads=--`` leaves them a list, the type never asked
+    typed = ("threads", "view", "speed")
+
+    def parse_flags(self, argv: Sequence[str]) -> argparse.Namespace:
+        """:meth:`parse_args`, and no typed flag left without its value."""
+        parsed = self.parse_args(argv)
+        for dest in self.typed:
+            if isinstance(getattr(parsed, dest), list):  # argparse (3.11) took the "--" as the end of options
+                self.error(f"argument --{dest}: expected one argument")
+        return parsed
+
     def error(self, message: str) -> NoReturn:  # one line, no usage block
         if "expected one argument" in message:
             message += " (for a negative number write it with '=', e.g. --x-min=-1e3)"
+        message = _EXCLUSIVE.sub(r"\1 and \2 cannot be used together", message)
+        message = _REFUSED.sub("", message)  # the type's message names the flag itself
         raise UsageError(message)
 
 
@@ -66,7 +89,7 @@ def _default_text(name: str) -> str:
     return str(value)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(
         prog="quadtui",
         allow_abbrev=False,  # --serve forwards the other flags verbatim; no guessing of short forms
@@ -89,18 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument(
         "--config", default=None, metavar="FILE", help="read hyperparameters from a TOML file (flags win)"
     )
-    files.add_argument("--print-config", action="store_true", help="print the config as TOML and exit")
-    files.add_argument(
-        "--print-code", action="store_true", help="print a standalone PyTorch script that trains this run"
-    )
     files.add_argument(
         "--export",
         default=None,
         metavar="DIR",
         help="with --headless: write config, losses, fit, model and script to the new folder DIR",
     )
+    modes = parser.add_argument_group("instead of the app (one of these at most)").add_mutually_exclusive_group()
+    modes.add_argument("--headless", action="store_true", help="train without the UI and print a summary")
+    modes.add_argument("--serve", action="store_true", help="serve the app to browsers (needs quadtui[web])")
+    modes.add_argument("--print-config", action="store_true", help="print the config as TOML and exit")
+    modes.add_argument(
+        "--print-code", action="store_true", help="print a standalone PyTorch script that trains this run"
+    )
     run = parser.add_argument_group("running")
-    run.add_argument("--headless", action="store_true", help="train without the UI and print a summary")
     run.add_argument("--json", action="store_true", help="with --headless: print one JSON object on stdout")
     run.add_argument(
         "--sweep",
@@ -120,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--threads",
         default=None,
+        type=flag_type(parse_threads),
         metavar="N",
         help="torch CPU threads, 1 to 64; default 1 (or $QUADTUI_THREADS)",
     )
@@ -127,11 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--run", action="store_true", help="start training as soon as the app opens")
     app.add_argument("--neuron", default=None, metavar="N|L:N",
                      help="hidden neuron shown first, 0 to hidden-1 (of the last layer, or L:N of layer L)")
-    app.add_argument("--view", default=None, metavar="VIEW",
+    app.add_argument("--view", default=VIEWS[0], type=flag_type(parse_view), metavar="VIEW",
                      help="what the chart area shows first: charts (default) or network (every unit of every layer)")
     app.add_argument(
         "--speed",
         default=None,
+        type=flag_type(parse_speed),
         metavar="EPOCHS_PER_S",
         help=f"the app's pace, epochs per second, or 'full' (as fast as it can); default {DEFAULT_SPEED:,}",
     )
@@ -143,7 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="a lesson file (or a shipped lesson's name: " + ", ".join(shipped_lessons()) + "): "
         "preset values, locked fields, an explanation",
     )
-    teach.add_argument("--serve", action="store_true", help="serve the app to browsers (needs quadtui[web])")
     teach.add_argument("--host", default=None, metavar="HOST", help="with --serve: address; default 127.0.0.1")
     teach.add_argument("--port", default=None, metavar="PORT", help="with --serve: port; default 8000")
     teach.add_argument("--max-sessions", default=None, metavar="N",
@@ -194,15 +220,14 @@ def _output_failed(exc: OSError) -> int:
 
 def _main(argv: list[str]) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_flags(argv)
         args.sweep, grid = _sweeps(args.sweep)
         check_modes(args)
         config, lesson = resolve_config(args)
-        threads = parse_threads(args.threads)
+        threads = threads_given(args.threads)
         neuron_layer, neuron = parse_neuron(args.neuron, config)
-        view = parse_view(args.view)
         serving = parse_serve_options(args)
-        speed = parse_speed(args.speed)
+        speed = app_speed(args.speed)
         if args.sweep is not None:
             check_sweep(args.sweep, config)
         max_memory, need = check_budget(args, config)
@@ -270,7 +295,7 @@ def _main(argv: list[str]) -> int:
     if class_dir is not None:
         extra.update(class_dir=class_dir, board=args.board)
     app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, speed=speed, max_memory=max_memory,
-                  view=view, **extra)
+                  view=args.view, **extra)
     # A loop of our own: asyncio.run() would, on the way out, wait for every thread worker to
     # return, and a sweep or load deep in a long epoch would hold ctrl+q for seconds.  The
     # threads were cancelled; entry() leaves with os._exit.

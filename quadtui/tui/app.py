@@ -125,7 +125,7 @@ class QuadApp(App[int]):
             return [b for b in _bindings(bindings) if not b.action.startswith("app.")]
 
         return [
-            ("Main screen", [*own(self.train_screen.BINDINGS), *_bindings(self.BINDINGS), palette]),
+            ("Main screen", [*own(self.train_screen.key_bindings()), *_bindings(self.BINDINGS), palette]),
             ("Runs table (r)", own(RunsTable.BINDINGS)),
             ("Code view (ctrl+g)", own(CodeScreen.BINDINGS)),
             ("Share (ctrl+s)", own(ShareScreen.BINDINGS)),
@@ -138,8 +138,8 @@ class QuadApp(App[int]):
         """``text`` as this app shows it: in a browser, keys the browser takes are named by their stand-ins."""
         if not self.browser:
             return text
-        return browser_keys.for_browser(text, browser_keys.alternatives(_bindings([*self.train_screen.BINDINGS,
-                                                                                   *self.BINDINGS])))
+        return browser_keys.for_browser(text, browser_keys.alternatives([*self.train_screen.key_bindings(),
+                                                                         *_bindings(self.BINDINGS)]))
 
     def on_app_focus(self, event: events.AppFocus) -> None:
         if self.browser:  # maybe a reloaded page, blank until drawn: draw the whole screen (one frame)
@@ -153,7 +153,8 @@ class QuadApp(App[int]):
 
     def get_key_display(self, binding: Binding) -> str:
         if self.browser and binding.key in browser_keys.BROWSER_TAKEN:
-            other = browser_keys.alternatives(_bindings([*self.train_screen.BINDINGS, *self.BINDINGS])).get(binding.key)
+            stand_ins = browser_keys.alternatives([*self.train_screen.key_bindings(), *_bindings(self.BINDINGS)])
+            other = stand_ins.get(binding.key)
             if other is None:  # quitting: the footer's button, clicked
                 return browser_keys.QUIT_BUTTON_LABEL
             return browser_keys.key_name(other)  # F5, as the help writes it
@@ -174,7 +175,7 @@ class QuadApp(App[int]):
         except ConfigError as exc:
             self.notify(str(exc), title="Sweep not started", severity="error", timeout=10)
             return
-        start_grid(self.train_screen, self.train_screen.config, params, values)
+        start_grid(self.train_screen.compare, self.train_screen.config, params, values)
 
     def action_board(self) -> None:
         if self.screen is not self.train_screen:  # not over a sweep, a dialog or the board itself
@@ -188,7 +189,7 @@ class QuadApp(App[int]):
         from quadtui.tui.screens.board import BoardScreen
 
         board = BoardScreen(self.class_dir)  # type: ignore[arg-type]
-        self.push_screen(board, lambda config: self.train_screen._use_config(config, board.used_name))
+        self.push_screen(board, lambda config: self.train_screen.compare.use_config(config, board.used_name))
 
     def action_toggle_dark(self) -> None:
         if self.theme in (ANSI_DARK, ANSI_LIGHT):
@@ -202,8 +203,8 @@ class QuadApp(App[int]):
         yield SystemCommand("Help", "What every key does and what the charts show", self.action_help)
         if self.class_dir is not None:
             yield SystemCommand("Class board", "The class's posted runs, best first", self.action_board)
-        for title, help_text, action in self.train_screen.commands():
-            yield SystemCommand(title, help_text, lambda action=action: self.train_screen.run_action(action))
+        for title, help_text, run in self.train_screen.commands():
+            yield SystemCommand(title, help_text, run)
 
 
 def _bindings(bindings: Iterable[BindingType]) -> list[Binding]:

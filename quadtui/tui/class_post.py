@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from textual.app import App
 
-    from quadtui.tui.runs import RunRecord
+    from quadtui.charts.run_store import RunRecord
 
 
 class ClassPoster:

@@ -7,6 +7,7 @@ only the latest state and never falls behind the engine.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -16,13 +17,12 @@ if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot
 
 
+@dataclass(eq=False)  # a snapshot holds numpy arrays: messages are never compared
 class RunUpdate(Message):
     """A new snapshot of the run owned by ``worker``."""
 
-    def __init__(self, worker: Worker[None], snapshot: Snapshot) -> None:
-        super().__init__()
-        self.worker = worker
-        self.snapshot = snapshot
+    worker: Worker[None]
+    snapshot: Snapshot
 
     def can_replace(self, message: Message) -> bool:
         # Each snapshot is the run's whole state: a newer one makes a queued older one redundant.
@@ -33,22 +33,20 @@ class RunUpdate(Message):
         )
 
 
+@dataclass(eq=False)
 class RunFailed(Message):
     """The run owned by ``worker`` raised; ``error`` is one line for the status bar.
 
     ``snapshot`` is the run's state when it failed (None if even that could not be taken).
     """
 
-    def __init__(self, worker: Worker[None], error: str, snapshot: Snapshot | None = None) -> None:
-        super().__init__()
-        self.worker = worker
-        self.error = error
-        self.snapshot = snapshot
+    worker: Worker[None]
+    error: str
+    snapshot: Snapshot | None = None
 
 
+@dataclass(eq=False)
 class EngineLoaded(Message):
-    """torch and the engine are imported (done in a thread after the first paint)."""
+    """torch and the engine are imported (done in a thread after the first paint); or why not."""
 
-    def __init__(self, error: str | None = None) -> None:
-        super().__init__()
-        self.error = error
+    error: str | None = None

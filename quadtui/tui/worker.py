@@ -19,8 +19,8 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from quadtui.core.config import Config
+from quadtui.core.pacing import FramePacer
 from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
-from quadtui.tui.pacing import FramePacer
 
 if TYPE_CHECKING:
     from quadtui.core.control import Control
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot
 
 #: at most this many snapshots a second leave the trainer, whatever the epoch rate; the UI then
-#: draws as many of them as its CPU budget allows (:mod:`quadtui.tui.pacing`)
+#: draws as many of them as its CPU budget allows (:mod:`quadtui.core.pacing`)
 REDRAWS_PER_S = 12
 #: train in a child process (True), in the worker thread (False), or None: a child process
 #: unless the app is headless (``App.run_test``)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -72,12 +73,15 @@ def when_text(finished_at: float, now: float) -> str:
     return time_text("%H:%M:%S" if same_day else "%b %d", finished_at)
 
 
+@dataclass(eq=False)
 class BoardLoaded(Message):
     """The worker read the folder: the best runs that pass ``text`` (best first), how many pass, the status."""
 
-    def __init__(self, shown: list[BoardEntry], matching: int, total: int, text: str, status: str) -> None:
-        super().__init__()
-        self.shown, self.matching, self.total, self.text, self.status = shown, matching, total, text, status
+    shown: list[BoardEntry]
+    matching: int
+    total: int
+    text: str
+    status: str
 
 
 class BoardFitChart(FitChart):
@@ -104,8 +108,9 @@ class BoardScreen(Screen["Config | None"]):
     #board-table { width: 1fr; height: 1fr; }
     #board-header { height: 1; background: $panel; text-style: bold; }
     #board-fit { width: 2fr; height: 1fr; }
-    BoardScreen.-narrow #board-body { layout: vertical; }
-    BoardScreen.-narrow #board-fit { width: 1fr; height: 9; }
+    /* under 120 columns (the app's width breakpoints: -cols-narrow, -cols-medium) the fit goes below */
+    BoardScreen.-cols-narrow #board-body, BoardScreen.-cols-medium #board-body { layout: vertical; }
+    BoardScreen.-cols-narrow #board-fit, BoardScreen.-cols-medium #board-fit { width: 1fr; height: 9; }
     #board-status { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
     #board-keys { height: 1; padding: 0 1; background: $panel; }
     """
@@ -142,15 +147,8 @@ class BoardScreen(Screen["Config | None"]):
 
     def on_mount(self) -> None:
         self.table.focus()
-        self._fit_size()
         self._read()
         self.set_interval(REFRESH_S, self._read)
-
-    def on_resize(self) -> None:
-        self._fit_size()
-
-    def _fit_size(self) -> None:
-        self.set_class(self.size.width < 120, "-narrow")
 
     # -- reading, in a thread -------------------------------------------------------------------
     @work(thread=True, group="board-read", exit_on_error=False)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-from quadtui.tui.runs import MAX_OVERLAYS, MAX_RUNS
+from quadtui.charts.run_store import MAX_OVERLAYS, MAX_RUNS
 
 CHARTS = """\
 ## What you are looking at
@@ -104,28 +104,28 @@ the runs table; **Enter** on a row goes back with that run's settings in the for
 """
 
 
-def keys_list(bindings: Sequence[Binding]) -> str:
+def keys_list(bindings: Sequence[Binding], display: Callable[[str], str]) -> str:
     """One line per control: its keys, then what it does (a list: key names never wrap mid-name)."""
     rows = []
     for binding in bindings:
-        keys = " / ".join(f"`{_key_name(k)}`" for k in binding.key.split(",") if not k.startswith("shift+"))
+        keys = " / ".join(f"`{display(k)}`" for k in binding.key.split(",") if not k.startswith("shift+"))
         rows.append(f"- {keys} — {binding.tooltip or binding.description}")
     return "\n".join(rows)
 
 
-def keys_text(sections: Sequence[tuple[str, Sequence[Binding]]]) -> str:
+def keys_text(sections: Sequence[tuple[str, Sequence[Binding]]], display: Callable[[str], str]) -> str:
     """``## Keys``, with a list for each screen: ``sections`` are (heading, that screen's bindings)."""
-    return "## Keys\n\n" + "\n\n".join(f"**{title}**\n\n{keys_list(bindings)}" for title, bindings in sections)
+    return "## Keys\n\n" + "\n\n".join(f"**{title}**\n\n{keys_list(bindings, display)}"
+                                         for title, bindings in sections)
 
 
-def _key_name(key: str) -> str:
-    names = {
-        "space": "space", "left_square_bracket": "[", "right_square_bracket": "]", "minus": "-",
-        "plus": "+", "equals_sign": "=", "less_than_sign": "<", "greater_than_sign": ">", "escape": "Esc",
-        "enter": "Enter",
-    }
-    return names.get(key, key.replace("ctrl+", "ctrl+").upper() if key.startswith("f") and key[1:].isdigit()
-                     else key)
+def key_label(app: App[object], key: str) -> str:
+    """``key`` as the app displays it, with its modifiers spelled out as the help's prose writes them.
+
+    ``ctrl+t``, not the footer's ``^t``: the text around the list says ctrl+t.
+    """
+    modifiers, base = Binding(key, "").parse_key()
+    return "+".join([*modifiers, app.get_key_display(Binding(base, ""))])
 
 
 class HelpScreen(ModalScreen[None]):
@@ -149,7 +149,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll() as box:
             box.border_title = "quadtui help  (Esc or F1 closes)"
             about = CHARTS.format(max_runs=MAX_RUNS, max_overlays=MAX_OVERLAYS)
-            yield Markdown(self.shown(about) + "\n" + keys_text(self.sections))
+            yield Markdown(self.shown(about) + "\n" + keys_text(self.sections, lambda key: key_label(self.app, key)))
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()  # the arrow keys and PageUp/PageDown scroll it

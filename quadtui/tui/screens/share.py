@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from quadtui.core.config import Config
@@ -24,12 +24,7 @@ from quadtui.tui.screens.files import ask_path, save_with
 from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 
 if TYPE_CHECKING:
-    from quadtui.core.snapshot import Snapshot
     from quadtui.tui.widgets.form import ConfigForm
-
-    _Screen = Screen[None]  # what the actions below are mixed into
-else:
-    _Screen = object
 
 CONFIG_NAME = "quadtui.toml"
 
@@ -105,102 +100,3 @@ async def load_config(app: App[Any], form: ConfigForm) -> Config | None:
     note = f" ({', '.join(kept)} set by the lesson: kept)" if kept else ""
     app.notify(f"loaded {path}{note}: ctrl+t trains with it", timeout=5, markup=False)
     return config
-
-
-#: the keys of this module's actions, added to the training screen's own
-BINDINGS = [
-    Binding("ctrl+g,f9", "code", "Code", id="code", show=False,
-            tooltip="Show the PyTorch script that trains the form's settings (save it with ctrl+s there)"),
-    Binding("ctrl+s,f10", "share", "Share", id="share", show=False,
-            tooltip="Show the command line that reproduces the form's settings; save or load a config file"),
-    Binding("ctrl+o", "load_config", "Load", id="load", show=False,
-            tooltip="Fill the form from a TOML config file"),
-    Binding("ctrl+f,f4", "export", "Export", id="export", show=False,
-            tooltip="Export the run on screen to a folder: config, losses, fit, weights, script, screenshot"),
-    Binding("w", "widen_view", "Widen view", id="widen", show=False,
-            tooltip="Set the view to twice the sample range, to see the net extrapolate (again: back)"),
-    Binding("ctrl+n,f12", "lesson", "Lesson", id="lesson", show=False,
-            tooltip="Fold or unfold the lesson's explanation"),
-]
-
-PALETTE_TITLES = {
-    "code": "Show the code (PyTorch script)",
-    "share": "Share: command line, save config",
-    "load": "Load a config file into the form",
-    "export": "Export the run to a folder",
-    "widen": "Widen the view (extrapolation) / back to the sample range",
-    "lesson": "Lesson: fold / unfold the explanation",
-}
-
-
-class ShareActions(_Screen):
-    """The training screen's actions for code, sharing, export, the view and the lesson.
-
-    Mixed into :class:`~quadtui.tui.screens.train.TrainScreen`, which provides
-    ``form``, ``last`` and ``_form_config()``.
-    """
-
-    last: Snapshot | None
-    if TYPE_CHECKING:  # the screen's
-
-        @property
-        def form(self) -> ConfigForm: ...
-
-        def _form_config(self) -> Config | None: ...
-
-    def action_code(self) -> None:
-        from quadtui.tui.screens.code import CodeScreen
-
-        config = self._form_config()
-        if config is not None:
-            last = self.last  # the run on screen, if the form still describes it: with its lr changes
-            if last is not None and last.config == config:  # and its weights set by hand
-                self.app.push_screen(CodeScreen(config, last.lr_schedule, last.weight_edits))
-            else:
-                self.app.push_screen(CodeScreen(config))
-
-    def action_share(self) -> None:
-        config = self._form_config()
-        if config is not None:
-            self.app.push_screen(ShareScreen(config, self.form))
-
-    def action_load_config(self) -> None:
-        self.app.run_worker(load_config(self.app, self.form), group="share", exclusive=True)
-
-    def action_export(self) -> None:
-        from quadtui.tui.export import export_flow
-
-        snap = self.last
-        if snap is None or snap.epoch == 0:
-            self.notify("No run to export yet: press ctrl+t to train first.", timeout=4)
-            return
-        svg = self.app.export_screenshot()  # the screen as it is now, before any question covers it
-        self.app.run_worker(export_flow(self.app, snap, svg), group="export", exclusive=True)
-
-    def action_widen_view(self) -> None:
-        form = self.form
-        if not (form.editable("view_min") and form.editable("view_max")):
-            self.notify("the view is set by the lesson", timeout=3)
-            return
-        config = self._form_config()
-        if config is None:
-            return
-        if config.view_min is None and config.view_max is None:
-            mid, width = (config.x_min + config.x_max) / 2, config.x_max - config.x_min
-            low, high = mid - width, mid + width
-            form.set_value("view_min", f"{low:.12g}")
-            form.set_value("view_max", f"{high:.12g}")
-            self.notify(f"view {low:g} … {high:g}, twice the sample range: ctrl+t trains with it", timeout=4)
-        else:
-            form.set_value("view_min", "")
-            form.set_value("view_max", "")
-            self.notify("view: the sample range again (ctrl+t trains with it)", timeout=4)
-
-    def action_lesson(self) -> None:
-        from quadtui.tui.widgets.lesson import LessonPanel
-
-        panels = self.query(LessonPanel)
-        if not panels:
-            self.notify("No lesson: start one with quadtui --lesson NAME.", timeout=4)
-            return
-        panels.first().toggle()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -26,10 +27,10 @@ from textual.worker import Worker, get_current_worker
 
 from quadtui.charts import FitOverlay
 from quadtui.charts.fit import MAX_OVERLAYS
+from quadtui.charts.run_store import RunStore, value_text
 from quadtui.core import budget
 from quadtui.core.config import FIELDS, Config, ConfigError
 from quadtui.core.sweep.spec import MAX_MEMBERS, parse_sweep_spec
-from quadtui.tui.runs import RunStore, value_text
 from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 from quadtui.tui.widgets.status import clock, loss_text, plural
 from quadtui.tui.widgets.sweep_charts import FitView, SweepChart, SweepFitChart
@@ -163,22 +164,26 @@ class SweepDialog(ModalScreen["tuple[str | tuple[str, str], list[Any]] | None"])
 
 
 # -- the worker ---------------------------------------------------------------------------
+@dataclass(eq=False)
 class SweepProgressed(Message):
     """Live progress; ``data`` is the dataset of the best member finished so far (its samples under the fits)."""
 
-    def __init__(self, worker: Worker[None], progress: SweepProgress, data: Dataset | None = None) -> None:
-        super().__init__()
-        self.worker, self.progress, self.data = worker, progress, data
+    worker: Worker[None]
+    progress: SweepProgress
+    data: Dataset | None = None
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SweepProgressed) and message.worker is self.worker
 
 
+@dataclass(eq=False)
 class SweepFinished(Message):
-    def __init__(self, worker: Worker[None], result: SweepResult | None, samples: tuple[np.ndarray, np.ndarray] | None,
-                 error: str | None = None) -> None:
-        super().__init__()
-        self.worker, self.result, self.samples, self.error = worker, result, samples, error
+    """The sweep's result and its samples; or, if it failed, why."""
+
+    worker: Worker[None]
+    result: SweepResult | None
+    samples: tuple[np.ndarray, np.ndarray] | None
+    error: str | None = None
 
 
 def run_sweep(base: Config, param: str, values: list[Any], threads: int, post: Callable[[Message], object]) -> None:

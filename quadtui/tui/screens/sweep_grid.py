@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -27,10 +28,10 @@ from textual.worker import Worker, get_current_worker
 
 from quadtui.charts import ChartTheme, FitOverlay
 from quadtui.charts.heatmap import heatmap_chart
+from quadtui.charts.run_store import RunStore, value_text
 from quadtui.core import budget
 from quadtui.core.config import Config, ConfigError
 from quadtui.core.sweep.grid import grid_estimate, parse_grid_specs
-from quadtui.tui.runs import RunStore, value_text
 from quadtui.tui.screens.sweep import PROGRESS_PER_S
 from quadtui.tui.widgets.chart import Chart
 from quadtui.tui.widgets.status import clock, loss_text
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot
     from quadtui.core.sweep.grid import GridResult
     from quadtui.core.sweep.runner import SweepProgress
+    from quadtui.tui.widgets.compare_controls import CompareControls
 
 
 def check_grid(app: App[Any], params: tuple[str, str], texts: tuple[str, str],
@@ -55,32 +57,36 @@ def check_grid(app: App[Any], params: tuple[str, str], texts: tuple[str, str],
     return (names[0], names[1]), values
 
 
-def start_grid(screen: Any, base: Config, params: list[str], values: list[list[Any]]) -> None:
+def start_grid(controls: CompareControls, base: Config, params: list[str], values: list[list[Any]]) -> None:
     """Open a :class:`GridScreen` over the main screen (whose run, if any, is paused for it)."""
     need = grid_estimate(base, params, values)
     warning = budget.slow_warning(need)
     if warning is not None:
-        screen.notify(warning, title="A slow sweep", severity="warning", timeout=8)
-    if screen.running and screen.control is not None:
-        screen.control.pause()  # the sweep gets the CPU; space resumes the run afterwards
-    screen.app.push_screen(GridScreen(base, params, values, screen.runs, screen.threads), screen._sweep_closed)
+        controls.notify(warning, title="A slow sweep", severity="warning", timeout=8)
+    controls.post_message(controls.PauseRun(controls))  # the sweep gets the CPU; space resumes the run afterwards
+    controls.app.push_screen(GridScreen(base, params, values, controls.runs, controls.threads), controls.sweep_closed)
 
 
 # -- the worker -------------------------------------------------------------------------------
+@dataclass(eq=False)
 class GridProgressed(Message):
-    def __init__(self, worker: Worker[None], progress: SweepProgress) -> None:
-        super().__init__()
-        self.worker, self.progress = worker, progress
+    """How far the grid's worker is (a newer one replaces a queued one)."""
+
+    worker: Worker[None]
+    progress: SweepProgress
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, GridProgressed) and message.worker is self.worker
 
 
+@dataclass(eq=False)
 class GridFinished(Message):
-    def __init__(self, worker: Worker[None], result: GridResult | None,
-                 samples: list[tuple[np.ndarray, np.ndarray]] | None, error: str | None = None) -> None:
-        super().__init__()
-        self.worker, self.result, self.samples, self.error = worker, result, samples, error
+    """The grid's result and each row's samples; or, if it failed, why."""
+
+    worker: Worker[None]
+    result: GridResult | None
+    samples: list[tuple[np.ndarray, np.ndarray]] | None
+    error: str | None = None
 
 
 def run_grid(base: Config, params: list[str], values: list[list[Any]], threads: int,

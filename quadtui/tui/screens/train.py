@@ -7,34 +7,38 @@ from any other (cancelled) worker is dropped on arrival.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
+from textual.reactive import var
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Static, Tab, Tabs
 from textual.worker import Worker
 
+from quadtui.charts.run_store import RunStore
 from quadtui.core import budget
 from quadtui.core.config import Config, ConfigError, parse_value
 from quadtui.core.control import DEFAULT_SPEED, Control
 from quadtui.core.lesson import Lesson
 from quadtui.tui import worker as train_worker
 from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
-from quadtui.tui.runs import RunStore
-from quadtui.tui.screens import network as network_view
-from quadtui.tui.screens import runs as compare
-from quadtui.tui.screens import share
-from quadtui.tui.screens import timeline as time_travel
 from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
+from quadtui.tui.widgets.compare_controls import CompareControls
 from quadtui.tui.widgets.footer import KeyFooter
 from quadtui.tui.widgets.form import ConfigForm, field_text
 from quadtui.tui.widgets.lesson import LessonPanel
 from quadtui.tui.widgets.network import NetworkChart
+from quadtui.tui.widgets.network_view import NetworkView
 from quadtui.tui.widgets.runs_table import RunsTable
+from quadtui.tui.widgets.share_controls import ShareControls
 from quadtui.tui.widgets.status import StatusBar
+from quadtui.tui.widgets.time_travel import TimeTravel
 from quadtui.tui.widgets.timeline import TimelineBar
 
 if TYPE_CHECKING:
@@ -45,8 +49,6 @@ WIDE = (110, 34)
 MIN = (50, 15)
 SPEEDS = Control.SPEEDS
 BIG_STEP = 100
-#: the status line follows a new snapshot this much later (s), in a screen update of its own (see _show)
-STATUS_LAG = 0.03
 
 
 def next_speed(speed: float | None, delta: int) -> float | None:
@@ -64,77 +66,96 @@ def next_speed(speed: float | None, delta: int) -> float | None:
     return speed
 
 
+CONTROLS: list[BindingType] = [
+    Binding("ctrl+t,f5", "train", "Train", id="train",
+            tooltip="Train from scratch with the form's values (Enter in a field does the same)"),
+    Binding("space,f6", "pause", "Pause", id="pause", tooltip="Pause or resume the run"),
+    Binding("s,f7", "step(1)", "Step", id="step", tooltip="Train one epoch, then pause"),
+    Binding("S,shift+s,f8", f"step({BIG_STEP})", f"Step {BIG_STEP}", id="step-big",
+            tooltip=f"Train {BIG_STEP} epochs, then pause", show=False),
+    Binding("ctrl+r", "reset", "Reset", id="reset",
+            tooltip="Back to epoch 0 with the form's values, paused (then step or resume)"),
+    Binding("left_square_bracket", "neuron(-1)", "Neuron-", id="neuron-prev",
+            tooltip="Show the previous hidden neuron", show=False),
+    Binding("right_square_bracket", "neuron(1)", "Neuron+", id="neuron-next",
+            tooltip="Show the next hidden neuron"),
+    Binding("c", "contribution", "w·h", id="contribution",
+            tooltip="Neuron chart: switch between hᵢ(x) and its contribution wᵢ·hᵢ(x) to the output"),
+    Binding("l", "log_x", "Log x", id="log-x", show=False,
+            tooltip="Loss chart: epochs on a log scale (room for the first epochs) or a linear one"),
+    Binding("minus", "speed(-1)", "Slower", id="slower", tooltip="Fewer epochs per second", show=False),
+    Binding("plus,equals_sign", "speed(1)", "Faster", id="faster", tooltip="More epochs per second", show=False),
+    Binding("f", "full_speed", "Full speed", id="full-speed", show=False,
+            tooltip=f"Train as fast as the computer can, or back to the pace before (default {DEFAULT_SPEED:,}/s)"),
+    Binding("less_than_sign", "lr(0.5)", "lr÷2", id="lr-down", tooltip="Halve the learning rate, live", show=False),
+    Binding("greater_than_sign", "lr(2)", "lr×2", id="lr-up", tooltip="Double the learning rate, live", show=False),
+    Binding("ctrl+l", "apply_lr", "Apply lr", id="lr-apply", show=False,
+            tooltip="Use the lr field's value in the running run, without a reset"),
+    Binding("ctrl+b,f2", "toggle_form", "Form", id="form", tooltip="Hide or show the settings form"),
+    Binding("escape", "leave_field", "Leave field", show=False,
+            tooltip="Leave the form so that single-letter keys work"),
+    Binding("1", "chart('loss')", "Loss chart", id="chart-loss", show=False,
+            tooltip="Small terminals: show the loss chart"),
+    Binding("2", "chart('fit')", "Fit chart", id="chart-fit", show=False,
+            tooltip="Small terminals: show the fit chart"),
+    Binding("3", "chart('neuron')", "Neuron chart", id="chart-neuron", show=False,
+            tooltip="Small terminals: show the neuron chart"),
+]
+
+
 class ChartPanel(Container, can_focus=True):
     """The charts, as one focus stop: letter keys control the run while it has focus."""
 
 
-class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.ShareActions, compare.CompareActions,
-                  Screen[None]):
+class TrainScreen(Screen[None]):
+    """Form, charts and status line, and the keys that control the run.
+
+    The other features are components around the form and the charts, each with its own keys:
+    :class:`TimeTravel`, :class:`NetworkView`, :class:`ShareControls`, :class:`CompareControls`.
+    """
+
     AUTO_FOCUS = "#charts"  # so that space, s, [ and ] work at once; Tab goes to the form
-    BINDINGS = [
-        Binding("ctrl+t,f5", "train", "Train", id="train",
-                tooltip="Train from scratch with the form's values (Enter in a field does the same)"),
-        Binding("space,f6", "pause", "Pause", id="pause", tooltip="Pause or resume the run"),
-        Binding("s,f7", "step(1)", "Step", id="step", tooltip="Train one epoch, then pause"),
-        Binding("S,shift+s,f8", f"step({BIG_STEP})", f"Step {BIG_STEP}", id="step-big",
-                tooltip=f"Train {BIG_STEP} epochs, then pause", show=False),
-        Binding("ctrl+r", "reset", "Reset", id="reset",
-                tooltip="Back to epoch 0 with the form's values, paused (then step or resume)"),
-        Binding("left_square_bracket", "neuron(-1)", "Neuron-", id="neuron-prev",
-                tooltip="Show the previous hidden neuron", show=False),
-        Binding("right_square_bracket", "neuron(1)", "Neuron+", id="neuron-next",
-                tooltip="Show the next hidden neuron"),
-        Binding("c", "contribution", "w·h", id="contribution",
-                tooltip="Neuron chart: switch between hᵢ(x) and its contribution wᵢ·hᵢ(x) to the output"),
-        Binding("l", "log_x", "Log x", id="log-x", show=False,
-                tooltip="Loss chart: epochs on a log scale (room for the first epochs) or a linear one"),
-        Binding("minus", "speed(-1)", "Slower", id="slower", tooltip="Fewer epochs per second", show=False),
-        Binding("plus,equals_sign", "speed(1)", "Faster", id="faster", tooltip="More epochs per second", show=False),
-        Binding("f", "full_speed", "Full speed", id="full-speed", show=False,
-                tooltip=f"Train as fast as the computer can, or back to the pace before (default {DEFAULT_SPEED:,}/s)"),
-        Binding("less_than_sign", "lr(0.5)", "lr÷2", id="lr-down", tooltip="Halve the learning rate, live", show=False),
-        Binding("greater_than_sign", "lr(2)", "lr×2", id="lr-up", tooltip="Double the learning rate, live", show=False),
-        Binding("ctrl+l", "apply_lr", "Apply lr", id="lr-apply", show=False,
-                tooltip="Use the lr field's value in the running run, without a reset"),
-        Binding("ctrl+b,f2", "toggle_form", "Form", id="form", tooltip="Hide or show the settings form"),
-        Binding("escape", "leave_field", "Leave field", show=False,
-                tooltip="Leave the form so that single-letter keys work"),
-        Binding("1", "chart('loss')", "Loss chart", id="chart-loss", show=False,
-                tooltip="Small terminals: show the loss chart"),
-        Binding("2", "chart('fit')", "Fit chart", id="chart-fit", show=False,
-                tooltip="Small terminals: show the fit chart"),
-        Binding("3", "chart('neuron')", "Neuron chart", id="chart-neuron", show=False,
-                tooltip="Small terminals: show the neuron chart"),
-        *compare.BINDINGS,  # runs table, overlays, sweeps
-        *share.BINDINGS,  # show the code, share, load, export, widen the view, lesson
-        *network_view.BINDINGS,  # the network view and its selection
-        *time_travel.BINDINGS,  # back to an earlier checkpoint, replay
-    ]
+    BINDINGS = CONTROLS  # train, pause, step, speed, lr, neuron, charts, form
+
+    # -- state: the status bar and the neuron chart are bound to these (data_bind) --------------
+    #: the latest snapshot of the current run (numpy arrays inside: never compared, each one is new)
+    last: var[Snapshot | None] = var(None, always_update=True)
+    #: epochs per second; None: full speed
+    speed: var[float | None] = var(DEFAULT_SPEED)
+    #: the current run's lr as last asked for (before any run: the form's)
+    lr = var(0.0)
+    #: why the current run stopped with an error, or None
+    error: var[str | None] = var(None)
+    #: a word the status line shows instead of the run's state ("loading torch…"), or None
+    note: var[str | None] = var(None)
+    #: the hidden neuron the neuron chart shows
+    neuron = var(0)
+    #: the neuron chart shows wᵢ·hᵢ(x), the neuron's share of the output, instead of hᵢ(x)
+    contribution = var(False)
+    #: the charts take turns (tabs): the keys 1-3 choose one
+    narrow = var(False, toggle_class="-narrow", bindings=True)
+    #: below :data:`MIN`: only a line saying so
+    too_small = var(False, toggle_class="-too-small")
 
     def __init__(self, config: Config, *, threads: int = 1, neuron: int = 0, autorun: bool = False,
                  lesson: Lesson | None = None, speed: float | None = DEFAULT_SPEED, view: str = "charts",
                  neuron_layer: int | None = None) -> None:
         super().__init__()
         self.neuron_layer = neuron_layer  # the neuron chart's hidden layer (1-based); None: the last
-        self._charts: list[Chart] | None = None
-        self._status_due = False  # a status update is scheduled (see _show)
         self.start_view = view  # "charts" or "network": what the chart area shows first
         self.config = config  # what the form started with
         self.lesson = lesson
         self.threads = threads
         self.autorun = autorun
-        self.neuron = neuron
-        self.speed: float | None = speed  # epochs per second; None: full speed
+        self.set_reactive(TrainScreen.neuron, neuron)
+        self.set_reactive(TrainScreen.speed, speed)
+        self.set_reactive(TrainScreen.lr, config.lr)
         self._paced: float | None = speed if speed is not None else DEFAULT_SPEED  # what f goes back to
         self.control: Control | None = None
         self.worker: Worker[None] | None = None
         self.run_config: Config | None = None
-        self.run_lr: float | None = None  # the current run's lr, as last asked for
-        self.last: Snapshot | None = None  # latest snapshot of the current run
-        self.error: str | None = None
         self.engine_loaded = False
         self._pending: tuple[Config, bool, int] | None = None  # a start asked for before torch loaded
-        self._note: str | None = None
         self.runs = RunStore()  # finished runs of this session, to compare
 
     # -- layout ------------------------------------------------------------------------------
@@ -142,21 +163,27 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
         lesson = self.lesson
         if lesson is not None:
             yield LessonPanel(lesson)
-        with Horizontal(id="body"):
-            yield ConfigForm(self.config, self.neuron, locked=lesson.lock if lesson else (),
-                             hidden=lesson.hide if lesson else (), id="form")
-            with ChartPanel(id="charts"):
-                tabs = Tabs(Tab("1 loss", id="loss"), Tab("2 fit", id="fit"), Tab("3 neuron", id="neuron"),
-                            Tab("4 network", id="network"), id="chart-tabs")
-                tabs.can_focus = False  # chosen with 1-4 or the mouse: a focus stop here would eat keys
-                yield tabs
-                yield LossChart(id="loss-chart", classes="-shown")
-                yield FitChart(id="fit-chart")
-                yield NeuronChart(self.neuron, hidden_layer=self.neuron_layer, id="neuron-chart")
-                yield NetworkChart((self.neuron_layer or self.config.layers, self.neuron), id="network-chart")
-                yield TimelineBar()
-        yield RunsTable(self.runs, id="runs")
-        yield StatusBar()
+        # the components' keys work wherever the focus is inside them: around the form and the charts
+        with TimeTravel(id="time-travel"), NetworkView(id="network-view"), \
+                ShareControls(id="share-controls").data_bind(TrainScreen.last), \
+                CompareControls(self.runs, self.config, self.threads, id="compare").data_bind(TrainScreen.last):
+            with Horizontal(id="body"):
+                yield ConfigForm(self.config, self.neuron, locked=lesson.lock if lesson else (),
+                                 hidden=lesson.hide if lesson else (), id="form")
+                with ChartPanel(id="charts"):
+                    tabs = Tabs(Tab("1 loss", id="loss"), Tab("2 fit", id="fit"), Tab("3 neuron", id="neuron"),
+                                Tab("4 network", id="network"), id="chart-tabs")
+                    tabs.can_focus = False  # chosen with 1-4 or the mouse: a focus stop here would eat keys
+                    yield tabs
+                    yield LossChart(id="loss-chart", classes="-shown")
+                    yield FitChart(id="fit-chart")
+                    yield NeuronChart(self.neuron, hidden_layer=self.neuron_layer, id="neuron-chart").data_bind(
+                        TrainScreen.neuron, TrainScreen.contribution)
+                    yield NetworkChart((self.neuron_layer or self.config.layers, self.neuron), id="network-chart")
+                    yield TimelineBar()
+            yield RunsTable(self.runs, id="runs")
+        yield StatusBar().data_bind(latest=TrainScreen.last, speed=TrainScreen.speed, lr=TrainScreen.lr,
+                                    error=TrainScreen.error, note=TrainScreen.note)
         yield Static("terminal too small: make it at least {}×{}".format(*MIN), id="too-small")
         yield KeyFooter()
 
@@ -165,11 +192,49 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
         return self.query_one(ConfigForm)
 
     @property
+    def compare(self) -> CompareControls:
+        return self.query_one(CompareControls)
+
+    @property
+    def network_shown(self) -> bool:
+        """The chart area shows the network view."""
+        return self.query_one(NetworkView).shown
+
+    @property
+    def network_chart(self) -> NetworkChart:
+        return self.query_one(NetworkChart)
+
+    @property
+    def time_travel(self) -> TimeTravel:
+        return self.query_one(TimeTravel)
+
+    @property
+    def travel(self) -> int | None:
+        """The checkpoint the charts show (an index into the run's timeline), or None: the run as it is."""
+        return self.time_travel.travel
+
+    @property
+    def replaying(self) -> bool:
+        return self.time_travel.replaying
+
+    @classmethod
+    def key_bindings(cls) -> list[Binding]:
+        """Every key of the main screen, its components' too (for the help and a browser's stand-in keys)."""
+        return [binding for _, binding in cls._bindings_by_owner()]
+
+    @classmethod
+    def _bindings_by_owner(cls) -> list[tuple[type[Widget] | None, Binding]]:
+        """(the component whose action it is, or None: the screen's; binding), as the help and palette list them."""
+        owned: list[tuple[type[Widget] | None, list[BindingType]]] = [
+            (None, cls.BINDINGS), (CompareControls, CompareControls.BINDINGS), (ShareControls, ShareControls.BINDINGS),
+            (NetworkView, NetworkView.BINDINGS), (TimeTravel, TimeTravel.BINDINGS),
+        ]
+        return [(owner, binding) for owner, bindings in owned for binding in bindings if isinstance(binding, Binding)]
+
+    @property
     def charts(self) -> list[Chart]:
-        """The screen's charts (composed once, never remounted: looked up once, not on every frame)."""
-        if self._charts is None:
-            self._charts = list(self.query(Chart))
-        return self._charts
+        """The screen's charts (composed once, never remounted)."""
+        return self.time_travel.charts
 
     @property
     def neuron_chart(self) -> NeuronChart:
@@ -181,10 +246,9 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
 
     def on_mount(self) -> None:
         if self.autorun:
-            self._note = "loading torch…"
+            self.note = "loading torch…"
         self._fit_size()
-        self._show_status()
-        self.show_network(self.start_view == "network")
+        self.query_one(NetworkView).show(self.start_view == "network")
         self.call_after_refresh(self._load_engine)  # torch loads after the first paint
 
     def on_resize(self) -> None:
@@ -192,11 +256,22 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
 
     def _fit_size(self) -> None:
         width, height = self.app.size  # also when a modal is on top (then this screen's size may lag)
-        self.set_class(width < MIN[0] or height < MIN[1], "-too-small")
-        narrow = width < WIDE[0] or height < WIDE[1]
-        if narrow != self.has_class("-narrow"):
-            self.set_class(narrow, "-narrow")
-            self.refresh_bindings()  # 1/2/3 choose a chart only when charts take turns
+        self.too_small = width < MIN[0] or height < MIN[1]
+        self.narrow = width < WIDE[0] or height < WIDE[1]  # two axes at once: not breakpoints (one axis each)
+
+    def watch_too_small(self, too_small: bool) -> None:
+        if not too_small:
+            self.call_after_refresh(self._keep_a_focus)  # the charts were hidden: their focus was lost
+
+    def watch_focused(self, focused: Widget | None) -> None:
+        if focused is None:
+            self.call_after_refresh(self._keep_a_focus)
+
+    def _keep_a_focus(self) -> None:
+        """Focus the charts if nothing has focus: without one only the screen's own keys would work, not
+        its components' (Textual's bindings follow the focused widget up to the screen)."""
+        if self.focused is None and self.is_active and not self.too_small:
+            self.query_one(ChartPanel).focus()
 
     # -- loading torch -----------------------------------------------------------------------
     @work(thread=True, group="load", exit_on_error=False)
@@ -221,14 +296,7 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
         return self.worker is not None and not self.worker.is_finished and not self.worker.is_cancelled
 
     def _form_config(self) -> Config | None:
-        """The form's config, or None after showing why not (inline, and as a notification)."""
-        errors = self.form.refresh_errors(all_errors=True)
-        config, _ = self.form.check()
-        if config is None:
-            name, message = next(iter(errors.items()))
-            self.notify(message, title="Not started: fix the form", severity="error")
-            self.form.focus_field(name, self.focused)
-        return config
+        return self.form.checked_config()
 
     def _start(self, config: Config, paused: bool = False, steps: int = 0) -> None:
         """Start ``config`` unless it is over the memory budget; say so first if its epochs will be slow."""
@@ -243,53 +311,49 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
     def _launch(self, config: Config, paused: bool = False, steps: int = 0) -> None:
         if not self.engine_loaded:
             self._pending = (config, paused, steps)
-            self._note = "loading torch…"
-            self._show_status()
+            self.note = "loading torch…"
             return
         self.control = Control(paused=paused, speed=self.speed)
         if steps:
             self.control.step(steps)
         self.run_config = config
-        self.run_lr = config.lr
+        self.lr = config.lr
         self.error = None
-        self._note = "starting…"  # until the new run's first snapshot (a long first epoch is not "ready")
+        self.note = "starting…"  # until the new run's first snapshot (a long first epoch is not "ready")
         self.worker = self._train(config, self.control)  # exclusive: cancels the previous run
-        self._show_status()
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
     def _train(self, config: Config, control: Control) -> None:
         train_worker.train(config, control, self.threads, self.post_message)
 
     def on_run_update(self, message: RunUpdate) -> None:
-        if self.runs.record(message.snapshot):  # finished (a run stopped by a newer one too): kept
-            self._compare()
-        if message.worker is self.worker:  # else: the last words of a cancelled run
-            self._show(message.snapshot)
+        recorded = self.runs.record(message.snapshot)  # finished (a run stopped by a newer one too): kept
+        if message.worker is self.worker:
+            self._show(message.snapshot)  # the components follow `last`: the table and overlays too
+        elif recorded:  # the last words of a cancelled run: it joins the table
+            self.compare.refresh_overlays()
+
+    @on(CompareControls.PauseRun)
+    def _pause_for_sweep(self) -> None:
+        if self.running and self.control is not None:
+            self.control.pause()  # the sweep gets the CPU; space resumes the run afterwards
+
+    def sweep_from_spec(self, spec: str) -> None:
+        """Start ``quadtui --sweep SPEC`` (e.g. ``hidden=1,2,4``) over the starting config."""
+        self.compare.sweep_from_spec(spec)
 
     def on_screen_resume(self) -> None:
         if self.last is not None:  # what trained while a dialog covered the charts
-            self.show_charts(self.last)
+            self.time_travel.show_charts(self.last)
 
     def _show(self, snap: Snapshot) -> None:
-        self.last = snap
-        self._note = None
+        self.last = snap  # the status line follows
+        self.note = None
         self.form.set_units(snap.units)
         if self.neuron >= snap.units:
-            self._set_neuron(snap.units - 1)
-        self._compare()
-        shown = self.status_bar.snapshot
-        news = shown is None or shown.run_id != snap.run_id or shown.status is not snap.status
+            self.neuron = snap.units - 1
         if self.is_active:  # under a dialog (dimmed, if seen at all) the charts wait: drawn on the way back
-            self.show_charts(snap)  # each chart: this state, or the checkpoint the timeline's cursor is on
-        if news or not self.is_active:  # started, paused, done...: said at once
-            self._show_status()
-        elif not self._status_due:
-            # A run's new numbers reach the status line in a screen update of their own, just
-            # after the charts' one: Textual repaints the box around everything changed at once,
-            # and the chart (top right) with the status (bottom, full width) spans the form too —
-            # eighty widgets a frame, where apart they are a dozen.
-            self._status_due = True
-            self.set_timer(STATUS_LAG, self._show_status)
+            self.time_travel.show_charts(snap)  # each chart: this state, or the checkpoint the timeline's cursor is on
 
     def on_run_failed(self, message: RunFailed) -> None:
         if message.worker is self.worker:
@@ -299,14 +363,8 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
 
     def _fail(self, error: str) -> None:
         self.error = error
-        self._note = None
-        self._show_status()
+        self.note = None
         self.notify(error, title="Training stopped with an error", severity="error", timeout=10)
-
-    def _show_status(self) -> None:
-        self._status_due = False
-        lr = self.run_lr if self.run_lr is not None else self.config.lr
-        self.status_bar.show(self.last, speed=self.speed, lr=lr, error=self.error, note=self._note)
 
     # -- actions -----------------------------------------------------------------------------
     def action_train(self) -> None:
@@ -349,14 +407,15 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
 
     def _set_speed(self, speed: float | None) -> None:
         self.speed = speed
+
+    def watch_speed(self, speed: float | None) -> None:
         if speed is not None:
             self._paced = speed
         if self.control is not None:
             self.control.set_speed(speed)
-        self._show_status()
 
     def action_lr(self, factor: float) -> None:
-        current = self.run_lr if self.running else None
+        current = self.lr if self.running else None
         if current is None:
             try:
                 current = parse_value("lr", self.form.raw_values()["lr"])
@@ -384,7 +443,7 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
             return
         self.form.set_value("lr", field_text(Config(lr=lr), "lr"))
         if self.running and self.control is not None:
-            self.run_lr = lr  # asked for; the engine takes it at its next epoch
+            self.lr = lr  # asked for; the engine takes it at its next epoch
             self.control.set_lr(lr)
             self.notify(f"learning rate {lr:g} from the next epoch on", timeout=2)
         else:
@@ -392,33 +451,30 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
 
     def action_neuron(self, delta: int) -> None:
         units = self.last.units if self.last is not None else self.config.hidden
-        self._set_neuron(max(0, min(units - 1, self.neuron + delta)))
+        self.neuron = max(0, min(units - 1, self.neuron + delta))
 
-    def _set_neuron(self, neuron: int) -> None:
-        self.neuron = neuron
-        self.form.set_neuron(neuron)
-        chart = self.neuron_chart
-        if chart.neuron != neuron:
-            chart.neuron = neuron
-            chart.changed()
+    def watch_neuron(self, neuron: int) -> None:
+        if self.is_mounted:
+            self.form.set_neuron(neuron)
 
     @on(ConfigForm.NeuronChanged)
     def _neuron_picked(self, message: ConfigForm.NeuronChanged) -> None:
-        self._set_neuron(message.neuron)
+        self.neuron = message.neuron
+
+    @on(NetworkView.UnitOpened)
+    def _unit_opened(self, message: NetworkView.UnitOpened) -> None:
+        self.neuron = message.unit
 
     @on(ConfigForm.Submitted)
     def _form_submitted(self) -> None:
         self.action_train()
 
     def action_contribution(self) -> None:
-        chart = self.neuron_chart
-        chart.contribution = not chart.contribution
-        chart.changed()
+        self.contribution = not self.contribution
 
     def action_log_x(self) -> None:
         chart = self.query_one(LossChart)
         chart.log_x = not chart.log_x
-        chart.changed()
 
     def action_toggle_form(self) -> None:
         form = self.form
@@ -438,12 +494,11 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
         shown = event.tab.id if event.tab is not None else "loss"
         for chart in self.charts:
             chart.set_class(chart.id == f"{shown}-chart", "-shown")
-        self.network_tab(shown)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "chart":
-            return self.has_class("-narrow")
-        return self.network_action_allowed(action)
+            return self.narrow
+        return True
 
     # -- for the command palette ---------------------------------------------------------------
     #: longer names than the footer's, for searching the palette
@@ -463,24 +518,24 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
         "chart-loss": "Show the loss chart (tab 1)",
         "chart-fit": "Show the fit chart (tab 2)",
         "chart-neuron": "Show the neuron chart (tab 3)",
-        **compare.PALETTE_TITLES,
-        **share.PALETTE_TITLES,
-        **network_view.PALETTE_TITLES,
-        **time_travel.PALETTE_TITLES,
+        **CompareControls.PALETTE_TITLES,
+        **ShareControls.PALETTE_TITLES,
+        **NetworkView.PALETTE_TITLES,
+        **TimeTravel.PALETTE_TITLES,
     }
 
-    def commands(self) -> list[tuple[str, str, str]]:
-        """(title, help, action) for every control that has an id and applies now, as the palette offers them."""
-        out = []
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
+    def commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """(title, help, run it) for every control that has an id and applies now, as the palette offers them."""
+        out: list[tuple[str, str, Callable[[], object]]] = []
+        for owner, binding in self._bindings_by_owner():
             if binding.id == "lesson" and self.lesson is None:
                 continue
-            if binding.id and binding.id.startswith("chart-") and not self.has_class("-narrow"):
+            if binding.id and binding.id.startswith("chart-") and not self.narrow:
                 continue  # all three charts are on screen
-            if self.network_action_allowed(binding.action.partition("(")[0]) is False:
-                continue  # a network-view key, the view not shown
+            node: Screen[None] | Widget = self if owner is None else self.query_one(owner)
+            if node.check_action(binding.action.partition("(")[0], ()) is False:
+                continue  # e.g. a network-view key, the view not shown
             if binding.id:
                 title = self.PALETTE_TITLES.get(binding.id, binding.description)
-                out.append((title, binding.tooltip, binding.action))
+                out.append((title, binding.tooltip, partial(node.run_action, binding.action)))
         return out

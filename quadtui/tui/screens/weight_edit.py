@@ -198,7 +198,7 @@ async def edit_selected_unit(screen: Any) -> None:
             screen.notify("The run did not pause: no weight was set.", severity="warning", timeout=4)
             return
         if getattr(screen, "travel", None) is not None:
-            screen.action_travel_to("end")  # the edit is to the run as it is now: show it so
+            screen.time_travel.action_travel_to("end")  # the edit is to the run as it is now: show it so
         layer, unit = screen.network_chart.selection
         changes = await screen.app.push_screen_wait(WeightEditScreen(snap, layer, unit))
         if not changes:

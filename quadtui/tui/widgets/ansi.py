@@ -9,29 +9,28 @@ same job several times faster.  Anything but SGR is dropped, as Text.from_ansi d
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.strip import Strip
 
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 _OTHER = re.compile(r"\x1b(?:\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-_styles: dict[tuple[str, ...], Style | None] = {}
-_MAX_STYLES = 512
+#: styles by their run of codes; a chart uses a handful, a theme change brings a new handful
+_styles: LRUCache[tuple[str, ...], Style | None] = LRUCache(maxsize=512)
+_UNKNOWN = Style()  # not a cached style (None is one: no codes that rich knows)
 
 
 def _style(codes: tuple[str, ...]) -> Style | None:
     """The style that ``codes`` (SGR parameters since the last reset) add up to, as rich decodes them."""
-    style: Style | None | Literal[False] = _styles.get(codes, False)  # False: not decoded yet
-    if style is False:
-        if len(_styles) >= _MAX_STYLES:
-            _styles.clear()
+    style = _styles.get(codes, _UNKNOWN)
+    if style is _UNKNOWN:
         text = Text.from_ansi("".join(f"\x1b[{code}m" for code in codes) + "x")
         spans = [span.style for span in text.spans if isinstance(span.style, Style)]
         style = Style.combine(spans) if spans else None
-        _styles[codes] = style
+        _styles.set(codes, style)
     return style
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
@@ -22,6 +22,7 @@ from rich.text import Text
 from textual.app import App
 from textual.content import Content
 from textual.markup import escape
+from textual.reactive import var
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -48,27 +49,55 @@ if TYPE_CHECKING:
 #: a chart may spend at most about this share of the UI thread on drawing a running run
 DRAW_SHARE = 0.2
 _ACCENTS = ("primary", "secondary", "accent", "warning", "error", "success")
-_theme_cache: dict[tuple[str, bool], ChartTheme] = {}
 
 
 def chart_theme(app: App[Any]) -> tuple[tuple[str, bool], ChartTheme]:
-    """The chart colours for the app's current Textual theme (no colour at all under NO_COLOR)."""
+    """(a key naming it, the chart colours) for the app's current Textual theme (no colour under NO_COLOR).
+
+    Widgets keep the result (:class:`ThemedColours`) and ask again only when the app's
+    ``theme_changed_signal`` says the theme changed.
+    """
     key = (app.theme, app.no_color)
-    theme = _theme_cache.get(key)
-    if theme is None:
-        if app.no_color:
-            theme = ChartTheme(dark=app.current_theme.dark, color=False)
-        else:
-            colours = app.get_css_variables()
-            theme = ChartTheme.from_textual(
-                dark=app.current_theme.dark,
-                foreground=colours.get("foreground"),
-                background=colours.get("background"),
-                accents=[colours[name] for name in _ACCENTS if name in colours],
-                color=True,
-            )
-        _theme_cache[key] = theme
-    return key, theme
+    if app.no_color:
+        return key, ChartTheme(dark=app.current_theme.dark, color=False)
+    colours = app.get_css_variables()
+    return key, ChartTheme.from_textual(
+        dark=app.current_theme.dark,
+        foreground=colours.get("foreground"),
+        background=colours.get("background"),
+        accents=[colours[name] for name in _ACCENTS if name in colours],
+        color=True,
+    )
+
+
+class ThemedColours:
+    """A widget's chart colours: worked out once, again only after the app's theme changed.
+
+    ``changed`` is called when it did (after the widget's first look at its colours).
+    """
+
+    def __init__(self, widget: Widget, changed: Callable[[], None]) -> None:
+        self._widget = widget
+        self._changed = changed
+        self._value: tuple[tuple[str, bool], ChartTheme] | None = None
+        self._subscribed = False
+
+    def get(self) -> tuple[tuple[str, bool], ChartTheme]:
+        """(a key naming the theme, the colours)."""
+        if self._value is None:
+            widget = self._widget
+            if not self._subscribed and widget.is_running:
+                widget.app.theme_changed_signal.subscribe(widget, self._theme_changed)
+                self._subscribed = True
+            value = chart_theme(widget.app)
+            if not self._subscribed:
+                return value  # not mounted yet: asked again once it is
+            self._value = value
+        return self._value
+
+    def _theme_changed(self, _theme: object) -> None:
+        self._value = None
+        self._changed()
 
 
 class Chart(Widget):
@@ -99,20 +128,17 @@ class Chart(Widget):
         self.overlays: Sequence[Any] = ()  # earlier runs drawn under this one (loss and fit charts)
         self._overlay_key: Hashable = None
         self._labels: tuple[str, str] | None = None  # the border's title and legend, as last set
+        self.colours = ThemedColours(self, self.changed)  # a new theme: new legend colours and picture
 
     def on_mount(self) -> None:
         self._label()
-        self.watch(self.app, "theme", self._theme_changed, init=False)
-
-    def _theme_changed(self) -> None:
-        self.call_after_refresh(self._label)  # the legend's colours
 
     def on_resize(self) -> None:
         self._label()
 
     def _label(self) -> None:
         """The border: the title (name and live facts) on top, the legend (and axis name) below."""
-        _, theme = chart_theme(self.app)
+        _, theme = self.colours.get()
         caption = self.caption()
         budget = max(0, self.size.width - 6 - (len(caption) + 3 if caption else 0))
         entries = legend_line(self.legend(theme), budget)
@@ -166,8 +192,12 @@ class Chart(Widget):
 
     def changed(self) -> None:
         """The mode changed: redraw."""
-        self._label()
-        self.refresh()
+        if self.is_mounted:
+            self._label()
+            self.refresh()
+
+    def _mode_changed(self) -> None:  # the watcher of every reactive in mode()
+        self.changed()
 
     def render_line(self, y: int) -> Strip:
         lines = self._picture()
@@ -178,7 +208,7 @@ class Chart(Widget):
         width, height = self.content_size
         if width < 8 or height < 3:
             return []
-        theme_key, theme = chart_theme(self.app)
+        theme_key, theme = self.colours.get()
         ready = self.snapshot is not None or "plotext" in sys.modules
         key = (self._snap_key(), width, height, theme_key, self.mode(), self._overlay_key, ready)
         if key != self._key:
@@ -264,12 +294,13 @@ def _legend_markup(entry: LegendEntry, theme: ChartTheme) -> str:
 
 class LossChart(Chart):
     TITLE = "loss"
-    mark: int | None = None  # an epoch marked with a line (the timeline's cursor), or None
-
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self.log_x = False  # epochs on a log scale (the l key): the first epochs get room
-        self.all_runs = False  # the x axis spans every run drawn (the a key), not just the run on screen
+    #: an epoch marked with a line (the timeline's cursor), or None
+    mark: var[int | None] = var(None)
+    #: epochs on a log scale (the l key): the first epochs get room
+    log_x = var(False)
+    #: the x axis spans every run drawn (the a key), not just the run on screen
+    all_runs = var(False)
+    watch_mark = watch_log_x = watch_all_runs = Chart._mode_changed
 
     def title(self) -> str:
         title = loss_title(self.snapshot)
@@ -307,12 +338,17 @@ class FitChart(Chart):
 class NeuronChart(Chart):
     """One hidden neuron: its activation hᵢ(x), or its contribution wᵢ·hᵢ(x) to the output."""
 
+    neuron = var(0)
+    #: 1-based; None: the last hidden layer
+    hidden_layer: var[int | None] = var(None)
+    contribution = var(False)
+    watch_neuron = watch_hidden_layer = watch_contribution = Chart._mode_changed
+
     def __init__(self, neuron: int = 0, *, hidden_layer: int | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.neuron = neuron
-        self.hidden_layer = hidden_layer  # 1-based; None: the last hidden layer
-        self.contribution = False
+        self.set_reactive(NeuronChart.neuron, neuron)
+        self.set_reactive(NeuronChart.hidden_layer, hidden_layer)
 
     def title(self) -> str:
         return neuron_title(self.snapshot, self.neuron, self.contribution, self.hidden_layer)

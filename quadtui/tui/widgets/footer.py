@@ -54,8 +54,17 @@ class KeyFooter(Footer):
         for key in keys:
             key.add_class(f"-tier{tier(key.action)}")
 
-        def rank(key: FooterKey) -> int:
-            name = action_name(key.action)
-            return ESSENTIAL.index(name) if name in ESSENTIAL else len(ESSENTIAL)
+        # then the focused widget's own keys (as Textual orders them), then the screen's in the order it
+        # lists them (its own first, then its components', whatever the focus), the palette last
+        listed = getattr(self.screen, "key_bindings", None)
+        order = [binding.action for binding in listed()] if callable(listed) else []
 
-        yield from sorted(keys, key=rank)  # stable: the others keep their order
+        def rank(key: FooterKey) -> tuple[int, int]:
+            name = action_name(key.action)
+            if name in ESSENTIAL:
+                return 0, ESSENTIAL.index(name)
+            if name == "command_palette":
+                return 2, 0
+            return 1, order.index(key.action) if key.action in order else -1
+
+        yield from sorted(keys, key=rank)  # stable: the focused widget's keys keep their order

@@ -8,6 +8,7 @@ about — cross-field rules (batch size > samples, x_min >= x_max) included.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, cast
 
 from textual import on
@@ -81,13 +82,26 @@ class FieldValidator(Validator):
 class ConfigForm(VerticalScroll, can_focus=False):
     """The settings of the next run.  ``check()`` gives a Config or per-field messages."""
 
+    @dataclass(eq=False)
     class Submitted(Message):
         """Enter was pressed in a field."""
 
+        form: ConfigForm
+
+        @property
+        def control(self) -> ConfigForm:
+            return self.form
+
+    @dataclass(eq=False)
     class NeuronChanged(Message):
-        def __init__(self, neuron: int) -> None:
-            super().__init__()
-            self.neuron = neuron
+        """The neuron picker chose hidden neuron ``neuron``."""
+
+        form: ConfigForm
+        neuron: int
+
+        @property
+        def control(self) -> ConfigForm:
+            return self.form
 
     def __init__(self, config: Config, neuron: int = 0, *, locked: tuple[str, ...] = (),
                  hidden: tuple[str, ...] = (), id: str | None = None) -> None:
@@ -208,6 +222,16 @@ class ConfigForm(VerticalScroll, can_focus=False):
                 self.query_one(f"#field-{name}").set_class(bool(message), "-invalid")
         return self.errors
 
+    def checked_config(self) -> Config | None:
+        """The form's config, or None after showing why not (inline, and as a notification)."""
+        errors = self.refresh_errors(all_errors=True)
+        config, _ = self.check()
+        if config is None:
+            name, message = next(iter(errors.items()))
+            self.notify(message, title="Not started: fix the form", severity="error")
+            self.focus_field(name, self.screen.focused)
+        return config
+
     def focus_field(self, name: str, focused: object = None) -> None:
         """Focus where ``name`` is typed (f(x) for a custom target), unless ``focused`` already is it."""
         widget = self.query_one(f"#{name}")
@@ -288,7 +312,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
         if event.select.id == "neuron":
             if isinstance(event.value, int):
                 self._neuron = event.value
-                self.post_message(self.NeuronChanged(event.value))
+                self.post_message(self.NeuronChanged(self, event.value))
             return
         if event.select.id == "target":
             self._show_custom()
@@ -304,7 +328,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.post_message(self.Submitted())
+        self.post_message(self.Submitted(self))
 
 
 def _shown_sections(hidden: frozenset[str]) -> set[str]:

@@ -6,6 +6,7 @@ import re
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.reactive import var
 from textual.widgets import Static
 
 from quadtui.core.lesson import Lesson
@@ -27,6 +28,9 @@ class LessonPanel(Vertical):
     LessonPanel.-folded #lesson-text { display: none; }
     """
 
+    #: folded to its title line (ctrl+n); the class hides the explanation
+    folded = var(False, toggle_class="-folded")
+
     def __init__(self, lesson: Lesson, *, id: str | None = "lesson") -> None:
         super().__init__(id=id)
         self.lesson = lesson
@@ -40,13 +44,12 @@ class LessonPanel(Vertical):
         self.border_title = "lesson"
         self._subtitle()
 
-    @property
-    def folded(self) -> bool:
-        return self.has_class("-folded")
-
     def toggle(self) -> None:
-        self.toggle_class("-folded")
-        self._subtitle()
+        self.folded = not self.folded
+
+    def watch_folded(self) -> None:
+        if self.is_mounted:
+            self._subtitle()
 
     def _subtitle(self) -> None:
         shown = getattr(self.app, "for_browser", str)  # in a browser: the key it lets through

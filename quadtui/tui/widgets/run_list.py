@@ -8,6 +8,8 @@ plain text the caller has laid out in columns (see :func:`columns`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
@@ -50,15 +52,27 @@ class RunList(ScrollView, can_focus=True):
 
     cursor: reactive[int] = reactive(0, always_update=True)
 
+    @dataclass(eq=False)
     class Highlighted(Message):
-        def __init__(self, index: int) -> None:
-            super().__init__()
-            self.index = index
+        """The cursor moved to row ``index``."""
 
+        run_list: RunList
+        index: int
+
+        @property
+        def control(self) -> RunList:
+            return self.run_list
+
+    @dataclass(eq=False)
     class Selected(Message):
-        def __init__(self, index: int) -> None:
-            super().__init__()
-            self.index = index
+        """Enter (or a click) on row ``index``."""
+
+        run_list: RunList
+        index: int
+
+        @property
+        def control(self) -> RunList:
+            return self.run_list
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -79,7 +93,7 @@ class RunList(ScrollView, can_focus=True):
         if self.rows:
             self.scroll_to_region(Region(0, cursor, 1, 1), animate=False, immediate=True, x_axis=False)
         self.refresh()
-        self.post_message(self.Highlighted(cursor))
+        self.post_message(self.Highlighted(self, cursor))
 
     def action_move(self, delta: int) -> None:
         if self.rows:
@@ -90,7 +104,7 @@ class RunList(ScrollView, can_focus=True):
 
     def action_select(self) -> None:
         if self.rows:
-            self.post_message(self.Selected(self.cursor))
+            self.post_message(self.Selected(self, self.cursor))
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

@@ -9,15 +9,16 @@ a run or stops overlaying it.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
+from quadtui.charts.run_store import RunRecord, RunStore, time_text
 from quadtui.core.config import Config
-from quadtui.tui.runs import RunRecord, RunStore, time_text
-from quadtui.tui.widgets.chart import chart_theme
+from quadtui.tui.widgets.chart import ThemedColours
 from quadtui.tui.widgets.status import loss_text
 
 MARK = "◆"
@@ -42,15 +43,26 @@ class RunsTable(DataTable[Text | str]):
     RunsTable.-shown { display: block; }
     """
 
+    @dataclass(eq=False)
     class Restore(Message):
         """Enter on a row: put ``run``'s settings in the form."""
 
-        def __init__(self, run: RunRecord) -> None:
-            super().__init__()
-            self.run = run
+        table: RunsTable
+        run: RunRecord
 
+        @property
+        def control(self) -> RunsTable:
+            return self.table
+
+    @dataclass(eq=False)
     class OverlaysChanged(Message):
         """The user chose which runs the charts overlay."""
+
+        table: RunsTable
+
+        @property
+        def control(self) -> RunsTable:
+            return self.table
 
     def __init__(self, store: RunStore, *, id: str | None = None) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, id=id)
@@ -58,6 +70,7 @@ class RunsTable(DataTable[Text | str]):
         self._key: Hashable = None
         self._reference: Config | None = None
         self._colours: dict[int, tuple[int, int, int] | None] = {}
+        self._theme = ThemedColours(self, lambda: None)  # the next show_runs() colours the marks anew
 
     def on_mount(self) -> None:
         self.border_title = "runs  (Enter: use its settings · space: overlay on the charts · r: hide)"
@@ -70,7 +83,7 @@ class RunsTable(DataTable[Text | str]):
         ``drawn``: the numbers of the runs on the charts, in drawing order; their ◆ takes
         the colour of their curve.
         """
-        theme_key, theme = chart_theme(self.app)
+        theme_key, theme = self._theme.get()
         drawn = list(drawn or [])
         key = (self.store.version, reference, tuple(drawn), theme_key)
         if key == self._key:
@@ -110,10 +123,10 @@ class RunsTable(DataTable[Text | str]):
         if number is None:
             return
         self.store.toggle(number)
-        self.post_message(self.OverlaysChanged())
+        self.post_message(self.OverlaysChanged(self))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         run = self.store.get(int(event.row_key.value)) if event.row_key.value is not None else None
         if run is not None:
-            self.post_message(self.Restore(run))
+            self.post_message(self.Restore(self, run))

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.reactive import var
 from textual.widgets import ProgressBar, Static
 
 if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot
+
+#: a running run's new numbers reach the status line this much later (s), in a screen update of their own
+STATUS_LAG = 0.03
 
 
 def loss_text(value: float | None) -> str:
@@ -74,7 +78,12 @@ def state_text(snap: Snapshot | None, error: str | None = None) -> str:
 
 
 class StatusBar(Vertical):
-    """Two lines: ``state  epoch n of N [bar]`` and ``train · eval · lr · epochs/s · elapsed · speed``."""
+    """Two lines: ``state  epoch n of N [bar]`` and ``train · eval · lr · epochs/s · elapsed · speed``.
+
+    The screen binds its state to the reactives below (``data_bind``); a change of them
+    rewrites the labels whose text changed, and only those.  A running run's new numbers
+    come :data:`STATUS_LAG` later, in a screen update of their own (see :meth:`watch_latest`).
+    """
 
     DEFAULT_CSS = """
     StatusBar { height: 2; background: $panel; }
@@ -88,11 +97,28 @@ class StatusBar(Vertical):
     StatusBar #numbers { width: 1fr; height: 1; padding: 0 1; }
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    #: the run's latest snapshot (numpy arrays inside: never compared, every new one is news)
+    latest: var[Snapshot | None] = var(None, always_update=True)
+    #: epochs per second; None: full speed
+    speed: var[float | None] = var(None)
+    #: the learning rate shown: the run's, as last asked for (or the form's before a run)
+    lr = var(0.0)
+    #: why the run stopped with an error, or None
+    error: var[str | None] = var(None)
+    #: a word instead of the run's state ("loading torch…", "starting…"), or None
+    note: var[str | None] = var(None)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self._shown: dict[str, str] = {}  # what each label shows now
         self._look: tuple[bool, bool] | None = None  # the state label's (-bad, -good) classes
-        self._args: tuple[Snapshot | None, dict[str, object]] | None = None  # the last show(), for a resize
+        self._shown_snapshot: Snapshot | None = None
+        self._due = False  # a lagging update is scheduled
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The snapshot the labels show now."""
+        return self._shown_snapshot
 
     def _set(self, name: str, text: str) -> bool:
         """Show ``text`` in label ``name`` (a new layout only if its width changed); False if it already did."""
@@ -112,19 +138,37 @@ class StatusBar(Vertical):
             yield ProgressBar(total=1, show_eta=False, id="progress")
         yield Static("", id="numbers")
 
-    @property
-    def snapshot(self) -> Snapshot | None:
-        """The snapshot shown now."""
-        return self._args[0] if self._args is not None else None
+    def on_mount(self) -> None:
+        self._show_state()
 
     def on_resize(self) -> None:
-        if self._args is not None:
-            snap, kwargs = self._args
-            self.show(snap, **kwargs)  # type: ignore[arg-type]
+        self._show_state()  # the numbers line: longer or shorter words
 
-    def show(self, snap: Snapshot | None, *, speed: float | None, lr: float, error: str | None = None,
-             note: str | None = None) -> None:
-        self._args = (snap, {"speed": speed, "lr": lr, "error": error, "note": note})
+    def _state_changed(self) -> None:  # the watcher of the reactives but ``latest``: shown at once
+        if self.is_mounted:
+            self._show_state()
+
+    watch_speed = watch_lr = watch_error = watch_note = _state_changed
+
+    def watch_latest(self, snap: Snapshot | None) -> None:
+        if not self.is_mounted:
+            return
+        shown = self._shown_snapshot
+        news = snap is None or shown is None or shown.run_id != snap.run_id or shown.status is not snap.status
+        if news or not self.screen.is_active:  # started, paused, done...: said at once
+            self._show_state()
+        elif not self._due:
+            # A run's new numbers reach the status line in a screen update of their own, just
+            # after the charts' one: Textual repaints the box around everything changed at once,
+            # and the chart (top right) with the status (bottom, full width) spans the form too —
+            # eighty widgets a frame, where apart they are a dozen.
+            self._due = True
+            self.set_timer(STATUS_LAG, self._show_state)
+
+    def _show_state(self) -> None:
+        self._due = False
+        snap, speed, lr, error, note = self.latest, self.speed, self.lr, self.error, self.note
+        self._shown_snapshot = snap
         state = note if note is not None else state_text(snap, error)
         if state.startswith("diverged") and self.size.width and cell_len(state) > self.size.width // 2 - 2:
             state = state.partition(":")[0]  # a narrow line keeps the news, the hint is in the notification

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from quadtui.charts import ChartTheme, LegendEntry, sweep_chart, sweep_legend, sweep_title
+from quadtui.charts.run_store import value_text
 from quadtui.core.config import FIELDS, Config
-from quadtui.tui.runs import value_text
 from quadtui.tui.widgets.chart import Chart, FitChart, placeholder
 
 
