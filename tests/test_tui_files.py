@@ -288,9 +288,10 @@ async def test_export_holds_the_weights_on_screen_even_after_a_live_lr_change(tm
         assert all(torch.equal(weights[k], expected[k]) for k in expected)
         await pilot.press("greater_than_sign", "S")  # lr × 2 from epoch 101 on
         await until(pilot, lambda: screen.last.epoch == 200, "200 epochs")
+        asked = time.time()
         await pilot.press("ctrl+f")
         await answer_path(pilot, app, tmp_path / "at-200")
-        await until(pilot, lambda: note_titles(app).count("Exported") == 2, "the second export")
+        await notified(pilot, app, lambda n: n.title == "Exported" and n.raised_at >= asked, "the second export")
         engine.set_lr(SMALL.lr * 2)
         engine.advance(100)
         expected = engine.trained_model().state_dict()
