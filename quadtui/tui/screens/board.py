@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Static
@@ -64,6 +65,13 @@ def short_loss(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
+def width_classes(width: int, breakpoints: list[tuple[int, str]]) -> dict[str, bool]:
+    """Which of the breakpoints' classes a screen ``width`` cells wide has (the widest one it reaches)."""
+    reached = [(at, name) for at, name in breakpoints if width >= at]
+    on = max(reached)[1] if reached else None
+    return {name: name == on for _, name in breakpoints}
+
+
 def when_text(finished_at: float, now: float) -> str:
     same_day = time_text("%F", finished_at) == time_text("%F", now)
     return time_text("%H:%M:%S" if same_day else "%b %d", finished_at)
@@ -100,14 +108,19 @@ class BoardScreen(Screen["Config | None"]):
     #board-table { width: 1fr; height: 1fr; }
     #board-header { height: 1; background: $panel; text-style: bold; }
     #board-fit { width: 2fr; height: 1fr; }
-    BoardScreen.-narrow #board-body { layout: vertical; }
-    BoardScreen.-narrow #board-fit { width: 1fr; height: 9; }
+    /* under 120 columns (the app's breakpoints) the fit goes under the table */
+    BoardScreen.-cols-narrow #board-body, BoardScreen.-cols-medium #board-body { layout: vertical; }
+    BoardScreen.-cols-narrow #board-fit, BoardScreen.-cols-medium #board-fit { width: 1fr; height: 9; }
     #board-status { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
     #board-keys { height: 1; padding: 0 1; background: $panel; }
     """
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
+        # the app's -cols-* classes from the start, as Textual would set them on the first resize: the
+        # screen is styled and laid out once, not again when they arrive (~20 ms of CPU an open)
+        self.update_classes(width_classes(self.app.size.width, self.app.HORIZONTAL_BREAKPOINTS or []), update=False)
+        self._first_size: Size | None = self.app.size  # see on_resize
         self.folder = Path(folder)
         self.board = ClassBoard(self.folder)
         self._reading = threading.Lock()
@@ -121,6 +134,7 @@ class BoardScreen(Screen["Config | None"]):
         self._curves: dict[str, RunCurves | None] = {}
 
     def compose(self) -> ComposeResult:
+        self._read()  # the folder is read while the screen is built: the rows are the slow part of an open
         yield Static(f"class board · {self.folder}", id="board-title")
         yield Input(placeholder=f"/ filter: {FILTER_HELP}", compact=True, id="board-filter")
         with Horizontal(id="board-body"):
@@ -138,15 +152,19 @@ class BoardScreen(Screen["Config | None"]):
 
     def on_mount(self) -> None:
         self.table.focus()
-        self._fit_size()
-        self._read()
         self.set_interval(REFRESH_S, self._read)
 
-    def on_resize(self) -> None:
-        self._fit_size()
+    def on_resize(self, event: events.Resize) -> None:
+        """Skip Textual's handling of the Resize a screen's first layout sends it.
 
-    def _fit_size(self) -> None:
-        self.set_class(self.size.width < 120, "-narrow")
+        Screen's handler would lay this screen out again at the size it was just laid out for,
+        and every screen under it too (~8 ms of CPU an open); a real resize (another size) is
+        handled as always.
+        """
+        if self._first_size is not None and event.size == self._first_size:
+            event.stop()
+            event.prevent_default()
+        self._first_size = None
 
     # -- reading, in a thread -------------------------------------------------------------------
     @work(thread=True, group="board-read", exit_on_error=False)
