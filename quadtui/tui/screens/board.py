@@ -134,7 +134,6 @@ class BoardScreen(Screen["Config | None"]):
         self._curves: dict[str, RunCurves | None] = {}
 
     def compose(self) -> ComposeResult:
-        self._read()  # the folder is read while the screen is built: the rows are the slow part of an open
         yield Static(f"class board · {self.folder}", id="board-title")
         yield Input(placeholder=f"/ filter: {FILTER_HELP}", compact=True, id="board-filter")
         with Horizontal(id="board-body"):
@@ -152,6 +151,7 @@ class BoardScreen(Screen["Config | None"]):
 
     def on_mount(self) -> None:
         self.table.focus()
+        self._read()
         self.set_interval(REFRESH_S, self._read)
 
     def on_resize(self, event: events.Resize) -> None:
