@@ -8,7 +8,7 @@ each training the default config without end at full speed (``--run --epochs 100
 --speed full``: the most a class can ask of the machine), then:
 
 1. memory: each session's PSS (``/proc/PID/smaps_rollup``, summed over all of the
-   session's processes: UI, fork server, resource tracker, training process) and
+   session's processes: UI, fork server, training process) and
    the total, beside the machine's memory;
 2. keys: in one session, the time from a key (``2`` / ``1``: switch the chart tab)
    to the frame that shows its effect, p50 / p95 over ``--keys`` presses, while
@@ -61,8 +61,8 @@ def start(n: int) -> list[PtyProcess]:
         sessions.append(PtyProcess(quadtui_argv("--run", "--epochs", "10000000", "--speed", "full"), 80, 24))
         sessions[-1].drain(0.3)
     deadline = time.monotonic() + 60 + 5 * n
-    for s in sessions:  # each has its run's process (app, tracker, fork server, run)
-        while len(tree(s.pid)) < 4 and time.monotonic() < deadline:
+    for s in sessions:  # each has its run's process (app, fork server, run)
+        while len(tree(s.pid)) < 3 and time.monotonic() < deadline:
             for other in sessions:
                 other.drain(0.02)
     return sessions

@@ -19,8 +19,8 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,8 +30,8 @@ import torch  # noqa: E402
 from quadtui.core.config import Config  # noqa: E402
 from quadtui.core.data import make_dataset  # noqa: E402
 from quadtui.core.engine import Control, Engine, Snapshot, Status  # noqa: E402
-from quadtui.core.optim import torch_optimizer  # noqa: E402
 from quadtui.core.model import build_model  # noqa: E402
+from quadtui.core.optim import torch_optimizer  # noqa: E402
 from tests.notebook import notebook_loss_log  # noqa: E402
 
 TARGET_RATIO = 3.0
@@ -123,7 +123,7 @@ def paused_cpu(seconds: float) -> float:
         if snap.status is Status.PAUSED:
             paused.set()
 
-    worker = threading.Thread(target=engine.run, kwargs=dict(cancel=cancel, control=control, on_snapshot=seen))
+    worker = threading.Thread(target=engine.run, kwargs={"cancel": cancel, "control": control, "on_snapshot": seen})
     worker.start()
     paused.wait(30)
     wall, cpu = time.perf_counter(), time.process_time()

@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
           f" ({r['history_allocated_bytes'] / MB:.1f} MB reserved)")
     ratio = r["rss_peak_mb"] / TARGET_MB
     ok = ratio <= 1
-    print(f"  peak / target: {r['rss_peak_mb']:.0f} / {TARGET_MB:.0f} MB = {ratio:.2f}  {'ok' if ok else 'OVER TARGET'}")
+    verdict = "ok" if ok else "OVER TARGET"
+    print(f"  peak / target: {r['rss_peak_mb']:.0f} / {TARGET_MB:.0f} MB = {ratio:.2f}  {verdict}")
 
     if not args.no_long:
         total, first, last = 10_000_000, 250_000, 1_250_000

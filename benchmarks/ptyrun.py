@@ -15,8 +15,8 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,6 +147,14 @@ def descendants(pid: int) -> list[int]:
             found.append(kid)
             todo.append(kid)
     return found
+
+
+def training_processes(app: int | None = None) -> list[int]:
+    """The live processes forked by ``app``'s fork server (default: this process's): its runs and calls."""
+    kids = children()
+    servers = [pid for pid in kids.get(os.getpid() if app is None else app, [])
+               if "quadtui.core.forkserver" in cmdline(pid)]
+    return [pid for server in servers for pid in kids.get(server, []) if alive(pid)]
 
 
 def alive(pid: int) -> bool:

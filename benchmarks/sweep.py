@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine
-from quadtui.core.sweep.runner import Sweep
 from quadtui.core.sweep.batched import BatchedMLP
 from quadtui.core.sweep.layout import wide_key
+from quadtui.core.sweep.runner import Sweep
 from quadtui.core.sweep.wide import WideMLP
 from quadtui.core.threads import set_threads
 

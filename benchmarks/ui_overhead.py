@@ -62,7 +62,7 @@ class Probe:
     """Times the app's training thread and counts chart draws while it runs."""
 
     def __init__(self) -> None:
-        from quadtui.tui import remote, worker
+        from quadtui.core import remote, worker
 
         self.done = threading.Event()
         self.child_cpu = 0.0

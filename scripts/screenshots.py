@@ -6,8 +6,9 @@
 Shots: the notebook's run mid-way and finished at 120×40 and at 80×24 (there the fit chart when done),
 the light theme, the F1 help screen (also at 80×24), the code screen (ctrl+g) and the how-many-neurons
 lesson, three runs compared (runs table, overlays), the sweep dialog and a sweep of hidden — those at
-120×40 and at 80×24, the size of a fresh SSH window — the network view at 120×40 and 80×24, and a run
-scrubbed back to epoch 150.  Each session waits on the app's state (never a fixed sleep).  Name
+120×40 and at 80×24, the size of a fresh SSH window — the network view at 120×40 and 80×24, a run
+scrubbed back to epoch 150, the where-are-the-kinks lesson's run in the network view at epoch 300, and a
+weight being set by hand (``e``) at 80×24.  Each session waits on the app's state (never a fixed sleep).  Name
 sessions to make only those: ``python3 scripts/screenshots.py network network-small``.
 """
 
@@ -15,19 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "screenshots"
 sys.path.insert(0, str(ROOT))
 
 from quadtui.core.config import Config  # noqa: E402
-from quadtui.tui.app import QuadApp  # noqa: E402
 from quadtui.core.lesson import load_lesson  # noqa: E402
+from quadtui.tui.app import QuadApp  # noqa: E402
 from quadtui.tui.screens.code import CodeScreen  # noqa: E402
 from quadtui.tui.screens.help import HelpScreen  # noqa: E402
 from quadtui.tui.screens.sweep import SweepScreen  # noqa: E402
+from quadtui.tui.screens.weight_edit import WeightEditScreen  # noqa: E402
 
 NOTEBOOK = Config()  # the notebook's run: seed 19, 8 ReLU units, SGD lr 0.02, 5000 epochs
 
@@ -152,6 +154,37 @@ async def travel(size: tuple[int, int], name: str) -> None:
         save(app, name)
 
 
+async def kinks(size: tuple[int, int], name: str) -> None:
+    """The where-are-the-kinks lesson: its run in the network view, scrubbed back to epoch 300."""
+    lesson = load_lesson("where-are-the-kinks")
+    app = QuadApp(lesson.apply(), lesson=lesson, speed=None, autorun=True, view="network")
+    screen = app.train_screen
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: screen.last is not None and screen.last.finished)
+        await pilot.press("escape", "home", *["full_stop"] * 300, "down", "down", "down")
+        await until(pilot, lambda: screen.travel == 300)
+        await settled(pilot, app)
+        save(app, name)
+
+
+async def hand_edit(size: tuple[int, int], name: str) -> None:
+    """The notebook's run paused at epoch 400, neuron 3's bias being set by hand (e), the form hidden."""
+    app = QuadApp(NOTEBOOK.replace(epochs=100_000), speed=None, view="network")
+    screen = app.train_screen
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: screen.engine_loaded)
+        await pilot.press("ctrl+b", "s", "s")  # the form hidden; a first step starts the run, paused
+        await until(pilot, lambda: screen.last is not None and screen.last.epoch == 2)
+        await pilot.press("S", "S", "S", "S")
+        await until(pilot, lambda: screen.last.epoch == 402)
+        await pilot.press("down", "down", "down", "e")
+        await until(pilot, lambda: isinstance(app.screen, WeightEditScreen))
+        await pilot.press("down", *"-2.5", "up")
+        await settled(pilot, app)
+        await pilot.pause()
+        save(app, name)
+
+
 SESSIONS = {
     "app": lambda: session((120, 40), {"running": "app-120x40-running.svg", "done": "app-120x40-done.svg",
                                        "light": "app-120x40-light.svg"}),
@@ -165,6 +198,8 @@ SESSIONS = {
     "network": lambda: network((120, 40), "network-120x40.svg", ("down", "down", "right")),
     "network-small": lambda: network((80, 24), "network-80x24.svg", ("ctrl+b",)),
     "travel": lambda: travel((120, 40), "travel-120x40.svg"),
+    "kinks": lambda: kinks((120, 40), "kinks-120x40.svg"),
+    "hand-edit-small": lambda: hand_edit((80, 24), "hand-edit-80x24.svg"),
 }
 
 

@@ -20,8 +20,9 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import aiohttp
 
@@ -64,7 +65,7 @@ class Chromium:
         #: what the page's websockets received, binary frames decoded (the app's output), in order
         self.received = bytearray()
 
-    async def __aenter__(self) -> "Chromium":
+    async def __aenter__(self) -> Chromium:
         try:
             await self.start()
         except BaseException:
@@ -89,7 +90,7 @@ class Chromium:
         if self.resolve:
             rules = ", ".join(f"MAP {host} {address}" for host, address in self.resolve.items())
             flags.append(f"--host-resolver-rules={rules}")
-        self.log = tempfile.TemporaryFile()  # not a pipe: Chromium's chatter must never block it
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115  (open while Chromium runs) not a pipe: Chromium's chatter must never block it
         self.process = subprocess.Popen([self.executable, *flags, "about:blank"], stdin=subprocess.DEVNULL,
                                         stdout=self.log, stderr=self.log, start_new_session=True)
         port_file = Path(self.profile.name) / "DevToolsActivePort"

@@ -18,8 +18,9 @@ import shutil
 import subprocess
 import tempfile
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 

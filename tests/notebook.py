@@ -26,7 +26,7 @@ def notebook_loss_log(epochs: int = 5000) -> list[float]:
     y_train = torch.from_numpy(y).reshape(-1, 1).float()
 
     loss_log = []
-    for i in range(EPOCHS):
+    for i in range(EPOCHS):  # noqa: B007  (as in the notebook)
         y_hat = model(x_train)
         loss = criterion(y_hat, y_train)
         loss.backward()

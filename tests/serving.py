@@ -103,7 +103,7 @@ class Served:
     def __init__(self, *args: str) -> None:
         self.port = free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.output = tempfile.TemporaryFile()  # not a pipe: a chatty server must never block on it
+        self.output = tempfile.TemporaryFile()  # noqa: SIM115  (open while it runs) not a pipe: a chatty server must never block on it
         self.process = subprocess.Popen(
             [sys.executable, "-m", "quadtui", "--serve", "--host", LOOPBACK, "--port", str(self.port), *args],
             stdout=self.output, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -193,7 +193,7 @@ class PortMappingProxy:
         self.writers: list[asyncio.StreamWriter] = []
         self.forwarding: set[asyncio.Task] = set()
 
-    async def __aenter__(self) -> "PortMappingProxy":
+    async def __aenter__(self) -> PortMappingProxy:
         self.listener = await asyncio.start_server(self._forward, LOOPBACK, 0)
         self.url = f"http://{LOOPBACK}:{self.listener.sockets[0].getsockname()[1]}/"
         return self

@@ -10,12 +10,25 @@ import threading
 import numpy as np
 import pytest
 
-from quadtui.charts import (ChartTheme, FitOverlay, LossOverlay, fit_chart, fit_legend, fit_title, loss_chart,
-                            loss_legend, loss_title, neuron_chart, neuron_legend, neuron_title, sweep_chart)
+from quadtui.charts import (
+    ChartTheme,
+    FitOverlay,
+    LossOverlay,
+    fit_chart,
+    fit_legend,
+    fit_title,
+    loss_chart,
+    loss_legend,
+    loss_title,
+    neuron_chart,
+    neuron_legend,
+    neuron_title,
+    sweep_chart,
+)
 from quadtui.charts.canvas import Chart, Trace, legend_line, render
-from quadtui.charts.text import visible
 from quadtui.charts.fit import MAX_SAMPLES, SAMPLE_MARK, _samples
 from quadtui.charts.loss import _envelope
+from quadtui.charts.text import visible
 from quadtui.charts.theme import DARK_PALETTE, LIGHT_PALETTE, parse_hex
 from quadtui.charts.ticks import Axis, axis_ticks, fmt_number, log_ticks, nice_ticks
 from quadtui.core.config import Config
@@ -355,7 +368,8 @@ def test_tick_labels_are_short_and_round():
     assert nice_ticks(-5, 5, 6) == [-4, -2, 0, 2, 4]
     assert log_ticks(-3.2, 1.5, 6)[1] == ["0.001", "0.01", "0.1", "1", "10"]
     assert log_ticks(-12.0, 12.0, 5) == ([-10, -5, 0, 5, 10], ["1e-10", "1e-5", "1", "100k", "1e10"])
-    assert [fmt_number(v) for v in (0.02, 1500.0, 25_000.0, 1_500_000.0, 3e-5)] == ["0.02", "1500", "25k", "1.5M", "3e-5"]
+    numbers = (0.02, 1500.0, 25_000.0, 1_500_000.0, 3e-5)
+    assert [fmt_number(v) for v in numbers] == ["0.02", "1500", "25k", "1.5M", "3e-5"]
     assert fmt_number(0.1 + 0.2, step=0.1) == "0.3"
     assert not re.search(r"\d\.\d{4,}", " ".join(log_ticks(0.01, 0.05, 5)[1]))
 

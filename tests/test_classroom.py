@@ -16,17 +16,10 @@ import pytest
 
 from quadtui.core import classroom
 from quadtui.core.class_board import ClassBoard, read_curves
-from quadtui.core.classroom import APP_ID, MAX_RUNS, ClassError, ClassWriter, init_folder, make_post, user_name
+from quadtui.core.classroom import MAX_RUNS, ClassError, ClassWriter, init_folder, user_name
 from quadtui.core.config import Config
-from quadtui.core.history import LossHistory
 from tests.classroom_users import class_users, run_as  # noqa: F401  (a fixture)
-
-
-def a_post(config: Config = Config(), eval_loss: float = 0.5, lesson: str | None = None, epochs: int = 300):
-    history = LossHistory()
-    history.append(np.linspace(2.0, eval_loss, epochs).astype(np.float32))
-    grid = np.linspace(-5, 5, 100)
-    return make_post(config, "done", epochs, history, grid, grid**2 * 0.9, eval_loss * 0.9, eval_loss, lesson)
+from tests.conftest import a_post
 
 
 def rows(database: Path) -> list[tuple]:
@@ -74,9 +67,13 @@ def test_two_students_post_the_board_names_each_by_the_file_owner_and_neither_ca
             con.commit()
         except sqlite3.Error as exc:
             refused.append(f"sql: {exc}")
-        for attempt in (lambda: open(alices, "r+b"), lambda: os.unlink(alices),
-                        lambda: open(f"{alices}-wal", "wb"), lambda: os.rename(alices.parent, Path(folder) / "x"),
-                        lambda: ClassWriter.__new__(ClassWriter)):
+        for attempt in (
+            lambda: open(alices, "r+b"),  # noqa: SIM115  (each open here must fail)
+            lambda: os.unlink(alices),
+            lambda: open(f"{alices}-wal", "wb"),  # noqa: SIM115
+            lambda: os.rename(alices.parent, Path(folder) / "x"),
+            lambda: ClassWriter.__new__(ClassWriter),
+        ):
             try:
                 attempt()
             except OSError as exc:
@@ -116,7 +113,7 @@ def test_an_unreadable_database_is_skipped_with_a_line(class_users):
     assert f"skipped 1: {alice.name}: cannot be opened" in line and "\n" not in line
 
 
-# -- many writers, a bounded database -----------------------------------------------------------------------------------
+# -- many writers, a bounded database ----------------------------------------------------------------------------------
 def test_twenty_threads_posting_at_once_lose_nothing(tmp_path):
     start = threading.Barrier(20)
     ids: list[int] = []

@@ -72,7 +72,7 @@ def test_divergence_exits_1_with_diverged_at():
 
 def test_help_lists_every_flag_with_default_and_range():
     text = " ".join(build_parser().format_help().split())
-    for name, spec in FIELDS.items():
+    for name in FIELDS:
         assert "--" + name.replace("_", "-") in text
     assert "default 0.02" in text and "> 0 and <= 10" in text
     out = quadtui("--version")
@@ -82,7 +82,6 @@ def test_help_lists_every_flag_with_default_and_range():
 # -- show the code, share a config, export, lessons, sweep, serve ---------------------------
 import os  # noqa: E402
 import types  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from quadtui.cli import main  # noqa: E402
 from quadtui.core.config import Config  # noqa: E402
@@ -147,7 +146,7 @@ def test_export_after_a_headless_run(tmp_path):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["epochs_run"] == 60  # stdout stays one JSON object
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["config.toml", "fit.csv", "loss.csv", "model.pt", "train.py"]
+    assert names == ["config.toml", "fit.csv", "loss.csv", "model.pt", "timeline.pt", "train.py"]
     assert (folder / "loss.csv").read_text().count("\n") == 61
     assert str(folder) in out.stderr
 
@@ -246,8 +245,8 @@ def test_neuron_takes_a_unit_of_the_last_layer_or_layer_colon_unit(fake_app, cap
     assert fake_app[-1][1]["neuron"] == 3 and "neuron_layer" not in fake_app[-1][1]
     for bad in ("3:0", "0:1", "1:8", ":", "1:", "x:1", "1:2:3"):
         line = one_error_line(capsys, "--layers", "2", "--neuron", bad)
-        assert f"--neuron {bad}: not allowed; must be a whole number from 0 to 7, or LAYER:UNIT with LAYER from 1 to 2" \
-            in line
+        want = f"--neuron {bad}: not allowed; must be a whole number from 0 to 7, or LAYER:UNIT with LAYER from 1 to 2"
+        assert want in line
 
 
 def test_headless_sweep_calls_the_sweep_cli(fake_sweep):

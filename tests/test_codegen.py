@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import json
 import math
-import os
 import re
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from quadtui.core import expr
 from quadtui.core.codegen import numpy_expression, script_for
 from quadtui.core.config import Config, parse_value
 from quadtui.core.engine import Engine, Status
+from tests.conftest import final_line, run_script
 
 CONFIGS = {
     "default": Config(epochs=300),
@@ -39,27 +39,6 @@ SHAPES = [
     Config(target="sin(x)*x + cos(x)**2 / 2 - exp(-x**2 / 8) * 3.25 + log(abs(x) + 1.5) * tanh(x / 3)"),
     Config(target="sin(cos(sin(cos(sin(cos(sin(cos(sin(cos(sin(cos(sin(cos(sin(cos(x))))))))))))))))"),
 ]
-
-
-def run_script(source: str, tmp_path: Path, env: dict[str, str] | None = None) -> list[str]:
-    script = tmp_path / "train.py"
-    script.write_text(source, encoding="utf-8")
-    out = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        env={**os.environ, **(env or {})},
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stderr == ""  # no warnings either
-    return out.stdout.splitlines()
-
-
-def final_line(summary: dict) -> str:
-    """The line the script ends on: ``final_loss`` as ``--headless --json`` prints it (Python's repr)."""
-    return f"final loss: {summary['final_loss']!r}"
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))

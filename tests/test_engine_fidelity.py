@@ -14,8 +14,8 @@ from quadtui.core.config import ACTIVATIONS, OPTIMIZERS, Config
 from quadtui.core.data import make_dataset
 from quadtui.core.engine import Engine, Status
 from quadtui.core.fastmlp import FastMLP
-from quadtui.core.optim import torch_optimizer
 from quadtui.core.model import build_model
+from quadtui.core.optim import torch_optimizer
 
 
 def test_default_run_equals_notebook_every_epoch(notebook_losses):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 
 import numpy as np
@@ -16,12 +14,7 @@ from quadtui.core.export import export_run
 from quadtui.core.files import FileWriteError
 from quadtui.core.model import build_model
 from quadtui.core.tomlio import load_config_file
-from tests.test_codegen import run_script
-
-
-def read_csv(path):
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+from tests.conftest import TIMELINE_CHECK, read_csv, run_script
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +27,7 @@ def engine():
 def test_export_writes_every_file(engine, tmp_path):
     folder = export_run(engine, tmp_path / "run", screenshot_svg="<svg/>")
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["config.toml", "fit.csv", "loss.csv", "model.pt", "screenshot.svg", "train.py"]
+    assert names == ["config.toml", "fit.csv", "loss.csv", "model.pt", "screenshot.svg", "timeline.pt", "train.py"]
     assert load_config_file(folder / "config.toml") == engine.config
     assert (folder / "screenshot.svg").read_text() == "<svg/>"
     assert "final loss" in (folder / "train.py").read_text()
@@ -105,7 +98,8 @@ def test_refuses_a_non_empty_folder_unless_overwrite(engine, tmp_path):
     assert os.listdir(target) == ["notes.txt"]
     export_run(engine, target, overwrite=True, screenshot_svg="<svg/>")
     export_run(engine, target, overwrite=True)  # a re-export without screenshot drops the old one
-    assert sorted(os.listdir(target)) == ["config.toml", "fit.csv", "loss.csv", "model.pt", "notes.txt", "train.py"]
+    assert sorted(os.listdir(target)) == ["config.toml", "fit.csv", "loss.csv", "model.pt", "notes.txt", "timeline.pt",
+                                          "train.py"]
 
 
 def test_an_empty_existing_folder_is_fine_and_a_file_is_not(engine, tmp_path):
@@ -157,3 +151,24 @@ def test_a_finished_run_exports_its_own_epochs_without_a_note(engine, tmp_path):
     folder = export_run(engine, tmp_path / "run")
     assert load_config_file(folder / "config.toml") == engine.config
     assert "Exported after" not in (folder / "config.toml").read_text() + (folder / "train.py").read_text()
+
+
+@pytest.mark.parametrize("config, ran", [(Config(epochs=1500, hidden=6, layers=2, optimizer="adam", lr=0.01), 1500),
+                                         (Config(epochs=400), 123)], ids=["finished-2-layers", "paused-at-123"])
+def test_timeline_pt_states_in_the_scripts_model_give_loss_csv_bit_for_bit(config, ran, tmp_path):
+    """A full-batch run: every exported state, loaded into the model of the exported train.py, has the loss
+    of its loss.csv row exactly (the engine's float ops are the script's)."""
+    engine = Engine(config)
+    engine.advance(ran)
+    snap = engine.snapshot()
+    folder = export_run(snap, tmp_path / "run")
+    saved = torch.load(folder / "timeline.pt", weights_only=True)
+    kept = [state + 1 for state in snap.timeline.epochs.tolist() if state < ran]
+    assert saved["epochs"] == kept and kept[:5] == [1, 2, 3, 4, 5] and len(kept) > 20
+    assert max(kept) <= ran  # a state after the last loss.csv row is model.pt, not here
+    rows = {int(r["epoch"]): np.float32(r["train_loss"]) for r in read_csv(folder / "loss.csv")}
+    script = (folder / "train.py").read_text() + TIMELINE_CHECK
+    lines = [line.split() for line in run_script(script, folder) if line.startswith("state ")]
+    assert [int(epoch) for _, epoch, _ in lines] == kept
+    for _, epoch, loss in lines:
+        assert np.float32(float(loss)) == rows[int(epoch)], epoch

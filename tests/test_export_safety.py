@@ -18,7 +18,7 @@ from quadtui.core.engine import Engine
 from quadtui.core.export import FILES, check_folder, export_run
 from quadtui.core.files import FileWriteError
 
-WRITTEN = ["config.toml", "fit.csv", "loss.csv", "model.pt", "train.py"]
+WRITTEN = ["config.toml", "fit.csv", "loss.csv", "model.pt", "timeline.pt", "train.py"]
 
 
 @pytest.fixture(scope="module")

@@ -167,7 +167,10 @@ def test_huge_numbers_never_build_a_python_int(monkeypatch):
         ("1_000*x", lambda x: 1000.0 * x),
         ("1e3*x", lambda x: 1000.0 * x),
         ("sin(pi*x)/e", lambda x: np.sin(np.pi * x) / np.e),
-        ("sqrt(abs(x))+tanh(x)-exp(-x^2)*cos(x)", lambda x: np.sqrt(np.abs(x)) + np.tanh(x) - np.exp(-(x**2)) * np.cos(x)),
+        (
+            "sqrt(abs(x))+tanh(x)-exp(-x^2)*cos(x)",
+            lambda x: np.sqrt(np.abs(x)) + np.tanh(x) - np.exp(-(x**2)) * np.cos(x),
+        ),
         ("3", lambda x: np.full_like(x, 3.0)),
         ("((((x))))", lambda x: x),
     ],

@@ -28,7 +28,7 @@ hide = ["momentum"]
 [config]
 hidden = "3"
 lr = 0.05
-'''
+'''  # noqa: W291  (the trailing spaces are part of the test)
 
 
 def write(tmp_path, text, name="lesson.toml"):

@@ -13,12 +13,12 @@ import torch
 
 from quadtui.charts import ChartTheme, neuron_chart
 from quadtui.charts.network import PAGE, network_chart, network_layout
-from quadtui.charts.units import knockout, unit_info
 from quadtui.charts.text import visible
+from quadtui.charts.units import knockout, unit_info
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine
 from quadtui.core.export import fit_csv
-from quadtui.tui.remote import _Mirror, _Shipper
+from quadtui.core.remote import _Mirror, _Shipper
 
 PLAIN = ChartTheme(color=False)
 DARK = ChartTheme(dark=True, foreground=(220, 220, 220), background=(30, 30, 30))

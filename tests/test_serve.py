@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from quadtui.cli import serve as serve_cli
 from quadtui.cli import main
+from quadtui.cli import serve as serve_cli
 
 pytest.importorskip("textual_serve", reason="--serve needs textual-serve (pip install 'quadtui[web]')")
 from quadtui.web.server import ClassroomServer, upload_name  # noqa: E402

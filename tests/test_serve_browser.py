@@ -18,7 +18,12 @@ pytest.importorskip("aiohttp", reason="--serve needs textual-serve (pip install 
 pytest.importorskip("textual_serve", reason="--serve needs textual-serve (pip install 'quadtui[web]')")
 from tests.chromium import Chromium, find_chromium  # noqa: E402
 from tests.serving import (  # noqa: E402
-    LOOPBACK, START_SECONDS, PortMappingProxy, Served, needs_proc, training_children,
+    LOOPBACK,
+    START_SECONDS,
+    PortMappingProxy,
+    Served,
+    needs_proc,
+    training_children,
 )
 
 CHROMIUM = find_chromium()

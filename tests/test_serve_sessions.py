@@ -25,8 +25,22 @@ pytest.importorskip("textual_serve", reason="--serve needs textual-serve (pip in
 from quadtui.web.server import full_message  # noqa: E402
 from quadtui.web.session import MAX_HEIGHT, MAX_WIDTH  # noqa: E402
 from tests.serving import (  # noqa: E402
-    END_SECONDS, LOOPBACK, START_SECONDS, PortMappingProxy, Served, environment_of, first_output, free_place,
-    in_session, needs_proc, pumped, screen_shows, session_token, settled, training_children, wait_for,
+    END_SECONDS,
+    LOOPBACK,
+    START_SECONDS,
+    PortMappingProxy,
+    Served,
+    environment_of,
+    first_output,
+    free_place,
+    in_session,
+    needs_proc,
+    pumped,
+    screen_shows,
+    session_token,
+    settled,
+    training_children,
+    wait_for,
 )
 
 
@@ -197,17 +211,16 @@ async def test_a_reloaded_tab_gets_its_session_back_within_the_grace_period_and_
 async def test_the_servers_end_ends_its_sessions(how):
     served = Served("--max-sessions", "2", "--epochs", "10000000")
     try:
-        async with aiohttp.ClientSession() as http:
-            async with http.ws_connect(served.url + "ws?width=80&height=24") as ws:
-                await first_output(ws)
-                (pid,) = await pumped(ws, served.session_pids, "the session's process", 10)
-                await ws.send_json(["stdin", "\x1b[15~"])  # F5: a run training, mid-epoch, when the server goes
-                await pumped(ws, lambda: training_children(pid), "the run to start")
-                folder = Path(environment_of(pid)["QUADTUI_SESSION_DIR"])
-                killed = time.monotonic()
-                os.kill(served.process.pid, how)
-                wait_for(lambda: not in_session(pid), "the session to end with its server", 10)
-                print(f"session ended {time.monotonic() - killed:.2f} s after the server's {how.name}")
-                wait_for(lambda: not folder.exists(), "the temporary session folder to go", 10)
+        async with aiohttp.ClientSession() as http, http.ws_connect(served.url + "ws?width=80&height=24") as ws:
+            await first_output(ws)
+            (pid,) = await pumped(ws, served.session_pids, "the session's process", 10)
+            await ws.send_json(["stdin", "\x1b[15~"])  # F5: a run training, mid-epoch, when the server goes
+            await pumped(ws, lambda: training_children(pid), "the run to start")
+            folder = Path(environment_of(pid)["QUADTUI_SESSION_DIR"])
+            killed = time.monotonic()
+            os.kill(served.process.pid, how)
+            wait_for(lambda: not in_session(pid), "the session to end with its server", 10)
+            print(f"session ended {time.monotonic() - killed:.2f} s after the server's {how.name}")
+            wait_for(lambda: not folder.exists(), "the temporary session folder to go", 10)
     finally:
         served.end()

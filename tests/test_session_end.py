@@ -3,8 +3,8 @@
 The app runs in a pseudo-terminal as over SSH, under a shell that stays (so the app
 is not the session leader: when it dies the kernel sends its children no SIGHUP,
 and only quadtui's own measures can end them).  Each test ends the session one way
-and then checks that the app, its fork server, resource tracker and training
-process are all gone.  Everything started is killed in ``finally``.
+and then checks that the app, its fork server and training process (a session's
+three processes, no more) are all gone.  Everything started is killed in ``finally``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ class Session:
         while time.monotonic() < end:
             self.pty.drain(0.1)
             procs = [p for p in descendants(self.shell) if "sleep" not in cmdline(p)]
-            if len(procs) >= 4 and _cpu(procs[-1]) > 0.2:  # app, tracker, fork server, run
+            if len(procs) >= 3 and _cpu(procs[-1]) > 0.2:  # app, fork server, run
+                assert len(procs) == 3, [cmdline(p) for p in procs]  # a student costs three processes, no more
                 return procs
         raise AssertionError(f"no training process: {[cmdline(p) for p in descendants(self.shell)]}")
 
@@ -137,7 +138,8 @@ def test_a_dumb_terminal_is_refused_in_one_line() -> None:
         pty.read_until(lambda _: pty.proc.poll() is not None, 60)
         pty.read_until(lambda _: False, 0.2)  # what is left in the pty
         assert pty.proc.wait(5) == 2
-        assert bytes(pty.output).strip() == b"quadtui: error: TERM=dumb cannot draw the app: use a real terminal, or --headless"
+        want = b"quadtui: error: TERM=dumb cannot draw the app: use a real terminal, or --headless"
+        assert bytes(pty.output).strip() == want
     finally:
         pty.close()
 
@@ -219,7 +221,8 @@ def test_headless_trains_at_the_lowest_priority_and_its_main_thread_keeps_its_ow
         proc.wait()
 
 
-@pytest.mark.parametrize("argv", [["--headless", "--epochs", "20"], ["--headless", "--epochs", "20", "--sweep", "seed=1,2"],
+@pytest.mark.parametrize("argv", [["--headless", "--epochs", "20"],
+                                  ["--headless", "--epochs", "20", "--sweep", "seed=1,2"],
                                   ["--headless", "--epochs", "20", "--sweep", "seed=1,2", "--sweep", "hidden=2,4"]])
 def test_a_headless_run_in_process_leaves_the_callers_priority_alone(argv: list[str], capsys) -> None:
     from quadtui.cli import main
@@ -227,3 +230,20 @@ def test_a_headless_run_in_process_leaves_the_callers_priority_alone(argv: list[
     before = os.getpriority(os.PRIO_PROCESS, 0)
     assert main(argv) == 0
     assert os.getpriority(os.PRIO_PROCESS, 0) == before  # the trainer thread yielded, not the caller
+
+
+def test_a_session_whose_clean_exit_hangs_still_ends_by_the_deadline() -> None:
+    """A shutdown that blocks (as Textual's can on a hung-up terminal) cannot keep the process alive."""
+    code = ("import threading; from quadtui.tui import session; session.exit_by_deadline(129); "
+            "threading.Event().wait()")  # the clean exit never comes
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-c", code], env=python_env(), stdout=subprocess.DEVNULL)
+    try:
+        assert proc.wait(GONE_WITHIN + 5) == 129
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    from quadtui.tui.session import EXIT_DEADLINE
+
+    assert time.monotonic() - started >= EXIT_DEADLINE

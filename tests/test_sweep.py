@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 import torch
 
+from quadtui.cli.sweep import run_sweep_cli
 from quadtui.core.config import ACTIVATIONS, OPTIMIZERS, Config, ConfigError
 from quadtui.core.data import make_dataset, make_datasets
 from quadtui.core.engine import Engine
-from quadtui.core.sweep.runner import Sweep, SweepProgress
-from quadtui.core.sweep.batched import EXACT_ACTIVATIONS, BatchedMLP
-from quadtui.core.sweep.spec import parse_sweep_spec
 from quadtui.core.fastmlp import ROWWISE_MAX
+from quadtui.core.sweep.batched import EXACT_ACTIVATIONS, BatchedMLP
 from quadtui.core.sweep.layout import unit_slots, whole_vectors, wide_key
+from quadtui.core.sweep.runner import Sweep, SweepProgress
+from quadtui.core.sweep.spec import parse_sweep_spec
 from quadtui.core.sweep.wide import WideMLP
-from quadtui.cli.sweep import run_sweep_cli
 
 BASE = Config()
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from quadtui.cli import main
+from quadtui.cli.sweep import run_grid_cli
 from quadtui.core.config import Config, ConfigError
 from quadtui.core.engine import Engine
-from quadtui.core.sweep.runner import GridSweep
 from quadtui.core.sweep.grid import parse_grid_specs
-from quadtui.cli.sweep import run_grid_cli
+from quadtui.core.sweep.runner import GridSweep
 
 
 def _single(config: Config) -> Engine:

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine, Status
 from quadtui.core.model import build_model
+from quadtui.core.remote import _Mirror, _Shipper
 from quadtui.core.timeline import BUDGET_BYTES, MAX_CHECKPOINTS, Timeline, schedule, state_at, unflatten
-from quadtui.tui.remote import _Mirror, _Shipper
 
 
 def model_at(engine: Engine, row: np.ndarray) -> torch.nn.Module:

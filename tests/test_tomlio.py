@@ -6,9 +6,9 @@ import os
 import shlex
 import threading
 import time
-import tomllib
 
 import pytest
+import tomllib
 
 from quadtui.cli import build_parser, parse_config
 from quadtui.core.config import DEFAULT, FIELDS, Config

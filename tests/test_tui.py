@@ -7,11 +7,9 @@ Runs are short (a few hundred epochs) and waits are bounded loops on a condition
 from __future__ import annotations
 
 import time
-from typing import Callable
 
 import pytest
-from textual.notifications import Notification
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, OptionList, Select, Static
 
 from quadtui.core.config import Config, ConfigError, parse_value
 from quadtui.core.engine import Engine, Status
@@ -21,69 +19,14 @@ from quadtui.tui.screens.help import HelpScreen
 from quadtui.tui.screens.train import SPEEDS, TrainScreen
 from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.status import loss_text
+from tests.conftest import CALM, SMALL, Notes, drawn, finish, notified, screen_of, status_text, type_into, until
 
-SMALL = Config(epochs=300, hidden=4)
 LONG = Config(epochs=10_000_000)
-#: long runs in tests train at this many epochs/s: Pilot waits for an idle process after each key,
-#: and a full-speed run never lets the process idle (each key would cost Pilot's 1 s idle timeout)
-CALM = 300
 
 
 def calm(app: QuadApp) -> QuadApp:
     app.train_screen.speed = CALM
     return app
-
-
-async def until(pilot, condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
-    """Let the app run until ``condition`` holds (bounded: fails after ``seconds`` instead of hanging)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.005)
-
-
-async def notified(pilot, app: QuadApp, condition: Callable[[Notification], bool], what: str) -> Notification:
-    """Wait for a notification that meets ``condition`` and return it.
-
-    ``App.notify`` only posts a message: the notification exists once the app has handled it, so a
-    test must wait for it rather than read ``_notifications`` right after the action that raised it.
-    """
-    await until(pilot, lambda: any(condition(n) for n in app._notifications), what)
-    return next(n for n in app._notifications if condition(n))
-
-
-def screen_of(app: QuadApp) -> TrainScreen:
-    return app.train_screen
-
-
-def status_text(app: QuadApp) -> str:
-    bar = screen_of(app).status_bar
-    return " ".join(str(bar.query_one(f"#{part}", Static).render()) for part in ("state", "epoch", "numbers"))
-
-
-async def finish(pilot, app: QuadApp) -> None:
-    """Wait for the current run's worker, then for its last snapshot to be shown."""
-    screen = screen_of(app)
-    await until(pilot, lambda: screen.worker is not None, "a run to start")
-    await screen.worker.wait()
-    await until(pilot, lambda: screen.last is not None and screen.last.finished, "the last snapshot")
-    await drawn(pilot, app)
-
-
-async def drawn(pilot, app: QuadApp) -> None:
-    """Wait until every visible chart and the status line show the latest snapshot."""
-    charts = [chart for chart in app.query(Chart) if chart.region.area]
-    await until(pilot, lambda: all(chart.up_to_date for chart in charts), "the charts to be drawn")
-    screen = screen_of(app)
-    await until(pilot, lambda: screen.status_bar.snapshot is screen.last, "the status line")
-
-
-async def type_into(pilot, app: QuadApp, field: str, text: str) -> None:
-    box = app.query_one(f"#{field}", Input)
-    box.focus()
-    box.value = ""
-    await pilot.press(*text)
 
 
 async def test_run_from_typed_values_matches_headless_engine() -> None:
@@ -105,9 +48,9 @@ async def test_run_from_typed_values_matches_headless_engine() -> None:
         assert status_text(app).startswith("done")
 
 
-async def test_bad_value_shows_rule_and_starts_nothing_and_keeps_last_run() -> None:
+async def test_bad_value_shows_rule_and_starts_nothing_and_keeps_last_run(notes: Notes) -> None:
     app = QuadApp(SMALL, autorun=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await finish(pilot, app)
         screen = screen_of(app)
         before, worker, loss_picture = screen.last, screen.worker, app.query_one(LossChart).plain
@@ -121,7 +64,7 @@ async def test_bad_value_shows_rule_and_starts_nothing_and_keeps_last_run() -> N
         await pilot.pause()
         assert screen.worker is worker  # nothing started
         assert screen.last is before and app.query_one(LossChart).plain == loss_picture
-        await notified(pilot, app, lambda n: str(rule.value) in n.message, "the refusal")
+        await notified(pilot, notes, lambda n: str(rule.value) in n.message, "the refusal")
         assert app.focused is app.query_one("#lr")
 
 
@@ -236,7 +179,7 @@ async def test_neuron_keys_select_and_contribution_change_the_neuron_chart() -> 
         assert chart.border_title.startswith("neuron 1 of 4") and chart.plain != first
         await pilot.press(*["right_square_bracket"] * 9)
         assert chart.neuron == 3  # the last neuron; there is no neuron 4
-        assert [value for _, value in select._options] == [0, 1, 2, 3]
+        assert [str(option.prompt) for option in select.query_one(OptionList).options] == ["0", "1", "2", "3"]
         await pilot.press(*["left_square_bracket"] * 9)
         await pilot.pause()
         assert chart.neuron == 0 and chart.plain == first
@@ -300,7 +243,7 @@ async def test_quitting_mid_run_stops_the_training_thread_promptly(monkeypatch) 
     assert ended[0] - asked < 1.0  # measured ~0.02 s; the bound only catches a thread that ignores cancel
 
 
-async def test_an_exception_in_the_worker_becomes_an_error_status(monkeypatch) -> None:
+async def test_an_exception_in_the_worker_becomes_an_error_status(monkeypatch, notes: Notes) -> None:
     real_advance = Engine.advance
 
     def advance(self: Engine, n: int) -> int:
@@ -310,15 +253,11 @@ async def test_an_exception_in_the_worker_becomes_an_error_status(monkeypatch) -
 
     monkeypatch.setattr(Engine, "advance", advance)
     app = QuadApp(SMALL.replace(epochs=1000), autorun=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         screen = screen_of(app)
         await until(pilot, lambda: screen.error is not None, "the error")
         assert status_text(app).startswith("error: RuntimeError: boom")
-        await until(
-            pilot,
-            lambda: any("boom" in n.message and n.severity == "error" for n in app._notifications),
-            "an error notification",
-        )
+        await notified(pilot, notes, lambda n: "boom" in n.message and n.severity == "error", "an error notification")
         assert screen.last is not None and screen.last.epoch == 50  # the last state stays
         assert "epoch 50/" in app.query_one(LossChart).border_title
 

@@ -12,7 +12,7 @@ from quadtui.core.config import Config
 from quadtui.core.lesson import load_lesson
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.board import REFRESH_S, WIDTHS, BoardFitChart, BoardScreen
-from tests.test_tui import finish, notified, screen_of, until
+from tests.conftest import Notes, a_post, finish, notified, screen_of, until
 
 SMALL = Config(epochs=300, hidden=4)
 
@@ -35,8 +35,6 @@ async def test_a_finished_run_of_the_app_is_posted_to_the_class_from_a_worker(tm
 
 # -- the board ----------------------------------------------------------------------------------------------------
 def post(folder, config: Config, eval_loss: float, lesson: str | None = None) -> None:
-    from tests.test_classroom import a_post
-
     ClassWriter(folder).post(a_post(config, eval_loss=eval_loss, lesson=lesson))
 
 
@@ -81,13 +79,13 @@ async def test_board_lists_runs_best_first_and_shows_a_new_run_within_a_second_a
         assert REFRESH_S <= 0.5  # the poll that bounds it
 
 
-async def test_board_filters_overlays_fits_and_enter_fills_the_form(tmp_path) -> None:
+async def test_board_filters_overlays_fits_and_enter_fills_the_form(tmp_path, notes: Notes) -> None:
     post(tmp_path, Config(lr=0.05), 0.3)
     post(tmp_path, Config(hidden=4, lr=0.01), 0.1, lesson="best-rate")
     post(tmp_path, Config(), 0.2, lesson="best-rate")
     app = QuadApp(SMALL)
     app.class_dir = tmp_path
-    async with app.run_test(size=(130, 40)) as pilot:
+    async with app.run_test(size=(130, 40), message_hook=notes) as pilot:
         await pilot.press("b")
         await until(pilot, lambda: isinstance(app.screen, BoardScreen) and app.screen.loads, "the board")
         board = board_of(app)
@@ -117,20 +115,21 @@ async def test_board_filters_overlays_fits_and_enter_fills_the_form(tmp_path) ->
         values = screen_of(app).form.raw_values()
         assert float(values["lr"]) == 0.01 and int(values["hidden"]) == 4
         who = ClassWriter(tmp_path).user
-        await notified(pilot, app, lambda n: f"{who}'s settings are in the form" in n.message, "the note")
+        await notified(pilot, notes, lambda n: f"{who}'s settings are in the form" in n.message, "the note")
 
 
-async def test_without_a_class_folder_the_key_says_how(tmp_path) -> None:
+async def test_without_a_class_folder_the_key_says_how(tmp_path, notes: Notes) -> None:
     app = QuadApp(SMALL)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(100, 30), message_hook=notes) as pilot:
         await pilot.press("b")
-        await notified(pilot, app, lambda n: "--class DIR" in n.message, "how to get a board")
+        await notified(pilot, notes, lambda n: "--class DIR" in n.message, "how to get a board")
         assert app.screen is screen_of(app)
 
 
 async def test_sweep_members_added_to_the_runs_table_are_posted_and_shown_on_the_board(tmp_path) -> None:
-    from tests.test_tui_sweep import finished, open_dialog
     from textual.widgets import Select
+
+    from tests.test_tui_sweep import finished, open_dialog
 
     app = QuadApp(SMALL, class_dir=tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -149,14 +148,14 @@ async def test_sweep_members_added_to_the_runs_table_are_posted_and_shown_on_the
         assert sorted(cells(board_of(app), "settings")) == ["epochs=300, hidden=2", "epochs=300, hidden=4"]
 
 
-async def test_a_post_that_fails_is_one_notification_and_the_app_goes_on(tmp_path) -> None:
+async def test_a_post_that_fails_is_one_notification_and_the_app_goes_on(tmp_path, notes: Notes) -> None:
     (tmp_path / ClassWriter(tmp_path).user).write_text("a file where the student's folder goes")
     app = QuadApp(SMALL, class_dir=tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         poster = screen_of(app).runs.on_add
         await pilot.press("ctrl+t")
         await finish(pilot, app)
-        note = await notified(pilot, app, lambda n: n.title == "Run not posted to the class", "the failure")
+        note = await notified(pilot, notes, lambda n: n.title == "Run not posted to the class", "the failure")
         assert note.message.endswith("not a folder (move it away: your runs go in a folder of that name)")
         assert poster.flush(timeout=5) and poster.posted == 0
         assert screen_of(app).last.status.value == "done" and len(screen_of(app).runs) == 1  # the run is kept

@@ -14,7 +14,7 @@ from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.help import HelpScreen
 from quadtui.tui.screens.train import TrainScreen
 from quadtui.tui.widgets.lesson import LessonPanel
-from tests.test_tui import notified, until
+from tests.conftest import Notes, notified, until
 
 SMALL = Config(epochs=300, hidden=4)
 
@@ -40,11 +40,11 @@ async def test_in_a_terminal_the_footer_keeps_the_ctrl_keys() -> None:
         assert footer_keys(app)["Train"] == "^t" and footer_keys(app)["Quit"] == "^q"
 
 
-async def test_in_a_browser_f5_trains_and_hints_name_f5() -> None:
+async def test_in_a_browser_f5_trains_and_hints_name_f5(notes: Notes) -> None:
     app = QuadApp(SMALL, browser=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await pilot.press("f4")  # export, before any run: the hint says how to train
-        hint = await notified(pilot, app, lambda n: "No run to export yet" in n.message, "the hint")
+        hint = await notified(pilot, notes, lambda n: "No run to export yet" in n.message, "the hint")
         assert "press F5 to train" in hint.message and "ctrl+t" not in hint.message
         await pilot.press("f5")
         screen = app.train_screen

@@ -14,20 +14,10 @@ import pytest
 
 from quadtui.core.config import Config
 from quadtui.tui.app import QuadApp
-from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
-from tests.test_tui import finish, status_text, type_into, until
+from quadtui.tui.widgets.chart import FitChart, LossChart, NeuronChart
+from tests.conftest import finish, plot_area, shown, status_text, type_into, until
 
 BLOCKS = set("▀▄▌▐█▘▝▖▗▚▞▛▜▙▟")  # the block line: the model's prediction on the fit chart
-
-
-def plot_area(text: str) -> tuple[list[str], list[str], str]:
-    """(the plot's rows right of the y axis, the y tick labels, the x tick-label line)."""
-    lines = text.rstrip("\n").split("\n")
-    bottom = next(i for i, line in enumerate(lines) if "└" in line)
-    axis = lines[bottom].index("└")
-    rows = [line[axis + 1:] for line in lines[:bottom]]
-    y_labels = [line[:axis].strip() for line in lines[:bottom] if line[axis:axis + 1] == "┤"]
-    return rows, y_labels, lines[bottom + 1]
 
 
 def prediction_share(text: str) -> float:
@@ -41,15 +31,6 @@ def prediction_share(text: str) -> float:
 
 def title_parts(title: str) -> list[str]:
     return [part for part in re.split(r" · |: ", title) if part]
-
-
-async def shown(pilot, app: QuadApp, chart: Chart, key: str) -> None:
-    """Bring ``chart`` on screen (small terminals show one chart at a time) and wait for its picture."""
-    if not chart.region.area:
-        await pilot.press("escape", key)
-    # the legend is fitted to the chart's width when it is resized onto the screen
-    await until(pilot, lambda: bool(chart.region.area) and chart.up_to_date and bool(chart.legend_text),
-                f"the {chart.id} drawn")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])

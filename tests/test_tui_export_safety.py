@@ -9,28 +9,28 @@ from pathlib import Path
 from quadtui.core import export_folder
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.chart import FitChart
-from tests.test_tui import SMALL, finish, notified, screen_of
-from tests.test_tui_files import answer_path
+from tests.conftest import SMALL, Notes, answer_path, finish, notified, screen_of
 
 
-async def test_a_dangling_link_is_refused_at_once_and_the_run_stays(tmp_path: Path, monkeypatch) -> None:
+async def test_a_dangling_link_is_refused_at_once_and_the_run_stays(tmp_path: Path, monkeypatch, notes: Notes) -> None:
     link = tmp_path / "out"
     link.symlink_to(tmp_path / "gone")
     started = []
     monkeypatch.setattr(export_folder, "write_file", lambda *a: started.append(a))  # must never be reached
     app = QuadApp(SMALL, autorun=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await finish(pilot, app)
         shown, picture = screen_of(app).last, app.query_one(FitChart).plain
         await pilot.press("ctrl+f")
         await answer_path(pilot, app, link)
-        note = await notified(pilot, app, lambda n: n.title == "Not exported", "the refusal")
+        note = await notified(pilot, notes, lambda n: n.title == "Not exported", "the refusal")
         assert "dangling" in note.message and "\n" not in note.message
         assert screen_of(app).last is shown and app.query_one(FitChart).plain == picture
     assert started == [] and os.listdir(tmp_path) == ["out"]
 
 
-async def test_a_full_disk_midway_leaves_nothing_and_exporting_again_works(tmp_path: Path, monkeypatch) -> None:
+async def test_a_full_disk_midway_leaves_nothing_and_exporting_again_works(tmp_path: Path, monkeypatch,
+                                                                           notes: Notes) -> None:
     real = export_folder.write_file
     calls = []
 
@@ -43,18 +43,18 @@ async def test_a_full_disk_midway_leaves_nothing_and_exporting_again_works(tmp_p
     monkeypatch.setattr(export_folder, "write_file", full_after_one)
     folder = tmp_path / "export"
     app = QuadApp(SMALL, autorun=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await finish(pilot, app)
         shown = screen_of(app).last
         await pilot.press("ctrl+f")
         await answer_path(pilot, app, folder)
-        note = await notified(pilot, app, lambda n: n.title == "Not exported", "the failure")
+        note = await notified(pilot, notes, lambda n: n.title == "Not exported", "the failure")
         assert "No space left on device" in note.message and "\n" not in note.message
         assert os.listdir(tmp_path) == []  # no config.toml, no loss.csv, no staging folder
         monkeypatch.setattr(export_folder, "write_file", real)
         await pilot.press("ctrl+f")
         await answer_path(pilot, app, folder)
-        await notified(pilot, app, lambda n: n.title == "Exported", "the second export")
+        await notified(pilot, notes, lambda n: n.title == "Exported", "the second export")
         assert screen_of(app).last is shown
     assert sorted(os.listdir(folder)) == ["config.toml", "fit.csv", "loss.csv", "model.pt", "screenshot.svg",
-                                          "train.py"]
+                                          "timeline.pt", "train.py"]

@@ -15,40 +15,24 @@ import torch
 from rich.syntax import Syntax
 from textual.widgets import Input, Static
 
+from quadtui.core import tomlio
 from quadtui.core.codegen import script_for
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine, Status
-from quadtui.core import tomlio
 from quadtui.core.tomlio import command_line, load_config_file
 from quadtui.tui import export as tui_export
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.code import CodeScreen
-from quadtui.tui.screens.files import ConfirmScreen, PathScreen
+from quadtui.tui.screens.files import ConfirmScreen
 from quadtui.tui.screens.share import ShareScreen
 from quadtui.tui.widgets.chart import FitChart
 from quadtui.tui.widgets.status import loss_text
-from tests.test_tui import SMALL, finish, notified, screen_of, status_text, type_into, until
+from tests.conftest import SMALL, Notes, answer_path, finish, notified, screen_of, status_text, type_into, until
 
 
-def notes(app: QuadApp) -> list[str]:
-    return [n.message for n in app._notifications]
-
-
-def note_titles(app: QuadApp) -> list[str]:
-    return [n.title for n in app._notifications]
-
-
-async def answer_path(pilot, app: QuadApp, path: Path | str) -> None:
-    """Type ``path`` into the path modal that is open (or about to be) and press Enter."""
-    await until(pilot, lambda: isinstance(app.screen, PathScreen), "the path question")
-    box = app.screen.query_one(Input)
-    box.value = str(path)
-    await pilot.press("enter")
-
-
-async def test_code_screen_shows_the_script_for_the_form_and_saves_it(tmp_path: Path) -> None:
+async def test_code_screen_shows_the_script_for_the_form_and_saves_it(tmp_path: Path, notes: Notes) -> None:
     app = QuadApp(SMALL)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await type_into(pilot, app, "lr", "0.05")
         config = screen_of(app).form.check()[0]
         assert config == SMALL.replace(lr=0.05)
@@ -63,7 +47,7 @@ async def test_code_screen_shows_the_script_for_the_form_and_saves_it(tmp_path: 
         await answer_path(pilot, app, target)
         await until(pilot, target.exists, "the script file")
         assert target.read_text() == expected
-        assert any(str(target) in m for m in notes(app))
+        assert any(str(target) in m for m in notes.messages())
         assert isinstance(app.screen, CodeScreen)  # the code stays on screen
         await pilot.press("escape")
         assert app.screen is screen_of(app)
@@ -114,20 +98,20 @@ async def test_share_shows_the_command_line_and_a_saved_config_loads_back(tmp_pa
         assert app.query_one("#hidden", Input).value == "6"
 
 
-async def test_loading_a_bad_config_names_the_line_and_keeps_the_form(tmp_path: Path) -> None:
+async def test_loading_a_bad_config_names_the_line_and_keeps_the_form(tmp_path: Path, notes: Notes) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("lr = 0.1\nhidden = = 3\n")
     app = QuadApp(SMALL)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await pilot.press("ctrl+o")
         await answer_path(pilot, app, bad)
-        await until(pilot, lambda: any("line 2" in m for m in notes(app)), "the error")
-        message = next(m for m in notes(app) if "line 2" in m)
+        message = (await notified(pilot, notes, lambda n: "line 2" in n.message, "the error")).message
         assert "\n" not in message and str(bad) in message
         assert screen_of(app).form.check()[0] == SMALL
 
 
-async def test_loading_a_fifo_deep_nesting_or_a_device_is_one_line_and_the_app_goes_on(tmp_path: Path) -> None:
+async def test_loading_a_fifo_deep_nesting_or_a_device_is_one_line_and_the_app_goes_on(tmp_path: Path,
+                                                                                       notes: Notes) -> None:
     fifo = tmp_path / "pipe.toml"
     os.mkfifo(fifo)  # no writer: reading it would wait forever (before, it froze the app)
     unblock = threading.Timer(10, _open_for_writing, [fifo])  # so a blocked reader fails the test, not hangs it
@@ -136,13 +120,13 @@ async def test_loading_a_fifo_deep_nesting_or_a_device_is_one_line_and_the_app_g
     deep.write_text("lr = " + "[" * 100_000 + "]" * 100_000 + "\n")  # before: a RecursionError ended the app
     app = QuadApp(SMALL)
     try:
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
             for path, needle in [(fifo, "named pipe"), (deep, "nested too deeply"), (tmp_path, "folder"),
                                  (Path("/dev/zero"), "device")]:
-                app.clear_notifications()
+                notes.clear()
                 await pilot.press("ctrl+o")
                 await answer_path(pilot, app, path)
-                note = await notified(pilot, app, lambda n: needle in n.message, f"the refusal of {path.name}")
+                note = await notified(pilot, notes, lambda n: needle in n.message, f"the refusal of {path.name}")
                 assert "\n" not in note.message and str(path) in note.message and note.severity == "error"
                 assert screen_of(app).form.check()[0] == SMALL
             await type_into(pilot, app, "hidden", "5")  # and the app still does what keys say
@@ -183,17 +167,17 @@ async def test_a_slow_file_system_does_not_freeze_the_app_while_a_config_loads(t
         assert answered == [True]
 
 
-async def test_export_writes_every_file_of_the_run(tmp_path: Path) -> None:
+async def test_export_writes_every_file_of_the_run(tmp_path: Path, notes: Notes) -> None:
     app = QuadApp(SMALL, autorun=True)
     folder = tmp_path / "export"
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await finish(pilot, app)
         shown = screen_of(app).last
         await pilot.press("ctrl+f")
         await answer_path(pilot, app, folder)
-        await until(pilot, lambda: "Exported" in note_titles(app), "the export", seconds=40)
+        await until(pilot, lambda: "Exported" in notes.titles(), "the export", seconds=40)
         assert screen_of(app).last is shown
-    names = {"config.toml", "loss.csv", "fit.csv", "model.pt", "train.py", "screenshot.svg"}
+    names = {"config.toml", "loss.csv", "fit.csv", "model.pt", "timeline.pt", "train.py", "screenshot.svg"}
     assert names <= {p.name for p in folder.iterdir()}
     assert load_config_file(folder / "config.toml") == SMALL
     assert (folder / "screenshot.svg").read_text().lstrip().startswith("<svg")
@@ -208,17 +192,17 @@ async def test_export_writes_every_file_of_the_run(tmp_path: Path) -> None:
     assert np.float32(rows[-1].split(",")[1]) == shown.train_loss[-1]
 
 
-async def test_export_to_an_unwritable_place_says_why_in_one_line_and_keeps_the_run(tmp_path: Path) -> None:
+async def test_export_to_an_unwritable_place_says_why_in_one_line_and_keeps_the_run(tmp_path: Path,
+                                                                                    notes: Notes) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     app = QuadApp(SMALL, autorun=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await finish(pilot, app)
         shown, picture = screen_of(app).last, app.query_one(FitChart).plain
         await pilot.press("ctrl+f")
         await answer_path(pilot, app, blocker / "export")
-        await until(pilot, lambda: "Not exported" in note_titles(app), "the error")
-        message = next(n.message for n in app._notifications if n.title == "Not exported")
+        message = (await notified(pilot, notes, lambda n: n.title == "Not exported", "the error")).message
         assert "\n" not in message and "a-file" in message
         assert screen_of(app).last is shown and app.query_one(FitChart).plain == picture
         assert app.screen is screen_of(app)
@@ -271,16 +255,16 @@ async def test_widen_view_extrapolates_even_where_the_target_is_undefined() -> N
         assert app.query_one("#view_min", Input).value == "" == app.query_one("#view_max", Input).value
 
 
-async def test_export_holds_the_weights_on_screen_even_after_a_live_lr_change(tmp_path: Path) -> None:
+async def test_export_holds_the_weights_on_screen_even_after_a_live_lr_change(tmp_path: Path, notes: Notes) -> None:
     app = QuadApp(SMALL)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         screen = screen_of(app)
         await until(pilot, lambda: screen.engine_loaded, "torch")
         await pilot.press("S")  # 100 epochs, then paused
         await until(pilot, lambda: screen.last is not None and screen.last.epoch == 100, "100 epochs")
         await pilot.press("ctrl+f")
         await answer_path(pilot, app, tmp_path / "at-100")
-        await until(pilot, lambda: "Exported" in note_titles(app), "the export")
+        await until(pilot, lambda: "Exported" in notes.titles(), "the export")
         engine = Engine(SMALL)
         engine.advance(100)
         expected = engine.trained_model().state_dict()
@@ -288,10 +272,9 @@ async def test_export_holds_the_weights_on_screen_even_after_a_live_lr_change(tm
         assert all(torch.equal(weights[k], expected[k]) for k in expected)
         await pilot.press("greater_than_sign", "S")  # lr × 2 from epoch 101 on
         await until(pilot, lambda: screen.last.epoch == 200, "200 epochs")
-        asked = time.time()
         await pilot.press("ctrl+f")
         await answer_path(pilot, app, tmp_path / "at-200")
-        await notified(pilot, app, lambda n: n.title == "Exported" and n.raised_at >= asked, "the second export")
+        await until(pilot, lambda: notes.titles().count("Exported") == 2, "the second export")
         engine.set_lr(SMALL.lr * 2)
         engine.advance(100)
         expected = engine.trained_model().state_dict()
@@ -311,9 +294,9 @@ async def test_export_holds_the_weights_on_screen_even_after_a_live_lr_change(tm
         assert "LR_CHANGES" not in app.screen.script and "N_HIDDEN = 5" in app.screen.script
 
 
-async def test_a_mid_run_export_has_the_epochs_run_and_the_eval_on_screen(tmp_path: Path) -> None:
+async def test_a_mid_run_export_has_the_epochs_run_and_the_eval_on_screen(tmp_path: Path, notes: Notes) -> None:
     app = QuadApp(SMALL)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), message_hook=notes) as pilot:
         screen = screen_of(app)
         await until(pilot, lambda: screen.engine_loaded, "torch")
         await pilot.press("S")  # 100 of the 300 epochs, then paused
@@ -322,7 +305,7 @@ async def test_a_mid_run_export_has_the_epochs_run_and_the_eval_on_screen(tmp_pa
         shown = status_text(app)
         await pilot.press("ctrl+f")
         await answer_path(pilot, app, tmp_path / "mid")
-        await until(pilot, lambda: "Exported" in note_titles(app), "the export")
+        await until(pilot, lambda: "Exported" in notes.titles(), "the export")
     folder = tmp_path / "mid"
     assert load_config_file(folder / "config.toml") == SMALL.replace(epochs=100)
     assert "Exported after 100 of the run's 300 epochs" in (folder / "config.toml").read_text()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -31,10 +31,8 @@ from textual.widgets import Input, Select, Static
 from quadtui.core.config import FIELDS, Config, ConfigError, parse_value
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.train import TrainScreen
-from quadtui.tui.widgets.form import CUSTOM
-from quadtui.tui.widgets.form import field_message
-from tests.test_tui import until
-from tests.test_tui_reliability import send_keys
+from quadtui.tui.widgets.form import CUSTOM, field_message
+from tests.conftest import Notes, notified, send_keys, until
 
 START = Config(epochs=300)
 TEXT_FIELDS = [name for name, spec in FIELDS.items() if spec.kind != "choice" and name != "target"]
@@ -65,7 +63,8 @@ class Session:
     def __init__(self) -> None:
         self.runner = asyncio.Runner()
         self.app = QuadApp(START)
-        self._context = self.app.run_test(size=(80, 24))  # one chart on screen: cheap redraws
+        self.notes = Notes()
+        self._context = self.app.run_test(size=(80, 24), message_hook=self.notes)  # one chart: cheap redraws
         self.pilot = self.runner.run(self._context.__aenter__())
 
     @property
@@ -129,13 +128,13 @@ async def _example(session: Session, field: str, text: str) -> None:
         await _check(session, field, text)
     finally:
         box.value = start_text
-        app.clear_notifications()
+        session.notes.clear()
         await pilot.pause()
     assert screen.form.errors == {}
 
 
 async def _check(session: Session, field: str, text: str) -> None:
-    app, pilot, screen = session.app, session.pilot, session.screen
+    app, pilot, screen, notes = session.app, session.pilot, session.screen, session.notes
     worker, run_id = screen.worker, screen.last.run_id if screen.last else None
     asked = time.time()  # notifications raised after this are this example's
     send_keys(app, "ctrl+r")  # as the terminal sends it; Pilot's press would also wait for an idle CPU
@@ -147,12 +146,12 @@ async def _check(session: Session, field: str, text: str) -> None:
         assert within_range(screen.last.config, name)
         assert screen.form.errors == {}
     else:
-        await until(pilot, lambda: any(n.raised_at >= asked for n in app._notifications), "the refusal")
+        await notified(pilot, notes, lambda n: n.raised_at >= asked, "the refusal")
         assert screen.worker is worker  # nothing started
         shown = {key: str(app.query_one(f"#error-{key}", Static).render()) for key in screen.form.errors}
         assert shown and all(message.startswith((f"{key} = ", "f(x)")) for key, message in shown.items())
         assert shown.get(refusal.field) == field_message(refusal, text)  # the core's words, the reason first
-        assert any(n.raised_at >= asked and n.message in shown.values() for n in app._notifications)
+        assert any(n.raised_at >= asked and n.message in shown.values() for n in notes.seen)
         custom = refusal.field == "target" and app.query_one("#custom-row").display
         fix_here = "#target-custom" if custom else f"#{refusal.field}"
         assert app.focused is app.query_one(fix_here)  # the cursor is where the fix goes
@@ -182,7 +181,7 @@ WORST = ["", "   ", "é 🙂", "a" * 10_000, "nan", "inf", "-0", "1e999", "9" * 
 def test_the_worst_texts_in_every_field_at_once(session: Session, text: str) -> None:
     """Every field holds ``text``: each refusing field says why, in the core's words; nothing starts."""
     async def all_fields() -> None:
-        app, pilot, screen = session.app, session.pilot, session.screen
+        app, pilot, screen, notes = session.app, session.pilot, session.screen, session.notes
         boxes = {field: app.query_one(f"#{field}", Input) for field in FIELD_IDS}
         start = {field: box.value for field, box in boxes.items()}
         worker, asked = screen.worker, time.time()
@@ -190,7 +189,7 @@ def test_the_worst_texts_in_every_field_at_once(session: Session, text: str) -> 
             for box in boxes.values():
                 box.value = text
             send_keys(app, "ctrl+r")
-            await until(pilot, lambda: any(n.raised_at >= asked for n in app._notifications), "the refusal")
+            await notified(pilot, notes, lambda n: n.raised_at >= asked, "the refusal")
             assert screen.worker is worker  # nothing started
             for field in FIELD_IDS:
                 name = "target" if field == "target-custom" else field
@@ -209,7 +208,7 @@ def test_the_worst_texts_in_every_field_at_once(session: Session, text: str) -> 
         finally:
             for field, box in boxes.items():
                 box.value = start[field]
-            app.clear_notifications()
+            notes.clear()
             await pilot.pause()
         assert screen.form.errors == {}
 

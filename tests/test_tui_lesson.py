@@ -12,8 +12,7 @@ from quadtui.core.lesson import lesson_from_mapping, load_lesson
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.form import LOCKED_TIP
 from quadtui.tui.widgets.lesson import LessonPanel, reflow
-from tests.test_tui import finish, screen_of, type_into, until
-from tests.test_tui_files import answer_path, notes
+from tests.conftest import Notes, answer_path, finish, notified, screen_of, type_into, until
 
 LESSON = load_lesson("how-many-neurons")
 
@@ -55,42 +54,42 @@ async def test_the_lesson_and_the_charts_fit_at_80x24() -> None:
         assert body.region.height >= 8 and app.query_one("#loss-chart").region.area
 
 
-async def test_a_locked_field_cannot_be_changed_by_loading_a_config(tmp_path: Path) -> None:
+async def test_a_locked_field_cannot_be_changed_by_loading_a_config(tmp_path: Path, notes: Notes) -> None:
     path = tmp_path / "other.toml"
     path.write_text("lr = 0.5\nhidden = 3\nnoise = 0.2\n")
     app = lesson_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await pilot.press("ctrl+o")
         await answer_path(pilot, app, path)
         await until(pilot, lambda: app.query_one("#hidden", Input).value == "3", "the loaded value")
         config = screen_of(app).form.check()[0]
         assert config.hidden == 3  # editable: taken
         assert config.lr == LESSON.apply().lr and config.noise == LESSON.apply().noise  # locked, hidden: kept
-        assert any("lr, noise set by the lesson: kept" in m for m in notes(app))
+        await notified(pilot, notes, lambda n: "lr, noise set by the lesson: kept" in n.message, "the note")
 
 
-async def test_a_locked_learning_rate_ignores_the_live_lr_keys() -> None:
+async def test_a_locked_learning_rate_ignores_the_live_lr_keys(notes: Notes) -> None:
     app = lesson_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         before = app.query_one("#lr", Input).value
         await pilot.press("greater_than_sign", "ctrl+l")
         assert app.query_one("#lr", Input).value == before
-        assert any("locked by the lesson" in m for m in notes(app))
+        await notified(pilot, notes, lambda n: "locked by the lesson" in n.message, "the note")
 
 
-async def test_a_locked_target_cannot_be_picked_and_a_run_uses_the_lesson_values() -> None:
+async def test_a_locked_target_cannot_be_picked_and_a_run_uses_the_lesson_values(notes: Notes) -> None:
     lesson = lesson_from_mapping(
         {"title": "Odd functions", "explanation": "Fit x³.", "config": {"target": "x**3 - x"},
          "lock": ["target"], "hide": ["view_min", "view_max"]},
         name="odd",
     )
     app = lesson_app(lesson, hidden=4)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         assert app.query_one("#target", Select).disabled
         assert app.query_one("#target-custom", Input).disabled
         assert app.query_one("#custom-row").display  # a custom target is shown, not editable
         await pilot.press("w")
-        assert any("set by the lesson" in m for m in notes(app))
+        await notified(pilot, notes, lambda n: "set by the lesson" in n.message, "the note")
         await type_into(pilot, app, "hidden", "3")
         await pilot.press("enter")
         await finish(pilot, app)
@@ -98,12 +97,12 @@ async def test_a_locked_target_cannot_be_picked_and_a_run_uses_the_lesson_values
         assert screen_of(app).last.units == 3
 
 
-async def test_without_a_lesson_the_lesson_key_says_how_to_get_one() -> None:
+async def test_without_a_lesson_the_lesson_key_says_how_to_get_one(notes: Notes) -> None:
     app = QuadApp()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         assert not app.query(LessonPanel)
         await pilot.press("ctrl+n")
-        assert any("--lesson" in m for m in notes(app))
+        await notified(pilot, notes, lambda n: "--lesson" in n.message, "how to get a lesson")
 
 
 def test_reflow_joins_paragraph_lines_and_keeps_list_items_apart() -> None:
@@ -111,7 +110,7 @@ def test_reflow_joins_paragraph_lines_and_keeps_list_items_apart() -> None:
     assert reflow(text) == "One line and its rest.\n\n1. First item.\n2. Second.\n- dash more"
 
 
-@pytest.mark.parametrize("name", ["how-many-neurons", "too-high-learning-rate"])
+@pytest.mark.parametrize("name", ["how-many-neurons", "too-high-learning-rate", "where-are-the-kinks"])
 async def test_shipped_lessons_start(name: str) -> None:
     lesson = load_lesson(name)
     app = QuadApp(lesson.apply(), lesson=lesson)
@@ -142,3 +141,31 @@ async def test_a_hostile_lesson_shows_only_its_text() -> None:
         assert folded.startswith("lesson: Fit]0;owned a line2J")
         for shown in (title, text, folded):
             assert all(c == "\n" or c.isprintable() for c in shown), repr(shown)
+
+
+async def test_the_kinks_lesson_steps_work_as_it_says() -> None:
+    """where-are-the-kinks: n shows the network, Home the network before training, . one checkpoint on;
+    train again, pause, an arrow key and e open the selected neuron's weights."""
+    from quadtui.core.snapshot import Status
+    from quadtui.tui.screens.weight_edit import WeightEditScreen
+    from quadtui.tui.widgets.network import NetworkChart
+
+    lesson = load_lesson("where-are-the-kinks")
+    assert "x = -b / w" in lesson.explanation and not lesson.editable("activation")
+    app = QuadApp(lesson.apply().replace(epochs=300), lesson=lesson, autorun=True, speed=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = screen_of(app)
+        await finish(pilot, app)
+        await pilot.press("escape", "n")
+        net = app.query_one(NetworkChart)
+        await until(pilot, lambda: screen.network_shown, "the network view")
+        await pilot.press("home", "full_stop")
+        await until(pilot, lambda: net.snapshot.epoch == 1 and net.up_to_date, "epoch 1 in the network view")
+        screen.speed = 30  # slow: ten seconds to pause it in
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: screen.last.epoch > 0 and not screen.last.finished, "training again")
+        await pilot.press("space")
+        await until(pilot, lambda: screen.last.status is Status.PAUSED, "the pause")
+        await pilot.press("down", "e")
+        await until(pilot, lambda: isinstance(app.screen, WeightEditScreen), "the neuron's weights")
+        assert app.screen.unit == 1 and "bias" in [p.label for p in app.screen.params]

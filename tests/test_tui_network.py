@@ -9,7 +9,7 @@ from quadtui.core.config import Config
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.chart import FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.network import NetworkChart
-from tests.test_tui import CALM, finish, until
+from tests.conftest import CALM, finish, until
 
 DEEP = Config(epochs=200, hidden=16, layers=2)
 

@@ -15,13 +15,13 @@ import time
 import numpy as np
 import pytest
 
+from benchmarks.ptyrun import training_processes
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine, Status
 from quadtui.tui import worker
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.chart import Chart
-from benchmarks.ptyrun import alive, cmdline
-from tests.test_tui import until
+from tests.conftest import Notes, answer_path, until
 
 LONG = Config(epochs=10_000_000)
 
@@ -31,26 +31,14 @@ def in_process(monkeypatch) -> None:
     monkeypatch.setattr(worker, "IN_PROCESS", True)
 
 
-def training_processes() -> list[int]:
-    """Pids of the fork server's live children (the runs' processes; not the start-up probe once it exited)."""
-    with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:
-        ours = [int(pid) for pid in f.read().split()]
-    servers = [pid for pid in ours if "multiprocessing.forkserver" in cmdline(pid)]
-    found = []
-    for server in servers:
-        with open(f"/proc/{server}/task/{server}/children") as f:
-            found += [int(pid) for pid in f.read().split() if alive(int(pid))]
-    return found
-
-
 async def test_a_run_in_a_child_process_shows_exactly_the_headless_numbers() -> None:
     config = Config(epochs=1500, hidden=5, lr=0.05, activation="tanh")
+    expected = Engine(config).run()
     app = QuadApp(config, autorun=True)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.train_screen
         await until(pilot, lambda: screen.last is not None and screen.last.finished, "the run to finish")
         shown = screen.last
-        expected = Engine(config).run()
         assert shown.status is Status.DONE and shown.epoch == 1500
         for name in ("train_loss", "eval_epochs", "eval_loss", "prediction", "hidden", "out_weights"):
             assert np.array_equal(getattr(shown, name), getattr(expected, name)), name
@@ -158,20 +146,18 @@ async def test_the_training_process_yields_the_cpu_to_the_ui() -> None:
         await pilot.press("ctrl+q")
 
 
-async def test_an_export_is_written_by_a_child_process_and_holds_the_run(tmp_path) -> None:
+async def test_an_export_is_written_by_a_child_process_and_holds_the_run(tmp_path, notes: Notes) -> None:
     import torch
-
-    from tests.test_tui_files import answer_path, note_titles
 
     config = Config(epochs=400, hidden=4)
     app = QuadApp(config, autorun=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         screen = app.train_screen
         await until(pilot, lambda: screen.last is not None and screen.last.finished, "the run to finish")
         before = set(training_processes())
         await pilot.press("ctrl+f")
         await answer_path(pilot, app, tmp_path / "exp")
-        await until(pilot, lambda: "Exported" in note_titles(app), "the export", seconds=40)
+        await until(pilot, lambda: "Exported" in notes.titles(), "the export", seconds=40)
         assert set(training_processes()) <= before  # the export's process has ended
     state = torch.load(tmp_path / "exp" / "model.pt", weights_only=True)
     expected = Engine(config).run()

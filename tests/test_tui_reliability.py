@@ -10,14 +10,14 @@ the real figures are measured in a real terminal, outside the test suite.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import sys
 import threading
 import time
-import unicodedata
 
 import pytest
-from textual import events
 from textual.widgets import Input, Static
 
 from quadtui.core import engine as engine_module
@@ -28,7 +28,7 @@ from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.train import MIN
 from quadtui.tui.widgets.chart import Chart, LossChart
 from quadtui.tui.widgets.status import loss_text, state_text
-from tests.test_tui import finish, notified, screen_of, status_text, until
+from tests.conftest import Notes, finish, notified, screen_of, send_keys, status_text, until
 
 SIZE = (120, 40)
 LONG = Config(epochs=10_000_000)
@@ -39,16 +39,6 @@ CALM = 300
 async def started(pilot, app: QuadApp, epochs: int = 1) -> None:
     screen = screen_of(app)
     await until(pilot, lambda: screen.last is not None and screen.last.epoch >= epochs, f"{epochs} epochs")
-
-
-def send_keys(app: QuadApp, *keys: str) -> None:
-    """Queue key presses as a terminal would deliver them: all at once, no waiting in between."""
-    for key in keys:
-        try:
-            char = unicodedata.lookup(key.upper().replace("_", " "))
-        except KeyError:
-            char = key if len(key) == 1 else None
-        app.post_message(events.Key(key, char))
 
 
 def engines(monkeypatch) -> list[Engine]:
@@ -65,11 +55,15 @@ def engines(monkeypatch) -> list[Engine]:
 
 
 def threads_in_our_code() -> list[str]:
-    """Threads (other than this one) whose stack is inside the engine or the app's worker code."""
+    """Threads (other than this one) whose stack is inside the engine or the app's worker code.
+
+    Not the fork server's reader: it lives as long as the server, waiting for the server's news.
+    """
     ours = ("quadtui/core/", "quadtui/tui/worker.py")
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
     busy = []
     for ident, frame in sys._current_frames().items():
-        if ident == threading.get_ident():
+        if ident == threading.get_ident() or names.get(ident) == "quadtui-forkserver":
             continue
         while frame is not None:
             if any(part in frame.f_code.co_filename.replace("\\", "/") for part in ours):
@@ -169,7 +163,7 @@ async def test_quit_is_prompt_at_any_moment_and_leaves_no_training_thread(moment
 @pytest.mark.parametrize("moment", ["training", "paused"])
 async def test_quit_stops_a_run_in_a_child_process_too(monkeypatch, moment: str) -> None:
     """The real terminal's path: the run trains in a child process; quitting leaves no run behind."""
-    import multiprocessing
+    from benchmarks.ptyrun import training_processes
 
     monkeypatch.setattr(worker_module, "IN_PROCESS", True)
     app = QuadApp(LONG, autorun=True, speed=None)  # at full speed: the hardest moment to quit
@@ -182,7 +176,7 @@ async def test_quit_stops_a_run_in_a_child_process_too(monkeypatch, moment: str)
         asked = await _quit_and_time(app, pilot)
     assert time.monotonic() - asked < 2.0
     deadline = time.monotonic() + 5
-    while any(p.name == "quadtui-train" for p in multiprocessing.active_children()) or any(
+    while training_processes() or any(
         t.name == "quadtui-forward" for t in threading.enumerate()
     ):
         assert time.monotonic() < deadline, "the training process or its forwarder outlived the app"
@@ -266,7 +260,7 @@ async def test_a_ten_million_epoch_run_keeps_memory_bounded_keys_responsive_and_
 # -- 6. errors inside a run --------------------------------------------------------------------
 
 
-async def test_an_error_mid_run_is_shown_keeps_the_run_on_screen_and_a_new_run_works(monkeypatch) -> None:
+async def test_an_error_mid_run_is_shown_keeps_the_run_on_screen_and_a_new_run_works(monkeypatch, notes: Notes) -> None:
     real_advance, failing = Engine.advance, [True]
 
     def advance(self: Engine, n: int) -> int:
@@ -276,14 +270,15 @@ async def test_an_error_mid_run_is_shown_keeps_the_run_on_screen_and_a_new_run_w
 
     monkeypatch.setattr(Engine, "advance", advance)
     app = QuadApp(Config(epochs=400), autorun=True)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         screen = screen_of(app)
         await until(pilot, lambda: screen.error is not None, "the error")
         failed = screen.last
         assert failed.epoch == 120 and failed.status is Status.ERROR
         assert status_text(app).startswith("error: FloatingPointError: the kernel fell over")
         assert "epoch 120 of 400" in status_text(app)
-        await notified(pilot, app, lambda n: "the kernel fell over" in n.message and n.severity == "error", "the note")
+        await notified(pilot, notes, lambda n: "the kernel fell over" in n.message and n.severity == "error",
+                       "the note")
         charts = list(app.query(Chart))
         await until(pilot, lambda: all(c.up_to_date for c in charts if c.region.area), "the failed run drawn")
         for chart in charts:
@@ -297,22 +292,22 @@ async def test_an_error_mid_run_is_shown_keeps_the_run_on_screen_and_a_new_run_w
         assert status_text(app).startswith("done")
 
 
-async def test_a_killed_training_process_is_an_error_and_the_app_stays_usable(monkeypatch) -> None:
-    import multiprocessing
+async def test_a_killed_training_process_is_an_error_and_the_app_stays_usable(monkeypatch, notes: Notes) -> None:
+    from benchmarks.ptyrun import training_processes
 
     monkeypatch.setattr(worker_module, "IN_PROCESS", True)
     app = QuadApp(LONG, autorun=True)
     app.train_screen.speed = CALM
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         screen = screen_of(app)
         await started(pilot, app, 30)
-        (child,) = [p for p in multiprocessing.active_children() if p.name == "quadtui-train"]
-        child.kill()  # as the kernel's OOM killer would
+        (child,) = training_processes()
+        os.kill(child, signal.SIGKILL)  # as the kernel's OOM killer would
         await until(pilot, lambda: screen.error is not None, "the error")
         failed = screen.last
         assert status_text(app).startswith("error: the training process ended unexpectedly")
         assert failed.epoch >= 30 and f"epoch {failed.epoch} of" in status_text(app)  # its state stays
-        await notified(pilot, app, lambda n: "ended unexpectedly" in n.message, "the note")
+        await notified(pilot, notes, lambda n: "ended unexpectedly" in n.message, "the note")
         app.query_one("#epochs", Input).value = "300"
         await pilot.press("ctrl+t")
         await until(pilot, lambda: screen.last.run_id != failed.run_id, "a new run")
@@ -321,7 +316,8 @@ async def test_a_killed_training_process_is_an_error_and_the_app_stays_usable(mo
 
 
 @pytest.mark.parametrize("where", ["building the engine", "taking a snapshot"])
-async def test_an_error_before_any_state_exists_is_shown_and_the_app_stays_usable(monkeypatch, where: str) -> None:
+async def test_an_error_before_any_state_exists_is_shown_and_the_app_stays_usable(monkeypatch, where: str,
+                                                                                  notes: Notes) -> None:
     broken = [True]
     if where == "building the engine":
         real = engine_module.make_dataset
@@ -344,11 +340,11 @@ async def test_an_error_before_any_state_exists_is_shown_and_the_app_stays_usabl
         monkeypatch.setattr(Engine, "snapshot", fake)
         message = "ValueError: cannot draw this"
     app = QuadApp(Config(epochs=300), autorun=True)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         screen = screen_of(app)
         await until(pilot, lambda: screen.error is not None, "the error")
         assert status_text(app).startswith(f"error: {message}")
-        await notified(pilot, app, lambda n: message in n.message, "the note")
+        await notified(pilot, notes, lambda n: message in n.message, "the note")
         await until(pilot, lambda: not screen.running, "the failed run's worker to end")  # posts, then returns
         broken[0] = False
         await pilot.press("ctrl+t")

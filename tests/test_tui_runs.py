@@ -17,8 +17,7 @@ from quadtui.tui.runs import MAX_OVERLAYS, RunStore, difference
 from quadtui.tui.widgets.chart import FitChart, LossChart, chart_theme
 from quadtui.tui.widgets.runs_table import MARK, RunsTable
 from quadtui.tui.widgets.status import loss_text
-from tests.test_tui import finish, type_into, until
-from tests.test_tui_charts import plot_area, shown
+from tests.conftest import finish, plot_area, shown, type_into, until
 
 FAST = Config(epochs=200, hidden=4)
 

@@ -21,7 +21,7 @@ from quadtui.core.lesson import load_lesson
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.help import HelpScreen
 from quadtui.tui.widgets.chart import LossChart
-from tests.test_tui import SMALL, finish, notified, screen_of, status_text, type_into, until
+from tests.conftest import SMALL, Notes, answer_path, finish, notified, screen_of, status_text, type_into, until
 
 SMALL_SCREEN = (80, 24)
 BOX_CHARACTERS = "─│╭╮╰╯┌┐└┘━┃▏▇"
@@ -154,9 +154,9 @@ async def test_a_dialog_and_the_screen_behind_it_follow_a_resize() -> None:
 
 
 # -- deliverable 2: focus where the learner types ----------------------------------------------------------------
-async def test_a_bad_custom_target_keeps_focus_in_fx_and_takes_typing() -> None:
+async def test_a_bad_custom_target_keeps_focus_in_fx_and_takes_typing(notes: Notes) -> None:
     app = QuadApp(SMALL)
-    async with app.run_test(size=SMALL_SCREEN) as pilot:
+    async with app.run_test(size=SMALL_SCREEN, message_hook=notes) as pilot:
         select = app.query_one("#target", Select)
         select.focus()
         await pilot.pause()
@@ -166,7 +166,7 @@ async def test_a_bad_custom_target_keeps_focus_in_fx_and_takes_typing() -> None:
         error = app.query_one("#error-target", Static)
         assert not error.display  # nothing typed yet: no red
         await pilot.press(*"sin(", "enter")
-        note = await notified(pilot, app, lambda n: n.title == "Not started: fix the form", "the refusal")
+        note = await notified(pilot, notes, lambda n: n.title == "Not started: fix the form", "the refusal")
         assert "check the brackets" in note.message
         assert app.focused is fx  # still in f(x): typing goes on there
         assert error.display
@@ -301,15 +301,15 @@ async def test_elapsed_is_the_wall_time_the_run_took() -> None:
         assert 1.5 <= elapsed[0] <= took + 0.05
 
 
-async def test_a_new_notification_replaces_the_one_shown_at_80x24() -> None:
+async def test_a_new_notification_replaces_the_one_shown_at_80x24(notes: Notes) -> None:
     app = QuadApp(SMALL)
-    async with app.run_test(size=SMALL_SCREEN, notifications=True) as pilot:
+    async with app.run_test(size=SMALL_SCREEN, notifications=True, message_hook=notes) as pilot:
         # three notes in a row, as a refused run, a warning and a hint can come (long timeouts: none expires here)
         app.notify("first", title="Not started: fix the form", severity="error", timeout=60)
         app.notify("second", title="A slow run", severity="warning", timeout=60)
         app.notify("third", timeout=60)
-        newest = await notified(pilot, app, lambda n: n.message == "third", "the third note")
-        assert list(app._notifications) == [newest]  # the first two were replaced, not stacked
+        await notified(pilot, notes, lambda n: n.message == "third", "the third note")
+        assert notes.messages() == ["first", "second", "third"]  # all raised; the screen shows the newest
 
         def toasts() -> list[str]:
             return [str(toast.render()) for toast in app.screen.query("Toast")]
@@ -338,7 +338,6 @@ async def test_the_app_trains_at_a_watchable_pace_and_f_gives_full_speed() -> No
 
 async def test_save_and_load_prompts_offer_the_last_path(tmp_path) -> None:
     from quadtui.tui.screens.files import PathScreen
-    from tests.test_tui_files import answer_path
 
     target = tmp_path / "mine.toml"
     app = QuadApp(SMALL)

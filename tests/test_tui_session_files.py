@@ -17,8 +17,7 @@ from quadtui.core.tomlio import load_config_file
 from quadtui.served import SESSION_DIR_ENV
 from quadtui.tui.app import QuadApp
 from quadtui.tui.session_files import download_name, inside_session
-from tests.test_tui import SMALL, finish, notified, screen_of, type_into, until
-from tests.test_tui_files import answer_path
+from tests.conftest import SMALL, Notes, answer_path, finish, notified, screen_of, type_into, until
 
 
 @pytest.fixture
@@ -46,54 +45,56 @@ def served_app(**kwargs) -> tuple[QuadApp, list[tuple[object, dict]]]:
 
 
 @pytest.mark.parametrize("typed", ["../escape.toml", "{outside}/escape.toml", "~/escape.toml", "link/escape.toml"])
-async def test_saving_outside_the_session_folder_is_refused_in_one_line(session: Path, typed: str) -> None:
+async def test_saving_outside_the_session_folder_is_refused_in_one_line(session: Path, typed: str,
+                                                                        notes: Notes) -> None:
     outside = session.parent / "outside"
     outside.mkdir()
     (session / "link").symlink_to(outside)  # a way out that looks like a folder inside
     typed = typed.format(outside=outside)
     app, sent = served_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await pilot.press("f10", "ctrl+s")  # share, then save the config
         await answer_path(pilot, app, typed)
-        refusal = await notified(pilot, app, lambda n: n.title == "Outside your folder", "the refusal")
+        refusal = await notified(pilot, notes, lambda n: n.title == "Outside your folder", "the refusal")
         assert "\n" not in refusal.message and "not allowed here" in refusal.message
     assert not list(outside.iterdir()) and not (session.parent / "escape.toml").exists() and sent == []
 
 
-async def test_loading_a_file_outside_the_session_folder_is_refused(session: Path) -> None:
+async def test_loading_a_file_outside_the_session_folder_is_refused(session: Path, notes: Notes) -> None:
     secret = session.parent / "secret.toml"
     secret.write_text("hidden = 7\n")
     app, _ = served_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         before = screen_of(app).form.check()[0]
         await pilot.press("ctrl+o")
         await answer_path(pilot, app, secret)
-        await notified(pilot, app, lambda n: n.title == "Outside your folder", "the refusal")
+        await notified(pilot, notes, lambda n: n.title == "Outside your folder", "the refusal")
         assert screen_of(app).form.check()[0] == before
 
 
-async def test_a_saved_config_stays_in_the_session_folder_and_arrives_as_a_download(session: Path) -> None:
+async def test_a_saved_config_stays_in_the_session_folder_and_arrives_as_a_download(session: Path,
+                                                                                    notes: Notes) -> None:
     app, sent = served_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await type_into(pilot, app, "hidden", "6")
         await pilot.press("escape", "f10", "ctrl+s")
         await answer_path(pilot, app, "mine.toml")
-        await notified(pilot, app, lambda n: "(downloading)" in n.message, "the saved note")
+        await notified(pilot, notes, lambda n: "(downloading)" in n.message, "the saved note")
         await pilot.press("escape", "ctrl+o")  # and it loads back from the folder
         await answer_path(pilot, app, "mine.toml")
-        await notified(pilot, app, lambda n: n.message.startswith("loaded mine.toml"), "the load")
+        await notified(pilot, notes, lambda n: n.message.startswith("loaded mine.toml"), "the load")
     assert load_config_file(session / "mine.toml") == SMALL.replace(hidden=6)
     ((data, options),) = sent
     assert data == (session / "mine.toml").read_bytes() and options["save_filename"] == "mine.toml"
 
 
-async def test_an_export_arrives_as_a_zip_download(session: Path) -> None:
+async def test_an_export_arrives_as_a_zip_download(session: Path, notes: Notes) -> None:
     app, sent = served_app(autorun=True)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await finish(pilot, app)
         await pilot.press("f4")
         await answer_path(pilot, app, "run1")
-        await notified(pilot, app, lambda n: n.title == "Exported", "the export")
+        await notified(pilot, notes, lambda n: n.title == "Exported", "the export")
     ((data, options),) = sent
     assert options["save_filename"] == "run1.zip" and options["mime_type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(data)) as archive:

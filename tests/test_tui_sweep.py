@@ -14,33 +14,17 @@ from quadtui.core.config import Config, ConfigError
 from quadtui.core.engine import Engine
 from quadtui.core.sweep.spec import parse_sweep_spec
 from quadtui.tui.app import QuadApp
-from quadtui.tui.screens.sweep import SweepDialog, SweepScreen
+from quadtui.tui.screens.sweep import SweepScreen
 from quadtui.tui.widgets.chart import Chart
 from quadtui.tui.widgets.runs_table import RunsTable
 from quadtui.tui.widgets.status import loss_text
-from tests.test_tui import until
+from tests.conftest import finished, open_dialog, until
 
 FAST = Config(epochs=200)
 
 
 def cells(table: DataTable, column: str) -> list[str]:
     return [str(table.get_cell(str(i), column)) for i in range(table.row_count)]
-
-
-async def open_dialog(pilot, app: QuadApp) -> SweepDialog:
-    await until(pilot, lambda: app.train_screen.engine_loaded, "torch")
-    await pilot.press("v")
-    await until(pilot, lambda: isinstance(app.screen, SweepDialog), "the sweep dialog")
-    return app.screen
-
-
-async def finished(pilot, app: QuadApp) -> SweepScreen:
-    await until(pilot, lambda: isinstance(app.screen, SweepScreen), "the sweep screen")
-    screen = app.screen
-    await until(pilot, lambda: screen.worker is not None, "the sweep to start")
-    await screen.worker.wait()
-    await until(pilot, lambda: screen.result is not None, "the sweep's results")
-    return screen
 
 
 async def test_a_sweep_from_the_dialog_matches_single_runs_and_joins_the_runs_table() -> None:

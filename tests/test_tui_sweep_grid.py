@@ -10,8 +10,7 @@ from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.sweep import SweepDialog
 from quadtui.tui.screens.sweep_grid import GridScreen, HeatmapChart
 from quadtui.tui.widgets.chart import FitChart
-from tests.test_tui import notified, until
-from tests.test_tui_sweep import open_dialog
+from tests.conftest import Notes, notified, open_dialog, until
 
 FAST = Config(epochs=200)
 
@@ -44,9 +43,9 @@ async def grid_done(pilot, app: QuadApp) -> GridScreen:
     return screen
 
 
-async def test_a_grid_from_the_dialog_draws_a_heatmap_of_single_run_losses_and_enter_takes_a_cell() -> None:
+async def test_a_grid_from_the_dialog_draws_a_heatmap_of_single_run_losses_and_enter_takes_a_cell(notes: Notes) -> None:
     app = QuadApp(FAST)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await ask(pilot, app, "lr", "0.01,0.03,5", "hidden", "2,8")
         screen = await grid_done(pilot, app)
         members = screen.result.members
@@ -56,7 +55,8 @@ async def test_a_grid_from_the_dialog_draws_a_heatmap_of_single_run_losses_and_e
         assert [m.status for m in members] == ["done"] * 4 + ["diverged"] * 2
 
         picture = screen.heatmap.plain
-        labels = [line.split()[0] for line in picture.splitlines()[2:] if line.split()[:1] in (["0.01"], ["0.03"], ["5"])]
+        rows = picture.splitlines()[2:]
+        labels = [line.split()[0] for line in rows if line.split()[:1] in (["0.01"], ["0.03"], ["5"])]
         assert labels == ["0.01", "0.03", "5"]  # the first setting down (the second across, on top)
         assert picture.splitlines()[1].split() == ["2", "8"]
         for k, member in enumerate(members[:4]):
@@ -82,7 +82,7 @@ async def test_a_grid_from_the_dialog_draws_a_heatmap_of_single_run_losses_and_e
         await until(pilot, lambda: app.screen is app.train_screen, "the main screen")
         values = app.train_screen.form.raw_values()
         assert float(values["lr"]) == 0.03 and int(values["hidden"]) == 8
-        await notified(pilot, app, lambda n: "settings are in the form" in n.message, "the note")
+        await notified(pilot, notes, lambda n: "settings are in the form" in n.message, "the note")
 
 
 async def test_the_dialog_refuses_a_grid_it_cannot_train() -> None:

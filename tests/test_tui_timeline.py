@@ -6,13 +6,13 @@ import numpy as np
 import torch
 
 from quadtui.core.config import Config
-from quadtui.core.timeline import unflatten
 from quadtui.core.model import build_model
+from quadtui.core.timeline import unflatten
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.chart import FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.network import NetworkChart
 from quadtui.tui.widgets.timeline import TimelineBar
-from tests.test_tui import CALM, finish, until
+from tests.conftest import CALM, Notes, finish, notified, until
 
 RUN = Config(epochs=400, hidden=6, layers=2)
 
@@ -39,7 +39,8 @@ async def test_scrubbing_shows_every_chart_at_the_checkpoint_and_end_comes_back(
         await pilot.press("escape", "home")
         await until(pilot, lambda: fit.up_to_date and fit.snapshot.epoch == 0, "the fit at epoch 0")
         assert screen.travel == 0 and fit.snapshot.epoch == neuron.snapshot.epoch == 0
-        np.testing.assert_array_equal(fit.snapshot.prediction, prediction_with(RUN, timeline.rows[0], fit.snapshot.grid))
+        first = prediction_with(RUN, timeline.rows[0], fit.snapshot.grid)
+        np.testing.assert_array_equal(fit.snapshot.prediction, first)
         assert loss.mark == 0 and loss.snapshot is screen.last  # the whole loss curve, its epoch marked
         assert loss.border_title.startswith("loss · ") and loss.border_title.endswith(" · ◆ epoch 0")
         await until(pilot, lambda: loss.up_to_date and loss.plain != unmarked, "the loss chart's mark")
@@ -103,8 +104,8 @@ async def test_a_running_run_goes_on_while_the_charts_look_back() -> None:
         await until(pilot, lambda: fit.snapshot is screen.last and fit.snapshot.epoch > now + 30, "following again")
 
 
-async def test_time_travel_keys_without_a_run_say_so() -> None:
+async def test_time_travel_keys_without_a_run_say_so(notes: Notes) -> None:
     app = QuadApp(RUN)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), message_hook=notes) as pilot:
         await pilot.press("ctrl+b", "home")  # the form hidden: the keys reach the screen
-        await until(pilot, lambda: any("No checkpoints yet" in n.message for n in app._notifications), "a note")
+        await notified(pilot, notes, lambda n: "No checkpoints yet" in n.message, "a note")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 GLYPHS = [" "] + [chr(0x2800 + code) for code in range(1, 256)]  # code 0 (no dot) as a plain space
 #: braille dot bits by [dot row][dot column] within a cell (Unicode's numbering)
@@ -32,7 +33,8 @@ def curves(x: np.ndarray, ys: np.ndarray, x_lo: float, x_hi: float, y_lo: np.nda
     top = np.floor(np.minimum(r, np.minimum((r + prev) / 2, (r + nxt) / 2)) + 0.5)
     bottom = np.floor(np.maximum(r, np.maximum((r + prev) / 2, (r + nxt) / 2)) + 0.5)
     index = np.arange(depth)[None, :, None]
-    return (index >= top[:, None, :]) & (index <= bottom[:, None, :]) & ok[:, None, :]
+    dots: NDArray[np.bool_] = (index >= top[:, None, :]) & (index <= bottom[:, None, :]) & ok[:, None, :]
+    return dots
 
 
 def _shift(a: np.ndarray, by: int, fill: object) -> np.ndarray:
@@ -50,4 +52,5 @@ def _shift(a: np.ndarray, by: int, fill: object) -> np.ndarray:
 def cells(dots: np.ndarray, rows: int, w: int) -> np.ndarray:
     """Braille code points (minus U+2800) of each cell: (k, rows, w)."""
     k = dots.shape[0]
-    return (dots.reshape(k, rows, 4, w, 2) * _BITS[None, None, :, None, :]).sum(axis=(2, 4))
+    codes: NDArray[np.int64] = (dots.reshape(k, rows, 4, w, 2) * _BITS[None, None, :, None, :]).sum(axis=(2, 4))
+    return codes

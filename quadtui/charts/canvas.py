@@ -16,8 +16,9 @@ import functools
 import inspect
 import math
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -150,10 +151,11 @@ def _draw(chart: Chart, width: int, height: int, theme: ChartTheme, header: bool
     fig.ruler("y").ticks(*yticks)
     if header:
         fig.title(_title(chart, drawn, width, theme, colorize, pixel))
-    return fig.build().string(colorless=not theme.color)
+    text: str = fig.build().string(colorless=not theme.color)
+    return text
 
 
-def _add_trace(fig, trace: Trace, chart: Chart, theme: ChartTheme, marker, pixel) -> bool:
+def _add_trace(fig: Any, trace: Trace, chart: Chart, theme: ChartTheme, marker: Any, pixel: Any) -> bool:
     """Draw ``trace``; False when it has no finite point."""
     x = np.asarray(trace.x, dtype=np.float64).ravel()
     y = np.asarray(trace.y, dtype=np.float64).ravel()
@@ -181,10 +183,11 @@ def _add_trace(fig, trace: Trace, chart: Chart, theme: ChartTheme, marker, pixel
 
 def _clip(values: np.ndarray, axis: Axis) -> np.ndarray:
     span = (axis.hi - axis.lo) or 1.0
-    return np.clip(values, axis.lo - 8 * span, axis.hi + 8 * span)
+    clipped: np.ndarray = np.clip(values, axis.lo - 8 * span, axis.hi + 8 * span)
+    return clipped
 
 
-def _signal(fig, x: list[float], y: list[float], style):
+def _signal(fig: Any, x: list[float], y: list[float], style: Any) -> Any:
     """``fig.signal(x, y, marker=style)``, minus a Python copy of the marker per point
     (the C kernel copies it anyway): a third of the cost of a long line.  Falls back to
     the public call if plotext's internals move."""
@@ -200,11 +203,11 @@ def _signal(fig, x: list[float], y: list[float], style):
         return fig.signal(x, y, marker=style)
 
 
-def _register(fig, signal) -> None:
+def _register(fig: Any, signal: Any) -> None:
     """``fig.draw(signal)`` without its per-point scan for colours to retire from the
     automatic colour cycle (we colour every trace ourselves): that scan is half the cost
     of a long line.  Falls back to ``draw`` if plotext's internals move."""
-    signals = getattr(fig, "_signals", None)
+    signals: Any = getattr(fig, "_signals", None)
     if callable(getattr(signals, "_add", None)):
         signals._add(signal)
     else:
@@ -224,7 +227,7 @@ class LegendEntry:
 def legend_entries(traces: Sequence[Trace], drawn: Sequence[bool] | None = None) -> list[LegendEntry]:
     """The labelled traces (those drawn, when ``drawn`` says), by rank, then the top-most (drawn last) first."""
     shown = list(zip(traces, drawn if drawn is not None else [True] * len(traces)))
-    ordered = sorted(shown[::-1], key=lambda e: e[0].rank)  # sorted is stable: ties stay top-most first
+    ordered = sorted(shown[::-1], key=lambda e: e[0].rank)  # noqa: C415  (sorted is stable: ties stay top-most first)
     return [LegendEntry(_key(trace), trace.label, trace.color, trace.short)
             for trace, ok in ordered if trace.label and ok]
 
@@ -260,7 +263,7 @@ def legend_line(entries: Sequence[LegendEntry], budget: int) -> list[LegendEntry
     return (short if short[2] < long[2] else long)[1]
 
 
-def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, colorize, pixel):
+def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, colorize: Any, pixel: Any) -> Any:
     """The title, then a one-line legend (key glyph + label) for as many traces as fit.
 
     Entries run by rank, then from the top-most trace (drawn last) down, so the main series
@@ -271,14 +274,17 @@ def _title(chart: Chart, drawn: list[bool], width: int, theme: ChartTheme, color
     fg = pixel(foreground=theme.foreground) if theme.color and theme.foreground else pixel()
     entries = legend_entries(chart.traces, drawn)
     # the long title and labels; then, while entries are left out, the short title; then short labels
-    tries = [(chart.title, False)] + ([(chart.short_title, False), (chart.short_title, True)] if chart.short_title else [])
-    best = None
+    tries = [(chart.title, False)] + (
+        [(chart.short_title, False), (chart.short_title, True)] if chart.short_title else []
+    )
+    best: tuple[str, list[LegendEntry], int] | None = None
     for text, short in tries:
         made = legend_within(entries, width - 2, text, short)
         if best is None or made[2] < best[2]:
             best = made
         if not made[2]:
             break
+    assert best is not None  # there is always a first try
     title, legend, _ = best
     out = colorize(title, fg).matrix()
     for entry in legend:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from quadtui.charts.canvas import Chart, LegendEntry, Trace, legend_entries, never_raises, render
-from quadtui.charts.units import hidden_layers, knockout
 from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis, fmt_number
 from quadtui.charts.titles import fit_title, neuron_title
+from quadtui.charts.units import hidden_layers, knockout
 
 if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot

@@ -11,7 +11,7 @@ exactly ``height`` lines of ``width`` cells.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from quadtui.charts.text import clip
 from quadtui.charts.theme import RGB, ChartTheme, mix

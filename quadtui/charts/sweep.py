@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -51,8 +51,8 @@ def sweep_legend(param: str, values: Sequence[float], final_losses: Sequence[flo
 def _spec(param: str, values: Sequence[float], final_losses: Sequence[float | None], theme: ChartTheme,
           log_x: bool) -> Chart:
     name = str(param) or "value"
-    pairs = [(_number(v), _number(loss)) for v, loss in zip(values, final_losses)]
-    pairs = [(v, loss) for v, loss in pairs if v is not None and math.isfinite(v) and (v > 0 or not log_x)]
+    numbers = [(_number(v), _number(loss)) for v, loss in zip(values, final_losses)]
+    pairs = [(v, loss) for v, loss in numbers if v is not None and math.isfinite(v) and (v > 0 or not log_x)]
     if not pairs:
         return Chart(f"final loss by {name}", note="no results yet")
     pairs.sort(key=lambda p: p[0])

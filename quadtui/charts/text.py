@@ -57,7 +57,8 @@ def _fit_line(line: str, width: int) -> str:
         return line
     if size < width:
         return line + " " * (width - size)
-    out, used, pos = [], 0, 0
+    out: list[str] = []
+    used, pos = 0, 0
     for match in _ESCAPE.finditer(line):
         used = _take(line[pos : match.start()], width, used, out)
         out.append(match.group())

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 RGB = tuple[int, int, int]
 
@@ -96,7 +96,7 @@ def parse_hex(text: object) -> RGB | None:
     """``"#1e1e1e"``, ``"1e1e1e"``, ``"#abc"`` or ``"#rrggbbaa"`` to RGB; anything else to None."""
     if isinstance(text, (tuple, list)) and len(text) == 3:
         try:
-            return _clamp(tuple(int(c) for c in text))  # type: ignore[arg-type]
+            return _clamp(tuple(int(c) for c in text))
         except (TypeError, ValueError):
             return None
     if not isinstance(text, str):

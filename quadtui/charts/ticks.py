@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable
 
 from quadtui.charts.text import cell_width
 
@@ -43,7 +43,7 @@ def axis_ticks(axis: Axis, cells: int, label_cells: float | None = None) -> tupl
 
     def inside(ticks: _Ticks) -> _Ticks:
         """Without the end labels that would stick out past the plot (or the y labels on the left)."""
-        if not horizontal:
+        if label_cells is None:  # not horizontal
             return ticks
         first, last = 0, len(ticks.positions)
         while last > first and _place(ticks.positions[last - 1], lo, hi, cells) + ticks.width(last - 1) / 2 > cells:
@@ -81,7 +81,8 @@ class _Ticks:
     __slots__ = ("positions", "_label", "_labels")
 
     def __init__(self, positions: list[float], label: Callable[[float], str]) -> None:
-        self.positions, self._label, self._labels = positions, label, None
+        self.positions, self._label = positions, label
+        self._labels: list[str] | None = None
 
     def labels(self) -> list[str]:
         if self._labels is None:
@@ -128,7 +129,7 @@ def _linear_candidates(lo: float, hi: float, integer: bool) -> list[_Ticks]:
 def _log_candidates(lo: float, hi: float, integer: bool) -> list[_Ticks]:
     """Round values on a log10 axis [lo, hi]: every n-th decade, then 1-3 and 1-2-5 steps,
     then (for a range under two decades) evenly spaced round values."""
-    out = []
+    out: list[Sequence[float]] = []
     decades = list(range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1))
     for every in (50, 20, 10, 5, 4, 3, 2, 1):
         picked = [d for d in decades if d % every == 0]
@@ -137,15 +138,19 @@ def _log_candidates(lo: float, hi: float, integer: bool) -> list[_Ticks]:
     for mantissas in ((1, 3), (1, 2, 5)):
         values = [m * 10.0**k for k in range(math.floor(lo), math.ceil(hi) + 1) for m in mantissas]
         out.append([math.log10(v) for v in values if lo - 1e-9 <= math.log10(v) <= hi + 1e-9])
-    found = [_Ticks([float(p) for p in c], lambda p: fmt_number(10.0**p, integer=integer)) for c in out if c]
+    found = [_Ticks([float(p) for p in c], _log_label(integer)) for c in out if c]
     if hi - lo < 2:
         for linear in _linear_candidates(10**lo, 10**hi, integer):
             positions = linear.positions
             if len(positions) > 1 and positions[0] > 0:
                 step = positions[1] - positions[0]
-                found.append(_Ticks([math.log10(v) for v in positions],
-                                    lambda p, step=step: fmt_number(10.0**p, step=step, integer=integer)))
+                found.append(_Ticks([math.log10(v) for v in positions], _log_label(integer, step)))
     return [c for c in found if len(c.positions) <= MAX_CANDIDATE]
+
+
+def _log_label(integer: bool, step: float | None = None) -> Callable[[float], str]:
+    """The label of a position on a log10 axis: the number it stands for."""
+    return lambda p: fmt_number(10.0**p, step=step, integer=integer)
 
 
 def nice_ticks(lo: float, hi: float, most: int, integer: bool = False) -> list[float]:
@@ -173,12 +178,12 @@ def log_ticks(lo: float, hi: float, most: int) -> tuple[list[float], list[str]]:
         picked = [d for d in decades if d % step == 0] or decades[:1]
         return [float(d) for d in picked], [fmt_number(10.0**d) for d in picked]
     values = [m * 10.0**k for k in range(math.floor(lo), math.ceil(hi) + 1) for m in (1, 2, 5)]
-    picked = [v for v in values if lo - 1e-9 <= math.log10(v) <= hi + 1e-9]
-    if not 2 <= len(picked) <= most:  # a narrow range: round values, evenly spaced
+    inside = [v for v in values if lo - 1e-9 <= math.log10(v) <= hi + 1e-9]
+    if not 2 <= len(inside) <= most:  # a narrow range: round values, evenly spaced
         linear = [v for v in nice_ticks(10**lo, 10**hi, most) if v > 0]
-        step = linear[1] - linear[0] if len(linear) > 1 else None
-        return [math.log10(v) for v in linear], [fmt_number(v, step=step) for v in linear]
-    return [math.log10(v) for v in picked], [fmt_number(v) for v in picked]
+        spacing = linear[1] - linear[0] if len(linear) > 1 else None
+        return [math.log10(v) for v in linear], [fmt_number(v, step=spacing) for v in linear]
+    return [math.log10(v) for v in inside], [fmt_number(v) for v in inside]
 
 
 def fmt_number(value: float, step: float | None = None, integer: bool = False) -> str:
@@ -205,7 +210,8 @@ def fmt_number(value: float, step: float | None = None, integer: bool = False) -
 
 
 def _mantissa(step: float) -> float:
-    return round(step / 10 ** math.floor(math.log10(step)), 6)
+    decade: float = 10 ** math.floor(math.log10(step))
+    return round(step / decade, 6)
 
 
 def _trim(number: str) -> str:

@@ -4,10 +4,12 @@ and what it adds to the output.  Plain numpy on a snapshot; no drawing here."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot
@@ -69,16 +71,18 @@ def knockout(snap: Snapshot, layer: int, unit: int) -> np.ndarray | None:
             for k in range(layer, len(acts)):  # the hidden layers above
                 h = function(h @ params[2 * k].T + params[2 * k + 1])
             outputs.append((h @ params[-2].T + params[-1]).ravel())
-    return outputs[0] - outputs[1]
+    effect: NDArray[np.float64] = outputs[0] - outputs[1]
+    return effect
 
 
-def _gelu(z: np.ndarray) -> np.ndarray:
+def _gelu(z: NDArray[np.float64]) -> NDArray[np.float64]:
     erf = np.frompyfunc(math.erf, 1, 1)
-    return 0.5 * z * (1.0 + erf(z / math.sqrt(2.0)).astype(np.float64))
+    exact = cast("NDArray[np.object_]", erf(z / math.sqrt(2.0)))  # an array in, an array out
+    return 0.5 * z * (1.0 + exact.astype(np.float64))
 
 
 #: the activations in numpy (float64), as torch defines them
-_NUMPY_ACTIVATIONS = {
+_NUMPY_ACTIVATIONS: dict[str, Callable[[NDArray[np.float64]], NDArray[np.float64]]] = {
     "relu": lambda z: np.maximum(z, 0.0),
     "tanh": np.tanh,
     "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(z / 2.0)),
@@ -143,7 +147,7 @@ def _zeros(x: np.ndarray, z: np.ndarray) -> list[tuple[float, ...]]:
         t = np.where(a == 0, 0.0, a / (a - b))
     at = x[:-1, None] + t * (x[1:] - x[:-1])[:, None]
     rows, cols = np.nonzero(cross)
-    for r, c, value in zip(rows.tolist(), cols.tolist(), at[rows, cols].tolist()):
+    for c, value in zip(cols.tolist(), at[rows, cols].tolist()):
         found[c].append(value)
     for c in np.flatnonzero(z[-1] == 0).tolist():
         found[c].append(float(x[-1]))

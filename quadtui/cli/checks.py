@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from quadtui.core.control import DEFAULT_SPEED
 from quadtui.core.config import FIELDS, Config, ConfigError, shown
+from quadtui.core.control import DEFAULT_SPEED
 from quadtui.core.lesson import Lesson, load_lesson
 from quadtui.core.tomlio import ConfigFileError, load_config_file
 
@@ -193,7 +193,7 @@ def parse_speed(raw: str | None) -> float | None:
     return int(speed) if speed.is_integer() else speed
 
 
-def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, "Estimate | None"]:
+def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, Estimate | None]:
     """The memory budget (bytes) and the run's or sweep's estimate; over the budget is a UsageError.
 
     No torch: the estimate comes from the config alone (quadtui.core.budget).
@@ -221,7 +221,7 @@ def check_budget(args: argparse.Namespace, config: Config) -> tuple[int, "Estima
     return limit, need
 
 
-def parse_serve_options(args: argparse.Namespace) -> dict[str, object]:
+def parse_serve_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``--serve`` options (port, sessions, public URL, folder, reload grace) as ``serve()`` takes them."""
     from quadtui.cli import serve
 
@@ -237,7 +237,7 @@ def parse_serve_options(args: argparse.Namespace) -> dict[str, object]:
         raise UsageError(str(exc)) from None
 
 
-def check_grid(args: argparse.Namespace, specs: list[str], config: Config) -> "Estimate":
+def check_grid(args: argparse.Namespace, specs: list[str], config: Config) -> Estimate:
     """Two ``--sweep``: parsed (each pair a valid config) and within the memory budget."""
     from quadtui.core import budget
     from quadtui.core.sweep.grid import grid_estimate, parse_grid_specs

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from quadtui.cli.checks import UsageError
 
 if TYPE_CHECKING:
-    from quadtui.core.engine import Snapshot
+    from quadtui.core.snapshot import Snapshot
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -75,7 +75,7 @@ def print_board(folder: Path) -> int:
     return EXIT_OK
 
 
-def post_snapshot(folder: Path, snap: "Snapshot", lesson: str | None) -> bool:
+def post_snapshot(folder: Path, snap: Snapshot, lesson: str | None) -> bool:
     """Post a headless run's final snapshot; a failure is one line on stderr (False)."""
     from quadtui.core.classroom import ClassError, ClassWriter, make_post
 

@@ -25,9 +25,10 @@ def run_headless(
     """
     from rich.progress import MofNCompleteColumn, TextColumn
 
-    from quadtui.core.engine import Engine, Status
-    from quadtui.core.threads import set_threads
     from quadtui.cli.terminal import finish_or_stop, interruptible, stderr_progress
+    from quadtui.core.engine import Engine
+    from quadtui.core.snapshot import Status
+    from quadtui.core.threads import set_threads
 
     set_threads(threads)
     with interruptible() as cancel:
@@ -46,7 +47,7 @@ def run_headless(
                 progress.update(task, completed=snap.epoch, loss=f"{loss:.6g}" if loss is not None else "-")
 
             ended, snap = finish_or_stop(lambda: engine.run(cancel=cancel, on_snapshot=show, interval=0.1), cancel)
-    if not ended:  # stopped deep inside a long epoch: the last state shown is the run's result
+    if not ended or snap is None:  # stopped deep inside a long epoch: the last state shown is the run's result
         snap = dataclasses.replace(shown[0], status=Status.STOPPED)
     if cancel.is_set():
         print(f"quadtui: stopped by {cancel.reason} at epoch {snap.epoch}", file=sys.stderr)

@@ -11,7 +11,8 @@ import asyncio
 import errno
 import os
 import sys
-from typing import TYPE_CHECKING, NoReturn, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from quadtui import __version__
 from quadtui.cli.checks import (
@@ -32,8 +33,8 @@ from quadtui.cli.checks import (
 )
 from quadtui.cli.classroom import check_class
 from quadtui.core.config import DEFAULT, FIELDS, shorten
-from quadtui.core.lesson import shipped_lessons
 from quadtui.core.control import DEFAULT_SPEED
+from quadtui.core.lesson import shipped_lessons
 
 if TYPE_CHECKING:
     from quadtui.core.budget import Estimate
@@ -248,8 +249,8 @@ def _main(argv: list[str]) -> int:
 
         return run_headless(config, threads=threads, as_json=args.json, export=args.export,
                             class_dir=class_dir, lesson=lesson.name if lesson else None)
-    from quadtui.served import remove_temporary_folder
     from quadtui.cli.terminal import missing_terminal
+    from quadtui.served import remove_temporary_folder
 
     problem = missing_terminal()
     if problem is not None:
@@ -257,7 +258,7 @@ def _main(argv: list[str]) -> int:
         return EXIT_USAGE
     from quadtui.tui.app import QuadApp
 
-    extra: dict[str, object] = {}
+    extra: dict[str, Any] = {}
     if lesson is not None:
         extra["lesson"] = lesson
     if grid is not None:
@@ -289,7 +290,7 @@ def _sweeps(given: list[str] | None) -> tuple[str | None, list[str] | None]:
     return given[0], (given if len(given) == 2 else None)
 
 
-def _warn_if_slow(need: "Estimate") -> None:
+def _warn_if_slow(need: Estimate) -> None:
     """One line on stderr, before a run whose epochs may take more than a minute."""
     from quadtui.core.budget import slow_warning
 
@@ -320,4 +321,6 @@ def entry() -> NoReturn:
     os._exit(code)
 
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "entry", "flag", "main", "parse_config"]
+__all__ = [
+    "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "entry", "flag", "main", "parse_config"
+]

@@ -14,8 +14,8 @@ import os
 import re
 import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 from urllib.parse import urlsplit
 
 DEFAULT_HOST = "127.0.0.1"
@@ -139,7 +139,7 @@ def is_loopback(host: str) -> bool:
     except ValueError:
         pass
     try:
-        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        found = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
     except (OSError, UnicodeError):
         return False
     return bool(found) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in found)
@@ -188,7 +188,7 @@ def listening_addresses(host: str) -> list[str]:
                 found = []
     else:
         try:
-            found = sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
+            found = sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
         except (OSError, UnicodeError):
             found = [host]
     unique = list(dict.fromkeys(found))

@@ -6,13 +6,14 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from quadtui.core.process import yield_cpu
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
+    from rich.progress import Progress, ProgressColumn
 
 T = TypeVar("T")
 
@@ -107,7 +108,7 @@ def finish_or_stop(work: Callable[[], T], stop: threading.Event, grace: float | 
     return True, outcome["result"]
 
 
-def stderr_progress(*columns: object) -> "Progress":
+def stderr_progress(*columns: str | ProgressColumn) -> Progress:
     """A transient progress bar on stderr, drawn only when stderr is a terminal."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TimeRemainingColumn

@@ -29,8 +29,9 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from quadtui.core.config import Config
 
@@ -119,13 +120,13 @@ def default_budget() -> int:
     return DEFAULT_CAP if total is None else min(int(total * DEFAULT_SHARE), DEFAULT_CAP)
 
 
-def memory_budget(flag_value: str | None = None, environ: dict[str, str] | None = None) -> tuple[int, str]:
+def memory_budget(flag_value: str | None = None, environ: Mapping[str, str] | None = None) -> tuple[int, str]:
     """(bytes, where it came from): ``--max-memory``, else ``$QUADTUI_MAX_MEMORY``, else the default.
 
     ValueError names the flag or variable and what is allowed.
     """
-    environ = os.environ if environ is None else environ  # type: ignore[assignment]
-    for source, raw in (("--max-memory", flag_value), (MEMORY_ENV, environ.get(MEMORY_ENV))):
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    for source, raw in (("--max-memory", flag_value), (MEMORY_ENV, env.get(MEMORY_ENV))):
         if raw is None or (source == MEMORY_ENV and not raw.strip()):
             continue
         try:
@@ -201,7 +202,7 @@ def seconds_per_epoch(config: Config) -> float:
 
 
 # -- sweeps ----------------------------------------------------------------------------------------------
-def wide_key(config: Config) -> tuple | None:
+def wide_key(config: Config) -> tuple[object, ...] | None:
     """sweep.layout.wide_key, where torch's vector width is not known: smooth activations count as batched
     (the larger estimate)."""
     if config.layers != 1 or any(rows % 4 for rows in step_sizes(config)):
@@ -213,7 +214,7 @@ def wide_key(config: Config) -> tuple | None:
     return ("wide", config.activation, config.optimizer, config.samples, config.batch_size, config.seed)
 
 
-def group_key(config: Config) -> tuple | None:
+def group_key(config: Config) -> tuple[object, ...] | None:
     """sweep.batched.group_key."""
     if not config.full_batch or config.activation not in EXACT_ACTIVATIONS or config.samples % 4:
         return None
@@ -222,7 +223,7 @@ def group_key(config: Config) -> tuple | None:
 
 def sweep_groups(configs: Sequence[Config]) -> list[list[int]]:
     """Which members train together (sweep._groups)."""
-    groups: dict[tuple, list[int]] = {}
+    groups: dict[tuple[object, ...], list[int]] = {}
     for k, c in enumerate(configs):
         groups.setdefault(wide_key(c) or group_key(c) or ("alone", k), []).append(k)
     return list(groups.values())

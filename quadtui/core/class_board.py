@@ -28,7 +28,8 @@ from quadtui.core.class_entry import LIST_QUERY, BoardEntry, clean_text, entry_m
 from quadtui.core.classroom import APP_ID, DB_NAME, from_blob, user_name
 
 _RANKS = "SELECT ifnull(eval_loss + 0.0, 9e999), -finished_at, CAST(id AS INTEGER), ? FROM runs"
-Rank = tuple  # (eval loss or inf, -finished_at, id, file number): sorts best first, newest first
+#: (eval loss or inf, -finished_at, id, file number): sorts best first, newest first
+Rank = tuple[float, float, int, int]
 
 
 @dataclass
@@ -90,9 +91,9 @@ class ClassBoard:
         try:
             names = sorted(os.listdir(self.folder))
         except OSError as exc:
-            problem = f"{self.folder}: {exc.strerror or exc}"
-            changed = self.skipped != [problem] or bool(self.ranks)
-            self._files, self._numbered, self.ranks, self.skipped = {}, {}, [], [problem]
+            unreadable = f"{self.folder}: {exc.strerror or exc}"
+            changed = self.skipped != [unreadable] or bool(self.ranks)
+            self._files, self._numbered, self.ranks, self.skipped = {}, {}, [], [unreadable]
             self.version += changed
             return changed
         for name in names:

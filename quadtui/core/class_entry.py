@@ -82,8 +82,8 @@ def time_text(form: str, seconds: float, utc: bool = False) -> str:
 #: Texts (lesson, config) are checked when shown (the table shows only the best few hundred).
 LIST_QUERY = (
     "SELECT ifnull(eval_loss + 0.0, 9e999), -finished_at, ?, CAST(id AS INTEGER), finished_at + 0.0, "
-    "CASE WHEN status IN ('done', 'diverged', 'stopped') THEN status ELSE '?' END, max(CAST(epochs_run AS INTEGER), 0), "
-    "final_loss + 0.0, eval_loss + 0.0, lesson, config, ? FROM runs"
+    "CASE WHEN status IN ('done', 'diverged', 'stopped') THEN status ELSE '?' END, "
+    "max(CAST(epochs_run AS INTEGER), 0), final_loss + 0.0, eval_loss + 0.0, lesson, config, ? FROM runs"
 )
 _lessons: dict[object, str] = {}
 

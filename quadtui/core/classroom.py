@@ -88,10 +88,10 @@ class ClassPost:
 
 
 def make_post(
-    config: "Config",
+    config: Config,
     status: str,
     epochs_run: int,
-    history: "LossHistory",
+    history: LossHistory,
     grid: np.ndarray,
     prediction: np.ndarray,
     final_loss: float | None,
@@ -134,7 +134,9 @@ def check_folder(folder: Path) -> None:
     try:
         info = os.stat(folder)
     except FileNotFoundError:
-        raise ClassError(f"{folder}: no such folder (a teacher makes it with: quadtui --class {folder} --init)") from None
+        raise ClassError(
+            f"{folder}: no such folder (a teacher makes it with: quadtui --class {folder} --init)"
+        ) from None
     except OSError as exc:
         raise ClassError(f"{folder}: {exc.strerror}") from None
     if not stat.S_ISDIR(info.st_mode):

@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from decimal import Decimal
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, Sequence, TypeVar
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from quadtui.core import expr
 
@@ -175,7 +176,9 @@ class Config:
         if lo >= hi:
             raise ConfigError("view_max", hi, f"a number greater than the view's lower end ({lo:g})")
         if self.batch_size is not None and self.batch_size > self.samples:
-            raise ConfigError("batch_size", self.batch_size, f"'full' or a whole number from 1 to {self.samples} (samples)")
+            raise ConfigError(
+                "batch_size", self.batch_size, f"'full' or a whole number from 1 to {self.samples} (samples)"
+            )
         object.__setattr__(self, "target", _check_target(self.target, self.x_min, self.x_max))
         _check_target_on_data(self.target, self.x_min, self.x_max, self.seed, self.samples)
 
@@ -190,7 +193,7 @@ class Config:
     def full_batch(self) -> bool:
         return self.batch_size is None or self.batch_size >= self.samples
 
-    def replace(self, **changes: Any) -> "Config":
+    def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -200,12 +203,12 @@ class Config:
         """The fields as ``--json`` prints them: a full batch is ``"full"``, as in the flags and TOML."""
         return {name: json_value(name, value) for name, value in self.to_dict().items()}
 
-    def diff(self, other: "Config") -> dict[str, Any]:
+    def diff(self, other: Config) -> dict[str, Any]:
         """Fields whose value in ``self`` differs from ``other``."""
         return {k: v for k, v in self.to_dict().items() if getattr(other, k) != v}
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], base: "Config | None" = None) -> "Config":
+    def from_mapping(cls, values: Mapping[str, Any], base: Config | None = None) -> Config:
         """Build a config from loosely typed values (strings from a form or a file).
 
         A rule between two fields (``x_min < x_max``, ``batch_size <= samples``)
@@ -334,12 +337,12 @@ def _in_range(number: float, spec: Spec) -> bool:
 TARGET_LIMIT = 1e12  # shown as "1e+12"
 
 
-def probe_points(x_min: float, x_max: float) -> "np.ndarray":
+def probe_points(x_min: float, x_max: float) -> np.ndarray:
     """Where a target is checked: a fine grid plus the points where poles usually sit
     (0, whole numbers, multiples of pi/2), so ``1/x`` or ``tan(x)`` on any range is caught."""
     import numpy as np
 
-    specials = [np.arange(math.ceil(x_min), math.floor(x_max) + 1, dtype=np.float64)]
+    specials: list[np.ndarray] = [np.arange(math.ceil(x_min), math.floor(x_max) + 1, dtype=np.float64)]
     half_pi = math.pi / 2
     specials.append(np.arange(math.ceil(x_min / half_pi), math.floor(x_max / half_pi) + 1) * half_pi)
     points = np.concatenate([np.linspace(x_min, x_max, 1001), *specials])
@@ -384,7 +387,7 @@ def _check_target_on_data(text: str, x_min: float, x_max: float, seed: int, samp
     _refuse_non_finite(parsed, eval_x(x_min, x_max), x_min, x_max, "the evaluation grid's ")
 
 
-def _refuse_non_finite(parsed: expr.Expression, x: "np.ndarray", x_min: float, x_max: float, what: str) -> None:
+def _refuse_non_finite(parsed: expr.Expression, x: np.ndarray, x_min: float, x_max: float, what: str) -> None:
     import numpy as np
 
     y = parsed(x)

@@ -1,4 +1,4 @@
-"""Requests from a UI to a running training loop: pause, step, speed, learning rate.
+"""Requests from a UI to a running training loop: pause, step, speed, learning rate, weights set by hand.
 
 Torch-free, so a UI can build one before torch has loaded.
 """
@@ -6,7 +6,7 @@ Torch-free, so a UI can build one before torch has loaded.
 from __future__ import annotations
 
 import threading
-
+from collections.abc import Sequence
 
 #: the app's pace in epochs per second: the notebook's 5,000 epochs draw in about 5 s (None would be full speed)
 DEFAULT_SPEED = 1000
@@ -25,6 +25,7 @@ class Control:
         self.speed = speed
         self._steps = 0
         self._lr: float | None = None
+        self._edits: list[tuple[str, tuple[int, ...], float]] = []
 
     def _poke(self) -> None:
         self.wake.set()
@@ -52,6 +53,17 @@ class Control:
         with self._lock:
             self._lr = lr
         self._poke()
+
+    def set_weights(self, changes: Sequence[tuple[str, tuple[int, ...], float]]) -> None:
+        """Set parameters by hand, (name, index, value) each (see quadtui.core.hand_edit), at the next epoch."""
+        with self._lock:
+            self._edits.extend(changes)
+        self._poke()
+
+    def take_edits(self) -> list[tuple[str, tuple[int, ...], float]]:
+        with self._lock:
+            edits, self._edits = self._edits, []
+            return edits
 
     def take_steps(self, most: int) -> int:
         with self._lock:

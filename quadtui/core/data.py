@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -56,7 +56,7 @@ def make_datasets(configs: Sequence[Config]) -> list[Dataset]:
     return built_once(configs, _data_key, make_dataset)
 
 
-def _data_key(config: Config) -> tuple:
+def _data_key(config: Config) -> tuple[object, ...]:
     """Every field :func:`make_dataset` reads."""
     return (config.seed, config.samples, config.x_min, config.x_max, config.target, config.noise, config.view)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,6 +26,9 @@ from quadtui.core.model import build_model
 from quadtui.core.shuffle import EpochShuffle
 from quadtui.core.snapshot import CancelFlag, Snapshot, Status, new_run_id
 from quadtui.core.timeline import Timeline, affordable, dead_samples
+
+if TYPE_CHECKING:
+    from quadtui.core.hand_edit import Change, WeightEdit
 
 EVAL_POINTS = 1000  # at most about this many eval-loss samples per run
 
@@ -58,6 +62,7 @@ class Engine:
         self._evals = 0
         self.epoch = 0
         self.lr_schedule: tuple[tuple[int, float], ...] = ()
+        self.weight_edits: tuple[WeightEdit, ...] = ()
         self.status = Status.READY
         self.diverged_at: int | None = None
         self.error: str | None = None
@@ -87,6 +92,13 @@ class Engine:
             self.lr_schedule = tuple(kept) if len(kept) > 1 else ()
         self.net.optimizer.lr = lr
         self.config = self.config.replace(lr=lr)
+
+    def set_weights(self, changes: Sequence[Change]) -> None:
+        """Set parameters by hand, (name, index, value) each, from the next epoch on, without a reset
+        (kept in ``weight_edits``; the optimizer's state, e.g. Adam's moments, stays as it is)."""
+        from quadtui.core.hand_edit import apply_edits
+
+        self.weight_edits += apply_edits(self.net.params, changes, self.epoch)
 
     @property
     def remaining(self) -> int:
@@ -244,19 +256,24 @@ class Engine:
             if cancel.is_set():
                 self.status = Status.STOPPED
                 break
+            paused = control.paused  # read first: weights set and then resumed are set before training on
             lr = control.take_lr()
             if lr is not None:
                 self.set_lr(lr)
                 last_emit = 0.0
+            edits = control.take_edits()
+            if edits:
+                self.set_weights(edits)
+                last_emit = 0.0
             speed = control.speed
             # full speed: chunks of about 10 ms; a set speed: one interval's worth of epochs
             n = min(self.remaining, chunk if speed is None else max(1, int(speed * interval)))
-            if control.paused:
+            if paused:
                 n = control.take_steps(n)  # the rest of a big step stays queued
                 if n == 0:
                     clock()
                     stretch = None  # the stopwatch stops while paused
-                    if not shown_paused or lr is not None:
+                    if not shown_paused or lr is not None or edits:
                         self.status = Status.PAUSED
                         shown_paused = True
                         if on_snapshot:
@@ -279,7 +296,8 @@ class Engine:
             if on_progress:
                 on_progress(self.epoch)
             now = time.perf_counter()
-            if on_snapshot and (now - last_emit >= interval or control.paused or speed is not None):
+            due = now - last_emit >= interval or control.paused or speed is not None
+            if on_snapshot and due and not self.finished:  # a finished run's state is sent once, below
                 on_snapshot(self.snapshot())
                 last_emit = now
         clock()
@@ -319,6 +337,7 @@ class Engine:
             error=self.error,
             weights=tuple(p.numpy().copy() for p in self.net.params),
             lr_schedule=self.lr_schedule,
+            weight_edits=self.weight_edits,
             layers=layers,
             dead=self._dead_units(),
             timeline=self.timeline.frozen(),

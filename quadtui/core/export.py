@@ -10,8 +10,13 @@ The folder holds
 * ``fit.csv`` — ``x,target,prediction,h0..`` on the chart grid (``h*``: the hidden units;
   with more than one hidden layer ``l1_h0..,l2_h0..``: every layer's),
 * ``model.pt`` — the trained ``state_dict`` (``nn.Sequential`` as in ``train.py``),
-* ``train.py`` — the standalone script that trains the same run (learning-rate changes included)
-  for the epochs run, so it ends with the weights in ``model.pt``,
+* ``timeline.pt`` — the run's checkpoints (time travel): ``{"epochs": [e, ...], "states":
+  [state_dict, ...]}``, each state the network before the update of epoch ``e`` (numbered as
+  ``loss.csv`` numbers its rows), so that in a full-batch run its MSE on the training samples is
+  that row's ``train_loss``, bit for bit (with mini-batches the row is the mean over the epoch's
+  batches, taken as the weights move); the trained network is ``model.pt``,
+* ``train.py`` — the standalone script that trains the same run (learning-rate changes and
+  weights set by hand included) for the epochs run, so it ends with the weights in ``model.pt``,
 * ``screenshot.svg`` — when the app passes one.
 
 The folder is written all at once or not at all (:mod:`quadtui.core.export_folder`:
@@ -26,8 +31,9 @@ from __future__ import annotations
 import io
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,18 +45,20 @@ if TYPE_CHECKING:
     import torch
 
     from quadtui.core.config import Config
-    from quadtui.core.engine import Engine, Snapshot
+    from quadtui.core.engine import Engine
+    from quadtui.core.snapshot import Snapshot
 
-__all__ = ["FILES", "check_folder", "config_toml", "exported_config", "export_run", "fit_csv", "loss_csv"]
+__all__ = ["FILES", "check_folder", "config_toml", "exported_config", "export_run", "fit_csv", "loss_csv",
+           "timeline_states"]
 
-FILES = ("config.toml", "loss.csv", "fit.csv", "model.pt", "train.py", "screenshot.svg")
+FILES = ("config.toml", "loss.csv", "fit.csv", "model.pt", "timeline.pt", "train.py", "screenshot.svg")
 
 
 def export_run(
-    run: "Engine | Snapshot",
+    run: Engine | Snapshot,
     directory: str | os.PathLike[str],
     *,
-    model: "torch.nn.Module | None" = None,
+    model: torch.nn.Module | None = None,
     overwrite: bool = False,
     screenshot_svg: str | None = None,
 ) -> Path:
@@ -69,12 +77,14 @@ def export_run(
         if model is None:
             model = snap.trained_model()
     check_folder(directory, overwrite=overwrite)  # before the work below
-    files = {
+    files: dict[str, str | bytes] = {
         "config.toml": config_toml(snap),
         "loss.csv": loss_csv(snap),
         "fit.csv": fit_csv(snap),
         "model.pt": _state_dict_bytes(model),
-        "train.py": script_for(exported_config(snap), snap.lr_schedule, note=_cut_short(snap)),
+        "timeline.pt": _timeline_bytes(snap, model),
+        "train.py": script_for(exported_config(snap), snap.lr_schedule, note=_cut_short(snap),
+                               edits=snap.weight_edits),
     }
     if screenshot_svg is not None:
         files["screenshot.svg"] = screenshot_svg
@@ -82,7 +92,7 @@ def export_run(
     return write_folder(directory, files, overwrite=overwrite, stale=FILES)
 
 
-def exported_config(snap: "Snapshot") -> "Config":
+def exported_config(snap: Snapshot) -> Config:
     """The run's config with the epochs it actually ran: an export before the end (paused, stopped,
     diverged) must not claim epochs its weights never saw, and train.py must end on those weights."""
     if 0 < snap.epoch < snap.config.epochs:
@@ -90,7 +100,7 @@ def exported_config(snap: "Snapshot") -> "Config":
     return snap.config
 
 
-def _cut_short(snap: "Snapshot") -> str:
+def _cut_short(snap: Snapshot) -> str:
     """A sentence for an export taken before the run's end ("" otherwise)."""
     if not 0 < snap.epoch < snap.config.epochs:
         return ""
@@ -98,11 +108,15 @@ def _cut_short(snap: "Snapshot") -> str:
             f"epochs is the {snap.epoch:,} run, so train.py ends with the weights in model.pt.")
 
 
-def config_toml(snap: "Snapshot") -> str:
+def config_toml(snap: Snapshot) -> str:
     """The config the run started with (with the epochs it ran); learning-rate changes made while it
-    trained, and an export before the end, as comments."""
+    trained, weights set by hand, and an export before the end, as comments."""
     config = exported_config(snap)
     note = f"# {_cut_short(snap)}\n" if _cut_short(snap) else ""
+    if snap.weight_edits:
+        edits = ", ".join(f"before epoch {e.epoch + 1} {e.parameter} = {e.new!r} (was {str(np.float32(e.old))})"
+                          for e in snap.weight_edits)
+        note = f"# weights set by hand while the run trained (train.py replays them): {edits}\n" + note
     if not snap.lr_schedule:
         return config_to_toml(config) + note
     changes = ", ".join(f"from epoch {epoch + 1} lr = {lr!r}" for epoch, lr in snap.lr_schedule[1:])
@@ -113,7 +127,7 @@ def config_toml(snap: "Snapshot") -> str:
     )
 
 
-def loss_csv(snap: "Snapshot") -> str:
+def loss_csv(snap: Snapshot) -> str:
     """``epoch,train_loss,eval_loss``: one row per epoch run; eval is blank where not measured.
 
     The last row's eval is the exported model's (``eval_now``, what the app shows beside the
@@ -130,7 +144,7 @@ def loss_csv(snap: "Snapshot") -> str:
     return "epoch,train_loss,eval_loss\n" + "".join(rows)
 
 
-def fit_csv(snap: "Snapshot") -> str:
+def fit_csv(snap: Snapshot) -> str:
     """``x,target,prediction,h0..h{n-1}`` on the view grid the charts use; with more than one
     hidden layer the units of every layer, ``l1_h0..,l2_h0..`` (layer 1 first).
 
@@ -138,7 +152,7 @@ def fit_csv(snap: "Snapshot") -> str:
     (shortest text that reads back to the same number); x and target are float64.
     """
     layers = tuple(getattr(snap, "layers", ()) or ()) or (snap.hidden,)
-    prefix = (lambda n: f"l{n}_") if len(layers) > 1 else (lambda n: "")
+    prefix: Callable[[int], str] = (lambda n: f"l{n}_") if len(layers) > 1 else (lambda n: "")
     header = ["x", "target", "prediction"] + [
         f"{prefix(n)}h{i}" for n, layer in enumerate(layers, 1) for i in range(layer.shape[1])
     ]
@@ -149,9 +163,39 @@ def fit_csv(snap: "Snapshot") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _state_dict_bytes(model: "torch.nn.Module") -> bytes:
+def _state_dict_bytes(model: torch.nn.Module) -> bytes:
     import torch
 
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
+    return buffer.getvalue()
+
+
+def timeline_states(snap: Snapshot, model: torch.nn.Module) -> dict[str, list[Any]]:
+    """``{"epochs": [e, ...], "states": [state_dict, ...]}``: the kept states that have a row in
+    ``loss.csv`` (state ``k``, after ``k`` updates, is the network before the update of epoch
+    ``k + 1``), as ``state_dict``s of ``model``'s layout (``nn.Sequential`` as in ``train.py``)."""
+    import torch
+
+    from quadtui.core.timeline import unflatten
+
+    names = list(model.state_dict())
+    shapes = [tuple(tensor.shape) for tensor in model.state_dict().values()]
+    timeline = snap.timeline
+    epochs: list[int] = []
+    states: list[dict[str, torch.Tensor]] = []
+    if timeline is not None:
+        rows = int(np.asarray(snap.train_loss).size)
+        for state, row in zip(timeline.epochs.tolist(), timeline.rows):
+            if state < rows:
+                epochs.append(state + 1)
+                states.append({n: torch.from_numpy(p) for n, p in zip(names, unflatten(row, shapes))})
+    return {"epochs": epochs, "states": states}
+
+
+def _timeline_bytes(snap: Snapshot, model: torch.nn.Module) -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(timeline_states(snap, model), buffer)
     return buffer.getvalue()

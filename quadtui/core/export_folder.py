@@ -26,8 +26,8 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from quadtui.core.files import FileWriteError, _shown, _sync_folder, current_umask
 

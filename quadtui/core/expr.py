@@ -17,15 +17,15 @@ from __future__ import annotations
 import ast
 import math
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 MAX_LENGTH = 200
 MAX_NODES = 120
 
-FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+FUNCTIONS: dict[str, np.ufunc] = {
     "abs": np.abs,
     "sin": np.sin,
     "cos": np.cos,
@@ -39,14 +39,14 @@ FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 CONSTANTS = {"pi": math.pi, "e": math.e}
 # ufuncs, not operators: a constant part such as pi**e then gives exactly the bits the same
 # operation gives element-wise on an array (numpy's scalar ** may differ in the last bit).
-_BINARY = {
+_BINARY: dict[type[ast.operator], np.ufunc] = {
     ast.Add: np.add,
     ast.Sub: np.subtract,
     ast.Mult: np.multiply,
     ast.Div: np.divide,
     ast.Pow: np.power,
 }
-_UNARY = {ast.USub: np.negative, ast.UAdd: np.positive}
+_UNARY: dict[type[ast.unaryop], np.ufunc] = {ast.USub: np.negative, ast.UAdd: np.positive}
 _CHARACTERS = frozenset(string.ascii_letters + string.digits + " +-*/^().")  # "_" as in 1_000 and names
 
 #: What a target may contain, short enough to sit in a one-line error message.
@@ -79,7 +79,8 @@ class ExpressionError(ValueError):
     """The text is not an allowed target expression.  The message is a short reason."""
 
 
-Evaluator = Callable[[np.ndarray], np.ndarray]
+#: a compiled part of a formula: an array of x in, an array (or, for a constant part, a scalar) out
+Evaluator = Callable[[np.ndarray], "np.ndarray | np.float64"]
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ contiguous block sums in the same order as the per-epoch ``mse_loss``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -77,7 +77,7 @@ def mean_squared_rows(pred: Tensor, y: Tensor, out: Tensor) -> None:
         for i in range(pred.shape[0]):
             mean_squared_rows(pred[i : i + 1], y, out[i : i + 1])
         return
-    sq = _nn.mse_loss(pred, y.reshape(1, -1).expand_as(pred), _NONE)
+    sq = _nn.mse_loss(pred, y.reshape(1, -1).expand_as(pred), _NONE)  # type: ignore[arg-type]  # stubs: a str; C takes the enum
     torch.sum(sq, 1, out=out)
     out.div_(pred.shape[1])
 
@@ -85,7 +85,7 @@ def mean_squared_rows(pred: Tensor, y: Tensor, out: Tensor) -> None:
 class _Workspace:
     """Buffers and the fixed kernel calls of one training step, for batches of ``n`` samples."""
 
-    def __init__(self, net: "FastMLP", n: int) -> None:
+    def __init__(self, net: FastMLP, n: int) -> None:
         ws, kernels = net.weights, net.kernels
         widths = [w.shape[0] for w in ws[:-1]]
         self.x = torch.empty(n, ws[0].shape[1])
@@ -127,8 +127,8 @@ class FastMLP:
         linears = linear_layers(model)
         shapes = [t.shape for m in linears for t in (m.weight, m.bias)]
         self.flat, self.params = _flat_views(shapes)
-        for view, m in zip(self.params, (t for m in linears for t in (m.weight, m.bias))):
-            view.copy_(m.detach())
+        for view, source in zip(self.params, (t for m in linears for t in (m.weight, m.bias))):
+            view.copy_(source.detach())
         self.weights, self.biases = self.params[0::2], self.params[1::2]
         self.weights_t = [w.t() for w in self.weights]
         self.grad_flat, grads = _flat_views(shapes)
@@ -173,7 +173,7 @@ class FastMLP:
     def loss(self, x: Tensor, y: Tensor) -> Tensor:
         """The mean squared error on ``(x, y)`` (no update)."""
         with torch.inference_mode():
-            return _nn.mse_loss(self.predict(x)[0], y, _MEAN)
+            return _nn.mse_loss(self.predict(x)[0], y, _MEAN)  # type: ignore[arg-type]  # stubs: a str; C takes the enum
 
     # -- training ----------------------------------------------------------------------
     def step(self, x: Tensor, y: Tensor) -> Tensor:
@@ -221,6 +221,7 @@ class FastMLP:
                 k = min(ws.block_rows, total - done)
                 for i, row in zip(range(done, done + k), ws.rows):
                     if i == next_probe:
+                        assert probe_row is not None  # a probe's row comes with its epoch
                         self._forward(pws, probe_row)
                         next_probe, probe_row = next(targets, (-1, None))
                     if i == next_keep:

@@ -62,7 +62,7 @@ class LossHistory:
             return None
         return float(self._values[self._n - 1])
 
-    def frozen(self) -> "LossHistory":
+    def frozen(self) -> LossHistory:
         """An unchanging copy of the history as it is now, safe to read from another thread.
 
         It shares the values (only ever written past the current end) and copies the
@@ -74,7 +74,7 @@ class LossHistory:
         copy._bmin, copy._bmax = self._bmin[:nblocks].copy(), self._bmax[:nblocks].copy()
         return copy
 
-    def summary(self) -> "LossHistory":
+    def summary(self) -> LossHistory:
         """A frozen copy that keeps only the block summary: at most 32 KB, whatever the length.
 
         It draws the same chart as the full history at any width up to ``MAX_BLOCKS / 2``
@@ -172,12 +172,16 @@ class LossHistory:
             bounds = np.append(head, cut)
             lo = np.minimum.reduceat(self._values[:cut], head)
             hi = np.maximum.reduceat(self._values[:cut], head)
-            parts_lo.append(lo), parts_hi.append(hi), parts_x.append(np.sqrt((bounds[:-1] + 1.0) * bounds[1:]))
+            parts_lo.append(lo)
+            parts_hi.append(hi)
+            parts_x.append(np.sqrt((bounds[:-1] + 1.0) * bounds[1:]))
         if cut < n:
             starts = np.unique(np.append(cut, edges[(edges > cut) & (edges < n)]) // block)
             nblocks = -(-n // block)
             lo = np.minimum.reduceat(self._bmin[:nblocks], starts)
             hi = np.maximum.reduceat(self._bmax[:nblocks], starts)
             bounds = np.minimum(np.append(starts, nblocks) * block, n)
-            parts_lo.append(lo), parts_hi.append(hi), parts_x.append(np.sqrt((bounds[:-1] + 1.0) * bounds[1:]))
+            parts_lo.append(lo)
+            parts_hi.append(hi)
+            parts_x.append(np.sqrt((bounds[:-1] + 1.0) * bounds[1:]))
         return Series(np.concatenate(parts_x), np.concatenate(parts_lo), np.concatenate(parts_hi))

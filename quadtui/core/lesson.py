@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from quadtui.core.config import FIELDS, Config, shorten
 from quadtui.core.tomlio import ConfigFileError, config_from_values, read_toml

@@ -8,8 +8,8 @@ keeps every float operation, and so every loss, identical to the notebook's.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 import torch.nn as nn
@@ -71,23 +71,23 @@ ACTIVATIONS: dict[str, Activation] = {
         ),
         Activation(
             "elu", nn.ELU, F.elu, lambda g, z, h: _aten.elu_backward(g, 1.0, 1, 1, False, z), "nn.ELU()",
-            lambda z, h: _nn.elu(z, 1.0, 1, 1, out=h),
+            lambda z, h: _nn.elu(z, 1.0, 1, 1, out=h),  # type: ignore[call-arg]  # torch's stubs lack out=
             lambda g, z, h, o: _aten.elu_backward.grad_input(g, 1.0, 1, 1, False, z, grad_input=o),
         ),
         Activation(
             "gelu", nn.GELU, F.gelu, lambda g, z, h: _aten.gelu_backward(g, z), "nn.GELU()",
-            lambda z, h: _nn.gelu(z, out=h),
+            lambda z, h: _nn.gelu(z, out=h),  # type: ignore[call-arg]  # torch's stubs lack out=
             lambda g, z, h, o: _aten.gelu_backward.grad_input(g, z, grad_input=o),
         ),
         Activation(
             "silu", nn.SiLU, F.silu, lambda g, z, h: _aten.silu_backward(g, z), "nn.SiLU()",
-            lambda z, h: _nn.silu(z, out=h),
+            lambda z, h: _nn.silu(z, out=h),  # type: ignore[call-arg]  # torch's stubs lack out=
             lambda g, z, h, o: _aten.silu_backward.grad_input(g, z, grad_input=o),
         ),
         Activation(
             "softplus", nn.Softplus, F.softplus, lambda g, z, h: _aten.softplus_backward(g, z, 1, 20),
             "nn.Softplus()",
-            lambda z, h: _nn.softplus(z, 1, 20, out=h),
+            lambda z, h: _nn.softplus(z, 1, 20, out=h),  # type: ignore[call-arg]  # torch's stubs lack out=
             lambda g, z, h, o: _aten.softplus_backward.grad_input(g, z, 1, 20, grad_input=o),
         ),
         Activation("identity", nn.Identity, lambda z: z, lambda g, z, h: g, "nn.Identity()", None, None),
@@ -118,7 +118,7 @@ def build_models(configs: Sequence[Config]) -> list[nn.Sequential]:
     return built_once(configs, _model_key, build_model)
 
 
-def _model_key(config: Config) -> tuple:
+def _model_key(config: Config) -> tuple[object, ...]:
     """Every field :func:`build_model` reads."""
     return (config.seed, config.hidden, config.layers, config.activation)
 

@@ -13,6 +13,7 @@ import io
 import shlex
 import tokenize
 from textwrap import dedent, indent
+from typing import cast
 
 from quadtui.core import expr
 
@@ -51,7 +52,7 @@ def _np(node: ast.AST) -> tuple[str, int]:
             operand = f"({operand})"
         return ("-" if isinstance(node.op, ast.USub) else "+") + operand, _UNARY_PRECEDENCE
     if isinstance(node, ast.Constant):
-        value = float(node.value)
+        value = float(cast("int | float", node.value))  # expr.parse lets only real numbers through
         text = repr(node.value) if abs(value) < 1e308 else "np.inf"
         return text, 5 if value >= 0 else 1
     if isinstance(node, ast.Name):

@@ -21,6 +21,7 @@ from quadtui.core.history import LossHistory
 if TYPE_CHECKING:
     import torch
 
+    from quadtui.core.hand_edit import WeightEdit
     from quadtui.core.timeline import TimelineView
 
 _run_ids = itertools.count(1)
@@ -82,6 +83,8 @@ class Snapshot:
     dead: tuple[np.ndarray, ...] = field(default=(), repr=False)
     #: the parameters at the epochs kept so far (see quadtui.core.timeline)
     timeline: TimelineView | None = field(default=None, repr=False)
+    #: parameters set by hand in the network view, in order (see quadtui.core.hand_edit)
+    weight_edits: tuple[WeightEdit, ...] = ()
 
     def trained_model(self) -> torch.nn.Module:
         """An ``nn.Sequential`` holding this snapshot's weights (for export)."""
@@ -103,7 +106,7 @@ class Snapshot:
 
     @property
     def units(self) -> int:
-        return self.hidden.shape[1]
+        return int(self.hidden.shape[1])
 
     @property
     def finished(self) -> bool:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -93,7 +94,8 @@ class Timeline:
         """Offsets ``i`` in ``[0, n)`` whose state ``start + i`` is to be kept and is not yet."""
         lo = max(self._count, int(np.searchsorted(self.wanted, start)))
         hi = int(np.searchsorted(self.wanted, start + n))
-        return (self.wanted[lo:hi] - start).tolist()
+        offsets: list[int] = (self.wanted[lo:hi] - start).tolist()
+        return offsets
 
     def keep(self, state: int, flat: np.ndarray) -> None:
         """Store ``flat`` as state ``state`` (a state kept already, or not wanted, is ignored)."""
@@ -173,7 +175,7 @@ def unflatten(flat: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> tuple[np.n
     return tuple(out)
 
 
-def dead_samples(x: "torch.Tensor", hidden_weights: Sequence[object]) -> "torch.Tensor":
+def dead_samples(x: torch.Tensor, hidden_weights: Sequence[torch.Tensor | np.ndarray]) -> torch.Tensor:
     """The training samples dead units are looked for on: all of them while one forward pass costs at
     most DEAD_WORK multiply-adds, else an evenly strided subset of that cost (at least DEAD_MIN)."""
     per_sample = sum(math.prod(np.shape(w)) for w in hidden_weights)
@@ -193,6 +195,7 @@ def state_at(snap: Snapshot, index: int) -> Snapshot:
     from quadtui.core.model import ACTIVATIONS
 
     timeline = snap.timeline
+    assert timeline is not None, "state_at needs a snapshot with a timeline"
     epoch = int(timeline.epochs[index])
     shapes = [w.shape for w in snap.weights]
     params = unflatten(timeline.rows[index], shapes)

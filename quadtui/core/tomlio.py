@@ -14,8 +14,9 @@ import re
 import shlex
 import stat
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from quadtui.core.config import DEFAULT, FIELDS, Config, ConfigError, shorten
 from quadtui.core.files import atomic_write

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from textual import events
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.filter import LineFilter
 from textual.notifications import Notify, SeverityLevel
@@ -121,11 +121,11 @@ class QuadApp(App[int]):
 
         palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette",
                           tooltip="Search every command by name (also the ones without a key of their own)")
-        def own(bindings: object) -> list[Binding]:  # a screen's own keys (help and quit are listed once)
-            return [b for b in bindings if isinstance(b, Binding) and not b.action.startswith("app.")]  # type: ignore[attr-defined]
+        def own(bindings: Iterable[BindingType]) -> list[Binding]:  # a screen's own keys (help and quit listed once)
+            return [b for b in _bindings(bindings) if not b.action.startswith("app.")]
 
         return [
-            ("Main screen", [*own(self.train_screen.BINDINGS), *self.BINDINGS, palette]),
+            ("Main screen", [*own(self.train_screen.BINDINGS), *_bindings(self.BINDINGS), palette]),
             ("Runs table (r)", own(RunsTable.BINDINGS)),
             ("Code view (ctrl+g)", own(CodeScreen.BINDINGS)),
             ("Share (ctrl+s)", own(ShareScreen.BINDINGS)),
@@ -138,8 +138,8 @@ class QuadApp(App[int]):
         """``text`` as this app shows it: in a browser, keys the browser takes are named by their stand-ins."""
         if not self.browser:
             return text
-        return browser_keys.for_browser(text, browser_keys.alternatives([*self.train_screen.BINDINGS,
-                                                                         *self.BINDINGS]))
+        return browser_keys.for_browser(text, browser_keys.alternatives(_bindings([*self.train_screen.BINDINGS,
+                                                                                   *self.BINDINGS])))
 
     def on_app_focus(self, event: events.AppFocus) -> None:
         if self.browser:  # maybe a reloaded page, blank until drawn: draw the whole screen (one frame)
@@ -148,12 +148,12 @@ class QuadApp(App[int]):
     def action_command_palette(self) -> None:
         if not self.browser:
             super().action_command_palette()
-        elif self.use_command_palette and not CommandPalette.is_open(self):  # as Textual's, with a plain glyph
+        elif self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]  # (App[object]: stubs too narrow)  # as Textual's, with a plain glyph
             self.push_screen(browser_keys.BrowserCommandPalette(id="--command-palette"))
 
     def get_key_display(self, binding: Binding) -> str:
         if self.browser and binding.key in browser_keys.BROWSER_TAKEN:
-            other = browser_keys.alternatives([*self.train_screen.BINDINGS, *self.BINDINGS]).get(binding.key)
+            other = browser_keys.alternatives(_bindings([*self.train_screen.BINDINGS, *self.BINDINGS])).get(binding.key)
             if other is None:  # quitting: the footer's button, clicked
                 return browser_keys.QUIT_BUTTON_LABEL
             return browser_keys.key_name(other)  # F5, as the help writes it
@@ -213,3 +213,8 @@ class QuadApp(App[int]):
             yield SystemCommand("Class board", "The class's posted runs, best first", self.action_board)
         for title, help_text, action in self.train_screen.commands():
             yield SystemCommand(title, help_text, lambda action=action: self.train_screen.run_action(action))
+
+
+def _bindings(bindings: Iterable[BindingType]) -> list[Binding]:
+    """``bindings`` as Binding objects (the app and its screens declare no other kind)."""
+    return [b for b in bindings if isinstance(b, Binding)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from textual.binding import Binding
 from textual.command import CommandPalette, SearchIcon

@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class ClassPoster:
     """Called with each kept run; posts it in a worker thread as the OS user running the app."""
 
-    def __init__(self, app: "App[object]", folder: Path, lesson: str | None = None) -> None:
+    def __init__(self, app: App[Any], folder: Path, lesson: str | None = None) -> None:
         self.app, self.folder, self.lesson = app, Path(folder), lesson
         self._waiting: queue.SimpleQueue[RunRecord] = queue.SimpleQueue()
         self.posted = 0  # runs written (for tests and the status)
@@ -32,7 +32,7 @@ class ClassPoster:
 
         self.writer = ClassWriter(self.folder)
 
-    def __call__(self, run: "RunRecord") -> None:
+    def __call__(self, run: RunRecord) -> None:
         with self._settled:
             self._pending += 1
         self._waiting.put(run)

@@ -17,9 +17,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
-
+from typing import TYPE_CHECKING, Any
 
 from quadtui.core.files import FileWriteError
 
@@ -48,7 +48,7 @@ def export_files(snap: Snapshot, folder: str, svg: str | None, overwrite: bool, 
     if cancel.is_set():
         raise ExportCancelled
     if in_child:
-        from quadtui.tui import remote
+        from quadtui.core import remote
 
         return remote.call(_export_run, snap, folder, overwrite, svg)
     return export_run(snap, folder, overwrite=overwrite, screenshot_svg=svg)
@@ -93,15 +93,15 @@ async def in_daemon_thread(work: Callable[[threading.Event], Path]) -> Path:
         raise
 
 
-async def export_flow(app: App[object], snap: Snapshot, svg: str) -> Path | None:
+async def export_flow(app: App[Any], snap: Snapshot, svg: str) -> Path | None:
     """Ask for the folder (confirming a non-empty one), export in the background, say how it went."""
     from quadtui.core.export import check_folder
-    from quadtui.tui.worker import trains_in_child
     from quadtui.tui.screens.files import ask_path, confirm
+    from quadtui.tui.worker import trains_in_child
 
     folder = await ask_path(app, f"Export the run (epoch {snap.epoch}) to the folder", default_folder(),
-                            "Enter: export   Esc: cancel   (config.toml, loss.csv, fit.csv, model.pt, train.py, "
-                            "screenshot.svg)")
+                            "Enter: export   Esc: cancel   (config.toml, loss.csv, fit.csv, model.pt, timeline.pt, "
+                            "train.py, screenshot.svg)")
     if folder is None:
         return None
     overwrite = _has_files(Path(folder).expanduser())

@@ -13,8 +13,9 @@ curve under this one would only mislead.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Hashable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -198,7 +199,9 @@ class RunStore:
             if (run := self.get(number)) is not None and (run.run_id is None or run.run_id != current_id)
         ]
 
-    def overlays(self, current: Snapshot | None, reference: Config) -> tuple[list[LossOverlay], list[FitOverlay], Hashable]:
+    def overlays(
+        self, current: Snapshot | None, reference: Config
+    ) -> tuple[list[LossOverlay], list[FitOverlay], Hashable]:
         """The loss and fit overlays beside the run on screen, and a key that changes when they do.
 
         The run on screen is never overlaid on itself; the fit chart overlays only the runs of

@@ -29,6 +29,10 @@ from quadtui.core.process import die_with_parent, served_to_browser
 if TYPE_CHECKING:
     from textual.app import App
 
+#: once the session is over, the process is gone within this many seconds, whatever is stuck
+EXIT_DEADLINE = 0.8
+#: what a clean exit would have sent: mouse and paste reports off, cursor shown, main screen back
+RESTORE_TERMINAL = b"\x1b[?1000l\x1b[?1003l\x1b[?1015l\x1b[?1006l\x1b[?2004l\x1b[?25h\x1b[?1049l"
 #: the signals that mean "the user's session is over"
 ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 HANGUP_EXIT = 128 + signal.SIGHUP
@@ -53,9 +57,34 @@ def bind_to_session(app: App[int]) -> None:
 
 
 def _end(app: App[int], code: int) -> None:
-    """End the app as ctrl+q would, with ``code`` as its exit code."""
+    """End the app as ctrl+q would, with ``code`` as its exit code — and surely, within :data:`EXIT_DEADLINE`."""
+    exit_by_deadline(code)
     app.workers.cancel_all()
     app.exit(return_code=code)
+
+
+def exit_by_deadline(code: int) -> None:
+    """Leave at :data:`EXIT_DEADLINE` should the clean shutdown not be done by then.
+
+    A clean exit restores the terminal, but it can hang where no one is left to see it:
+    on a terminal that hung up, Textual's output thread can die on the first failed
+    write, and the shutdown then waits forever to hand it its last line (seen after
+    ``tmux kill-server`` mid-run: the app lived on under PID 1).  The user is gone either
+    way; the fork server and the run end when this process does (their channel closes).
+    """
+    timer = threading.Timer(EXIT_DEADLINE, _leave_now, (code,))
+    timer.daemon = True
+    timer.start()
+
+
+def _leave_now(code: int) -> None:
+    """Put the terminal (if one is still there) back as the shell expects it, then exit at once."""
+    try:
+        os.set_blocking(1, False)  # never wait on a terminal that is not reading
+        os.write(1, RESTORE_TERMINAL)
+    except OSError:
+        pass
+    os._exit(code)
 
 
 def _wait_for_hangup(app: App[int], fd: int) -> None:
@@ -71,6 +100,7 @@ def _wait_for_hangup(app: App[int], fd: int) -> None:
             return
         if any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, mask in events):
             break
+    exit_by_deadline(HANGUP_EXIT)  # even if the app's loop is stuck and never runs _end
     try:
         app.call_from_thread(_end, app, HANGUP_EXIT)
     except RuntimeError:  # the app has already ended

@@ -17,6 +17,7 @@ import os
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from textual.app import App
 
@@ -39,7 +40,7 @@ def inside_session(path: str) -> Path | None:
     return target if target == root or root in target.parents else None
 
 
-def confined(app: App[object], path: str | None) -> str | None:
+def confined(app: App[Any], path: str | None) -> str | None:
     """``path`` if the app may use it; served and outside the session folder: one line, and None."""
     if path is None or session_folder() is None:
         return path
@@ -58,7 +59,7 @@ def download_name(name: str) -> str:
     return safe[:100]
 
 
-def deliver(app: App[object], written: Path) -> bool:
+def deliver(app: App[Any], written: Path) -> bool:
     """Served: send ``written`` (a file, or an export folder as a zip) to the browser; True if it went."""
     if session_folder() is None or not getattr(app, "browser", False):
         return False

@@ -8,7 +8,7 @@ let the app fall back to ASCII lines and the terminal's own 16-colour palette.
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 from rich.segment import Segment
 from textual.color import Color

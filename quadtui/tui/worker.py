@@ -3,7 +3,7 @@
 Nothing here imports torch at module level: the first frame is painted before
 torch loads (in :func:`load_engine`, started after the first paint).
 
-In a real terminal a run trains in a child process (:mod:`quadtui.tui.remote`):
+In a real terminal a run trains in a child process (:mod:`quadtui.core.remote`):
 drawing then never takes the GIL from the trainer, so the app trains as fast as
 ``--headless``.  Under ``App.run_test`` (the tests) it trains in this thread, where
 tests can watch and patch the engine; :data:`IN_PROCESS` overrides the choice.
@@ -12,7 +12,8 @@ tests can watch and patch the engine; :data:`IN_PROCESS` overrides the choice.
 from __future__ import annotations
 
 import gc
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 from textual.worker import get_current_worker
@@ -58,7 +59,7 @@ def load_engine(post: Callable[[Message], object]) -> None:
         import plotext  # noqa: F401  (the charts' first draw would import it on the UI thread)
 
         if _in_process():
-            from quadtui.tui import remote
+            from quadtui.core import remote
 
             remote.start_server()
         else:
@@ -103,7 +104,7 @@ def train(config: Config, control: Control, threads: int, post: Callable[[Messag
 
 def _train_in_process(config: Config, control: Control, threads: int, post: Callable[[Message], object]) -> None:
     """:func:`train`, with the engine in a child process (same numbers, same messages)."""
-    from quadtui.tui import remote
+    from quadtui.core import remote
 
     worker = get_current_worker()
     try:

@@ -22,8 +22,9 @@ import logging
 import re
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -70,6 +71,8 @@ class ClassroomServer(Server):
         self.sessions: set[Session] = set()
         #: sessions whose browser has gone, by token, each with the task that ends it when the grace is over
         self.detached: dict[str, tuple[Session, asyncio.Task[None]]] = {}
+        #: the tasks ending sessions whose app ended while detached (the event loop keeps only weak references)
+        self.ending: set[asyncio.Future[None]] = set()
 
     # -- startup and shutdown ------------------------------------------------------------------
     def initialize_logging(self) -> None:
@@ -206,7 +209,9 @@ class ClassroomServer(Server):
             return None
         grace.cancel()
         if session.finished.is_set():  # the app ended meanwhile: end the session, start afresh
-            asyncio.ensure_future(self._end(session))
+            ending = asyncio.ensure_future(self._end(session))
+            self.ending.add(ending)
+            ending.add_done_callback(self.ending.discard)
             return None
         return session
 

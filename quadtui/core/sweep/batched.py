@@ -19,7 +19,7 @@ Layer count, activation, optimizer kind and sample count must be equal (``group_
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -45,7 +45,7 @@ _MEAN = 1
 EXACT_ACTIVATIONS = frozenset({"relu", "leaky_relu", "identity"})
 
 
-def group_key(config: Config) -> tuple | None:
+def group_key(config: Config) -> tuple[object, ...] | None:
     """Configs with equal keys can train as one batch; ``None``: train alone (single-run engine)."""
     if not config.full_batch or config.activation not in EXACT_ACTIVATIONS:
         return None

@@ -15,8 +15,8 @@ most members pass; the probe keeps the guarantee wherever they do not.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import torch
 

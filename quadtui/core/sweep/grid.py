@@ -11,8 +11,9 @@ and every member is bit for bit its single run.  The grid has at most
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from quadtui.core.config import Config, ConfigError, json_value
 from quadtui.core.sweep.spec import MAX_MEMBERS, parse_sweep_spec

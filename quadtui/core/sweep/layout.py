@@ -8,7 +8,7 @@ builds on; tests/test_sweep.py checks each again on the machine it runs on.
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -52,7 +52,7 @@ def unit_slots(width: int, storage: int) -> list[int] | None:
     return slots
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bmm_sums_exactly(samples: int, k_count: int, width: int) -> bool:
     """Whether ``bmm`` gives each member's ``g.T @ h`` (over a strided (samples, K, width) ``h``) exactly."""
     gen = torch.Generator().manual_seed(width)
@@ -85,7 +85,7 @@ def whole_vectors(count: int) -> bool:
     return floats is not None and torch.get_num_threads() == 1 and count % (2 * floats) == 0
 
 
-def wide_key(config: Config) -> tuple | None:
+def wide_key(config: Config) -> tuple[object, ...] | None:
     """Configs with equal keys train as one :class:`WideMLP`; ``None``: not this way."""
     if config.layers != 1:
         return None

@@ -8,7 +8,7 @@ float operations as long as each is written with the same fused kernels
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

@@ -27,8 +27,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,14 +37,15 @@ import torch.nn.functional as F
 
 from quadtui.core.config import Config, json_value, parse_value
 from quadtui.core.data import Dataset, make_datasets
-from quadtui.core.engine import CancelFlag, Engine, Status
+from quadtui.core.engine import Engine
 from quadtui.core.fastmlp import FastMLP
 from quadtui.core.history import LossHistory
 from quadtui.core.model import build_model
+from quadtui.core.snapshot import CancelFlag, Status
 from quadtui.core.sweep.batched import BatchedMLP, group_key
 from quadtui.core.sweep.layout import wide_key
-from quadtui.core.sweep.wide import WideMLP
 from quadtui.core.sweep.spec import MAX_MEMBERS, parse_sweep_spec
+from quadtui.core.sweep.wide import WideMLP
 
 __all__ = ["GridSweep", "Sweep", "SweepMember", "SweepProgress", "SweepResult", "parse_sweep_spec"]
 
@@ -124,14 +126,14 @@ class Sweep:
         self.groups = _groups(self.configs)
 
     @classmethod
-    def from_spec(cls, spec: str, base: Config) -> "Sweep":
+    def from_spec(cls, spec: str, base: Config) -> Sweep:
         param, values = parse_sweep_spec(spec, base)
         return cls(base, param, values)
 
     def run(
         self,
         cancel: CancelFlag | None = None,
-        on_progress: Callable[[SweepProgress], None] | None = None,
+        on_progress: Callable[[SweepProgress], object] | None = None,
         interval: float = 0.1,
     ) -> SweepResult:
         """Train every member to the end, divergence or cancel.  ``on_progress`` at most once per ``interval``."""
@@ -223,8 +225,9 @@ class Sweep:
             model = _build(group, self.configs, datasets)
         configs = [self.configs[k] for k in group]
         members = [self.members[k] for k in group]
-        for m in members:
-            m.history = LossHistory(min(m.config.epochs, 1 << 16))
+        histories = [LossHistory(min(m.config.epochs, 1 << 16)) for m in members]
+        for m, history in zip(members, histories):
+            m.history = history
             m.status = "training"
         active = list(range(len(group)))
         finals: dict[int, list[torch.Tensor]] = {}
@@ -234,7 +237,7 @@ class Sweep:
             net = FastMLP(members[j].config, model.models[j])  # the member's shapes; weights replaced here
             for dst, src in zip(net.params, finals[j]):
                 dst.copy_(src)
-            members[j].final_loss = members[j].history.last()
+            members[j].final_loss = histories[j].last()
             members[j].prediction, members[j].eval_loss = _evaluate(net, datasets[group[j]])
         epoch, chunk = 0, 16
         with torch.inference_mode():
@@ -254,7 +257,7 @@ class Sweep:
                     column = losses[:, j]
                     ok = np.isfinite(column)
                     if ok.all() and finite_params[j]:
-                        m.history.append(column)
+                        histories[j].append(column)
                         m.epochs_run = epoch + n
                         if m.epochs_run == configs[j].epochs:
                             m.status = "done"
@@ -264,7 +267,7 @@ class Sweep:
                             settle(j)
                         continue
                     bad = int(np.argmin(ok)) if not ok.all() else n
-                    m.history.append(column[:bad])
+                    histories[j].append(column[:bad])
                     m.epochs_run = epoch + bad
                     m.diverged_at = epoch + bad + 1
                     m.status = "diverged"
@@ -309,7 +312,7 @@ class GridSweep(Sweep):
         self.members = [SweepMember(pair, c) for pair, c in zip(pairs, self.configs)]
         self.groups = _groups(self.configs)
 
-    def run_grid(self, cancel: CancelFlag | None = None, on_progress: Callable[[SweepProgress], None] | None = None,
+    def run_grid(self, cancel: CancelFlag | None = None, on_progress: Callable[[SweepProgress], object] | None = None,
                  interval: float = 0.1) -> Any:
         """:meth:`Sweep.run`, as a :class:`~quadtui.core.sweep.grid.GridResult`."""
         from quadtui.core.sweep.grid import GridResult
@@ -320,7 +323,7 @@ class GridSweep(Sweep):
 
 
 def _groups(configs: list[Config]) -> list[list[int]]:
-    groups: dict[tuple, list[int]] = {}
+    groups: dict[tuple[object, ...], list[int]] = {}
     for k, c in enumerate(configs):
         groups.setdefault(wide_key(c) or group_key(c) or ("alone", k), []).append(k)
     return list(groups.values())

@@ -46,7 +46,8 @@ whose bits differ anywhere (errors, gradients or updated weights) is refused
 from __future__ import annotations
 
 import itertools
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -56,6 +57,7 @@ from quadtui.core.fastmlp import ROWWISE_MAX, mean_squared_rows
 from quadtui.core.model import ACTIVATIONS, build_models
 from quadtui.core.shuffle import EpochShuffle
 from quadtui.core.sweep.batched import EXACT_ACTIVATIONS
+from quadtui.core.sweep.exact import spread
 from quadtui.core.sweep.layout import (
     PROBE_TRIALS,
     bmm_sums_exactly,
@@ -64,7 +66,6 @@ from quadtui.core.sweep.layout import (
     unit_slots,
     whole_vectors,
 )
-from quadtui.core.sweep.exact import spread
 from quadtui.core.sweep.optim import BatchedOptimizer
 
 Tensor = torch.Tensor
@@ -73,7 +74,7 @@ _nn = torch._C._nn
 BLOCK_EPOCHS = 256
 
 
-def _raw(op: torch._ops.OpOverload) -> Callable:
+def _raw(op: torch._ops.OpOverload) -> Callable[..., Any]:
     """The operator's C++ entry itself, without the Python wrapper (0.3-0.4 µs a call)."""
     return getattr(op, "_op", op)
 
@@ -89,7 +90,7 @@ class WideMLP:
         self.activation = first.activation
         self.widths = [c.hidden for c in configs]
         W = self.width = storage_width(self.widths)
-        self.slots = [unit_slots(h, W) for h in self.widths]
+        self.slots = [_slots(h, W) for h in self.widths]
 
         xs = [d.x_train for d in datasets]
         ys = [d.y_train for d in datasets]
@@ -184,12 +185,15 @@ class WideMLP:
         leaky_backward = _raw(_aten.leaky_relu_backward.grad_input)
         leaky_relu, relu_ = _nn.leaky_relu, h.clamp_min_
         act_forward, act_backward = ACTIVATIONS[self.activation].forward_out, ACTIVATIONS[self.activation].backward_out
-        optimizer_step, grads = self.optimizer.step, [self.grad]
+        optimizer_step: Callable[[list[Tensor]], None] = self.optimizer.step
+        grads = [self.grad]
         if self.optimizer.plain_sgd:  # p -= lr * g, one fused call; freeze() zeroes the rates in place
             update, neg_lr, grad = self.flat.addcmul_, self.optimizer.rates[0], self.grad
 
-            def optimizer_step(_: list[Tensor]) -> None:
+            def sgd_step(_: list[Tensor]) -> None:
                 update(grad, neg_lr)
+
+            optimizer_step = sgd_step
         act, shared_x = self.activation, self.shared_x
         grad_index_copy = self.grad.index_copy_
         # torch sums an (N, H) block's columns in one order for 4 <= H <= 7, in another for wider
@@ -209,7 +213,7 @@ class WideMLP:
                 relu_(0)
             elif act == "leaky_relu":
                 leaky_relu(z, 0.01, out=h)
-            elif act != "identity":
+            elif act_forward is not None:  # None: the identity
                 act_forward(z, h)
             mul(h, w_out, out=q)
             mm(q_units, ones_w, out=y_col)
@@ -228,7 +232,7 @@ class WideMLP:
                 threshold_backward(gz, h, 0, grad_input=gz)
             elif act == "leaky_relu":
                 leaky_backward(gz, z, 0.01, False, grad_input=gz)
-            elif act != "identity":
+            elif act_backward is not None:
                 act_backward(gz, z, h, gz)
             if shared_x:
                 mm(gz_t, x, out=g_in)
@@ -246,7 +250,9 @@ class WideMLP:
 
         return step
 
-    def _bias_sums_apart(self, members: list[int], N: int) -> tuple[Tensor, list[tuple[Tensor, Tensor]], Tensor, Tensor]:
+    def _bias_sums_apart(
+        self, members: list[int], N: int
+    ) -> tuple[Tensor, list[tuple[Tensor, Tensor]], Tensor, Tensor]:
         """Buffers to sum ``members``' bias gradients from blocks of their own shape.
 
         ``gather`` indexes ``gz`` so that one ``take`` lays each member's (N, h) block out
@@ -294,6 +300,7 @@ class WideMLP:
     def _minibatch_epoch(self, errors: Tensor) -> None:
         """The single run's next shuffled pass (the same order for every member: one seed)."""
         N, B = self.samples, self.batch
+        assert B is not None  # mini-batches
         order = self.shuffle.next_order()
         for start in range(0, N, B):
             idx = order[start : start + B]
@@ -316,11 +323,13 @@ class WideMLP:
     def _minibatch_losses(self, errors: Tensor, out: Tensor) -> None:
         """The single run's epoch loss: each batch's mse_loss, weighted by its size, summed in double."""
         rows, K, N = errors.shape
+        batch = self.batch
+        assert batch is not None  # mini-batches
         squares = self.squares[:rows]
         torch.mul(errors, errors, out=squares)
         total = torch.zeros(rows, K, dtype=torch.float64)
-        for start in range(0, N, self.batch):
-            size = min(self.batch, N - start)
+        for start in range(0, N, batch):
+            size = min(batch, N - start)
             batch_loss = torch.sum(squares[:, :, start : start + size], 2).div_(size)
             total += batch_loss.double() * size
         out.copy_((total / N).float())
@@ -329,7 +338,7 @@ class WideMLP:
     def member_params(self, k: int, flat: Tensor | None = None) -> list[Tensor]:
         """Member ``k``'s weights and biases (copies), in ``nn.Linear`` order; of ``flat`` (the gradients) if given."""
         h = self.widths[k]
-        w_in, b_in, w_out, b_out = (self.flat if flat is None else flat)[self.places[k]].split([h, h, h, 1])
+        w_in, b_in, w_out, b_out = (self.flat if flat is None else flat)[self.places[k]].split_with_sizes([h, h, h, 1])
         return [w_in.reshape(h, 1), b_in, w_out.reshape(1, h), b_out]
 
     def finite(self) -> Tensor:
@@ -375,7 +384,7 @@ class WideMLP:
                     y_rows.copy_(self.y_rows[:, :rows])
                 before = self.flat.clone()
                 step(errors[:, :rows])
-                for size, members, everywhere, net, theirs, (x, y) in checks:
+                for _size, members, _everywhere, net, theirs, (x, y) in checks:
                     first = self.places[members[0]]
                     net.flat[theirs] = before[first]
                     # the errors: the forward pass (its last sums are not always visible in the gradients)
@@ -394,7 +403,14 @@ class WideMLP:
         return sorted(inexact)
 
 
+def _slots(width: int, storage: int) -> list[int]:
+    """:func:`unit_slots` at a width :func:`storage_width` chose: one where every member has its slots."""
+    slots = unit_slots(width, storage)
+    assert slots is not None, f"{width} units have no slots in {storage} columns"
+    return slots
+
+
 def _places_in(flat: Tensor, view: Tensor) -> Tensor:
     """Indices in ``flat`` of the elements of ``view`` (a contiguous view of it), in order."""
-    start = view.storage_offset() - flat.storage_offset()
+    start = int(view.storage_offset() - flat.storage_offset())
     return torch.arange(start, start + view.numel())

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from textual import events, on, work
@@ -31,9 +31,12 @@ from quadtui.charts.fit import MAX_OVERLAYS
 from quadtui.core.class_board import ClassBoard, RunCurves, read_curves
 from quadtui.core.class_entry import FILTER_HELP, BoardEntry, setting_text, time_text
 from quadtui.core.config import DEFAULT, Config, ConfigError
-from quadtui.tui.widgets.sweep_charts import FitView
 from quadtui.tui.widgets.chart import FitChart
 from quadtui.tui.widgets.run_list import RunList, columns
+from quadtui.tui.widgets.sweep_charts import FitView
+
+if TYPE_CHECKING:
+    from quadtui.core.snapshot import Snapshot
 
 #: rows in the table at most (the best ones); a filter finds the others
 MAX_SHOWN = 200
@@ -96,7 +99,8 @@ class BoardScreen(Screen["Config | None"]):
     BINDINGS = [
         Binding("escape", "close", "Back", tooltip="Leave the board (Esc in the filter: back to the table)"),
         Binding("slash", "filter", "Filter", tooltip="Filter: " + FILTER_HELP),
-        Binding("space", "toggle", "Overlay", tooltip="Draw this run's fit (dashed) beside the one under the cursor"),
+        Binding("space", "toggle_overlay", "Overlay",
+                tooltip="Draw this run's fit (dashed) beside the one under the cursor"),
     ]
 
     DEFAULT_CSS = """
@@ -238,7 +242,7 @@ class BoardScreen(Screen["Config | None"]):
             if got is not None:
                 overlays.append(FitOverlay(f"{other.user} {settings_text(other)}", got.grid, got.fit))
         chart.set_overlays(overlays, (tuple(self.chosen), entry_key(entry)))
-        chart.show(_fit_view(entry, curves))
+        chart.show(cast("Snapshot", _fit_view(entry, curves)))  # a FitView has every field the fit chart reads
         chart.border_title = f"fit: {entry.user} · {settings_text(entry)} (solid)" + (
             f" · {len(overlays)} chosen (dashed)" if overlays else " · space: add runs (dashed)")
 
@@ -266,7 +270,7 @@ class BoardScreen(Screen["Config | None"]):
         event.stop()
         self.table.focus()
 
-    def action_toggle(self) -> None:
+    def action_toggle_overlay(self) -> None:  # not "toggle": Textual has that action
         entry = self.current()
         if entry is None:
             return

@@ -8,19 +8,20 @@ run are in the script too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
+from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
-from rich.syntax import Syntax
 
 from quadtui.core.codegen import script_for
 from quadtui.core.config import Config
 from quadtui.core.files import atomic_write
+from quadtui.core.hand_edit import WeightEdit
 from quadtui.tui.screens.files import save_with
 from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 
@@ -47,10 +48,11 @@ class CodeScreen(ModalScreen[None]):
     CodeScreen #code { width: auto; }
     """
 
-    def __init__(self, config: Config, lr_schedule: Sequence[tuple[int, float]] = ()) -> None:
+    def __init__(self, config: Config, lr_schedule: Sequence[tuple[int, float]] = (),
+                 edits: Sequence[WeightEdit] = ()) -> None:
         super().__init__()
         self.config = config
-        self.script = script_for(config, lr_schedule)
+        self.script = script_for(config, lr_schedule, edits=edits)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:

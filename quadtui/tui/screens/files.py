@@ -10,8 +10,9 @@ at any question cancels.  It awaits screens, so it runs inside a worker
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -94,7 +95,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-async def ask_path(app: App[object], title: str, default: str, hint: str = "", kind: str = "") -> str | None:
+async def ask_path(app: App[Any], title: str, default: str, hint: str = "", kind: str = "") -> str | None:
     """Ask for a path; with a ``kind`` ("script", "config"), offer the last one given for that kind.
 
     Served to a browser, a path outside the session's folder is refused (one line) and gives None.
@@ -108,12 +109,13 @@ async def ask_path(app: App[object], title: str, default: str, hint: str = "", k
     return path
 
 
-async def confirm(app: App[object], question: str) -> bool:
-    return bool(await app.push_screen_wait(ConfirmScreen(question)))
+async def confirm(app: App[Any], question: str) -> bool:
+    answer = await app.push_screen_wait(ConfirmScreen(question))
+    return bool(answer)
 
 
 async def save_with(
-    app: App[object], title: str, default: str, write: Callable[[str, bool], Path], noun: str = "file"
+    app: App[Any], title: str, default: str, write: Callable[[str, bool], Path], noun: str = "file"
 ) -> Path | None:
     """Ask for a path, confirm an overwrite, call ``write(path, overwrite)``; one notification either way."""
     path = await ask_path(app, title, default, kind=noun)

@@ -6,7 +6,7 @@ cannot drift from the keys that work; the prose names its numbers from the code.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -47,7 +47,9 @@ training sample. The dotted amber mark is where its input crosses zero: the kink
 the layers, the weights as a grid of cells (colour: sign, brightness: size). The arrow keys choose a
 unit (the bottom line describes it), PgUp/PgDn page through a wide layer, and **Enter** opens the
 unit big in the neuron chart, whatever its layer; there **c** shows what it adds to the output (for
-an earlier layer: the prediction minus the prediction with the unit switched off).
+an earlier layer: the prediction minus the prediction with the unit switched off). **e** sets the
+selected unit's weights and bias by hand: type new values, Enter, and the run goes on from them (a
+training run pauses while you type; an export's train.py replays the change).
 
 **Time travel.** The run keeps checkpoints of its weights. Press **,** and **.** to see the network one
 checkpoint earlier or later, **Home** for epoch 0, **End** to come back to now, and **p** to replay the
@@ -74,7 +76,7 @@ to leave the form, or use the ctrl/F-key of the same control.
   in terminals that let programs set the clipboard (most do, over SSH too; else select it with the
   mouse).
 - **ctrl+f** exports the run on screen to a folder: its settings, its losses and fit as CSV, the
-  trained weights (model.pt), the script and a screenshot of the app.
+  trained weights (model.pt), its checkpoints (timeline.pt), the script and a screenshot of the app.
 - **w** widens the view to twice the sample range, so that the next run shows how the network
   guesses outside the samples it learned from (press it again to go back).
 - In a lesson, **ctrl+n** folds the lesson's text away or back. Fields the lesson locks are greyed
@@ -119,7 +121,8 @@ def keys_text(sections: Sequence[tuple[str, Sequence[Binding]]]) -> str:
 def _key_name(key: str) -> str:
     names = {
         "space": "space", "left_square_bracket": "[", "right_square_bracket": "]", "minus": "-",
-        "plus": "+", "equals_sign": "=", "less_than_sign": "<", "greater_than_sign": ">", "escape": "Esc", "enter": "Enter",
+        "plus": "+", "equals_sign": "=", "less_than_sign": "<", "greater_than_sign": ">", "escape": "Esc",
+        "enter": "Enter",
     }
     return names.get(key, key.replace("ctrl+", "ctrl+").upper() if key.startswith("f") and key[1:].isdigit()
                      else key)

@@ -4,8 +4,9 @@
 The view is the chart tab ``network``: choosing it (with ``n``, ``4``, a click on the
 tab or ``--view network``) gives the screen the ``-network`` class, under which the
 network chart takes the whole chart area on any terminal.  While it is shown the
-arrow keys move the selected unit, page up/down page through a wide layer, and
-Enter opens the selected unit big in the neuron chart (the output: the fit chart).
+arrow keys move the selected unit, page up/down page through a wide layer,
+Enter opens the selected unit big in the neuron chart (the output: the fit chart) and
+``e`` sets its weights by hand (:mod:`quadtui.tui.screens.weight_edit`).
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ BINDINGS = [
     Binding("pagedown", "network_page(1)", "Page down", show=False, tooltip="Network view: the next page of units"),
     Binding("enter", "network_open", "Open unit", show=False,
             tooltip="Network view: open the selected unit big in the neuron chart (the output: the fit chart)"),
+    Binding("e", "network_edit", "Set weights", id="network-edit",
+            tooltip="Network view: set the selected unit's weights and bias by hand (a training run pauses meanwhile)"),
 ]
 
-PALETTE_TITLES = {"network": "Network view: every unit of every layer / back to the charts"}
+PALETTE_TITLES = {"network": "Network view: every unit of every layer / back to the charts",
+                  "network-edit": "Network view: set the selected unit's weights and bias by hand"}
 
 
 class NetworkActions:
@@ -90,12 +94,18 @@ class NetworkActions:
     def open_neuron(self, layer: int, unit: int) -> None:
         """Show hidden ``layer``'s ``unit`` in the neuron chart (the last layer is kept as "the last")."""
         neuron: NeuronChart = self.neuron_chart  # type: ignore[attr-defined]
-        neuron.hidden_layer = None if layer >= self.network_chart.layers else layer
+        neuron.hidden_layer = None if layer >= self.network_chart.layer_count else layer
         self._set_neuron(unit)  # type: ignore[attr-defined]
         neuron.changed()
 
+    def action_network_edit(self) -> None:
+        """``e``: the selected unit's weights by hand, in a dialog (quadtui.tui.screens.weight_edit)."""
+        from quadtui.tui.screens.weight_edit import edit_selected_unit
+
+        self.app.run_worker(edit_selected_unit(self), group="weight-edit", exclusive=True)  # type: ignore[attr-defined]
+
     def network_action_allowed(self, action: str) -> bool | None:
-        """The arrow, page and Enter keys act only while the network view is shown."""
-        if action in ("network_move", "network_page", "network_open"):
+        """The arrow, page, Enter and edit keys act only while the network view is shown."""
+        if action in ("network_move", "network_page", "network_open", "network_edit"):
             return self.network_shown
         return True

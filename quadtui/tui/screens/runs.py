@@ -48,9 +48,14 @@ class CompareActions:
     last: Snapshot | None
     config: Config
     threads: int
-    form: ConfigForm
-    running: bool
     control: Any
+    if TYPE_CHECKING:  # the screen's properties
+
+        @property
+        def form(self) -> ConfigForm: ...
+
+        @property
+        def running(self) -> bool: ...
 
     def _compare(self) -> None:
         """Earlier runs on the loss and fit charts and in the table, named against the run on screen."""

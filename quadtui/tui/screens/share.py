@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from quadtui.core.config import Config
@@ -24,7 +24,12 @@ from quadtui.tui.screens.files import ask_path, save_with
 from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 
 if TYPE_CHECKING:
+    from quadtui.core.snapshot import Snapshot
     from quadtui.tui.widgets.form import ConfigForm
+
+    _Screen = Screen[None]  # what the actions below are mixed into
+else:
+    _Screen = object
 
 CONFIG_NAME = "quadtui.toml"
 
@@ -78,14 +83,14 @@ class ShareScreen(ModalScreen[None]):
         self.app.run_worker(load_config(self.app, self.form), group="share", exclusive=True)
 
 
-async def save_config(app: App[object], config: Config) -> Path | None:
+async def save_config(app: App[Any], config: Config) -> Path | None:
     def write(path: str, overwrite: bool) -> Path:
         return save_config_file(config, path, overwrite=overwrite)
 
     return await save_with(app, "Save the settings as", CONFIG_NAME, write, noun="config")
 
 
-async def load_config(app: App[object], form: ConfigForm) -> Config | None:
+async def load_config(app: App[Any], form: ConfigForm) -> Config | None:
     """Ask for a TOML file and put its values into the form (fields a lesson locks keep theirs)."""
     path = await ask_path(app, "Load settings from", CONFIG_NAME, kind="config")
     if path is None:
@@ -128,12 +133,20 @@ PALETTE_TITLES = {
 }
 
 
-class ShareActions:
+class ShareActions(_Screen):
     """The training screen's actions for code, sharing, export, the view and the lesson.
 
     Mixed into :class:`~quadtui.tui.screens.train.TrainScreen`, which provides
     ``form``, ``last`` and ``_form_config()``.
     """
+
+    last: Snapshot | None
+    if TYPE_CHECKING:  # the screen's
+
+        @property
+        def form(self) -> ConfigForm: ...
+
+        def _form_config(self) -> Config | None: ...
 
     def action_code(self) -> None:
         from quadtui.tui.screens.code import CodeScreen
@@ -141,8 +154,10 @@ class ShareActions:
         config = self._form_config()
         if config is not None:
             last = self.last  # the run on screen, if the form still describes it: with its lr changes
-            schedule = last.lr_schedule if last is not None and last.config == config else ()
-            self.app.push_screen(CodeScreen(config, schedule))
+            if last is not None and last.config == config:  # and its weights set by hand
+                self.app.push_screen(CodeScreen(config, last.lr_schedule, last.weight_edits))
+            else:
+                self.app.push_screen(CodeScreen(config))
 
     def action_share(self) -> None:
         config = self._form_config()

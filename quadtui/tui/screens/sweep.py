@@ -11,7 +11,8 @@ member's fit, and a table.  Enter on a member puts its settings in the form;
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from textual import on, work
@@ -25,16 +26,17 @@ from textual.worker import Worker, get_current_worker
 
 from quadtui.charts import FitOverlay
 from quadtui.charts.fit import MAX_OVERLAYS
-from quadtui.core.config import FIELDS, Config, ConfigError
 from quadtui.core import budget
+from quadtui.core.config import FIELDS, Config, ConfigError
 from quadtui.core.sweep.spec import MAX_MEMBERS, parse_sweep_spec
 from quadtui.tui.runs import RunStore, value_text
-from quadtui.tui.widgets.sweep_charts import FitView, SweepChart, SweepFitChart
-from quadtui.tui.widgets.status import clock, loss_text, plural
 from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
+from quadtui.tui.widgets.status import clock, loss_text, plural
+from quadtui.tui.widgets.sweep_charts import FitView, SweepChart, SweepFitChart
 
 if TYPE_CHECKING:
     from quadtui.core.data import Dataset
+    from quadtui.core.snapshot import Snapshot
     from quadtui.core.sweep.runner import SweepProgress, SweepResult
 
 #: settings worth sweeping (the view only changes what is drawn; a formula may hold commas)
@@ -64,7 +66,7 @@ def check_sweep(param: str, text: str, base: Config) -> tuple[str, list[Any]]:
 
 
 # -- the dialog ---------------------------------------------------------------------------
-class SweepDialog(ModalScreen["tuple[str, list[Any]] | None"]):
+class SweepDialog(ModalScreen["tuple[str | tuple[str, str], list[Any]] | None"]):
     """Pick a setting, type its values; Enter starts the sweep, Esc cancels."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), *MODAL_BINDINGS]
@@ -350,8 +352,10 @@ class SweepScreen(Screen["Config | None"]):
         chart = self.query_one(SweepFitChart)
         overlays = [FitOverlay(f"{self.param}={value_text(self.param, v)}", grid, fit) for v, fit in others]
         chart.set_overlays(overlays, key)
-        chart.show(view)
-        chart.set_heading(f"fits: best {self.param}={value_text(self.param, value)}" + (", others dashed" if others else ""))
+        chart.show(cast("Snapshot", view))  # a FitView has every field the fit chart reads
+        chart.set_heading(
+            f"fits: best {self.param}={value_text(self.param, value)}" + (", others dashed" if others else "")
+        )
 
     # -- keys ---------------------------------------------------------------------------
     def action_close(self) -> None:

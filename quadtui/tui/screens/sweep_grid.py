@@ -12,7 +12,8 @@ table.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from textual import work
@@ -31,13 +32,14 @@ from quadtui.core.config import Config, ConfigError
 from quadtui.core.sweep.grid import grid_estimate, parse_grid_specs
 from quadtui.tui.runs import RunStore, value_text
 from quadtui.tui.screens.sweep import PROGRESS_PER_S
-from quadtui.tui.widgets.sweep_charts import FitView, SweepFitChart
 from quadtui.tui.widgets.chart import Chart
 from quadtui.tui.widgets.status import clock, loss_text
+from quadtui.tui.widgets.sweep_charts import FitView, SweepFitChart
 
 if TYPE_CHECKING:
-    from quadtui.core.sweep.runner import SweepProgress
+    from quadtui.core.snapshot import Snapshot
     from quadtui.core.sweep.grid import GridResult
+    from quadtui.core.sweep.runner import SweepProgress
 
 
 def check_grid(app: App[Any], params: tuple[str, str], texts: tuple[str, str],
@@ -268,8 +270,9 @@ class GridScreen(Screen["Config | None"]):
             return
         x, y = self.samples[k]
         result = self.result
-        chart.show(FitView(-1 - k, member.config, member.status, member.epochs_run, result.grid, result.grid_target,
-                           member.prediction, x, y))
+        view = FitView(-1 - k, member.config, member.status, member.epochs_run, result.grid, result.grid_target,
+                       member.prediction, x, y)
+        chart.show(cast("Snapshot", view))  # a FitView has every field the fit chart reads
         top = self.best()
         overlays = []
         if top != k and result.members[top].prediction is not None:

@@ -54,7 +54,11 @@ class TimeTravel:
     """Actions for the keys above; the screen provides ``last``, ``charts`` and ``notify``."""
 
     last: Snapshot | None
-    charts: list[Any]
+    if TYPE_CHECKING:  # the screen's property
+
+        @property
+        def charts(self) -> list[Any]: ...
+
     travel: int | None = None  # the timeline index shown, or None: the live state
     _travel_run: int | None = None
     _replay: Timer | None = None

@@ -22,18 +22,18 @@ from quadtui.core.config import Config, ConfigError, parse_value
 from quadtui.core.control import DEFAULT_SPEED, Control
 from quadtui.core.lesson import Lesson
 from quadtui.tui import worker as train_worker
-from quadtui.tui.screens import share
 from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
 from quadtui.tui.runs import RunStore
 from quadtui.tui.screens import network as network_view
 from quadtui.tui.screens import runs as compare
+from quadtui.tui.screens import share
 from quadtui.tui.screens import timeline as time_travel
 from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.footer import KeyFooter
 from quadtui.tui.widgets.form import ConfigForm, field_text
-from quadtui.tui.widgets.runs_table import RunsTable
 from quadtui.tui.widgets.lesson import LessonPanel
 from quadtui.tui.widgets.network import NetworkChart
+from quadtui.tui.widgets.runs_table import RunsTable
 from quadtui.tui.widgets.status import StatusBar
 from quadtui.tui.widgets.timeline import TimelineBar
 
@@ -45,6 +45,8 @@ WIDE = (110, 34)
 MIN = (50, 15)
 SPEEDS = Control.SPEEDS
 BIG_STEP = 100
+#: the status line follows a new snapshot this much later (s), in a screen update of its own (see _show)
+STATUS_LAG = 0.03
 
 
 def next_speed(speed: float | None, delta: int) -> float | None:
@@ -114,6 +116,8 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
                  neuron_layer: int | None = None) -> None:
         super().__init__()
         self.neuron_layer = neuron_layer  # the neuron chart's hidden layer (1-based); None: the last
+        self._charts: list[Chart] | None = None
+        self._status_due = False  # a status update is scheduled (see _show)
         self.start_view = view  # "charts" or "network": what the chart area shows first
         self.config = config  # what the form started with
         self.lesson = lesson
@@ -162,7 +166,10 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
 
     @property
     def charts(self) -> list[Chart]:
-        return list(self.query(Chart))
+        """The screen's charts (composed once, never remounted: looked up once, not on every frame)."""
+        if self._charts is None:
+            self._charts = list(self.query(Chart))
+        return self._charts
 
     @property
     def neuron_chart(self) -> NeuronChart:
@@ -269,10 +276,20 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
         self.form.set_units(snap.units)
         if self.neuron >= snap.units:
             self._set_neuron(snap.units - 1)
+        self._compare()
+        shown = self.status_bar.snapshot
+        news = shown is None or shown.run_id != snap.run_id or shown.status is not snap.status
         if self.is_active:  # under a dialog (dimmed, if seen at all) the charts wait: drawn on the way back
             self.show_charts(snap)  # each chart: this state, or the checkpoint the timeline's cursor is on
-        self._compare()
-        self._show_status()
+        if news or not self.is_active:  # started, paused, done...: said at once
+            self._show_status()
+        elif not self._status_due:
+            # A run's new numbers reach the status line in a screen update of their own, just
+            # after the charts' one: Textual repaints the box around everything changed at once,
+            # and the chart (top right) with the status (bottom, full width) spans the form too —
+            # eighty widgets a frame, where apart they are a dozen.
+            self._status_due = True
+            self.set_timer(STATUS_LAG, self._show_status)
 
     def on_run_failed(self, message: RunFailed) -> None:
         if message.worker is self.worker:
@@ -287,6 +304,7 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
         self.notify(error, title="Training stopped with an error", severity="error", timeout=10)
 
     def _show_status(self) -> None:
+        self._status_due = False
         lr = self.run_lr if self.run_lr is not None else self.config.lr
         self.status_bar.show(self.last, speed=self.speed, lr=lr, error=self.error, note=self._note)
 
@@ -460,6 +478,8 @@ class TrainScreen(time_travel.TimeTravel, network_view.NetworkActions, share.Sha
                 continue
             if binding.id and binding.id.startswith("chart-") and not self.has_class("-narrow"):
                 continue  # all three charts are on screen
+            if self.network_action_allowed(binding.action.partition("(")[0]) is False:
+                continue  # a network-view key, the view not shown
             if binding.id:
                 title = self.PALETTE_TITLES.get(binding.id, binding.description)
                 out.append((title, binding.tooltip, binding.action))

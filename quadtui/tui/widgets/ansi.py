@@ -9,6 +9,7 @@ same job several times faster.  Anything but SGR is dropped, as Text.from_ansi d
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from rich.segment import Segment
 from rich.style import Style
@@ -23,7 +24,7 @@ _MAX_STYLES = 512
 
 def _style(codes: tuple[str, ...]) -> Style | None:
     """The style that ``codes`` (SGR parameters since the last reset) add up to, as rich decodes them."""
-    style = _styles.get(codes, False)
+    style: Style | None | Literal[False] = _styles.get(codes, False)  # False: not decoded yet
     if style is False:
         if len(_styles) >= _MAX_STYLES:
             _styles.clear()

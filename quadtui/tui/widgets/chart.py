@@ -3,8 +3,8 @@
 A chart calls its chart function with its content size when Textual asks for its
 lines (:meth:`Chart.render_line`, the line API: the chart's strips go straight to
 the compositor, no rich Text in between) and keeps the result keyed on everything
-the picture depends on (run, epoch, status, size, theme, neuron, mode and
-overlays).  Unchanged frames — a paused run, a redraw caused by something else on
+the picture depends on (run, epoch, status, weights set by hand, size, theme, neuron,
+mode and overlays).  Unchanged frames — a paused run, a redraw caused by something else on
 screen — cost nothing; a resize or a theme change draws afresh.  Before plotext
 has loaded (it loads with torch, after the first paint) an empty chart is just
 its hint.
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Hashable, Sequence
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
 from rich.text import Text
@@ -24,8 +25,21 @@ from textual.markup import escape
 from textual.strip import Strip
 from textual.widget import Widget
 
-from quadtui.charts import (ChartTheme, LegendEntry, fit_chart, fit_legend, fit_title, legend_line, loss_axis_label,
-                            loss_chart, loss_legend, loss_title, neuron_chart, neuron_legend, neuron_title)
+from quadtui.charts import (
+    ChartTheme,
+    LegendEntry,
+    fit_chart,
+    fit_legend,
+    fit_title,
+    legend_line,
+    loss_axis_label,
+    loss_chart,
+    loss_legend,
+    loss_title,
+    neuron_chart,
+    neuron_legend,
+    neuron_title,
+)
 from quadtui.tui.widgets.ansi import to_strips
 
 if TYPE_CHECKING:
@@ -88,7 +102,10 @@ class Chart(Widget):
 
     def on_mount(self) -> None:
         self._label()
-        self.watch(self.app, "theme", lambda _: self.call_after_refresh(self._label), init=False)  # legend colours
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self) -> None:
+        self.call_after_refresh(self._label)  # the legend's colours
 
     def on_resize(self) -> None:
         self._label()
@@ -127,7 +144,10 @@ class Chart(Widget):
     # -- updating ---------------------------------------------------------------------
     def _snap_key(self) -> Hashable:
         snap = self.snapshot
-        return None if snap is None else (snap.run_id, snap.epoch, snap.status)
+        if snap is None:
+            return None
+        # weights set by hand change the picture at the same epoch (views of sweeps and the board have none)
+        return (snap.run_id, snap.epoch, snap.status, len(getattr(snap, "weight_edits", ())))
 
     def show(self, snapshot: Snapshot | None) -> None:
         """Draw ``snapshot`` on the next refresh, if it changes the picture."""

@@ -16,8 +16,9 @@ from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-#: always shown, first: what a learner needs to start, stop, leave and find the rest
-ESSENTIAL = ("train", "pause", "quit", "help")
+#: always shown, first: what a learner needs to start, stop, leave and find the rest (and, in the
+#: network view only, the key that sets a weight by hand: else the wide footer's tail hides it)
+ESSENTIAL = ("train", "pause", "quit", "help", "network_edit")
 #: shown only from 100 columns (tier 2) or from 120 columns (tier 3); every other key always
 TIERS = {
     "step": 2, "reset": 2, "toggle_form": 2, "runs": 2, "sweep": 2,

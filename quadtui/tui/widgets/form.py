@@ -8,7 +8,7 @@ about — cross-field rules (batch size > samples, x_min >= x_max) included.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -170,7 +170,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
     def raw_values(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for name in FIELDS:
-            widget = self.query_one(f"#{name}")
+            widget = cast("Input | Select[Any]", self.query_one(f"#{name}"))  # the form's fields are these
             value = widget.value
             if name == "target" and value == CUSTOM:
                 value = self.query_one("#target-custom", Input).value
@@ -239,7 +239,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
                 if getattr(config, name) != getattr(self.config, name):
                     kept.append(name)
                 continue
-            widget = self.query_one(f"#{name}")
+            widget = cast("Input | Select[Any]", self.query_one(f"#{name}"))
             if name == "target":
                 preset = config.target in PRESETS.values()
                 widget.value = config.target if preset else CUSTOM

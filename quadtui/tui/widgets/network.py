@@ -7,12 +7,16 @@ selected unit), so keys only ever change two numbers and the picture follows.
 
 from __future__ import annotations
 
-from typing import Hashable
+from collections.abc import Hashable
+from typing import TYPE_CHECKING
 
 from quadtui.charts import ChartTheme
 from quadtui.charts.network import network_chart, network_layout
 from quadtui.charts.units import hidden_layers
 from quadtui.tui.widgets.chart import Chart
+
+if TYPE_CHECKING:
+    from quadtui.core.snapshot import Snapshot
 
 
 class NetworkChart(Chart):
@@ -23,12 +27,12 @@ class NetworkChart(Chart):
     def __init__(self, selection: tuple[int, int] = (1, 0), *, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        #: (layer, unit): layer 1-based, ``layers + 1`` is the output (``layer`` is taken by Textual)
+        #: (layer, unit): layer 1-based, ``layer_count + 1`` is the output (Textual has ``layer`` and ``layers``)
         self.selection = selection
 
     # -- the shape of the network on screen ------------------------------------------------
     @property
-    def layers(self) -> int:
+    def layer_count(self) -> int:
         """Hidden layers of the run on screen (1 before any run)."""
         return len(hidden_layers(self.snapshot)) if self.snapshot is not None else 1
 
@@ -39,19 +43,19 @@ class NetworkChart(Chart):
 
     @property
     def on_output(self) -> bool:
-        return self.selection[0] > self.layers
+        return self.selection[0] > self.layer_count
 
     @property
     def page_size(self) -> int:
         """Tiles per layer at the current size (at least 1)."""
         width, height = self.content_size
-        layout = network_layout(width, height, self.layers, self.units)
+        layout = network_layout(width, height, self.layer_count, self.units)
         return layout.page if layout is not None else 1
 
     # -- the selection ---------------------------------------------------------------------
     def select(self, layer: int, unit: int) -> None:
         """Select hidden ``layer`` (1-based; layers + 1: the output), ``unit``; clamped to the network."""
-        layer = max(1, min(self.layers + 1, layer))
+        layer = max(1, min(self.layer_count + 1, layer))
         unit = max(0, min(self.units - 1, unit))
         if (layer, unit) != self.selection:
             self.selection = (layer, unit)
@@ -67,7 +71,7 @@ class NetworkChart(Chart):
         layer, unit = self.selection
         self.select(layer, unit + pages * self.page_size)
 
-    def show(self, snapshot) -> None:  # type: ignore[no-untyped-def]
+    def show(self, snapshot: Snapshot | None) -> None:
         super().show(snapshot)
         if snapshot is not None:
             self.select(*self.selection)  # a new run may have fewer layers or units

@@ -8,7 +8,7 @@ a run or stops overlaying it.
 
 from __future__ import annotations
 
-from typing import Hashable
+from collections.abc import Hashable
 
 from rich.text import Text
 from textual.binding import Binding

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
@@ -88,7 +88,7 @@ class StatusBar(Vertical):
     StatusBar #numbers { width: 1fr; height: 1; padding: 0 1; }
     """
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._shown: dict[str, str] = {}  # what each label shows now
         self._look: tuple[bool, bool] | None = None  # the state label's (-bad, -good) classes

@@ -6,8 +6,9 @@ class board (:class:`FitView` makes a fit chart's snapshot from a result that is
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
-from typing import Any, Hashable
+from typing import Any
 
 import numpy as np
 

@@ -4,15 +4,16 @@ In one process the trainer (a thread issuing thousands of small torch calls a
 second) and the UI thread (charts, compositor) share one GIL: ten redraws a
 second cost the run about a third of its speed.  Here the run trains in a child
 process forked from a fork server that has imported torch and the engine once
-(:func:`start_server`, called while the app loads torch), so a run starts in
-milliseconds.
+(:mod:`quadtui.core.forkserver`, started by :func:`start_server` while the app
+paints its first frame), so a run starts in milliseconds.
 
 The child runs :meth:`Engine.run` exactly as the in-thread worker does and ships
 each snapshot as a *delta*: the losses and eval points since the previous one,
 plus the small per-snapshot arrays (prediction, every hidden layer on the grid,
 the weights, dead units) — O(new epochs + grid × units + weights), never
 O(history); the last layer is sent once though ``hidden`` and ``layers`` both hold
-it, and each timeline checkpoint is sent once, in the first message after it was kept.  The parent (the Textual thread worker) rebuilds full :class:`Snapshot`
+it, and each timeline checkpoint is sent once, in the first message after it was
+kept.  The parent (the Textual thread worker) rebuilds full :class:`Snapshot`
 objects from a local :class:`LossHistory` mirror, and forwards the UI's
 :class:`Control` requests and the worker's cancel event to the child.  Nothing
 here imports textual (the child never loads it) or, at module level, torch.
@@ -21,56 +22,52 @@ here imports textual (the child never loads it) or, at module level, torch.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 import pickle
 import signal
 import sys
 import threading
 import time
-from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from quadtui.core.forkserver import Channel, Child, ForkServer
 
 if TYPE_CHECKING:
     from quadtui.core.config import Config
     from quadtui.core.control import Control
     from quadtui.core.snapshot import Snapshot
 
-#: what the fork server imports once, so that each run's process starts with them loaded
-PRELOAD = ["quadtui.core.engine", "quadtui.tui.remote", "quadtui.tui.forkserver_setup"]
 #: how often the forwarder looks at the cancel event when no request wakes it (s): often while
 #: training (a cancelled run stops burning CPU at once), rarely while paused (idle costs nothing)
 POLL, PAUSED_POLL = 0.05, 0.5
 #: how long a cancelled child may take to stop on its own before it is killed (s)
 CANCEL_GRACE = 0.2
 
-
-def _context() -> Any:
-    return multiprocessing.get_context("forkserver")
-
-
-def start_server() -> None:
-    """Start the fork server and wait until it has imported torch and the engine (in its own process)."""
-    ctx = _context()
-    ctx.set_forkserver_preload(PRELOAD)
-    from multiprocessing import forkserver
-
-    # The resource tracker started alongside passes on sys.stderr's file descriptor, and
-    # Textual's print capture answers -1: hide it for that moment (nothing is passed then).
-    stderr, sys.stderr = sys.stderr, None
-    try:
-        forkserver.ensure_running()
-    finally:
-        sys.stderr = stderr
-    probe = ctx.Process(target=_noop, daemon=True)  # forked once the server's imports are done
-    probe.start()
-    probe.join()
+_server: ForkServer | None = None
+_server_lock = threading.Lock()
 
 
-def _noop() -> None:
-    pass
+def start_server() -> ForkServer:
+    """Start the fork server (once; again if it died) and wait until it has imported torch and the engine."""
+    global _server
+    with _server_lock:
+        if _server is None or not _server.running:
+            server = ForkServer()
+            server.start()
+            _server = server
+        return _server
+
+
+def stop_server() -> None:
+    """End the fork server and every process it forked (the app is leaving)."""
+    global _server
+    with _server_lock:
+        if _server is not None:
+            _server.stop()
+            _server = None
 
 
 # -- the parent's side ---------------------------------------------------------------------
@@ -90,15 +87,9 @@ def train(config: Config, control: Control, threads: int, interval: float, cance
     Returns the CPU seconds the child used.  Raises :class:`RunFailedError` when the
     run fails (or its process dies).
     """
-    ctx = _context()
-    here, there = ctx.Pipe()
     steps, lr = control.take_steps(sys.maxsize), control.take_lr()
-    child = ctx.Process(
-        target=_child, name="quadtui-train", daemon=True,
-        args=(there, config, threads, interval, control.paused, control.speed, steps, lr),
-    )
-    child.start()
-    there.close()
+    child = start_server().spawn(_child, config, threads, interval, control.paused, control.speed, steps, lr)
+    here = child.channel
     mirror = _Mirror(config)
     stop = threading.Event()
     forwarder = threading.Thread(target=_forward, args=(here, control, cancel, stop, child), daemon=True,
@@ -120,8 +111,8 @@ def train(config: Config, control: Control, threads: int, interval: float, cance
             elif kind == "failed":
                 error, delta = body
                 raise RunFailedError(error, mirror.apply(delta) if delta is not None else None)
-            else:  # "end"
-                return body[0]
+            else:  # "end": the child's CPU seconds
+                return float(body[0])
     finally:
         stop.set()
         forwarder.join()
@@ -132,9 +123,9 @@ def train(config: Config, control: Control, threads: int, interval: float, cance
             child.join()
 
 
-def _forward(conn: Connection, control: Control, cancel: threading.Event, stop: threading.Event,
-             child: Any) -> None:
-    """Relay the UI's requests (pause, step, speed, lr) and the cancel event to the child.
+def _forward(conn: Channel, control: Control, cancel: threading.Event, stop: threading.Event,
+             child: Child) -> None:
+    """Relay the UI's requests (pause, step, speed, lr, weights set by hand) and the cancel event to the child.
 
     A cancelled child normally stops within one chunk of epochs; one deep in a long
     epoch (many minibatches of many samples) is killed after :data:`CANCEL_GRACE`:
@@ -154,6 +145,9 @@ def _forward(conn: Connection, control: Control, cancel: threading.Event, stop: 
             now = (control.paused, control.speed)
             if lr is not None:
                 conn.send(("lr", lr))
+            edits = control.take_edits()
+            if edits:
+                conn.send(("edit", edits))
             if steps or now != state:
                 conn.send(("control", *now, steps))
                 state = now
@@ -173,7 +167,7 @@ class _Mirror:
         self.history = LossHistory(config.epochs)
         self.eval_epochs = _frozen(np.zeros(0, dtype=np.int64))
         self.eval_loss = _frozen(np.zeros(0, dtype=np.float32))
-        self.data: dict[str, np.ndarray] = {}
+        self.data: dict[str, Any] = {}  # the dataset's arrays, by Snapshot field
         self.last: Snapshot | None = None
         from quadtui.core.timeline import ReceivedTimeline
 
@@ -213,11 +207,8 @@ def call(function: Callable[..., Any], *args: Any) -> Any:
     For the UI's torch work besides training (writing an export's ``model.pt``): the UI
     process never imports torch.  Blocks until the child is done: call it from a thread.
     """
-    ctx = _context()
-    here, there = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_call_child, name="quadtui-call", daemon=True, args=(there, function, args))
-    child.start()
-    there.close()
+    child = start_server().spawn(_call_child, function, args)
+    here = child.channel
     try:
         kind, value = pickle.loads(here.recv_bytes())
     except (EOFError, OSError):
@@ -231,7 +222,7 @@ def call(function: Callable[..., Any], *args: Any) -> Any:
     return value
 
 
-def _call_child(conn: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+def _call_child(conn: Channel, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
     from quadtui.core.process import die_with_parent, yield_cpu
 
     _quiet()
@@ -250,7 +241,7 @@ def _call_child(conn: Connection, function: Callable[..., Any], args: tuple[Any,
 # -- the child's side ----------------------------------------------------------------------
 _PER_SNAPSHOT = ("status", "epoch", "eval_now", "prediction", "hidden", "out_weights", "out_bias",
                  "epochs_per_s", "elapsed", "diverged_at", "error", "weights", "lr_schedule", "layers", "dead",
-                 "compute_seconds")
+                 "weight_edits", "compute_seconds")
 _PER_RUN = ("grid", "grid_target", "x_samples", "y_samples")
 
 
@@ -279,7 +270,7 @@ class _Shipper:
         return out
 
 
-def _child(conn: Connection, config: Config, threads: int, interval: float, paused: bool,
+def _child(conn: Channel, config: Config, threads: int, interval: float, paused: bool,
            speed: float | None, steps: int, lr: float | None) -> None:
     """The run's process: train, ship deltas, obey the parent's requests.
 
@@ -292,7 +283,8 @@ def _child(conn: Connection, config: Config, threads: int, interval: float, paus
     die_with_parent()
     yield_cpu()
     from quadtui.core.control import Control
-    from quadtui.core.engine import Engine, Status
+    from quadtui.core.engine import Engine
+    from quadtui.core.snapshot import Status
     from quadtui.core.threads import set_threads
 
     control, cancel = Control(paused=paused, speed=speed), threading.Event()
@@ -331,7 +323,7 @@ def _child(conn: Connection, config: Config, threads: int, interval: float, paus
         pass
 
 
-def _listen(conn: Connection, control: Control, cancel: threading.Event) -> None:
+def _listen(conn: Channel, control: Control, cancel: threading.Event) -> None:
     """Apply the parent's requests to the child's Control.
 
     A closed pipe means the app is gone (quit, crashed or killed): no one is left to
@@ -352,6 +344,8 @@ def _listen(conn: Connection, control: Control, cancel: threading.Event) -> None
             continue  # still listening: should the app go before this run stops, it ends here at once
         if kind == "lr":
             control.set_lr(body[0])
+        elif kind == "edit":
+            control.set_weights(body[0])
         elif kind == "control":
             paused, speed, steps = body
             if speed != control.speed:
@@ -364,7 +358,7 @@ def _listen(conn: Connection, control: Control, cancel: threading.Event) -> None
                 control.resume()
 
 
-def _send(conn: Connection, message: tuple[Any, ...]) -> None:
+def _send(conn: Channel, message: tuple[Any, ...]) -> None:
     """Pickled by value with the plain pickler: no shared-memory or fd-passing reductions (torch
     registers some for multiprocessing), so a message never depends on the child still being there."""
     conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))

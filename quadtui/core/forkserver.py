@@ -1,0 +1,349 @@
+"""A fork server of our own: one process imports torch once, and each run is forked from it.
+
+The app's UI process never imports torch (it would cost every student ~150 MB), so
+whatever trains runs elsewhere; forking it from a process that has torch loaded
+makes a run start in milliseconds instead of the seconds an import takes.
+
+Why not :mod:`multiprocessing`'s fork server: it starts a resource tracker beside
+itself, a fourth process a session that quadtui never needs, and it runs its
+children's garbage collector over every object the server imported — Python's
+collector writes to each object it visits, so the copy-on-write pages forked from
+the server turn into private copies in every run (~17 MB a run, and the server's
+own copy of each page becomes private as well).  Here the server freezes what it
+imported (:func:`gc.freeze`) before it forks, so those pages stay shared.
+
+Protocol: the app holds one end of a Unix socket pair, the server the other.  To
+start a function in a new process the app sends ``("spawn", token, function,
+args)`` together with one end of a fresh socket pair (``SCM_RIGHTS``): the child
+gets it as a :class:`Channel` and its first argument.  The server answers
+``("spawned", token, pid)``, and ``("exited", pid, code)`` when it reaped that
+child.  ``("kill", pid)`` kills a child still alive (the server knows which pids
+are its own, so a recycled pid is never hit).
+
+Nothing outlives the app: when the app's end closes (it quit, crashed or was
+killed) the server exits at once, without unloading torch, and its children go
+with it (each has a parent-death signal, :func:`quadtui.core.process.die_with_parent`, and a
+run also watches its own channel to the app).  No textual here, and torch only in the
+server process.
+"""
+
+from __future__ import annotations
+
+import array
+import gc
+import importlib
+import os
+import pickle
+import signal
+import socket
+import struct
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from quadtui.core.process import die_with_parent
+
+#: what the server imports once, so that each forked process starts with them loaded
+PRELOAD = ("quadtui.core.engine", "quadtui.core.remote")
+_HEADER = struct.Struct("!Q")
+_MAX_FDS = 1
+
+
+class Channel:
+    """Length-prefixed messages over a connected stream socket (the two ends of a socket pair).
+
+    ``send``/``recv`` pickle; ``send_bytes``/``recv_bytes`` move raw bytes.  Either end may be
+    used from one sending thread and one receiving thread at a time.  A closed peer is
+    :class:`EOFError` on receive and :class:`OSError` on send.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def send_bytes(self, data: bytes, fds: tuple[int, ...] = ()) -> None:
+        message = _HEADER.pack(len(data)) + data
+        if fds:  # the descriptors ride with the first byte
+            sent = self.sock.sendmsg([message[:1]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+            message = message[sent:]
+        self.sock.sendall(message)
+
+    def recv_bytes(self) -> bytes:
+        return self._recv_with_fds()[0]
+
+    def _recv_with_fds(self) -> tuple[bytes, list[int]]:
+        fds: list[int] = []
+        first, ancillary, _, _ = self.sock.recvmsg(1, socket.CMSG_SPACE(_MAX_FDS * array.array("i").itemsize))
+        if not first:
+            raise EOFError("the other end closed")
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                received = array.array("i")
+                received.frombytes(data[: len(data) - len(data) % received.itemsize])
+                fds.extend(received)
+        size = _HEADER.unpack(first + self._exactly(_HEADER.size - 1))[0]
+        return self._exactly(size), fds
+
+    def _exactly(self, size: int) -> bytes:
+        chunks, left = [], size
+        while left:
+            chunk = self.sock.recv(min(left, 1 << 20))
+            if not chunk:
+                raise EOFError("the other end closed mid-message")
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def send(self, obj: Any) -> None:
+        self.send_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def recv(self) -> Any:
+        return pickle.loads(self.recv_bytes())
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class ServerError(RuntimeError):
+    """The fork server could not start, or is gone."""
+
+
+class Child:
+    """A process the server forked: its channel to us, its pid, and (once reaped) its exit code."""
+
+    def __init__(self, server: ForkServer, channel: Channel) -> None:
+        self._server = server
+        self.channel = channel
+        self.pid = 0
+        self.exitcode: int | None = None
+        self._spawned = threading.Event()
+        self._exited = threading.Event()
+
+    def is_alive(self) -> bool:
+        return not self._exited.is_set()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until the server has reaped this process (or ``timeout`` seconds)."""
+        self._exited.wait(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL this process if it is still alive (the server does it: it knows its own children)."""
+        if self.is_alive():
+            self._server.kill(self.pid)
+
+
+class ForkServer:
+    """The app's side: start the server once, then :meth:`spawn` functions in processes forked from it."""
+
+    def __init__(self, preload: tuple[str, ...] = PRELOAD) -> None:
+        self.preload = preload
+        self._lock = threading.Lock()  # one sender at a time on the control channel
+        self._channel: Channel | None = None
+        self._process: Any = None
+        self._children: dict[int, Child] = {}  # by token until spawned, then also by pid
+        self._by_pid: dict[int, Child] = {}
+        self._tokens = 0
+        self._dead = False
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else int(self._process.pid)
+
+    def start(self) -> None:
+        """Start the server; wait until it has imported :data:`PRELOAD` (raises :class:`ServerError` if it cannot)."""
+        import subprocess
+
+        ours, theirs = socket.socketpair()
+        package_root = str(Path(__file__).resolve().parents[2])  # the quadtui we are, whatever the current folder
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", f"from quadtui.core.forkserver import main; main({theirs.fileno()})",
+                 *self.preload],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, env=env,  # it shares the app's terminal: nothing may reach it
+            )
+        finally:
+            theirs.close()
+        channel = Channel(ours)
+        try:
+            kind, *body = channel.recv()
+        except (EOFError, OSError):
+            kind, body = "failed", [f"it exited with code {self._process.wait()}"]
+        if kind != "ready":
+            channel.close()
+            self._process.wait()
+            raise ServerError(f"the training process could not start: {body[0]}")
+        self._channel = channel
+        threading.Thread(target=self._read, args=(channel,), name="quadtui-forkserver", daemon=True).start()
+
+    @property
+    def running(self) -> bool:
+        return self._channel is not None and not self._dead
+
+    def spawn(self, function: Callable[..., None], *args: Any) -> Child:
+        """Run ``function(channel, *args)`` in a new process forked from the server; its :class:`Child`."""
+        if not self.running:
+            raise ServerError("the training process server is gone")
+        ours, theirs = socket.socketpair()
+        child = Child(self, Channel(ours))
+        with self._lock:
+            self._tokens += 1
+            token = self._tokens
+            self._children[token] = child
+            try:
+                assert self._channel is not None
+                self._channel.send_bytes(pickle.dumps(("spawn", token, function, args)), fds=(theirs.fileno(),))
+            except OSError:
+                self._children.pop(token, None)
+                ours.close()
+                raise ServerError("the training process server is gone") from None
+            finally:
+                theirs.close()
+        child._spawned.wait()
+        if not child.pid:
+            ours.close()
+            raise ServerError("the training process server is gone")
+        return child
+
+    def kill(self, pid: int) -> None:
+        with self._lock:
+            try:
+                if self._channel is not None:
+                    self._channel.send(("kill", pid))
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        """Close our end: the server and everything it forked end at once."""
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            try:
+                channel.sock.shutdown(socket.SHUT_RDWR)  # the reader thread closes it
+            except OSError:  # already closed: the server is gone
+                pass
+        if self._process is not None:
+            self._process.wait()
+
+    def _read(self, channel: Channel) -> None:
+        """The server's answers: which pid a spawn got, which child exited."""
+        try:
+            while True:
+                kind, *body = channel.recv()
+                if kind == "spawned":
+                    token, pid = body
+                    child = self._children.pop(token)
+                    child.pid = pid
+                    self._by_pid[pid] = child
+                    child._spawned.set()
+                elif kind == "exited":
+                    pid, code = body
+                    done = self._by_pid.pop(pid, None)
+                    if done is not None:
+                        done.exitcode = code
+                        done._exited.set()
+        except (EOFError, OSError):
+            pass
+        self._dead = True  # every child went with the server
+        for child in [*self._children.values(), *self._by_pid.values()]:
+            child._spawned.set()
+            child._exited.set()
+        self._children.clear()
+        self._by_pid.clear()
+        channel.close()
+
+
+# -- the server's side ----------------------------------------------------------------------
+def main(fd: int) -> None:
+    """The server process: import, freeze, then fork on request until the app's end closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the app handles ctrl+c; it ends us by closing the channel
+    channel = Channel(socket.socket(fileno=fd))
+    try:
+        for name in sys.argv[1:]:
+            importlib.import_module(name)
+    except BaseException as exc:  # a broken torch install: the app shows the reason
+        channel.send(("failed", f"{type(exc).__name__}: {exc}"))
+        os._exit(1)
+    gc.collect()
+    gc.freeze()  # what we imported is never collected again, so a forked run never writes to its pages
+    children: set[int] = set()
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so that SIGCHLD writes to the wakeup pipe
+    channel.send(("ready",))
+    import selectors
+
+    selector = selectors.DefaultSelector()
+    selector.register(channel.sock, selectors.EVENT_READ)
+    selector.register(wake_r, selectors.EVENT_READ)
+    try:
+        _serve(channel, selector, children, [channel.fileno(), wake_r, wake_w, selector.fileno()], wake_r)
+    except OSError:  # the app's end is gone while we answered it
+        pass
+    os._exit(0)  # the app is gone: leave at once (unloading torch would cost seconds of CPU)
+
+
+def _serve(channel: Channel, selector: Any, children: set[int], server_fds: list[int], wake_r: int) -> None:
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj == wake_r:
+                os.read(wake_r, 4096)
+                _reap(channel, children)
+                continue
+            try:
+                data, fds = channel._recv_with_fds()
+            except EOFError:
+                return
+            kind, *body = pickle.loads(data)
+            if kind == "spawn":
+                token, function, args = body
+                pid = os.fork()
+                if pid == 0:
+                    _child(fds[0], server_fds, function, args)
+                for received in fds:
+                    os.close(received)
+                children.add(pid)
+                channel.send(("spawned", token, pid))
+            elif kind == "kill" and body[0] in children:
+                try:
+                    os.kill(body[0], signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        _reap(channel, children)
+
+
+def _reap(channel: Channel, children: set[int]) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        channel.send(("exited", pid, os.waitstatus_to_exitcode(status)))
+
+
+def _child(fd: int, server_fds: list[int], function: Callable[..., None], args: tuple[Any, ...]) -> None:
+    """A forked process: drop the server's ends, run ``function(channel, *args)``, and leave without clean-up."""
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        for server_fd in server_fds:
+            os.close(server_fd)
+        die_with_parent()  # the server gone (the app ended): this process ends too, mid-epoch or not
+        function(Channel(socket.socket(fileno=fd)), *args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        pass
+    finally:
+        os._exit(code)

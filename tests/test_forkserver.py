@@ -1,0 +1,121 @@
+"""quadtui's own fork server, with real processes: spawn, talk, kill, exit codes, and nothing left behind."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from benchmarks.ptyrun import alive, python_env
+from quadtui.core.forkserver import Channel, ForkServer, ServerError
+
+GONE_WITHIN = 3.0  # the target is 1 s; a loaded CI machine gets slack
+
+
+# -- what the tests run in forked processes (the server imports this module to find them) ----
+def echo(channel: Channel, suffix: str) -> None:
+    """Send back every message with ``suffix`` until the other end closes."""
+    while True:
+        try:
+            message = channel.recv()
+        except EOFError:
+            return
+        channel.send(message + suffix)
+
+
+def report_frozen(channel: Channel) -> None:
+    channel.send((gc.get_freeze_count(), os.getpid(), "torch" in sys.modules))
+
+
+def exit_with(channel: Channel, code: int) -> None:
+    sys.exit(code)
+
+
+def sleep_forever(channel: Channel) -> None:
+    channel.send(os.getpid())
+    time.sleep(3600)
+
+
+def wait_gone(pids: list[int]) -> None:
+    deadline = time.monotonic() + GONE_WITHIN
+    while any(alive(pid) for pid in pids):
+        assert time.monotonic() < deadline, f"still running: {[pid for pid in pids if alive(pid)]}"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def server():
+    server = ForkServer(preload=("tests.test_forkserver",))  # no torch: these tests are about processes
+    server.start()
+    yield server
+    server.stop()
+    assert not alive(server.pid)
+
+
+def test_a_spawned_function_talks_over_its_channel_and_its_exit_is_reported(server: ForkServer) -> None:
+    child = server.spawn(echo, "!")
+    big = "x" * 3_000_000  # longer than one read: messages are framed
+    child.channel.send("hello")
+    assert child.channel.recv() == "hello!"
+    child.channel.send(big)
+    assert child.channel.recv() == big + "!"
+    child.channel.close()  # echo returns on EOF
+    child.join(GONE_WITHIN)
+    assert not child.is_alive() and child.exitcode == 0
+
+
+def test_exit_codes_and_kill_reach_the_app(server: ForkServer) -> None:
+    failing = server.spawn(exit_with, 3)
+    failing.join(GONE_WITHIN)
+    assert failing.exitcode == 3
+    sleeper = server.spawn(sleep_forever)
+    assert sleeper.channel.recv() == sleeper.pid
+    sleeper.kill()
+    sleeper.join(GONE_WITHIN)
+    assert sleeper.exitcode == -signal.SIGKILL and not alive(sleeper.pid)
+
+
+def test_what_the_server_imported_is_frozen_before_it_forks(server: ForkServer) -> None:
+    """Frozen objects are never visited by a run's garbage collector, so their pages stay shared."""
+    child = server.spawn(report_frozen)
+    frozen, pid, has_torch = child.channel.recv()
+    assert frozen > 1000 and pid != os.getpid() and not has_torch
+
+
+def test_closing_the_apps_end_ends_the_server_and_every_child(server: ForkServer) -> None:
+    sleepers = [server.spawn(sleep_forever) for _ in range(2)]
+    pids = [child.channel.recv() for child in sleepers]
+    assert all(alive(pid) for pid in pids)
+    server.stop()
+    wait_gone([server.pid, *pids])
+
+
+def test_a_server_whose_app_is_killed_goes_with_its_children() -> None:
+    """SIGKILL runs no clean-up at all: the server sees its channel close, its children their parent die."""
+    code = ("import os, sys; from quadtui.core.forkserver import ForkServer; from tests import test_forkserver as t; "
+            "s = ForkServer(preload=('tests.test_forkserver',)); s.start(); c = s.spawn(t.sleep_forever); "
+            "print(s.pid, c.channel.recv(), flush=True); sys.stdin.read()")
+    app = subprocess.Popen([sys.executable, "-c", code], env=python_env(), stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        server_pid, child_pid = map(int, app.stdout.readline().split())
+        assert alive(server_pid) and alive(child_pid)
+        app.kill()
+        app.wait()
+        wait_gone([server_pid, child_pid])
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
+
+
+def test_a_server_that_cannot_import_says_why_in_one_line() -> None:
+    server = ForkServer(preload=("quadtui_no_such_module",))
+    with pytest.raises(ServerError, match="ModuleNotFoundError: No module named 'quadtui_no_such_module'"):
+        server.start()
+    assert server.pid is not None and not alive(server.pid)  # nothing left running
