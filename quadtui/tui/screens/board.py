@@ -28,10 +28,11 @@ from textual.widgets import Input, Static
 
 from quadtui.charts import FitOverlay
 from quadtui.charts.fit import MAX_OVERLAYS
+from quadtui.charts.theme import ChartTheme
 from quadtui.core.class_board import ClassBoard, RunCurves, read_curves
 from quadtui.core.class_entry import FILTER_HELP, BoardEntry, setting_text, time_text
 from quadtui.core.config import DEFAULT, Config, ConfigError
-from quadtui.tui.widgets.chart import FitChart
+from quadtui.tui.widgets.chart import FitChart, placeholder
 from quadtui.tui.widgets.run_list import RunList, columns
 from quadtui.tui.widgets.sweep_charts import FitView
 
@@ -91,6 +92,12 @@ class BoardLoaded(Message):
 class BoardFitChart(FitChart):
     def title(self) -> str:
         return "fit of the run under the cursor (space: add runs, dashed)"
+
+    def draw(self, width: int, height: int, theme: ChartTheme) -> str:
+        """Before the rows come (and on a board without runs): the words, not empty axes (a plotext draw)."""
+        if self.snapshot is None:
+            return placeholder(width, height, "no run on the board yet")
+        return super().draw(width, height, theme)
 
 
 class BoardScreen(Screen["Config | None"]):
