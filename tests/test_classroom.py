@@ -164,6 +164,30 @@ def test_a_post_keeps_what_the_board_needs(tmp_path):
     np.testing.assert_array_equal(curves.curve, post.curve)
 
 
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files in /proc")
+def test_a_refresh_reads_each_file_once_and_leaves_none_open(tmp_path):
+    writer = ClassWriter(tmp_path)
+    for loss in (0.3, 0.1, 0.2):
+        writer.post(a_post(eval_loss=loss))
+    board = ClassBoard(tmp_path)
+    before = open_files()
+    board.refresh()
+    assert open_files() > before  # kept open for the rows of the best runs...
+    shown, matching = board.best(2)
+    assert [e.eval_loss for e in shown] == [0.1, 0.2] and matching == 3
+    assert open_files() == before  # ...then closed
+    writer.post(a_post(eval_loss=0.05))
+    board.refresh()
+    assert [e.eval_loss for e in board.entries()] == [0.05, 0.1, 0.2, 0.3]
+    assert open_files() == before
+    board.refresh()  # nothing new: nothing opened
+    assert open_files() == before
+
+
 # -- hostile files ---------------------------------------------------------------------------------------------------
 def test_corrupt_foreign_and_linked_files_are_skipped_with_one_line(tmp_path):
     ClassWriter(tmp_path).post(a_post())

@@ -159,3 +159,28 @@ async def test_a_post_that_fails_is_one_notification_and_the_app_goes_on(tmp_pat
         assert note.message.endswith("not a folder (move it away: your runs go in a folder of that name)")
         assert poster.flush(timeout=5) and poster.posted == 0
         assert screen_of(app).last.status.value == "done" and len(screen_of(app).runs) == 1  # the run is kept
+
+
+async def test_board_puts_the_fit_under_the_table_below_120_columns_and_follows_resizes(tmp_path) -> None:
+    post(tmp_path, Config(), 0.2)
+    app = QuadApp(SMALL, class_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("escape", "b")  # from the charts (in a field, b is a letter)
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen) and app.screen.loads, "the board")
+        board = board_of(app)
+        fit, table = board.query_one("#board-fit"), board.query_one("#board-table")
+
+        def under() -> bool:
+            return fit.region.y >= table.region.bottom and fit.region.width == table.region.width
+
+        def beside() -> bool:
+            return fit.region.x >= table.region.right and fit.region.y == table.region.y
+
+        await until(pilot, under, "the fit under the table at 80 columns")
+        await pilot.resize_terminal(130, 40)
+        await until(pilot, beside, "the fit beside the table at 130 columns")
+        await pilot.resize_terminal(100, 30)
+        await until(pilot, under, "the fit under the table at 100 columns")
+        await pilot.press("escape")  # the screen under the board was laid out for the new size too
+        await until(pilot, lambda: app.screen is screen_of(app), "back")
+        await until(pilot, lambda: screen_of(app).status_bar.region.width == 100, "the main screen at 100 columns")

@@ -8,6 +8,7 @@ types; a 16-colour or ASCII-only terminal reads as normal.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -285,6 +286,37 @@ def test_one_is_singular() -> None:
 
     assert rate_text(1) == "1 epoch/s" and rate_text(1000) == "1,000 epochs/s"
     assert plural(1, "run") == "1 run" and plural(5, "run") == "5 runs"
+
+
+async def test_elapsed_is_the_wall_time_the_run_took() -> None:
+    app = QuadApp(Config(epochs=15, hidden=4), speed=10)  # 1.5 s to watch, a few ms of compute
+    async with app.run_test(size=SMALL_SCREEN) as pilot:
+        started = time.monotonic()
+        await pilot.press("ctrl+t")
+        await finish(pilot, app)
+        took = time.monotonic() - started
+        numbers = str(screen_of(app).status_bar.query_one("#numbers", Static).render())
+        elapsed = [float(part[:-1]) for part in numbers.split(" · ") if re.fullmatch(r"\d+\.\ds", part)]
+        assert elapsed, numbers
+        assert 1.5 <= elapsed[0] <= took + 0.05
+
+
+async def test_a_new_notification_replaces_the_one_shown_at_80x24(notes: Notes) -> None:
+    app = QuadApp(SMALL)
+    async with app.run_test(size=SMALL_SCREEN, notifications=True, message_hook=notes) as pilot:
+        # three notes in a row, as a refused run, a warning and a hint can come (long timeouts: none expires here)
+        app.notify("first", title="Not started: fix the form", severity="error", timeout=60)
+        app.notify("second", title="A slow run", severity="warning", timeout=60)
+        app.notify("third", timeout=60)
+        await notified(pilot, notes, lambda n: n.message == "third", "the third note")
+        assert notes.messages() == ["first", "second", "third"]  # all raised; the screen shows the newest
+
+        def toasts() -> list[str]:
+            return [str(toast.render()) for toast in app.screen.query("Toast")]
+
+        await until(pilot, lambda: toasts() == ["third"], "one toast on screen")
+        toast = app.screen.query_one("Toast")
+        assert toast.region.bottom <= 24 and toast.region.height <= 5  # a few lines, the charts stay in view
 
 
 # -- deliverable 8: a pace a person can watch -------------------------------------------------------------------

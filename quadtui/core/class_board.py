@@ -43,17 +43,24 @@ class _File:
     user: str = ""
     rows: dict[int, BoardEntry] = field(default_factory=dict)  # whole rows fetched so far, by id
     complete: bool = False  # rows holds every run
+    #: the connection the ranks were read on, kept until the rows they rank are fetched (see ClassBoard.best)
+    con: sqlite3.Connection | None = None
 
     def entries(self, ids: list[int] | None) -> dict[int, BoardEntry]:
         """Whole rows of ``ids`` (None: all), fetched once (gone ones are left out)."""
         if ids is None and not self.complete:
-            self.rows = {e.run_id: e for e in read_entries(self.path)[0]}
+            self.rows = {e.run_id: e for e in read_entries(self.path, con=self.con)[0]}
             self.complete = True
         elif ids is not None and not self.complete:
             missing = [i for i in ids if i not in self.rows]
             if missing:
-                self.rows.update((e.run_id, e) for e in read_entries(self.path, missing)[0])
+                self.rows.update((e.run_id, e) for e in read_entries(self.path, missing, con=self.con)[0])
         return self.rows
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
 
 
 class ClassBoard:
@@ -61,7 +68,9 @@ class ClassBoard:
 
     A refresh reads three numbers a run (what it takes to rank 20,000 runs in a few tens of
     milliseconds); :meth:`best` fetches the whole rows of just the runs it returns, unless a
-    filter has to look at every run.
+    filter has to look at every run.  The files a refresh read stay open until then (opening
+    forty databases twice was a fifth of a cold read); :meth:`best`, :meth:`entries`
+    and the next refresh close them.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -76,6 +85,7 @@ class ClassBoard:
 
     def refresh(self) -> bool:
         """Scan the folder; True when the list changed."""
+        self.close()
         seen: dict[str, _File] = {}
         changed = False
         try:
@@ -124,6 +134,7 @@ class ClassBoard:
             for rank in top:
                 wanted.setdefault(rank[3], []).append(rank[2])
             rows = {number: self._numbered[number].entries(ids) for number, ids in wanted.items()}
+            self.close()
             found = [rows[rank[3]].get(rank[2]) for rank in top]
             return [e for e in found if e is not None], len(self.ranks)
         matching = [e for e in self.entries() if entry_matches(e, words)]
@@ -132,8 +143,14 @@ class ClassBoard:
     def entries(self) -> list[BoardEntry]:
         """Every run, best first (reads every whole row: for --json and filters)."""
         rows = {number: f.entries(None) for number, f in self._numbered.items()}
+        self.close()
         found = [rows[rank[3]].get(rank[2]) for rank in self.ranks]
         return [e for e in found if e is not None]
+
+    def close(self) -> None:
+        """Close the files the last refresh left open (it reads them again when they change)."""
+        for f in self._files.values():
+            f.close()
 
     def status_line(self) -> str:
         """One line: how many runs and users, and what was skipped."""
@@ -144,20 +161,21 @@ class ClassBoard:
 
 
 def _read_ranks(path: Path, signature: tuple[int, ...], number: int) -> _File:
+    """The ranks of a database's runs; the file is left open for their rows (``_File.con``)."""
     try:
         user = user_name(os.stat(path).st_uid)
-        con = _connect(path)
+        con, app_id = _connect(path)
     except (OSError, sqlite3.Error) as exc:
         return _File(signature, path, [], _why(exc))
     try:
-        if con.execute("PRAGMA application_id").fetchone()[0] != APP_ID:
+        if app_id != APP_ID:
+            con.close()
             return _File(signature, path, [], "not a quadtui class database")
         ranks = con.execute(_RANKS, (number,)).fetchall()
     except sqlite3.Error as exc:
-        return _File(signature, path, [], _why(exc))
-    finally:
         con.close()
-    return _File(signature, path, [r for r in ranks if r[2] is not None], None, user)
+        return _File(signature, path, [], _why(exc))
+    return _File(signature, path, [r for r in ranks if r[2] is not None], None, user, con=con)
 
 
 def _signature(folder: Path) -> tuple[tuple[int, ...] | None, str | None]:
@@ -190,30 +208,44 @@ def _signature(folder: Path) -> tuple[tuple[int, ...] | None, str | None]:
     return (db.st_size, db.st_mtime_ns, db.st_ino, *wal_sig), None
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """Read-only; when the writer's WAL files are gone (no writer now) and cannot be made here, immutable."""
+def _connect(path: Path) -> tuple[sqlite3.Connection, int]:
+    """Read-only, and the file's application id (the first read, which tells whether it opens at all).
+
+    When the writer's WAL files are gone (no writer now) and cannot be made here: immutable.
+    """
     uri = "file:" + urllib.parse.quote(str(path.resolve()))
     con = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=2.0, check_same_thread=False)
     try:
-        con.execute("PRAGMA application_id").fetchone()
-        return con
+        return con, con.execute("PRAGMA application_id").fetchone()[0]
     except sqlite3.OperationalError:
         con.close()
         if os.path.exists(f"{path}-wal"):
             raise
-        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        con = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        try:
+            return con, con.execute("PRAGMA application_id").fetchone()[0]
+        except sqlite3.Error:
+            con.close()
+            raise
 
 
-def read_entries(path: Path, ids: list[int] | None = None) -> tuple[list[BoardEntry], str | None]:
-    """A database's runs (those of ``ids``, or all), or ([], why it is skipped)."""
+def read_entries(path: Path, ids: list[int] | None = None,
+                 con: sqlite3.Connection | None = None) -> tuple[list[BoardEntry], str | None]:
+    """A database's runs (those of ``ids``, or all), or ([], why it is skipped).
+
+    ``con``: the file, open already (a quadtui database: its ranks were read on it); left open.
+    """
+    own = con is None
     try:
         user = user_name(os.stat(path).st_uid)
-        con = _connect(path)
+        if con is None:
+            con, app_id = _connect(path)
+            if app_id != APP_ID:
+                con.close()
+                return [], "not a quadtui class database"
     except (OSError, sqlite3.Error) as exc:
         return [], _why(exc)
     try:
-        if con.execute("PRAGMA application_id").fetchone()[0] != APP_ID:
-            return [], "not a quadtui class database"
         if ids is None:
             rows = con.execute(LIST_QUERY, (user, str(path))).fetchall()
         else:
@@ -225,7 +257,8 @@ def read_entries(path: Path, ids: list[int] | None = None) -> tuple[list[BoardEn
     except sqlite3.Error as exc:
         return [], _why(exc)
     finally:
-        con.close()
+        if own:
+            con.close()
     return list(map(BoardEntry._make, rows)), None
 
 
@@ -250,7 +283,7 @@ class RunCurves:
 def read_curves(entry: BoardEntry) -> RunCurves | None:
     """The loss curve and the fit of ``entry`` (None when its file has gone or the row is odd)."""
     try:
-        con = _connect(entry.path)
+        con = _connect(entry.path)[0]
         try:
             row = con.execute("SELECT curve, grid, fit FROM curves WHERE run = ?", (entry.run_id,)).fetchone()
         finally:

@@ -66,7 +66,10 @@ class Engine:
         self.status = Status.READY
         self.diverged_at: int | None = None
         self.error: str | None = None
-        self.elapsed = 0.0  # seconds spent inside advance()
+        #: wall-clock seconds the run has spent training, its pauses left out: what "elapsed" shows
+        self.elapsed = 0.0
+        #: seconds spent inside advance(): what the epochs cost, without pacing or pauses (epochs per second)
+        self.compute_seconds = 0.0
         self._rate = 0.0
         self._rate_window: list[tuple[float, int]] = []
         self._chunk_started = 0.0
@@ -144,7 +147,8 @@ class Engine:
         if self.status is Status.DONE:
             self.timeline.keep(self.epoch, self._flat)  # the trained network
         now = time.perf_counter()
-        self.elapsed += now - started
+        self.compute_seconds += now - started
+        self.elapsed += now - started  # run() adds the rest of its running time (pacing, snapshots)
         self._chunk_started = started
         self._note_rate(now, n)
         return n
@@ -231,12 +235,23 @@ class Engine:
 
         ``on_snapshot`` is called at most once per ``interval`` seconds while training,
         on every state change, and once at the end.
+
+        ``elapsed`` runs like a stopwatch: from the first epoch, through pacing sleeps and
+        snapshots, stopped while paused (a student who pauses for a minute has not trained
+        for a minute).
         """
         control = control or Control()
         cancel = cancel or threading.Event()
         chunk = 1  # grows (doubling) towards ~10 ms of epochs: a slow epoch is shown at once
         last_emit = 0.0
         shown_paused = False
+        #: the current stretch of running (not paused): when it began, and ``elapsed`` then
+        stretch: tuple[float, float] | None = None
+
+        def clock() -> None:  # bring ``elapsed`` up to now
+            if stretch is not None:
+                self.elapsed = max(self.elapsed, stretch[1] + time.perf_counter() - stretch[0])
+
         while not self.finished:
             if cancel.is_set():
                 self.status = Status.STOPPED
@@ -256,6 +271,8 @@ class Engine:
             if paused:
                 n = control.take_steps(n)  # the rest of a big step stays queued
                 if n == 0:
+                    clock()
+                    stretch = None  # the stopwatch stops while paused
                     if not shown_paused or lr is not None or edits:
                         self.status = Status.PAUSED
                         shown_paused = True
@@ -264,6 +281,8 @@ class Engine:
                     _sleep(0.05, cancel, control)
                     continue
             shown_paused = False
+            if stretch is None:
+                stretch = (time.perf_counter(), self.elapsed)
             started = time.perf_counter()
             ran = self.advance(n)
             took = time.perf_counter() - started
@@ -273,6 +292,7 @@ class Engine:
                 chunk = max(1, min(chunk * 2, int(ran * 0.01 / took) + 1))
             elif speed is not None:
                 _sleep(ran / speed - took, cancel, control)
+            clock()
             if on_progress:
                 on_progress(self.epoch)
             now = time.perf_counter()
@@ -280,6 +300,7 @@ class Engine:
             if on_snapshot and due and not self.finished:  # a finished run's state is sent once, below
                 on_snapshot(self.snapshot())
                 last_emit = now
+        clock()
         snap = self.snapshot()
         if on_snapshot:
             on_snapshot(snap)
@@ -311,6 +332,7 @@ class Engine:
             y_samples=data.y,
             epochs_per_s=self._rate,
             elapsed=self.elapsed,
+            compute_seconds=self.compute_seconds,
             diverged_at=self.diverged_at,
             error=self.error,
             weights=tuple(p.numpy().copy() for p in self.net.params),

@@ -241,7 +241,7 @@ def _call_child(conn: Channel, function: Callable[..., Any], args: tuple[Any, ..
 # -- the child's side ----------------------------------------------------------------------
 _PER_SNAPSHOT = ("status", "epoch", "eval_now", "prediction", "hidden", "out_weights", "out_bias",
                  "epochs_per_s", "elapsed", "diverged_at", "error", "weights", "lr_schedule", "layers", "dead",
-                 "weight_edits")
+                 "weight_edits", "compute_seconds")
 _PER_RUN = ("grid", "grid_target", "x_samples", "y_samples")
 
 

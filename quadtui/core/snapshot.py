@@ -67,10 +67,12 @@ class Snapshot:
     out_bias: float
     x_samples: np.ndarray
     y_samples: np.ndarray
-    epochs_per_s: float
-    elapsed: float
+    epochs_per_s: float  # over about the last second of wall time
+    elapsed: float  # wall-clock seconds of training so far, pauses left out (see Engine.run)
     diverged_at: int | None = None
     error: str | None = None
+    #: seconds spent computing epochs (Engine.advance), without pacing, snapshots or pauses: the run's cost
+    compute_seconds: float = 0.0
     #: the network's parameters at this moment (weight, bias per layer), float32 copies
     weights: tuple[np.ndarray, ...] = field(default=(), repr=False)
     #: when the learning rate was changed during the run: ((0, first lr), (epoch, lr from then on), ...)
@@ -121,8 +123,9 @@ class Snapshot:
             "final_loss": float(losses[-1]) if losses.size else None,
             "best_loss": float(losses.min()) if losses.size else None,
             "eval_loss": self.eval_now if math.isfinite(self.eval_now) else None,
-            "seconds": round(self.elapsed, 4),
-            "epochs_per_s": round(self.epoch / self.elapsed, 1) if self.elapsed > 0 else None,
+            "seconds": round(self.elapsed, 4),  # wall time, as "elapsed" in the app
+            # per second of compute: what the epochs cost, not slowed by progress output
+            "epochs_per_s": round(self.epoch / self.compute_seconds, 1) if self.compute_seconds > 0 else None,
         }
         if self.diverged_at is not None:
             out["diverged_at"] = self.diverged_at

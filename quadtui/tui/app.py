@@ -11,7 +11,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.filter import LineFilter
-from textual.notifications import SeverityLevel
+from textual.notifications import Notify, SeverityLevel
 from textual.screen import Screen
 
 from quadtui.core.budget import app_budget
@@ -164,6 +164,15 @@ class QuadApp(App[int]):
                timeout: float | None = None, markup: bool = True) -> None:
         super().notify(self.for_browser(message), title=self.for_browser(title), severity=severity,
                        timeout=timeout, markup=markup)
+
+    def on_notify(self, event: Notify) -> None:
+        """One notification at a time: a new one replaces the one shown.
+
+        Stacked toasts (three are four lines each) cover most of the charts at 80×24, and
+        the newest says what the student just did.  Runs before ``App._on_notify`` (handlers
+        of a subclass come first), which then shows ``event``'s notification alone.
+        """
+        self.clear_notifications()
 
     def _open_grid(self, specs: list[str]) -> None:
         from quadtui.core.config import ConfigError

@@ -52,7 +52,8 @@ class ClassPoster:
                              run.final_loss, run.eval_loss, self.lesson)
             try:
                 writer.post(post)
-                self.posted += 1
+                with self._settled:  # two workers may finish at once: += is not atomic across threads
+                    self.posted += 1
             except ClassError as exc:
                 # (notify only posts a message: safe from this thread, and never waits on the UI)
                 self.app.notify(str(exc), title="Run not posted to the class", severity="error", timeout=8)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -68,3 +69,17 @@ class KeyFooter(Footer):
             return 1, order.index(key.action) if key.action in order else -1
 
         yield from sorted(keys, key=rank)  # stable: the focused widget's keys keep their order
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        """Rebuilt only while it can be seen: not under a full screen (the class board, a sweep).
+
+        Textual rebuilds every key whenever its screen's bindings may have changed — pushing
+        another screen over it is such a moment, and opening the class board paid ~15 ms of CPU
+        for a footer no one saw.  Its screen's resume brings it up to date (Textual refreshes the
+        bindings then).
+        """
+        stack = self.app.screen_stack
+        if self.is_attached and stack and stack[-1] is not self.screen and not isinstance(stack[-1], ModalScreen):
+            self._bindings_ready = True
+            return
+        super().bindings_changed(screen)
