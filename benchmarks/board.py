@@ -39,13 +39,26 @@ SIZE = (80, 24)
 
 def a_post(rng: np.random.Generator) -> tuple:
     """A plausible run: a few settings changed, a 200-point curve, a 100-point fit."""
-    config = Config(lr=float(rng.choice([0.001, 0.005, 0.01, 0.02, 0.05, 0.1])),
-                    hidden=int(rng.choice([1, 2, 4, 8, 16])), seed=int(rng.integers(0, 50)))
+    config = Config(
+        lr=float(rng.choice([0.001, 0.005, 0.01, 0.02, 0.05, 0.1])),
+        hidden=int(rng.choice([1, 2, 4, 8, 16])),
+        seed=int(rng.integers(0, 50)),
+    )
     history = LossHistory()
     history.append(np.geomspace(30, rng.uniform(0.001, 1), 5000).astype(np.float32))
     grid = np.linspace(-5, 5, 100)
-    return make_post(config, "done", 5000, history, grid, grid**2 + rng.normal(0, 0.1, 100), history.last(),
-                     history.last() * 1.1, "best-rate", finished_at=time.time() - rng.uniform(0, 3600))
+    return make_post(
+        config,
+        "done",
+        5000,
+        history,
+        grid,
+        grid**2 + rng.normal(0, 0.1, 100),
+        history.last(),
+        history.last() * 1.1,
+        "best-rate",
+        finished_at=time.time() - rng.uniform(0, 3600),
+    )
 
 
 def make_class(folder: Path, users: int, runs: int) -> None:
@@ -58,12 +71,24 @@ def make_class(folder: Path, users: int, runs: int) -> None:
         con = sqlite3.connect(folder / writer.user / DB_NAME)
         for run_id in range(2, runs + 1):
             p = a_post(rng)
-            con.execute("INSERT INTO runs (id, finished_at, config, status, epochs_run, final_loss, eval_loss,"
-                        " lesson) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (run_id, p.finished_at, json.dumps(p.config, separators=(",", ":")), p.status,
-                         p.epochs_run, p.final_loss, p.eval_loss, p.lesson))
-            con.execute("INSERT INTO curves (run, curve, grid, fit) VALUES (?, ?, ?, ?)",
-                        (run_id, p.curve.tobytes(), p.grid.tobytes(), p.fit.tobytes()))
+            con.execute(
+                "INSERT INTO runs (id, finished_at, config, status, epochs_run, final_loss, eval_loss,"
+                " lesson) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    p.finished_at,
+                    json.dumps(p.config, separators=(",", ":")),
+                    p.status,
+                    p.epochs_run,
+                    p.final_loss,
+                    p.eval_loss,
+                    p.lesson,
+                ),
+            )
+            con.execute(
+                "INSERT INTO curves (run, curve, grid, fit) VALUES (?, ?, ?, ?)",
+                (run_id, p.curve.tobytes(), p.grid.tobytes(), p.fit.tobytes()),
+            )
         con.commit()
         con.close()
 
@@ -92,8 +117,13 @@ def time_reads(folder: Path, repeats: int) -> dict[str, float]:
         t0 = time.perf_counter()
         board.refresh()
         one_new.append(time.perf_counter() - t0)
-    return {"cold": statistics.median(cold), "warm": statistics.median(warm), "one_new": statistics.median(one_new),
-            "top": statistics.median(top), "entries": len(board.ranks)}
+    return {
+        "cold": statistics.median(cold),
+        "warm": statistics.median(warm),
+        "one_new": statistics.median(one_new),
+        "top": statistics.median(top),
+        "entries": len(board.ranks),
+    }
 
 
 async def time_board(folder: Path) -> tuple[float, float, float, int]:
@@ -142,8 +172,10 @@ def main() -> int:
         t0 = time.perf_counter()
         if not any(folder.iterdir()):
             make_class(folder, args.users, args.runs)
-        print(f"made {args.users} users × {args.runs} runs in {time.perf_counter() - t0:.1f} s "
-              f"({sum(f.stat().st_size for f in folder.rglob(DB_NAME)) / 1e6:.1f} MB)")
+        print(
+            f"made {args.users} users × {args.runs} runs in {time.perf_counter() - t0:.1f} s "
+            f"({sum(f.stat().st_size for f in folder.rglob(DB_NAME)) / 1e6:.1f} MB)"
+        )
         reads = time_reads(folder, args.repeats)
         print(f"read the folder, cold          {ms(reads['cold'])}  ({reads['entries']:,} runs)")
         print(f"refresh, nothing changed       {ms(reads['warm'])}")
@@ -155,16 +187,22 @@ def main() -> int:
             opened.append(took)
             cpus.append(cpu)
         median = statistics.median(opened)
-        print(f"board open → rows drawn {SIZE[0]}×{SIZE[1]}  {ms(median)}  (median of {args.repeats}; "
-              f"min {ms(min(opened)).strip()}, max {ms(max(opened)).strip()}; {shown} rows in the table)")
-        print(f"  the same, CPU time (all threads) {ms(statistics.median(cpus))}  (what an idle machine's wall time "
-              "would be; this box is shared)")
+        print(
+            f"board open → rows drawn {SIZE[0]}×{SIZE[1]}  {ms(median)}  (median of {args.repeats}; "
+            f"min {ms(min(opened)).strip()}, max {ms(max(opened)).strip()}; {shown} rows in the table)"
+        )
+        print(
+            f"  the same, CPU time (all threads) {ms(statistics.median(cpus))}  (what an idle machine's wall time "
+            "would be; this box is shared)"
+        )
         print(f"new post → on the open board   {ms(appeared)}  (poll every 0.25 s)")
         cpu = statistics.median(cpus)
-        print(f"target: open ≤ {TARGET_MS:.0f} ms → wall {median * 1000 / TARGET_MS:.2f} of the target, "
-              f"CPU {cpu * 1000 / TARGET_MS:.2f} of the target "
-              f"({'met' if min(median, cpu) * 1000 <= TARGET_MS else 'MISSED'}: judged on the CPU time when "
-              "the machine is shared, as the other benchmarks' ratios are)")
+        print(
+            f"target: open ≤ {TARGET_MS:.0f} ms → wall {median * 1000 / TARGET_MS:.2f} of the target, "
+            f"CPU {cpu * 1000 / TARGET_MS:.2f} of the target "
+            f"({'met' if min(median, cpu) * 1000 <= TARGET_MS else 'MISSED'}: judged on the CPU time when "
+            "the machine is shared, as the other benchmarks' ratios are)"
+        )
         return 0 if min(median, cpu) * 1000 <= TARGET_MS else 1
     finally:
         if args.folder is None:

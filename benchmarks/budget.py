@@ -21,16 +21,28 @@ sys.path.insert(0, str(ROOT))  # this checkout's quadtui, here and in the childr
 CASES = [
     ("default run", {}, None),
     ("samples 100000, hidden 64, layers 2", {"samples": 100000, "hidden": 64, "layers": 2, "epochs": 3}, None),
-    ("samples 50000, hidden 128, layers 3, batch 10000",
-     {"samples": 50000, "hidden": 128, "layers": 3, "batch_size": 10000, "epochs": 2}, None),
+    (
+        "samples 50000, hidden 128, layers 3, batch 10000",
+        {"samples": 50000, "hidden": 128, "layers": 3, "batch_size": 10000, "epochs": 2},
+        None,
+    ),
     ("samples 100000, hidden 256, layers 4", {"samples": 100000, "hidden": 256, "layers": 4, "epochs": 1}, None),
-    ("sweep seed=0:3:4 (batched), samples 20000, hidden 64, layers 2",
-     {"samples": 20000, "hidden": 64, "layers": 2, "epochs": 3}, "seed=0:3:4"),
+    (
+        "sweep seed=0:3:4 (batched), samples 20000, hidden 64, layers 2",
+        {"samples": 20000, "hidden": 64, "layers": 2, "epochs": 3},
+        "seed=0:3:4",
+    ),
     ("sweep hidden=8,16,32 (wide), samples 20000", {"samples": 20000, "epochs": 300}, "hidden=8,16,32"),
-    ("sweep lr (wide, tanh), samples 4000", {"samples": 4000, "hidden": 32, "activation": "tanh", "epochs": 300},
-     "lr=0.001:0.01:8"),
-    ("sweep activation (alone), samples 50000, hidden 64, layers 2",
-     {"samples": 50000, "hidden": 64, "layers": 2, "epochs": 2}, "activation=tanh,gelu,silu"),
+    (
+        "sweep lr (wide, tanh), samples 4000",
+        {"samples": 4000, "hidden": 32, "activation": "tanh", "epochs": 300},
+        "lr=0.001:0.01:8",
+    ),
+    (
+        "sweep activation (alone), samples 50000, hidden 64, layers 2",
+        {"samples": 50000, "hidden": 64, "layers": 2, "epochs": 2},
+        "activation=tanh,gelu,silu",
+    ),
 ]
 
 CHILD = r"""
@@ -60,8 +72,13 @@ print(rss("VmHWM:") - base)
 
 def measure(values: dict, spec: str | None) -> int:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(values), spec or ""],
-                         capture_output=True, text=True, check=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(values), spec or ""],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     return int(out.stdout.split()[-1])
 
 
@@ -75,8 +92,9 @@ def main() -> int:
         config = Config.from_mapping(values)
         need = estimate(config, parse_sweep_spec(spec, config) if spec else None)
         got = measure(values, spec)
-        print(f"{name:62} {format_size(need.bytes):>9} {format_size(got):>9} {need.bytes / max(got, 1):6.2f}",
-              flush=True)
+        print(
+            f"{name:62} {format_size(need.bytes):>9} {format_size(got):>9} {need.bytes / max(got, 1):6.2f}", flush=True
+        )
     return 0
 
 

@@ -60,8 +60,13 @@ def synthetic(snap: Snapshot, epochs: int) -> Snapshot:
     eval_epochs = np.arange(1, epochs + 1, every, dtype=np.int64)
     eval_loss = (30 * np.exp(-(eval_epochs - 1) / (epochs / 8)) + 0.012).astype(np.float32)
     return dataclasses.replace(
-        snap, config=snap.config.replace(epochs=epochs), epoch=epochs, train_loss=history.values,
-        history=history, eval_epochs=eval_epochs, eval_loss=eval_loss,
+        snap,
+        config=snap.config.replace(epochs=epochs),
+        epoch=epochs,
+        train_loss=history.values,
+        history=history,
+        eval_epochs=eval_epochs,
+        eval_loss=eval_loss,
     )
 
 
@@ -90,8 +95,10 @@ def frame(label: str, snap: Snapshot, theme: ChartTheme, repeats: int) -> None:
         total_wall, total_cpu = total_wall + wall, total_cpu + cpu
         print(f"  {name:<28} {wall:6.2f} ms {cpu:6.2f} ms")
     verdict = "ok" if total_wall <= FRAME_TARGET_MS else "OVER"
-    print(f"  frame (loss + fit + neuron)  {total_wall:6.2f} ms {total_cpu:6.2f} ms"
-          f"   target <= {FRAME_TARGET_MS:.0f} ms (wall): {verdict}")
+    print(
+        f"  frame (loss + fit + neuron)  {total_wall:6.2f} ms {total_cpu:6.2f} ms"
+        f"   target <= {FRAME_TARGET_MS:.0f} ms (wall): {verdict}"
+    )
 
 
 def main() -> None:
@@ -117,20 +124,28 @@ def main() -> None:
     extra = {
         "neuron (contribution)": lambda: neuron_chart(done, 3, True, WIDTH, HEIGHT, theme),
         "sweep (12 runs)": lambda: sweep_chart(
-            "lr", list(np.geomspace(1e-3, 1, 12)), [1 / (i + 1) for i in range(11)] + [None],
-            WIDTH, HEIGHT, theme, log_x=True),
+            "lr",
+            list(np.geomspace(1e-3, 1, 12)),
+            [1 / (i + 1) for i in range(11)] + [None],
+            WIDTH,
+            HEIGHT,
+            theme,
+            log_x=True,
+        ),
         "loss, NO_COLOR": lambda: loss_chart(done, WIDTH, HEIGHT, dataclasses.replace(theme, color=False)),
         "loss, log x": lambda: loss_chart(done, WIDTH, HEIGHT, theme, log_x=True),
         "loss, log x, 1M epochs": lambda: loss_chart(long, WIDTH, HEIGHT, theme, log_x=True),
         "loss + 3 overlays": lambda: loss_chart(
-            done, WIDTH, HEIGHT, theme, [LossOverlay(f"run {i}", done.history) for i in range(3)]),
+            done, WIDTH, HEIGHT, theme, [LossOverlay(f"run {i}", done.history) for i in range(3)]
+        ),
     }
     for name, fn in extra.items():
         wall, cpu = timed(fn, n)
         print(f"  {name:<28} {wall:6.2f} ms {cpu:6.2f} ms")
 
-    t_short, t_long = paired_ms(lambda: loss_chart(short, WIDTH, HEIGHT, theme),
-                                lambda: loss_chart(long, WIDTH, HEIGHT, theme), n)
+    t_short, t_long = paired_ms(
+        lambda: loss_chart(short, WIDTH, HEIGHT, theme), lambda: loss_chart(long, WIDTH, HEIGHT, theme), n
+    )
     ratio = t_long / t_short
     verdict = "ok" if ratio <= RATIO_TARGET else "OVER"
     print(f"loss chart vs history length (median of {n}, interleaved):")

@@ -153,8 +153,10 @@ def main() -> int:
     with open("/proc/meminfo") as f:
         total_mb = int(f.readline().split()[1]) / 1024
     print(f"sessions                    {args.sessions} at 80x24 on {os.cpu_count()} cores, all training")
-    print(f"PSS a session (MB)          median {statistics.median(per):.0f}, max {max(per):.0f}"
-          f"   target <= {PSS_TARGET_MB:.0f}")
+    print(
+        f"PSS a session (MB)          median {statistics.median(per):.0f}, max {max(per):.0f}"
+        f"   target <= {PSS_TARGET_MB:.0f}"
+    )
     print(f"processes a session         {min(procs)}-{max(procs)}")
     print(f"PSS of the class (MB)       {sum(per):.0f} of {total_mb:.0f}")
     print(f"key to frame (ms)           p50 {p50:.0f}, p95 {p95:.0f}   target p95 <= {KEY_P95_TARGET_MS:.0f}")

@@ -153,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         ratio = rate["engine", kind] / rate["ref", kind]
         ok &= ratio >= TARGET_RATIO
         verdict = "ok" if ratio >= TARGET_RATIO else "BELOW TARGET"
-        print(f"  epochs/s ({kind:4} clock)      {rate['ref', kind]:>10,.0f}  {rate['engine', kind]:>12,.0f}"
-              f"  {ratio:6.2f}x  = {ratio / TARGET_RATIO:.2f} x target  {verdict}")
+        print(
+            f"  epochs/s ({kind:4} clock)      {rate['ref', kind]:>10,.0f}  {rate['engine', kind]:>12,.0f}"
+            f"  {ratio:6.2f}x  = {ratio / TARGET_RATIO:.2f} x target  {verdict}"
+        )
     same = "bit-identical at every epoch" if res["exact"] else "NOT bit-identical"
     print(f"  max relative difference per epoch: {res['max_rel']:.3g} ({same}; limit 1e-4)")
     ok &= res["max_rel"] <= 1e-4
@@ -174,8 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         latency = cancel_latency(5)
         cpu = paused_cpu(2.0)
         print("\nrun loop:")
-        print(f"  cancel latency, 5 runs: max {max(latency) * 1e3:.1f} ms, median "
-              f"{statistics.median(latency) * 1e3:.1f} ms (limit {CANCEL_LIMIT_S * 1e3:.0f} ms)")
+        print(
+            f"  cancel latency, 5 runs: max {max(latency) * 1e3:.1f} ms, median "
+            f"{statistics.median(latency) * 1e3:.1f} ms (limit {CANCEL_LIMIT_S * 1e3:.0f} ms)"
+        )
         print(f"  CPU while paused, over 2 s: {cpu:.2%} of one core (limit {PAUSED_CPU_LIMIT:.0%})")
         ok &= max(latency) <= CANCEL_LIMIT_S and cpu <= PAUSED_CPU_LIMIT
     print("\nall targets met" if ok else "\nSOME TARGETS MISSED")

@@ -51,8 +51,7 @@ def cpu_of(pids: list[int]) -> float:
 def shows(term: PtyProcess, pattern: bytes, timeout: float) -> bool:
     """Wait until the screen has shown ``pattern`` (a regex; escape sequences removed first)."""
     regex = re.compile(pattern)
-    return term.read_until(lambda out: regex.search(_ESCAPES.sub(b"", out[-20000:])) is not None,
-                           timeout) is not None
+    return term.read_until(lambda out: regex.search(_ESCAPES.sub(b"", out[-20000:])) is not None, timeout) is not None
 
 
 def idle_share(term: PtyProcess, seconds: float) -> float:
@@ -96,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each state (default 3)")
     args = parser.parse_args(argv)
 
-    print(f"load before: {os.getloadavg()[0]:.2f} (1-min average), {os.cpu_count()} cores; "
-          f"{args.rounds} rounds of {args.seconds:g} s per state, 120x40 pty\n")
+    print(
+        f"load before: {os.getloadavg()[0]:.2f} (1-min average), {os.cpu_count()} cores; "
+        f"{args.rounds} rounds of {args.seconds:g} s per state, 120x40 pty\n"
+    )
     shares: dict[str, list[float]] = {"finished": [], "paused": []}
     for r in range(args.rounds):
         for name, fn in (("finished", finished), ("paused", paused)):
@@ -109,8 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, values in shares.items():
         median = statistics.median(values)
         ok &= median <= TARGET
-        print(f"  {name:8}  {median:7.2%} of one core vs target {TARGET:.0%}"
-              f"  {'ok' if median <= TARGET else 'ABOVE TARGET'}")
+        print(
+            f"  {name:8}  {median:7.2%} of one core vs target {TARGET:.0%}"
+            f"  {'ok' if median <= TARGET else 'ABOVE TARGET'}"
+        )
     print(f"load after: {os.getloadavg()[0]:.2f}")
     return 0 if ok else 1
 

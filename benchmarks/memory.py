@@ -102,10 +102,14 @@ def main(argv: list[str] | None = None) -> int:
 
     r = run_child(args.epochs)
     print(f"default config, {r['epochs']:,} epochs ({r['status']}, {r['seconds']:.1f} s of training):")
-    print(f"  RSS: python {r['rss_python_mb']:.0f} MB, after importing torch {r['rss_after_import_mb']:.0f} MB,"
-          f" final {r['rss_final_mb']:.0f} MB, peak {r['rss_peak_mb']:.0f} MB")
-    print(f"  loss history: {r['history_len']:,} values, {r['history_used_bytes'] / MB:.1f} MB in use"
-          f" ({r['history_allocated_bytes'] / MB:.1f} MB reserved)")
+    print(
+        f"  RSS: python {r['rss_python_mb']:.0f} MB, after importing torch {r['rss_after_import_mb']:.0f} MB,"
+        f" final {r['rss_final_mb']:.0f} MB, peak {r['rss_peak_mb']:.0f} MB"
+    )
+    print(
+        f"  loss history: {r['history_len']:,} values, {r['history_used_bytes'] / MB:.1f} MB in use"
+        f" ({r['history_allocated_bytes'] / MB:.1f} MB reserved)"
+    )
     ratio = r["rss_peak_mb"] / TARGET_MB
     ok = ratio <= 1
     verdict = "ok" if ok else "OVER TARGET"
@@ -118,10 +122,14 @@ def main(argv: list[str] | None = None) -> int:
         per_epoch = (m1 - m0) * MB / (e1 - e0)
         projected = m1 + per_epoch * (total - e1) / MB
         print(f"\n{total:,} epochs configured, stopped after {r['epochs']:,}:")
-        print(f"  RSS {m0:.0f} MB at epoch {e0:,}, {m1:.0f} MB at epoch {e1:,}: {per_epoch:.1f} bytes per epoch"
-              f" (the history stores 4)")
-        print(f"  projected at epoch {total:,}: {projected:.0f} MB  "
-              f"{'ok' if projected <= TARGET_MB else 'OVER TARGET'} (target {TARGET_MB:.0f} MB)")
+        print(
+            f"  RSS {m0:.0f} MB at epoch {e0:,}, {m1:.0f} MB at epoch {e1:,}: {per_epoch:.1f} bytes per epoch"
+            f" (the history stores 4)"
+        )
+        print(
+            f"  projected at epoch {total:,}: {projected:.0f} MB  "
+            f"{'ok' if projected <= TARGET_MB else 'OVER TARGET'} (target {TARGET_MB:.0f} MB)"
+        )
         ok &= projected <= TARGET_MB
     print("\nall targets met" if ok else "\nSOME TARGETS MISSED")
     return 0 if ok else 1

@@ -58,8 +58,7 @@ def main() -> int:
     set_threads(1)
     print(f"network view frame (network_chart + to_strips), median of {args.repeats}, ms wall / cpu")
     verdict = True
-    cases = [(16, 2, 160, 48), (16, 2, 80, 24), (16, 2, 300, 80), (8, 1, 160, 48), (64, 4, 160, 48),
-             (256, 4, 160, 48)]
+    cases = [(16, 2, 160, 48), (16, 2, 80, 24), (16, 2, 300, 80), (8, 1, 160, 48), (64, 4, 160, 48), (256, 4, 160, 48)]
     for hidden, layers, width, height in cases:
         snap = trained(hidden, layers).snapshot()
         wall, cpu = timed(lambda: to_strips(network_chart(snap, width, height, THEME, (1, 3))), args.repeats)
@@ -76,8 +75,10 @@ def main() -> int:
         engine = trained(hidden, layers, samples)
         whole = timed(engine.snapshot, args.repeats)
         dead = timed(engine._dead_units, args.repeats)
-        print(f"  {hidden:>3} units × {layers} layers, {samples:>6} samples: "
-              f"snapshot {whole[0]:6.2f} / {whole[1]:6.2f}   dead units {dead[0]:6.2f} / {dead[1]:6.2f}")
+        print(
+            f"  {hidden:>3} units × {layers} layers, {samples:>6} samples: "
+            f"snapshot {whole[0]:6.2f} / {whole[1]:6.2f}   dead units {dead[0]:6.2f} / {dead[1]:6.2f}"
+        )
     return 0 if verdict else 1
 
 

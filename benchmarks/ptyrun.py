@@ -34,14 +34,22 @@ def python_env() -> dict[str, str]:
 class PtyProcess:
     """``argv`` running in a ``width``×``height`` pty; :meth:`read_until` collects its output."""
 
-    def __init__(self, argv: Sequence[str], width: int = 120, height: int = 40,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, argv: Sequence[str], width: int = 120, height: int = 40, env: dict[str, str] | None = None
+    ) -> None:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            list(argv), stdin=slave, stdout=slave, stderr=slave, env=env or python_env(), cwd=ROOT,
-            start_new_session=True, preexec_fn=_controlling_tty, close_fds=True,
+            list(argv),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env or python_env(),
+            cwd=ROOT,
+            start_new_session=True,
+            preexec_fn=_controlling_tty,
+            close_fds=True,
         )
         os.close(slave)
         self.output = bytearray()
@@ -152,8 +160,9 @@ def descendants(pid: int) -> list[int]:
 def training_processes(app: int | None = None) -> list[int]:
     """The live processes forked by ``app``'s fork server (default: this process's): its runs and calls."""
     kids = children()
-    servers = [pid for pid in kids.get(os.getpid() if app is None else app, [])
-               if "quadtui.core.forkserver" in cmdline(pid)]
+    servers = [
+        pid for pid in kids.get(os.getpid() if app is None else app, []) if "quadtui.core.forkserver" in cmdline(pid)
+    ]
     return [pid for server in servers for pid in kids.get(server, []) if alive(pid)]
 
 

@@ -36,6 +36,7 @@ def first_frame(width: int, height: int) -> tuple[float, bool]:
     """Seconds to the first full frame, and whether torch was loaded by then."""
     term = PtyProcess(quadtui_argv(), width, height)
     try:
+
         def painted(out: bytes) -> bool:
             start = out.find(ALT_SCREEN)
             return start >= 0 and out.find(FOOTER_END, start) >= 0
@@ -77,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     times: dict[str, list[float]] = {name: [] for name in ["app first frame", *baselines]}
     torch_early = 0
-    print(f"load before: {os.getloadavg()[0]:.2f} (1-min average), {os.cpu_count()} cores; "
-          f"{args.rounds} alternating rounds after a warm-up, {width}x{height}\n")
+    print(
+        f"load before: {os.getloadavg()[0]:.2f} (1-min average), {os.cpu_count()} cores; "
+        f"{args.rounds} alternating rounds after a warm-up, {width}x{height}\n"
+    )
     for r in range(args.rounds + 1):
         seconds, torch_loaded = first_frame(width, height)
         row = {"app first frame": seconds}
@@ -94,10 +97,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:22} {statistics.median(values):6.3f} s   (min {min(values):.3f}, max {max(values):.3f})")
     median = statistics.median(times["app first frame"])
     ok = median <= TARGET_S and torch_early == 0
-    print(f"\nfirst frame: median {median:.3f} s vs target {TARGET_S} s = {median / TARGET_S:.2f} x the limit"
-          f"  {'ok' if median <= TARGET_S else 'ABOVE TARGET'}")
-    print(f"torch loaded before the first frame: {torch_early} of {args.rounds} runs"
-          f"  {'ok' if torch_early == 0 else 'NOT OK'}")
+    print(
+        f"\nfirst frame: median {median:.3f} s vs target {TARGET_S} s = {median / TARGET_S:.2f} x the limit"
+        f"  {'ok' if median <= TARGET_S else 'ABOVE TARGET'}"
+    )
+    print(
+        f"torch loaded before the first frame: {torch_early} of {args.rounds} runs"
+        f"  {'ok' if torch_early == 0 else 'NOT OK'}"
+    )
     print(f"load after: {os.getloadavg()[0]:.2f}")
     return 0 if ok else 1
 

@@ -52,8 +52,10 @@ def main() -> None:
     args = parser.parse_args()
     set_threads(1)
     print(f"target: batched >= {TARGET:g}x one by one (K = 16), CPU clock")
-    print(f"{'sweep':22} {'K':>3} {'one by one':>11} {'batched':>9} {'speed-up':>9} {'vs target':>9} {'(wall)':>7} "
-          f"{'µs/epoch 1 run':>14} {'µs/epoch K':>10} {'max rel diff':>13}  groups")
+    print(
+        f"{'sweep':22} {'K':>3} {'one by one':>11} {'batched':>9} {'speed-up':>9} {'vs target':>9} {'(wall)':>7} "
+        f"{'µs/epoch 1 run':>14} {'µs/epoch K':>10} {'max rel diff':>13}  groups"
+    )
     for label, spec in SWEEPS.items():
         base = Config(epochs=args.epochs).replace(**BASES.get(label, {}))
         sweep = Sweep.from_spec(spec, base)
@@ -70,9 +72,11 @@ def main() -> None:
         diff = max(abs(m.final_loss - f) / abs(f) for m, f in zip(result.members, finals))
         groups = "+".join(str(len(g)) for g in result.groups if len(g) > 1) or "-"
         k, us = len(sweep.configs), 1e6 / base.epochs
-        print(f"{label:22} {k:>3} {seq:>10.2f}s {bat:>8.2f}s {seq / bat:>8.1f}x {seq / bat / TARGET:>8.2f}x "
-              f"{wall_ratio:>6.1f}x "
-              f"{seq / k * us:>14.1f} {bat * us:>10.1f} {diff:>13.2e}  batched {groups}, {_fallbacks(sweep)}")
+        print(
+            f"{label:22} {k:>3} {seq:>10.2f}s {bat:>8.2f}s {seq / bat:>8.1f}x {seq / bat / TARGET:>8.2f}x "
+            f"{wall_ratio:>6.1f}x "
+            f"{seq / k * us:>14.1f} {bat * us:>10.1f} {diff:>13.2e}  batched {groups}, {_fallbacks(sweep)}"
+        )
 
 
 def _timed(fn):  # type: ignore[no-untyped-def]

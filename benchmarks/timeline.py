@@ -34,8 +34,7 @@ from quadtui.core.timeline import unflatten  # noqa: E402
 TARGET = 0.05
 CONFIGS = {
     "the notebook's run (5,000 epochs, 8 relu)": Config(),
-    "20,000 epochs, 16 × 2 tanh, adam": Config(epochs=20_000, hidden=16, layers=2, activation="tanh",
-                                               optimizer="adam"),
+    "20,000 epochs, 16 × 2 tanh, adam": Config(epochs=20_000, hidden=16, layers=2, activation="tanh", optimizer="adam"),
     "minibatches of 10, 500 epochs": Config(epochs=500, batch_size=10),
     "256 × 2, 300 epochs (few, big checkpoints)": Config(epochs=300, hidden=256, layers=2),
 }
@@ -89,10 +88,12 @@ def main() -> int:
         kept = len(engine.snapshot().timeline)
         verdict = cpu < TARGET and same and checked
         ok &= verdict
-        print(f"{name}: {kept} checkpoints ({engine.timeline.nbytes / 2**20:.2f} MB); cost {cpu:+.1%} cpu "
-              f"({wall:+.1%} wall); losses unchanged: {same}; "
-              + (f"states exact: {checked}" if full else "states exact: n/a (minibatches)")
-              + f"   {'ok' if verdict else 'MISSED'}")
+        print(
+            f"{name}: {kept} checkpoints ({engine.timeline.nbytes / 2**20:.2f} MB); cost {cpu:+.1%} cpu "
+            f"({wall:+.1%} wall); losses unchanged: {same}; "
+            + (f"states exact: {checked}" if full else "states exact: n/a (minibatches)")
+            + f"   {'ok' if verdict else 'MISSED'}"
+        )
     print(f"target: < {TARGET:.0%} of training time")
     return 0 if ok else 1
 

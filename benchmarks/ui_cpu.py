@@ -74,16 +74,19 @@ def main() -> int:
     parser.add_argument("--sizes", default="80x24,120x40,160x48")
     args = parser.parse_args()
     sizes = [tuple(int(n) for n in s.split("x")) for s in args.sizes.split(",")]
-    print(f"{'size':>8}  {'UI training':>11}  {'target':>6}  {'run':>5}  {'UI/run':>6}  {'writes/s':>8}  "
-          f"{'UI paused':>9}")
+    print(
+        f"{'size':>8}  {'UI training':>11}  {'target':>6}  {'run':>5}  {'UI/run':>6}  {'writes/s':>8}  {'UI paused':>9}"
+    )
     failed = False
     for width, height in sizes:
         ui, run, idle, writes = measure(width, height, args.seconds)
         target = TARGETS.get((width, height), 0.05)
         over = ui > target or idle > IDLE_TARGET
         failed |= over
-        print(f"{width}x{height:<5}  {ui:>10.1%}  {target:>6.0%}  {run:>5.0%}  {ui / max(run, 1e-9):>6.3f}  "
-              f"{writes:>8}  {idle:>8.1%}{'  over target' if over else ''}")
+        print(
+            f"{width}x{height:<5}  {ui:>10.1%}  {target:>6.0%}  {run:>5.0%}  {ui / max(run, 1e-9):>6.3f}  "
+            f"{writes:>8}  {idle:>8.1%}{'  over target' if over else ''}"
+        )
     return 1 if failed else 0
 
 

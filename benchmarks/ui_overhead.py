@@ -88,7 +88,9 @@ class Probe:
             ui_cpu = time.process_time() - app_cpu0 - train_cpu
             draws = [c.draws - b for c, b in zip(charts, before)]
             self.result = {
-                "epochs": config.epochs, "seconds": seconds, "ui_cpu": ui_cpu,
+                "epochs": config.epochs,
+                "seconds": seconds,
+                "ui_cpu": ui_cpu,
                 "train_cpu": self.child_cpu or train_cpu,  # the training process's, or thread's
                 "draws": {c.id: d for c, d in zip(charts, draws)},
             }
@@ -146,8 +148,18 @@ def child_pty(epochs: int, out: str, where: str) -> None:
 # -- the driver ------------------------------------------------------------------------------
 def measure(variant: tuple[str, str, tuple[int, int]], epochs: int) -> dict[str, object]:
     mode, where, (width, height) = variant
-    cmd = [sys.executable, str(HERE), "--child", mode, "--epochs", str(epochs), "--size", f"{width}x{height}",
-           "--train-in", where]
+    cmd = [
+        sys.executable,
+        str(HERE),
+        "--child",
+        mode,
+        "--epochs",
+        str(epochs),
+        "--size",
+        f"{width}x{height}",
+        "--train-in",
+        where,
+    ]
     if mode in ("headless", "test"):
         out = subprocess.run(cmd, capture_output=True, text=True, env=python_env(), timeout=600)
         if out.returncode:
@@ -168,9 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=200_000, help="epochs per run (default 200,000)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
     parser.add_argument("--sizes", default="120x40,160x50", help="terminal sizes (default 120x40,160x50)")
-    parser.add_argument("--modes", default="pty:process,pty:thread,test:thread",
-                        help="app variants, terminal:training — terminal test or pty, training in a child "
-                        "process or a thread (default pty:process,pty:thread,test:thread)")
+    parser.add_argument(
+        "--modes",
+        default="pty:process,pty:thread,test:thread",
+        help="app variants, terminal:training — terminal test or pty, training in a child "
+        "process or a thread (default pty:process,pty:thread,test:thread)",
+    )
     parser.add_argument("--train-in", default="process", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--size", default="120x40", help=argparse.SUPPRESS)
@@ -216,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     headless = med(base, lambda r: r["epochs"] / r["seconds"])
     headless_cpu = med(base, lambda r: r["epochs"] / r["train_cpu"])
     reference_loss = base[0]["final_loss"]
-    print("\nmedians                    epochs/s  ratio (target 0.9)   per trainer CPU s  ratio"
-          "   redraws/s (>= 10)   UI CPU   same loss")
+    print(
+        "\nmedians                    epochs/s  ratio (target 0.9)   per trainer CPU s  ratio"
+        "   redraws/s (>= 10)   UI CPU   same loss"
+    )
     print(f"  {'headless':24} {headless:>8,.0f}                       {headless_cpu:>10,.0f}")
     ok = True
     for variant in variants[1:]:
@@ -231,12 +248,16 @@ def main(argv: list[str] | None = None) -> int:
         good = ratio >= TARGET_RATIO and redraws >= TARGET_REDRAWS and same
         judged = variant[1] == "process"  # what a real terminal gets; the thread rows are for comparison
         ok &= good or not judged
-        print(f"  {label(variant):24} {rate:>8,.0f}  {ratio:5.2f} = {ratio / TARGET_RATIO:.2f}x target"
-              f"   {per_cpu:>10,.0f}  {per_cpu / headless_cpu:5.2f}   {redraws:6.1f}"
-              f"              {ui:5.0%}    {'yes' if same else 'NO'}   "
-              f"{('ok' if good else 'BELOW TARGET') if judged else 'for comparison'}")
-    print("\n(per trainer CPU s: epochs per CPU second of the training process or thread — what the"
-          " trainer itself costs,\n whatever else the machine runs; the wall-clock ratio is the target.)")
+        print(
+            f"  {label(variant):24} {rate:>8,.0f}  {ratio:5.2f} = {ratio / TARGET_RATIO:.2f}x target"
+            f"   {per_cpu:>10,.0f}  {per_cpu / headless_cpu:5.2f}   {redraws:6.1f}"
+            f"              {ui:5.0%}    {'yes' if same else 'NO'}   "
+            f"{('ok' if good else 'BELOW TARGET') if judged else 'for comparison'}"
+        )
+    print(
+        "\n(per trainer CPU s: epochs per CPU second of the training process or thread — what the"
+        " trainer itself costs,\n whatever else the machine runs; the wall-clock ratio is the target.)"
+    )
     print(f"\nload after: {os.getloadavg()[0]:.2f}")
     print("all targets met" if ok else "SOME TARGETS MISSED")
     return 0 if ok else 1

@@ -67,12 +67,16 @@ async def save(browser: Chromium, name: str) -> None:
 async def main() -> int:
     chromium = find_chromium()
     if chromium is None:
-        print("browser_screenshots.py: no Chromium found: install chromium, or name one in QUADTUI_CHROMIUM",
-              file=sys.stderr)
+        print(
+            "browser_screenshots.py: no Chromium found: install chromium, or name one in QUADTUI_CHROMIUM",
+            file=sys.stderr,
+        )
         return 2
     OUT.mkdir(exist_ok=True)
-    shots = {(1280, 800): {"running": "browser-1280x800-running.png", "done": "browser-1280x800-done.png"},
-             (720, 450): {"done": "browser-720x450-done.png"}}
+    shots = {
+        (1280, 800): {"running": "browser-1280x800-running.png", "done": "browser-1280x800-done.png"},
+        (720, 450): {"done": "browser-720x450-done.png"},
+    }
     for size, names in shots.items():
         seconds = await shoot(chromium, size, names)
         print(f"  {size[0]}×{size[1]}: the app's first frame {seconds:.2f} s after opening the page")

@@ -186,10 +186,14 @@ async def hand_edit(size: tuple[int, int], name: str) -> None:
 
 
 SESSIONS = {
-    "app": lambda: session((120, 40), {"running": "app-120x40-running.svg", "done": "app-120x40-done.svg",
-                                       "light": "app-120x40-light.svg"}),
-    "small": lambda: session((80, 24), {"running": "app-80x24-running.svg", "done": "app-80x24-done.svg",
-                                        "help": "help-80x24.svg"}, keys=("escape", "2")),  # done: the fit chart
+    "app": lambda: session(
+        (120, 40), {"running": "app-120x40-running.svg", "done": "app-120x40-done.svg", "light": "app-120x40-light.svg"}
+    ),
+    "small": lambda: session(
+        (80, 24),
+        {"running": "app-80x24-running.svg", "done": "app-80x24-done.svg", "help": "help-80x24.svg"},
+        keys=("escape", "2"),
+    ),  # done: the fit chart
     "help": lambda: session((100, 34), {"help": "help.svg"}),
     "lesson": lambda: code_and_lesson((120, 40)),
     "lesson-small": lambda: code_and_lesson((80, 24)),

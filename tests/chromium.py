@@ -30,8 +30,12 @@ LOOPBACK = "127.0.0.1"
 #: where Chromium may be; QUADTUI_CHROMIUM names another one
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 #: keys as Chromium's Input domain wants them: (key, code, Windows virtual key code, modifiers: 2 is ctrl)
-KEYS = {"F1": ("F1", "F1", 112, 0), "F5": ("F5", "F5", 116, 0), "F12": ("F12", "F12", 123, 0),
-        "ctrl+p": ("p", "KeyP", 80, 2)}
+KEYS = {
+    "F1": ("F1", "F1", 112, 0),
+    "F5": ("F5", "F5", 116, 0),
+    "F12": ("F12", "F12", 123, 0),
+    "ctrl+p": ("p", "KeyP", 80, 2),
+}
 
 
 def find_chromium() -> str | None:
@@ -80,10 +84,19 @@ class Chromium:
     async def start(self, seconds: float = 60.0) -> None:
         width, height = self.size
         flags = [
-            "--headless", "--remote-debugging-port=0", f"--user-data-dir={self.profile.name}",
-            f"--window-size={width},{height}", "--no-first-run", "--no-default-browser-check",
-            "--disable-extensions", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-proxy-server", "--hide-scrollbars", "--mute-audio",
+            "--headless",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={self.profile.name}",
+            f"--window-size={width},{height}",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-proxy-server",
+            "--hide-scrollbars",
+            "--mute-audio",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             flags.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox
@@ -91,8 +104,13 @@ class Chromium:
             rules = ", ".join(f"MAP {host} {address}" for host, address in self.resolve.items())
             flags.append(f"--host-resolver-rules={rules}")
         self.log = tempfile.TemporaryFile()  # noqa: SIM115  (open while Chromium runs) not a pipe: Chromium's chatter must never block it
-        self.process = subprocess.Popen([self.executable, *flags, "about:blank"], stdin=subprocess.DEVNULL,
-                                        stdout=self.log, stderr=self.log, start_new_session=True)
+        self.process = subprocess.Popen(
+            [self.executable, *flags, "about:blank"],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,
+        )
         port_file = Path(self.profile.name) / "DevToolsActivePort"
         deadline = time.monotonic() + seconds
         while not (port_file.exists() and len(port_file.read_text().split()) >= 2):
@@ -117,8 +135,9 @@ class Chromium:
         await self.send("Page.enable")
         await self.send("Network.enable")
         await self.send("Runtime.enable")
-        await self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
-                        mobile=False)
+        await self.send(
+            "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+        )
 
     def output(self) -> str:
         self.log.seek(0)
@@ -219,8 +238,15 @@ class Chromium:
         """A key press sent to whatever has the page's focus (no click first)."""
         key, code, number, modifiers = KEYS[name]
         for kind in ("keyDown", "keyUp"):
-            await self.send("Input.dispatchKeyEvent", type=kind, key=key, code=code, modifiers=modifiers,
-                            windowsVirtualKeyCode=number, nativeVirtualKeyCode=number)
+            await self.send(
+                "Input.dispatchKeyEvent",
+                type=kind,
+                key=key,
+                code=code,
+                modifiers=modifiers,
+                windowsVirtualKeyCode=number,
+                nativeVirtualKeyCode=number,
+            )
 
     async def screenshot(self, path: Path) -> None:
         shot = await self.send("Page.captureScreenshot", format="png")

@@ -89,8 +89,9 @@ def class_users() -> Iterator[tuple[OsUser, OsUser, str, str]]:
             pytest.skip(f"groupadd failed: {made.stderr.strip()}")
         made_group = True
         for name in names:
-            made = subprocess.run(["useradd", "-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", name],
-                                  capture_output=True, text=True)
+            made = subprocess.run(
+                ["useradd", "-M", "-N", "-g", group, "-s", "/usr/sbin/nologin", name], capture_output=True, text=True
+            )
             if made.returncode:
                 pytest.skip(f"useradd failed: {made.stderr.strip()}")
             made_users.append(name)

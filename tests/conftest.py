@@ -136,8 +136,9 @@ async def shown(pilot: Pilot, app: QuadApp, chart: Chart, key: str) -> None:
     if not chart.region.area:
         await pilot.press("escape", key)
     # the legend is fitted to the chart's width when it is resized onto the screen
-    await until(pilot, lambda: bool(chart.region.area) and chart.up_to_date and bool(chart.legend_text),
-                f"the {chart.id} drawn")
+    await until(
+        pilot, lambda: bool(chart.region.area) and chart.up_to_date and bool(chart.legend_text), f"the {chart.id} drawn"
+    )
 
 
 def plot_area(text: str) -> tuple[list[str], list[str], str]:
@@ -145,8 +146,8 @@ def plot_area(text: str) -> tuple[list[str], list[str], str]:
     lines = text.rstrip("\n").split("\n")
     bottom = next(i for i, line in enumerate(lines) if "└" in line)
     axis = lines[bottom].index("└")
-    rows = [line[axis + 1:] for line in lines[:bottom]]
-    y_labels = [line[:axis].strip() for line in lines[:bottom] if line[axis:axis + 1] == "┤"]
+    rows = [line[axis + 1 :] for line in lines[:bottom]]
+    y_labels = [line[:axis].strip() for line in lines[:bottom] if line[axis : axis + 1] == "┤"]
     return rows, y_labels, lines[bottom + 1]
 
 
@@ -252,8 +253,9 @@ def plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # -- outside the app ---------------------------------------------------------------------------------------------
-def a_post(config: Config = Config(), eval_loss: float = 0.5, lesson: str | None = None,
-           epochs: int = 300) -> ClassPost:
+def a_post(
+    config: Config = Config(), eval_loss: float = 0.5, lesson: str | None = None, epochs: int = 300
+) -> ClassPost:
     """A class post of a made-up finished run (its loss falls linearly to ``eval_loss``)."""
     history = LossHistory()
     history.append(np.linspace(2.0, eval_loss, epochs).astype(np.float32))

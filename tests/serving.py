@@ -32,14 +32,18 @@ def _stat(pid: int) -> list[str] | None:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return text[text.rindex(")") + 2:].split()  # state, ppid, pgrp, session, ...
+    return text[text.rindex(")") + 2 :].split()  # state, ppid, pgrp, session, ...
 
 
 def children_of(parent: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit() and (fields := _stat(int(entry))) is not None and fields[1] == str(parent) \
-                and fields[0] != "Z":
+        if (
+            entry.isdigit()
+            and (fields := _stat(int(entry))) is not None
+            and fields[1] == str(parent)
+            and fields[0] != "Z"
+        ):
             found.append(int(entry))
     return found
 
@@ -48,8 +52,7 @@ def in_session(sid: int) -> list[int]:
     """Live processes whose session id is ``sid`` (a served app, its fork server, its training children)."""
     found = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit() and (fields := _stat(int(entry))) is not None and fields[3] == str(sid) \
-                and fields[0] != "Z":
+        if entry.isdigit() and (fields := _stat(int(entry))) is not None and fields[3] == str(sid) and fields[0] != "Z":
             found.append(int(entry))
     return found
 
@@ -106,7 +109,11 @@ class Served:
         self.output = tempfile.TemporaryFile()  # noqa: SIM115  (open while it runs) not a pipe: a chatty server must never block on it
         self.process = subprocess.Popen(
             [sys.executable, "-m", "quadtui", "--serve", "--host", LOOPBACK, "--port", str(self.port), *args],
-            stdout=self.output, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
         self.sessions: set[int] = set()
         try:
             wait_for(self._listening, "the server to listen", START_SECONDS)

@@ -22,8 +22,16 @@ BIG_SWEEP = ["--sweep", "seed=0:63:64", "--samples", "100000", "--hidden", "256"
 # -- sizes and the budget ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "text,size",
-    [("512M", 512 << 20), ("2G", 2 << 30), ("1.5g", 3 << 29), ("64k", 64 << 10), ("2GiB", 2 << 30),
-     ("100MB", 100 << 20), ("4096", 4096), (" 1T ", 1 << 40)],
+    [
+        ("512M", 512 << 20),
+        ("2G", 2 << 30),
+        ("1.5g", 3 << 29),
+        ("64k", 64 << 10),
+        ("2GiB", 2 << 30),
+        ("100MB", 100 << 20),
+        ("4096", 4096),
+        (" 1T ", 1 << 40),
+    ],
 )
 def test_sizes_are_read_as_powers_of_1024(text, size):
     assert parse_size(text) == size
@@ -62,13 +70,28 @@ def test_the_estimators_copies_of_engine_constants_and_rules_are_current():
     assert budget.ROWWISE_MAX == fastmlp.ROWWISE_MAX
     assert budget.CHUNK_SECONDS == sweep.CHUNK_SECONDS
     assert budget.EXACT_ACTIVATIONS == sweep_batch.EXACT_ACTIVATIONS
-    bases = [Config(), Config(layers=2), Config(layers=3, samples=98), Config(batch_size=10),
-             Config(batch_size=12, samples=100), Config(samples=10000, batch_size=4000), Config(activation="tanh"),
-             Config(layers=2, activation="tanh"), Config(optimizer="adam", layers=2, samples=200)]
+    bases = [
+        Config(),
+        Config(layers=2),
+        Config(layers=3, samples=98),
+        Config(batch_size=10),
+        Config(batch_size=12, samples=100),
+        Config(samples=10000, batch_size=4000),
+        Config(activation="tanh"),
+        Config(layers=2, activation="tanh"),
+        Config(optimizer="adam", layers=2, samples=200),
+    ]
     for base in bases:
         assert budget.step_sizes(base) == sorted(sweep_layout.step_sizes(base))
-        for spec in ("hidden=1,2,8", "seed=1,2,3", "lr=0.01,0.02", "layers=1,2,3,4", "activation=relu,identity",
-                     "samples=96,100,101", "optimizer=sgd,adam"):
+        for spec in (
+            "hidden=1,2,8",
+            "seed=1,2,3",
+            "lr=0.01,0.02",
+            "layers=1,2,3,4",
+            "activation=relu,identity",
+            "samples=96,100,101",
+            "optimizer=sgd,adam",
+        ):
             if spec.startswith("samples") and not base.full_batch:
                 continue
             param, values = parse_sweep_spec(spec, base)
@@ -113,8 +136,9 @@ PEAK_RSS_CHILD = textwrap.dedent("""
     ],
 )
 def test_the_estimate_is_close_to_the_peak_memory_a_real_run_takes(values, spec):
-    out = subprocess.run([sys.executable, "-c", PEAK_RSS_CHILD, json.dumps(values), spec],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS_CHILD, json.dumps(values), spec], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     measured = int(out.stdout.split()[-1])
     config = Config.from_mapping(values)
@@ -142,8 +166,13 @@ def test_a_slow_epoch_is_announced_and_a_quick_one_is_not():
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """main() in a fresh interpreter; prints whether torch got imported, then the exit code."""
     code = "import sys; from quadtui.cli import main; c = main(sys.argv[1:]); print('torch' in sys.modules, c)"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_the_issues_sweep_is_refused_at_once_without_torch():
@@ -172,12 +201,24 @@ def test_max_memory_and_the_variable_set_the_budget():
 @pytest.mark.parametrize(
     "args,env,line",
     [
-        (["--max-memory", "lots"], {}, "quadtui: error: --max-memory lots: not allowed; must be a size such as "
-                                       "512M or 2G (K, M, G, T: powers of 1024)"),
-        (["--max-memory", ""], {}, "quadtui: error: --max-memory '': not allowed; must be a size such as "
-                                   "512M or 2G (K, M, G, T: powers of 1024)"),
-        ([], {"QUADTUI_MAX_MEMORY": "-5G"}, "quadtui: error: QUADTUI_MAX_MEMORY -5G: not allowed; must be a size "
-                                            "such as 512M or 2G (K, M, G, T: powers of 1024)"),
+        (
+            ["--max-memory", "lots"],
+            {},
+            "quadtui: error: --max-memory lots: not allowed; must be a size such as "
+            "512M or 2G (K, M, G, T: powers of 1024)",
+        ),
+        (
+            ["--max-memory", ""],
+            {},
+            "quadtui: error: --max-memory '': not allowed; must be a size such as "
+            "512M or 2G (K, M, G, T: powers of 1024)",
+        ),
+        (
+            [],
+            {"QUADTUI_MAX_MEMORY": "-5G"},
+            "quadtui: error: QUADTUI_MAX_MEMORY -5G: not allowed; must be a size "
+            "such as 512M or 2G (K, M, G, T: powers of 1024)",
+        ),
     ],
 )
 def test_a_bad_budget_is_one_line(args, env, line, capsys, monkeypatch):

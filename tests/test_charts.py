@@ -251,8 +251,11 @@ def test_nan_inf_and_non_positive_losses_do_not_raise(snap):
     history = LossHistory()
     history.append(np.resize(bad, 5000))
     odd = dataclasses.replace(
-        snap, history=history, epoch=5000,
-        eval_epochs=np.arange(1, 8), eval_loss=bad.astype(np.float32),
+        snap,
+        history=history,
+        epoch=5000,
+        eval_epochs=np.arange(1, 8),
+        eval_loss=bad.astype(np.float32),
         prediction=np.resize(bad, snap.prediction.size),
         grid_target=np.resize(bad[::-1], snap.grid_target.size),
         hidden=np.resize(bad, snap.hidden.shape),
@@ -322,8 +325,7 @@ def test_one_spike_in_a_million_epochs_survives(snap):
     x, y = _envelope(history, 80)
     assert y.max() == 1e4 and y.size <= 2 * 81
 
-    long = dataclasses.replace(snap, history=history, epoch=1_000_000,
-                               config=snap.config.replace(epochs=1_000_000))
+    long = dataclasses.replace(snap, history=history, epoch=1_000_000, config=snap.config.replace(epochs=1_000_000))
     text = rows(loss_chart(long, 80, 20, PLAIN))
     canvas = text[1:-2]  # below the title, above the x axis and its tick labels
     top = [(re.search("[│┤]", row).start(), row) for row in canvas[:2]]
@@ -398,7 +400,7 @@ def plot_columns(text: str) -> list[str]:
     lines = rows(text)
     bottom = next(i for i, line in enumerate(lines) if "└" in line)
     axis = lines[bottom].index("└")
-    body = [line[axis + 1:] for line in lines[:bottom]]
+    body = [line[axis + 1 :] for line in lines[:bottom]]
     return ["".join(row[i] for row in body) for i in range(len(body[0]))]
 
 
@@ -440,12 +442,14 @@ def test_titles_carry_the_live_facts(done, snap):
 @pytest.mark.parametrize("width,height", [(40, 16), (47, 17), (83, 17), (160, 48)])
 @pytest.mark.parametrize("log_x", [False, True])
 def test_every_axis_has_four_round_labelled_ticks(done, snap, width, height, log_x):
-    charts = [loss_chart(done, width, height, PLAIN, log_x=log_x, header=False),
-              loss_chart(snap, width, height, PLAIN, log_x=log_x, header=False),
-              fit_chart(done, width, height, PLAIN, header=False),
-              fit_chart(snap, width, height, PLAIN, header=False),
-              neuron_chart(done, 0, False, width, height, PLAIN, header=False),
-              neuron_chart(done, 3, True, width, height, PLAIN, header=False)]
+    charts = [
+        loss_chart(done, width, height, PLAIN, log_x=log_x, header=False),
+        loss_chart(snap, width, height, PLAIN, log_x=log_x, header=False),
+        fit_chart(done, width, height, PLAIN, header=False),
+        fit_chart(snap, width, height, PLAIN, header=False),
+        neuron_chart(done, 0, False, width, height, PLAIN, header=False),
+        neuron_chart(done, 3, True, width, height, PLAIN, header=False),
+    ]
     for text in charts:
         lines = rows(text)
         y_labels = [line.split("┤")[0].strip() for line in lines if "┤" in line]

@@ -213,13 +213,15 @@ def test_hostile_rows_are_cleaned_or_dropped(tmp_path):
     writer = ClassWriter(tmp_path)
     writer.post(a_post())
     con = sqlite3.connect(writer.database)
-    con.execute("INSERT INTO runs (id, finished_at, config, status, epochs_run, final_loss, eval_loss, lesson)"
-                " VALUES (7, 1, ?, ?, -3, 'x', 0.01, ?)",
-                (json.dumps({"lr": 0.5, "evil": "x" * 10, "hidden": [1]}), "\x1b]0;pwned\x07done",
-                 "\x1b[2Jlesson\u202e"))
+    con.execute(
+        "INSERT INTO runs (id, finished_at, config, status, epochs_run, final_loss, eval_loss, lesson)"
+        " VALUES (7, 1, ?, ?, -3, 'x', 0.01, ?)",
+        (json.dumps({"lr": 0.5, "evil": "x" * 10, "hidden": [1]}), "\x1b]0;pwned\x07done", "\x1b[2Jlesson\u202e"),
+    )
     con.execute("INSERT INTO curves (run, curve, grid, fit) VALUES (7, x'00', x'0000803f', 'text')")
-    con.execute("INSERT INTO runs (finished_at, config, status, epochs_run, lesson)"
-                " VALUES ('soon', x'7b7d', 'done', 1, x'00')")  # numbers from text, a blob for a text
+    con.execute(
+        "INSERT INTO runs (finished_at, config, status, epochs_run, lesson) VALUES ('soon', x'7b7d', 'done', 1, x'00')"
+    )  # numbers from text, a blob for a text
     con.commit()
     con.close()
     board = ClassBoard(tmp_path)
@@ -248,8 +250,13 @@ def test_a_file_that_is_not_ours_in_our_place_is_refused(tmp_path):
 
 # -- the command line --------------------------------------------------------------------------------------------------
 def quadtui(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "quadtui", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "quadtui", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_init_then_headless_posts_and_board_json_lists_it(tmp_path):
@@ -299,7 +306,9 @@ def test_a_bad_class_variable_only_warns_and_the_run_goes_on(tmp_path):
 
 
 def test_the_class_storage_imports_neither_textual_nor_torch():
-    code = ("import sys, quadtui.core.classroom, quadtui.core.class_board, quadtui.cli.classroom\n"
-            "assert not {'torch', 'textual'} & set(sys.modules), 'heavy import'\n")
+    code = (
+        "import sys, quadtui.core.classroom, quadtui.core.class_board, quadtui.cli.classroom\n"
+        "assert not {'torch', 'textual'} & set(sys.modules), 'heavy import'\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

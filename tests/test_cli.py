@@ -14,9 +14,7 @@ from quadtui.core.config import FIELDS
 
 
 def quadtui(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "quadtui", *args], capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([sys.executable, "-m", "quadtui", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def test_default_headless_json_reproduces_the_notebook(notebook_losses):
@@ -218,8 +216,14 @@ def test_app_gets_lesson_and_sweep_only_when_given(fake_app, fake_sweep):
     assert main(["--hidden", "4", "--run", "--neuron", "2"]) == 0
     config, kwargs = fake_app[-1]
     assert config == Config(hidden=4)
-    assert kwargs == {"threads": 1, "neuron": 2, "autorun": True, "max_memory": memory_budget()[0],
-                      "speed": 1000, "view": "charts"}
+    assert kwargs == {
+        "threads": 1,
+        "neuron": 2,
+        "autorun": True,
+        "max_memory": memory_budget()[0],
+        "speed": 1000,
+        "view": "charts",
+    }
     assert main(["--view", "Network"]) == 0 and fake_app[-1][1]["view"] == "network"
     assert main(["--lesson", "how-many-neurons", "--sweep", "seed=1,2"]) == 0
     config, kwargs = fake_app[-1]
@@ -306,8 +310,15 @@ def test_json_says_full_for_the_full_batch_as_the_flags_do():
     assert table.splitlines()[2].split()[0] == "full"  # the table's first row, not "None"
 
 
-@pytest.mark.parametrize("first,second", [("--headless", "--serve"), ("--serve", "--headless"),
-                                          ("--print-config", "--headless"), ("--print-code", "--serve")])
+@pytest.mark.parametrize(
+    "first,second",
+    [
+        ("--headless", "--serve"),
+        ("--serve", "--headless"),
+        ("--print-config", "--headless"),
+        ("--print-code", "--serve"),
+    ],
+)
 def test_two_modes_at_once_name_both_flags_in_one_line(capsys, first, second):
     line = one_error_line(capsys, first, second)
     assert line == f"quadtui: error: {second} and {first} cannot be used together"

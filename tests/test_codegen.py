@@ -34,8 +34,19 @@ CONFIGS = {
 #: configs whose script must be short-lined, readable Python (not run)
 SHAPES = [
     Config(),
-    Config(layers=3, activation="leaky_relu", optimizer="momentum", momentum=0.8, weight_decay=0.01, batch_size=16,
-           noise=0.25, seed=2**62, x_min=-1.234567890123, x_max=9.87654321098765, hidden=256),
+    Config(
+        layers=3,
+        activation="leaky_relu",
+        optimizer="momentum",
+        momentum=0.8,
+        weight_decay=0.01,
+        batch_size=16,
+        noise=0.25,
+        seed=2**62,
+        x_min=-1.234567890123,
+        x_max=9.87654321098765,
+        hidden=256,
+    ),
     Config(target="sin(x)*x + cos(x)**2 / 2 - exp(-x**2 / 8) * 3.25 + log(abs(x) + 1.5) * tanh(x / 3)"),
     Config(target="sin(cos(sin(cos(sin(cos(sin(cos(sin(cos(sin(cos(sin(cos(sin(cos(x))))))))))))))))"),
 ]
@@ -111,7 +122,7 @@ def test_mini_batches_come_from_a_seeded_dataloader():
 @pytest.mark.parametrize("config", [Config(), Config(batch_size=10), Config(batch_size=10, layers=2)])
 def test_every_loop_has_the_notebooks_five_numbered_steps(config):
     source = script_for(config)
-    loop = source[source.index("for i in range(EPOCHS):") : source.index("print(f\"final loss")]
+    loop = source[source.index("for i in range(EPOCHS):") : source.index('print(f"final loss')]
     steps = [line.strip() for line in loop.split("\n") if line.strip()[:3] in ("# 1", "# 2", "# 3", "# 4", "# 5")]
     assert steps == [
         "# 1. forward pass: get model predictions",
@@ -208,8 +219,21 @@ def test_readme_show_the_code_example_shows_what_the_script_prints():
 
 @pytest.mark.parametrize(
     "text",
-    ["x**2", "abs(x)", "sin(x)*x", "-x**2 + 3", "(-x)**3", "2**x**0.5", "1/(x*x + 1)", "x - (x - 1)",
-     "exp(-x**2/2)/sqrt(2*pi)", "(sign(x)+1)/2", "log(abs(x) + e) - tanh(x)", "cos(x)**2 / 2 / 3", "x^3"],
+    [
+        "x**2",
+        "abs(x)",
+        "sin(x)*x",
+        "-x**2 + 3",
+        "(-x)**3",
+        "2**x**0.5",
+        "1/(x*x + 1)",
+        "x - (x - 1)",
+        "exp(-x**2/2)/sqrt(2*pi)",
+        "(sign(x)+1)/2",
+        "log(abs(x) + e) - tanh(x)",
+        "cos(x)**2 / 2 / 3",
+        "x^3",
+    ],
 )
 def test_numpy_expression_computes_what_the_target_computes(text):
     code = numpy_expression(text)

@@ -14,11 +14,28 @@ from quadtui.core.expr import PRESETS
 @pytest.mark.parametrize(
     "field,value",
     [
-        ("lr", "0"), ("lr", "-1"), ("lr", "nan"), ("lr", "inf"), ("lr", "10.5"), ("lr", ""),
-        ("epochs", "0"), ("epochs", "1e99"), ("epochs", "2.5"), ("epochs", "10000001"),
-        ("hidden", "0"), ("hidden", "257"), ("layers", "5"), ("activation", "foo"),
-        ("optimizer", "lbfgs"), ("samples", "1"), ("seed", "-1"), ("noise", "-0.1"),
-        ("weight_decay", "2"), ("momentum", "1"), ("target", "__import__('os')"), ("x_min", "nan"),
+        ("lr", "0"),
+        ("lr", "-1"),
+        ("lr", "nan"),
+        ("lr", "inf"),
+        ("lr", "10.5"),
+        ("lr", ""),
+        ("epochs", "0"),
+        ("epochs", "1e99"),
+        ("epochs", "2.5"),
+        ("epochs", "10000001"),
+        ("hidden", "0"),
+        ("hidden", "257"),
+        ("layers", "5"),
+        ("activation", "foo"),
+        ("optimizer", "lbfgs"),
+        ("samples", "1"),
+        ("seed", "-1"),
+        ("noise", "-0.1"),
+        ("weight_decay", "2"),
+        ("momentum", "1"),
+        ("target", "__import__('os')"),
+        ("x_min", "nan"),
     ],
 )
 def test_bad_values_name_the_field(field, value):
@@ -44,8 +61,16 @@ def test_config_is_immutable():
 
 
 def test_good_text_values_parse():
-    c = Config.from_mapping({"lr": " 0.05 ", "epochs": "5e3", "activation": "Leaky-ReLU", "batch_size": "full",
-                             "target": "x^3", "seed": "1_000"})
+    c = Config.from_mapping(
+        {
+            "lr": " 0.05 ",
+            "epochs": "5e3",
+            "activation": "Leaky-ReLU",
+            "batch_size": "full",
+            "target": "x^3",
+            "seed": "1_000",
+        }
+    )
     got = (c.lr, c.epochs, c.activation, c.batch_size, c.target, c.seed)
     assert got == (0.05, 5000, "leaky_relu", None, "x**3", 1000)
 
@@ -145,8 +170,15 @@ def test_batch_size_bounds():
 # -- whole numbers and numbers as people write them ---------------------------------------------
 @pytest.mark.parametrize(
     "text,value",
-    [("5000", 5000), ("5e3", 5000), ("5_000", 5000), ("5000.0", 5000), ("+5000", 5000), (" 5000 ", 5000),
-     ("٥٠٠٠", 5000)],  # Python reads any Unicode decimal digits, as float() and int() do
+    [
+        ("5000", 5000),
+        ("5e3", 5000),
+        ("5_000", 5000),
+        ("5000.0", 5000),
+        ("+5000", 5000),
+        (" 5000 ", 5000),
+        ("٥٠٠٠", 5000),
+    ],  # Python reads any Unicode decimal digits, as float() and int() do
 )
 def test_whole_numbers_as_people_write_them(text, value):
     assert parse_value("epochs", text) == value
@@ -227,8 +259,10 @@ def _number(name):
 
 @st.composite
 def configs(draw):
-    values = {name: draw(_number(name)) for name in ("lr", "epochs", "hidden", "layers", "momentum",
-                                                     "samples", "noise", "weight_decay", "seed")}
+    values = {
+        name: draw(_number(name))
+        for name in ("lr", "epochs", "hidden", "layers", "momentum", "samples", "noise", "weight_decay", "seed")
+    }
     for name in ("activation", "optimizer"):
         values[name] = draw(st.sampled_from(FIELDS[name].choices))
     values["batch_size"] = draw(st.none() | st.integers(1, values["samples"]))
@@ -237,7 +271,8 @@ def configs(draw):
     values["x_min"], values["x_max"] = x
     if draw(st.booleans()):
         values["view_min"], values["view_max"] = sorted(
-            draw(st.lists(st.floats(-1000, 1000), min_size=2, max_size=2, unique=True)))
+            draw(st.lists(st.floats(-1000, 1000), min_size=2, max_size=2, unique=True))
+        )
     return Config(**values)
 
 
@@ -268,8 +303,27 @@ HOSTILE_VALUES = st.one_of(
     st.text(max_size=60),
     st.text(min_size=1, max_size=10).map(lambda t: (t * 10_000)[:10_000]),  # 10,000 characters
     st.text(alphabet="0123456789eE+-._ ", max_size=40),
-    st.sampled_from(["nan", "inf", "-inf", "-0", "1e999", "5e3", "1_000", "+5", "٣", "\x00", "1\n2",
-                     "\x1b[31m", " ", "", "9" * 10_000, "full", "none"]),
+    st.sampled_from(
+        [
+            "nan",
+            "inf",
+            "-inf",
+            "-0",
+            "1e999",
+            "5e3",
+            "1_000",
+            "+5",
+            "٣",
+            "\x00",
+            "1\n2",
+            "\x1b[31m",
+            " ",
+            "",
+            "9" * 10_000,
+            "full",
+            "none",
+        ]
+    ),
     st.floats(),
     st.integers(-(10**400), 10**400),
     st.booleans(),

@@ -73,9 +73,7 @@ def _autograd_losses(config: Config, epochs: int) -> np.ndarray:
     return np.asarray(out)
 
 
-@pytest.mark.parametrize(
-    "activation,optimizer", list(itertools.product(ACTIVATIONS, OPTIMIZERS))
-)
+@pytest.mark.parametrize("activation,optimizer", list(itertools.product(ACTIVATIONS, OPTIMIZERS)))
 def test_fast_engine_matches_autograd(activation, optimizer):
     config = Config(
         activation=activation,
@@ -114,7 +112,7 @@ def test_snapshot_contents():
     # the prediction is the output layer applied to the hidden activations
     np.testing.assert_allclose(snap.hidden @ snap.out_weights + snap.out_bias, snap.prediction, rtol=1e-5, atol=1e-5)
     assert snap.eval_epochs[0] == 1 and np.all(np.diff(snap.eval_epochs) > 0)
-    truth = snap.grid ** 2
+    truth = snap.grid**2
     assert snap.eval_now == pytest.approx(float(np.mean((snap.prediction - truth) ** 2)), rel=1e-4)
 
 

@@ -98,8 +98,15 @@ def test_refuses_a_non_empty_folder_unless_overwrite(engine, tmp_path):
     assert os.listdir(target) == ["notes.txt"]
     export_run(engine, target, overwrite=True, screenshot_svg="<svg/>")
     export_run(engine, target, overwrite=True)  # a re-export without screenshot drops the old one
-    assert sorted(os.listdir(target)) == ["config.toml", "fit.csv", "loss.csv", "model.pt", "notes.txt", "timeline.pt",
-                                          "train.py"]
+    assert sorted(os.listdir(target)) == [
+        "config.toml",
+        "fit.csv",
+        "loss.csv",
+        "model.pt",
+        "notes.txt",
+        "timeline.pt",
+        "train.py",
+    ]
 
 
 def test_an_empty_existing_folder_is_fine_and_a_file_is_not(engine, tmp_path):
@@ -126,8 +133,11 @@ def test_a_diverged_run_exports_what_it_kept(tmp_path):
     assert all(np.isfinite(float(r["train_loss"])) for r in rows)
 
 
-@pytest.mark.parametrize("config", [Config(epochs=300, hidden=5), Config(epochs=60, hidden=4, batch_size=16)],
-                         ids=["full-batch", "mini-batches"])
+@pytest.mark.parametrize(
+    "config",
+    [Config(epochs=300, hidden=5), Config(epochs=60, hidden=4, batch_size=16)],
+    ids=["full-batch", "mini-batches"],
+)
 def test_a_mid_run_export_says_the_epochs_it_ran_and_its_script_ends_on_its_weights(config, tmp_path):
     engine = Engine(config)
     ran = config.epochs * 2 // 5 + 1  # not a multiple of the eval step: the last row had no eval
@@ -153,8 +163,11 @@ def test_a_finished_run_exports_its_own_epochs_without_a_note(engine, tmp_path):
     assert "Exported after" not in (folder / "config.toml").read_text() + (folder / "train.py").read_text()
 
 
-@pytest.mark.parametrize("config, ran", [(Config(epochs=1500, hidden=6, layers=2, optimizer="adam", lr=0.01), 1500),
-                                         (Config(epochs=400), 123)], ids=["finished-2-layers", "paused-at-123"])
+@pytest.mark.parametrize(
+    "config, ran",
+    [(Config(epochs=1500, hidden=6, layers=2, optimizer="adam", lr=0.01), 1500), (Config(epochs=400), 123)],
+    ids=["finished-2-layers", "paused-at-123"],
+)
 def test_timeline_pt_states_in_the_scripts_model_give_loss_csv_bit_for_bit(config, ran, tmp_path):
     """A full-batch run: every exported state, loaded into the model of the exported train.py, has the loss
     of its loss.csv row exactly (the engine's float ops are the script's)."""

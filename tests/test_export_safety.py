@@ -196,8 +196,9 @@ def in_namespace(mount_options: str, script: str, folder: Path) -> subprocess.Co
     prelude = f'mount -t tmpfs -o {mount_options} tmpfs "$D" || exit 99\nQ="$PY -m quadtui"\n'
     env = {**os.environ, "D": str(folder), "PY": sys.executable}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parents[1]), env.get("PYTHONPATH")]))
-    out = subprocess.run(["unshare", "-rm", "sh", "-c", prelude + script], capture_output=True, text=True,
-                         env=env, timeout=120)
+    out = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", prelude + script], capture_output=True, text=True, env=env, timeout=120
+    )
     if out.returncode == 99:
         pytest.skip("mounting a tmpfs is not permitted here")
     return out

@@ -196,7 +196,12 @@ def test_the_text_is_the_normalized_source():
 
 # -- property: random formulas over the whitelist agree with a direct numpy evaluation --------
 _NUMPY = {
-    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power, "^": np.power,
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.divide,
+    "**": np.power,
+    "^": np.power,
 }
 _numbers = st.one_of(
     st.integers(0, 10**6).map(float),

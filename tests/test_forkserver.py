@@ -97,11 +97,14 @@ def test_closing_the_apps_end_ends_the_server_and_every_child(server: ForkServer
 
 def test_a_server_whose_app_is_killed_goes_with_its_children() -> None:
     """SIGKILL runs no clean-up at all: the server sees its channel close, its children their parent die."""
-    code = ("import os, sys; from quadtui.core.forkserver import ForkServer; from tests import test_forkserver as t; "
-            "s = ForkServer(preload=('tests.test_forkserver',)); s.start(); c = s.spawn(t.sleep_forever); "
-            "print(s.pid, c.channel.recv(), flush=True); sys.stdin.read()")
-    app = subprocess.Popen([sys.executable, "-c", code], env=python_env(), stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, text=True)
+    code = (
+        "import os, sys; from quadtui.core.forkserver import ForkServer; from tests import test_forkserver as t; "
+        "s = ForkServer(preload=('tests.test_forkserver',)); s.start(); c = s.spawn(t.sleep_forever); "
+        "print(s.pid, c.channel.recv(), flush=True); sys.stdin.read()"
+    )
+    app = subprocess.Popen(
+        [sys.executable, "-c", code], env=python_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         server_pid, child_pid = map(int, app.stdout.readline().split())
         assert alive(server_pid) and alive(child_pid)

@@ -26,16 +26,27 @@ def shapes_of(config: Config) -> list[tuple[int, ...]]:
 def test_a_units_parameters_are_its_incoming_weights_bias_and_outgoing_weights():
     one = unit_parameters(shapes_of(Config()), 1, 3)
     assert [(p.label, p.name, p.index) for p in one] == [
-        ("weight from x", "0.weight", (3, 0)), ("bias", "0.bias", (3,)), ("weight to ŷ", "2.weight", (0, 3))]
+        ("weight from x", "0.weight", (3, 0)),
+        ("bias", "0.bias", (3,)),
+        ("weight to ŷ", "2.weight", (0, 3)),
+    ]
     deep = shapes_of(Config(hidden=4, layers=2))
     first = unit_parameters(deep, 1, 2)
-    assert [p.label for p in first] == ["weight from x", "bias", "weight to l2_h0", "weight to l2_h1",
-                                        "weight to l2_h2", "weight to l2_h3"]
+    assert [p.label for p in first] == [
+        "weight from x",
+        "bias",
+        "weight to l2_h0",
+        "weight to l2_h1",
+        "weight to l2_h2",
+        "weight to l2_h3",
+    ]
     assert [(p.name, p.index) for p in first[2:]] == [("2.weight", (k, 2)) for k in range(4)]
     second = unit_parameters(deep, 2, 1)
     assert [(p.label, p.name, p.index) for p in second] == [
         *((f"weight from l1_h{j}", "2.weight", (1, j)) for j in range(4)),
-        ("bias", "2.bias", (1,)), ("weight to ŷ", "4.weight", (0, 1))]
+        ("bias", "2.bias", (1,)),
+        ("weight to ŷ", "4.weight", (0, 1)),
+    ]
     output = unit_parameters(deep, 3, 0)
     assert [p.label for p in output] == [f"weight from l2_h{j}" for j in range(4)] + ["bias"]
     with pytest.raises(ValueError):
@@ -54,13 +65,16 @@ def test_the_names_are_train_pys_model_parameters(config):
                 assert value == parameter_of(snap.weights, p.name, p.index)[p.index]
 
 
-@pytest.mark.parametrize("text, needle", [
-    ("abc", "weight from x = 'abc' is not allowed: a number from -1000 to 1000"),
-    ("0,5", "weight from x = '0,5' is not allowed: use a dot: 0.5"),
-    ("1e9", "a number from -1000 to 1000"),
-    ("nan", "a number from -1000 to 1000"),
-    ("", "a number from -1000 to 1000"),
-])
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("abc", "weight from x = 'abc' is not allowed: a number from -1000 to 1000"),
+        ("0,5", "weight from x = '0,5' is not allowed: use a dot: 0.5"),
+        ("1e9", "a number from -1000 to 1000"),
+        ("nan", "a number from -1000 to 1000"),
+        ("", "a number from -1000 to 1000"),
+    ],
+)
 def test_a_bad_value_is_one_line_naming_the_field_and_what_is_allowed(text, needle):
     with pytest.raises(ConfigError) as info:
         parse_weight("weight from x", text)
@@ -75,8 +89,10 @@ def test_a_weight_set_by_hand_is_recorded_and_the_run_trains_on_from_it():
     engine.set_weights([("0.weight", (3, 0), 0.5), ("0.bias", (3,), float(before[1][3])), ("2.weight", (0, 3), -1.25)])
     snap = engine.snapshot()
     # the unchanged bias is no edit; the others are, with their old values
-    assert snap.weight_edits == (WeightEdit(100, "0.weight", (3, 0), float(before[0][3, 0]), 0.5),
-                                 WeightEdit(100, "2.weight", (0, 3), float(before[2][0, 3]), -1.25))
+    assert snap.weight_edits == (
+        WeightEdit(100, "0.weight", (3, 0), float(before[0][3, 0]), 0.5),
+        WeightEdit(100, "2.weight", (0, 3), float(before[2][0, 3]), -1.25),
+    )
     assert snap.weights[0][3, 0] == np.float32(0.5) and snap.weights[2][0, 3] == np.float32(-1.25)
     assert snap.weight_edits[0].parameter == "0.weight[3, 0]"
     edited = snap.trained_model()
@@ -124,9 +140,11 @@ def test_a_paused_run_takes_weights_from_its_control_and_goes_on_from_them():
     np.testing.assert_array_equal(engine.snapshot().train_loss, direct.snapshot().train_loss)
 
 
-@pytest.mark.parametrize("config", [Config(epochs=300, hidden=6, layers=2),
-                                    Config(epochs=40, optimizer="adam", lr=0.01, batch_size=16)],
-                         ids=["full-batch-2-layers", "adam-mini-batches"])
+@pytest.mark.parametrize(
+    "config",
+    [Config(epochs=300, hidden=6, layers=2), Config(epochs=40, optimizer="adam", lr=0.01, batch_size=16)],
+    ids=["full-batch-2-layers", "adam-mini-batches"],
+)
 def test_the_exported_script_replays_the_edits_and_ends_on_the_runs_final_loss(config, tmp_path):
     engine = Engine(config)
     engine.advance(config.epochs // 3)

@@ -23,11 +23,64 @@ FIELD_FLAGS = {"--" + name.replace("_", "-"): name for name in FIELDS}
 OTHER_FLAGS = ["--threads", "--neuron", "--view"]
 
 SPECIAL = [
-    "", " ", "   ", "nan", "NaN", "inf", "-inf", "+inf", "infinity", "-0", "0", "-0.0", "1e999", "-1e999",
-    "5e3", "1_000", "+5", "+0.5", "٣", "５", "1e99", "9" * 400, "9" * 10_000, "x" * 10_000, "0x10", "1/2",
-    "-1", "-5", "-.5", "1e-400", "2.5", "full", "FULL", "none", "relu", "Leaky-ReLU", "adam", "x^2", "step",
-    "__import__('os').system('echo hi')", "(" * 10_000 + "x" + ")" * 10_000, "sin(x", "log(x)", "=", "--",
-    "-", "-x", "--lr", "-h", "é", "∞", "1,5", "1.5.5", "True", "[1]", "{}", "'5'", '"5"',
+    "",
+    " ",
+    "   ",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "+inf",
+    "infinity",
+    "-0",
+    "0",
+    "-0.0",
+    "1e999",
+    "-1e999",
+    "5e3",
+    "1_000",
+    "+5",
+    "+0.5",
+    "٣",
+    "５",
+    "1e99",
+    "9" * 400,
+    "9" * 10_000,
+    "x" * 10_000,
+    "0x10",
+    "1/2",
+    "-1",
+    "-5",
+    "-.5",
+    "1e-400",
+    "2.5",
+    "full",
+    "FULL",
+    "none",
+    "relu",
+    "Leaky-ReLU",
+    "adam",
+    "x^2",
+    "step",
+    "__import__('os').system('echo hi')",
+    "(" * 10_000 + "x" + ")" * 10_000,
+    "sin(x",
+    "log(x)",
+    "=",
+    "--",
+    "-",
+    "-x",
+    "--lr",
+    "-h",
+    "é",
+    "∞",
+    "1,5",
+    "1.5.5",
+    "True",
+    "[1]",
+    "{}",
+    "'5'",
+    '"5"',
 ]
 
 #: one line of text: no control characters or line separators (those are tested on their own below)
@@ -232,8 +285,9 @@ def test_hostile_values_in_a_subprocess(args, flag):
 
 
 def quadtui_process(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "quadtui", *args], capture_output=True, text=True, timeout=60,
-                          **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "quadtui", *args], capture_output=True, text=True, timeout=60, **kwargs
+    )
 
 
 def assert_one_line_exit(out: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
@@ -270,8 +324,9 @@ def hostile_files(tmp_path):
 
 
 @pytest.mark.parametrize("option", ["--config", "--lesson"])
-@pytest.mark.parametrize("case", ["fifo", "/dev/zero", "folder", "deep arrays", "deep tables", "bad UTF-8",
-                                  "over 1 MB"])
+@pytest.mark.parametrize(
+    "case", ["fifo", "/dev/zero", "folder", "deep arrays", "deep tables", "bad UTF-8", "over 1 MB"]
+)
 def test_a_file_that_is_no_config_is_one_line_and_exit_2(hostile_files, option, case):
     path, needle = hostile_files[case]
     out = quadtui_process(option, str(path), "--print-config")  # a FIFO or /dev/zero used to hang here
@@ -280,23 +335,39 @@ def test_a_file_that_is_no_config_is_one_line_and_exit_2(hostile_files, option, 
 
 
 # -- where the result goes: stdout closed or full ---------------------------------------------------
-@pytest.mark.parametrize("mode", [["--headless", "--epochs", "3"], ["--headless", "--epochs", "3", "--json"],
-                                  ["--print-config"], ["--headless", "--epochs", "3", "--sweep", "hidden=1,2"]],
-                         ids=["summary", "json", "print-config", "sweep"])
+@pytest.mark.parametrize(
+    "mode",
+    [
+        ["--headless", "--epochs", "3"],
+        ["--headless", "--epochs", "3", "--json"],
+        ["--print-config"],
+        ["--headless", "--epochs", "3", "--sweep", "hidden=1,2"],
+    ],
+    ids=["summary", "json", "print-config", "sweep"],
+)
 def test_stdout_closed_is_one_line_and_non_zero(mode):
-    out = subprocess.run(["sh", "-c", 'exec "$0" -m quadtui "$@" >&-', sys.executable, *mode],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m quadtui "$@" >&-', sys.executable, *mode], capture_output=True, text=True, timeout=60
+    )
     assert_one_line_exit(out, 2, "stdout is closed")
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
-@pytest.mark.parametrize("mode", [["--headless", "--epochs", "3"], ["--headless", "--epochs", "3", "--json"],
-                                  ["--print-code"], ["--headless", "--epochs", "3", "--sweep", "hidden=1,2"]],
-                         ids=["summary", "json", "print-code", "sweep"])
+@pytest.mark.parametrize(
+    "mode",
+    [
+        ["--headless", "--epochs", "3"],
+        ["--headless", "--epochs", "3", "--json"],
+        ["--print-code"],
+        ["--headless", "--epochs", "3", "--sweep", "hidden=1,2"],
+    ],
+    ids=["summary", "json", "print-code", "sweep"],
+)
 def test_stdout_on_a_full_device_is_one_line_and_non_zero(mode):
     with open("/dev/full", "w") as full:
-        out = subprocess.run([sys.executable, "-m", "quadtui", *mode], stdout=full, stderr=subprocess.PIPE,
-                             text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "quadtui", *mode], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60
+        )
     assert_one_line_exit(out, 1, "cannot write the output", "No space left on device")
 
 

@@ -189,8 +189,9 @@ def test_no_run_odd_data_and_a_one_unit_net_do_not_raise(snap):
 # -- any layer, any unit ------------------------------------------------------------------------
 def test_a_last_layer_units_contribution_is_its_output_weight_times_its_activation(snap):
     for unit in (0, 5, 11):
-        np.testing.assert_allclose(knockout(snap, 2, unit), snap.out_weights[unit] * snap.hidden[:, unit],
-                                   rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(
+            knockout(snap, 2, unit), snap.out_weights[unit] * snap.hidden[:, unit], rtol=1e-9, atol=1e-9
+        )
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "gelu", "softplus", "elu", "silu", "sigmoid", "leaky_relu"])

@@ -19,28 +19,41 @@ from tests.serving import LOOPBACK, ROOT, free_port  # noqa: E402
 
 
 def test_public_url_puts_every_page_url_under_it():
-    made = ClassroomServer(["quadtui"], host=LOOPBACK, port=8000, max_sessions=2,
-                           public_url="https://class.example.org/quadtui/")
-    assert made.page_urls() == {"static": "https://class.example.org/quadtui/static/",
-                                "websocket": "wss://class.example.org/quadtui/ws",
-                                "download": "https://class.example.org/quadtui/download/",
-                                "upload": "https://class.example.org/quadtui/upload/"}
+    made = ClassroomServer(
+        ["quadtui"], host=LOOPBACK, port=8000, max_sessions=2, public_url="https://class.example.org/quadtui/"
+    )
+    assert made.page_urls() == {
+        "static": "https://class.example.org/quadtui/static/",
+        "websocket": "wss://class.example.org/quadtui/ws",
+        "download": "https://class.example.org/quadtui/download/",
+        "upload": "https://class.example.org/quadtui/upload/",
+    }
     plain = ClassroomServer(["quadtui"], host=LOOPBACK, port=8000, max_sessions=2)
-    assert plain.page_urls() == {"static": "static/", "websocket": "ws", "download": "download/",
-                                 "upload": "upload/"}
+    assert plain.page_urls() == {"static": "static/", "websocket": "ws", "download": "download/", "upload": "upload/"}
 
 
-@pytest.mark.parametrize("name,safe", [("quadtui.toml", "quadtui.toml"), ("../../etc/passwd", "passwd"),
-                                       ("C:\\x\\My Config.toml", "My_Config.toml"), (".bashrc", "bashrc"),
-                                       ("", "upload"), ("..", "upload")])
+@pytest.mark.parametrize(
+    "name,safe",
+    [
+        ("quadtui.toml", "quadtui.toml"),
+        ("../../etc/passwd", "passwd"),
+        ("C:\\x\\My Config.toml", "My_Config.toml"),
+        (".bashrc", "bashrc"),
+        ("", "upload"),
+        ("..", "upload"),
+    ],
+)
 def test_uploaded_file_names_stay_plain_names(name, safe):
     assert upload_name(name) == safe
 
 
-@pytest.mark.parametrize("raw,parsed", [
-    ("https://class.example.org/quadtui", "https://class.example.org/quadtui/"),
-    ("http://10.0.0.5:8080/", "http://10.0.0.5:8080/"),
-])
+@pytest.mark.parametrize(
+    "raw,parsed",
+    [
+        ("https://class.example.org/quadtui", "https://class.example.org/quadtui/"),
+        ("http://10.0.0.5:8080/", "http://10.0.0.5:8080/"),
+    ],
+)
 def test_public_url_is_normalised(raw, parsed):
     assert serve_cli.parse_public_url(raw) == parsed
 
@@ -54,23 +67,31 @@ def test_browser_sizes_are_clamped():
 
 # -- flags -------------------------------------------------------------------------------------
 def test_bad_port_from_the_issue_is_one_line():
-    out = subprocess.run([sys.executable, "-m", "quadtui", "--serve", "--port", "²"], capture_output=True,
-                         text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-m", "quadtui", "--serve", "--port", "²"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr == "quadtui: error: --port ²: not allowed; must be a whole number from 1 to 65535\n"
 
 
-@pytest.mark.parametrize("args,line", [
-    (["--port", "0"], "--port 0: not allowed; must be a whole number from 1 to 65535"),
-    (["--port", "65536"], "--port 65536: not allowed; must be a whole number from 1 to 65535"),
-    (["--port", "80.5"], "--port 80.5: not allowed; must be"),
-    (["--port", "٨٠"], "--port ٨٠: not allowed; must be"),  # Arabic-Indic digits: int() takes them, we do not
-    (["--port", ""], "--port '': not allowed; must be"),
-    (["--max-sessions", "0"], "--max-sessions 0: not allowed; must be a whole number from 1 to 1000"),
-    (["--reload-grace", "-1"], "--reload-grace -1: not allowed; must be a whole number of seconds from 0 to 3600"),
-    (["--public-url", "ftp://x"], "--public-url ftp://x: not allowed; must be an http:// or https:// address"),
-    (["--serve-dir", "/nonexistent/quadtui"], "--serve-dir /nonexistent/quadtui: not allowed; must be an existing"),
-])
+@pytest.mark.parametrize(
+    "args,line",
+    [
+        (["--port", "0"], "--port 0: not allowed; must be a whole number from 1 to 65535"),
+        (["--port", "65536"], "--port 65536: not allowed; must be a whole number from 1 to 65535"),
+        (["--port", "80.5"], "--port 80.5: not allowed; must be"),
+        (["--port", "٨٠"], "--port ٨٠: not allowed; must be"),  # Arabic-Indic digits: int() takes them, we do not
+        (["--port", ""], "--port '': not allowed; must be"),
+        (["--max-sessions", "0"], "--max-sessions 0: not allowed; must be a whole number from 1 to 1000"),
+        (["--reload-grace", "-1"], "--reload-grace -1: not allowed; must be a whole number of seconds from 0 to 3600"),
+        (["--public-url", "ftp://x"], "--public-url ftp://x: not allowed; must be an http:// or https:// address"),
+        (["--serve-dir", "/nonexistent/quadtui"], "--serve-dir /nonexistent/quadtui: not allowed; must be an existing"),
+    ],
+)
 def test_bad_serve_flags_are_one_line(capsys, args, line):
     assert main(["--serve", *args]) == 2
     err = capsys.readouterr().err
@@ -92,8 +113,25 @@ def recorded(monkeypatch):
 
 
 def test_each_tab_runs_quadtui_with_the_other_flags(recorded, tmp_path):
-    assert main(["--serve", "--lr", "0.1", "--port", "8123", "--max-sessions=3", "--serve-dir", str(tmp_path),
-                 "--lesson", "too-high-learning-rate", "--public-url", "https://x.example/q"]) == 0
+    assert (
+        main(
+            [
+                "--serve",
+                "--lr",
+                "0.1",
+                "--port",
+                "8123",
+                "--max-sessions=3",
+                "--serve-dir",
+                str(tmp_path),
+                "--lesson",
+                "too-high-learning-rate",
+                "--public-url",
+                "https://x.example/q",
+            ]
+        )
+        == 0
+    )
     (made,) = recorded
     assert (made.host, made.port, made.max_sessions, made.serve_dir) == (LOOPBACK, 8123, 3, tmp_path.resolve())
     assert made.argv == [sys.executable, "-m", "quadtui", "--lr", "0.1", "--lesson", "too-high-learning-rate"]
@@ -109,10 +147,18 @@ def test_files_named_for_the_sessions_are_passed_on_as_absolute_paths(recorded, 
 
 
 # -- a non-loopback host -----------------------------------------------------------------------
-@pytest.mark.parametrize("host,loopback", [
-    ("127.0.0.1", True), ("127.3.2.1", True), ("::1", True), ("localhost", True),
-    ("0.0.0.0", False), ("::", False), ("192.0.2.1", False),
-])
+@pytest.mark.parametrize(
+    "host,loopback",
+    [
+        ("127.0.0.1", True),
+        ("127.3.2.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.0.2.1", False),
+    ],
+)
 def test_loopback_hosts(host, loopback):
     assert serve_cli.is_loopback(host) is loopback
 
@@ -140,8 +186,13 @@ def test_every_interface_warns_with_the_real_addresses():
 
 def test_a_non_loopback_host_warns_before_anything_listens():
     port = free_port()  # 192.0.2.1 is a documentation address: nothing can listen on it here
-    out = subprocess.run([sys.executable, "-m", "quadtui", "--serve", "--host", "192.0.2.1", "--port", str(port)],
-                         capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-m", "quadtui", "--serve", "--host", "192.0.2.1", "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     lines = out.stderr.splitlines()
     assert lines[0].startswith("quadtui: WARNING: --host 192.0.2.1 is not a loopback address")
     assert f"http://192.0.2.1:{port}/" in out.stderr

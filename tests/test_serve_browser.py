@@ -28,7 +28,8 @@ from tests.serving import (  # noqa: E402
 
 CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium found (apt-get install chromium, or name one in QUADTUI_CHROMIUM)")
+    CHROMIUM is None, reason="no Chromium found (apt-get install chromium, or name one in QUADTUI_CHROMIUM)"
+)
 #: a name only this browser resolves (to loopback): the page's Host is not the server's bind address
 CLASSROOM = "classroom.example"
 
@@ -38,13 +39,18 @@ async def test_chromium_through_another_host_and_port_draws_the_app_and_f5_train
     """Also: ctrl+p reaches the app (not the browser's print dialog), its palette without an emoji."""
     served = Served("--max-sessions", "1", "--reload-grace", "0", "--epochs", "10000000", "--hidden", "64")
     try:
-        async with PortMappingProxy(served.port) as proxy, \
-                Chromium(CHROMIUM, (1280, 800), resolve={CLASSROOM: LOOPBACK}) as browser:
+        async with (
+            PortMappingProxy(served.port) as proxy,
+            Chromium(CHROMIUM, (1280, 800), resolve={CLASSROOM: LOOPBACK}) as browser,
+        ):
             origin = f"http://{CLASSROOM}:{proxy.url.rstrip('/').rsplit(':', 1)[1]}"
             assert not origin.endswith(f":{served.port}")
             await browser.open(origin + "/")
-            await browser.until(lambda: browser.shows(b" settings ") and browser.shows(b"loss"),
-                                "the app to draw its settings and loss chart in the browser", START_SECONDS)
+            await browser.until(
+                lambda: browser.shows(b" settings ") and browser.shows(b"loss"),
+                "the app to draw its settings and loss chart in the browser",
+                START_SECONDS,
+            )
             assert await browser.evaluate("document.title") == "quadtui"
             assert await browser.until(lambda: browser.websockets(), "the page's websocket", 10)
             (socket,) = browser.websockets()
@@ -61,15 +67,19 @@ async def test_chromium_through_another_host_and_port_draws_the_app_and_f5_train
             drawn = len(browser.screen())
             await browser.press("F5")
             counting = re.compile(rb"epoch [1-9][0-9]* of 10000000")  # the status line, once a run has begun
-            await browser.until(lambda: counting.search(browser.screen(), drawn),
-                                "F5 to start training (the status to count epochs)", START_SECONDS)
+            await browser.until(
+                lambda: counting.search(browser.screen(), drawn),
+                "F5 to start training (the status to count epochs)",
+                START_SECONDS,
+            )
             await browser.until(lambda: training_children(pid), "a training process", START_SECONDS)
             assert browser.websockets() == [socket], "F5 reloaded the page instead of reaching the app"
             # the command palette opens on ctrl+p, its search glyph a plain one (no emoji font here)
             drawn = len(browser.screen())
             await browser.press("ctrl+p")
-            await browser.until(lambda: browser.shows(b"Search for commands", drawn), "the command palette",
-                                START_SECONDS)
+            await browser.until(
+                lambda: browser.shows(b"Search for commands", drawn), "the command palette", START_SECONDS
+            )
             assert not browser.shows("🔎".encode(), drawn)
     finally:
         served.end()

@@ -121,30 +121,48 @@ setImmediate(() => {
 
 def render(**context) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
-    defaults = {"title": "quadtui", "font_size": 16, "full": "",
-                "urls": {"static": "static/", "websocket": "ws", "download": "download/", "upload": "upload/"}}
+    defaults = {
+        "title": "quadtui",
+        "font_size": 16,
+        "full": "",
+        "urls": {"static": "static/", "websocket": "ws", "download": "download/", "upload": "upload/"},
+    }
     return env.get_template("quadtui.html").render(**{**defaults, **context})
 
 
 def run_page(html: str, page: str, token: str = "") -> dict:
-    done = subprocess.run([NODE, "-e", HARNESS], input=json.dumps({"html": html, "page": page, "token": token}),
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [NODE, "-e", HARNESS],
+        input=json.dumps({"html": html, "page": page, "token": token}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
-@pytest.mark.parametrize("page,socket", [
-    ("http://127.0.0.1:9999/", "ws://127.0.0.1:9999/ws/new"),  # an SSH tunnel on another port
-    ("http://classroom.example/?fontsize=20#top", "ws://classroom.example/ws/new"),
-    ("https://school.example/quadtui/", "wss://school.example/quadtui/ws/new"),  # a proxy with TLS and a path
-])
+@pytest.mark.parametrize(
+    "page,socket",
+    [
+        ("http://127.0.0.1:9999/", "ws://127.0.0.1:9999/ws/new"),  # an SSH tunnel on another port
+        ("http://classroom.example/?fontsize=20#top", "ws://classroom.example/ws/new"),
+        ("https://school.example/quadtui/", "wss://school.example/quadtui/ws/new"),  # a proxy with TLS and a path
+    ],
+)
 def test_the_websocket_is_the_pages_own_address(page: str, socket: str) -> None:
     assert run_page(render(), page)["socketUrl"] == socket
 
 
 def test_a_public_url_wins_over_the_pages_address() -> None:
-    html = render(urls={"static": "https://p.example/q/static/", "websocket": "wss://p.example/q/ws",
-                        "download": "https://p.example/q/download/", "upload": "https://p.example/q/upload/"})
+    html = render(
+        urls={
+            "static": "https://p.example/q/static/",
+            "websocket": "wss://p.example/q/ws",
+            "download": "https://p.example/q/download/",
+            "upload": "https://p.example/q/upload/",
+        }
+    )
     assert run_page(html, "http://127.0.0.1:8000/")["socketUrl"] == "wss://p.example/q/ws/new"
 
 
@@ -177,8 +195,11 @@ def test_the_servers_reason_for_closing_is_shown() -> None:
 
 def test_a_dropped_file_is_uploaded_to_the_tabs_session_and_the_answer_shown() -> None:
     out = run_page(render(), "https://school.example/quadtui/")
-    assert out["fetched"] == {"url": "https://school.example/quadtui/upload/tok-123?name=my+config.toml",
-                              "method": "POST", "body": {"name": "my config.toml"}}
+    assert out["fetched"] == {
+        "url": "https://school.example/quadtui/upload/tok-123?name=my+config.toml",
+        "method": "POST",
+        "body": {"name": "my config.toml"},
+    }
     assert out["toast"] == "my_config.toml is in your folder now"
 
 

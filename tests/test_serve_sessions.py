@@ -71,8 +71,7 @@ async def test_page_follows_the_request_not_the_bind_address(server):
 
 # -- a session: through a tunnel, capped, sized, ended with its browser ------------------------
 @needs_proc
-async def test_a_session_through_a_port_mapping_proxy_is_capped_sized_trains_on_f5_and_ends_with_its_browser(
-        server):
+async def test_a_session_through_a_port_mapping_proxy_is_capped_sized_trains_on_f5_and_ends_with_its_browser(server):
     async with PortMappingProxy(server.port) as proxy, aiohttp.ClientSession() as http:
         page_url = proxy.url  # a port the server never heard of
         await free_place(http, page_url)

@@ -36,8 +36,9 @@ class Session:
         self.shell = self.pty.pid
 
     def app(self) -> int:
-        [app] = [p for p in descendants(self.shell) if p in children().get(self.shell, [])
-                 and "sleep" not in cmdline(p)]
+        [app] = [
+            p for p in descendants(self.shell) if p in children().get(self.shell, []) and "sleep" not in cmdline(p)
+        ]
         return app
 
     def wait_training(self) -> list[int]:
@@ -124,8 +125,9 @@ def test_the_run_ends_with_the_app_even_deep_in_a_long_epoch(how: str) -> None:
 
 def test_without_a_terminal_the_app_does_not_start() -> None:
     for stdin in (subprocess.DEVNULL, subprocess.PIPE):
-        done = subprocess.run([sys.executable, "-m", "quadtui"], stdin=stdin, capture_output=True, text=True,
-                              env=python_env(), timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "quadtui"], stdin=stdin, capture_output=True, text=True, env=python_env(), timeout=60
+        )
         assert done.returncode == 2
         assert done.stderr == "quadtui: error: no terminal: use ssh -t, or --headless\n"
         assert done.stdout == ""
@@ -148,8 +150,13 @@ def test_a_dumb_terminal_is_refused_in_one_line() -> None:
 def test_headless_stops_on_a_signal_within_a_long_epoch_and_still_prints_its_result(sig: signal.Signals) -> None:
     import json
 
-    proc = subprocess.Popen([sys.executable, "-m", "quadtui", "--headless", "--json", *LONG_EPOCHS],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=python_env(), text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "quadtui", "--headless", "--json", *LONG_EPOCHS],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=python_env(),
+        text=True,
+    )
     try:
         end = time.monotonic() + 60
         while _cpu(proc.pid) < 2.5 and time.monotonic() < end:  # torch loaded, an epoch or two in
@@ -208,8 +215,12 @@ def _thread_niceness(pid: int) -> dict[int, int]:
 
 
 def test_headless_trains_at_the_lowest_priority_and_its_main_thread_keeps_its_own() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "quadtui", "--headless", *LONG_EPOCHS],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=python_env())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "quadtui", "--headless", *LONG_EPOCHS],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=python_env(),
+    )
     try:
         end, threads = time.monotonic() + 60, {}
         while time.monotonic() < end and 19 not in threads.values():  # torch loads, then the run starts
@@ -221,9 +232,14 @@ def test_headless_trains_at_the_lowest_priority_and_its_main_thread_keeps_its_ow
         proc.wait()
 
 
-@pytest.mark.parametrize("argv", [["--headless", "--epochs", "20"],
-                                  ["--headless", "--epochs", "20", "--sweep", "seed=1,2"],
-                                  ["--headless", "--epochs", "20", "--sweep", "seed=1,2", "--sweep", "hidden=2,4"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--headless", "--epochs", "20"],
+        ["--headless", "--epochs", "20", "--sweep", "seed=1,2"],
+        ["--headless", "--epochs", "20", "--sweep", "seed=1,2", "--sweep", "hidden=2,4"],
+    ],
+)
 def test_a_headless_run_in_process_leaves_the_callers_priority_alone(argv: list[str], capsys) -> None:
     from quadtui.cli import main
 
@@ -234,8 +250,10 @@ def test_a_headless_run_in_process_leaves_the_callers_priority_alone(argv: list[
 
 def test_a_session_whose_clean_exit_hangs_still_ends_by_the_deadline() -> None:
     """A shutdown that blocks (as Textual's can on a hung-up terminal) cannot keep the process alive."""
-    code = ("import threading; from quadtui.tui import session; session.exit_by_deadline(129); "
-            "threading.Event().wait()")  # the clean exit never comes
+    code = (
+        "import threading; from quadtui.tui import session; session.exit_by_deadline(129); "
+        "threading.Event().wait()"
+    )  # the clean exit never comes
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-c", code], env=python_env(), stdout=subprocess.DEVNULL)
     try:

@@ -362,5 +362,6 @@ def test_progress_carries_each_members_epochs_status_and_fit_as_it_finishes():
     assert midway and all(p.finished == 1 and p.epochs[0] == 50 and 50 <= p.epochs[1] < 400 for p in midway)
     assert midway[0].predictions[0] is result.members[0].prediction and midway[0].predictions[1] is None
     assert seen[-1].finished == 2 and seen[-1].epochs == [50, 400]
-    assert [m.final_loss for m in result.members] == [Engine(Config(hidden=4, epochs=e)).run().train_now
-                                                      for e in (50, 400)]
+    assert [m.final_loss for m in result.members] == [
+        Engine(Config(hidden=4, epochs=e)).run().train_now for e in (50, 400)
+    ]

@@ -91,8 +91,20 @@ def test_cli_grid_table_has_a_row_a_value_of_the_first_and_a_column_a_value_of_t
     [
         (["--headless", "--sweep", "lr=1,2", "--sweep", "hidden=1,2", "--sweep", "seed=1,2"], "at most twice"),
         (["--headless", "--sweep", "lr=1,2", "--sweep", "lr=3,4"], "lr twice"),
-        (["--headless", "--max-memory", "1M", "--samples", "100000", "--sweep", "hidden=64,128",
-          "--sweep", "lr=0.01,0.02"], "over the budget"),
+        (
+            [
+                "--headless",
+                "--max-memory",
+                "1M",
+                "--samples",
+                "100000",
+                "--sweep",
+                "hidden=64,128",
+                "--sweep",
+                "lr=0.01,0.02",
+            ],
+            "over the budget",
+        ),
     ],
 )
 def test_grid_usage_errors_are_one_line(capsys, args, needle):

@@ -24,11 +24,15 @@ def model_at(engine: Engine, row: np.ndarray) -> torch.nn.Module:
     return model
 
 
-@pytest.mark.parametrize("config", [
-    Config(epochs=2000),
-    Config(epochs=1500, hidden=16, layers=2, activation="tanh", optimizer="adam"),
-    Config(epochs=800, lr=0.002, optimizer="momentum", weight_decay=0.01, activation="gelu", layers=3, hidden=5),
-], ids=["notebook", "adam-2-layers", "momentum-decay-gelu"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        Config(epochs=2000),
+        Config(epochs=1500, hidden=16, layers=2, activation="tanh", optimizer="adam"),
+        Config(epochs=800, lr=0.002, optimizer="momentum", weight_decay=0.01, activation="gelu", layers=3, hidden=5),
+    ],
+    ids=["notebook", "adam-2-layers", "momentum-decay-gelu"],
+)
 def test_every_kept_state_has_the_runs_loss_bit_for_bit(config):
     engine = Engine(config)
     snap = engine.run()

@@ -74,7 +74,7 @@ def test_file_values_apply_over_base_and_missing_fields_keep_it(tmp_path):
         ("hidden = true\n", ["hidden"]),
         ("[lr]\nx = 1\n", ["lr must be a single value"]),
         ("x_min = 3\nx_max = 2\n", ["x_max", "greater than x_min"]),
-        ('target = "__import__(\'os\')"\n', ["target"]),
+        ("target = \"__import__('os')\"\n", ["target"]),
     ],
 )
 def test_bad_files_give_one_line_naming_the_problem(tmp_path, text, needles):
@@ -196,7 +196,7 @@ def test_deep_nesting_is_one_line(tmp_path, text):
     _one_line_refusal(path, str(path))
 
 
-@pytest.mark.parametrize("data", [b"lr = 0.5\n\xff\n", b"lr = 0.5 # caf\xc3\x28\n", b"lr = \"\xed\xa0\x80\"\n"])
+@pytest.mark.parametrize("data", [b"lr = 0.5\n\xff\n", b"lr = 0.5 # caf\xc3\x28\n", b'lr = "\xed\xa0\x80"\n'])
 def test_bad_utf8_is_one_line_naming_the_offset(tmp_path, data):
     path = tmp_path / "bad.toml"
     path.write_bytes(data)

@@ -345,8 +345,17 @@ async def test_command_palette_offers_the_controls() -> None:
     app = QuadApp(LONG)
     async with app.run_test(size=(120, 40)) as pilot:
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
-        for title in ("Train", "Pause / resume", "Step", "Reset", "Next neuron", "Slower (fewer epochs per second)",
-                      "Double the learning rate", "Help", "Light/dark theme"):
+        for title in (
+            "Train",
+            "Pause / resume",
+            "Step",
+            "Reset",
+            "Next neuron",
+            "Slower (fewer epochs per second)",
+            "Double the learning rate",
+            "Help",
+            "Light/dark theme",
+        ):
             assert title in commands
         screen = screen_of(app)
         await commands["Step 100"].callback()
@@ -417,8 +426,11 @@ async def test_charts_under_a_dialog_are_not_built_and_catch_up_when_it_closes()
         assert all(c.snapshot.epoch <= covered_at for c in charts)
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is screen, "the charts again")
-        await until(pilot, lambda: all(c.snapshot is not None and c.snapshot.epoch > covered_at + 30 for c in charts),
-                    "the charts to catch up")
+        await until(
+            pilot,
+            lambda: all(c.snapshot is not None and c.snapshot.epoch > covered_at + 30 for c in charts),
+            "the charts to catch up",
+        )
         await drawn(pilot, app)
 
 
@@ -452,6 +464,7 @@ async def test_the_footer_lists_the_screens_keys_before_its_components_keys() ->
 
     app = QuadApp(SMALL)
     async with app.run_test(size=(120, 40)) as pilot:
+
         def shown() -> list[str]:
             return [key.description for key in app.screen.query(FooterKey) if key.region.area]
 

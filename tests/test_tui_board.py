@@ -50,7 +50,7 @@ def cells(board: BoardScreen, column: str) -> list[str]:
     """One column of the rows the board shows, as shown."""
     k = COLUMN[column]
     start = sum(abs(w) + 1 for w in WIDTHS[:k])
-    return [row[start:start + abs(WIDTHS[k])].strip() or row[start:start + 1] for row in board.table.rows]
+    return [row[start : start + abs(WIDTHS[k])].strip() or row[start : start + 1] for row in board.table.rows]
 
 
 async def test_board_lists_runs_best_first_and_shows_a_new_run_within_a_second_at_80x24(tmp_path) -> None:

@@ -55,6 +55,7 @@ async def test_in_a_browser_f5_trains_and_hints_name_f5(notes: Notes) -> None:
 async def test_clicking_the_footers_quit_button_quits() -> None:
     app = QuadApp(SMALL, browser=True)
     async with app.run_test(size=(120, 40)) as pilot:
+
         def quit_button() -> FooterKey | None:
             found = [key for key in app.screen.query(FooterKey) if key.description == "Quit"]
             return found[0] if found and found[0].region.area else None  # laid out: it can be clicked
@@ -118,12 +119,15 @@ def test_every_browser_taken_key_but_quit_has_a_stand_in():
     assert found == {"ctrl+t": "f5", "ctrl+n": "f12", "ctrl+q": None}
 
 
-@pytest.mark.parametrize("text,shown", [
-    ("press ctrl+t to train", "press F5 to train"),
-    ("**ctrl+n** folds", "**F12** folds"),
-    ("ctrl+s saves, ctrl+tab is not a key here", "ctrl+s saves, ctrl+tab is not a key here"),
-    ("ctrl+q quits", f"{browser.BUTTON} quits"),
-])
+@pytest.mark.parametrize(
+    "text,shown",
+    [
+        ("press ctrl+t to train", "press F5 to train"),
+        ("**ctrl+n** folds", "**F12** folds"),
+        ("ctrl+s saves, ctrl+tab is not a key here", "ctrl+s saves, ctrl+tab is not a key here"),
+        ("ctrl+q quits", f"{browser.BUTTON} quits"),
+    ],
+)
 def test_hint_text_for_a_browser(text, shown):
     found = browser.alternatives([*TrainScreen.key_bindings(), *QuadApp.BINDINGS])
     assert browser.for_browser(text, found) == shown

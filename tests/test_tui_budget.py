@@ -23,11 +23,11 @@ async def test_ctrl_t_over_the_budget_says_why_and_starts_nothing(notes: Notes) 
         await pilot.press("ctrl+t")
         note = await notified(pilot, notes, lambda n: n.title == "Not started: too big", "the refusal")
         need = budget.estimate(SMALL.replace(samples=100000, hidden=256, layers=4)).bytes
-        assert note.message.startswith(f"this run needs about {budget.format_size(need)} of memory, over the "
-                                       "budget of 1.0G (")
+        assert note.message.startswith(
+            f"this run needs about {budget.format_size(need)} of memory, over the budget of 1.0G ("
+        )
         await pilot.press("ctrl+r", "escape", "s")  # reset and step (from the charts) are refused alike
-        await until(pilot, lambda: notes.titles().count("Not started: too big") == 3,
-                    "the refusals of reset and step")
+        await until(pilot, lambda: notes.titles().count("Not started: too big") == 3, "the refusals of reset and step")
         assert screen_of(app).worker is None and screen_of(app).last is None
         await type_into(pilot, app, "samples", "100")  # small enough again: it trains
         await pilot.press("ctrl+t")

@@ -92,8 +92,11 @@ async def test_a_diverged_run_says_its_prediction_is_off_the_chart_and_names_one
         await finish(pilot, app)  # a good run first: its dashed fit stays on the chart
         await type_into(pilot, app, "lr", "5")
         await pilot.press("enter")
-        await until(pilot, lambda: app.train_screen.run_config is not None
-                    and app.train_screen.run_config.lr == 5.0, "the second run to start")
+        await until(
+            pilot,
+            lambda: app.train_screen.run_config is not None and app.train_screen.run_config.lr == 5.0,
+            "the second run to start",
+        )
         await finish(pilot, app)
         last = app.train_screen.last
         assert last.diverged_at is not None

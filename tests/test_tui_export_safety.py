@@ -29,8 +29,9 @@ async def test_a_dangling_link_is_refused_at_once_and_the_run_stays(tmp_path: Pa
     assert started == [] and os.listdir(tmp_path) == ["out"]
 
 
-async def test_a_full_disk_midway_leaves_nothing_and_exporting_again_works(tmp_path: Path, monkeypatch,
-                                                                           notes: Notes) -> None:
+async def test_a_full_disk_midway_leaves_nothing_and_exporting_again_works(
+    tmp_path: Path, monkeypatch, notes: Notes
+) -> None:
     real = export_folder.write_file
     calls = []
 
@@ -56,5 +57,12 @@ async def test_a_full_disk_midway_leaves_nothing_and_exporting_again_works(tmp_p
         await answer_path(pilot, app, folder)
         await notified(pilot, notes, lambda n: n.title == "Exported", "the second export")
         assert screen_of(app).last is shown
-    assert sorted(os.listdir(folder)) == ["config.toml", "fit.csv", "loss.csv", "model.pt", "screenshot.svg",
-                                          "timeline.pt", "train.py"]
+    assert sorted(os.listdir(folder)) == [
+        "config.toml",
+        "fit.csv",
+        "loss.csv",
+        "model.pt",
+        "screenshot.svg",
+        "timeline.pt",
+        "train.py",
+    ]

@@ -110,8 +110,9 @@ async def test_loading_a_bad_config_names_the_line_and_keeps_the_form(tmp_path: 
         assert screen_of(app).form.check()[0] == SMALL
 
 
-async def test_loading_a_fifo_deep_nesting_or_a_device_is_one_line_and_the_app_goes_on(tmp_path: Path,
-                                                                                       notes: Notes) -> None:
+async def test_loading_a_fifo_deep_nesting_or_a_device_is_one_line_and_the_app_goes_on(
+    tmp_path: Path, notes: Notes
+) -> None:
     fifo = tmp_path / "pipe.toml"
     os.mkfifo(fifo)  # no writer: reading it would wait forever (before, it froze the app)
     unblock = threading.Timer(10, _open_for_writing, [fifo])  # so a blocked reader fails the test, not hangs it
@@ -121,8 +122,12 @@ async def test_loading_a_fifo_deep_nesting_or_a_device_is_one_line_and_the_app_g
     app = QuadApp(SMALL)
     try:
         async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
-            for path, needle in [(fifo, "named pipe"), (deep, "nested too deeply"), (tmp_path, "folder"),
-                                 (Path("/dev/zero"), "device")]:
+            for path, needle in [
+                (fifo, "named pipe"),
+                (deep, "nested too deeply"),
+                (tmp_path, "folder"),
+                (Path("/dev/zero"), "device"),
+            ]:
                 notes.clear()
                 await pilot.press("ctrl+o")
                 await answer_path(pilot, app, path)
@@ -142,8 +147,7 @@ def _open_for_writing(path: Path) -> None:
         pass
 
 
-async def test_a_slow_file_system_does_not_freeze_the_app_while_a_config_loads(tmp_path: Path,
-                                                                                monkeypatch) -> None:
+async def test_a_slow_file_system_does_not_freeze_the_app_while_a_config_loads(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "slow.toml"
     path.write_text("hidden = 6\n")
     reading, release, answered = threading.Event(), threading.Event(), []
@@ -192,8 +196,9 @@ async def test_export_writes_every_file_of_the_run(tmp_path: Path, notes: Notes)
     assert np.float32(rows[-1].split(",")[1]) == shown.train_loss[-1]
 
 
-async def test_export_to_an_unwritable_place_says_why_in_one_line_and_keeps_the_run(tmp_path: Path,
-                                                                                    notes: Notes) -> None:
+async def test_export_to_an_unwritable_place_says_why_in_one_line_and_keeps_the_run(
+    tmp_path: Path, notes: Notes
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     app = QuadApp(SMALL, autorun=True)
@@ -318,9 +323,13 @@ async def test_the_palette_offers_code_share_load_export_widen_and_lesson() -> N
     app = QuadApp(SMALL)
     async with app.run_test(size=(120, 40)) as pilot:
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
-        for title in ("Show the code (PyTorch script)", "Share: command line, save config",
-                      "Load a config file into the form", "Export the run to a folder",
-                      "Widen the view (extrapolation) / back to the sample range"):
+        for title in (
+            "Show the code (PyTorch script)",
+            "Share: command line, save config",
+            "Load a config file into the form",
+            "Export the run to a folder",
+            "Widen the view (extrapolation) / back to the sample range",
+        ):
             assert title in commands
         assert "Lesson: fold / unfold the explanation" not in commands  # no lesson open
         await commands["Share: command line, save config"].callback()

@@ -39,12 +39,69 @@ TEXT_FIELDS = [name for name, spec in FIELDS.items() if spec.kind != "choice" an
 FIELD_IDS = [*TEXT_FIELDS, "target-custom"]
 
 HOSTILE = [
-    "", " ", "   \t ", "\u00a0", "٣", "１２", "½", "e", "0x10", "1_000", "1__0", "_1", "+-1", "--1",
-    "nan", "NaN", "-nan", "inf", "-inf", "Infinity", "-0", "-0.0", "+0", "0", "1e999", "-1e999", "1e-999",
-    "1e308", "9" * 40, "-" + "9" * 40, "1" + "0" * 4400, "5e30", "5e31", "1.5", "3.0", "-1", "-5", "2**3",
-    "x", "x**2", "x ** 99999", "1/x", "sin(x)", "__import__('os')", "().__class__", "lambda: 1",
-    "'" * 50, "\x00", "\x1b[31mred", "\n", "🙂", "é" * 100, "Ｘ", "a" * 10_000, "1" * 10_000, "(" * 10_000,
-    "x" + "+x" * 5000, "full", "FULL", "all", "none", "default", "None",
+    "",
+    " ",
+    "   \t ",
+    "\u00a0",
+    "٣",
+    "１２",
+    "½",
+    "e",
+    "0x10",
+    "1_000",
+    "1__0",
+    "_1",
+    "+-1",
+    "--1",
+    "nan",
+    "NaN",
+    "-nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "-0",
+    "-0.0",
+    "+0",
+    "0",
+    "1e999",
+    "-1e999",
+    "1e-999",
+    "1e308",
+    "9" * 40,
+    "-" + "9" * 40,
+    "1" + "0" * 4400,
+    "5e30",
+    "5e31",
+    "1.5",
+    "3.0",
+    "-1",
+    "-5",
+    "2**3",
+    "x",
+    "x**2",
+    "x ** 99999",
+    "1/x",
+    "sin(x)",
+    "__import__('os')",
+    "().__class__",
+    "lambda: 1",
+    "'" * 50,
+    "\x00",
+    "\x1b[31mred",
+    "\n",
+    "🙂",
+    "é" * 100,
+    "Ｘ",
+    "a" * 10_000,
+    "1" * 10_000,
+    "(" * 10_000,
+    "x" + "+x" * 5000,
+    "full",
+    "FULL",
+    "all",
+    "none",
+    "default",
+    "None",
 ]
 
 
@@ -165,21 +222,23 @@ async def _check(session: Session, field: str, text: str) -> None:
         await until(pilot, lambda: screen.neuron_chart.contribution is not mode, "the c key")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(field=st.sampled_from(FIELD_IDS), text=field_texts())
-def test_any_text_in_any_field_is_accepted_in_range_or_refused_inline(session: Session, field: str,
-                                                                      text: str) -> None:
+def test_any_text_in_any_field_is_accepted_in_range_or_refused_inline(session: Session, field: str, text: str) -> None:
     session.runner.run(asyncio.wait_for(_example(session, field, text), timeout=20))
 
 
 WORST = ["", "   ", "é 🙂", "a" * 10_000, "nan", "inf", "-0", "1e999", "9" * 40, "-5"]
 
 
-@pytest.mark.parametrize("text", WORST, ids=["empty", "spaces", "unicode", "10k chars", "nan", "inf", "-0", "1e999",
-                                              "huge int", "negative"])
+@pytest.mark.parametrize(
+    "text", WORST, ids=["empty", "spaces", "unicode", "10k chars", "nan", "inf", "-0", "1e999", "huge int", "negative"]
+)
 def test_the_worst_texts_in_every_field_at_once(session: Session, text: str) -> None:
     """Every field holds ``text``: each refusing field says why, in the core's words; nothing starts."""
+
     async def all_fields() -> None:
         app, pilot, screen, notes = session.app, session.pilot, session.screen, session.notes
         boxes = {field: app.query_one(f"#{field}", Input) for field in FIELD_IDS}
@@ -217,6 +276,7 @@ def test_the_worst_texts_in_every_field_at_once(session: Session, text: str) -> 
 
 def test_typing_hostile_text_key_by_key(session: Session) -> None:
     """A few texts typed for real (Pilot keys), as a user would, then Enter (train)."""
+
     async def typed() -> None:
         app, pilot, screen = session.app, session.pilot, session.screen
         for field, text in [("lr", "-0"), ("hidden", "nan"), ("noise", "é 🙂"), ("samples", " 50 ")]:
@@ -249,8 +309,9 @@ def test_typing_hostile_text_key_by_key(session: Session) -> None:
     ],
     ids=["on a sample", "on the eval grid"],
 )
-def test_a_target_with_a_pole_on_the_runs_own_points_is_refused_in_the_form(session: Session, target: str,
-                                                                             where: str) -> None:
+def test_a_target_with_a_pole_on_the_runs_own_points_is_refused_in_the_form(
+    session: Session, target: str, where: str
+) -> None:
     config, refusal = expected("target-custom", target)
     assert config is None and refusal.field == "target" and where in str(refusal)
     session.runner.run(asyncio.wait_for(_example(session, "target-custom", target), timeout=20))

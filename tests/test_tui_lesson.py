@@ -79,8 +79,13 @@ async def test_a_locked_learning_rate_ignores_the_live_lr_keys(notes: Notes) -> 
 
 async def test_a_locked_target_cannot_be_picked_and_a_run_uses_the_lesson_values(notes: Notes) -> None:
     lesson = lesson_from_mapping(
-        {"title": "Odd functions", "explanation": "Fit x³.", "config": {"target": "x**3 - x"},
-         "lock": ["target"], "hide": ["view_min", "view_max"]},
+        {
+            "title": "Odd functions",
+            "explanation": "Fit x³.",
+            "config": {"target": "x**3 - x"},
+            "lock": ["target"],
+            "hide": ["view_min", "view_max"],
+        },
         name="odd",
     )
     app = lesson_app(lesson, hidden=4)

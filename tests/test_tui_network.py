@@ -50,8 +50,11 @@ async def test_arrow_keys_select_any_unit_of_any_layer_and_the_output(size: tupl
         await until(pilot, lambda: shown(app) == ["network-chart"], "the network view")
         await pilot.press("left", "down", "down", "right")
         assert net.selection == (2, 2) and net.border_title == "network · layer 2 · neuron 2 of 16"
-        await until(pilot, lambda: net.plain.splitlines()[-1].startswith("layer 2 · neuron 2 of 16 · "),
-                    "the footer to describe the selection")
+        await until(
+            pilot,
+            lambda: net.plain.splitlines()[-1].startswith("layer 2 · neuron 2 of 16 · "),
+            "the footer to describe the selection",
+        )
         await pilot.press("right", "right")
         assert net.selection[0] == 3 and net.border_title == "network · output"
         await pilot.press(*["left"] * 4, *["up"] * 4)
@@ -106,11 +109,13 @@ async def test_the_network_view_redraws_live_as_the_run_trains() -> None:
         net = app.query_one(NetworkChart)
         await until(pilot, lambda: screen.last is not None and screen.last.epoch > 0 and net.up_to_date, "a frame")
         first, draws = screen.last.epoch, net.draws
-        await until(pilot, lambda: net.draws >= draws + 3 and net.up_to_date and screen.last.epoch > first,
-                    "more frames")
+        await until(
+            pilot, lambda: net.draws >= draws + 3 and net.up_to_date and screen.last.epoch > first, "more frames"
+        )
         assert f"epoch {screen.last.epoch:,}/" in net.plain
-        assert not any(chart.up_to_date and chart.draws for chart in (app.query_one(LossChart),
-                                                                       app.query_one(FitChart)))  # hidden: not drawn
+        assert not any(
+            chart.up_to_date and chart.draws for chart in (app.query_one(LossChart), app.query_one(FitChart))
+        )  # hidden: not drawn
 
 
 async def test_the_palette_and_the_footer_offer_the_network_view() -> None:

@@ -66,8 +66,9 @@ async def test_pause_step_and_resume_reach_the_child_process() -> None:
         await until(pilot, lambda: screen.last.epoch == paused_at + 1, "one step")
         assert screen.last.status is Status.PAUSED
         await pilot.press("space")
-        await until(pilot, lambda: screen.last.epoch > paused_at + 1 and screen.last.status is Status.TRAINING,
-                    "training again")
+        await until(
+            pilot, lambda: screen.last.epoch > paused_at + 1 and screen.last.status is Status.TRAINING, "training again"
+        )
 
 
 async def test_a_new_run_replaces_the_old_process_and_gets_a_new_run_id() -> None:

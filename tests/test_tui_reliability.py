@@ -84,8 +84,9 @@ def wait_for_no_training_thread(seconds: float = 2.0) -> None:
 
 
 @pytest.mark.parametrize("in_process", [False, True], ids=["thread", "child process"])
-async def test_divergence_keeps_the_last_finite_state_and_a_new_run_starts_at_once(monkeypatch,
-                                                                                   in_process: bool) -> None:
+async def test_divergence_keeps_the_last_finite_state_and_a_new_run_starts_at_once(
+    monkeypatch, in_process: bool
+) -> None:
     monkeypatch.setattr(worker_module, "IN_PROCESS", in_process)
     config = Config(lr=5.0, epochs=2000)
     expected = Engine(config).run()  # the headless engine says when it diverges
@@ -108,8 +109,9 @@ async def test_divergence_keeps_the_last_finite_state_and_a_new_run_starts_at_on
         box.focus()
         box.value = ""
         await pilot.press(*"0.02", "enter")  # a lower learning rate, Enter: trains again at once
-        await until(pilot, lambda: screen.last.run_id != expected.run_id and screen.last.config.lr == 0.02,
-                    "the new run")
+        await until(
+            pilot, lambda: screen.last.run_id != expected.run_id and screen.last.config.lr == 0.02, "the new run"
+        )
         await finish(pilot, app)
         assert screen.last.status is Status.DONE and screen.last.epoch == 2000
         assert status_text(app).startswith("done")
@@ -124,8 +126,10 @@ async def _quit_and_time(app: QuadApp, pilot) -> float:
     return asked
 
 
-@pytest.mark.parametrize("moment", ["before torch", "idle", "training", "paused", "mid big step", "finished",
-                                    "help open", "export question", "sweep"])
+@pytest.mark.parametrize(
+    "moment",
+    ["before torch", "idle", "training", "paused", "mid big step", "finished", "help open", "export question", "sweep"],
+)
 async def test_quit_is_prompt_at_any_moment_and_leaves_no_training_thread(moment: str) -> None:
     config = Config(epochs=300) if moment == "finished" else LONG
     app = QuadApp(config, autorun=moment not in ("before torch", "idle"), speed=None)  # at full speed: the hardest
@@ -151,8 +155,14 @@ async def test_quit_is_prompt_at_any_moment_and_leaves_no_training_thread(moment
                 await until(pilot, lambda: app.screen is not screen, "the export dialog")
             elif moment == "sweep":
                 screen.sweep_from_spec("hidden=2,4,8")  # three 10,000,000-epoch members
-                await until(pilot, lambda: getattr(app.screen, "running", False) and "training" in str(
-                    app.screen.query_one("#sweep-state", Static).render()), "the sweep to be under way")
+                await until(
+                    pilot,
+                    lambda: (
+                        getattr(app.screen, "running", False)
+                        and "training" in str(app.screen.query_one("#sweep-state", Static).render())
+                    ),
+                    "the sweep to be under way",
+                )
         asked = await _quit_and_time(app, pilot)
     took = time.monotonic() - asked
     assert app.return_code in (0, None)
@@ -176,9 +186,7 @@ async def test_quit_stops_a_run_in_a_child_process_too(monkeypatch, moment: str)
         asked = await _quit_and_time(app, pilot)
     assert time.monotonic() - asked < 2.0
     deadline = time.monotonic() + 5
-    while training_processes() or any(
-        t.name == "quadtui-forward" for t in threading.enumerate()
-    ):
+    while training_processes() or any(t.name == "quadtui-forward" for t in threading.enumerate()):
         assert time.monotonic() < deadline, "the training process or its forwarder outlived the app"
         time.sleep(0.01)
     wait_for_no_training_thread()
@@ -196,8 +204,16 @@ async def test_resizing_down_to_tiny_and_back_while_training_keeps_the_run() -> 
         screen = screen_of(app)
         await started(pilot, app)
         run_id = screen.last.run_id
-        for width, height in [(20, 6), (MIN[0] - 1, MIN[1]), (80, 24), (MIN[0], MIN[1]), (1, 1), (200, 60),
-                              (20, 6), SIZE]:
+        for width, height in [
+            (20, 6),
+            (MIN[0] - 1, MIN[1]),
+            (80, 24),
+            (MIN[0], MIN[1]),
+            (1, 1),
+            (200, 60),
+            (20, 6),
+            SIZE,
+        ]:
             before = screen.last.epoch
             await pilot.resize_terminal(width, height)
             await until(pilot, lambda: screen.size == (width, height), f"the {width}×{height} layout")
@@ -277,8 +293,9 @@ async def test_an_error_mid_run_is_shown_keeps_the_run_on_screen_and_a_new_run_w
         assert failed.epoch == 120 and failed.status is Status.ERROR
         assert status_text(app).startswith("error: FloatingPointError: the kernel fell over")
         assert "epoch 120 of 400" in status_text(app)
-        await notified(pilot, notes, lambda n: "the kernel fell over" in n.message and n.severity == "error",
-                       "the note")
+        await notified(
+            pilot, notes, lambda n: "the kernel fell over" in n.message and n.severity == "error", "the note"
+        )
         charts = list(app.query(Chart))
         await until(pilot, lambda: all(c.up_to_date for c in charts if c.region.area), "the failed run drawn")
         for chart in charts:
@@ -316,8 +333,9 @@ async def test_a_killed_training_process_is_an_error_and_the_app_stays_usable(mo
 
 
 @pytest.mark.parametrize("where", ["building the engine", "taking a snapshot"])
-async def test_an_error_before_any_state_exists_is_shown_and_the_app_stays_usable(monkeypatch, where: str,
-                                                                                  notes: Notes) -> None:
+async def test_an_error_before_any_state_exists_is_shown_and_the_app_stays_usable(
+    monkeypatch, where: str, notes: Notes
+) -> None:
     broken = [True]
     if where == "building the engine":
         real = engine_module.make_dataset
@@ -355,8 +373,24 @@ async def test_an_error_before_any_state_exists_is_shown_and_the_app_stays_usabl
 
 # -- 7. keys faster than the app ---------------------------------------------------------------
 
-MASH = ["space", "s", "S", "ctrl+r", "ctrl+t", "left_square_bracket", "right_square_bracket", "c",
-        "minus", "plus", "less_than_sign", "greater_than_sign", "1", "2", "3", "d"]
+MASH = [
+    "space",
+    "s",
+    "S",
+    "ctrl+r",
+    "ctrl+t",
+    "left_square_bracket",
+    "right_square_bracket",
+    "c",
+    "minus",
+    "plus",
+    "less_than_sign",
+    "greater_than_sign",
+    "1",
+    "2",
+    "3",
+    "d",
+]
 
 
 async def test_mashing_the_run_keys_leaves_a_consistent_state(monkeypatch) -> None:
@@ -378,8 +412,15 @@ async def test_mashing_the_run_keys_leaves_a_consistent_state(monkeypatch) -> No
             screen.control.pause()
             screen.control.set_speed(None)
         current = made[-1]
-        await until(pilot, lambda: screen.last is not None and screen.last.run_id == current.run_id
-                    and (screen.last.status is Status.PAUSED or screen.last.finished), "the run to settle")
+        await until(
+            pilot,
+            lambda: (
+                screen.last is not None
+                and screen.last.run_id == current.run_id
+                and (screen.last.status is Status.PAUSED or screen.last.finished)
+            ),
+            "the run to settle",
+        )
         await until(pilot, lambda: screen.last.epoch == current.epoch, "the engine's epoch on screen")
         assert screen.last.status is current.status  # what the app holds is what the engine did
         assert f"epoch {current.epoch} of {LONG.epochs}" in status_text(app)

@@ -30,8 +30,11 @@ def table_rows(app: QuadApp) -> list[list[str]]:
 async def train_with_lr(pilot, app: QuadApp, lr: str) -> None:
     await type_into(pilot, app, "lr", lr)
     await pilot.press("enter")
-    await until(pilot, lambda: app.train_screen.run_config is not None
-                and app.train_screen.run_config.lr == float(lr), "the run to start")
+    await until(
+        pilot,
+        lambda: app.train_screen.run_config is not None and app.train_screen.run_config.lr == float(lr),
+        "the run to start",
+    )
     await finish(pilot, app)
 
 
@@ -134,8 +137,11 @@ async def test_a_new_run_has_the_loss_charts_width_and_its_fit_only_its_targets_
         app.query_one("#target", Select).value = "sin(x)"
         await type_into(pilot, app, "epochs", "100")
         await pilot.press("enter")
-        await until(pilot, lambda: screen.run_config is not None and screen.run_config.epochs == 100,
-                    "the short sin(x) run to start")
+        await until(
+            pilot,
+            lambda: screen.run_config is not None and screen.run_config.epochs == 100,
+            "the short sin(x) run to start",
+        )
         await finish(pilot, app)
         loss, fit = app.query_one(LossChart), app.query_one(FitChart)
         await shown(pilot, app, loss, "1")
@@ -162,8 +168,18 @@ def fake_snapshot(run_id: int, config: Config, status: Status = Status.DONE, epo
         pass
 
     snap = Snap()
-    snap.__dict__.update(run_id=run_id, config=config, status=status, epoch=epoch, history=history.frozen(),
-                         grid=grid, prediction=grid**2, train_now=history.last(), eval_now=0.25, elapsed=1.5)
+    snap.__dict__.update(
+        run_id=run_id,
+        config=config,
+        status=status,
+        epoch=epoch,
+        history=history.frozen(),
+        grid=grid,
+        prediction=grid**2,
+        train_now=history.last(),
+        eval_now=0.25,
+        elapsed=1.5,
+    )
     return snap
 
 
@@ -209,8 +225,9 @@ def test_overlays_leave_out_the_run_on_screen_and_keep_to_the_limit() -> None:
 def test_the_fit_chart_overlays_only_runs_of_the_same_target_in_their_loss_colours() -> None:
     store = RunStore()
     base = Config()
-    for run_id, config in enumerate([base.replace(seed=1), base.replace(target="sin(x)"),
-                                     base.replace(target="x ** 2", seed=3)], start=1):
+    for run_id, config in enumerate(
+        [base.replace(seed=1), base.replace(target="sin(x)"), base.replace(target="x ** 2", seed=3)], start=1
+    ):
         store.record(fake_snapshot(run_id, config))
     loss, fit, _ = store.overlays(None, base)
     assert len(loss) == 3

@@ -116,8 +116,9 @@ async def test_runs_table_shows_every_column_at_80_columns_and_scrolls_for_long_
 async def test_dialogs_wrap_their_question_and_fit_50x15() -> None:
     from quadtui.tui.screens.files import ConfirmScreen
 
-    question = ("/home/student/experiments/first/exp1 is not empty. Export into it anyway (replacing the "
-                "export files in it)?")
+    question = (
+        "/home/student/experiments/first/exp1 is not empty. Export into it anyway (replacing the export files in it)?"
+    )
     app = QuadApp(SMALL)
     async with app.run_test(size=(50, 15)) as pilot:
         app.push_screen(ConfirmScreen(question))
@@ -391,16 +392,19 @@ async def test_divergence_fits_the_80_column_status_line() -> None:
         await until(pilot, lambda: "lower the learning rate" in str(state.render()), "the hint when there is room")
 
 
-@pytest.mark.parametrize("env, ok", [
-    ({"LANG": "en_GB.UTF-8"}, True),
-    ({"LANG": "C"}, False),
-    ({"LANG": "C", "LC_CTYPE": "C.UTF-8"}, False),  # Python's own coercion of a C locale
-    ({"LC_ALL": "C", "LANG": "en_US.UTF-8"}, False),
-    ({"LC_ALL": "de_DE.utf8"}, True),
-    ({"LC_CTYPE": "en_US.UTF-8", "LANG": "C"}, True),  # chosen by the user, not coerced
-    ({"LANG": "en_US.ISO-8859-1"}, False),
-    ({}, False),
-])
+@pytest.mark.parametrize(
+    "env, ok",
+    [
+        ({"LANG": "en_GB.UTF-8"}, True),
+        ({"LANG": "C"}, False),
+        ({"LANG": "C", "LC_CTYPE": "C.UTF-8"}, False),  # Python's own coercion of a C locale
+        ({"LC_ALL": "C", "LANG": "en_US.UTF-8"}, False),
+        ({"LC_ALL": "de_DE.utf8"}, True),
+        ({"LC_CTYPE": "en_US.UTF-8", "LANG": "C"}, True),  # chosen by the user, not coerced
+        ({"LANG": "en_US.ISO-8859-1"}, False),
+        ({}, False),
+    ],
+)
 def test_unicode_ok_reads_the_locale_as_the_c_library_does(env, ok) -> None:
     from quadtui.tui.terminal_caps import unicode_ok
 

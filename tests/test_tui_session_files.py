@@ -45,8 +45,9 @@ def served_app(**kwargs) -> tuple[QuadApp, list[tuple[object, dict]]]:
 
 
 @pytest.mark.parametrize("typed", ["../escape.toml", "{outside}/escape.toml", "~/escape.toml", "link/escape.toml"])
-async def test_saving_outside_the_session_folder_is_refused_in_one_line(session: Path, typed: str,
-                                                                        notes: Notes) -> None:
+async def test_saving_outside_the_session_folder_is_refused_in_one_line(
+    session: Path, typed: str, notes: Notes
+) -> None:
     outside = session.parent / "outside"
     outside.mkdir()
     (session / "link").symlink_to(outside)  # a way out that looks like a folder inside
@@ -72,8 +73,9 @@ async def test_loading_a_file_outside_the_session_folder_is_refused(session: Pat
         assert screen_of(app).form.check()[0] == before
 
 
-async def test_a_saved_config_stays_in_the_session_folder_and_arrives_as_a_download(session: Path,
-                                                                                    notes: Notes) -> None:
+async def test_a_saved_config_stays_in_the_session_folder_and_arrives_as_a_download(
+    session: Path, notes: Notes
+) -> None:
     app, sent = served_app()
     async with app.run_test(size=(120, 40), message_hook=notes) as pilot:
         await type_into(pilot, app, "hidden", "6")
@@ -126,8 +128,10 @@ def test_inside_session(session: Path) -> None:
     assert inside_session("bad\0name") is None
 
 
-@pytest.mark.parametrize("name,safe", [("quadtui.toml", "quadtui.toml"), ("my run;x=1.py", "my_run_x_1.py"),
-                                       ("..", "quadtui"), ("a\r\nb", "a_b")])
+@pytest.mark.parametrize(
+    "name,safe",
+    [("quadtui.toml", "quadtui.toml"), ("my run;x=1.py", "my_run_x_1.py"), ("..", "quadtui"), ("a\r\nb", "a_b")],
+)
 def test_download_names_are_safe_for_a_header(name: str, safe: str) -> None:
     assert download_name(name) == safe
 

@@ -45,8 +45,9 @@ async def test_a_sweep_from_the_dialog_matches_single_runs_and_joins_the_runs_ta
         best = min(range(3), key=lambda i: expected[i].train_now)
         assert cells(table, "best")[best] == "best"
         charts = list(screen.query(Chart))
-        await until(pilot, lambda: all("no results" not in c.plain and "no run" not in c.plain for c in charts),
-                    "the charts")
+        await until(
+            pilot, lambda: all("no results" not in c.plain and "no run" not in c.plain for c in charts), "the charts"
+        )
         assert charts[0].border_title == "final loss by hidden · 3/3 runs" and "hidden" not in charts[0].plain
         assert f"best {[1, 2, 4][best]} → " in charts[0].legend_text
         await pilot.press("a", "escape")  # add the members to the runs table, back to the main screen
@@ -151,8 +152,13 @@ async def test_a_running_sweep_shows_each_member_live_at_80x24() -> None:
         await until(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.worker is not None, "a sweep")
         screen = app.screen
         table = screen.table
-        await until(pilot, lambda: cells(table, "status") == ["done", "training"]
-                    and int(cells(table, "epochs")[1].replace(",", "")) > 0, "the first member done, the second going")
+        await until(
+            pilot,
+            lambda: (
+                cells(table, "status") == ["done", "training"] and int(cells(table, "epochs")[1].replace(",", "")) > 0
+            ),
+            "the first member done, the second going",
+        )
         first = int(cells(table, "epochs")[1].replace(",", ""))
         await until(pilot, lambda: int(cells(table, "epochs")[1].replace(",", "")) > first, "the epochs to move on")
         assert cells(table, "epochs")[0] == "300" and cells(table, "final")[1] != "-"

@@ -49,8 +49,9 @@ async def test_scrubbing_shows_every_chart_at_the_checkpoint_and_end_comes_back(
         index = 3
         epoch = int(timeline.epochs[index])
         await until(pilot, lambda: fit.snapshot.epoch == epoch and fit.up_to_date, "three checkpoints on")
-        np.testing.assert_array_equal(fit.snapshot.prediction,
-                                      prediction_with(RUN, timeline.rows[index], fit.snapshot.grid))
+        np.testing.assert_array_equal(
+            fit.snapshot.prediction, prediction_with(RUN, timeline.rows[index], fit.snapshot.grid)
+        )
         assert loss.mark == epoch and loss.border_title.endswith(f" · ◆ epoch {epoch:,}")
         await pilot.press("n")  # the network view shows the same moment
         net = app.query_one(NetworkChart)

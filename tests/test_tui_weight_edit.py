@@ -53,8 +53,9 @@ def loss_with(config: Config, weights: tuple[np.ndarray, ...]) -> np.float32:
 
 
 @pytest.mark.parametrize("in_child", [False, True], ids=["in-process", "child-process"])
-async def test_a_hand_edit_changes_the_weight_shown_and_the_run_goes_on_from_it(in_child, monkeypatch,
-                                                                                 notes: Notes) -> None:
+async def test_a_hand_edit_changes_the_weight_shown_and_the_run_goes_on_from_it(
+    in_child, monkeypatch, notes: Notes
+) -> None:
     monkeypatch.setattr(worker, "IN_PROCESS", in_child)  # the child: the edit travels as an "edit" message
     app = QuadApp(LONG, autorun=True)
     app.train_screen.speed = CALM
@@ -65,8 +66,11 @@ async def test_a_hand_edit_changes_the_weight_shown_and_the_run_goes_on_from_it(
         await pilot.press("down", "down")  # layer 1, neuron 2
         paused = screen.last
         dialog = await open_dialog(pilot, app)
-        assert [box.value for box in dialog.inputs] == [str(paused.weights[0][2, 0]), str(paused.weights[1][2]),
-                                                        str(paused.weights[2][0, 2])]
+        assert [box.value for box in dialog.inputs] == [
+            str(paused.weights[0][2, 0]),
+            str(paused.weights[1][2]),
+            str(paused.weights[2][0, 2]),
+        ]
         assert "layer 1 · neuron 2 · epoch" in str(dialog.query_one("#weight-dialog").border_title)
         await pilot.press("0", ".", "5", "enter")  # the field's text is selected: typing replaces it
         await until(pilot, lambda: screen.last.weight_edits, "the edit to reach the run")
@@ -75,12 +79,17 @@ async def test_a_hand_edit_changes_the_weight_shown_and_the_run_goes_on_from_it(
         assert edited.status is Status.PAUSED and edited.epoch == paused.epoch  # applied to the paused run
         assert edited.weights[0][2, 0] == np.float32(0.5) and edited.weights[1][2] == paused.weights[1][2]
         (edit,) = edited.weight_edits
-        assert (edit.epoch, edit.parameter, edit.old, edit.new) == (paused.epoch, "0.weight[2, 0]",
-                                                                    float(paused.weights[0][2, 0]), 0.5)
+        assert (edit.epoch, edit.parameter, edit.old, edit.new) == (
+            paused.epoch,
+            "0.weight[2, 0]",
+            float(paused.weights[0][2, 0]),
+            0.5,
+        )
         await until(pilot, lambda: net.up_to_date and net.snapshot is edited, "the network view redrawn")
         assert "w +0.5 " in net.plain.splitlines()[-1]  # the selected unit's weight, as shown
-        await notified(pilot, notes, lambda n: n.title == "Set by hand" and "weight from x = 0.5" in n.message,
-                       "the notification")
+        await notified(
+            pilot, notes, lambda n: n.title == "Set by hand" and "weight from x = 0.5" in n.message, "the notification"
+        )
         await pilot.press("s")  # one more epoch: trained from the edited network
         await until(pilot, lambda: screen.last.epoch == paused.epoch + 1, "one step")
         assert screen.last.train_loss[-1] == loss_with(LONG, edited.weights)
@@ -120,8 +129,9 @@ async def test_a_training_run_pauses_for_the_dialog_and_trains_on_after_it() -> 
         assert screen.control.paused and screen.last.status is Status.PAUSED
         held = screen.last.epoch
         await pilot.press("enter")  # nothing changed: no edit
-        await until(pilot, lambda: screen.last.epoch > held + 5 and screen.last.status is Status.TRAINING,
-                    "training again")
+        await until(
+            pilot, lambda: screen.last.epoch > held + 5 and screen.last.status is Status.TRAINING, "training again"
+        )
         assert screen.last.weight_edits == ()
 
 
@@ -132,8 +142,11 @@ async def test_the_key_is_offered_in_the_network_view_only_and_a_finished_run_is
         await finish(pilot, app)
 
         def offered() -> tuple[bool, bool]:
-            footer = any(b.binding.action == "network_edit" for b in screen.active_bindings.values()
-                         if b.binding.show and screen.check_action("network_edit", ()))
+            footer = any(
+                b.binding.action == "network_edit"
+                for b in screen.active_bindings.values()
+                if b.binding.show and screen.check_action("network_edit", ())
+            )
             palette = any("by hand" in c.title for c in app.get_system_commands(app.screen))
             return footer, palette
 
@@ -171,5 +184,12 @@ async def test_a_wide_deep_units_dialog_fits_80x24_and_its_fields_scroll() -> No
         assert keys.area and box.y >= 0 and box.bottom <= 24 and keys.bottom <= box.bottom
         await pilot.press("up")  # to the last field, scrolled into view
         last = dialog.inputs[-1]
-        await until(pilot, lambda: dialog.focused is last and last.region.area
-                    and dialog.query_one("#weight-rows").region.contains_region(last.region), "the last field shown")
+        await until(
+            pilot,
+            lambda: (
+                dialog.focused is last
+                and last.region.area
+                and dialog.query_one("#weight-rows").region.contains_region(last.region)
+            ),
+            "the last field shown",
+        )

@@ -10,8 +10,17 @@ GLYPHS = [" "] + [chr(0x2800 + code) for code in range(1, 256)]  # code 0 (no do
 _BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.int64)
 
 
-def curves(x: np.ndarray, ys: np.ndarray, x_lo: float, x_hi: float, y_lo: np.ndarray, y_hi: np.ndarray,
-            w: int, rows: int, inside_only: bool = False) -> np.ndarray:
+def curves(
+    x: np.ndarray,
+    ys: np.ndarray,
+    x_lo: float,
+    x_hi: float,
+    y_lo: np.ndarray,
+    y_hi: np.ndarray,
+    w: int,
+    rows: int,
+    inside_only: bool = False,
+) -> np.ndarray:
     """The dots (k × 4·rows × 2·w) of the k curves ``ys[:, j]`` over ``x``, each on its own
     y range, every dot column joined halfway to its neighbours'."""
     k = ys.shape[1]

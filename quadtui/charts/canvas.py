@@ -124,8 +124,9 @@ def _draw(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header: 
     terminal.limit(False, False)  # never clamp to the size of the terminal we run in
     fig = terminal._master
     fig.plot_size(width, height)
-    plotext.add_theme(_THEME_NAME, canvas=theme.background if theme.color else None,
-                      text=theme.foreground if theme.color else None)
+    plotext.add_theme(
+        _THEME_NAME, canvas=theme.background if theme.color else None, text=theme.foreground if theme.color else None
+    )
     fig.theme(_THEME_NAME)
     # Axes left and below only: lighter to read, and the frame's top and right edges
     # are a tenth of a chart's cost (plotext draws frame lines cell by cell in Python).
@@ -143,8 +144,12 @@ def _draw(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header: 
         cols = width - 2
     if chart.note:
         fg = pixel(foreground=theme.foreground) if theme.color and theme.foreground else pixel()
-        note = fig.text((chart.x.lo + chart.x.hi) / 2, (chart.y.lo + chart.y.hi) / 2,
-                        colorize(clip(clean(chart.note), max(1, cols - 2)), fg), alignment="center")
+        note = fig.text(
+            (chart.x.lo + chart.x.hi) / 2,
+            (chart.y.lo + chart.y.hi) / 2,
+            colorize(clip(clean(chart.note), max(1, cols - 2)), fg),
+            alignment="center",
+        )
         _register(fig, note)
 
     fig.ruler("x").lim(chart.x.lo, chart.x.hi)
@@ -230,16 +235,18 @@ def legend_entries(traces: Sequence[Trace], drawn: Sequence[bool] | None = None)
     """The labelled traces (those drawn, when ``drawn`` says), by rank, then the top-most (drawn last) first."""
     shown = list(zip(traces, drawn if drawn is not None else [True] * len(traces)))
     ordered = sorted(shown[::-1], key=lambda e: e[0].rank)  # noqa: C415  (sorted is stable: ties stay top-most first)
-    return [LegendEntry(_key(trace), trace.label, trace.color, trace.short)
-            for trace, ok in ordered if trace.label and ok]
+    return [
+        LegendEntry(_key(trace), trace.label, trace.color, trace.short) for trace, ok in ordered if trace.label and ok
+    ]
 
 
 def _key(trace: Trace) -> str:
     return trace.key or (_DASHED_KEY if trace.dashed and trace.lines else _KEYS.get(trace.marker, trace.marker))
 
 
-def legend_within(entries: Sequence[LegendEntry], budget: int, title: str = "",
-                  short: bool = False) -> tuple[str, list[LegendEntry], int]:
+def legend_within(
+    entries: Sequence[LegendEntry], budget: int, title: str = "", short: bool = False
+) -> tuple[str, list[LegendEntry], int]:
     """The title clipped to ``budget`` cells, the entries that fit after it (each as its label, or
     its short label when that does not fit or ``short`` asks for it), and how many did not fit."""
     title = clip(clean(title), max(0, budget))
@@ -247,7 +254,7 @@ def legend_within(entries: Sequence[LegendEntry], budget: int, title: str = "",
     legend: list[LegendEntry] = []
     left_out = 0
     for entry in entries:
-        for text in ((entry.short or entry.label,) if short else (entry.label, entry.short)):
+        for text in (entry.short or entry.label,) if short else (entry.label, entry.short):
             label = clip(clean(text or ""), 40)
             size = (3 if used else 0) + cell_width(entry.key) + 1 + cell_width(label)
             if text and used + size <= budget:

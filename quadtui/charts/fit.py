@@ -63,8 +63,14 @@ def fit_chart(
     sy, target, prediction = traces[-2].y, traces[0].y, traces[-1].y
     y_lo, y_hi = _range(np.concatenate((sy, target)), _range(prediction, (-1.0, 1.0)), pad=0.06)
     y_lo, y_hi = _take_in(prediction, y_lo, y_hi)
-    chart = ChartSpec(fit_title(snap), traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi),
-                      note=off_chart(prediction, y_lo, y_hi), short_title="fit")
+    chart = ChartSpec(
+        fit_title(snap),
+        traces,
+        Axis(x_lo, x_hi),
+        Axis(y_lo, y_hi),
+        note=off_chart(prediction, y_lo, y_hi),
+        short_title="fit",
+    )
     return render(chart, width, height, theme, header)
 
 
@@ -103,8 +109,9 @@ def fit_legend(snap: Snapshot | None, theme: ChartTheme, overlays: Sequence[FitO
     return legend_entries(_fit_traces(snap, theme, overlays, 8, x_lo, x_hi))
 
 
-def _fit_traces(snap: Snapshot, theme: ChartTheme, overlays: Sequence[FitOverlay], width: int,
-                x_lo: float, x_hi: float) -> list[Trace]:
+def _fit_traces(
+    snap: Snapshot, theme: ChartTheme, overlays: Sequence[FitOverlay], width: int, x_lo: float, x_hi: float
+) -> list[Trace]:
     """Bottom to top: target, earlier runs, samples, prediction."""
     grid = _floats(snap.grid)
     sx, sy = _samples(_floats(snap.x_samples), _floats(snap.y_samples), x_lo, x_hi)
@@ -112,10 +119,12 @@ def _fit_traces(snap: Snapshot, theme: ChartTheme, overlays: Sequence[FitOverlay
     for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
         ox, oy = _thin(_floats(overlay.grid), _floats(overlay.prediction), 4 * width)
         slot = i if overlay.slot is None else overlay.slot
-        traces.append(Trace(ox, oy, "hd", theme.faint(theme.series(2 + slot)), dashed=True, label=overlay.label,
-                            rank=3))
-    traces.append(Trace(sx, sy, SAMPLE_MARK, theme.faint(theme.series(1), SAMPLE_FADE), lines=False,
-                        label="samples", rank=2))
+        traces.append(
+            Trace(ox, oy, "hd", theme.faint(theme.series(2 + slot)), dashed=True, label=overlay.label, rank=3)
+        )
+    traces.append(
+        Trace(sx, sy, SAMPLE_MARK, theme.faint(theme.series(1), SAMPLE_FADE), lines=False, label="samples", rank=2)
+    )
     traces.append(Trace(grid, _floats(snap.prediction), "hd", theme.series(0), label="model"))
     return traces
 
@@ -157,16 +166,18 @@ def neuron_chart(
     return render(ChartSpec(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi)), width, height, theme, header)
 
 
-def neuron_legend(snap: Snapshot | None, neuron: int, contribution: bool, theme: ChartTheme,
-                  layer: int | None = None) -> list[LegendEntry]:
+def neuron_legend(
+    snap: Snapshot | None, neuron: int, contribution: bool, theme: ChartTheme, layer: int | None = None
+) -> list[LegendEntry]:
     """The neuron chart's legend: the activation, or what the unit adds to the output."""
     if snap is None:
         return []
     return legend_entries(_neuron_traces(snap, neuron, contribution, theme, layer)[0])
 
 
-def _neuron_traces(snap: Snapshot, neuron: int, contribution: bool, theme: ChartTheme,
-                   layer: int | None = None) -> tuple[list[Trace], int, int, int]:
+def _neuron_traces(
+    snap: Snapshot, neuron: int, contribution: bool, theme: ChartTheme, layer: int | None = None
+) -> tuple[list[Trace], int, int, int]:
     """The chart's curves (none for a unit that does not exist), the layer's units, its index, the layers."""
     layers = hidden_layers(snap)
     count = len(layers)
@@ -179,13 +190,27 @@ def _neuron_traces(snap: Snapshot, neuron: int, contribution: bool, theme: Chart
     h = hidden[:, neuron]
     effect = knockout(snap, index, neuron) if contribution and index < count else None
     if effect is not None:  # an earlier layer: its effect on the output, through the layers above
-        return [Trace(grid, _floats(snap.prediction), "braille", theme.muted, label="ŷ"),
-                Trace(grid, effect, "hd", theme.series(0), label="ŷ − ŷ without it")], units, index, count
+        return (
+            [
+                Trace(grid, _floats(snap.prediction), "braille", theme.muted, label="ŷ"),
+                Trace(grid, effect, "hd", theme.series(0), label="ŷ − ŷ without it"),
+            ],
+            units,
+            index,
+            count,
+        )
     if contribution and index == count:
         weight = float(np.ravel(snap.out_weights)[neuron])
         total = _floats(snap.prediction) - float(snap.out_bias)
-        return [Trace(grid, total, "braille", theme.muted, label="all units ŷ−b"),
-                Trace(grid, weight * h, "hd", theme.series(0), label=f"w{neuron}={weight:.3g}")], units, index, count
+        return (
+            [
+                Trace(grid, total, "braille", theme.muted, label="all units ŷ−b"),
+                Trace(grid, weight * h, "hd", theme.series(0), label=f"w{neuron}={weight:.3g}"),
+            ],
+            units,
+            index,
+            count,
+        )
     activation = getattr(snap.config, "activation", "activation")
     return [Trace(grid, h, "hd", theme.series(0), label=str(activation))], units, index, count
 

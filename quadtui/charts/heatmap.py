@@ -64,8 +64,12 @@ def heatmap_chart(
 ) -> str:
     """The grid of ``losses`` (``losses[i][j]``: row value i, column value j) as ANSI text."""
     width, height = max(1, width), max(1, height)
-    finite = [v for row, bad_row in zip(losses, diverged) for v, bad in zip(row, bad_row)
-              if not bad and v is not None and math.isfinite(v) and v > 0]  # a diverged run's last loss is wild
+    finite = [
+        v
+        for row, bad_row in zip(losses, diverged)
+        for v, bad in zip(row, bad_row)
+        if not bad and v is not None and math.isfinite(v) and v > 0
+    ]  # a diverged run's last loss is wild
     lo = math.log10(min(finite)) if finite else 0.0
     hi = math.log10(max(finite)) if finite else 1.0
     label_w = min(max((len(r) for r in rows), default=1), max(1, width // 4))

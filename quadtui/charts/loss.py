@@ -66,8 +66,17 @@ def loss_chart(
     lo, hi = _log_limits([trace.y for trace in traces])
     if mark is not None:
         at = float(max(1, mark))  # epoch 0 (before any update) sits on the axis' first epoch
-        traces.insert(0, Trace(np.array([at, at]), np.array([10.0**lo, 10.0**hi]), "braille", theme.series(2),
-                               label=f"epoch {mark:,}", rank=3))
+        traces.insert(
+            0,
+            Trace(
+                np.array([at, at]),
+                np.array([10.0**lo, 10.0**hi]),
+                "braille",
+                theme.series(2),
+                label=f"epoch {mark:,}",
+                rank=3,
+            ),
+        )
     last = max([float(snap.epoch), 2.0] + [float(trace.x[-1]) for trace in traces if trace.x.size])
     last = last if upto is None else upto
     x_axis = Axis(0.0, math.log10(last), log=True, integer=True) if log_x else Axis(1, last, integer=True)
@@ -90,19 +99,23 @@ def _run_end(snap: Snapshot) -> float:
     return max(2.0, float(snap.epoch) + 0.5)  # a bin's point sits half an epoch past its start
 
 
-def _traces(snap: Snapshot, theme: ChartTheme, overlays: Sequence[LossOverlay], bins: int,
-            log_x: bool, upto: float | None = None) -> list[Trace]:
+def _traces(
+    snap: Snapshot,
+    theme: ChartTheme,
+    overlays: Sequence[LossOverlay],
+    bins: int,
+    log_x: bool,
+    upto: float | None = None,
+) -> list[Trace]:
     """Earlier runs (faint, dashed; up to epoch ``upto`` when given), eval, then train on top:
     what the optimiser sees."""
     traces: list[Trace] = []
     for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
         x, y = _envelope(overlay.history, max(4, bins // 2), log_x, upto)  # faint and dashed: half the detail
-        traces.append(Trace(x, y, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label,
-                            rank=1))
+        traces.append(Trace(x, y, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label, rank=1))
     x, y = _binned(snap.eval_epochs, snap.eval_loss, max(4, bins // 2), log_x)  # eval is smooth
     if np.size(snap.eval_epochs):
-        traces.append(Trace(x, y, "braille", theme.series(1), label=_labelled("eval", snap.eval_now),
-                            short="eval"))
+        traces.append(Trace(x, y, "braille", theme.series(1), label=_labelled("eval", snap.eval_now), short="eval"))
     x, y = _envelope(snap.history, bins, log_x)
     traces.append(Trace(x, y, "hd", theme.series(0), label="train"))
     return traces
@@ -113,8 +126,9 @@ def _labelled(name: str, value: float | None) -> str:
     return f"{name} {fmt_number(value)}" if value is not None and math.isfinite(value) else name
 
 
-def _envelope(history: LossHistory, bins: int, log_x: bool = False,
-              upto: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _envelope(
+    history: LossHistory, bins: int, log_x: bool = False, upto: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Points that zig-zag from each bin's low to its high: spikes survive decimation.
 
     With ``upto``, only the epochs up to it (and the next point, so the line reaches the edge),

@@ -107,8 +107,9 @@ def network_chart(
         return message(f"network · chart failed: {type(error).__name__}", width, height)
 
 
-def _network(snap: Snapshot | None, width: int, height: int, theme: ChartTheme,
-             selected: tuple[int, int] | None, hint: str) -> str:
+def _network(
+    snap: Snapshot | None, width: int, height: int, theme: ChartTheme, selected: tuple[int, int] | None, hint: str
+) -> str:
     if snap is None:
         return message(f"network · {hint}", width, height)
     acts = hidden_layers(snap)
@@ -136,9 +137,13 @@ def _network(snap: Snapshot | None, width: int, height: int, theme: ChartTheme,
     cfg = snap.config
     epochs = getattr(cfg, "epochs", 0)
     pages = layout.pages(units)
-    header = _fitting(width, "network", f"units {first}–{last - 1} of {units}"
-                      + (f" (page {page + 1}/{pages})" if pages > 1 else ""),
-                      f"{count} × {units} {getattr(cfg, 'activation', '')}", f"epoch {snap.epoch:,}/{epochs:,}")
+    header = _fitting(
+        width,
+        "network",
+        f"units {first}–{last - 1} of {units}" + (f" (page {page + 1}/{pages})" if pages > 1 else ""),
+        f"{count} × {units} {getattr(cfg, 'activation', '')}",
+        f"epoch {snap.epoch:,}/{epochs:,}",
+    )
     if layer <= count:
         footer = info[layer - 1][unit - first].describe(layer == count)
     else:
@@ -208,8 +213,9 @@ class _Paint:
         return f"{codes}{line}{_RESET}" if codes else line
 
 
-def _layer_column(paint: _Paint, layout: Layout, layer: int, units: list[Unit], snap: Snapshot,
-                  current: bool, selected: int) -> list[str]:
+def _layer_column(
+    paint: _Paint, layout: Layout, layer: int, units: list[Unit], snap: Snapshot, current: bool, selected: int
+) -> list[str]:
     """Title line, then the tiles of this page, down then across."""
     width = layout.layer_w
     activation = getattr(snap.config, "activation", "")
@@ -230,8 +236,9 @@ def _layer_column(paint: _Paint, layout: Layout, layer: int, units: list[Unit], 
     return lines
 
 
-def _tiles(paint: _Paint, layout: Layout, grid: np.ndarray, units: list[Unit], selected: int | None,
-           first: bool) -> list[list[str]]:
+def _tiles(
+    paint: _Paint, layout: Layout, grid: np.ndarray, units: list[Unit], selected: int | None, first: bool
+) -> list[list[str]]:
     """Each unit's tile: a label line, the braille plot, and (tall tiles) its weight and bias.
     The plots of a page are computed together, as one array."""
     if not units:
@@ -307,8 +314,10 @@ def _strip(paint: _Paint, layout: Layout, snap: Snapshot, layer: int, shown: lis
         shades = paint.shades(block, most).tolist()  # (rows, cols, 3)
         for r in range(0, block.shape[0], 2):
             ups, downs = shades[r], shades[r + 1] if r + 1 < block.shape[0] else None
-            cells = [f"\x1b[38;2;{u[0]};{u[1]};{u[2]}m" + (f"\x1b[48;2;{d[0]};{d[1]};{d[2]}m" if downs else "") + "▀"
-                     for u, d in zip(ups, downs or ups)]
+            cells = [
+                f"\x1b[38;2;{u[0]};{u[1]};{u[2]}m" + (f"\x1b[48;2;{d[0]};{d[1]};{d[2]}m" if downs else "") + "▀"
+                for u, d in zip(ups, downs or ups)
+            ]
             lines.append(" " + "".join(cells) + _RESET + " " * (inner - block.shape[1] + 1))
     else:
         for r in range(block.shape[0]):
@@ -338,8 +347,17 @@ def _output_column(paint: _Paint, layout: Layout, snap: Snapshot, current: bool)
     lo, hi = lo - pad, hi + pad
     rows = height - 1
     x_lo, x_hi = (float(grid[0]), float(grid[-1])) if grid.size > 1 else (0.0, 1.0)
-    both = curves(grid, np.column_stack((target, prediction)), x_lo, x_hi, np.full(2, lo), np.full(2, hi),
-                   plot_w, rows, inside_only=True)
+    both = curves(
+        grid,
+        np.column_stack((target, prediction)),
+        x_lo,
+        x_hi,
+        np.full(2, lo),
+        np.full(2, hi),
+        plot_w,
+        rows,
+        inside_only=True,
+    )
     codes = cells(both[:1] | both[1:], rows, plot_w)[0]
     mine = cells(both[1:], rows, plot_w)[0] > 0
     model = paint.theme.series(0)
@@ -362,8 +380,15 @@ def _num(value: float, signed: bool = False) -> str:
     if not math.isfinite(value):
         return str(value)
     size = abs(value)
-    text = (f"{value:.1e}" if size >= 1000 or 0 < size < 0.001 else f"{value:.0f}" if size >= 100
-            else f"{value:.1f}" if size >= 10 else f"{value:.2f}")
+    text = (
+        f"{value:.1e}"
+        if size >= 1000 or 0 < size < 0.001
+        else f"{value:.0f}"
+        if size >= 100
+        else f"{value:.1f}"
+        if size >= 10
+        else f"{value:.2f}"
+    )
     return f"+{text}" if signed and not text.startswith("-") else text
 
 

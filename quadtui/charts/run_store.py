@@ -121,9 +121,16 @@ class RunStore:
             return None
         self._seen.add(snap.run_id)
         return self._add(
-            config=snap.config, status=status, epochs=snap.epoch, history=snap.history.summary(),
-            grid=snap.grid, prediction=snap.prediction, final_loss=snap.train_now, eval_loss=snap.eval_now,
-            seconds=snap.elapsed if seconds is None else seconds, run_id=snap.run_id,
+            config=snap.config,
+            status=status,
+            epochs=snap.epoch,
+            history=snap.history.summary(),
+            grid=snap.grid,
+            prediction=snap.prediction,
+            final_loss=snap.train_now,
+            eval_loss=snap.eval_now,
+            seconds=snap.elapsed if seconds is None else seconds,
+            run_id=snap.run_id,
         )
 
     def add_member(self, member: SweepMember, grid: np.ndarray, param: str) -> RunRecord | None:
@@ -132,9 +139,16 @@ class RunStore:
             return None
         prediction = member.prediction if member.prediction is not None else np.full(len(grid), np.nan)
         return self._add(
-            config=member.config, status=member.status, epochs=member.epochs_run, history=member.history.summary(),
-            grid=grid, prediction=prediction, final_loss=member.final_loss, eval_loss=member.eval_loss,
-            seconds=None, source=f"sweep {param}",
+            config=member.config,
+            status=member.status,
+            epochs=member.epochs_run,
+            history=member.history.summary(),
+            grid=grid,
+            prediction=prediction,
+            final_loss=member.final_loss,
+            eval_loss=member.eval_loss,
+            seconds=None,
+            source=f"sweep {param}",
         )
 
     def _add(self, **fields: Any) -> RunRecord:
@@ -195,7 +209,8 @@ class RunStore:
             return []
         current_id = None if current is None else current.run_id
         return [
-            number for number in self.overlaid
+            number
+            for number in self.overlaid
             if (run := self.get(number)) is not None and (run.run_id is None or run.run_id != current_id)
         ]
 
@@ -213,8 +228,11 @@ class RunStore:
             runs = [run for number in self.drawn(current) if (run := self.get(number)) is not None]
             names = self.labels(runs, reference)
             loss = [LossOverlay(name, run.history) for name, run in zip(names, runs)]
-            fit = [FitOverlay(name, run.grid, run.prediction, slot) for slot, (name, run) in enumerate(zip(names, runs))
-                   if same_target(run.config, reference)]
+            fit = [
+                FitOverlay(name, run.grid, run.prediction, slot)
+                for slot, (name, run) in enumerate(zip(names, runs))
+                if same_target(run.config, reference)
+            ]
             self._cache = (key, (loss, fit))
         loss, fit = self._cache[1]
         return loss, fit, self._cache[0]

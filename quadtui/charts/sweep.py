@@ -36,20 +36,21 @@ def sweep_chart(
     return render(spec, width, height, theme, header)
 
 
-def sweep_title(param: str, values: Sequence[float], final_losses: Sequence[float | None],
-                log_x: bool = False) -> str:
+def sweep_title(param: str, values: Sequence[float], final_losses: Sequence[float | None], log_x: bool = False) -> str:
     """``final loss by lr · 4/5 runs``: how many runs have a usable loss so far."""
     return _spec(param, values, final_losses, ChartTheme(color=False), log_x).title
 
 
-def sweep_legend(param: str, values: Sequence[float], final_losses: Sequence[float | None], theme: ChartTheme,
-                 log_x: bool = False) -> list[LegendEntry]:
+def sweep_legend(
+    param: str, values: Sequence[float], final_losses: Sequence[float | None], theme: ChartTheme, log_x: bool = False
+) -> list[LegendEntry]:
     """The sweep chart's legend: the best run, and the runs without a loss."""
     return legend_entries(_spec(param, values, final_losses, theme, log_x).traces)
 
 
-def _spec(param: str, values: Sequence[float], final_losses: Sequence[float | None], theme: ChartTheme,
-          log_x: bool) -> ChartSpec:
+def _spec(
+    param: str, values: Sequence[float], final_losses: Sequence[float | None], theme: ChartTheme, log_x: bool
+) -> ChartSpec:
     name = str(param) or "value"
     numbers = [(_number(v), _number(loss)) for v, loss in zip(values, final_losses)]
     pairs = [(v, loss) for v, loss in numbers if v is not None and math.isfinite(v) and (v > 0 or not log_x)]

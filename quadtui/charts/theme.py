@@ -73,8 +73,13 @@ class ChartTheme:
             rgb = parse_hex(accent)
             if rgb is not None and rgb not in palette and contrast(rgb, against) >= _MIN_CONTRAST:
                 palette.append(rgb)
-        return cls(dark=bool(dark), color=bool(color), foreground=fg, background=bg,
-                   palette=tuple(palette) or (DARK_PALETTE if dark else LIGHT_PALETTE))
+        return cls(
+            dark=bool(dark),
+            color=bool(color),
+            foreground=fg,
+            background=bg,
+            palette=tuple(palette) or (DARK_PALETTE if dark else LIGHT_PALETTE),
+        )
 
     def series(self, index: int) -> RGB:
         """The colour of the ``index``-th series (cycling through the palette)."""

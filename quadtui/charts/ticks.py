@@ -103,6 +103,7 @@ def _place(position: float, lo: float, hi: float, cells: int) -> float:
 def _preferred(candidates: list[_Ticks], target: int) -> list[_Ticks]:
     """Best first: the most ticks up to ``target`` (from MIN_TICKS up), then the fewest above ``target``,
     then the most below MIN_TICKS; of equal counts the widest step (listed first)."""
+
     def rank(c: _Ticks) -> tuple[int, int]:
         n = len(c.positions)
         return (0, -n) if MIN_TICKS <= n <= target else (1, n) if n > target else (2, -n)
@@ -121,8 +122,12 @@ def _linear_candidates(lo: float, hi: float, integer: bool) -> list[_Ticks]:
                 continue
             first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
             if 1 <= last - first + 1 <= MAX_CANDIDATE:
-                out.append(_Ticks([i * step for i in range(first, last + 1)],
-                                  functools.partial(fmt_number, step=step, integer=integer)))
+                out.append(
+                    _Ticks(
+                        [i * step for i in range(first, last + 1)],
+                        functools.partial(fmt_number, step=step, integer=integer),
+                    )
+                )
     return out
 
 
@@ -216,5 +221,3 @@ def _mantissa(step: float) -> float:
 
 def _trim(number: str) -> str:
     return number.rstrip("0").rstrip(".") if "." in number else number
-
-

@@ -125,12 +125,20 @@ def unit_info(snap: Snapshot, layer: int, indices: Sequence[int]) -> list[Unit]:
     units = []
     for j, i in enumerate(idx.tolist()):
         kinks = zeros[j]
-        units.append(Unit(
-            layer=layer, index=i, units=h.shape[1],
-            weight=float(w_in[j, 0]) if layer == 1 and have else None,
-            weight_norm=float(np.linalg.norm(w_in[j])), bias=float(b_in[j]), out=float(out[j]),
-            kinks=kinks, dead=bool(dead[j]), activation=h[:, i],
-        ))
+        units.append(
+            Unit(
+                layer=layer,
+                index=i,
+                units=h.shape[1],
+                weight=float(w_in[j, 0]) if layer == 1 and have else None,
+                weight_norm=float(np.linalg.norm(w_in[j])),
+                bias=float(b_in[j]),
+                out=float(out[j]),
+                kinks=kinks,
+                dead=bool(dead[j]),
+                activation=h[:, i],
+            )
+        )
     return units
 
 

@@ -11,5 +11,13 @@ first frame before torch loads, and ``--sweep`` and ``--help`` never load it at 
 from quadtui.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, build_parser, entry, flag, main, parse_config
 
 __all__ = [
-    "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "entry", "flag", "main", "parse_config"
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "UsageError",
+    "build_parser",
+    "entry",
+    "flag",
+    "main",
+    "parse_config",
 ]

@@ -105,8 +105,11 @@ def parse_neuron(raw: str | None, config: Config) -> tuple[int | None, int]:
     layer_text, colon, unit_text = str(raw).partition(":")
     layer = _whole_number(layer_text) if colon else None
     neuron = _whole_number(unit_text if colon else layer_text)
-    if (colon and (layer is None or not 1 <= layer <= config.layers)) or neuron is None \
-            or not 0 <= neuron < config.hidden:
+    if (
+        (colon and (layer is None or not 1 <= layer <= config.layers))
+        or neuron is None
+        or not 0 <= neuron < config.hidden
+    ):
         raise UsageError(
             f"--neuron {as_typed(raw)}: not allowed; must be a whole number from 0 to {config.hidden - 1}, "
             f"or LAYER:UNIT with LAYER from 1 to {config.layers}"
@@ -132,8 +135,16 @@ def check_modes(args: argparse.Namespace) -> None:
     """
     if args.speed is not None and args.headless:
         raise UsageError("--speed is for the app: --headless always trains at full speed")
-    needs = {"json": "headless", "export": "headless", "host": "serve", "port": "serve", "max_sessions": "serve",
-             "public_url": "serve", "serve_dir": "serve", "reload_grace": "serve"}
+    needs = {
+        "json": "headless",
+        "export": "headless",
+        "host": "serve",
+        "port": "serve",
+        "max_sessions": "serve",
+        "public_url": "serve",
+        "serve_dir": "serve",
+        "reload_grace": "serve",
+    }
     if getattr(args, "board", False):
         needs.pop("json")  # --board --json prints the class board
     for option, mode in needs.items():
@@ -206,8 +217,9 @@ def parse_speed(raw: str) -> float:
     except ValueError:
         speed = float("nan")
     if not 0.1 <= speed <= MAX_SPEED:  # nan fails too
-        raise UsageError(f"--speed {as_typed(raw)}: not allowed; must be 'full' or epochs per second "
-                         f"from 0.1 to {MAX_SPEED:,}")
+        raise UsageError(
+            f"--speed {as_typed(raw)}: not allowed; must be 'full' or epochs per second from 0.1 to {MAX_SPEED:,}"
+        )
     return int(speed) if speed.is_integer() else speed
 
 

@@ -31,8 +31,11 @@ def check_class(args: argparse.Namespace) -> Path | None:
     folder, source = folder_from(args.class_dir)
     if args.init and args.class_dir is None:
         raise UsageError("--init needs --class DIR (the folder to set up for the class)")
-    others = [f for f in ("board", "headless", "serve", "print_config", "print_code", "sweep", "run")
-              if getattr(args, f) not in (None, False)]
+    others = [
+        f
+        for f in ("board", "headless", "serve", "print_config", "print_code", "sweep", "run")
+        if getattr(args, f) not in (None, False)
+    ]
     if args.init and others:
         raise UsageError(f"--init cannot be used with --{others[0].replace('_', '-')}")
     if args.board and folder is None:
@@ -79,8 +82,17 @@ def post_snapshot(folder: Path, snap: Snapshot, lesson: str | None) -> bool:
     """Post a headless run's final snapshot; a failure is one line on stderr (False)."""
     from quadtui.core.classroom import ClassError, ClassWriter, make_post
 
-    post = make_post(snap.config, snap.status.value, snap.epoch, snap.history, snap.grid, snap.prediction,
-                     snap.train_now, snap.eval_now, lesson)
+    post = make_post(
+        snap.config,
+        snap.status.value,
+        snap.epoch,
+        snap.history,
+        snap.grid,
+        snap.prediction,
+        snap.train_now,
+        snap.eval_now,
+        lesson,
+    )
     try:
         ClassWriter(folder).post(post)
     except ClassError as exc:

@@ -14,8 +14,12 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def run_headless(
-    config: Config, threads: int = 1, as_json: bool = False, export: str | os.PathLike[str] | None = None,
-    class_dir: os.PathLike[str] | None = None, lesson: str | None = None,
+    config: Config,
+    threads: int = 1,
+    as_json: bool = False,
+    export: str | os.PathLike[str] | None = None,
+    class_dir: os.PathLike[str] | None = None,
+    lesson: str | None = None,
 ) -> int:
     """Train ``config`` to the end; print the summary; export the run to the folder ``export``;
     post it to the class folder ``class_dir`` (see quadtui.cli.classroom).
@@ -33,9 +37,7 @@ def run_headless(
     set_threads(threads)
     with interruptible() as cancel:
         engine = Engine(config)
-        progress = stderr_progress(
-            TextColumn("training"), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}")
-        )
+        progress = stderr_progress(TextColumn("training"), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"))
         with progress:
             task = progress.add_task("train", total=config.epochs, loss="-")
 

@@ -151,10 +151,19 @@ def build_parser() -> _Parser:
     )
     app = parser.add_argument_group("app")
     app.add_argument("--run", action="store_true", help="start training as soon as the app opens")
-    app.add_argument("--neuron", default=None, metavar="N|L:N",
-                     help="hidden neuron shown first, 0 to hidden-1 (of the last layer, or L:N of layer L)")
-    app.add_argument("--view", default=VIEWS[0], type=flag_type(parse_view), metavar="VIEW",
-                     help="what the chart area shows first: charts (default) or network (every unit of every layer)")
+    app.add_argument(
+        "--neuron",
+        default=None,
+        metavar="N|L:N",
+        help="hidden neuron shown first, 0 to hidden-1 (of the last layer, or L:N of layer L)",
+    )
+    app.add_argument(
+        "--view",
+        default=VIEWS[0],
+        type=flag_type(parse_view),
+        metavar="VIEW",
+        help="what the chart area shows first: charts (default) or network (every unit of every layer)",
+    )
     app.add_argument(
         "--speed",
         default=None,
@@ -172,22 +181,44 @@ def build_parser() -> _Parser:
     )
     teach.add_argument("--host", default=None, metavar="HOST", help="with --serve: address; default 127.0.0.1")
     teach.add_argument("--port", default=None, metavar="PORT", help="with --serve: port; default 8000")
-    teach.add_argument("--max-sessions", default=None, metavar="N",
-                       help="with --serve: browser sessions at once, 1 to 1000; default 20")
-    teach.add_argument("--public-url", default=None, metavar="URL",
-                       help="with --serve: the address students open, behind a reverse proxy "
-                       "(default: whatever address the browser used)")
-    teach.add_argument("--serve-dir", default=None, metavar="DIR",
-                       help="with --serve: keep each session's files in a new folder under DIR "
-                       "(default: a temporary folder, removed when the session ends)")
-    teach.add_argument("--reload-grace", default=None, metavar="SECONDS",
-                       help="with --serve: how long a session whose tab is gone waits for it to come back "
-                       "(a reload), 0 to 3600; default 60")
-    teach.add_argument("--class", dest="class_dir", default=None, metavar="DIR",
-                       help="post every finished run to the class folder DIR (or $QUADTUI_CLASS)")
+    teach.add_argument(
+        "--max-sessions",
+        default=None,
+        metavar="N",
+        help="with --serve: browser sessions at once, 1 to 1000; default 20",
+    )
+    teach.add_argument(
+        "--public-url",
+        default=None,
+        metavar="URL",
+        help="with --serve: the address students open, behind a reverse proxy "
+        "(default: whatever address the browser used)",
+    )
+    teach.add_argument(
+        "--serve-dir",
+        default=None,
+        metavar="DIR",
+        help="with --serve: keep each session's files in a new folder under DIR "
+        "(default: a temporary folder, removed when the session ends)",
+    )
+    teach.add_argument(
+        "--reload-grace",
+        default=None,
+        metavar="SECONDS",
+        help="with --serve: how long a session whose tab is gone waits for it to come back "
+        "(a reload), 0 to 3600; default 60",
+    )
+    teach.add_argument(
+        "--class",
+        dest="class_dir",
+        default=None,
+        metavar="DIR",
+        help="post every finished run to the class folder DIR (or $QUADTUI_CLASS)",
+    )
     teach.add_argument("--init", action="store_true", help="with --class: set DIR up for the class and say how")
-    teach.add_argument("--board", action="store_true",
-                       help="with --class: show the class board (with --json: print it)")
+    teach.add_argument(
+        "--board", action="store_true", help="with --class: show the class board (with --json: print it)"
+    )
     return parser
 
 
@@ -272,8 +303,14 @@ def _main(argv: list[str]) -> int:
     if args.headless:
         from quadtui.cli.headless import run_headless
 
-        return run_headless(config, threads=threads, as_json=args.json, export=args.export,
-                            class_dir=class_dir, lesson=lesson.name if lesson else None)
+        return run_headless(
+            config,
+            threads=threads,
+            as_json=args.json,
+            export=args.export,
+            class_dir=class_dir,
+            lesson=lesson.name if lesson else None,
+        )
     from quadtui.cli.terminal import missing_terminal
     from quadtui.served import remove_temporary_folder
 
@@ -294,8 +331,16 @@ def _main(argv: list[str]) -> int:
         extra["neuron_layer"] = neuron_layer
     if class_dir is not None:
         extra.update(class_dir=class_dir, board=args.board)
-    app = QuadApp(config, threads=threads, neuron=neuron, autorun=args.run, speed=speed, max_memory=max_memory,
-                  view=args.view, **extra)
+    app = QuadApp(
+        config,
+        threads=threads,
+        neuron=neuron,
+        autorun=args.run,
+        speed=speed,
+        max_memory=max_memory,
+        view=args.view,
+        **extra,
+    )
     # A loop of our own: asyncio.run() would, on the way out, wait for every thread worker to
     # return, and a sweep or load deep in a long epoch would hold ctrl+q for seconds.  The
     # threads were cancelled; entry() leaves with os._exit.
@@ -347,5 +392,13 @@ def entry() -> NoReturn:
 
 
 __all__ = [
-    "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "entry", "flag", "main", "parse_config"
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "UsageError",
+    "build_parser",
+    "entry",
+    "flag",
+    "main",
+    "parse_config",
 ]

@@ -57,8 +57,9 @@ def parse_max_sessions(raw: str | None) -> int:
         return DEFAULT_MAX_SESSIONS
     count = _ascii_whole_number(raw)
     if count is None or not 1 <= count <= MAX_SESSIONS_LIMIT:
-        raise ValueError(f"--max-sessions {_typed(raw)}: not allowed; must be a whole number from 1 to "
-                         f"{MAX_SESSIONS_LIMIT}")
+        raise ValueError(
+            f"--max-sessions {_typed(raw)}: not allowed; must be a whole number from 1 to {MAX_SESSIONS_LIMIT}"
+        )
     return count
 
 
@@ -68,8 +69,9 @@ def parse_reload_grace(raw: str | None) -> int:
         return DEFAULT_RELOAD_GRACE
     seconds = _ascii_whole_number(raw)
     if seconds is None or not 0 <= seconds <= MAX_RELOAD_GRACE:
-        raise ValueError(f"--reload-grace {_typed(raw)}: not allowed; must be a whole number of seconds from 0 to "
-                         f"{MAX_RELOAD_GRACE}")
+        raise ValueError(
+            f"--reload-grace {_typed(raw)}: not allowed; must be a whole number of seconds from 0 to {MAX_RELOAD_GRACE}"
+        )
     return seconds
 
 
@@ -78,10 +80,18 @@ def parse_public_url(raw: str | None) -> str | None:
     if raw is None:
         return None
     parts = urlsplit(raw.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment \
-            or not raw.strip().isprintable() or any(c.isspace() for c in raw.strip()):
-        raise ValueError(f"--public-url {_typed(raw)}: not allowed; must be an http:// or https:// address, "
-                         "e.g. https://class.example.org/quadtui/")
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.query
+        or parts.fragment
+        or not raw.strip().isprintable()
+        or any(c.isspace() for c in raw.strip())
+    ):
+        raise ValueError(
+            f"--public-url {_typed(raw)}: not allowed; must be an http:// or https:// address, "
+            "e.g. https://class.example.org/quadtui/"
+        )
     path = parts.path if parts.path.endswith("/") else parts.path + "/"
     return f"{parts.scheme}://{parts.netloc}{path}"
 
@@ -215,9 +225,16 @@ def exposure_warning(host: str, port: int) -> list[str]:
     return lines
 
 
-def serve(argv: Sequence[str], host: str | None = None, port: int = DEFAULT_PORT, *,
-          max_sessions: int = DEFAULT_MAX_SESSIONS, public_url: str | None = None,
-          serve_dir: Path | None = None, reload_grace: int = DEFAULT_RELOAD_GRACE) -> int:
+def serve(
+    argv: Sequence[str],
+    host: str | None = None,
+    port: int = DEFAULT_PORT,
+    *,
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
+    public_url: str | None = None,
+    serve_dir: Path | None = None,
+    reload_grace: int = DEFAULT_RELOAD_GRACE,
+) -> int:
     """Serve the app until Ctrl+C or SIGTERM; returns the exit code (2 without textual-serve)."""
     try:
         import aiohttp_jinja2  # noqa: F401  (textual-serve's own dependencies)
@@ -232,8 +249,16 @@ def serve(argv: Sequence[str], host: str | None = None, port: int = DEFAULT_PORT
     for line in exposure_warning(host, port):
         print(f"quadtui: {line}", file=sys.stderr)
     urls = [public_url] if public_url else [url_for(a, port) for a in listening_addresses(host)]
-    server = ClassroomServer(app_argv(argv), host=host, port=port, max_sessions=max_sessions,
-                             public_url=public_url, serve_dir=serve_dir, urls=urls, reload_grace=reload_grace)
+    server = ClassroomServer(
+        app_argv(argv),
+        host=host,
+        port=port,
+        max_sessions=max_sessions,
+        public_url=public_url,
+        serve_dir=serve_dir,
+        urls=urls,
+        reload_grace=reload_grace,
+    )
     try:
         server.serve()
     except OSError as exc:  # the port is taken, or the host is not this machine's

@@ -23,26 +23,33 @@ def run_sweep_cli(config: Config, spec: str, threads: int = 1, as_json: bool = F
 
     from quadtui.core.sweep.runner import Sweep
 
-    result = _train(lambda: Sweep(config, param, values), lambda sweep, **kw: sweep.run(**kw),
-                    f"sweep {param} ×{len(values)}", threads, best_column=True)
+    result = _train(
+        lambda: Sweep(config, param, values),
+        lambda sweep, **kw: sweep.run(**kw),
+        f"sweep {param} ×{len(values)}",
+        threads,
+        best_column=True,
+    )
     return _report(config, result, as_json, lambda: format_table(result.to_dict(), result.seconds))
 
 
 def format_table(sweep: dict[str, Any], seconds: float) -> str:
     rows = [(sweep["param"], "status", "final loss", "eval loss", "diverged at")]
     for r in sweep["results"]:
-        rows.append((str(r["value"]), r["status"], _num(r["final_loss"]), _num(r["eval_loss"]),
-                     str(r.get("diverged_at", "-"))))
+        rows.append(
+            (str(r["value"]), r["status"], _num(r["final_loss"]), _num(r["eval_loss"]), str(r.get("diverged_at", "-")))
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-             for row in rows]
+    lines = [
+        "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append(f"{len(sweep['results'])} runs in {seconds:.2f} s")
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _train(build: Callable[[], Any], run: Callable[..., Any], label: str, threads: int, *,
-           best_column: bool) -> Any:
+def _train(build: Callable[[], Any], run: Callable[..., Any], label: str, threads: int, *, best_column: bool) -> Any:
     """Build a sweep and train it with ``run`` (in a thread at the lowest priority; ctrl+c stops it
     within a chunk), a progress bar on stderr meanwhile; its result."""
     from rich.progress import TextColumn
@@ -64,8 +71,9 @@ def _train(build: Callable[[], Any], run: Callable[..., Any], label: str, thread
                 seen = [v for v in p.losses if v is not None]
                 progress.update(task, completed=p.completed, best=f"{min(seen):.6g}" if seen else "-")
 
-            _, result = finish_or_stop(lambda: run(sweep, cancel=cancel, on_progress=show, interval=0.1),
-                                       cancel, grace=None)  # a stopped sweep ends with its chunk
+            _, result = finish_or_stop(
+                lambda: run(sweep, cancel=cancel, on_progress=show, interval=0.1), cancel, grace=None
+            )  # a stopped sweep ends with its chunk
     return result
 
 
@@ -98,11 +106,16 @@ def run_grid_cli(config: Config, specs: list[str], threads: int = 1, as_json: bo
 
     from quadtui.core.sweep.runner import GridSweep
 
-    result = _train(lambda: GridSweep(config, params, values), lambda sweep, **kw: sweep.run_grid(**kw),
-                    f"sweep {params[0]} ×{len(values[0])} · {params[1]} ×{len(values[1])}", threads,
-                    best_column=False)
-    return _report(config, result, as_json,
-                   lambda: format_grid(result.to_dict(), [len(v) for v in values], result.seconds))
+    result = _train(
+        lambda: GridSweep(config, params, values),
+        lambda sweep, **kw: sweep.run_grid(**kw),
+        f"sweep {params[0]} ×{len(values[0])} · {params[1]} ×{len(values[1])}",
+        threads,
+        best_column=False,
+    )
+    return _report(
+        config, result, as_json, lambda: format_grid(result.to_dict(), [len(v) for v in values], result.seconds)
+    )
 
 
 def format_grid(sweep: dict[str, Any], shape: list[int], seconds: float) -> str:
@@ -122,17 +135,21 @@ def format_grid(sweep: dict[str, Any], shape: list[int], seconds: float) -> str:
     corner = f"{rows_param} \\ {cols_param}"
     table = [[corner] + [shown(cols_param, results[j]["values"][1]) for j in range(cols)]]
     for i in range(rows):
-        cells = results[i * cols:(i + 1) * cols]
+        cells = results[i * cols : (i + 1) * cols]
         table.append([shown(rows_param, cells[0]["values"][0])] + [text(r) for r in cells])
     widths = [max(len(row[k]) for row in table) for k in range(cols + 1)]
-    lines = ["  ".join(cell.ljust(w) if k == 0 else cell.rjust(w) for k, (cell, w) in enumerate(zip(row, widths)))
-             for row in table]
+    lines = [
+        "  ".join(cell.ljust(w) if k == 0 else cell.rjust(w) for k, (cell, w) in enumerate(zip(row, widths)))
+        for row in table
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     finite = [r for r in results if r["final_loss"] is not None and r["status"] == "done"]
     if finite:
         best = min(finite, key=lambda r: r["final_loss"])
-        lines.append(f"best: {rows_param}={shown(rows_param, best['values'][0])}, "
-                     f"{cols_param}={shown(cols_param, best['values'][1])} (final loss {_num(best['final_loss'])}, "
-                     f"eval loss {_num(best['eval_loss'])})")
+        lines.append(
+            f"best: {rows_param}={shown(rows_param, best['values'][0])}, "
+            f"{cols_param}={shown(cols_param, best['values'][1])} (final loss {_num(best['final_loss'])}, "
+            f"eval loss {_num(best['eval_loss'])})"
+        )
     lines.append(f"final loss of {len(results)} runs ({rows} × {cols}) in {seconds:.2f} s")
     return "\n".join(line.rstrip() for line in lines)

@@ -75,8 +75,9 @@ def interruptible() -> Iterator[Stop]:
             signal.signal(sig, handler)
 
 
-def finish_or_stop(work: Callable[[], T], stop: threading.Event, grace: float | None = STOP_GRACE
-                   ) -> tuple[bool, T | None]:
+def finish_or_stop(
+    work: Callable[[], T], stop: threading.Event, grace: float | None = STOP_GRACE
+) -> tuple[bool, T | None]:
     """Run ``work`` in a thread until it returns, or until ``stop`` is set and ``grace`` seconds have passed.
 
     A stopped run ends at the end of its current chunk of epochs; one deep inside a long
@@ -115,6 +116,11 @@ def stderr_progress(*columns: str | ProgressColumn) -> Progress:
 
     err = Console(stderr=True)
     return Progress(
-        *columns[:1], BarColumn(), *columns[1:], TimeRemainingColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
+        *columns[:1],
+        BarColumn(),
+        *columns[1:],
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     )

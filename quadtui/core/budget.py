@@ -299,17 +299,20 @@ def estimate(config: Config, sweep: tuple[str, Sequence[Any]] | None = None) -> 
         return Estimate(run_bytes(config), seconds_per_epoch(config), config.epochs)
     param, values = sweep
     configs = [config.replace(**{param: v}) for v in values]
-    return Estimate(sweep_bytes(configs), sum(map(seconds_per_epoch, configs)), max(c.epochs for c in configs),
-                    runs=len(configs))
+    return Estimate(
+        sweep_bytes(configs), sum(map(seconds_per_epoch, configs)), max(c.epochs for c in configs), runs=len(configs)
+    )
 
 
 def over_budget(need: Estimate, budget: int) -> str | None:
     """The one-line refusal when ``need`` is over ``budget`` bytes, else None."""
     if need.bytes <= budget:
         return None
-    return (f"{need.what} needs about {format_size(need.bytes)} of memory, over the budget of "
-            f"{format_size(budget)} (fewer samples, hidden units, layers or sweep values need less; "
-            f"--max-memory or ${MEMORY_ENV} sets the budget)")
+    return (
+        f"{need.what} needs about {format_size(need.bytes)} of memory, over the budget of "
+        f"{format_size(budget)} (fewer samples, hidden units, layers or sweep values need less; "
+        f"--max-memory or ${MEMORY_ENV} sets the budget)"
+    )
 
 
 def slow_warning(need: Estimate) -> str | None:
@@ -317,8 +320,10 @@ def slow_warning(need: Estimate) -> str | None:
     if need.seconds_per_epoch <= SLOW_EPOCH_SECONDS:
         return None
     total = need.seconds_per_epoch * need.epochs
-    return (f"{need.what} may take about {format_duration(need.seconds_per_epoch)} an epoch "
-            f"({format_duration(total)} for {need.epochs} epochs)")
+    return (
+        f"{need.what} may take about {format_duration(need.seconds_per_epoch)} an epoch "
+        f"({format_duration(total)} for {need.epochs} epochs)"
+    )
 
 
 def format_duration(seconds: float) -> str:

@@ -229,8 +229,9 @@ def _connect(path: Path) -> tuple[sqlite3.Connection, int]:
             raise
 
 
-def read_entries(path: Path, ids: list[int] | None = None,
-                 con: sqlite3.Connection | None = None) -> tuple[list[BoardEntry], str | None]:
+def read_entries(
+    path: Path, ids: list[int] | None = None, con: sqlite3.Connection | None = None
+) -> tuple[list[BoardEntry], str | None]:
     """A database's runs (those of ``ids``, or all), or ([], why it is skipped).
 
     ``con``: the file, open already (a quadtui database: its ranks were read on it); left open.
@@ -251,7 +252,7 @@ def read_entries(path: Path, ids: list[int] | None = None,
         else:
             rows = []
             for start in range(0, len(ids), 500):  # (SQLite takes at most 999 parameters)
-                part = ids[start:start + 500]
+                part = ids[start : start + 500]
                 where = f" WHERE id IN ({','.join('?' * len(part))})"
                 rows += con.execute(LIST_QUERY + where, (user, str(path), *part)).fetchall()
     except sqlite3.Error as exc:

@@ -57,8 +57,11 @@ class BoardEntry(NamedTuple):
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "user": self.user, "config": {**_DEFAULTS, **self.config}, "status": self.status,
-            "final_loss": _finite(self.final_loss), "eval_loss": _finite(self.eval_loss),
+            "user": self.user,
+            "config": {**_DEFAULTS, **self.config},
+            "status": self.status,
+            "final_loss": _finite(self.final_loss),
+            "eval_loss": _finite(self.eval_loss),
             "finished_at": time_text("%Y-%m-%dT%H:%M:%SZ", self.finished_at, utc=True),
             "lesson": self.lesson or None,
         }
@@ -169,8 +172,11 @@ def entry_matches(entry: BoardEntry, words: list[str]) -> bool:
         elif not sep and name in FIELDS:
             ok = name in entry.changed
         else:
-            ok = word in entry.user.lower() or word in entry.lesson.lower() or any(
-                word in setting_text(k, v).lower() for k, v in entry.changed.items())
+            ok = (
+                word in entry.user.lower()
+                or word in entry.lesson.lower()
+                or any(word in setting_text(k, v).lower() for k, v in entry.changed.items())
+            )
         if not ok:
             return False
     return True

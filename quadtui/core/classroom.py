@@ -158,17 +158,19 @@ def init_folder(folder: Path) -> str:
         raise ClassError(f"{folder}: {exc.strerror or exc}") from None
     group = _group_name(os.stat(folder).st_gid)
     where = folder.resolve()
-    return "\n".join([
-        f"class folder {where} is ready: {stat.filemode(os.stat(folder).st_mode)} (group write, sticky bit:",
-        "each student gets a folder of their own inside, that only they can change).",
-        "Give the class access:",
-        f"  sudo chgrp CLASSGROUP {where}          # now: group {group}",
-        "  sudo usermod -aG CLASSGROUP STUDENT   # for each student (they log in again)",
-        "Post every finished run to the class:",
-        f"  export {ENV}={where}   # for everyone, e.g. in /etc/profile.d/quadtui.sh",
-        "Show the class board (on the projector):",
-        f"  quadtui --class {where} --board",
-    ])
+    return "\n".join(
+        [
+            f"class folder {where} is ready: {stat.filemode(os.stat(folder).st_mode)} (group write, sticky bit:",
+            "each student gets a folder of their own inside, that only they can change).",
+            "Give the class access:",
+            f"  sudo chgrp CLASSGROUP {where}          # now: group {group}",
+            "  sudo usermod -aG CLASSGROUP STUDENT   # for each student (they log in again)",
+            "Post every finished run to the class:",
+            f"  export {ENV}={where}   # for everyone, e.g. in /etc/profile.d/quadtui.sh",
+            "Show the class board (on the projector):",
+            f"  quadtui --class {where} --board",
+        ]
+    )
 
 
 def _group_name(gid: int) -> str:
@@ -269,12 +271,21 @@ class ClassWriter:
             cursor = con.execute(
                 "INSERT INTO runs (finished_at, config, status, epochs_run, final_loss, eval_loss, lesson)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run.finished_at, json.dumps(run.config, separators=(",", ":")), run.status, run.epochs_run,
-                 run.final_loss, run.eval_loss, run.lesson),
+                (
+                    run.finished_at,
+                    json.dumps(run.config, separators=(",", ":")),
+                    run.status,
+                    run.epochs_run,
+                    run.final_loss,
+                    run.eval_loss,
+                    run.lesson,
+                ),
             )
             run_id = int(cursor.lastrowid or 0)
-            con.execute("INSERT INTO curves (run, curve, grid, fit) VALUES (?, ?, ?, ?)",
-                        (run_id, _blob(run.curve), _blob(run.grid), _blob(run.fit)))
+            con.execute(
+                "INSERT INTO curves (run, curve, grid, fit) VALUES (?, ?, ?, ?)",
+                (run_id, _blob(run.curve), _blob(run.grid), _blob(run.fit)),
+            )
             con.execute("DELETE FROM runs WHERE id <= ?", (run_id - MAX_RUNS,))
             con.execute("DELETE FROM curves WHERE run <= ?", (run_id - MAX_RUNS,))
             con.execute("COMMIT")

@@ -35,8 +35,9 @@ def _num(value: float) -> str:
     return repr(value)
 
 
-def script_for(config: Config, lr_schedule: Sequence[tuple[int, float]] = (), note: str = "",
-               edits: Sequence[WeightEdit] = ()) -> str:
+def script_for(
+    config: Config, lr_schedule: Sequence[tuple[int, float]] = (), note: str = "", edits: Sequence[WeightEdit] = ()
+) -> str:
     """A runnable Python script that trains ``config`` the way quadtui does.
 
     ``lr_schedule`` (``Snapshot.lr_schedule``: ``(0, first lr), (epoch, lr)...``) is a run
@@ -47,8 +48,13 @@ def script_for(config: Config, lr_schedule: Sequence[tuple[int, float]] = (), no
     """
     c = config.replace(lr=lr_schedule[0][1]) if lr_schedule else config
     changes = dict(lr_schedule[1:])
-    parts = [_header(c, changes, note, bool(edits)), _hyperparameters(c, changes, edits), "\n" + _data(c),
-             _model(c) + _hand_edits(edits), _training(c, changes, edits)]
+    parts = [
+        _header(c, changes, note, bool(edits)),
+        _hyperparameters(c, changes, edits),
+        "\n" + _data(c),
+        _model(c) + _hand_edits(edits),
+        _training(c, changes, edits),
+    ]
     return "\n".join(parts) + _PLOTS.replace("@VIEW@", f"{_num(c.view[0])}, {_num(c.view[1])}").replace(
         "@NEURONS@", _neurons(c)
     )
@@ -119,8 +125,10 @@ def _hyperparameters(c: Config, changes: dict[int, float], edits: Sequence[Weigh
             "# set by hand while the run trained (in the network view): before epoch i (0-based),",
             "# the parameter of model.state_dict() at that index to that value",
             "HAND_EDITS = [",
-            *(f'    ({e.epoch}, "{e.name}", {e.index!r}, {_num(e.new)}),  # was {str(np.float32(e.old))}'
-              for e in edits),
+            *(
+                f'    ({e.epoch}, "{e.name}", {e.index!r}, {_num(e.new)}),  # was {str(np.float32(e.old))}'
+                for e in edits
+            ),
             "]",
         ]
     if c.optimizer == "momentum":
@@ -247,8 +255,10 @@ def _hand_edits(edits: Sequence[WeightEdit]) -> str:
     """The function that sets HAND_EDITS' weights before an epoch ("" without edits)."""
     if not edits:
         return ""
-    return "\n\n" + from_template(
-        """
+    return (
+        "\n\n"
+        + from_template(
+            """
         def set_by_hand(epoch):
             \"\"\"Set the weights changed by hand in quadtui before this epoch's update.\"\"\"
             with torch.no_grad():
@@ -256,7 +266,9 @@ def _hand_edits(edits: Sequence[WeightEdit]) -> str:
                     if at == epoch:
                         model.get_parameter(name)[index] = value
         """
-    ) + "\n"
+        )
+        + "\n"
+    )
 
 
 def _training(c: Config, changes: dict[int, float], edits: Sequence[WeightEdit] = ()) -> str:
@@ -310,7 +322,7 @@ def _neurons(c: Config) -> str:
     return f"for i in range({_NEURON_PLOTS}):  # the first {_NEURON_PLOTS} of them: more windows would not help"
 
 
-_PLOTS = '''
+_PLOTS = """
 
 def plot_samples(x, y, title="samples"):
     plt.plot(x_plot, y_plot, color="tab:red", label="f(x)")
@@ -347,7 +359,7 @@ if plt is not None:
         plt.figure()
         plot_samples(x_plot, z[:, i].numpy(), f"hidden neuron {i}")
     plt.show()
-'''
+"""
 
 
 def _act(config: Config) -> str:

@@ -382,8 +382,9 @@ def _check_target_on_data(text: str, x_min: float, x_max: float, seed: int, samp
     from quadtui.core.samples import eval_x, random_state, training_x
 
     parsed = _parse_target(text)
-    _refuse_non_finite(parsed, training_x(random_state(seed), x_min, x_max, samples), x_min, x_max,
-                       "the training sample ")
+    _refuse_non_finite(
+        parsed, training_x(random_state(seed), x_min, x_max, samples), x_min, x_max, "the training sample "
+    )
     _refuse_non_finite(parsed, eval_x(x_min, x_max), x_min, x_max, "the evaluation grid's ")
 
 

@@ -33,8 +33,11 @@ def make_dataset(config: Config) -> Dataset:
     if config.noise > 0:
         y = y + rng.normal(0.0, config.noise, config.samples)
     if not np.all(np.isfinite(y)):  # Config checked the target on these samples: a last guard
-        raise ConfigError("target", config.target, f"a function that is finite at every sample in "
-                          f"[{config.x_min:g}, {config.x_max:g}]")
+        raise ConfigError(
+            "target",
+            config.target,
+            f"a function that is finite at every sample in [{config.x_min:g}, {config.x_max:g}]",
+        )
     x_plot = eval_x(config.x_min, config.x_max)
     grid = np.linspace(*config.view, GRID_POINTS)
     with np.errstate(all="ignore"):

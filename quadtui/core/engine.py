@@ -50,8 +50,7 @@ class Engine:
         self.shuffle = EpochShuffle(self.config.samples, self.config.seed)  # mini-batches: DataLoader's order
         cfg, size = self.config, self.net.flat.numel()
         batches = 1 if cfg.full_batch else math.ceil(cfg.samples / (cfg.batch_size or cfg.samples))
-        self.timeline = Timeline(cfg.epochs, size,
-                                 slots=affordable(cfg.epochs, cfg.samples, batches, cfg.layers, size))
+        self.timeline = Timeline(cfg.epochs, size, slots=affordable(cfg.epochs, cfg.samples, batches, cfg.layers, size))
         self._flat = self.net.flat.numpy()  # a view: what the timeline copies at a kept epoch
         # room for every epoch up front: pages are only touched (resident) as losses arrive
         self.history = LossHistory(self.config.epochs)
@@ -168,8 +167,9 @@ class Engine:
         kept = timeline.due(start, n)  # states to copy (before the update of those epochs)
         if self.config.full_batch:
             probe = (data.x_eval, data.y_eval, at, eval_loss)
-            self.net.fit(data.x_train, data.y_train, losses, probe,
-                         keep=(kept, lambda i: timeline.keep(start + i, flat)))
+            self.net.fit(
+                data.x_train, data.y_train, losses, probe, keep=(kept, lambda i: timeline.keep(start + i, flat))
+            )
         else:
             evals = iter(enumerate(at))
             j, next_eval = next(evals, (0, -1))

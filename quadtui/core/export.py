@@ -48,8 +48,16 @@ if TYPE_CHECKING:
     from quadtui.core.engine import Engine
     from quadtui.core.snapshot import Snapshot
 
-__all__ = ["FILES", "check_folder", "config_toml", "exported_config", "export_run", "fit_csv", "loss_csv",
-           "timeline_states"]
+__all__ = [
+    "FILES",
+    "check_folder",
+    "config_toml",
+    "exported_config",
+    "export_run",
+    "fit_csv",
+    "loss_csv",
+    "timeline_states",
+]
 
 FILES = ("config.toml", "loss.csv", "fit.csv", "model.pt", "timeline.pt", "train.py", "screenshot.svg")
 
@@ -83,8 +91,7 @@ def export_run(
         "fit.csv": fit_csv(snap),
         "model.pt": _state_dict_bytes(model),
         "timeline.pt": _timeline_bytes(snap, model),
-        "train.py": script_for(exported_config(snap), snap.lr_schedule, note=_cut_short(snap),
-                               edits=snap.weight_edits),
+        "train.py": script_for(exported_config(snap), snap.lr_schedule, note=_cut_short(snap), edits=snap.weight_edits),
     }
     if screenshot_svg is not None:
         files["screenshot.svg"] = screenshot_svg
@@ -104,8 +111,10 @@ def _cut_short(snap: Snapshot) -> str:
     """A sentence for an export taken before the run's end ("" otherwise)."""
     if not 0 < snap.epoch < snap.config.epochs:
         return ""
-    return (f"Exported after {snap.epoch:,} of the run's {snap.config.epochs:,} epochs: "
-            f"epochs is the {snap.epoch:,} run, so train.py ends with the weights in model.pt.")
+    return (
+        f"Exported after {snap.epoch:,} of the run's {snap.config.epochs:,} epochs: "
+        f"epochs is the {snap.epoch:,} run, so train.py ends with the weights in model.pt."
+    )
 
 
 def config_toml(snap: Snapshot) -> str:
@@ -114,8 +123,10 @@ def config_toml(snap: Snapshot) -> str:
     config = exported_config(snap)
     note = f"# {_cut_short(snap)}\n" if _cut_short(snap) else ""
     if snap.weight_edits:
-        edits = ", ".join(f"before epoch {e.epoch + 1} {e.parameter} = {e.new!r} (was {str(np.float32(e.old))})"
-                          for e in snap.weight_edits)
+        edits = ", ".join(
+            f"before epoch {e.epoch + 1} {e.parameter} = {e.new!r} (was {str(np.float32(e.old))})"
+            for e in snap.weight_edits
+        )
         note = f"# weights set by hand while the run trained (train.py replays them): {edits}\n" + note
     if not snap.lr_schedule:
         return config_to_toml(config) + note

@@ -162,10 +162,17 @@ class ForkServer:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-c", f"from quadtui.core.forkserver import main; main({theirs.fileno()})",
-                 *self.preload],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, env=env,  # it shares the app's terminal: nothing may reach it
+                [
+                    sys.executable,
+                    "-c",
+                    f"from quadtui.core.forkserver import main; main({theirs.fileno()})",
+                    *self.preload,
+                ],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,  # it shares the app's terminal: nothing may reach it
             )
         finally:
             theirs.close()

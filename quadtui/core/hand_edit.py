@@ -74,13 +74,25 @@ def unit_parameters(shapes: Sequence[tuple[int, ...]], layer: int, unit: int) ->
     def unit_name(n: int, j: int) -> str:
         return f"h{j}" if hidden == 1 else f"l{n}_h{j}"
 
-    out = [UnitParameter("weight from x" if layer == 1 else f"weight from {unit_name(layer - 1, j)}",
-                         module_name(layer - 1, "weight"), (unit, j)) for j in range(fan_in)]
+    out = [
+        UnitParameter(
+            "weight from x" if layer == 1 else f"weight from {unit_name(layer - 1, j)}",
+            module_name(layer - 1, "weight"),
+            (unit, j),
+        )
+        for j in range(fan_in)
+    ]
     out.append(UnitParameter("bias", module_name(layer - 1, "bias"), (unit,)))
     if layer <= hidden:
         fan_out = shapes[2 * layer][0]
-        out += [UnitParameter("weight to ŷ" if layer == hidden else f"weight to {unit_name(layer + 1, k)}",
-                              module_name(layer, "weight"), (k, unit)) for k in range(fan_out)]
+        out += [
+            UnitParameter(
+                "weight to ŷ" if layer == hidden else f"weight to {unit_name(layer + 1, k)}",
+                module_name(layer, "weight"),
+                (k, unit),
+            )
+            for k in range(fan_out)
+        ]
     return out
 
 

@@ -151,9 +151,7 @@ def _fields(data: Mapping[str, Any], key: str, source: str) -> tuple[str, ...]:
         raise LessonError(f'{source}: {key} must be a list of field names, like {key} = ["lr"]')
     for name in names:
         if name not in FIELDS:
-            raise LessonError(
-                f"{source}: {key} names unknown field {name!r}; fields: {', '.join(FIELDS)}", field=None
-            )
+            raise LessonError(f"{source}: {key} names unknown field {name!r}; fields: {', '.join(FIELDS)}", field=None)
     return tuple(dict.fromkeys(names))
 
 

@@ -23,6 +23,7 @@ _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 4}
 _UNARY_PRECEDENCE = 3
 
+
 def numpy_expression(text: str) -> str:
     """The target expression as numpy code: ``sin(x)*x`` -> ``np.sin(x) * x``.
 

@@ -80,8 +80,14 @@ class RunFailedError(Exception):
         self.snapshot = snapshot
 
 
-def train(config: Config, control: Control, threads: int, interval: float, cancel: threading.Event,
-          on_snapshot: Callable[[Snapshot], None]) -> float:
+def train(
+    config: Config,
+    control: Control,
+    threads: int,
+    interval: float,
+    cancel: threading.Event,
+    on_snapshot: Callable[[Snapshot], None],
+) -> float:
     """Train ``config`` in a child process until done, diverged or ``cancel``; snapshots to ``on_snapshot``.
 
     Returns the CPU seconds the child used.  Raises :class:`RunFailedError` when the
@@ -92,8 +98,9 @@ def train(config: Config, control: Control, threads: int, interval: float, cance
     here = child.channel
     mirror = _Mirror(config)
     stop = threading.Event()
-    forwarder = threading.Thread(target=_forward, args=(here, control, cancel, stop, child), daemon=True,
-                                 name="quadtui-forward")
+    forwarder = threading.Thread(
+        target=_forward, args=(here, control, cancel, stop, child), daemon=True, name="quadtui-forward"
+    )
     forwarder.start()
     try:
         while True:
@@ -123,8 +130,7 @@ def train(config: Config, control: Control, threads: int, interval: float, cance
             child.join()
 
 
-def _forward(conn: Channel, control: Control, cancel: threading.Event, stop: threading.Event,
-             child: Child) -> None:
+def _forward(conn: Channel, control: Control, cancel: threading.Event, stop: threading.Event, child: Child) -> None:
     """Relay the UI's requests (pause, step, speed, lr, weights set by hand) and the cancel event to the child.
 
     A cancelled child normally stops within one chunk of epochs; one deep in a long
@@ -187,9 +193,15 @@ class _Mirror:
         fields = {k: delta[k] for k in _PER_SNAPSHOT}
         self.timeline.add(*delta["timeline"])
         self.last = Snapshot(
-            run_id=self.run_id, config=self.config, train_loss=self.history.values,
-            history=self.history.frozen(), eval_epochs=self.eval_epochs, eval_loss=self.eval_loss,
-            timeline=self.timeline.frozen(), **self.data, **fields,
+            run_id=self.run_id,
+            config=self.config,
+            train_loss=self.history.values,
+            history=self.history.frozen(),
+            eval_epochs=self.eval_epochs,
+            eval_loss=self.eval_loss,
+            timeline=self.timeline.frozen(),
+            **self.data,
+            **fields,
         )
         return self.last
 
@@ -239,9 +251,25 @@ def _call_child(conn: Channel, function: Callable[..., Any], args: tuple[Any, ..
 
 
 # -- the child's side ----------------------------------------------------------------------
-_PER_SNAPSHOT = ("status", "epoch", "eval_now", "prediction", "hidden", "out_weights", "out_bias",
-                 "epochs_per_s", "elapsed", "diverged_at", "error", "weights", "lr_schedule", "layers", "dead",
-                 "weight_edits", "compute_seconds")
+_PER_SNAPSHOT = (
+    "status",
+    "epoch",
+    "eval_now",
+    "prediction",
+    "hidden",
+    "out_weights",
+    "out_bias",
+    "epochs_per_s",
+    "elapsed",
+    "diverged_at",
+    "error",
+    "weights",
+    "lr_schedule",
+    "layers",
+    "dead",
+    "weight_edits",
+    "compute_seconds",
+)
 _PER_RUN = ("grid", "grid_target", "x_samples", "y_samples")
 
 
@@ -257,21 +285,32 @@ class _Shipper:
         out = {k: getattr(snap, k) for k in _PER_SNAPSHOT}
         out["config"] = snap.config if snap.config != self.config else None
         out["data"] = {k: getattr(snap, k) for k in _PER_RUN} if first else None
-        out["losses"] = snap.train_loss[self.losses:]
-        out["eval_epochs"] = snap.eval_epochs[self.evals:]
-        out["eval_loss"] = snap.eval_loss[self.evals:]
+        out["losses"] = snap.train_loss[self.losses :]
+        out["eval_epochs"] = snap.eval_epochs[self.evals :]
+        out["eval_loss"] = snap.eval_loss[self.evals :]
         timeline = snap.timeline
         kept = len(timeline) if timeline is not None else 0
         # the checkpoints kept since the last message (like the losses: each is sent once)
-        out["timeline"] = (timeline.epochs[self.kept:], timeline.rows[self.kept:]) if timeline is not None \
+        out["timeline"] = (
+            (timeline.epochs[self.kept :], timeline.rows[self.kept :])
+            if timeline is not None
             else (np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32))
+        )
         self.config, self.losses, self.evals = snap.config, snap.train_loss.size, snap.eval_epochs.size
         self.kept = kept
         return out
 
 
-def _child(conn: Channel, config: Config, threads: int, interval: float, paused: bool,
-           speed: float | None, steps: int, lr: float | None) -> None:
+def _child(
+    conn: Channel,
+    config: Config,
+    threads: int,
+    interval: float,
+    paused: bool,
+    speed: float | None,
+    steps: int,
+    lr: float | None,
+) -> None:
     """The run's process: train, ship deltas, obey the parent's requests.
 
     It trains at the lowest priority (the UIs on the server come first) and ends with the

@@ -199,8 +199,12 @@ class PastQuestion:
 
     @classmethod
     def of(cls, snap: Snapshot) -> PastQuestion:
-        return cls(snap.config.activation, tuple(tuple(w.shape) for w in snap.weights), np.asarray(snap.grid),
-                   np.asarray(snap.x_samples))
+        return cls(
+            snap.config.activation,
+            tuple(tuple(w.shape) for w in snap.weights),
+            np.asarray(snap.grid),
+            np.asarray(snap.x_samples),
+        )
 
 
 def past_states(question: PastQuestion, rows: Sequence[np.ndarray]) -> list[dict[str, object]]:
@@ -234,15 +238,17 @@ def past_states(question: PastQuestion, rows: Sequence[np.ndarray]) -> list[dict
             pred = torch.addmm(tensors[-1], layers[-1], tensors[-2].t())
             dead = tuple((h == 0).all(0).numpy() for h in hidden(dead_samples(x_train, params[:-2:2])))
             arrays = tuple(h.double().numpy() for h in layers)
-        found.append({
-            "prediction": pred.reshape(-1).double().numpy(),
-            "hidden": arrays[-1],
-            "layers": arrays,
-            "dead": dead,
-            "out_weights": params[-2].reshape(-1).astype(np.float64),
-            "out_bias": float(params[-1][0]),
-            "weights": params,
-        })
+        found.append(
+            {
+                "prediction": pred.reshape(-1).double().numpy(),
+                "hidden": arrays[-1],
+                "layers": arrays,
+                "dead": dead,
+                "out_weights": params[-2].reshape(-1).astype(np.float64),
+                "out_bias": float(params[-1][0]),
+                "weights": params,
+            }
+        )
     return found
 
 

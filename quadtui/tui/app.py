@@ -38,18 +38,43 @@ class QuadApp(App[int]):
     HORIZONTAL_BREAKPOINTS = BREAKPOINTS  # every screen gets -cols-narrow / -cols-medium / -cols-wide
     BINDINGS = [
         Binding("f1", "help", "Help", id="help", tooltip="What every key does and what the charts show"),
-        Binding("d,f3", "toggle_dark", "Light/dark", id="theme", tooltip="Switch between a dark and a light theme",
-                show=False),
-        Binding("b", "board", "Class board", id="board", show=False,
-                tooltip="The class's posted runs, best first (quadtui --class DIR)"),
+        Binding(
+            "d,f3",
+            "toggle_dark",
+            "Light/dark",
+            id="theme",
+            tooltip="Switch between a dark and a light theme",
+            show=False,
+        ),
+        Binding(
+            "b",
+            "board",
+            "Class board",
+            id="board",
+            show=False,
+            tooltip="The class's posted runs, best first (quadtui --class DIR)",
+        ),
         Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Stop training and leave", priority=True),
     ]
 
-    def __init__(self, config: Config | None = None, *, threads: int = 1, neuron: int = 0,
-                 autorun: bool = False, lesson: Lesson | None = None, sweep: str | None = None,
-                 speed: float | None = DEFAULT_SPEED, max_memory: int | None = None,
-                 browser: bool | None = None, view: str = "charts", neuron_layer: int | None = None,
-                 class_dir: Path | None = None, board: bool = False, grid: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        threads: int = 1,
+        neuron: int = 0,
+        autorun: bool = False,
+        lesson: Lesson | None = None,
+        sweep: str | None = None,
+        speed: float | None = DEFAULT_SPEED,
+        max_memory: int | None = None,
+        browser: bool | None = None,
+        view: str = "charts",
+        neuron_layer: int | None = None,
+        class_dir: Path | None = None,
+        board: bool = False,
+        grid: list[str] | None = None,
+    ) -> None:
         super().__init__()
         #: drawn in a browser (``quadtui --serve``): show keys a browser lets through (see tui/browser.py)
         self.browser = in_browser() if browser is None else browser
@@ -60,8 +85,16 @@ class QuadApp(App[int]):
         self.ascii = not unicode_ok()
         self._ascii_filter = AsciiFilter()
         self.grid_specs = grid  # quadtui --sweep A=… --sweep B=…
-        self.train_screen = TrainScreen(config or Config(), threads=threads, neuron=neuron, autorun=autorun,
-                                        lesson=lesson, speed=speed, view=view, neuron_layer=neuron_layer)
+        self.train_screen = TrainScreen(
+            config or Config(),
+            threads=threads,
+            neuron=neuron,
+            autorun=autorun,
+            lesson=lesson,
+            speed=speed,
+            view=view,
+            neuron_layer=neuron_layer,
+        )
         self.class_dir = class_dir  # the class folder finished runs go to (quadtui --class DIR)
         self.open_board = board
         if class_dir is not None:
@@ -119,8 +152,13 @@ class QuadApp(App[int]):
         from quadtui.tui.screens.sweep import SweepScreen
         from quadtui.tui.widgets.runs_table import RunsTable
 
-        palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette",
-                          tooltip="Search every command by name (also the ones without a key of their own)")
+        palette = Binding(
+            self.COMMAND_PALETTE_BINDING,
+            "command_palette",
+            "Command palette",
+            tooltip="Search every command by name (also the ones without a key of their own)",
+        )
+
         def own(bindings: Iterable[BindingType]) -> list[Binding]:  # a screen's own keys (help and quit listed once)
             return [b for b in _bindings(bindings) if not b.action.startswith("app.")]
 
@@ -138,8 +176,9 @@ class QuadApp(App[int]):
         """``text`` as this app shows it: in a browser, keys the browser takes are named by their stand-ins."""
         if not self.browser:
             return text
-        return browser_keys.for_browser(text, browser_keys.alternatives([*self.train_screen.key_bindings(),
-                                                                         *_bindings(self.BINDINGS)]))
+        return browser_keys.for_browser(
+            text, browser_keys.alternatives([*self.train_screen.key_bindings(), *_bindings(self.BINDINGS)])
+        )
 
     def on_app_focus(self, event: events.AppFocus) -> None:
         if self.browser:  # maybe a reloaded page, blank until drawn: draw the whole screen (one frame)
@@ -160,10 +199,18 @@ class QuadApp(App[int]):
             return browser_keys.key_name(other)  # F5, as the help writes it
         return super().get_key_display(binding)
 
-    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
-        super().notify(self.for_browser(message), title=self.for_browser(title), severity=severity,
-                       timeout=timeout, markup=markup)
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        super().notify(
+            self.for_browser(message), title=self.for_browser(title), severity=severity, timeout=timeout, markup=markup
+        )
 
     def on_notify(self, event: Notify) -> None:
         """One notification at a time: a new one replaces the one shown.

@@ -19,10 +19,19 @@ from textual.binding import Binding
 from textual.command import CommandPalette, SearchIcon
 
 #: keys a browser takes for itself (Chromium and Firefox), so a page never receives them
-BROWSER_TAKEN = frozenset({
-    "ctrl+t", "ctrl+n", "ctrl+w", "ctrl+q", "ctrl+tab",
-    "ctrl+shift+t", "ctrl+shift+n", "ctrl+shift+w", "ctrl+shift+q",
-})
+BROWSER_TAKEN = frozenset(
+    {
+        "ctrl+t",
+        "ctrl+n",
+        "ctrl+w",
+        "ctrl+q",
+        "ctrl+tab",
+        "ctrl+shift+t",
+        "ctrl+shift+n",
+        "ctrl+shift+w",
+        "ctrl+shift+q",
+    }
+)
 #: what the help and hints call a control whose keys are all browser-taken (only quitting is)
 BUTTON = "the Quit button (bottom right)"
 QUIT_BUTTON_LABEL = "×"

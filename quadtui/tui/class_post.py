@@ -36,8 +36,7 @@ class ClassPoster:
         with self._settled:
             self._pending += 1
         self._waiting.put(run)
-        self.app.run_worker(self._post_waiting, thread=True, group="class-post", exclusive=False,
-                            exit_on_error=False)
+        self.app.run_worker(self._post_waiting, thread=True, group="class-post", exclusive=False, exit_on_error=False)
 
     def _post_waiting(self) -> None:
         from quadtui.core.classroom import ClassError, make_post
@@ -48,8 +47,17 @@ class ClassPoster:
                 run = self._waiting.get_nowait()
             except queue.Empty:
                 return
-            post = make_post(run.config, run.status, run.epochs, run.history, run.grid, run.prediction,
-                             run.final_loss, run.eval_loss, self.lesson)
+            post = make_post(
+                run.config,
+                run.status,
+                run.epochs,
+                run.history,
+                run.grid,
+                run.prediction,
+                run.final_loss,
+                run.eval_loss,
+                self.lesson,
+            )
             try:
                 writer.post(post)
                 with self._settled:  # two workers may finish at once: += is not atomic across threads

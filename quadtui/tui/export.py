@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from quadtui.core.snapshot import Snapshot
 
+
 class ExportCancelled(Exception):
     """The app is closing: the export stopped before writing anything."""
 
@@ -36,8 +37,9 @@ def default_folder(now: float | None = None) -> str:
     return time.strftime("quadtui-export-%Y%m%d-%H%M%S", time.localtime(now))
 
 
-def export_files(snap: Snapshot, folder: str, svg: str | None, overwrite: bool, cancel: threading.Event,
-                 in_child: bool = False) -> Path:
+def export_files(
+    snap: Snapshot, folder: str, svg: str | None, overwrite: bool, cancel: threading.Event, in_child: bool = False
+) -> Path:
     """Rebuild the model and write the export folder (runs in the export thread).
 
     ``in_child``: in a process of the fork server's (the app's UI process never imports torch,
@@ -99,14 +101,19 @@ async def export_flow(app: App[Any], snap: Snapshot, svg: str) -> Path | None:
     from quadtui.tui.screens.files import ask_path, confirm
     from quadtui.tui.worker import trains_in_child
 
-    folder = await ask_path(app, f"Export the run (epoch {snap.epoch}) to the folder", default_folder(),
-                            "Enter: export   Esc: cancel   (config.toml, loss.csv, fit.csv, model.pt, timeline.pt, "
-                            "train.py, screenshot.svg)")
+    folder = await ask_path(
+        app,
+        f"Export the run (epoch {snap.epoch}) to the folder",
+        default_folder(),
+        "Enter: export   Esc: cancel   (config.toml, loss.csv, fit.csv, model.pt, timeline.pt, "
+        "train.py, screenshot.svg)",
+    )
     if folder is None:
         return None
     overwrite = _has_files(Path(folder).expanduser())
-    if overwrite and not await confirm(app, f"{folder} is not empty. Export into it anyway (replacing "
-                                            "the export files in it)?"):
+    if overwrite and not await confirm(
+        app, f"{folder} is not empty. Export into it anyway (replacing the export files in it)?"
+    ):
         return None
     try:
         check_folder(folder, overwrite=overwrite)
@@ -121,14 +128,17 @@ async def export_flow(app: App[Any], snap: Snapshot, svg: str) -> Path | None:
         app.notify(str(exc) or "export cancelled", title="Not exported", severity="error", timeout=10, markup=False)
         return None
     except Exception as exc:  # anything else: one line, the run stays on screen
-        app.notify(f"{type(exc).__name__}: {exc}", title="Not exported", severity="error", timeout=10,
-                   markup=False)
+        app.notify(f"{type(exc).__name__}: {exc}", title="Not exported", severity="error", timeout=10, markup=False)
         return None
     from quadtui.tui.session_files import deliver
 
     sent = deliver(app, written)  # served: the folder also comes to the browser, as a zip
-    app.notify(f"run exported to {written}" + (" (downloading as a zip)" if sent else ""), title="Exported",
-               timeout=6, markup=False)
+    app.notify(
+        f"run exported to {written}" + (" (downloading as a zip)" if sent else ""),
+        title="Exported",
+        timeout=6,
+        markup=False,
+    )
     return written
 
 

@@ -47,9 +47,13 @@ def confined(app: App[Any], path: str | None) -> str | None:
     if not path.startswith("~") and inside_session(path) is not None:  # "~/x" would be the teacher's home
         return path
     shown = path if len(path) <= 60 and path.isprintable() else repr(path[:60])
-    app.notify(f"{shown}: not allowed here; files live in your own session folder: "
-               "give a plain name such as quadtui.toml", title="Outside your folder", severity="error",
-               timeout=8, markup=False)
+    app.notify(
+        f"{shown}: not allowed here; files live in your own session folder: give a plain name such as quadtui.toml",
+        title="Outside your folder",
+        severity="error",
+        timeout=8,
+        markup=False,
+    )
     return None
 
 
@@ -67,8 +71,9 @@ def deliver(app: App[Any], written: Path) -> bool:
         data = zip_folder(written)
         if data is None:
             return False
-        app.deliver_binary(io.BytesIO(data), save_filename=download_name(written.name) + ".zip",
-                           mime_type="application/zip")
+        app.deliver_binary(
+            io.BytesIO(data), save_filename=download_name(written.name) + ".zip", mime_type="application/zip"
+        )
     else:
         app.deliver_binary(written, save_filename=download_name(written.name))
     return True

@@ -55,12 +55,47 @@ def _ascii_table() -> dict[int, str]:
     for code in range(0x2801, 0x2900):  # braille dots (charts): a dot where any dot is
         table[code] = "."
     table[0x2800] = " "
-    table.update({ord(c): r for c, r in {
-        "·": ".", "…": ".", "×": "x", "÷": "/", "²": "2", "³": "3", "±": "~", "◆": "*", "●": "o", "•": "*",
-        "▼": "v", "▲": "^", "▶": ">", "◀": "<", "→": ">", "←": "<", "↑": "^", "↓": "v", "✓": "v", "✗": "x",
-        "—": "-", "–": "-", "≈": "~", "≤": "<", "≥": ">", "′": "'", "“": '"', "”": '"', "‘": "'", "’": "'",
-        "ᵢ": "i", "█": "#", "⁄": "/", "\u00a0": " ",
-    }.items()})
+    table.update(
+        {
+            ord(c): r
+            for c, r in {
+                "·": ".",
+                "…": ".",
+                "×": "x",
+                "÷": "/",
+                "²": "2",
+                "³": "3",
+                "±": "~",
+                "◆": "*",
+                "●": "o",
+                "•": "*",
+                "▼": "v",
+                "▲": "^",
+                "▶": ">",
+                "◀": "<",
+                "→": ">",
+                "←": "<",
+                "↑": "^",
+                "↓": "v",
+                "✓": "v",
+                "✗": "x",
+                "—": "-",
+                "–": "-",
+                "≈": "~",
+                "≤": "<",
+                "≥": ">",
+                "′": "'",
+                "“": '"',
+                "”": '"',
+                "‘": "'",
+                "’": "'",
+                "ᵢ": "i",
+                "█": "#",
+                "⁄": "/",
+                "\u00a0": " ",
+            }.items()
+        }
+    )
     return table
 
 
@@ -72,8 +107,9 @@ class AsciiFilter(LineFilter):
     def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
         table = self.TABLE
         return [
-            segment if segment.text.isascii() else Segment(segment.text.translate(table), segment.style,
-                                                           segment.control)
+            segment
+            if segment.text.isascii()
+            else Segment(segment.text.translate(table), segment.style, segment.control)
             for segment in segments
         ]
 

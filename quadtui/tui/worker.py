@@ -108,8 +108,14 @@ def _train_in_process(config: Config, control: Control, threads: int, post: Call
 
     worker = get_current_worker()
     try:
-        remote.train(config, control, threads, 1 / REDRAWS_PER_S, worker.cancelled_event,
-                     _paced(lambda snap: post(RunUpdate(worker, snap))))
+        remote.train(
+            config,
+            control,
+            threads,
+            1 / REDRAWS_PER_S,
+            worker.cancelled_event,
+            _paced(lambda snap: post(RunUpdate(worker, snap))),
+        )
     except remote.RunFailedError as exc:
         post(RunFailed(worker, exc.error, exc.snapshot))
     except Exception as exc:  # the process could not be started: say so, keep the app

@@ -49,18 +49,27 @@ log = logging.getLogger("quadtui.cli.serve")
 
 
 def full_message(max_sessions: int) -> str:
-    return (f"All {max_sessions} quadtui sessions on this server are in use. "
-            "Try again in a minute, or ask your teacher.")
+    return f"All {max_sessions} quadtui sessions on this server are in use. Try again in a minute, or ask your teacher."
 
 
 class ClassroomServer(Server):
     """Serves one quadtui process per browser tab, within limits; see the module docstring."""
 
-    def __init__(self, argv: Sequence[str], *, host: str, port: int, max_sessions: int,
-                 public_url: str | None = None, serve_dir: Path | None = None,
-                 urls: Sequence[str] = (), reload_grace: float = 0.0) -> None:
-        super().__init__(" ".join(argv), host=host, port=port, title="quadtui",
-                         public_url=public_url, templates_path=TEMPLATES)
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        host: str,
+        port: int,
+        max_sessions: int,
+        public_url: str | None = None,
+        serve_dir: Path | None = None,
+        urls: Sequence[str] = (),
+        reload_grace: float = 0.0,
+    ) -> None:
+        super().__init__(
+            " ".join(argv), host=host, port=port, title="quadtui", public_url=public_url, templates_path=TEMPLATES
+        )
         self.argv = list(argv)
         self.max_sessions = max_sessions
         self.public_base = public_url  # None: every URL in the page is relative to the page
@@ -81,8 +90,7 @@ class ClassroomServer(Server):
 
     async def on_startup(self, app: web.Application) -> None:
         where = ", ".join(self.urls)
-        print(f"quadtui: serving at {where} (at most {self.max_sessions} sessions at once; "
-              f"ctrl+c stops)", flush=True)
+        print(f"quadtui: serving at {where} (at most {self.max_sessions} sessions at once; ctrl+c stops)", flush=True)
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
@@ -111,8 +119,16 @@ class ClassroomServer(Server):
                 loop.add_signal_handler(signum, self.request_exit)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
-        web.run_app(self._make_app(), host=self.host, port=self.port, handle_signals=False, loop=loop,
-                    print=None, access_log=None, shutdown_timeout=5)
+        web.run_app(
+            self._make_app(),
+            host=self.host,
+            port=self.port,
+            handle_signals=False,
+            loop=loop,
+            print=None,
+            access_log=None,
+            shutdown_timeout=5,
+        )
 
     # -- the page ----------------------------------------------------------------------------------
     def page_urls(self) -> dict[str, str]:
@@ -121,9 +137,13 @@ class ClassroomServer(Server):
         websocket = "ws"
         if base:
             scheme = "wss" if base.startswith("https:") else "ws"
-            websocket = scheme + base[base.index(":"):] + "ws"
-        return {"static": base + "static/", "websocket": websocket, "download": base + "download/",
-                "upload": base + "upload/"}
+            websocket = scheme + base[base.index(":") :] + "ws"
+        return {
+            "static": base + "static/",
+            "websocket": websocket,
+            "download": base + "download/",
+            "upload": base + "upload/",
+        }
 
     async def handle_index(self, request: web.Request) -> web.Response:
         font_size = min(max(_whole(request.query.get("fontsize"), 16), 8), 40)
@@ -172,8 +192,13 @@ class ClassroomServer(Server):
             if len(self.sessions) >= self.max_sessions:
                 await self._refuse(websocket)
                 return websocket
-            session = Session(self.argv, new_folder(self.serve_dir), keep_folder=self.serve_dir is not None,
-                              download_manager=self.download_manager, debug=self.debug)
+            session = Session(
+                self.argv,
+                new_folder(self.serve_dir),
+                keep_folder=self.serve_dir is not None,
+                download_manager=self.download_manager,
+                debug=self.debug,
+            )
             self.sessions.add(session)  # counted before the first await: two browsers cannot both take the last place
             log.info("session %d started (%d of %d in use)", session.number, len(self.sessions), self.max_sessions)
         try:  # the tab's token first, before any screen output can come
@@ -245,11 +270,11 @@ class ClassroomServer(Server):
         finally:
             if session in self.sessions:
                 self.sessions.discard(session)
-                log.info("session %d ended (%d of %d in use)", session.number, len(self.sessions),
-                         self.max_sessions)
+                log.info("session %d ended (%d of %d in use)", session.number, len(self.sessions), self.max_sessions)
 
     async def _process_messages(  # type: ignore[override]
-            self, websocket: web.WebSocketResponse, app_service: Session) -> None:
+        self, websocket: web.WebSocketResponse, app_service: Session
+    ) -> None:
         """Relay the browser's keys, sizes and focus to the app; anything malformed is dropped."""
         async for message in websocket:
             if message.type != WSMsgType.TEXT:

@@ -48,8 +48,10 @@ def clamp_size(width: object, height: object) -> tuple[int, int]:
         except ValueError:
             return default
 
-    return (min(max(whole(width, DEFAULT_SIZE[0]), MIN_WIDTH), MAX_WIDTH),
-            min(max(whole(height, DEFAULT_SIZE[1]), MIN_HEIGHT), MAX_HEIGHT))
+    return (
+        min(max(whole(width, DEFAULT_SIZE[0]), MIN_WIDTH), MAX_WIDTH),
+        min(max(whole(height, DEFAULT_SIZE[1]), MIN_HEIGHT), MAX_HEIGHT),
+    )
 
 
 def new_folder(parent: Path | None) -> Path:
@@ -66,8 +68,7 @@ class Session(AppService):
     """A quadtui process for one websocket at a time; :meth:`stop` ends its whole process group."""
 
     def __init__(self, argv: Sequence[str], folder: Path, *, keep_folder: bool, **kwargs: object) -> None:
-        super().__init__(" ".join(argv), write_bytes=_dropped, write_str=_dropped, close=_dropped,
-                         **kwargs)  # type: ignore[arg-type]
+        super().__init__(" ".join(argv), write_bytes=_dropped, write_str=_dropped, close=_dropped, **kwargs)  # type: ignore[arg-type]
         self.argv = list(argv)
         self.folder = folder
         self.keep_folder = keep_folder

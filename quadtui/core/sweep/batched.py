@@ -97,41 +97,41 @@ class BatchedMLP:
                 lambda b, x, w: torch.addmm(b, x, w.t()),
                 # one input: the product is exact, then one rounded add, as addmm's GEMM does
                 lambda b, x, w: torch.mul(x, w.transpose(1, 2)).add_(b.unsqueeze(1)),
-                ("H", "N1", "H1"), "NH",
+                ("H", "N1", "H1"),
+                "NH",
             ),
             "fwd_hid": ExactOp(
                 "fwd_hid",
                 lambda b, h, w: torch.addmm(b, h, w.t()),
                 lambda b, h, w: bmm_each(h, w.transpose(1, 2)).add_(b.unsqueeze(1)),
-                ("H", "NH", "HH"), "NH", fills=(0.0, h0, 0.0),
+                ("H", "NH", "HH"),
+                "NH",
+                fills=(0.0, h0, 0.0),
             ),
             "fwd_out": ExactOp(
                 "fwd_out",
                 lambda b, h, w: torch.addmm(b, h, w.t()),
                 # a fresh, dense result: the loss reduces it like the single run's (N, 1) tensor
                 lambda b, h, w: torch.add(bmm_each(h, w.transpose(1, 2)), b.unsqueeze(1)),
-                ("1", "NH", "1H"), "N1", fills=(0.0, h0, 0.0),
+                ("1", "NH", "1H"),
+                "N1",
+                fills=(0.0, h0, 0.0),
             ),
-            "loss": ExactOp(
-                "loss", F.mse_loss, lambda a, b: (a - b).square_().mean((1, 2)), ("N1", "N1"), ""
-            ),
+            "loss": ExactOp("loss", F.mse_loss, lambda a, b: (a - b).square_().mean((1, 2)), ("N1", "N1"), ""),
             "dloss": ExactOp(
                 "dloss",
                 lambda a, b: _aten.mse_loss_backward(_ONE, a, b, _MEAN),
                 lambda a, b: (a - b).mul_(2.0 / self.samples),
-                ("N1", "N1"), "N1",
+                ("N1", "N1"),
+                "N1",
             ),
             "gw_out": ExactOp("gw_out", _gw, _gw_b, ("N1", "NH"), "1H", fills=(0.0, h0)),
             "gw_hid": ExactOp("gw_hid", _gw, _gw_b, ("NH", "NH"), "HH", fills=(0.0, h0)),
             "gw_in": ExactOp("gw_in", _gw, _gw_b, ("NH", "N1"), "H1"),
             "gb_out": ExactOp("gb_out", lambda g: g.sum(0), lambda g: g.sum(1), ("N1",), "1"),
             "gb_hid": ExactOp("gb_hid", lambda g: g.sum(0), lambda g: g.sum(1), ("NH",), "H"),
-            "gh_out": ExactOp(
-                "gh_out", lambda g, w: g.mm(w), torch.mul, ("N1", "1H"), "NH"
-            ),
-            "gh_hid": ExactOp(
-                "gh_hid", lambda g, w: g.mm(w), lambda g, w: bmm_each(g, w), ("NH", "HH"), "NH"
-            ),
+            "gh_out": ExactOp("gh_out", lambda g, w: g.mm(w), torch.mul, ("N1", "1H"), "NH"),
+            "gh_hid": ExactOp("gh_hid", lambda g, w: g.mm(w), lambda g, w: bmm_each(g, w), ("NH", "HH"), "NH"),
         }
         if self.n_layers == 2:
             del ops["fwd_hid"], ops["gw_hid"], ops["gh_hid"]

@@ -53,8 +53,12 @@ def grid_estimate(base: Config, params: Sequence[str], values: Sequence[Sequence
     from quadtui.core import budget
 
     configs = grid_configs(base, params, values)
-    return budget.Estimate(budget.sweep_bytes(configs), sum(map(budget.seconds_per_epoch, configs)),
-                           max(c.epochs for c in configs), runs=len(configs))
+    return budget.Estimate(
+        budget.sweep_bytes(configs),
+        sum(map(budget.seconds_per_epoch, configs)),
+        max(c.epochs for c in configs),
+        runs=len(configs),
+    )
 
 
 @dataclass

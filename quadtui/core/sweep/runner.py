@@ -176,8 +176,17 @@ class Sweep:
         losses = [m.history.last() if m.history is not None else None for m in self.members]
         done = sum(m.epochs_run for m in self.members)
         members = self.members
-        self._on_progress(SweepProgress(epoch, losses, done, self._total, [m.epochs_run for m in members],
-                                        [m.status for m in members], [m.prediction for m in members]))
+        self._on_progress(
+            SweepProgress(
+                epoch,
+                losses,
+                done,
+                self._total,
+                [m.epochs_run for m in members],
+                [m.status for m in members],
+                [m.prediction for m in members],
+            )
+        )
 
     # -- one member alone, with the single-run engine -------------------------------------------------
     def _run_engine(self, k: int, cancel: CancelFlag) -> None:
@@ -239,6 +248,7 @@ class Sweep:
                 dst.copy_(src)
             members[j].final_loss = histories[j].last()
             members[j].prediction, members[j].eval_loss = _evaluate(net, datasets[group[j]])
+
         epoch, chunk = 0, 16
         with torch.inference_mode():
             while active:
@@ -312,14 +322,25 @@ class GridSweep(Sweep):
         self.members = [SweepMember(pair, c) for pair, c in zip(pairs, self.configs)]
         self.groups = _groups(self.configs)
 
-    def run_grid(self, cancel: CancelFlag | None = None, on_progress: Callable[[SweepProgress], object] | None = None,
-                 interval: float = 0.1) -> Any:
+    def run_grid(
+        self,
+        cancel: CancelFlag | None = None,
+        on_progress: Callable[[SweepProgress], object] | None = None,
+        interval: float = 0.1,
+    ) -> Any:
         """:meth:`Sweep.run`, as a :class:`~quadtui.core.sweep.grid.GridResult`."""
         from quadtui.core.sweep.grid import GridResult
 
         result = self.run(cancel=cancel, on_progress=on_progress, interval=interval)
-        return GridResult(self.params, self.grid_values, result.members, result.grid, result.grid_target,
-                          result.seconds, result.groups)
+        return GridResult(
+            self.params,
+            self.grid_values,
+            result.members,
+            result.grid,
+            result.grid_target,
+            result.seconds,
+            result.groups,
+        )
 
 
 def _groups(configs: list[Config]) -> list[list[int]]:

@@ -48,8 +48,7 @@ LABEL_SETTINGS = 3
 
 
 #: the table's columns: (title, width); a negative width is right-aligned
-COLUMNS = (("", 1), ("user", 10), ("settings", 22), ("status", 8), ("final loss", -10), ("eval loss", -10),
-           ("when", 8))
+COLUMNS = (("", 1), ("user", 10), ("settings", 22), ("status", 8), ("final loss", -10), ("eval loss", -10), ("when", 8))
 WIDTHS = tuple(width for _, width in COLUMNS)
 
 
@@ -110,8 +109,9 @@ class BoardScreen(Screen["Config | None"]):
     BINDINGS = [
         Binding("escape", "close", "Back", tooltip="Leave the board (Esc in the filter: back to the table)"),
         Binding("slash", "filter", "Filter", tooltip="Filter: " + FILTER_HELP),
-        Binding("space", "toggle_overlay", "Overlay",
-                tooltip="Draw this run's fit (dashed) beside the one under the cursor"),
+        Binding(
+            "space", "toggle_overlay", "Overlay", tooltip="Draw this run's fit (dashed) beside the one under the cursor"
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -219,8 +219,18 @@ class BoardScreen(Screen["Config | None"]):
 
     def _row(self, entry: BoardEntry, now: float) -> str:
         mark = "●" if entry_key(entry) in self.chosen else " "
-        return columns((mark, entry.user, settings_text(entry), entry.status, short_loss(entry.final_loss),
-                        short_loss(entry.eval_loss), when_text(entry.finished_at, now)), WIDTHS)
+        return columns(
+            (
+                mark,
+                entry.user,
+                settings_text(entry),
+                entry.status,
+                short_loss(entry.final_loss),
+                short_loss(entry.eval_loss),
+                when_text(entry.finished_at, now),
+            ),
+            WIDTHS,
+        )
 
     def _cursor_key(self) -> str | None:
         row = self.table.cursor
@@ -255,7 +265,8 @@ class BoardScreen(Screen["Config | None"]):
         chart.set_overlays(overlays, (tuple(self.chosen), entry_key(entry)))
         chart.show(cast("Snapshot", _fit_view(entry, curves)))  # a FitView has every field the fit chart reads
         chart.border_title = f"fit: {entry.user} · {settings_text(entry)} (solid)" + (
-            f" · {len(overlays)} chosen (dashed)" if overlays else " · space: add runs (dashed)")
+            f" · {len(overlays)} chosen (dashed)" if overlays else " · space: add runs (dashed)"
+        )
 
     @on(RunList.Highlighted)
     def _moved(self) -> None:
@@ -327,8 +338,17 @@ def _fit_view(entry: BoardEntry, curves: RunCurves) -> FitView:
     epochs = config.get("epochs")
     shown_config: Any = _Epochs(epochs if isinstance(epochs, int) else entry.epochs_run)
     none = np.zeros(0)
-    return FitView(hash(entry_key(entry)), shown_config, entry.status, entry.epochs_run, grid, target,
-                   curves.fit.astype(np.float64), none, none)
+    return FitView(
+        hash(entry_key(entry)),
+        shown_config,
+        entry.status,
+        entry.epochs_run,
+        grid,
+        target,
+        curves.fit.astype(np.float64),
+        none,
+        none,
+    )
 
 
 class _Epochs:

@@ -48,8 +48,9 @@ class CodeScreen(ModalScreen[None]):
     CodeScreen #code { width: auto; }
     """
 
-    def __init__(self, config: Config, lr_schedule: Sequence[tuple[int, float]] = (),
-                 edits: Sequence[WeightEdit] = ()) -> None:
+    def __init__(
+        self, config: Config, lr_schedule: Sequence[tuple[int, float]] = (), edits: Sequence[WeightEdit] = ()
+    ) -> None:
         super().__init__()
         self.config = config
         self.script = script_for(config, lr_schedule, edits=edits)
@@ -62,15 +63,19 @@ class CodeScreen(ModalScreen[None]):
 
     def _syntax(self) -> Syntax:
         theme = "monokai" if self.app.current_theme.dark else "default"
-        return Syntax(self.script, "python", theme=theme, line_numbers=True, word_wrap=False,
-                      background_color="default")
+        return Syntax(
+            self.script, "python", theme=theme, line_numbers=True, word_wrap=False, background_color="default"
+        )
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
 
     def action_save(self) -> None:
-        self.run_worker(save_with(self.app, "Save the script as", DEFAULT_NAME, self._write, noun="script"),
-                        group="save-code", exclusive=True)
+        self.run_worker(
+            save_with(self.app, "Save the script as", DEFAULT_NAME, self._write, noun="script"),
+            group="save-code",
+            exclusive=True,
+        )
 
     def _write(self, path: str, overwrite: bool) -> Path:
         return atomic_write(path, self.script, overwrite=overwrite)

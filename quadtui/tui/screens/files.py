@@ -53,8 +53,9 @@ class PathScreen(ModalScreen["str | None"]):
         with Vertical() as box:
             box.border_title = self.title_text
             yield Input(self.default, placeholder="a file name", id="path")
-            yield Static(self.hint or "Enter: OK   Esc: cancel   (relative to the folder quadtui started in)",
-                         classes="hint")
+            yield Static(
+                self.hint or "Enter: OK   Esc: cancel   (relative to the folder quadtui started in)", classes="hint"
+            )
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -133,6 +134,5 @@ async def save_with(
         app.notify(str(exc), title=f"{noun.capitalize()} not saved", severity="error", timeout=8, markup=False)
         return None
     sent = deliver(app, written)  # served: the file also comes to the browser as a download
-    app.notify(f"{noun.capitalize()} saved to {written}" + (" (downloading)" if sent else ""), timeout=4,
-               markup=False)
+    app.notify(f"{noun.capitalize()} saved to {written}" + (" (downloading)" if sent else ""), timeout=4, markup=False)
     return written

@@ -115,8 +115,7 @@ def keys_list(bindings: Sequence[Binding], display: Callable[[str], str]) -> str
 
 def keys_text(sections: Sequence[tuple[str, Sequence[Binding]]], display: Callable[[str], str]) -> str:
     """``## Keys``, with a list for each screen: ``sections`` are (heading, that screen's bindings)."""
-    return "## Keys\n\n" + "\n\n".join(f"**{title}**\n\n{keys_list(bindings, display)}"
-                                         for title, bindings in sections)
+    return "## Keys\n\n" + "\n\n".join(f"**{title}**\n\n{keys_list(bindings, display)}" for title, bindings in sections)
 
 
 def key_label(app: App[object], key: str) -> str:
@@ -139,8 +138,7 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, sections: Sequence[tuple[str, Sequence[Binding]]],
-                 shown: Callable[[str], str] = str) -> None:
+    def __init__(self, sections: Sequence[tuple[str, Sequence[Binding]]], shown: Callable[[str], str] = str) -> None:
         super().__init__()
         self.sections = sections
         self.shown = shown  # in a browser: the text names the keys a browser lets through

@@ -58,12 +58,15 @@ class ShareScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "share the form's settings"
-            yield Static("This command trains the settings in the form (add --headless for numbers only):",
-                         classes="hint")
+            yield Static(
+                "This command trains the settings in the form (add --headless for numbers only):", classes="hint"
+            )
             yield Static(self.command, id="command", markup=False)
-            yield Static("y copies it (in terminals that allow it; else select it with the mouse) · "
-                         "ctrl+s saves the settings as a TOML file · ctrl+o loads one into the form",
-                         classes="hint")
+            yield Static(
+                "y copies it (in terminals that allow it; else select it with the mouse) · "
+                "ctrl+s saves the settings as a TOML file · ctrl+o loads one into the form",
+                classes="hint",
+            )
         yield KeyFooter()
 
     def action_copy(self) -> None:

@@ -97,8 +97,13 @@ class SweepDialog(ModalScreen["tuple[str | tuple[str, str], list[Any]] | None"])
             box.border_title = "sweep: one run per value"
             with Horizontal(classes="row"):
                 yield Label("setting", classes="name")
-                yield Select([(n.replace("_", " "), n) for n in SWEEPABLE], value=self.param, allow_blank=False,
-                             compact=True, id="sweep-param")
+                yield Select(
+                    [(n.replace("_", " "), n) for n in SWEEPABLE],
+                    value=self.param,
+                    allow_blank=False,
+                    compact=True,
+                    id="sweep-param",
+                )
             with Horizontal(classes="row"):
                 yield Label("values", classes="name")
                 yield Input(placeholder=values_hint(self.param).split(" · ")[0], compact=True, id="sweep-values")
@@ -106,8 +111,12 @@ class SweepDialog(ModalScreen["tuple[str | tuple[str, str], list[Any]] | None"])
             # an optional second setting: one run per pair, drawn as a heatmap (screens/sweep_grid.py)
             with Horizontal(classes="row"):
                 yield Label("and", classes="name")
-                yield Select([(n.replace("_", " "), n) for n in SWEEPABLE], prompt="(optional) a second setting",
-                             compact=True, id="sweep-param2")
+                yield Select(
+                    [(n.replace("_", " "), n) for n in SWEEPABLE],
+                    prompt="(optional) a second setting",
+                    compact=True,
+                    id="sweep-param2",
+                )
             with Horizontal(classes="row", id="sweep-row2"):
                 yield Label("values", classes="name")
                 yield Input(placeholder="its values: one run per pair, a heatmap", compact=True, id="sweep-values2")
@@ -204,8 +213,7 @@ def run_sweep(base: Config, param: str, values: list[Any], threads: int, post: C
                 datasets[best] = make_dataset(sweep.configs[best])
             post(SweepProgressed(worker, progress, None if best is None else datasets[best]))
 
-        result = sweep.run(
-            cancel=worker.cancelled_event, on_progress=progressed, interval=1 / PROGRESS_PER_S)
+        result = sweep.run(cancel=worker.cancelled_event, on_progress=progressed, interval=1 / PROGRESS_PER_S)
         data = make_dataset(result.members[best_index(result)].config)  # its samples, under the fits
         post(SweepFinished(worker, result, (data.x, data.y)))
     except Exception as exc:  # shown on the sweep screen; the app carries on
@@ -214,15 +222,19 @@ def run_sweep(base: Config, param: str, values: list[Any], threads: int, post: C
 
 def best_finished(progress: SweepProgress) -> int | None:
     """The finished member with a fit and the lowest finite loss so far, or None while none has finished."""
-    ranked = [(loss if loss is not None and math.isfinite(loss) else math.inf, i)
-              for i, (loss, fit) in enumerate(zip(progress.losses, progress.predictions)) if fit is not None]
+    ranked = [
+        (loss if loss is not None and math.isfinite(loss) else math.inf, i)
+        for i, (loss, fit) in enumerate(zip(progress.losses, progress.predictions))
+        if fit is not None
+    ]
     return min(ranked)[1] if ranked else None
 
 
 def best_index(result: SweepResult) -> int:
     """The member with the lowest finite final loss (the first one if none has one)."""
-    losses = [m.final_loss if m.final_loss is not None and math.isfinite(m.final_loss) else math.inf
-              for m in result.members]
+    losses = [
+        m.final_loss if m.final_loss is not None and math.isfinite(m.final_loss) else math.inf for m in result.members
+    ]
     return int(np.argmin(losses))
 
 
@@ -275,8 +287,14 @@ class SweepScreen(Screen["Config | None"]):
     def on_mount(self) -> None:
         table = self.table
         table.border_title = "members  (Enter: use its settings · a: add all to the runs table)"
-        for label, key in ((self.param.replace("_", " "), "value"), ("status", "status"), ("epochs", "epochs"),
-                           ("loss", "final"), ("eval loss", "eval"), ("", "best")):
+        for label, key in (
+            (self.param.replace("_", " "), "value"),
+            ("status", "status"),
+            ("epochs", "epochs"),
+            ("loss", "final"),
+            ("eval loss", "eval"),
+            ("", "best"),
+        ):
             table.add_column(label, key=key)
         for i, value in enumerate(self.values):
             table.add_row(value_text(self.param, value), "waiting", "0", "-", "-", "", key=str(i))
@@ -298,19 +316,30 @@ class SweepScreen(Screen["Config | None"]):
         self.query_one(ProgressBar).update(total=progress.total, progress=progress.completed)
         self.query_one("#sweep-state", Static).update(
             f"training · {progress.finished} of {plural(len(self.values), 'run')} done · "
-            f"{progress.completed:,} of {progress.total:,} epochs")
+            f"{progress.completed:,} of {progress.total:,} epochs"
+        )
         self.query_one(SweepChart).set_losses(progress.losses, progress.finished)
         for i, (loss, epochs, status) in enumerate(zip(progress.losses, progress.epochs, progress.statuses)):
             shown = {"ready": "waiting", "diverged": f"diverged at {epochs + 1}"}.get(status, status)
-            for column, text in (("status", shown),
-                                 ("epochs", f"{epochs:,}"), ("final", loss_text(loss) if loss is not None else "-")):
+            for column, text in (
+                ("status", shown),
+                ("epochs", f"{epochs:,}"),
+                ("final", loss_text(loss) if loss is not None else "-"),
+            ):
                 self.table.update_cell(str(i), column, text, update_width=True)
         best = best_finished(progress)
         if best is not None and message.data is not None:
             data = message.data
             fits = [(m, fit) for m, fit in enumerate(progress.predictions) if fit is not None]
-            self._draw_fits(best, [(self.values[m], fit) for m, fit in fits], data.grid, data.grid_target,
-                            (data.x, data.y), progress.epochs[best], ("live", best, len(fits)))
+            self._draw_fits(
+                best,
+                [(self.values[m], fit) for m, fit in fits],
+                data.grid,
+                data.grid_target,
+                (data.x, data.y),
+                progress.epochs[best],
+                ("live", best, len(fits)),
+            )
 
     def on_sweep_finished(self, message: SweepFinished) -> None:
         if message.worker is not self.worker:
@@ -330,9 +359,13 @@ class SweepScreen(Screen["Config | None"]):
         self.query_one(SweepChart).set_losses([m.final_loss for m in result.members])
         for i, member in enumerate(result.members):
             status = f"diverged at {member.diverged_at}" if member.status == "diverged" else member.status
-            for column, text in (("status", status), ("epochs", f"{member.epochs_run:,}"),
-                                 ("final", loss_text(member.final_loss)), ("eval", loss_text(member.eval_loss)),
-                                 ("best", "best" if i == best else "")):
+            for column, text in (
+                ("status", status),
+                ("epochs", f"{member.epochs_run:,}"),
+                ("final", loss_text(member.final_loss)),
+                ("eval", loss_text(member.eval_loss)),
+                ("best", "best" if i == best else ""),
+            ):
                 self.table.update_cell(str(i), column, text, update_width=True)
         self._show_fits(result, best, message.samples)
 
@@ -344,8 +377,16 @@ class SweepScreen(Screen["Config | None"]):
         where = [i for i, m in enumerate(result.members) if m.prediction is not None].index(best)
         self._draw_fits(where, fits, result.grid, result.grid_target, samples, top.epochs_run, ("sweep", id(result)))
 
-    def _draw_fits(self, best: int, fits: list[tuple[Any, np.ndarray]], grid: np.ndarray, grid_target: np.ndarray,
-                   samples: tuple[np.ndarray, np.ndarray], epoch: int, key: Hashable) -> None:
+    def _draw_fits(
+        self,
+        best: int,
+        fits: list[tuple[Any, np.ndarray]],
+        grid: np.ndarray,
+        grid_target: np.ndarray,
+        samples: tuple[np.ndarray, np.ndarray],
+        epoch: int,
+        key: Hashable,
+    ) -> None:
         """``fits[best]`` solid (with its samples), an even spread of the others dashed."""
         value, prediction = fits[best]
         x, y = samples

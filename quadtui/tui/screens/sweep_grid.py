@@ -44,8 +44,9 @@ if TYPE_CHECKING:
     from quadtui.tui.widgets.compare_controls import CompareControls
 
 
-def check_grid(app: App[Any], params: tuple[str, str], texts: tuple[str, str],
-               base: Config) -> tuple[tuple[str, str], list[list[Any]]]:
+def check_grid(
+    app: App[Any], params: tuple[str, str], texts: tuple[str, str], base: Config
+) -> tuple[tuple[str, str], list[list[Any]]]:
     """``((field, field), [values, values])`` from the dialog, or ConfigError (one line) — over the budget too."""
     for name, text in zip(params, texts):
         if not text.strip():
@@ -89,8 +90,9 @@ class GridFinished(Message):
     error: str | None = None
 
 
-def run_grid(base: Config, params: list[str], values: list[list[Any]], threads: int,
-             post: Callable[[Message], object]) -> None:
+def run_grid(
+    base: Config, params: list[str], values: list[list[Any]], threads: int, post: Callable[[Message], object]
+) -> None:
     """Train the grid in this (worker) thread; the worker's cancel event stops it within a chunk."""
     worker = get_current_worker()
     try:
@@ -100,9 +102,11 @@ def run_grid(base: Config, params: list[str], values: list[list[Any]], threads: 
 
         set_threads(threads)
         sweep = GridSweep(base, params, values)
-        result = sweep.run_grid(cancel=worker.cancelled_event,
-                                on_progress=lambda progress: post(GridProgressed(worker, progress)),
-                                interval=1 / PROGRESS_PER_S)
+        result = sweep.run_grid(
+            cancel=worker.cancelled_event,
+            on_progress=lambda progress: post(GridProgressed(worker, progress)),
+            interval=1 / PROGRESS_PER_S,
+        )
         samples = [(d.x, d.y) for d in make_datasets(sweep.configs)]  # under each member's fit
         post(GridFinished(worker, result, samples))
     except Exception as exc:  # shown on the screen; the app carries on
@@ -141,12 +145,18 @@ class HeatmapChart(Chart):
 
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
         cols = self.columns
-        grid = [self.losses[i * cols:(i + 1) * cols] for i in range(len(self.values[0]))]
-        bad = [self.diverged[i * cols:(i + 1) * cols] for i in range(len(self.values[0]))]
+        grid = [self.losses[i * cols : (i + 1) * cols] for i in range(len(self.values[0]))]
+        bad = [self.diverged[i * cols : (i + 1) * cols] for i in range(len(self.values[0]))]
         return heatmap_chart(
             [value_text(self.params[0], v) for v in self.values[0]],
             [value_text(self.params[1], v) for v in self.values[1]],
-            grid, bad, width, height, theme, cursor=divmod(self.cursor, cols), title=self.note,
+            grid,
+            bad,
+            width,
+            height,
+            theme,
+            cursor=divmod(self.cursor, cols),
+            title=self.note,
         )
 
 
@@ -175,8 +185,9 @@ class GridScreen(Screen["Config | None"]):
     #grid-cell { height: 1; padding: 0 1; background: $panel; }
     """
 
-    def __init__(self, base: Config, params: list[str], values: list[list[Any]], runs: RunStore,
-                 threads: int = 1) -> None:
+    def __init__(
+        self, base: Config, params: list[str], values: list[list[Any]], runs: RunStore, threads: int = 1
+    ) -> None:
         super().__init__()
         self.base, self.params, self.values = base, list(params), [list(v) for v in values]
         self.runs, self.threads = runs, threads
@@ -187,8 +198,9 @@ class GridScreen(Screen["Config | None"]):
 
     def compose(self) -> ComposeResult:
         rows, cols = len(self.values[0]), len(self.values[1])
-        yield Static(f"sweep {self.params[0]} × {self.params[1]}: {rows} × {cols} = {rows * cols} runs",
-                     id="grid-title")
+        yield Static(
+            f"sweep {self.params[0]} × {self.params[1]}: {rows} × {cols} = {rows * cols} runs", id="grid-title"
+        )
         with Horizontal(id="grid-progress"):
             yield Static("starting…", id="grid-state")
             yield ProgressBar(total=1, show_eta=False)
@@ -220,7 +232,8 @@ class GridScreen(Screen["Config | None"]):
         progress = message.progress
         self.query_one(ProgressBar).update(total=progress.total, progress=progress.completed)
         self.query_one("#grid-state", Static).update(
-            f"training · {progress.completed:,} of {progress.total:,} epochs (all runs)")
+            f"training · {progress.completed:,} of {progress.total:,} epochs (all runs)"
+        )
         self.heatmap.set_cells(progress.losses, [False] * len(progress.losses))
 
     def on_grid_finished(self, message: GridFinished) -> None:
@@ -260,8 +273,10 @@ class GridScreen(Screen["Config | None"]):
         """The cell under the cursor: its settings and numbers in a line, its fit beside the heatmap."""
         heatmap, k = self.heatmap, self.heatmap.cursor
         i, j = divmod(k, heatmap.columns)
-        pair = f"{self.params[0]}={value_text(self.params[0], self.values[0][i])}, " \
-               f"{self.params[1]}={value_text(self.params[1], self.values[1][j])}"
+        pair = (
+            f"{self.params[0]}={value_text(self.params[0], self.values[0][i])}, "
+            f"{self.params[1]}={value_text(self.params[1], self.values[1][j])}"
+        )
         if self.result is None:
             self.query_one("#grid-cell", Static).update(f"{pair} · arrows: move · Enter: use its settings")
             return
@@ -270,20 +285,35 @@ class GridScreen(Screen["Config | None"]):
         best = " (best)" if k == self.best() else ""
         self.query_one("#grid-cell", Static).update(
             f"{pair}{best} · {status} · final {loss_text(member.final_loss)} · eval {loss_text(member.eval_loss)}"
-            " · Enter: use")
+            " · Enter: use"
+        )
         chart = self.query_one(SweepFitChart)
         if member.prediction is None or self.samples is None:
             return
         x, y = self.samples[k]
         result = self.result
-        view = FitView(-1 - k, member.config, member.status, member.epochs_run, result.grid, result.grid_target,
-                       member.prediction, x, y)
+        view = FitView(
+            -1 - k,
+            member.config,
+            member.status,
+            member.epochs_run,
+            result.grid,
+            result.grid_target,
+            member.prediction,
+            x,
+            y,
+        )
         chart.show(cast("Snapshot", view))  # a FitView has every field the fit chart reads
         top = self.best()
         overlays = []
         if top != k and result.members[top].prediction is not None:
-            overlays = [FitOverlay(f"best: {_pair(self.params, result.members[top].value)}", result.grid,
-                                   result.members[top].prediction)]
+            overlays = [
+                FitOverlay(
+                    f"best: {_pair(self.params, result.members[top].value)}",
+                    result.grid,
+                    result.members[top].prediction,
+                )
+            ]
         chart.set_overlays(overlays, ("grid", id(result), k, top))
         chart.set_heading(f"fit: {pair}" + (" · best dashed" if overlays else ""))
 

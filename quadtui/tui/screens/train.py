@@ -67,39 +67,92 @@ def next_speed(speed: float | None, delta: int) -> float | None:
 
 
 CONTROLS: list[BindingType] = [
-    Binding("ctrl+t,f5", "train", "Train", id="train",
-            tooltip="Train from scratch with the form's values (Enter in a field does the same)"),
+    Binding(
+        "ctrl+t,f5",
+        "train",
+        "Train",
+        id="train",
+        tooltip="Train from scratch with the form's values (Enter in a field does the same)",
+    ),
     Binding("space,f6", "pause", "Pause", id="pause", tooltip="Pause or resume the run"),
     Binding("s,f7", "step(1)", "Step", id="step", tooltip="Train one epoch, then pause"),
-    Binding("S,shift+s,f8", f"step({BIG_STEP})", f"Step {BIG_STEP}", id="step-big",
-            tooltip=f"Train {BIG_STEP} epochs, then pause", show=False),
-    Binding("ctrl+r", "reset", "Reset", id="reset",
-            tooltip="Back to epoch 0 with the form's values, paused (then step or resume)"),
-    Binding("left_square_bracket", "neuron(-1)", "Neuron-", id="neuron-prev",
-            tooltip="Show the previous hidden neuron", show=False),
-    Binding("right_square_bracket", "neuron(1)", "Neuron+", id="neuron-next",
-            tooltip="Show the next hidden neuron"),
-    Binding("c", "contribution", "w·h", id="contribution",
-            tooltip="Neuron chart: switch between hᵢ(x) and its contribution wᵢ·hᵢ(x) to the output"),
-    Binding("l", "log_x", "Log x", id="log-x", show=False,
-            tooltip="Loss chart: epochs on a log scale (room for the first epochs) or a linear one"),
+    Binding(
+        "S,shift+s,f8",
+        f"step({BIG_STEP})",
+        f"Step {BIG_STEP}",
+        id="step-big",
+        tooltip=f"Train {BIG_STEP} epochs, then pause",
+        show=False,
+    ),
+    Binding(
+        "ctrl+r",
+        "reset",
+        "Reset",
+        id="reset",
+        tooltip="Back to epoch 0 with the form's values, paused (then step or resume)",
+    ),
+    Binding(
+        "left_square_bracket",
+        "neuron(-1)",
+        "Neuron-",
+        id="neuron-prev",
+        tooltip="Show the previous hidden neuron",
+        show=False,
+    ),
+    Binding("right_square_bracket", "neuron(1)", "Neuron+", id="neuron-next", tooltip="Show the next hidden neuron"),
+    Binding(
+        "c",
+        "contribution",
+        "w·h",
+        id="contribution",
+        tooltip="Neuron chart: switch between hᵢ(x) and its contribution wᵢ·hᵢ(x) to the output",
+    ),
+    Binding(
+        "l",
+        "log_x",
+        "Log x",
+        id="log-x",
+        show=False,
+        tooltip="Loss chart: epochs on a log scale (room for the first epochs) or a linear one",
+    ),
     Binding("minus", "speed(-1)", "Slower", id="slower", tooltip="Fewer epochs per second", show=False),
     Binding("plus,equals_sign", "speed(1)", "Faster", id="faster", tooltip="More epochs per second", show=False),
-    Binding("f", "full_speed", "Full speed", id="full-speed", show=False,
-            tooltip=f"Train as fast as the computer can, or back to the pace before (default {DEFAULT_SPEED:,}/s)"),
+    Binding(
+        "f",
+        "full_speed",
+        "Full speed",
+        id="full-speed",
+        show=False,
+        tooltip=f"Train as fast as the computer can, or back to the pace before (default {DEFAULT_SPEED:,}/s)",
+    ),
     Binding("less_than_sign", "lr(0.5)", "lr÷2", id="lr-down", tooltip="Halve the learning rate, live", show=False),
     Binding("greater_than_sign", "lr(2)", "lr×2", id="lr-up", tooltip="Double the learning rate, live", show=False),
-    Binding("ctrl+l", "apply_lr", "Apply lr", id="lr-apply", show=False,
-            tooltip="Use the lr field's value in the running run, without a reset"),
+    Binding(
+        "ctrl+l",
+        "apply_lr",
+        "Apply lr",
+        id="lr-apply",
+        show=False,
+        tooltip="Use the lr field's value in the running run, without a reset",
+    ),
     Binding("ctrl+b,f2", "toggle_form", "Form", id="form", tooltip="Hide or show the settings form"),
-    Binding("escape", "leave_field", "Leave field", show=False,
-            tooltip="Leave the form so that single-letter keys work"),
-    Binding("1", "chart('loss')", "Loss chart", id="chart-loss", show=False,
-            tooltip="Small terminals: show the loss chart"),
-    Binding("2", "chart('fit')", "Fit chart", id="chart-fit", show=False,
-            tooltip="Small terminals: show the fit chart"),
-    Binding("3", "chart('neuron')", "Neuron chart", id="chart-neuron", show=False,
-            tooltip="Small terminals: show the neuron chart"),
+    Binding(
+        "escape", "leave_field", "Leave field", show=False, tooltip="Leave the form so that single-letter keys work"
+    ),
+    Binding(
+        "1", "chart('loss')", "Loss chart", id="chart-loss", show=False, tooltip="Small terminals: show the loss chart"
+    ),
+    Binding(
+        "2", "chart('fit')", "Fit chart", id="chart-fit", show=False, tooltip="Small terminals: show the fit chart"
+    ),
+    Binding(
+        "3",
+        "chart('neuron')",
+        "Neuron chart",
+        id="chart-neuron",
+        show=False,
+        tooltip="Small terminals: show the neuron chart",
+    ),
 ]
 
 
@@ -137,9 +190,18 @@ class TrainScreen(Screen[None]):
     #: below :data:`MIN`: only a line saying so
     too_small = var(False, toggle_class="-too-small")
 
-    def __init__(self, config: Config, *, threads: int = 1, neuron: int = 0, autorun: bool = False,
-                 lesson: Lesson | None = None, speed: float | None = DEFAULT_SPEED, view: str = "charts",
-                 neuron_layer: int | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        threads: int = 1,
+        neuron: int = 0,
+        autorun: bool = False,
+        lesson: Lesson | None = None,
+        speed: float | None = DEFAULT_SPEED,
+        view: str = "charts",
+        neuron_layer: int | None = None,
+    ) -> None:
         super().__init__()
         self.neuron_layer = neuron_layer  # the neuron chart's hidden layer (1-based); None: the last
         self.start_view = view  # "charts" or "network": what the chart area shows first
@@ -164,26 +226,45 @@ class TrainScreen(Screen[None]):
         if lesson is not None:
             yield LessonPanel(lesson)
         # the components' keys work wherever the focus is inside them: around the form and the charts
-        with TimeTravel(id="time-travel"), NetworkView(id="network-view"), \
-                ShareControls(id="share-controls").data_bind(TrainScreen.last), \
-                CompareControls(self.runs, self.config, self.threads, id="compare").data_bind(TrainScreen.last):
+        with (
+            TimeTravel(id="time-travel"),
+            NetworkView(id="network-view"),
+            ShareControls(id="share-controls").data_bind(TrainScreen.last),
+            CompareControls(self.runs, self.config, self.threads, id="compare").data_bind(TrainScreen.last),
+        ):
             with Horizontal(id="body"):
-                yield ConfigForm(self.config, self.neuron, locked=lesson.lock if lesson else (),
-                                 hidden=lesson.hide if lesson else (), id="form")
+                yield ConfigForm(
+                    self.config,
+                    self.neuron,
+                    locked=lesson.lock if lesson else (),
+                    hidden=lesson.hide if lesson else (),
+                    id="form",
+                )
                 with ChartPanel(id="charts"):
-                    tabs = Tabs(Tab("1 loss", id="loss"), Tab("2 fit", id="fit"), Tab("3 neuron", id="neuron"),
-                                Tab("4 network", id="network"), id="chart-tabs")
+                    tabs = Tabs(
+                        Tab("1 loss", id="loss"),
+                        Tab("2 fit", id="fit"),
+                        Tab("3 neuron", id="neuron"),
+                        Tab("4 network", id="network"),
+                        id="chart-tabs",
+                    )
                     tabs.can_focus = False  # chosen with 1-4 or the mouse: a focus stop here would eat keys
                     yield tabs
                     yield LossChart(id="loss-chart", classes="-shown")
                     yield FitChart(id="fit-chart")
                     yield NeuronChart(self.neuron, hidden_layer=self.neuron_layer, id="neuron-chart").data_bind(
-                        TrainScreen.neuron, TrainScreen.contribution)
+                        TrainScreen.neuron, TrainScreen.contribution
+                    )
                     yield NetworkChart((self.neuron_layer or self.config.layers, self.neuron), id="network-chart")
                     yield TimelineBar()
             yield RunsTable(self.runs, id="runs")
-        yield StatusBar().data_bind(latest=TrainScreen.last, speed=TrainScreen.speed, lr=TrainScreen.lr,
-                                    error=TrainScreen.error, note=TrainScreen.note)
+        yield StatusBar().data_bind(
+            latest=TrainScreen.last,
+            speed=TrainScreen.speed,
+            lr=TrainScreen.lr,
+            error=TrainScreen.error,
+            note=TrainScreen.note,
+        )
         yield Static("terminal too small: make it at least {}×{}".format(*MIN), id="too-small")
         yield KeyFooter()
 
@@ -226,8 +307,11 @@ class TrainScreen(Screen[None]):
     def _bindings_by_owner(cls) -> list[tuple[type[Widget] | None, Binding]]:
         """(the component whose action it is, or None: the screen's; binding), as the help and palette list them."""
         owned: list[tuple[type[Widget] | None, list[BindingType]]] = [
-            (None, cls.BINDINGS), (CompareControls, CompareControls.BINDINGS), (ShareControls, ShareControls.BINDINGS),
-            (NetworkView, NetworkView.BINDINGS), (TimeTravel, TimeTravel.BINDINGS),
+            (None, cls.BINDINGS),
+            (CompareControls, CompareControls.BINDINGS),
+            (ShareControls, ShareControls.BINDINGS),
+            (NetworkView, NetworkView.BINDINGS),
+            (TimeTravel, TimeTravel.BINDINGS),
         ]
         return [(owner, binding) for owner, bindings in owned for binding in bindings if isinstance(binding, Binding)]
 

@@ -52,8 +52,9 @@ def unit_title(layer: int, unit: int, layers: int) -> str:
     return "output" if layer > layers else f"layer {layer} · neuron {unit}"
 
 
-def listed(params: Sequence[UnitParameter], values: Sequence[float],
-           most: int = GROUP_MOST) -> tuple[list[int], list[str]]:
+def listed(
+    params: Sequence[UnitParameter], values: Sequence[float], most: int = GROUP_MOST
+) -> tuple[list[int], list[str]]:
     """Which of a unit's ``params`` the dialog lists (positions, in order) and a note per group cut short:
     every one, but of a unit's incoming or outgoing weights when there are more than ``most``,
     the ``most`` largest (the ones that matter most to it; a dialog of hundreds of fields would be
@@ -185,8 +186,10 @@ async def edit_selected_unit(screen: Any) -> None:
         screen.notify("No run yet: train first (ctrl+t), then set a weight by hand.", timeout=4)
         return
     if not screen.running or screen.control is None or snap.finished:
-        screen.notify("This run has finished: set weights by hand while a run is paused or training "
-                      "(ctrl+r: a new run, paused).", timeout=5)
+        screen.notify(
+            "This run has finished: set weights by hand while a run is paused or training (ctrl+r: a new run, paused).",
+            timeout=5,
+        )
         return
     control, run_id = screen.control, snap.run_id
     was_training = not control.paused

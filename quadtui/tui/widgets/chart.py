@@ -318,8 +318,17 @@ class LossChart(Chart):
         return (self.log_x, self.mark, self.all_runs)
 
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return loss_chart(self.snapshot, width, height, theme, overlays=self.overlays, log_x=self.log_x,
-                          header=False, mark=self.mark, all_runs=self.all_runs)
+        return loss_chart(
+            self.snapshot,
+            width,
+            height,
+            theme,
+            overlays=self.overlays,
+            log_x=self.log_x,
+            header=False,
+            mark=self.mark,
+            all_runs=self.all_runs,
+        )
 
 
 class FitChart(Chart):
@@ -344,8 +353,9 @@ class NeuronChart(Chart):
     contribution = var(False)
     watch_neuron = watch_hidden_layer = watch_contribution = Chart._mode_changed
 
-    def __init__(self, neuron: int = 0, *, hidden_layer: int | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, neuron: int = 0, *, hidden_layer: int | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.set_reactive(NeuronChart.neuron, neuron)
         self.set_reactive(NeuronChart.hidden_layer, hidden_layer)
@@ -366,5 +376,6 @@ class NeuronChart(Chart):
         return (self.neuron, self.contribution, self.hidden_layer)
 
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return neuron_chart(self.snapshot, self.neuron, self.contribution, width, height, theme, header=False,
-                            layer=self.hidden_layer)
+        return neuron_chart(
+            self.snapshot, self.neuron, self.contribution, width, height, theme, header=False, layer=self.hidden_layer
+        )

@@ -38,15 +38,36 @@ class CompareControls(Container):
     DEFAULT_CSS = "CompareControls { height: 1fr; }"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r,ctrl+y", "runs", "Runs", id="runs",
-                tooltip="Show or hide the table of finished runs "
-                "(Enter on a row: use its settings; space: overlay it)"),
-        Binding("o", "overlays", "Overlays", id="overlays", show=False,
-                tooltip="Draw the chosen earlier runs (dashed) on the loss and fit charts, or hide them"),
-        Binding("a", "all_runs", "All runs", id="all-runs", show=False,
-                tooltip="Loss chart: widen the epoch axis to every earlier run drawn, or follow the run on screen"),
-        Binding("v", "sweep", "Sweep", id="sweep",
-                tooltip="Vary one setting: train one run per value (e.g. hidden = 1,2,4,8) and compare them"),
+        Binding(
+            "r,ctrl+y",
+            "runs",
+            "Runs",
+            id="runs",
+            tooltip="Show or hide the table of finished runs (Enter on a row: use its settings; space: overlay it)",
+        ),
+        Binding(
+            "o",
+            "overlays",
+            "Overlays",
+            id="overlays",
+            show=False,
+            tooltip="Draw the chosen earlier runs (dashed) on the loss and fit charts, or hide them",
+        ),
+        Binding(
+            "a",
+            "all_runs",
+            "All runs",
+            id="all-runs",
+            show=False,
+            tooltip="Loss chart: widen the epoch axis to every earlier run drawn, or follow the run on screen",
+        ),
+        Binding(
+            "v",
+            "sweep",
+            "Sweep",
+            id="sweep",
+            tooltip="Vary one setting: train one run per value (e.g. hidden = 1,2,4,8) and compare them",
+        ),
     ]
 
     #: longer names than the footer's, for searching the palette

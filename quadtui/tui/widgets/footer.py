@@ -21,8 +21,13 @@ from textual.widgets._footer import FooterKey
 ESSENTIAL = ("train", "pause", "quit", "help", "network_edit")
 #: shown only from 100 columns (tier 2) or from 120 columns (tier 3); every other key always
 TIERS = {
-    "step": 2, "reset": 2, "toggle_form": 2, "runs": 2, "sweep": 2,
-    "neuron": 3, "contribution": 3,
+    "step": 2,
+    "reset": 2,
+    "toggle_form": 2,
+    "runs": 2,
+    "sweep": 2,
+    "neuron": 3,
+    "contribution": 3,
 }
 
 #: for modal screens: Textual hides the app's own keys under a modal, so help and quit are repeated there

@@ -54,12 +54,16 @@ def field_message(exc: ConfigError, raw: Any) -> str:
     """
     text = raw.strip() if isinstance(raw, str) else raw
     if exc.field == "target" and exc.allowed.startswith(ALLOWED_TEXT):
-        reason = exc.allowed[len(ALLOWED_TEXT):].strip().removeprefix("(").removesuffix(")")
+        reason = exc.allowed[len(ALLOWED_TEXT) :].strip().removeprefix("(").removesuffix(")")
         if not text:
             return "f(x) is empty: type a formula in x, e.g. x**2 - 3*x"
         return f"f(x) = {shown(text, 32)}: {reason or 'not a formula'}"
-    if isinstance(text, str) and FIELDS.get(exc.field) is not None and FIELDS[exc.field].kind == "float" \
-            and _DECIMAL_COMMA.fullmatch(text):
+    if (
+        isinstance(text, str)
+        and FIELDS.get(exc.field) is not None
+        and FIELDS[exc.field].kind == "float"
+        and _DECIMAL_COMMA.fullmatch(text)
+    ):
         return f"{exc.field} = {shown(text, 32)}: use a dot: {text.replace(',', '.')}"
     return str(exc)
 
@@ -103,8 +107,15 @@ class ConfigForm(VerticalScroll, can_focus=False):
         def control(self) -> ConfigForm:
             return self.form
 
-    def __init__(self, config: Config, neuron: int = 0, *, locked: tuple[str, ...] = (),
-                 hidden: tuple[str, ...] = (), id: str | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        neuron: int = 0,
+        *,
+        locked: tuple[str, ...] = (),
+        hidden: tuple[str, ...] = (),
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.config = config
         self.locked = frozenset(locked)  # shown, not editable (a lesson's lock)
@@ -132,8 +143,14 @@ class ConfigForm(VerticalScroll, can_focus=False):
                     yield Label(name.replace("_", " "), classes="name")
                     if spec.kind == "choice":
                         options = [(c, c) for c in spec.choices]
-                        yield Select(options, value=getattr(config, name), allow_blank=False, compact=True, id=name,
-                                     disabled=locked)
+                        yield Select(
+                            options,
+                            value=getattr(config, name),
+                            allow_blank=False,
+                            compact=True,
+                            id=name,
+                            disabled=locked,
+                        )
                     elif name == "target":
                         yield self._target_select(config.target, locked)
                     else:
@@ -169,8 +186,9 @@ class ConfigForm(VerticalScroll, can_focus=False):
     def _target_select(target: str, locked: bool = False) -> Select[str]:
         presets = [(name if name == text else f"{name}  {text}", text) for name, text in PRESETS.items()]
         value = target if target in PRESETS.values() else CUSTOM
-        return Select([*presets, ("custom…", CUSTOM)], value=value, allow_blank=False, compact=True, id="target",
-                      disabled=locked)
+        return Select(
+            [*presets, ("custom…", CUSTOM)], value=value, allow_blank=False, compact=True, id="target", disabled=locked
+        )
 
     def _neuron_options(self) -> list[tuple[str, int]]:
         return [(str(i), i) for i in range(self._units)]
@@ -336,7 +354,5 @@ def _shown_sections(hidden: frozenset[str]) -> set[str]:
     names = list(FIELDS)
     starts = [names.index(first) for first in _SECTIONS] + [len(names)]
     return {
-        names[start]
-        for start, end in zip(starts, starts[1:])
-        if any(name not in hidden for name in names[start:end])
+        names[start] for start, end in zip(starts, starts[1:]) if any(name not in hidden for name in names[start:end])
     }

@@ -24,8 +24,9 @@ class NetworkChart(Chart):
 
     TITLE = "network"
 
-    def __init__(self, selection: tuple[int, int] = (1, 0), *, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, selection: tuple[int, int] = (1, 0), *, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
         #: (layer, unit): layer 1-based, ``layer_count + 1`` is the output (Textual has ``layer`` and ``layers``)
         self.selection = selection

@@ -31,24 +31,48 @@ class NetworkView(Container):
     DEFAULT_CSS = "NetworkView { height: 1fr; }"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "network", "Network", id="network",
-                tooltip="Show the whole network: every unit of every layer, the weights between them "
-                "(again: back)"),
+        Binding(
+            "n",
+            "network",
+            "Network",
+            id="network",
+            tooltip="Show the whole network: every unit of every layer, the weights between them (again: back)",
+        ),
         Binding("4", "network_show", "Network view", show=False, tooltip="Small terminals: show the network view"),
         Binding("up", "network_move(0, -1)", "Unit up", show=False, tooltip="Network view: select the unit above"),
         Binding("down", "network_move(0, 1)", "Unit down", show=False, tooltip="Network view: select the unit below"),
-        Binding("left", "network_move(-1, 0)", "Layer left", show=False,
-                tooltip="Network view: select the same unit in the layer before"),
-        Binding("right", "network_move(1, 0)", "Layer right", show=False,
-                tooltip="Network view: select the same unit in the next layer (at the end: the output)"),
-        Binding("pageup", "network_page(-1)", "Page up", show=False,
-                tooltip="Network view: the previous page of units"),
+        Binding(
+            "left",
+            "network_move(-1, 0)",
+            "Layer left",
+            show=False,
+            tooltip="Network view: select the same unit in the layer before",
+        ),
+        Binding(
+            "right",
+            "network_move(1, 0)",
+            "Layer right",
+            show=False,
+            tooltip="Network view: select the same unit in the next layer (at the end: the output)",
+        ),
+        Binding(
+            "pageup", "network_page(-1)", "Page up", show=False, tooltip="Network view: the previous page of units"
+        ),
         Binding("pagedown", "network_page(1)", "Page down", show=False, tooltip="Network view: the next page of units"),
-        Binding("enter", "network_open", "Open unit", show=False,
-                tooltip="Network view: open the selected unit big in the neuron chart (the output: the fit chart)"),
-        Binding("e", "network_edit", "Set weights", id="network-edit",
-                tooltip="Network view: set the selected unit's weights and bias by hand "
-                "(a training run pauses meanwhile)"),
+        Binding(
+            "enter",
+            "network_open",
+            "Open unit",
+            show=False,
+            tooltip="Network view: open the selected unit big in the neuron chart (the output: the fit chart)",
+        ),
+        Binding(
+            "e",
+            "network_edit",
+            "Set weights",
+            id="network-edit",
+            tooltip="Network view: set the selected unit's weights and bias by hand (a training run pauses meanwhile)",
+        ),
     ]
 
     #: longer names than the footer's, for searching the palette

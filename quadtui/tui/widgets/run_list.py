@@ -115,7 +115,7 @@ class RunList(ScrollView, can_focus=True):
         style: Style = self.rich_style
         if index == self.cursor:
             style = style + self.get_component_rich_style("run-list--cursor")
-        text = self.rows[index][scroll_x: scroll_x + width]
+        text = self.rows[index][scroll_x : scroll_x + width]
         return Strip([Segment(text.ljust(width), style)], width)
 
     def on_click(self, event: object) -> None:

@@ -22,8 +22,16 @@ from quadtui.tui.widgets.chart import ThemedColours
 from quadtui.tui.widgets.status import loss_text
 
 MARK = "◆"
-COLUMNS = (("", "mark"), ("#", "number"), ("vs the run on screen", "label"), ("status", "status"),
-           ("epochs", "epochs"), ("final loss", "final"), ("eval loss", "eval"), ("time", "time"))
+COLUMNS = (
+    ("", "mark"),
+    ("#", "number"),
+    ("vs the run on screen", "label"),
+    ("status", "status"),
+    ("epochs", "epochs"),
+    ("final loss", "final"),
+    ("eval loss", "eval"),
+    ("time", "time"),
+)
 
 
 class RunsTable(DataTable[Text | str]):
@@ -89,9 +97,7 @@ class RunsTable(DataTable[Text | str]):
         if key == self._key:
             return
         self._key, self._reference = key, reference
-        self._colours = {
-            number: theme.series(2 + i) if theme.color else None for i, number in enumerate(drawn)
-        }
+        self._colours = {number: theme.series(2 + i) if theme.color else None for i, number in enumerate(drawn)}
         kept = self.selected_number()
         self.clear()
         runs = list(reversed(self.store.runs))
@@ -108,8 +114,16 @@ class RunsTable(DataTable[Text | str]):
             rgb = self._colours.get(run.number)
             mark = Text(MARK, style=f"bold rgb({rgb[0]},{rgb[1]},{rgb[2]})" if rgb else "bold")
         status = Text(run.status, style="bold" if run.status == "diverged" else "")
-        return [mark, str(run.number), label, status, f"{run.epochs:,}", loss_text(run.final_loss),
-                loss_text(run.eval_loss), time_text(run.seconds)]
+        return [
+            mark,
+            str(run.number),
+            label,
+            status,
+            f"{run.epochs:,}",
+            loss_text(run.final_loss),
+            loss_text(run.eval_loss),
+            time_text(run.seconds),
+        ]
 
     def selected_number(self) -> int | None:
         """The run number of the row under the cursor (None when the table is empty)."""

@@ -27,18 +27,44 @@ class ShareControls(Container):
     DEFAULT_CSS = "ShareControls { height: 1fr; }"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+g,f9", "code", "Code", id="code", show=False,
-                tooltip="Show the PyTorch script that trains the form's settings (save it with ctrl+s there)"),
-        Binding("ctrl+s,f10", "share", "Share", id="share", show=False,
-                tooltip="Show the command line that reproduces the form's settings; save or load a config file"),
-        Binding("ctrl+o", "load_config", "Load", id="load", show=False,
-                tooltip="Fill the form from a TOML config file"),
-        Binding("ctrl+f,f4", "export", "Export", id="export", show=False,
-                tooltip="Export the run on screen to a folder: config, losses, fit, weights, script, screenshot"),
-        Binding("w", "widen_view", "Widen view", id="widen", show=False,
-                tooltip="Set the view to twice the sample range, to see the net extrapolate (again: back)"),
-        Binding("ctrl+n,f12", "lesson", "Lesson", id="lesson", show=False,
-                tooltip="Fold or unfold the lesson's explanation"),
+        Binding(
+            "ctrl+g,f9",
+            "code",
+            "Code",
+            id="code",
+            show=False,
+            tooltip="Show the PyTorch script that trains the form's settings (save it with ctrl+s there)",
+        ),
+        Binding(
+            "ctrl+s,f10",
+            "share",
+            "Share",
+            id="share",
+            show=False,
+            tooltip="Show the command line that reproduces the form's settings; save or load a config file",
+        ),
+        Binding(
+            "ctrl+o", "load_config", "Load", id="load", show=False, tooltip="Fill the form from a TOML config file"
+        ),
+        Binding(
+            "ctrl+f,f4",
+            "export",
+            "Export",
+            id="export",
+            show=False,
+            tooltip="Export the run on screen to a folder: config, losses, fit, weights, script, screenshot",
+        ),
+        Binding(
+            "w",
+            "widen_view",
+            "Widen view",
+            id="widen",
+            show=False,
+            tooltip="Set the view to twice the sample range, to see the net extrapolate (again: back)",
+        ),
+        Binding(
+            "ctrl+n,f12", "lesson", "Lesson", id="lesson", show=False, tooltip="Fold or unfold the lesson's explanation"
+        ),
     ]
 
     #: longer names than the footer's, for searching the palette

@@ -47,16 +47,46 @@ class TimeTravel(Container):
     DEFAULT_CSS = "TimeTravel { height: 1fr; }"  # the bar's display: app.tcss (TimeTravel.-travelling)
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("comma", "travel(-1)", "Back", id="travel-back", show=False,
-                tooltip="Time travel: show the network one checkpoint earlier (the run itself goes on)"),
-        Binding("full_stop", "travel(1)", "Forward", id="travel-forward", show=False,
-                tooltip="Time travel: one checkpoint later (past the last one: back to the run as it is now)"),
-        Binding("home", "travel_to('start')", "Start", id="travel-start", show=False,
-                tooltip="Time travel: the network at epoch 0, before any training"),
-        Binding("end", "travel_to('end')", "Now", id="travel-end", show=False,
-                tooltip="Time travel: back to the run as it is now"),
-        Binding("p", "replay", "Replay", id="replay", show=False,
-                tooltip="Replay the run: every chart steps through the checkpoints from epoch 0 (again: stop)"),
+        Binding(
+            "comma",
+            "travel(-1)",
+            "Back",
+            id="travel-back",
+            show=False,
+            tooltip="Time travel: show the network one checkpoint earlier (the run itself goes on)",
+        ),
+        Binding(
+            "full_stop",
+            "travel(1)",
+            "Forward",
+            id="travel-forward",
+            show=False,
+            tooltip="Time travel: one checkpoint later (past the last one: back to the run as it is now)",
+        ),
+        Binding(
+            "home",
+            "travel_to('start')",
+            "Start",
+            id="travel-start",
+            show=False,
+            tooltip="Time travel: the network at epoch 0, before any training",
+        ),
+        Binding(
+            "end",
+            "travel_to('end')",
+            "Now",
+            id="travel-end",
+            show=False,
+            tooltip="Time travel: back to the run as it is now",
+        ),
+        Binding(
+            "p",
+            "replay",
+            "Replay",
+            id="replay",
+            show=False,
+            tooltip="Replay the run: every chart steps through the checkpoints from epoch 0 (again: stop)",
+        ),
     ]
 
     #: longer names than the footer's, for searching the palette
@@ -126,8 +156,11 @@ class TimeTravel(Container):
             return past
         # the UI process has no torch: a process forked from the fork server computes the states
         # around the cursor (those a replay or the next keys will want), a batch at a time
-        ahead = range(index, index + PAST_BATCH * self._replay_step, self._replay_step) if self._replay else \
-            range(index - PAST_BATCH // 4, index + PAST_BATCH)
+        ahead = (
+            range(index, index + PAST_BATCH * self._replay_step, self._replay_step)
+            if self._replay
+            else range(index - PAST_BATCH // 4, index + PAST_BATCH)
+        )
         if not self._fetching:  # one batch at a time; when it is in, the charts ask again
             wanted = [i for i in ahead if 0 <= i < len(snap.timeline or ()) and (snap.run_id, i) not in self._past]
             self._fetching = True

@@ -36,8 +36,10 @@ class TimelineBar(Widget):
             return ""
         timeline = snap.timeline
         epoch, total = int(timeline.epochs[index]), max(1, snap.config.epochs)
-        label = (f"{'▶ replay' if replaying else '◆ back in time'} · epoch {epoch:,} of {total:,}"
-                 f" · checkpoint {index + 1:,}/{len(timeline):,} ")
+        label = (
+            f"{'▶ replay' if replaying else '◆ back in time'} · epoch {epoch:,} of {total:,}"
+            f" · checkpoint {index + 1:,}/{len(timeline):,} "
+        )
         hint = HINT if self.size.width - len(label) - len(HINT) > 16 else ""
         room = self.size.width - len(label) - len(hint) - 1
         if room < 8:
