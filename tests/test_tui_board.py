@@ -129,7 +129,7 @@ async def test_without_a_class_folder_the_key_says_how(tmp_path, notes: Notes) -
 async def test_sweep_members_added_to_the_runs_table_are_posted_and_shown_on_the_board(tmp_path) -> None:
     from textual.widgets import Select
 
-    from tests.test_tui_sweep import finished, open_dialog
+    from tests.conftest import finished, open_dialog
 
     app = QuadApp(SMALL, class_dir=tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
