@@ -122,3 +122,15 @@ def test_a_server_that_cannot_import_says_why_in_one_line() -> None:
     with pytest.raises(ServerError, match="ModuleNotFoundError: No module named 'quadtui_no_such_module'"):
         server.start()
     assert server.pid is not None and not alive(server.pid)  # nothing left running
+
+
+def test_a_server_that_died_is_said_so_and_nothing_waits_for_it(server: ForkServer) -> None:
+    sleeper = server.spawn(sleep_forever)
+    child_pid = sleeper.channel.recv()
+    assert server.pid is not None
+    os.kill(server.pid, signal.SIGKILL)  # as the kernel's OOM killer would
+    sleeper.join(GONE_WITHIN)  # the app hears of it at once: no exit code to wait for
+    assert not sleeper.is_alive() and sleeper.exitcode is None
+    wait_gone([child_pid])  # its run went with it (the parent-death signal)
+    with pytest.raises(ServerError, match="gone"):
+        server.spawn(sleep_forever)

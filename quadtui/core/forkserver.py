@@ -199,6 +199,10 @@ class ForkServer:
         ours, theirs = socket.socketpair()
         child = Child(self, Channel(ours))
         with self._lock:
+            if self._dead:  # the reader saw the server go (it answers no one registered after that)
+                ours.close()
+                theirs.close()
+                raise ServerError("the training process server is gone")
             self._tokens += 1
             token = self._tokens
             self._children[token] = child
@@ -255,12 +259,13 @@ class ForkServer:
                         done._exited.set()
         except (EOFError, OSError):
             pass
-        self._dead = True  # every child went with the server
-        for child in [*self._children.values(), *self._by_pid.values()]:
-            child._spawned.set()
-            child._exited.set()
-        self._children.clear()
-        self._by_pid.clear()
+        with self._lock:  # no spawn registers meanwhile: each one waiting is answered, no later one waits
+            self._dead = True  # every child went with the server
+            for child in [*self._children.values(), *self._by_pid.values()]:
+                child._spawned.set()
+                child._exited.set()
+            self._children.clear()
+            self._by_pid.clear()
         channel.close()
 
 
