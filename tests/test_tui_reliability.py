@@ -332,6 +332,27 @@ async def test_a_killed_training_process_is_an_error_and_the_app_stays_usable(mo
         assert screen.error is None and screen.last.status is Status.DONE and screen.last.epoch == 300
 
 
+async def test_a_killed_fork_server_is_an_error_and_the_next_run_starts_a_new_one(monkeypatch) -> None:
+    from benchmarks.ptyrun import alive, children, cmdline, training_processes
+
+    monkeypatch.setattr(worker_module, "IN_PROCESS", True)
+    app = QuadApp(LONG, autorun=True)
+    app.train_screen.speed = CALM
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screen_of(app)
+        await started(pilot, app, 30)
+        [run] = training_processes()
+        [server] = [pid for pid in children().get(os.getpid(), []) if "quadtui.core.forkserver" in cmdline(pid)]
+        os.kill(server, signal.SIGKILL)  # as the kernel's OOM killer would
+        await until(pilot, lambda: screen.error is not None, "the error")
+        assert status_text(app).startswith("error: the training process ended unexpectedly (its fork server is gone)")
+        assert not alive(run)  # the run went with its server
+        app.query_one("#epochs", Input).value = "300"
+        await pilot.press("ctrl+t")  # a new server for the new run
+        await finish(pilot, app)
+        assert screen.error is None and screen.last.status is Status.DONE and screen.last.epoch == 300
+
+
 @pytest.mark.parametrize("where", ["building the engine", "taking a snapshot"])
 async def test_an_error_before_any_state_exists_is_shown_and_the_app_stays_usable(
     monkeypatch, where: str, notes: Notes

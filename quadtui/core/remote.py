@@ -110,7 +110,7 @@ def train(
                 if cancel.is_set():  # cancelled, and the child was stopped mid-epoch: nothing to report
                     return 0.0
                 child.join(5)
-                error = f"the training process ended unexpectedly (exit code {child.exitcode})"
+                error = f"the training process ended unexpectedly ({_how_it_ended(child)})"
                 raise RunFailedError(error, mirror.failed(error)) from None
             kind, *body = pickle.loads(data)
             if kind == "update":
@@ -225,13 +225,18 @@ def call(function: Callable[..., Any], *args: Any) -> Any:
         kind, value = pickle.loads(here.recv_bytes())
     except (EOFError, OSError):
         child.join(5)
-        raise RuntimeError(f"the process working for the app ended unexpectedly (exit code {child.exitcode})") from None
+        raise RuntimeError(f"the process working for the app ended unexpectedly ({_how_it_ended(child)})") from None
     finally:
         here.close()
         child.join(5)
     if kind == "error":
         raise value
     return value
+
+
+def _how_it_ended(child: Child) -> str:
+    """``exit code N``, or why there is none: its fork server died (and took it along)."""
+    return "its fork server is gone" if child.exitcode is None else f"exit code {child.exitcode}"
 
 
 def _call_child(conn: Channel, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
