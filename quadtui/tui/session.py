@@ -67,10 +67,10 @@ def exit_by_deadline(code: int) -> None:
     """Leave at :data:`EXIT_DEADLINE` should the clean shutdown not be done by then.
 
     A clean exit restores the terminal, but it can hang where no one is left to see it:
-    on a terminal that hung up, Textual's output thread can die on the first failed
-    write, and the shutdown then waits forever to hand it its last line (seen after
-    ``tmux kill-server`` mid-run: the app lived on under PID 1).  The user is gone either
-    way; the fork server and the run end when this process does (their channel closes).
+    after ``tmux kill-server`` mid-run the app once lived on under PID 1, its shutdown
+    blocked in Textual's ``WriterThread.stop()``, waiting to queue its last write for a
+    terminal that had hung up.  The user is gone either way; the fork server and the run
+    end when this process does (their channel closes).
     """
     timer = threading.Timer(EXIT_DEADLINE, _leave_now, (code,))
     timer.daemon = True
