@@ -8,7 +8,8 @@ signals, the progress bar.  Nothing heavy is imported here: the app must paint i
 first frame before torch loads, and ``--sweep`` and ``--help`` never load it at all.
 """
 
-from quadtui.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, build_parser, entry, flag, main, parse_config
+from quadtui.cli.checks import parse_config
+from quadtui.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, build_parser, entry, flag, main
 
 __all__ = [
     "EXIT_FAILED",

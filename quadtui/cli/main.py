@@ -27,7 +27,6 @@ from quadtui.cli.checks import (
     check_sweep,
     flag,
     flag_type,
-    parse_config,
     parse_neuron,
     parse_serve_options,
     parse_speed,
@@ -389,16 +388,3 @@ def entry() -> NoReturn:
     except (OSError, ValueError):
         pass
     os._exit(code)
-
-
-__all__ = [
-    "EXIT_FAILED",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "UsageError",
-    "build_parser",
-    "entry",
-    "flag",
-    "main",
-    "parse_config",
-]

@@ -240,10 +240,8 @@ def _how_it_ended(child: Child) -> str:
 
 
 def _call_child(conn: Channel, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    from quadtui.core.process import die_with_parent, yield_cpu
+    from quadtui.core.process import yield_cpu
 
-    _quiet()
-    die_with_parent()
     yield_cpu()
     try:
         message: tuple[str, Any] = ("result", function(*args))
@@ -318,13 +316,11 @@ def _child(
 ) -> None:
     """The run's process: train, ship deltas, obey the parent's requests.
 
-    It trains at the lowest priority (the UIs on the server come first) and ends with the
-    fork server that forked it, should that die before it.
+    It trains at the lowest priority (the UIs on the server come first).  The fork server
+    gave it its parent-death signal and an output that reaches no terminal.
     """
-    from quadtui.core.process import die_with_parent, yield_cpu
+    from quadtui.core.process import yield_cpu
 
-    _quiet()
-    die_with_parent()
     yield_cpu()
     from quadtui.core.control import Control
     from quadtui.core.engine import Engine
@@ -406,14 +402,6 @@ def _send(conn: Channel, message: tuple[Any, ...]) -> None:
     """Pickled by value with the plain pickler: no shared-memory or fd-passing reductions (torch
     registers some for multiprocessing), so a message never depends on the child still being there."""
     conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def _quiet() -> None:
-    """The child shares the app's terminal: anything it prints would tear the screen."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
