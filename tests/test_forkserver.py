@@ -32,6 +32,17 @@ def report_frozen(channel: Channel) -> None:
     channel.send((gc.get_freeze_count(), os.getpid(), "torch" in sys.modules))
 
 
+WARMED = []
+
+
+def warm() -> None:
+    WARMED.append(os.getpid())
+
+
+def report_warmed(channel: Channel) -> None:
+    channel.send((WARMED, os.getppid()))
+
+
 def exit_with(channel: Channel, code: int) -> None:
     sys.exit(code)
 
@@ -115,6 +126,20 @@ def test_a_server_whose_app_is_killed_goes_with_its_children() -> None:
         if app.poll() is None:
             app.kill()
             app.wait()
+
+
+def test_a_module_function_entry_runs_once_in_the_server_before_it_forks() -> None:
+    server = ForkServer(preload=("tests.test_forkserver", "tests.test_forkserver:warm"))
+    server.start()
+    try:
+        reports = []
+        for _ in range(2):
+            child = server.spawn(report_warmed)
+            reports.append(child.channel.recv())
+            child.join(GONE_WITHIN)
+        assert reports == [([server.pid], server.pid)] * 2  # called in the server, once, before either fork
+    finally:
+        server.stop()
 
 
 def test_a_server_that_cannot_import_says_why_in_one_line() -> None:

@@ -46,6 +46,9 @@ POLL, PAUSED_POLL = 0.05, 0.5
 #: how long a cancelled child may take to stop on its own before it is killed (s)
 CANCEL_GRACE = 0.2
 
+#: the epochs of the fork server's warm-up run: enough for Python to specialize the loop's code
+WARM_UP_EPOCHS = 50
+
 _server: ForkServer | None = None
 _server_lock = threading.Lock()
 
@@ -59,6 +62,28 @@ def start_server() -> ForkServer:
             server.start()
             _server = server
         return _server
+
+
+def warm_up() -> None:
+    """Train a few epochs of the default run in the fork server, the way a run's process does.
+
+    Run once, before the server forks anything (see :mod:`quadtui.core.forkserver`):
+    the bytecode of the training loop, the optimizer, autograd's Python side, the
+    snapshot and its pickling is then specialized in the server, and each run forked
+    from it shares those pages instead of writing its own copy of them.  With one
+    torch thread, so that no thread pool exists in the process that forks.
+    """
+    from quadtui.core.config import Config
+    from quadtui.core.engine import Engine
+    from quadtui.core.threads import set_threads
+
+    set_threads(1)
+    ship = _Shipper()
+    Engine(Config(epochs=WARM_UP_EPOCHS)).run(
+        cancel=threading.Event(),
+        on_snapshot=lambda snap: pickle.dumps(("update", ship.delta(snap)), protocol=pickle.HIGHEST_PROTOCOL),
+        interval=0,
+    )
 
 
 def stop_server() -> None:
