@@ -79,11 +79,11 @@ def warm_up() -> None:
 
     set_threads(1)
     ship = _Shipper()
-    Engine(Config(epochs=WARM_UP_EPOCHS)).run(
-        cancel=threading.Event(),
-        on_snapshot=lambda snap: pickle.dumps(("update", ship.delta(snap)), protocol=pickle.HIGHEST_PROTOCOL),
-        interval=0,
-    )
+
+    def ship_nowhere(snap: Snapshot) -> None:
+        pickle.dumps(("update", ship.delta(snap)), protocol=pickle.HIGHEST_PROTOCOL)
+
+    Engine(Config(epochs=WARM_UP_EPOCHS)).run(cancel=threading.Event(), on_snapshot=ship_nowhere, interval=0)
 
 
 def stop_server() -> None:
