@@ -55,6 +55,21 @@ def pss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
+def by_role(app: int) -> dict[str, float]:
+    """A session's PSS by process: the app's UI, its fork server (the app's child), the run (the server's)."""
+    pids = tree(app)
+    server = [pid for pid in pids[1:] if _parent(pid) == app]
+    return {"UI": pss_mb([app]), "fork server": pss_mb(server), "run": pss_mb([p for p in pids[1:] if p not in server])}
+
+
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def start(n: int) -> list[PtyProcess]:
     sessions = []
     for _ in range(n):
@@ -134,6 +149,7 @@ def main() -> int:
     try:
         keep_reading(sessions, 5.0)  # everyone training, past start-up
         per = [pss_mb(tree(s.pid)) for s in sessions]
+        roles = [by_role(s.pid) for s in sessions]
         procs = [len(tree(s.pid)) for s in sessions]
         latencies = key_latencies(sessions[0], sessions[1:], args.keys)
         p50 = statistics.median(latencies)
@@ -156,6 +172,10 @@ def main() -> int:
     print(
         f"PSS a session (MB)          median {statistics.median(per):.0f}, max {max(per):.0f}"
         f"   target <= {PSS_TARGET_MB:.0f}"
+    )
+    print(
+        "  of which (median MB)      "
+        + ", ".join(f"{role} {statistics.median(r[role] for r in roles):.0f}" for role in ("UI", "fork server", "run"))
     )
     print(f"processes a session         {min(procs)}-{max(procs)}")
     print(f"PSS of the class (MB)       {sum(per):.0f} of {total_mb:.0f}")
