@@ -48,6 +48,11 @@ def children_of(parent: int) -> list[int]:
     return found
 
 
+def parent_of(pid: int) -> int | None:
+    fields = _stat(pid)
+    return None if fields is None else int(fields[1])
+
+
 def in_session(sid: int) -> list[int]:
     """Live processes whose session id is ``sid`` (a served app, its fork server, its training children)."""
     found = []
@@ -57,10 +62,27 @@ def in_session(sid: int) -> list[int]:
     return found
 
 
-def training_children(sid: int) -> list[int]:
-    """The session's training processes: the children of its fork server."""
-    servers = [pid for pid in in_session(sid) if b"forkserver" in _cmdline(pid)]
-    return [pid for server in servers for pid in children_of(server)]
+def fork_servers() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and b"forkserver" in _cmdline(int(entry))]
+
+
+def training_children(app: int) -> list[int]:
+    """A served app's training processes: forked for it by the class's shared fork server, in the app's
+    folder (or by a fork server of its own, in its session, should the shared one be missing)."""
+    folder = _cwd(app)
+    return [
+        pid
+        for server in fork_servers()
+        for pid in children_of(server)
+        if server in in_session(app) or (folder is not None and _cwd(pid) == folder)
+    ]
+
+
+def _cwd(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return None
 
 
 def _cmdline(pid: int) -> bytes:
@@ -133,9 +155,15 @@ class Served:
         return f"http://{LOOPBACK}:{self.port}/"
 
     def session_pids(self) -> list[int]:
-        pids = children_of(self.process.pid)
+        """The served apps (the server's children but its shared fork server)."""
+        pids = [pid for pid in children_of(self.process.pid) if b"forkserver" not in _cmdline(pid)]
         self.sessions.update(pids)
         return pids
+
+    def fork_server(self) -> int:
+        """The class's shared fork server: one torch for every session."""
+        (pid,) = [pid for pid in children_of(self.process.pid) if b"forkserver" in _cmdline(pid)]
+        return pid
 
     def end(self) -> None:
         self.session_pids()

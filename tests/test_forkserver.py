@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import gc
 import os
 import signal
@@ -41,6 +42,11 @@ def warm() -> None:
 
 def report_warmed(channel: Channel) -> None:
     channel.send((WARMED, os.getppid()))
+
+
+def report_setting(channel: Channel) -> None:
+    umask = os.umask(0)
+    channel.send((os.getcwd(), os.environ.get("QUADTUI_TEST_MARK"), umask, os.getppid()))
 
 
 def exit_with(channel: Channel, code: int) -> None:
@@ -140,6 +146,121 @@ def test_a_module_function_entry_runs_once_in_the_server_before_it_forks() -> No
         assert reports == [([server.pid], server.pid)] * 2  # called in the server, once, before either fork
     finally:
         server.stop()
+
+
+# -- a server that other apps connect to (``quadtui --serve``: one torch for the class) -----------
+@pytest.fixture
+def shared():
+    server = ForkServer(preload=("tests.test_forkserver",), shared=True)
+    server.start()
+    yield server
+    server.stop()
+    assert not alive(server.pid) and not os.path.exists(os.path.dirname(server.address))
+
+
+APP = (
+    "import os, sys; from quadtui.core.forkserver import ForkServer; from tests import test_forkserver as t; "
+    "os.umask(0o027); s = ForkServer.connect(sys.argv[1]); c = s.spawn(getattr(t, sys.argv[2])); "
+    "print(repr(c.channel.recv()), flush=True); sys.stdin.read()"
+)
+
+
+def connected_app(address: str, function: str, folder: str, mark: str) -> tuple[subprocess.Popen, object]:
+    """An app process that connects to ``address`` and runs ``function`` there; what the function sent first."""
+    app = subprocess.Popen(
+        [sys.executable, "-c", APP, address, function],
+        env={**python_env(), "QUADTUI_TEST_MARK": mark},
+        cwd=folder,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return app, ast.literal_eval(app.stdout.readline())
+
+
+def end(app: subprocess.Popen) -> None:
+    if app.poll() is None:
+        app.kill()
+    app.wait()
+
+
+def test_apps_that_connect_share_the_server_and_their_processes_work_as_theirs(shared: ForkServer, tmp_path) -> None:
+    apps = []
+    try:
+        for name in ("ada", "bob"):
+            (tmp_path / name).mkdir()
+            app, (cwd, mark, umask, parent) = connected_app(
+                shared.address, "report_setting", str(tmp_path / name), name
+            )
+            apps.append(app)
+            assert (cwd, mark, umask, parent) == (str(tmp_path / name), name, 0o027, shared.pid)
+    finally:
+        for app in apps:
+            end(app)
+
+
+def test_an_app_that_leaves_takes_its_processes_along_and_no_one_elses(shared: ForkServer, tmp_path) -> None:
+    ada, ada_child = connected_app(shared.address, "sleep_forever", str(tmp_path), "ada")
+    bob, bob_child = connected_app(shared.address, "sleep_forever", str(tmp_path), "bob")
+    try:
+        assert alive(ada_child) and alive(bob_child)
+        ada.kill()  # SIGKILL: no clean-up of its own; the server sees its end close
+        ada.wait()
+        wait_gone([ada_child])
+        assert alive(bob_child) and alive(shared.pid)
+        shared.stop()  # the owner leaves: everything goes, the socket too
+        wait_gone([bob_child])
+        assert not os.path.exists(os.path.dirname(shared.address))  # its private folder too
+    finally:
+        end(ada)
+        end(bob)
+
+
+def test_an_app_can_kill_only_its_own_processes(shared: ForkServer) -> None:
+    ada, bob = ForkServer.connect(shared.address), ForkServer.connect(shared.address)
+    try:
+        assert ada.pid == bob.pid == shared.pid
+        sleeper = ada.spawn(sleep_forever)
+        pid = sleeper.channel.recv()
+        bob.kill(pid)
+        done = bob.spawn(exit_with, 3)  # answered after the kill was handled: the server reads bob's end in order
+        done.join(GONE_WITHIN)
+        assert done.exitcode == 3 and alive(pid)
+        ada.kill(pid)
+        sleeper.join(GONE_WITHIN)
+        assert sleeper.exitcode == -signal.SIGKILL
+    finally:
+        ada.stop()
+        bob.stop()
+
+
+def test_a_server_whose_owner_is_killed_goes_with_every_apps_processes(tmp_path) -> None:
+    code = (
+        "import sys; from quadtui.core.forkserver import ForkServer; "
+        "s = ForkServer(preload=('tests.test_forkserver',), shared=True); s.start(); "
+        "print(s.pid, s.address, flush=True); sys.stdin.read()"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", code], env=python_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    app = None
+    try:
+        pid, address = owner.stdout.readline().split()
+        server_pid = int(pid)
+        app, child = connected_app(address, "sleep_forever", str(tmp_path), "ada")
+        owner.kill()
+        owner.wait()
+        wait_gone([server_pid, child])
+        assert not os.path.exists(os.path.dirname(address))  # the server removed its socket and folder
+    finally:
+        end(owner)
+        if app is not None:
+            end(app)
+
+
+def test_connecting_where_no_server_listens_is_a_server_error(tmp_path) -> None:
+    with pytest.raises(ServerError, match="no training process server"):
+        ForkServer.connect(str(tmp_path / "nothing.sock"))
 
 
 def test_a_server_that_cannot_import_says_why_in_one_line() -> None:

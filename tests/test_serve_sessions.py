@@ -22,6 +22,7 @@ import pytest
 
 aiohttp = pytest.importorskip("aiohttp", reason="--serve needs textual-serve (pip install 'quadtui[web]')")
 pytest.importorskip("textual_serve", reason="--serve needs textual-serve (pip install 'quadtui[web]')")
+from benchmarks.ptyrun import alive  # noqa: E402
 from quadtui.web.server import full_message  # noqa: E402
 from quadtui.web.session import MAX_HEIGHT, MAX_WIDTH  # noqa: E402
 from tests.serving import (  # noqa: E402
@@ -35,6 +36,7 @@ from tests.serving import (  # noqa: E402
     free_place,
     in_session,
     needs_proc,
+    parent_of,
     pumped,
     screen_shows,
     session_token,
@@ -95,9 +97,11 @@ async def test_a_session_through_a_port_mapping_proxy_is_capped_sized_trains_on_
                 assert closing.type == aiohttp.WSMsgType.CLOSE and "in use" in closing.extra
             assert not training_children(pid)
             await ws.send_json(["stdin", "\x1b[15~"])  # F5, as the browser's terminal sends it
-            await pumped(ws, lambda: training_children(pid), "F5 to start a run (a training child)")
-        closed = time.monotonic()  # the browser is gone: the whole group must follow
+            runs = await pumped(ws, lambda: training_children(pid), "F5 to start a run (a training child)")
+            assert [parent_of(run) for run in runs] == [server.fork_server()]  # forked by the class's one torch
+        closed = time.monotonic()  # the browser is gone: the whole group must follow, and its run
         await settled(lambda: not in_session(pid), "the session's processes to end", END_SECONDS)
+        await settled(lambda: not any(map(alive, runs)), "the session's run to end", END_SECONDS)
         print(f"session ended {time.monotonic() - closed:.2f} s after its websocket closed")
         await settled(lambda: not folder.exists(), "the session's temporary folder to go", END_SECONDS)
         async with http.get(page_url) as reply:  # the place is free again
@@ -162,6 +166,36 @@ async def test_a_file_dropped_on_the_page_lands_in_the_session_folder_only(serve
 
 
 @needs_proc
+async def test_the_sessions_of_a_class_share_one_torch_and_each_run_ends_with_its_own_session():
+    served = Served("--max-sessions", "2", "--reload-grace", "0", "--epochs", "10000000")
+    try:
+        async with aiohttp.ClientSession() as http:
+            ada = await http.ws_connect(served.url + "ws")
+            await first_output(ada)
+            (ada_app,) = await pumped(ada, served.session_pids, "ada's session", 10)
+            async with http.ws_connect(served.url + "ws") as bob:
+                await first_output(bob)
+                others = lambda: [pid for pid in served.session_pids() if pid != ada_app]  # noqa: E731
+                (bob_app,) = await pumped(bob, others, "bob's session", 10)
+                runs = {}
+                for ws, app in ((ada, ada_app), (bob, bob_app)):
+                    await ws.send_json(["stdin", "\x1b[15~"])  # F5
+                    (runs[app],) = await pumped(ws, lambda app=app: training_children(app), "the run to start")
+                torch_server = served.fork_server()
+                for app, run in runs.items():
+                    assert in_session(app) == [app]  # the app alone: no fork server, no torch of its own
+                    assert parent_of(run) == torch_server  # its run forked by the class's one torch
+                    assert os.readlink(f"/proc/{run}/cwd") == os.readlink(f"/proc/{app}/cwd")  # in its own folder
+                await ada.close()  # ada leaves: her run goes, bob's trains on
+                await settled(lambda: not alive(runs[ada_app]), "ada's run to end", END_SECONDS)
+                assert alive(runs[bob_app]) and alive(torch_server)
+            await settled(lambda: not alive(runs[bob_app]), "bob's run to end", END_SECONDS)
+            assert alive(torch_server)  # the class's torch waits for the next student
+    finally:
+        served.end()
+
+
+@needs_proc
 async def test_a_dropped_connection_ends_its_session(server):
     async with PortMappingProxy(server.port) as proxy, aiohttp.ClientSession() as http:
         await free_place(http, proxy.url)
@@ -214,11 +248,13 @@ async def test_the_servers_end_ends_its_sessions(how):
             await first_output(ws)
             (pid,) = await pumped(ws, served.session_pids, "the session's process", 10)
             await ws.send_json(["stdin", "\x1b[15~"])  # F5: a run training, mid-epoch, when the server goes
-            await pumped(ws, lambda: training_children(pid), "the run to start")
+            runs = await pumped(ws, lambda: training_children(pid), "the run to start")
             folder = Path(environment_of(pid)["QUADTUI_SESSION_DIR"])
+            torch_server = served.fork_server()
             killed = time.monotonic()
             os.kill(served.process.pid, how)
             wait_for(lambda: not in_session(pid), "the session to end with its server", 10)
+            wait_for(lambda: not any(map(alive, [torch_server, *runs])), "the fork server and the run to end", 10)
             print(f"session ended {time.monotonic() - killed:.2f} s after the server's {how.name}")
             wait_for(lambda: not folder.exists(), "the temporary session folder to go", 10)
     finally:

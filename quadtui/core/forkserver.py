@@ -50,11 +50,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from quadtui.core.files import current_umask
 from quadtui.core.process import die_with_parent
 
 #: what the server imports once, so that each forked process starts with them loaded;
 #: a ``module:function`` entry is called (with no arguments) once everything is imported
 PRELOAD = ("quadtui.core.engine", "quadtui.core.remote", "quadtui.core.remote:warm_up")
+#: the environment variable naming a running server's socket, for apps to share it (``quadtui --serve`` sets it)
+ADDRESS_ENV = "QUADTUI_FORK_SERVER"
+#: how long connecting to a running server (and its hello) may take before an app starts its own (s)
+CONNECT_TIMEOUT = 5.0
 _HEADER = struct.Struct("!Q")
 _MAX_FDS = 1
 
@@ -147,8 +152,12 @@ class Child:
 class ForkServer:
     """The app's side: start the server once, then :meth:`spawn` functions in processes forked from it."""
 
-    def __init__(self, preload: tuple[str, ...] = PRELOAD) -> None:
+    def __init__(self, preload: tuple[str, ...] = PRELOAD, *, shared: bool = False) -> None:
         self.preload = preload
+        self.shared = shared
+        #: with ``shared``, the socket other apps of this user connect to (:meth:`connect`), in a private folder
+        self.address: str | None = None
+        self._peer_pid: int | None = None  # the server's pid, when we connected to one rather than started it
         self._lock = threading.Lock()  # one sender at a time on the control channel
         self._channel: Channel | None = None
         self._process: Any = None
@@ -159,13 +168,48 @@ class ForkServer:
 
     @property
     def pid(self) -> int | None:
-        return None if self._process is None else int(self._process.pid)
+        return self._peer_pid if self._process is None else int(self._process.pid)
+
+    @classmethod
+    def connect(cls, address: str) -> ForkServer:
+        """Use the running server listening at ``address`` (another process's, same user) instead of a new one.
+
+        Its processes are forked for us in our working folder, with our environment
+        and umask; they end when we close our end (or the server's owner closes
+        its).  Raises :class:`ServerError` if there is no such server of ours.
+        """
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(CONNECT_TIMEOUT)
+            sock.connect(address)
+            pid, uid = _peer(sock)
+            if uid != os.getuid():
+                raise ServerError(f"the training process server at {address} is another user's")
+            channel = Channel(sock)
+            channel.send(("hello", os.getcwd(), dict(os.environ), current_umask()))
+            if channel.recv() != ("ready",):
+                raise ServerError(f"the training process server at {address} did not answer")
+            sock.settimeout(None)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError) as exc:
+            sock.close()
+            raise ServerError(f"no training process server at {address} ({exc})") from None
+        except ServerError:
+            sock.close()
+            raise
+        server = cls(preload=())
+        server._peer_pid = pid
+        server._channel = channel
+        threading.Thread(target=server._read, args=(channel,), name="quadtui-forkserver", daemon=True).start()
+        return server
 
     def start(self) -> None:
         """Start the server; wait until it has run :data:`PRELOAD` (raises :class:`ServerError` if it cannot)."""
         import subprocess
+        import tempfile
 
         ours, theirs = socket.socketpair()
+        if self.shared:  # a folder only we may enter; the server removes it when it ends
+            self.address = os.path.join(tempfile.mkdtemp(prefix="quadtui-torch-"), "forkserver.sock")
         package_root = str(Path(__file__).resolve().parents[2])  # the quadtui we are, whatever the current folder
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
         try:
@@ -173,7 +217,7 @@ class ForkServer:
                 [
                     sys.executable,
                     "-c",
-                    f"from quadtui.core.forkserver import main; main({theirs.fileno()})",
+                    f"from quadtui.core.forkserver import main; main({theirs.fileno()}, {self.address!r})",
                     *self.preload,
                 ],
                 pass_fds=(theirs.fileno(),),
@@ -192,6 +236,8 @@ class ForkServer:
         if kind != "ready":
             channel.close()
             self._process.wait()
+            if self.address is not None:
+                _remove_quietly(self.address)
             raise ServerError(f"the training process could not start: {body[0]}")
         self._channel = channel
         threading.Thread(target=self._read, args=(channel,), name="quadtui-forkserver", daemon=True).start()
@@ -247,6 +293,8 @@ class ForkServer:
                 pass
         if self._process is not None:
             self._process.wait()
+            if self.address is not None:  # the server removes its socket's folder; unless it was killed
+                _remove_quietly(self.address)
 
     def _read(self, channel: Channel) -> None:
         """The server's answers: which pid a spawn got, which child exited."""
@@ -278,10 +326,14 @@ class ForkServer:
 
 
 # -- the server's side ----------------------------------------------------------------------
-def main(fd: int) -> None:
-    """The server process: import, warm up, freeze, then fork on request until the app's end closes."""
+def main(fd: int, listen: str | None = None) -> None:
+    """The server process: import, warm up, freeze, then fork on request until the owner's end closes.
+
+    With ``listen`` (a Unix socket's path), other apps of this user connect there too
+    (:meth:`ForkServer.connect`) and share this server's torch.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the app handles ctrl+c; it ends us by closing the channel
-    channel = Channel(socket.socket(fileno=fd))
+    owner = Channel(socket.socket(fileno=fd))
     try:
         for name in sys.argv[1:]:
             module, _, function = name.partition(":")
@@ -289,71 +341,188 @@ def main(fd: int) -> None:
             if function:
                 getattr(loaded, function)()
     except BaseException as exc:  # a broken torch install: the app shows the reason
-        channel.send(("failed", f"{type(exc).__name__}: {exc}"))
+        owner.send(("failed", f"{type(exc).__name__}: {exc}"))
         os._exit(1)
     gc.collect()
     gc.freeze()  # what we imported is never collected again, so a forked run never writes to its pages
-    children: set[int] = set()
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so that SIGCHLD writes to the wakeup pipe
-    channel.send(("ready",))
-    import selectors
-
-    selector = selectors.DefaultSelector()
-    selector.register(channel.sock, selectors.EVENT_READ)
-    selector.register(wake_r, selectors.EVENT_READ)
-    try:
-        _serve(channel, selector, children, [channel.fileno(), wake_r, wake_w, selector.fileno()], wake_r)
-    except OSError:  # the app's end is gone while we answered it
-        pass
-    os._exit(0)  # the app is gone: leave at once (unloading torch would cost seconds of CPU)
-
-
-def _serve(channel: Channel, selector: Any, children: set[int], server_fds: list[int], wake_r: int) -> None:
-    while True:
-        for key, _ in selector.select():
-            if key.fileobj == wake_r:
-                os.read(wake_r, 4096)
-                _reap(channel, children)
-                continue
-            try:
-                data, fds = channel._recv_with_fds()
-            except EOFError:
-                return
-            kind, *body = pickle.loads(data)
-            if kind == "spawn":
-                token, function, args = body
-                pid = os.fork()
-                if pid == 0:
-                    _child(fds[0], server_fds, function, args)
-                for received in fds:
-                    os.close(received)
-                children.add(pid)
-                channel.send(("spawned", token, pid))
-            elif kind == "kill" and body[0] in children:
-                try:
-                    os.kill(body[0], signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        _reap(channel, children)
-
-
-def _reap(channel: Channel, children: set[int]) -> None:
-    while children:
+    listener = None
+    if listen is not None:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        children.discard(pid)
-        channel.send(("exited", pid, os.waitstatus_to_exitcode(status)))
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(listen)
+            listener.listen(64)
+        except OSError as exc:
+            owner.send(("failed", f"cannot listen at {listen}: {exc.strerror or exc}"))
+            os._exit(1)
+    server = _Server(owner, listener)
+    owner.send(("ready",))
+    try:
+        server.serve()
+    finally:  # the owner is gone: leave at once (unloading torch would cost seconds of CPU)
+        if listen is not None:
+            _remove_quietly(listen)
+        os._exit(0)
 
 
-def _child(fd: int, server_fds: list[int], function: Callable[..., None], args: tuple[Any, ...]) -> None:
-    """A forked process: drop the server's ends, run ``function(channel, *args)``, and leave without clean-up."""
+class _Client:
+    """An app the server works for: its channel, the processes forked for it, the place they run in."""
+
+    def __init__(self, channel: Channel, setting: tuple[str, dict[str, str], int] | None = None) -> None:
+        self.channel = channel
+        self.setting = setting  # (working folder, environment, umask) of an app that connected; None: the owner's
+        self.children: set[int] = set()
+
+
+class _Server:
+    """The fork server's loop: one owner (whose end closing ends everything) and any apps that connect."""
+
+    def __init__(self, owner: Channel, listener: socket.socket | None) -> None:
+        import selectors
+
+        self.owner = _Client(owner)
+        self.listener = listener
+        self.clients: dict[int, _Client] = {owner.fileno(): self.owner}
+        self.by_pid: dict[int, _Client] = {}
+        self.wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so that SIGCHLD writes to the wakeup pipe
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(owner.sock, selectors.EVENT_READ)
+        self.selector.register(self.wake_r, selectors.EVENT_READ)
+        if listener is not None:
+            self.selector.register(listener, selectors.EVENT_READ)
+        self.own_fds = [self.wake_r, wake_w, self.selector.fileno(), *([listener.fileno()] if listener else [])]
+
+    def serve(self) -> None:
+        """Until the owner's end closes."""
+        while True:
+            for key, _ in self.selector.select():
+                if key.fileobj == self.wake_r:
+                    os.read(self.wake_r, 4096)
+                elif key.fileobj is self.listener:
+                    self._accept()
+                else:
+                    client = self.clients[key.fd]
+                    try:
+                        data, fds = client.channel._recv_with_fds()
+                    except (EOFError, OSError):
+                        if client is self.owner:
+                            return
+                        self._drop(client)
+                        continue
+                    self._handle(client, pickle.loads(data), fds)
+            self._reap()
+
+    def _accept(self) -> None:
+        import selectors
+
+        try:
+            sock, _ = self.listener.accept()  # type: ignore[union-attr]
+        except OSError:
+            return
+        if _peer(sock)[1] != os.getuid():  # the folder is private already; a socket is checked all the same
+            sock.close()
+            return
+        channel = Channel(sock)
+        sock.settimeout(5)  # its hello comes at once, or it is not one of ours
+        try:
+            kind, *body = channel.recv()
+            if kind != "hello":
+                raise ValueError(kind)
+            cwd, environment, umask = body
+            sock.settimeout(None)
+            client = _Client(channel, (str(cwd), dict(environment), int(umask)))
+            client.channel.send(("ready",))
+        except Exception:
+            sock.close()
+            return
+        self.clients[sock.fileno()] = client
+        self.selector.register(sock, selectors.EVENT_READ)
+
+    def _handle(self, client: _Client, message: tuple[Any, ...], fds: list[int]) -> None:
+        kind, *body = message
+        if kind == "spawn":
+            token, function, args = body
+            pid = os.fork()
+            if pid == 0:
+                server_fds = [*self.own_fds, *self.clients]
+                _child(fds[0], server_fds, function, args, client.setting)
+            for received in fds:
+                os.close(received)
+            client.children.add(pid)
+            self.by_pid[pid] = client
+            self._send(client, ("spawned", token, pid))
+        elif kind == "kill" and body[0] in client.children:  # only its own: never another app's, nor a recycled pid
+            _kill(body[0])
+
+    def _send(self, client: _Client, message: tuple[Any, ...]) -> None:
+        try:
+            client.channel.send(message)
+        except OSError:
+            if client is self.owner:
+                raise
+            self._drop(client)
+
+    def _drop(self, client: _Client) -> None:
+        """An app that left: what was forked for it ends now (its parent-death signal names us, not it)."""
+        for pid in client.children:
+            _kill(pid)
+        fd = client.channel.fileno()
+        if self.clients.pop(fd, None) is not None:
+            self.selector.unregister(client.channel.sock)
+            client.channel.close()
+
+    def _reap(self) -> None:
+        while self.by_pid:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            client = self.by_pid.pop(pid, None)
+            if client is not None:
+                client.children.discard(pid)
+                if client.channel.fileno() in self.clients:
+                    self._send(client, ("exited", pid, os.waitstatus_to_exitcode(status)))
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _peer(sock: socket.socket) -> tuple[int, int]:
+    """(pid, uid) of the process at the other end of a Unix socket."""
+    credentials = struct.Struct("3i")
+    pid, uid, _ = credentials.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, credentials.size))
+    return pid, uid
+
+
+def _remove_quietly(address: str) -> None:
+    """A shared server's socket, and the private folder made for it."""
+    for remove, path in ((os.unlink, address), (os.rmdir, os.path.dirname(address))):
+        try:
+            remove(path)
+        except OSError:
+            pass
+
+
+def _child(
+    fd: int,
+    server_fds: list[int],
+    function: Callable[..., None],
+    args: tuple[Any, ...],
+    setting: tuple[str, dict[str, str], int] | None,
+) -> None:
+    """A forked process: drop the server's ends, run ``function(channel, *args)``, and leave without clean-up.
+
+    For an app that connected, it first takes on that app's working folder,
+    environment and umask, so that it works as if the app had forked it.
+    """
     code = 1
     try:
         signal.set_wakeup_fd(-1)
@@ -362,6 +531,12 @@ def _child(fd: int, server_fds: list[int], function: Callable[..., None], args: 
         for server_fd in server_fds:
             os.close(server_fd)
         die_with_parent()  # the server gone (the app ended): this process ends too, mid-epoch or not
+        if setting is not None:
+            cwd, environment, umask = setting
+            os.environ.clear()
+            os.environ.update(environment)
+            os.umask(umask)
+            os.chdir(cwd)
         function(Channel(socket.socket(fileno=fd)), *args)
         code = 0
     except SystemExit as exc:

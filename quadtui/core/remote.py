@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from quadtui.core.forkserver import Channel, Child, ForkServer
+from quadtui.core.forkserver import ADDRESS_ENV, Channel, Child, ForkServer, ServerError
 
 if TYPE_CHECKING:
     from quadtui.core.config import Config
@@ -54,12 +54,25 @@ _server_lock = threading.Lock()
 
 
 def start_server() -> ForkServer:
-    """Start the fork server (once; again if it died) and wait until it has imported torch and the engine."""
+    """Start the fork server (once; again if it died) and wait until it has imported torch and the engine.
+
+    Under ``quadtui --serve`` the server named by :data:`ADDRESS_ENV` is used instead:
+    one torch for every browser tab of the class.  Should it be gone, the app starts one
+    of its own, as in a terminal.
+    """
     global _server
     with _server_lock:
         if _server is None or not _server.running:
-            server = ForkServer()
-            server.start()
+            server = None
+            address = os.environ.get(ADDRESS_ENV)
+            if address:
+                try:
+                    server = ForkServer.connect(address)
+                except ServerError:
+                    server = None
+            if server is None:
+                server = ForkServer()
+                server.start()
             _server = server
         return _server
 

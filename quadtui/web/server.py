@@ -10,6 +10,9 @@
   process group — after ``reload_grace`` seconds, in which the same browser tab
   (a reload, a network blip) reattaches to it; the server's exit (Ctrl+C,
   SIGTERM, SIGHUP) ends them all at once.
+- **One torch for the class**: every session's runs are forked from one fork
+  server (:func:`shared_fork_server`), so a browser tab costs its UI and its run,
+  not a torch of its own.
 - **Our page**: a title, no outside requests, the terminal focused on load,
   and a question before a reload or close throws the session away.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -32,6 +36,7 @@ from textual_serve import download_manager
 from textual_serve.server import Server
 
 from quadtui.core.files import FileWriteError, atomic_write
+from quadtui.core.forkserver import ADDRESS_ENV, ForkServer, ServerError
 from quadtui.web.session import Session, clamp_size, new_folder
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -82,6 +87,8 @@ class ClassroomServer(Server):
         self.detached: dict[str, tuple[Session, asyncio.Task[None]]] = {}
         #: the tasks ending sessions whose app ended while detached (the event loop keeps only weak references)
         self.ending: set[asyncio.Future[None]] = set()
+        #: the class's one fork server: torch loaded once for every session (None: each loads its own)
+        self.fork_server: ForkServer | None = None
 
     # -- startup and shutdown ------------------------------------------------------------------
     def initialize_logging(self) -> None:
@@ -107,6 +114,7 @@ class ClassroomServer(Server):
         for session in sessions:  # at once, before anything can wait on a browser
             session.kill()
         await asyncio.gather(*(session.stop() for session in sessions), return_exceptions=True)
+        self._stop_fork_server()
 
     def serve(self, debug: bool = False) -> None:
         """Serve until Ctrl+C, SIGTERM or SIGHUP (the teacher's login ending); then end every session."""
@@ -119,16 +127,26 @@ class ClassroomServer(Server):
                 loop.add_signal_handler(signum, self.request_exit)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
-        web.run_app(
-            self._make_app(),
-            host=self.host,
-            port=self.port,
-            handle_signals=False,
-            loop=loop,
-            print=None,
-            access_log=None,
-            shutdown_timeout=5,
-        )
+        self.fork_server = shared_fork_server()
+        try:
+            web.run_app(
+                self._make_app(),
+                host=self.host,
+                port=self.port,
+                handle_signals=False,
+                loop=loop,
+                print=None,
+                access_log=None,
+                shutdown_timeout=5,
+            )
+        finally:
+            self._stop_fork_server()
+
+    def _stop_fork_server(self) -> None:
+        """Once every session has ended (their runs went with them): the class's torch goes too."""
+        fork_server, self.fork_server = self.fork_server, None
+        if fork_server is not None:
+            fork_server.stop()
 
     # -- the page ----------------------------------------------------------------------------------
     def page_urls(self) -> dict[str, str]:
@@ -310,3 +328,29 @@ def _whole(raw: str | None, default: int) -> int:
         return int(raw) if raw is not None and len(raw) <= 6 else default
     except ValueError:
         return default
+
+
+#: "0" turns the class's shared fork server off
+SHARED_TORCH_ENV = "QUADTUI_SHARED_TORCH"
+
+
+def shared_fork_server() -> ForkServer | None:
+    """One fork server for every session: torch loaded once for the class, not once a browser tab.
+
+    A session's app connects to it (:data:`ADDRESS_ENV`, inherited by every session) and
+    its runs are forked from it, in the session's folder; they end with the session.  If
+    it cannot start, or the teacher turned it off (``QUADTUI_SHARED_TORCH=0``: one
+    student's runs then never share a process with another's), each session starts
+    its own, as in a terminal.
+    """
+    if os.environ.get(SHARED_TORCH_ENV, "1").strip() == "0":
+        return None
+    torch_server = ForkServer(shared=True)
+    try:
+        torch_server.start()
+    except ServerError as exc:
+        print(f"quadtui: warning: {exc}; each session will load torch itself", file=sys.stderr)
+        return None
+    assert torch_server.address is not None
+    os.environ[ADDRESS_ENV] = torch_server.address
+    return torch_server

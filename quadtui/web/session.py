@@ -2,8 +2,9 @@
 
 textual-serve's ``AppService`` starts the app through a shell in the server's
 own process group and, when the browser leaves, asks it to quit and waits for
-as long as that takes.  A classroom needs more: the app, its fork server and
-any training child are ended together, at once, whatever state they are in; a
+as long as that takes.  A classroom needs more: the app and its training (forked
+for it by the class's shared fork server, which ends it the moment the app's end
+closes) are ended together, at once, whatever state they are in; a
 server killed outright takes them along (:func:`quadtui.served.guard_session`);
 and each session works in its own folder, removed at the end unless the
 teacher chose where sessions live (``--serve-dir``).
@@ -160,7 +161,7 @@ class Session(AppService):
                     pass
 
     def kill(self) -> None:
-        """End the session's process group now (the app, its fork server, any training child)."""
+        """End the session's process group now (the app; its runs end with it, see the module's docstring)."""
         if self.pid is None:
             return
         try:
