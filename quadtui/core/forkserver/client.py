@@ -1,0 +1,227 @@
+"""The app's side of the fork server: start one (or connect to a shared one), then spawn functions in it."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from quadtui.core.files import current_umask
+from quadtui.core.forkserver.channel import Channel, peer, remove_address
+
+#: what the server imports once, so that each forked process starts with them loaded;
+#: a ``module:function`` entry is called (with no arguments) once everything is imported
+PRELOAD = ("quadtui.core.engine", "quadtui.core.remote", "quadtui.core.remote:warm_up")
+#: the environment variable naming a running server's socket, for apps to share it (``quadtui --serve`` sets it)
+ADDRESS_ENV = "QUADTUI_FORK_SERVER"
+#: how long connecting to a running server (and its hello) may take before an app starts its own (s)
+CONNECT_TIMEOUT = 5.0
+
+
+class ServerError(RuntimeError):
+    """The fork server could not start, or is gone."""
+
+
+class Child:
+    """A process the server forked: its channel to us, its pid, and (once reaped) its exit code."""
+
+    def __init__(self, server: ForkServer, channel: Channel) -> None:
+        self._server = server
+        self.channel = channel
+        self.pid = 0
+        self.exitcode: int | None = None
+        self._spawned = threading.Event()
+        self._exited = threading.Event()
+
+    def is_alive(self) -> bool:
+        return not self._exited.is_set()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until the server has reaped this process (or ``timeout`` seconds)."""
+        self._exited.wait(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL this process if it is still alive (the server does it: it knows its own children)."""
+        if self.is_alive():
+            self._server.kill(self.pid)
+
+
+class ForkServer:
+    """The app's side: start the server once, then :meth:`spawn` functions in processes forked from it."""
+
+    def __init__(self, preload: tuple[str, ...] = PRELOAD, *, shared: bool = False) -> None:
+        self.preload = preload
+        self.shared = shared
+        #: with ``shared``, the socket other apps of this user connect to (:meth:`connect`), in a private folder
+        self.address: str | None = None
+        self._peer_pid: int | None = None  # the server's pid, when we connected to one rather than started it
+        self._lock = threading.Lock()  # one sender at a time on the control channel
+        self._channel: Channel | None = None
+        self._process: Any = None
+        self._children: dict[int, Child] = {}  # by token until spawned, then also by pid
+        self._by_pid: dict[int, Child] = {}
+        self._tokens = 0
+        self._dead = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._peer_pid if self._process is None else int(self._process.pid)
+
+    @classmethod
+    def connect(cls, address: str) -> ForkServer:
+        """Use the running server listening at ``address`` (another process's, same user) instead of a new one.
+
+        Its processes are forked for us in our working folder, with our environment
+        and umask; they end when we close our end (or the server's owner closes
+        its).  Raises :class:`ServerError` if there is no such server of ours.
+        """
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(CONNECT_TIMEOUT)
+            sock.connect(address)
+            pid, uid = peer(sock)
+            if uid != os.getuid():
+                raise ServerError(f"the training process server at {address} is another user's")
+            channel = Channel(sock)
+            channel.send(("hello", os.getcwd(), dict(os.environ), current_umask()))
+            if channel.recv() != ("ready",):
+                raise ServerError(f"the training process server at {address} did not answer")
+            sock.settimeout(None)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError) as exc:
+            sock.close()
+            raise ServerError(f"no training process server at {address} ({exc})") from None
+        except ServerError:
+            sock.close()
+            raise
+        server = cls(preload=())
+        server._peer_pid = pid
+        server._channel = channel
+        threading.Thread(target=server._read, args=(channel,), name="quadtui-forkserver", daemon=True).start()
+        return server
+
+    def start(self) -> None:
+        """Start the server; wait until it has run :data:`PRELOAD` (raises :class:`ServerError` if it cannot)."""
+        import subprocess
+        import tempfile
+
+        ours, theirs = socket.socketpair()
+        if self.shared:  # a folder only we may enter; the server removes it when it ends
+            self.address = os.path.join(tempfile.mkdtemp(prefix="quadtui-torch-"), "forkserver.sock")
+        package_root = str(Path(__file__).resolve().parents[3])  # the quadtui we are, whatever the current folder
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+        try:
+            self._process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    f"from quadtui.core.forkserver.server import main; main({theirs.fileno()}, {self.address!r})",
+                    *self.preload,
+                ],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,  # it shares the app's terminal: nothing may reach it
+            )
+        finally:
+            theirs.close()
+        channel = Channel(ours)
+        try:
+            kind, *body = channel.recv()
+        except (EOFError, OSError):
+            kind, body = "failed", [f"it exited with code {self._process.wait()}"]
+        if kind != "ready":
+            channel.close()
+            self._process.wait()
+            if self.address is not None:
+                remove_address(self.address)
+            raise ServerError(f"the training process could not start: {body[0]}")
+        self._channel = channel
+        threading.Thread(target=self._read, args=(channel,), name="quadtui-forkserver", daemon=True).start()
+
+    @property
+    def running(self) -> bool:
+        return self._channel is not None and not self._dead
+
+    def spawn(self, function: Callable[..., None], *args: Any) -> Child:
+        """Run ``function(channel, *args)`` in a new process forked from the server; its :class:`Child`."""
+        if not self.running:
+            raise ServerError("the training process server is gone")
+        ours, theirs = socket.socketpair()
+        child = Child(self, Channel(ours))
+        with self._lock:
+            if self._dead:  # the reader saw the server go (it answers no one registered after that)
+                ours.close()
+                theirs.close()
+                raise ServerError("the training process server is gone")
+            self._tokens += 1
+            token = self._tokens
+            self._children[token] = child
+            try:
+                assert self._channel is not None
+                self._channel.send_bytes(pickle.dumps(("spawn", token, function, args)), fds=(theirs.fileno(),))
+            except OSError:
+                self._children.pop(token, None)
+                ours.close()
+                raise ServerError("the training process server is gone") from None
+            finally:
+                theirs.close()
+        child._spawned.wait()
+        if not child.pid:
+            ours.close()
+            raise ServerError("the training process server is gone")
+        return child
+
+    def kill(self, pid: int) -> None:
+        with self._lock:
+            try:
+                if self._channel is not None:
+                    self._channel.send(("kill", pid))
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        """Close our end: the server and everything it forked end at once."""
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            try:
+                channel.sock.shutdown(socket.SHUT_RDWR)  # the reader thread closes it
+            except OSError:  # already closed: the server is gone
+                pass
+        if self._process is not None:
+            self._process.wait()
+            if self.address is not None:  # the server removes its socket's folder; unless it was killed
+                remove_address(self.address)
+
+    def _read(self, channel: Channel) -> None:
+        """The server's answers: which pid a spawn got, which child exited."""
+        try:
+            while True:
+                kind, *body = channel.recv()
+                if kind == "spawned":
+                    token, pid = body
+                    child = self._children.pop(token)
+                    child.pid = pid
+                    self._by_pid[pid] = child
+                    child._spawned.set()
+                elif kind == "exited":
+                    pid, code = body
+                    done = self._by_pid.pop(pid, None)
+                    if done is not None:
+                        done.exitcode = code
+                        done._exited.set()
+        except (EOFError, OSError):
+            pass
+        with self._lock:  # no spawn registers meanwhile: each one waiting is answered, no later one waits
+            self._dead = True  # every child went with the server
+            for child in [*self._children.values(), *self._by_pid.values()]:
+                child._spawned.set()
+                child._exited.set()
+            self._children.clear()
+            self._by_pid.clear()
+        channel.close()

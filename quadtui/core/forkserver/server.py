@@ -1,0 +1,221 @@
+"""The fork server's process: import and warm up once, then fork on request until its owner's end closes."""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import os
+import pickle
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from quadtui.core.forkserver.channel import Channel, peer, remove_address
+from quadtui.core.process import die_with_parent
+
+
+def main(fd: int, listen: str | None = None) -> None:
+    """The server process: import, warm up, freeze, then fork on request until the owner's end closes.
+
+    With ``listen`` (a Unix socket's path), other apps of this user connect there too
+    (:meth:`ForkServer.connect`) and share this server's torch.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the app handles ctrl+c; it ends us by closing the channel
+    owner = Channel(socket.socket(fileno=fd))
+    try:
+        for name in sys.argv[1:]:
+            module, _, function = name.partition(":")
+            loaded = importlib.import_module(module)
+            if function:
+                getattr(loaded, function)()
+    except BaseException as exc:  # a broken torch install: the app shows the reason
+        owner.send(("failed", f"{type(exc).__name__}: {exc}"))
+        os._exit(1)
+    gc.collect()
+    gc.freeze()  # what we imported is never collected again, so a forked run never writes to its pages
+    listener = None
+    if listen is not None:
+        try:
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(listen)
+            listener.listen(64)
+        except OSError as exc:
+            owner.send(("failed", f"cannot listen at {listen}: {exc.strerror or exc}"))
+            os._exit(1)
+    server = _Server(owner, listener)
+    owner.send(("ready",))
+    try:
+        server.serve()
+    finally:  # the owner is gone: leave at once (unloading torch would cost seconds of CPU)
+        if listen is not None:
+            remove_address(listen)
+        os._exit(0)
+
+
+class _Client:
+    """An app the server works for: its channel, the processes forked for it, the place they run in."""
+
+    def __init__(self, channel: Channel, setting: tuple[str, dict[str, str], int] | None = None) -> None:
+        self.channel = channel
+        self.setting = setting  # (working folder, environment, umask) of an app that connected; None: the owner's
+        self.children: set[int] = set()
+
+
+class _Server:
+    """The fork server's loop: one owner (whose end closing ends everything) and any apps that connect."""
+
+    def __init__(self, owner: Channel, listener: socket.socket | None) -> None:
+        import selectors
+
+        self.owner = _Client(owner)
+        self.listener = listener
+        self.clients: dict[int, _Client] = {owner.fileno(): self.owner}
+        self.by_pid: dict[int, _Client] = {}
+        self.wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so that SIGCHLD writes to the wakeup pipe
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(owner.sock, selectors.EVENT_READ)
+        self.selector.register(self.wake_r, selectors.EVENT_READ)
+        if listener is not None:
+            self.selector.register(listener, selectors.EVENT_READ)
+        self.own_fds = [self.wake_r, wake_w, self.selector.fileno(), *([listener.fileno()] if listener else [])]
+
+    def serve(self) -> None:
+        """Until the owner's end closes."""
+        while True:
+            for key, _ in self.selector.select():
+                if key.fileobj == self.wake_r:
+                    os.read(self.wake_r, 4096)
+                elif key.fileobj is self.listener:
+                    self._accept()
+                else:
+                    client = self.clients[key.fd]
+                    try:
+                        data, fds = client.channel._recv_with_fds()
+                    except (EOFError, OSError):
+                        if client is self.owner:
+                            return
+                        self._drop(client)
+                        continue
+                    self._handle(client, pickle.loads(data), fds)
+            self._reap()
+
+    def _accept(self) -> None:
+        import selectors
+
+        try:
+            sock, _ = self.listener.accept()  # type: ignore[union-attr]
+        except OSError:
+            return
+        if peer(sock)[1] != os.getuid():  # the folder is private already; a socket is checked all the same
+            sock.close()
+            return
+        channel = Channel(sock)
+        sock.settimeout(5)  # its hello comes at once, or it is not one of ours
+        try:
+            kind, *body = channel.recv()
+            if kind != "hello":
+                raise ValueError(kind)
+            cwd, environment, umask = body
+            sock.settimeout(None)
+            client = _Client(channel, (str(cwd), dict(environment), int(umask)))
+            client.channel.send(("ready",))
+        except Exception:
+            sock.close()
+            return
+        self.clients[sock.fileno()] = client
+        self.selector.register(sock, selectors.EVENT_READ)
+
+    def _handle(self, client: _Client, message: tuple[Any, ...], fds: list[int]) -> None:
+        kind, *body = message
+        if kind == "spawn":
+            token, function, args = body
+            pid = os.fork()
+            if pid == 0:
+                server_fds = [*self.own_fds, *self.clients]
+                _child(fds[0], server_fds, function, args, client.setting)
+            for received in fds:
+                os.close(received)
+            client.children.add(pid)
+            self.by_pid[pid] = client
+            self._send(client, ("spawned", token, pid))
+        elif kind == "kill" and body[0] in client.children:  # only its own: never another app's, nor a recycled pid
+            _kill(body[0])
+
+    def _send(self, client: _Client, message: tuple[Any, ...]) -> None:
+        try:
+            client.channel.send(message)
+        except OSError:
+            if client is self.owner:
+                raise
+            self._drop(client)
+
+    def _drop(self, client: _Client) -> None:
+        """An app that left: what was forked for it ends now (its parent-death signal names us, not it)."""
+        for pid in client.children:
+            _kill(pid)
+        fd = client.channel.fileno()
+        if self.clients.pop(fd, None) is not None:
+            self.selector.unregister(client.channel.sock)
+            client.channel.close()
+
+    def _reap(self) -> None:
+        while self.by_pid:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            client = self.by_pid.pop(pid, None)
+            if client is not None:
+                client.children.discard(pid)
+                if client.channel.fileno() in self.clients:
+                    self._send(client, ("exited", pid, os.waitstatus_to_exitcode(status)))
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _child(
+    fd: int,
+    server_fds: list[int],
+    function: Callable[..., None],
+    args: tuple[Any, ...],
+    setting: tuple[str, dict[str, str], int] | None,
+) -> None:
+    """A forked process: drop the server's ends, run ``function(channel, *args)``, and leave without clean-up.
+
+    For an app that connected, it first takes on that app's working folder,
+    environment and umask, so that it works as if the app had forked it.
+    """
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        for server_fd in server_fds:
+            os.close(server_fd)
+        die_with_parent()  # the server gone (the app ended): this process ends too, mid-epoch or not
+        if setting is not None:
+            cwd, environment, umask = setting
+            os.environ.clear()
+            os.environ.update(environment)
+            os.umask(umask)
+            os.chdir(cwd)
+        function(Channel(socket.socket(fileno=fd)), *args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        pass
+    finally:
+        os._exit(code)
