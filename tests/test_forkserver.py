@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from benchmarks.ptyrun import alive, python_env
-from quadtui.core.forkserver import Channel, ForkServer, ServerError
+from benchmarks.ptyrun import alive, children, python_env
+from quadtui.core.forkserver import ADDRESS_ENV, Channel, ForkServer, ServerError
 
 GONE_WITHIN = 3.0  # the target is 1 s; a loaded CI machine gets slack
 
@@ -256,6 +256,30 @@ def test_a_server_whose_owner_is_killed_goes_with_every_apps_processes(tmp_path)
         end(owner)
         if app is not None:
             end(app)
+
+
+def test_an_app_uses_the_server_named_in_its_environment(shared: ForkServer, monkeypatch) -> None:
+    from quadtui.core import remote
+
+    monkeypatch.setenv(ADDRESS_ENV, shared.address)
+    remote.stop_server()
+    try:
+        assert remote.start_server().pid == shared.pid
+    finally:
+        remote.stop_server()
+    assert alive(shared.pid)  # the app leaving does not end a server it only connected to
+
+
+def test_an_app_whose_shared_server_is_gone_starts_its_own(tmp_path, monkeypatch) -> None:
+    from quadtui.core import remote
+
+    monkeypatch.setenv(ADDRESS_ENV, str(tmp_path / "gone.sock"))
+    remote.stop_server()
+    try:
+        server = remote.start_server()  # torch and the engine, in a server of its own
+        assert server.address is None and server.pid in children().get(os.getpid(), [])
+    finally:
+        remote.stop_server()
 
 
 def test_connecting_where_no_server_listens_is_a_server_error(tmp_path) -> None:
