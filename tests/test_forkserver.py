@@ -6,6 +6,7 @@ import ast
 import gc
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -280,6 +281,27 @@ def test_an_app_whose_shared_server_is_gone_starts_its_own(tmp_path, monkeypatch
         assert server.address is None and server.pid in children().get(os.getpid(), [])
     finally:
         remote.stop_server()
+
+
+def test_a_spawn_the_server_cannot_do_is_refused_in_one_line_and_the_server_serves_on(shared: ForkServer) -> None:
+    raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    raw.connect(shared.address)
+    channel = Channel(raw)
+    try:
+        channel.send(("hello", os.getcwd(), {}, 0o022))
+        assert channel.recv() == ("ready",)
+        channel.send(("spawn", 7, sleep_forever, ()))  # no socket pair end with it
+        kind, token, reason = channel.recv()
+        assert (kind, token) == ("refused", 7) and "cannot start a process" in reason and "\n" not in reason
+    finally:
+        channel.close()
+    app = ForkServer.connect(shared.address)
+    try:
+        child = app.spawn(exit_with, 4)
+        child.join(GONE_WITHIN)
+        assert child.exitcode == 4
+    finally:
+        app.stop()
 
 
 def test_connecting_where_no_server_listens_is_a_server_error(tmp_path) -> None:

@@ -35,6 +35,7 @@ class Child:
         self.channel = channel
         self.pid = 0
         self.exitcode: int | None = None
+        self.refused: str | None = None  # why the server could not fork it
         self._spawned = threading.Event()
         self._exited = threading.Event()
 
@@ -174,7 +175,7 @@ class ForkServer:
         child._spawned.wait()
         if not child.pid:
             ours.close()
-            raise ServerError("the training process server is gone")
+            raise ServerError(child.refused or "the training process server is gone")
         return child
 
     def kill(self, pid: int) -> None:
@@ -208,6 +209,11 @@ class ForkServer:
                     child = self._children.pop(token)
                     child.pid = pid
                     self._by_pid[pid] = child
+                    child._spawned.set()
+                elif kind == "refused":
+                    token, reason = body
+                    child = self._children.pop(token)
+                    child.refused = reason
                     child._spawned.set()
                 elif kind == "exited":
                     pid, code = body

@@ -93,7 +93,9 @@ class _Server:
                 elif key.fileobj is self.listener:
                     self._accept()
                 else:
-                    client = self.clients[key.fd]
+                    client = self.clients.get(key.fd)
+                    if client is None:  # dropped earlier in this pass
+                        continue
                     try:
                         data, fds = client.channel._recv_with_fds()
                     except (EOFError, OSError):
@@ -134,12 +136,20 @@ class _Server:
         kind, *body = message
         if kind == "spawn":
             token, function, args = body
-            pid = os.fork()
+            try:
+                if len(fds) != 1:
+                    raise ValueError("a spawn comes with one end of a socket pair")
+                pid = os.fork()
+            except (OSError, ValueError) as exc:  # e.g. the user's process limit: that spawn fails, we serve on
+                for received in fds:
+                    os.close(received)
+                reason = getattr(exc, "strerror", None) or str(exc)
+                self._send(client, ("refused", token, f"cannot start a process: {reason}"))
+                return
             if pid == 0:
                 server_fds = [*self.own_fds, *self.clients]
                 _child(fds[0], server_fds, function, args, client.setting)
-            for received in fds:
-                os.close(received)
+            os.close(fds[0])
             client.children.add(pid)
             self.by_pid[pid] = client
             self._send(client, ("spawned", token, pid))
