@@ -8,8 +8,10 @@ each training the default config without end at full speed (``--run --epochs 100
 --speed full``: the most a class can ask of the machine), then:
 
 1. memory: each session's PSS (``/proc/PID/smaps_rollup``, summed over all of the
-   session's processes: UI, fork server, training process) and
-   the total, beside the machine's memory;
+   session's processes: its UI, its run, and a fork server of its own or its share
+   of the one its user's sessions share) and the total, beside the machine's memory —
+   as one account's sessions (sharing one torch, the default) and, side by side, as
+   separate accounts' (``QUADTUI_SHARED_TORCH=0``: a torch each);
 2. keys: in one session, the time from a key (``2`` / ``1``: switch the chart tab)
    to the frame that shows its effect, p50 / p95 over ``--keys`` presses, while
    every session trains;
@@ -17,7 +19,9 @@ each training the default config without end at full speed (``--run --epochs 100
    the app, and the terminal hanging up (the SSH connection dropping); then every
    process any session had is looked for.
 
-Targets: <= 200 MB PSS a session, key-to-frame p95 <= 150 ms, 0 leftover processes.
+Each session works in a folder of its own (so that its runs are told apart from
+the others': a run works in its app's folder).  Targets: <= 200 MB PSS a session,
+key-to-frame p95 <= 150 ms, 0 leftover processes.
 Prints a table; exits 1 over a target.
 """
 
@@ -26,16 +30,18 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # measure this checkout
 
 from benchmarks.idle import tree  # noqa: E402
-from benchmarks.ptyrun import PtyProcess, alive, quadtui_argv  # noqa: E402
+from benchmarks.ptyrun import PtyProcess, alive, children, cmdline, python_env, quadtui_argv  # noqa: E402
 
 PSS_TARGET_MB, KEY_P95_TARGET_MS = 200.0, 150.0
 ENDINGS = ("ctrl+q", "SIGTERM", "SIGHUP", "SIGKILL", "hang-up")
@@ -55,11 +61,90 @@ def pss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
-def by_role(app: int) -> dict[str, float]:
-    """A session's PSS by process: the app's UI, its fork server (the app's child), the run (the server's)."""
-    pids = tree(app)
-    server = [pid for pid in pids[1:] if _parent(pid) == app]
-    return {"UI": pss_mb([app]), "fork server": pss_mb(server), "run": pss_mb([p for p in pids[1:] if p not in server])}
+class Class:
+    """N sessions in 80x24 ptys, each in a folder of its own, training without end."""
+
+    def __init__(self, n: int, shared: bool) -> None:
+        self.folders = [tempfile.mkdtemp(prefix="quadtui-student-") for _ in range(n)]
+        env = {**python_env(), "QUADTUI_SHARED_TORCH": "1" if shared else "0"}
+        self.sessions: list[PtyProcess] = []
+        for folder in self.folders:
+            argv = quadtui_argv("--run", "--epochs", "10000000", "--speed", "full")
+            self.sessions.append(PtyProcess(argv, 80, 24, env=env, cwd=folder))
+            self.sessions[-1].drain(0.3)
+        deadline = time.monotonic() + 60 + 5 * n
+        while not all(self.processes(s)[1] for s in self.sessions):  # each has its run
+            if time.monotonic() > deadline:
+                raise SystemExit("not every session started its run")
+            for s in self.sessions:
+                s.drain(0.02)
+
+    def servers(self) -> list[int]:
+        """Every fork server of the class (a session's own, or one its user's sessions share)."""
+        kids = children()
+        everyone = {p for s in self.sessions for p in tree(s.pid)} | set(kids.get(1, []))  # a shared one outlives
+        return [  # its starter; it works in that session's folder
+            p
+            for p in everyone
+            if "forkserver" in cmdline(p) and "forkserver" not in cmdline(_parent(p)) and _cwd(p) in self.folders
+        ]
+
+    def processes(self, session: PtyProcess) -> tuple[list[int], list[int]]:
+        """(the session's app and any fork server of its own, the runs forked for it: they work in its folder)."""
+        kids, folder = children(), _cwd(session.pid)
+        own = [session.pid, *[p for p in kids.get(session.pid, []) if _server_of_its_own(p)]]
+        runs = [run for server in self.servers() for run in kids.get(server, []) if _cwd(run) == folder]
+        return own, runs
+
+    def pss(self) -> tuple[list[float], dict[str, float]]:
+        """Each session's PSS (MB), with an equal share of any server it shares; medians by role."""
+        servers = self.servers()
+        mine = {p for s in self.sessions for p in self.processes(s)[0]}
+        shared = [p for p in servers if p not in mine]
+        share = pss_mb(shared) / len(self.sessions)
+        per, roles = [], {"UI": [], "fork server": [], "run": []}
+        for s in self.sessions:
+            own, runs = self.processes(s)
+            per.append(pss_mb(own) + pss_mb(runs) + share)
+            roles["UI"].append(pss_mb([s.pid]))
+            roles["fork server"].append(pss_mb(own[1:]) + share)
+            roles["run"].append(pss_mb(runs))
+        return per, {role: statistics.median(v) for role, v in roles.items()}
+
+    def close(self) -> None:
+        pids = {p for s in self.sessions for p in tree(s.pid)} | set(self.servers())
+        for s in self.sessions:
+            for pid in {*tree(s.pid), *self.processes(s)[1]}:
+                _kill(pid)
+        for pid in pids:
+            _kill(pid)
+        for s in self.sessions:
+            try:
+                s.close(timeout=1)
+            except OSError:
+                pass
+        for folder in self.folders:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _server_of_its_own(pid: int) -> bool:
+    """A session's own fork server (a user's shared one is started with its lock file's path)."""
+    line = cmdline(pid)
+    return "forkserver" in line and ".lock" not in line
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _cwd(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return None
 
 
 def _parent(pid: int) -> int:
@@ -68,19 +153,6 @@ def _parent(pid: int) -> int:
             return int(f.read().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return 0
-
-
-def start(n: int) -> list[PtyProcess]:
-    sessions = []
-    for _ in range(n):
-        sessions.append(PtyProcess(quadtui_argv("--run", "--epochs", "10000000", "--speed", "full"), 80, 24))
-        sessions[-1].drain(0.3)
-    deadline = time.monotonic() + 60 + 5 * n
-    for s in sessions:  # each has its run's process (app, fork server, run)
-        while len(tree(s.pid)) < 3 and time.monotonic() < deadline:
-            for other in sessions:
-                other.drain(0.02)
-    return sessions
 
 
 def keep_reading(sessions: list[PtyProcess], seconds: float) -> None:
@@ -114,9 +186,11 @@ def key_latencies(student: PtyProcess, others: list[PtyProcess], presses: int) -
     return out
 
 
-def end_all(sessions: list[PtyProcess]) -> tuple[dict[str, list[float]], list[int]]:
-    """End each session one of the ways; seconds until its processes were gone, and leftover pids."""
-    everyone = {s.pid: tree(s.pid) for s in sessions}
+def end_all(klass: Class) -> tuple[dict[str, list[float]], list[int]]:
+    """End each session one of the ways; seconds until its processes were gone, and leftover pids (any server too)."""
+    sessions = klass.sessions
+    theirs = {s.pid: [p for group in klass.processes(s) for p in group] for s in sessions}
+    everyone = {p for pids in theirs.values() for p in pids} | set(klass.servers())
     took: dict[str, list[float]] = {how: [] for how in ENDINGS}
     for i, s in enumerate(sessions):
         how = ENDINGS[i % len(ENDINGS)]
@@ -128,7 +202,7 @@ def end_all(sessions: list[PtyProcess]) -> tuple[dict[str, list[float]], list[in
             s.master = os.open("/dev/null", os.O_RDONLY)  # so that close() has something to close
         else:
             os.kill(s.pid, getattr(signal, how))
-        while any(alive(p) for p in everyone[s.pid]) and time.monotonic() - asked < 10:
+        while any(alive(p) for p in theirs[s.pid]) and time.monotonic() - asked < 10:
             if how != "hang-up":
                 s.drain(0.01)
             else:
@@ -136,7 +210,7 @@ def end_all(sessions: list[PtyProcess]) -> tuple[dict[str, list[float]], list[in
             s.proc.poll()
         took[how].append(time.monotonic() - asked)
     time.sleep(1.0)
-    leftovers = [p for pids in everyone.values() for p in pids if alive(p)]
+    leftovers = [p for p in everyone if alive(p)]
     return took, leftovers
 
 
@@ -145,40 +219,40 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--keys", type=int, default=50)
     args = parser.parse_args()
-    sessions = start(args.sessions)
+    klass = Class(args.sessions, shared=True)
     try:
-        keep_reading(sessions, 5.0)  # everyone training, past start-up
-        per = [pss_mb(tree(s.pid)) for s in sessions]
-        roles = [by_role(s.pid) for s in sessions]
-        procs = [len(tree(s.pid)) for s in sessions]
-        latencies = key_latencies(sessions[0], sessions[1:], args.keys)
+        keep_reading(klass.sessions, 5.0)  # everyone training, past start-up
+        per, roles = klass.pss()
+        procs = [sum(map(len, klass.processes(s))) for s in klass.sessions]
+        servers = len(klass.servers())
+        latencies = key_latencies(klass.sessions[0], klass.sessions[1:], args.keys)
         p50 = statistics.median(latencies)
         p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) >= 20 else max(latencies)
-        took, leftovers = end_all(sessions)
+        took, leftovers = end_all(klass)
     finally:
-        for s in sessions:
-            for pid in tree(s.pid):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            try:
-                s.close(timeout=1)
-            except OSError:
-                pass
+        klass.close()
+    each = Class(args.sessions, shared=False)  # as separate accounts: a torch each
+    try:
+        keep_reading(each.sessions, 5.0)
+        per_each, roles_each = each.pss()
+        procs_each = [sum(map(len, each.processes(s))) for s in each.sessions]
+    finally:
+        each.close()
     with open("/proc/meminfo") as f:
         total_mb = int(f.readline().split()[1]) / 1024
     print(f"sessions                    {args.sessions} at 80x24 on {os.cpu_count()} cores, all training")
-    print(
-        f"PSS a session (MB)          median {statistics.median(per):.0f}, max {max(per):.0f}"
-        f"   target <= {PSS_TARGET_MB:.0f}"
-    )
-    print(
-        "  of which (median MB)      "
-        + ", ".join(f"{role} {statistics.median(r[role] for r in roles):.0f}" for role in ("UI", "fork server", "run"))
-    )
-    print(f"processes a session         {min(procs)}-{max(procs)}")
-    print(f"PSS of the class (MB)       {sum(per):.0f} of {total_mb:.0f}")
+    for how, pss, parts, counts, extra in (
+        ("one account", per, roles, procs, f" + {servers} shared fork server"),
+        ("separate accounts", per_each, roles_each, procs_each, ""),
+    ):
+        print(
+            f"PSS a session, {how + ' (MB)':<22} median {statistics.median(pss):.0f}, max {max(pss):.0f}"
+            f"   target <= {PSS_TARGET_MB:.0f};  class {sum(pss):.0f} of {total_mb:.0f}"
+        )
+        print(
+            f"  of which (median MB)      UI {parts['UI']:.0f}, fork server {parts['fork server']:.0f}, "
+            f"run {parts['run']:.0f};  processes a session {min(counts)}-{max(counts)}{extra}"
+        )
     print(f"key to frame (ms)           p50 {p50:.0f}, p95 {p95:.0f}   target p95 <= {KEY_P95_TARGET_MS:.0f}")
     for how, seconds in took.items():
         if seconds:

@@ -35,7 +35,12 @@ class PtyProcess:
     """``argv`` running in a ``width``×``height`` pty; :meth:`read_until` collects its output."""
 
     def __init__(
-        self, argv: Sequence[str], width: int = 120, height: int = 40, env: dict[str, str] | None = None
+        self,
+        argv: Sequence[str],
+        width: int = 120,
+        height: int = 40,
+        env: dict[str, str] | None = None,
+        cwd: str | Path | None = None,
     ) -> None:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
@@ -46,7 +51,7 @@ class PtyProcess:
             stdout=slave,
             stderr=slave,
             env=env or python_env(),
-            cwd=ROOT,
+            cwd=cwd or ROOT,
             start_new_session=True,
             preexec_fn=_controlling_tty,
             close_fds=True,

@@ -39,7 +39,25 @@ from quadtui.tui.screens.sweep import SweepDialog, SweepScreen
 from quadtui.tui.screens.train import TrainScreen
 from quadtui.tui.widgets.chart import Chart
 
+#: Each test's apps start fork servers of their own (the tests count and kill them); the ones about
+#: sharing a server between sessions turn it on for themselves, in a folder of their own.
+os.environ["QUADTUI_SHARED_TORCH"] = "0"
+
 torch.set_num_threads(1)
+
+#: how long a process may take to be gone once its end is due (the target is 1 s; a loaded CI machine gets slack)
+GONE_WITHIN = 3.0
+
+
+def wait_gone(pids: list[int]) -> None:
+    """Until every one of ``pids`` has ended (a zombie has), at most :data:`GONE_WITHIN` seconds."""
+    from benchmarks.ptyrun import alive
+
+    deadline = time.monotonic() + GONE_WITHIN
+    while any(alive(pid) for pid in pids):
+        assert time.monotonic() < deadline, f"still running: {[pid for pid in pids if alive(pid)]}"
+        time.sleep(0.02)
+
 
 SMALL = Config(epochs=300, hidden=4)
 #: long runs in tests train at this many epochs/s: Pilot waits for an idle process after each key,

@@ -127,7 +127,7 @@ class Served:
 
     def __init__(self, *args: str) -> None:
         self.port = free_port()
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "QUADTUI_SHARED_TORCH": "1"}  # one torch for the class
         self.output = tempfile.TemporaryFile()  # noqa: SIM115  (open while it runs) not a pipe: a chatty server must never block on it
         self.process = subprocess.Popen(
             [sys.executable, "-m", "quadtui", "--serve", "--host", LOOPBACK, "--port", str(self.port), *args],

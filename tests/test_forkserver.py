@@ -3,72 +3,23 @@
 from __future__ import annotations
 
 import ast
-import gc
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
 from benchmarks.ptyrun import alive, children, python_env
 from quadtui.core.forkserver import ADDRESS_ENV, Channel, ForkServer, ServerError
-
-GONE_WITHIN = 3.0  # the target is 1 s; a loaded CI machine gets slack
-
-
-# -- what the tests run in forked processes (the server imports this module to find them) ----
-def echo(channel: Channel, suffix: str) -> None:
-    """Send back every message with ``suffix`` until the other end closes."""
-    while True:
-        try:
-            message = channel.recv()
-        except EOFError:
-            return
-        channel.send(message + suffix)
-
-
-def report_frozen(channel: Channel) -> None:
-    channel.send((gc.get_freeze_count(), os.getpid(), "torch" in sys.modules))
-
-
-WARMED = []
-
-
-def warm() -> None:
-    WARMED.append(os.getpid())
-
-
-def report_warmed(channel: Channel) -> None:
-    channel.send((WARMED, os.getppid()))
-
-
-def report_setting(channel: Channel) -> None:
-    umask = os.umask(0)
-    channel.send((os.getcwd(), os.environ.get("QUADTUI_TEST_MARK"), umask, os.getppid()))
-
-
-def exit_with(channel: Channel, code: int) -> None:
-    sys.exit(code)
-
-
-def sleep_forever(channel: Channel) -> None:
-    channel.send(os.getpid())
-    time.sleep(3600)
-
-
-def wait_gone(pids: list[int]) -> None:
-    deadline = time.monotonic() + GONE_WITHIN
-    while any(alive(pid) for pid in pids):
-        assert time.monotonic() < deadline, f"still running: {[pid for pid in pids if alive(pid)]}"
-        time.sleep(0.02)
+from tests.conftest import GONE_WITHIN, wait_gone
+from tests.forked import echo, exit_with, report_frozen, report_warmed, sleep_forever
 
 
 @pytest.fixture
 def server():
-    server = ForkServer(preload=("tests.test_forkserver",))  # no torch: these tests are about processes
+    server = ForkServer(preload=("tests.forked",))  # no torch: these tests are about processes
     server.start()
     yield server
     server.stop()
@@ -116,8 +67,8 @@ def test_closing_the_apps_end_ends_the_server_and_every_child(server: ForkServer
 def test_a_server_whose_app_is_killed_goes_with_its_children() -> None:
     """SIGKILL runs no clean-up at all: the server sees its channel close, its children their parent die."""
     code = (
-        "import os, sys; from quadtui.core.forkserver import ForkServer; from tests import test_forkserver as t; "
-        "s = ForkServer(preload=('tests.test_forkserver',)); s.start(); c = s.spawn(t.sleep_forever); "
+        "import os, sys; from quadtui.core.forkserver import ForkServer; from tests import forked as t; "
+        "s = ForkServer(preload=('tests.forked',)); s.start(); c = s.spawn(t.sleep_forever); "
         "print(s.pid, c.channel.recv(), flush=True); sys.stdin.read()"
     )
     app = subprocess.Popen(
@@ -136,7 +87,7 @@ def test_a_server_whose_app_is_killed_goes_with_its_children() -> None:
 
 
 def test_a_module_function_entry_runs_once_in_the_server_before_it_forks() -> None:
-    server = ForkServer(preload=("tests.test_forkserver", "tests.test_forkserver:warm"))
+    server = ForkServer(preload=("tests.forked", "tests.forked:warm"))
     server.start()
     try:
         reports = []
@@ -152,7 +103,7 @@ def test_a_module_function_entry_runs_once_in_the_server_before_it_forks() -> No
 # -- a server that other apps connect to (``quadtui --serve``: one torch for the class) -----------
 @pytest.fixture
 def shared():
-    server = ForkServer(preload=("tests.test_forkserver",), shared=True)
+    server = ForkServer(preload=("tests.forked",), shared=True)
     server.start()
     yield server
     server.stop()
@@ -160,7 +111,7 @@ def shared():
 
 
 APP = (
-    "import os, sys; from quadtui.core.forkserver import ForkServer; from tests import test_forkserver as t; "
+    "import os, sys; from quadtui.core.forkserver import ForkServer; from tests import forked as t; "
     "os.umask(0o027); s = ForkServer.connect(sys.argv[1]); c = s.spawn(getattr(t, sys.argv[2])); "
     "print(repr(c.channel.recv()), flush=True); sys.stdin.read()"
 )
@@ -238,7 +189,7 @@ def test_an_app_can_kill_only_its_own_processes(shared: ForkServer) -> None:
 def test_a_server_whose_owner_is_killed_goes_with_every_apps_processes(tmp_path) -> None:
     code = (
         "import sys; from quadtui.core.forkserver import ForkServer; "
-        "s = ForkServer(preload=('tests.test_forkserver',), shared=True); s.start(); "
+        "s = ForkServer(preload=('tests.forked',), shared=True); s.start(); "
         "print(s.pid, s.address, flush=True); sys.stdin.read()"
     )
     owner = subprocess.Popen(
@@ -262,6 +213,7 @@ def test_a_server_whose_owner_is_killed_goes_with_every_apps_processes(tmp_path)
 def test_an_app_uses_the_server_named_in_its_environment(shared: ForkServer, monkeypatch) -> None:
     from quadtui.core import remote
 
+    monkeypatch.setenv("QUADTUI_SHARED_TORCH", "1")
     monkeypatch.setenv(ADDRESS_ENV, shared.address)
     remote.stop_server()
     try:
@@ -274,6 +226,7 @@ def test_an_app_uses_the_server_named_in_its_environment(shared: ForkServer, mon
 def test_an_app_whose_shared_server_is_gone_starts_its_own(tmp_path, monkeypatch) -> None:
     from quadtui.core import remote
 
+    monkeypatch.setenv("QUADTUI_SHARED_TORCH", "1")
     monkeypatch.setenv(ADDRESS_ENV, str(tmp_path / "gone.sock"))
     remote.stop_server()
     try:

@@ -56,25 +56,34 @@ _server_lock = threading.Lock()
 def start_server() -> ForkServer:
     """Start the fork server (once; again if it died) and wait until it has imported torch and the engine.
 
-    Under ``quadtui --serve`` the server named by :data:`ADDRESS_ENV` is used instead:
-    one torch for every browser tab of the class.  Should it be gone, the app starts one
-    of its own, as in a terminal.
+    Under ``quadtui --serve`` the server named by :data:`ADDRESS_ENV` is used: one
+    torch for every browser tab of the class.  Otherwise this user's own server
+    (:mod:`quadtui.core.forkserver.per_user`), shared by all their sessions, unless
+    sharing is off.  Should neither be possible, the app starts one of its own.
     """
     global _server
     with _server_lock:
         if _server is None or not _server.running:
-            server = None
-            address = os.environ.get(ADDRESS_ENV)
-            if address:
-                try:
-                    server = ForkServer.connect(address)
-                except ServerError:
-                    server = None
-            if server is None:
-                server = ForkServer()
-                server.start()
-            _server = server
+            _server = _shared_server() or _own_server()
         return _server
+
+
+def _shared_server() -> ForkServer | None:
+    from quadtui.core.forkserver.per_user import sharing, user_server
+
+    if not sharing():
+        return None
+    address = os.environ.get(ADDRESS_ENV)
+    try:
+        return ForkServer.connect(address) if address else user_server()
+    except ServerError:
+        return None
+
+
+def _own_server() -> ForkServer:
+    server = ForkServer()
+    server.start()
+    return server
 
 
 def warm_up() -> None:

@@ -37,6 +37,7 @@ from textual_serve.server import Server
 
 from quadtui.core.files import FileWriteError, atomic_write
 from quadtui.core.forkserver import ADDRESS_ENV, ForkServer, ServerError
+from quadtui.core.forkserver.per_user import sharing
 from quadtui.web.session import Session, clamp_size, new_folder
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -330,10 +331,6 @@ def _whole(raw: str | None, default: int) -> int:
         return default
 
 
-#: "0" turns the class's shared fork server off
-SHARED_TORCH_ENV = "QUADTUI_SHARED_TORCH"
-
-
 def shared_fork_server() -> ForkServer | None:
     """One fork server for every session: torch loaded once for the class, not once a browser tab.
 
@@ -343,7 +340,7 @@ def shared_fork_server() -> ForkServer | None:
     student's runs then never share a process with another's), each session starts
     its own, as in a terminal.
     """
-    if os.environ.get(SHARED_TORCH_ENV, "1").strip() == "0":
+    if not sharing():
         return None
     torch_server = ForkServer(shared=True)
     try:

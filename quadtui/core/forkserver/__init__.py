@@ -40,6 +40,9 @@ a private folder; other apps of the same user connect there
 with its environment and umask.  An app that connected owns only its own
 processes: they end the moment its end closes; the server ends with its owner.
 
+A user's own server (:mod:`.per_user`) is shared this way by all of that user's
+sessions, and ends with the last of them rather than with the one that started it.
+
 The app's side is :mod:`.client`, the server's :mod:`.server`, the wire :mod:`.channel`.
 """
 

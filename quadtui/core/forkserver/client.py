@@ -55,11 +55,21 @@ class Child:
 class ForkServer:
     """The app's side: start the server once, then :meth:`spawn` functions in processes forked from it."""
 
-    def __init__(self, preload: tuple[str, ...] = PRELOAD, *, shared: bool = False) -> None:
+    def __init__(
+        self,
+        preload: tuple[str, ...] = PRELOAD,
+        *,
+        shared: bool = False,
+        address: str | None = None,
+        lock: str | None = None,
+    ) -> None:
         self.preload = preload
-        self.shared = shared
-        #: with ``shared``, the socket other apps of this user connect to (:meth:`connect`), in a private folder
-        self.address: str | None = None
+        self.shared = shared or address is not None
+        #: where other apps of this user connect (:meth:`connect`): ``address``, or with ``shared`` alone
+        #: a socket in a new private folder, removed with the server
+        self.address: str | None = address
+        #: a user's own server (:mod:`.per_user`): it ends with the last app it serves, not with us
+        self.lock = lock
         self._peer_pid: int | None = None  # the server's pid, when we connected to one rather than started it
         self._lock = threading.Lock()  # one sender at a time on the control channel
         self._channel: Channel | None = None
@@ -81,10 +91,24 @@ class ForkServer:
         and umask; they end when we close our end (or the server's owner closes
         its).  Raises :class:`ServerError` if there is no such server of ours.
         """
+        return cls.greet(cls.reach(address), address)
+
+    @staticmethod
+    def reach(address: str) -> socket.socket:
+        """A socket connected to the server at ``address`` (raises :class:`ServerError` if none listens)."""
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(CONNECT_TIMEOUT)
             sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            raise ServerError(f"no training process server at {address} ({exc.strerror or exc})") from None
+        return sock
+
+    @classmethod
+    def greet(cls, sock: socket.socket, address: str) -> ForkServer:
+        """Introduce ourselves on a :meth:`reach`-ed socket: the server works for us from then on."""
+        try:
             pid, uid = peer(sock)
             if uid != os.getuid():
                 raise ServerError(f"the training process server at {address} is another user's")
@@ -111,7 +135,7 @@ class ForkServer:
         import tempfile
 
         ours, theirs = socket.socketpair()
-        if self.shared:  # a folder only we may enter; the server removes it when it ends
+        if self.shared and self.address is None:  # a folder only we may enter; the server removes it when it ends
             self.address = os.path.join(tempfile.mkdtemp(prefix="quadtui-torch-"), "forkserver.sock")
         package_root = str(Path(__file__).resolve().parents[3])  # the quadtui we are, whatever the current folder
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
@@ -120,7 +144,8 @@ class ForkServer:
                 [
                     sys.executable,
                     "-c",
-                    f"from quadtui.core.forkserver.server import main; main({theirs.fileno()}, {self.address!r})",
+                    "from quadtui.core.forkserver.server import main; "
+                    f"main({theirs.fileno()}, {self.address!r}, {self.lock!r})",
                     *self.preload,
                 ],
                 pass_fds=(theirs.fileno(),),
@@ -128,6 +153,7 @@ class ForkServer:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=env,  # it shares the app's terminal: nothing may reach it
+                start_new_session=self.lock is not None,  # a user's server: no signal of this terminal's reaches it
             )
         finally:
             theirs.close()
@@ -139,7 +165,7 @@ class ForkServer:
         if kind != "ready":
             channel.close()
             self._process.wait()
-            if self.address is not None:
+            if self.address is not None and self.lock is None:
                 remove_address(self.address)
             raise ServerError(f"the training process could not start: {body[0]}")
         self._channel = channel
@@ -187,14 +213,17 @@ class ForkServer:
                 pass
 
     def stop(self) -> None:
-        """Close our end: the server and everything it forked end at once."""
+        """Close our end: what the server forked for us ends at once, and a server we own with it.
+
+        (A user's server, :mod:`.per_user`, ends when its last app has stopped.)
+        """
         channel, self._channel = self._channel, None
         if channel is not None:
             try:
                 channel.sock.shutdown(socket.SHUT_RDWR)  # the reader thread closes it
             except OSError:  # already closed: the server is gone
                 pass
-        if self._process is not None:
+        if self._process is not None and self.lock is None:
             self._process.wait()
             if self.address is not None:  # the server removes its socket's folder; unless it was killed
                 remove_address(self.address)

@@ -16,11 +16,13 @@ from quadtui.core.forkserver.channel import Channel, peer, remove_address
 from quadtui.core.process import die_with_parent
 
 
-def main(fd: int, listen: str | None = None) -> None:
+def main(fd: int, listen: str | None = None, lock: str | None = None) -> None:
     """The server process: import, warm up, freeze, then fork on request until the owner's end closes.
 
     With ``listen`` (a Unix socket's path), other apps of this user connect there too
-    (:meth:`ForkServer.connect`) and share this server's torch.
+    (:meth:`ForkServer.connect`) and share this server's torch.  With ``lock`` too (a
+    user's own server, :mod:`.per_user`), it ends with the last app it serves rather
+    than with its owner: the file ``lock`` is what apps hold while they connect.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the app handles ctrl+c; it ends us by closing the channel
     owner = Channel(socket.socket(fileno=fd))
@@ -44,12 +46,12 @@ def main(fd: int, listen: str | None = None) -> None:
         except OSError as exc:
             owner.send(("failed", f"cannot listen at {listen}: {exc.strerror or exc}"))
             os._exit(1)
-    server = _Server(owner, listener)
+    server = _Server(owner, listener, lock)
     owner.send(("ready",))
     try:
         server.serve()
-    finally:  # the owner is gone: leave at once (unloading torch would cost seconds of CPU)
-        if listen is not None:
+    finally:  # the owner (or the last app) is gone: leave at once (unloading torch would cost seconds of CPU)
+        if listen is not None and lock is None:  # a user's server removed its socket under the lock
             remove_address(listen)
         os._exit(0)
 
@@ -66,11 +68,12 @@ class _Client:
 class _Server:
     """The fork server's loop: one owner (whose end closing ends everything) and any apps that connect."""
 
-    def __init__(self, owner: Channel, listener: socket.socket | None) -> None:
+    def __init__(self, owner: Channel, listener: socket.socket | None, lock: str | None = None) -> None:
         import selectors
 
         self.owner = _Client(owner)
         self.listener = listener
+        self.lock = lock  # a user's server: it ends with the last app, not with its owner
         self.clients: dict[int, _Client] = {owner.fileno(): self.owner}
         self.by_pid: dict[int, _Client] = {}
         self.wake_r, wake_w = os.pipe()
@@ -99,23 +102,49 @@ class _Server:
                     try:
                         data, fds = client.channel._recv_with_fds()
                     except (EOFError, OSError):
-                        if client is self.owner:
+                        if client is self.owner and self.lock is None:
                             return
                         self._drop(client)
+                        if self.lock is not None and not self.clients and self._alone():
+                            return
                         continue
                     self._handle(client, pickle.loads(data), fds)
             self._reap()
 
-    def _accept(self) -> None:
+    def _alone(self) -> bool:
+        """A user's server whose last app left: is it still alone once no app can be connecting?
+
+        Apps hold the lock file while they connect, so with the lock held here every
+        app that connected is waiting to be accepted; if none is, the socket goes (under
+        the lock: the next app starts a new server) and the server may leave.
+        """
+        import fcntl
+
+        assert self.lock is not None and self.listener is not None
+        held = os.open(self.lock, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(held, fcntl.LOCK_EX)
+        self.listener.setblocking(False)
+        try:
+            while self._accept():
+                pass
+        finally:
+            self.listener.setblocking(True)
+        if self.clients:
+            os.close(held)  # someone came: serve on
+            return False
+        os.unlink(self.listener.getsockname())
+        return True  # the lock is let go as the process ends
+
+    def _accept(self) -> bool:
         import selectors
 
         try:
             sock, _ = self.listener.accept()  # type: ignore[union-attr]
-        except OSError:
-            return
+        except OSError:  # none waiting (or it went already)
+            return False
         if peer(sock)[1] != os.getuid():  # the folder is private already; a socket is checked all the same
             sock.close()
-            return
+            return True
         channel = Channel(sock)
         sock.settimeout(5)  # its hello comes at once, or it is not one of ours
         try:
@@ -128,9 +157,10 @@ class _Server:
             client.channel.send(("ready",))
         except Exception:
             sock.close()
-            return
+            return True
         self.clients[sock.fileno()] = client
         self.selector.register(sock, selectors.EVENT_READ)
+        return True
 
     def _handle(self, client: _Client, message: tuple[Any, ...], fds: list[int]) -> None:
         kind, *body = message
@@ -160,7 +190,7 @@ class _Server:
         try:
             client.channel.send(message)
         except OSError:
-            if client is self.owner:
+            if client is self.owner and self.lock is None:
                 raise
             self._drop(client)
 
