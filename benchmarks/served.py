@@ -110,9 +110,13 @@ async def measure(sessions: int, shared: bool) -> tuple[list[float], float, int]
             for reader in readers:
                 reader.cancel()
             return per, own, procs
-    finally:
-        os.killpg(serve.pid, signal.SIGKILL)
-        serve.wait()
+    finally:  # as a teacher's ctrl+c would: every session ends and removes its folder
+        serve.send_signal(signal.SIGINT)
+        try:
+            serve.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(serve.pid, signal.SIGKILL)
+            serve.wait()
 
 
 def runs_by_app(serve: int) -> tuple[dict[int, tuple[list[int], list[int]]], list[int]]:

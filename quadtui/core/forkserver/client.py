@@ -153,7 +153,9 @@ class ForkServer:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=env,  # it shares the app's terminal: nothing may reach it
-                start_new_session=self.lock is not None,  # a user's server: no signal of this terminal's reaches it
+                # a shared server: no signal of this terminal's or process group's reaches it (it ends when its
+                # owner or its last app goes, and removes its socket then)
+                start_new_session=self.shared,
             )
         finally:
             theirs.close()
