@@ -166,7 +166,14 @@ class Served:
         return pid
 
     def end(self) -> None:
+        """As a teacher's SIGTERM (every session ends and removes its folder), then SIGKILL for what is left."""
         self.session_pids()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
         for pid in (self.process.pid, *self.sessions):
             try:
                 os.killpg(pid, signal.SIGKILL)

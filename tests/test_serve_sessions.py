@@ -196,6 +196,24 @@ async def test_the_sessions_of_a_class_share_one_torch_and_each_run_ends_with_it
 
 
 @needs_proc
+async def test_a_tab_closed_as_the_server_ends_leaves_no_folder_behind():
+    """The tab's ending and the server's are the same ending: the server waits for it, folder and all."""
+    served = Served("--max-sessions", "1", "--reload-grace", "0")
+    try:
+        async with aiohttp.ClientSession() as http:
+            ws = await http.ws_connect(served.url + "ws")
+            await first_output(ws)
+            (pid,) = await pumped(ws, served.session_pids, "the session's process", 10)
+            folder = Path(environment_of(pid)["QUADTUI_SESSION_DIR"])
+            await ws.close()
+            served.process.terminate()  # at once: the teacher's ctrl+c as the student's tab closes
+            served.process.wait(timeout=30)
+        assert not folder.exists()
+    finally:
+        served.end()
+
+
+@needs_proc
 async def test_a_dropped_connection_ends_its_session(server):
     async with PortMappingProxy(server.port) as proxy, aiohttp.ClientSession() as http:
         await free_place(http, proxy.url)

@@ -81,6 +81,7 @@ class Session(AppService):
         self.finished = asyncio.Event()  # the app's output has ended: it quit or died
         self._size = DEFAULT_SIZE
         self._ended = False
+        self._stopping: asyncio.Future[None] | None = None
 
     # -- which websocket sees the app ------------------------------------------------------------
     def attach(self, websocket: Any) -> None:
@@ -170,10 +171,17 @@ class Session(AppService):
             pass
 
     async def stop(self) -> None:
-        """End the session: its processes at once, then its folder (unless kept)."""
-        if self._ended:
-            return
-        self._ended = True
+        """End the session: its processes at once, then its folder (unless kept).
+
+        Every caller (the browser leaving, the server ending) waits for the same ending, so
+        the server never finishes its shutdown while a folder is still to be removed.
+        """
+        if self._stopping is None:
+            self._ended = True
+            self._stopping = asyncio.ensure_future(self._stop())
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self) -> None:
         try:
             await self._download_manager.cancel_app_downloads(app_service_id=self.app_service_id)
         except Exception:
