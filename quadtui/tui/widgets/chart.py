@@ -118,9 +118,9 @@ class Chart(Widget):
         self.snapshot: Snapshot | None = None
         self._key: Hashable = None
         self._ansi = ""
-        self._lines: list[Strip] = []  # the picture, unstyled
-        #: (picture, style, picture on that style): the widget's colours under the chart's own
-        self._styled: tuple[list[Strip] | None, Style | None, list[Strip]] = (None, None, [])
+        #: the picture, on the widget's colours (``_lines_style``: the chart's own colours over them)
+        self._lines: list[Strip] = []
+        self._lines_style: Style | None = None
         self._looks = 0  # how often a placeholder looked again for plotext (it gives up after a while)
         self.draws = 0  # how many times the chart function ran (for tests)
         self._next_draw = 0.0  # perf_counter time before which a new epoch is not drawn
@@ -128,6 +128,8 @@ class Chart(Widget):
         self.overlays: Sequence[Any] = ()  # earlier runs drawn under this one (loss and fit charts)
         self._overlay_key: Hashable = None
         self._labels: tuple[str, str] | None = None  # the border's title and legend, as last set
+        self._legend_stale = False  # the legend was left out while the chart was not displayed
+        self._dropped = False  # hidden, and its lines were dropped (refreshed) since it was last drawn
         self.colours = ThemedColours(self, self.changed)  # a new theme: new legend colours and picture
 
     def on_mount(self) -> None:
@@ -136,17 +138,34 @@ class Chart(Widget):
     def on_resize(self) -> None:
         self._label()
 
-    def _label(self) -> None:
-        """The border: the title (name and live facts) on top, the legend (and axis name) below."""
+    def _label(self, legend: bool | None = None) -> None:
+        """The border: the title (name and live facts) on top, the legend (and axis name) below.
+
+        A chart that is not displayed (a tab not chosen, the network view on top) gets its
+        title only: its legend is worked out when it is shown (a shown widget is resized) or
+        read (:attr:`legend_text`), not for every snapshot of a run it does not show.
+        """
+        title = self.title()
+        if not (self.display if legend is None else legend):
+            self._legend_stale = True
+            if title != (self._labels or ("", ""))[0]:
+                self._labels = (title, self._labels[1] if self._labels else "")
+                self.border_title = title
+            return
+        self._legend_stale = False
         _, theme = self.colours.get()
         caption = self.caption()
         budget = max(0, self.size.width - 6 - (len(caption) + 3 if caption else 0))
         entries = legend_line(self.legend(theme), budget)
         parts = [_legend_markup(entry, theme) for entry in entries] + ([escape(caption)] if caption else [])
-        labels = (self.title(), "  ".join(parts))
-        if labels != self._labels:  # setting a border title parses it and repaints: only when it changed
+        labels = (title, "  ".join(parts))
+        if labels != self._labels:  # setting a border title parses it and repaints: only what changed
+            old = self._labels or (None, None)
             self._labels = labels
-            self.border_title, self.border_subtitle = labels
+            if labels[0] != old[0]:
+                self.border_title = labels[0]
+            if labels[1] != old[1]:
+                self.border_subtitle = labels[1]
 
     # -- what subclasses provide ------------------------------------------------------
     def title(self) -> str:
@@ -181,6 +200,15 @@ class Chart(Widget):
         self.snapshot = snapshot
         if self._snap_key() != old:
             self._label()
+            self._repaint()
+
+    def _repaint(self) -> None:
+        """Refresh; while not displayed only once: its lines, once dropped, stay so until it is drawn again,
+        and a refresh per snapshot would only wake the chart and the screen for nothing."""
+        if self.display:
+            self.refresh()
+        elif not self._dropped:
+            self._dropped = True
             self.refresh()
 
     def set_overlays(self, overlays: Sequence[Any], key: Hashable) -> None:
@@ -200,6 +228,7 @@ class Chart(Widget):
         self.changed()
 
     def render_line(self, y: int) -> Strip:
+        self._dropped = False  # drawn: its lines are kept again
         lines = self._picture()
         return lines[y] if y < len(lines) else Strip.blank(0)
 
@@ -211,6 +240,7 @@ class Chart(Widget):
         theme_key, theme = self.colours.get()
         ready = self.snapshot is not None or "plotext" in sys.modules
         key = (self._snap_key(), width, height, theme_key, self.mode(), self._overlay_key, ready)
+        style = self.visual_style.rich_style
         if key != self._key:
             started = time.perf_counter()
             if not self._too_soon(key, started):
@@ -224,18 +254,12 @@ class Chart(Widget):
                 else:
                     ansi = placeholder(width, height)
                     self._look_again()
-                self._ansi, self._lines = ansi, to_strips(ansi)
+                self._ansi, self._lines, self._lines_style = ansi, to_strips(ansi, style), style
                 self._key = key
                 self._next_draw = started + (time.perf_counter() - started) / DRAW_SHARE
-        return self._on_style(self.visual_style.rich_style)
-
-    def _on_style(self, style: Style) -> list[Strip]:
-        """The picture with the widget's colours and background under the chart's own."""
-        lines, cached_style, cached = self._styled
-        if lines is not self._lines or cached_style != style:
-            cached = [line.apply_style(style) for line in self._lines]
-            self._styled = (self._lines, style, cached)
-        return cached
+        if style != self._lines_style:  # the widget's colours changed (focus, theme): the same picture on them
+            self._lines, self._lines_style = to_strips(self._ansi, style), style
+        return self._lines
 
     def _look_again(self) -> None:
         """Redraw once plotext has loaded (with torch, in the background): look 4 times a second, for 30 s."""
@@ -270,6 +294,8 @@ class Chart(Widget):
     @property
     def legend_text(self) -> str:
         """The legend under the chart, as plain text (for tests and screen readers)."""
+        if self._legend_stale:
+            self._label(legend=True)
         return Content.from_markup(self.border_subtitle or "").plain
 
     @property

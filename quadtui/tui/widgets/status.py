@@ -114,6 +114,7 @@ class StatusBar(Vertical):
         self._look: tuple[bool, bool] | None = None  # the state label's (-bad, -good) classes
         self._shown_snapshot: Snapshot | None = None
         self._due = False  # a lagging update is scheduled
+        self._progress_look: tuple[object, ...] | None = None  # what the progress bar draws now
 
     @property
     def snapshot(self) -> Snapshot | None:
@@ -165,6 +166,17 @@ class StatusBar(Vertical):
             self._due = True
             self.set_timer(STATUS_LAG, self._show_state)
 
+    def _show_progress(self, epoch: int, total: int) -> None:
+        """The bar at ``epoch`` of ``total``, told only when what it draws changes: a new progress
+        repaints the bar, its track and its percentage, and most frames move none of them."""
+        bar = self.query_one(ProgressBar)
+        share = min(max(epoch / total, 0.0), 1.0) if total else 1.0
+        cells = 2 * self.query_one("#progress Bar").size.width  # the track draws half cells
+        look = (total, round(share * 100), int(share * cells) if cells else share)
+        if look != self._progress_look:
+            self._progress_look = look
+            bar.update(total=total, progress=epoch)
+
     def _show_state(self) -> None:
         self._due = False
         snap, speed, lr, error, note = self.latest, self.speed, self.lr, self.error, self.note
@@ -183,7 +195,7 @@ class StatusBar(Vertical):
         if snap is not None:
             total = snap.config.epochs
             self._set("epoch", f"epoch {snap.epoch} of {total}")
-            self.query_one(ProgressBar).update(total=total, progress=snap.epoch)
+            self._show_progress(snap.epoch, total)
             losses = [f"train {loss_text(snap.train_now)}", f"eval {loss_text(snap.eval_now)}"]
         learning = f"lr {lr:g}"
         pace = f"speed {speed_text(speed)}"
