@@ -9,6 +9,8 @@ are drawn, not about how long anything takes.
 from __future__ import annotations
 
 import dataclasses
+import types
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
@@ -16,11 +18,20 @@ from quadtui.core import pacing
 from quadtui.core.pacing import IDLE_FLOOR_FPS, FramePacer
 from quadtui.core.snapshot import Status
 
+if TYPE_CHECKING:
+    from quadtui.core.snapshot import Snapshot
+
 
 @dataclasses.dataclass
-class Snap:
+class Moment:
+    """What the pacer reads of a snapshot."""
+
     run_id: int = 1
     status: Status = Status.TRAINING
+
+
+def snap(run_id: int = 1, status: Status = Status.TRAINING) -> Snapshot:
+    return cast("Snapshot", Moment(run_id, status))
 
 
 class Clock:
@@ -37,7 +48,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
-    monkeypatch.setattr(pacing.time, "perf_counter", lambda: clock.wall)
+    monkeypatch.setattr(pacing, "time", types.SimpleNamespace(perf_counter=lambda: clock.wall))
     monkeypatch.setattr(pacing, "ui_thread_times", clock.times)
     return clock
 
@@ -47,7 +58,7 @@ def frames_per_second(clock: Clock, pacer: FramePacer, frame_cpu: float, seconds
     drawn = 0
     for i in range(12 * seconds):
         clock.wall = i / 12 + 0.002 * (i * 7 % 5)
-        if pacer.due(Snap()):
+        if pacer.due(snap()):
             drawn += 1
             clock.cpu += frame_cpu
     return drawn / seconds
@@ -72,9 +83,9 @@ def test_every_change_of_state_is_drawn_and_a_pause_does_not_bank_frames(clock: 
     pacer = FramePacer()
     frames_per_second(clock, pacer, 0.02, seconds=2)
     clock.wall += 0.01
-    assert pacer.due(Snap(status=Status.PAUSED))  # drawn at once, between frames
+    assert pacer.due(snap(status=Status.PAUSED))  # drawn at once, between frames
     clock.wall += 60.0  # paused for a minute
-    assert pacer.due(Snap())  # training again: drawn
+    assert pacer.due(snap())  # training again: drawn
     clock.wall += 1 / 12
-    assert not pacer.due(Snap())  # and no burst of the frames a minute would have had
-    assert pacer.due(Snap(run_id=2))  # a new run: drawn at once
+    assert not pacer.due(snap())  # and no burst of the frames a minute would have had
+    assert pacer.due(snap(run_id=2))  # a new run: drawn at once
