@@ -110,3 +110,20 @@ def test_the_loss_legend_is_the_legend_of_the_traces_drawn() -> None:
     assert loss_legend(snap, THEME, overlays) == drawn
     labels = [entry.label for entry in drawn]
     assert labels[0] == "train" and labels[1].startswith("eval ") and labels[2] == "lr=0.05"
+
+
+async def test_the_progress_bar_stays_put_as_the_epoch_gains_digits() -> None:
+    snap = trained(10).snapshot()
+    app = StatusOnly()
+    async with app.run_test(size=(80, 4)) as pilot:
+        status, bar = app.query_one(StatusBar), app.query_one(ProgressBar)
+        places: list[int] = []
+        for epoch in (5, 50, 500, 5000):  # the screen is not laid out again for each new digit
+            step = dataclasses.replace(snap, config=snap.config.replace(epochs=5000), epoch=epoch)
+            status.latest = step
+            await until(pilot, partial(lambda shown: status.snapshot is shown, step), f"epoch {epoch} shown")
+            await pilot.pause()
+            places.append(bar.region.x)
+            assert f"epoch {epoch} of 5000" in str(app.query_one("#epoch").render())
+        # where it stood all along is right after "epoch 5000 of 5000": the final look is as before
+        assert places == [app.query_one("#epoch").region.right] * 4

@@ -21,6 +21,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import App
 from textual.content import Content
+from textual.geometry import Region
 from textual.markup import escape
 from textual.reactive import var
 from textual.strip import Strip
@@ -130,6 +131,8 @@ class Chart(Widget):
         self._labels: tuple[str, str] | None = None  # the border's title and legend, as last set
         self._legend_stale = False  # the legend was left out while the chart was not displayed
         self._dropped = False  # hidden, and its lines were dropped (refreshed) since it was last drawn
+        self._in_pass = False  # Textual is asking for lines (render_lines)
+        self._rendering: list[Strip] | None = None  # the picture, once looked up in this pass
         self.colours = ThemedColours(self, self.changed)  # a new theme: new legend colours and picture
 
     def on_mount(self) -> None:
@@ -227,9 +230,21 @@ class Chart(Widget):
     def _mode_changed(self) -> None:  # the watcher of every reactive in mode()
         self.changed()
 
-    def render_line(self, y: int) -> Strip:
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # the picture is looked up once for the lines Textual asks for in one pass, not once a line
         self._dropped = False  # drawn: its lines are kept again
-        lines = self._picture()
+        self._in_pass = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._in_pass, self._rendering = False, None
+
+    def render_line(self, y: int) -> Strip:
+        lines = self._rendering
+        if lines is None:
+            lines = self._picture()
+            if self._in_pass:
+                self._rendering = lines
         return lines[y] if y < len(lines) else Strip.blank(0)
 
     def _picture(self) -> list[Strip]:
