@@ -15,11 +15,21 @@ from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.widgets import ProgressBar
 
-from quadtui.charts import ChartTheme, LossOverlay, loss_chart, loss_legend
+from quadtui.charts import (
+    ChartTheme,
+    LossOverlay,
+    fit_chart,
+    fit_signature,
+    loss_chart,
+    loss_legend,
+    neuron_chart,
+    neuron_signature,
+)
 from quadtui.charts.canvas import LegendEntry, legend_entries
 from quadtui.charts.loss import _traces
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine
+from quadtui.core.snapshot import Status
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.ansi import to_strips
 from quadtui.tui.widgets.chart import FitChart, LossChart
@@ -127,3 +137,75 @@ async def test_the_progress_bar_stays_put_as_the_epoch_gains_digits() -> None:
             assert f"epoch {epoch} of 5000" in str(app.query_one("#epoch").render())
         # where it stood all along is right after "epoch 5000 of 5000": the final look is as before
         assert places == [app.query_one("#epoch").region.right] * 4
+
+
+def test_equal_signatures_draw_the_same_pictures_to_within_a_dot_and_a_settling_fit_keeps_its_own() -> None:
+    engine = Engine(Config(epochs=1_000_000))
+    charts = [
+        (
+            partial(fit_chart, width=38, height=16, theme=THEME, header=False),
+            partial(fit_signature, width=38, height=16, theme=THEME),
+        ),
+        (
+            partial(neuron_chart, neuron=0, contribution=False, width=82, height=18, theme=THEME, header=False),
+            partial(neuron_signature, neuron=0, contribution=False, width=82, height=18, theme=THEME),
+        ),
+    ]
+    last: list[tuple[str, object] | None] = [None, None]
+    kept = same = redrawn = 0
+    engine.advance(60_000)
+    for _ in range(40):  # a snapshot every 2,000 epochs (a frame at full speed): a fit settling
+        engine.advance(2_000)
+        snap = engine.snapshot()
+        for i, (draw, sign) in enumerate(charts):
+            picture, signed = draw(snap), sign(snap)
+            earlier = last[i]
+            if earlier is not None:
+                before, signed_before = earlier
+                if signed == signed_before:
+                    kept += 1
+                    same += picture == before
+                    # at most a point that crossed a dot's edge by under half a dot: a cell or two
+                    cells = sum(a != b for a, b in zip(plain(before), plain(picture)))
+                    assert cells <= 4, f"a kept signature, {cells} cells apart"
+                else:
+                    redrawn += 1
+            last[i] = (picture, signed)
+    assert kept >= 20 and redrawn >= 5  # the settled epochs are kept, the moves are not
+    assert same >= 0.9 * kept  # and nearly always the picture kept is the very one
+
+
+def plain(ansi: str) -> str:
+    return "".join(segment.text for strip in to_strips(ansi) for segment in strip)
+
+
+class FitOnly(App[None]):
+    CSS = "FitChart { height: 1fr; }"
+
+    def compose(self) -> ComposeResult:
+        yield FitChart()
+
+
+async def test_a_training_fit_that_moves_no_dot_is_not_drawn_again_but_its_final_state_is() -> None:
+    engine = Engine(Config(epochs=20_000))
+    engine.advance(3_000)
+    snap = dataclasses.replace(engine.snapshot(), status=Status.TRAINING)
+    app = FitOnly()
+    async with app.run_test(size=(60, 20)) as pilot:
+        chart = app.query_one(FitChart)
+        chart.show(snap)
+        await until(pilot, lambda: chart.up_to_date and chart.snapshot is snap, "the first picture")
+        drawn, picture = chart.draws, chart.plain
+        nudged = dataclasses.replace(snap, epoch=snap.epoch + 1, prediction=snap.prediction + 1e-9)
+        chart.show(nudged)
+        await pilot.pause()
+        assert chart.up_to_date and chart.draws == drawn and chart.plain == picture  # kept, undrawn
+        assert str(chart.border_title).startswith(f"fit · epoch {snap.epoch + 1:,}/")  # the title moves on
+        done = dataclasses.replace(nudged, epoch=nudged.epoch + 1, status=Status.DONE)
+        chart.show(done)
+        await until(pilot, lambda: chart.up_to_date, "the final state")
+        assert chart.draws == drawn + 1  # a run's final state is always drawn from its own snapshot
+        moved = dataclasses.replace(snap, epoch=done.epoch + 1, prediction=snap.prediction * 0.5)
+        chart.show(moved)
+        await until(pilot, lambda: chart.up_to_date, "a moved fit")
+        assert chart.draws == drawn + 2 and chart.plain != picture

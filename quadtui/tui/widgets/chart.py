@@ -32,6 +32,7 @@ from quadtui.charts import (
     LegendEntry,
     fit_chart,
     fit_legend,
+    fit_signature,
     fit_title,
     legend_line,
     loss_axis_label,
@@ -40,15 +41,21 @@ from quadtui.charts import (
     loss_title,
     neuron_chart,
     neuron_legend,
+    neuron_signature,
     neuron_title,
 )
+from quadtui.core.snapshot import Status
 from quadtui.tui.widgets.ansi import to_strips
 
 if TYPE_CHECKING:
+    from typing_extensions import Self  # typing's own from Python 3.11
+
     from quadtui.core.snapshot import Snapshot
 
 #: a chart may spend at most about this share of the UI thread on drawing a running run
 DRAW_SHARE = 0.2
+#: a training run's picture that no new snapshot changes (by its signature) is drawn again after this long (s)
+KEEP_AT_MOST = 1.0
 _ACCENTS = ("primary", "secondary", "accent", "warning", "error", "success")
 
 
@@ -132,6 +139,9 @@ class Chart(Widget):
         self._legend_stale = False  # the legend was left out while the chart was not displayed
         self._dropped = False  # hidden, and its lines were dropped (refreshed) since it was last drawn
         self._in_pass = False  # Textual is asking for lines (render_lines)
+        self._signature: Hashable = None  # what the picture on screen was drawn from (None: not known)
+        self._signed_at = 0.0  # when it was drawn (perf_counter)
+        self._border_only = False  # a new title or legend: only the border's lines are repainted
         self._rendering: list[Strip] | None = None  # the picture, once looked up in this pass
         self.colours = ThemedColours(self, self.changed)  # a new theme: new legend colours and picture
 
@@ -153,7 +163,7 @@ class Chart(Widget):
             self._legend_stale = True
             if title != (self._labels or ("", ""))[0]:
                 self._labels = (title, self._labels[1] if self._labels else "")
-                self.border_title = title
+                self._set_border(title=title)
             return
         self._legend_stale = False
         _, theme = self.colours.get()
@@ -165,10 +175,28 @@ class Chart(Widget):
         if labels != self._labels:  # setting a border title parses it and repaints: only what changed
             old = self._labels or (None, None)
             self._labels = labels
-            if labels[0] != old[0]:
-                self.border_title = labels[0]
-            if labels[1] != old[1]:
-                self.border_subtitle = labels[1]
+            self._set_border(
+                title=labels[0] if labels[0] != old[0] else None, legend=labels[1] if labels[1] != old[1] else None
+            )
+
+    def _set_border(self, title: str | None = None, legend: str | None = None) -> None:
+        """A new title and/or legend (None: unchanged), repainting the border's lines only: Textual
+        repaints the whole chart for a new border title, and the picture may well be the same."""
+        self._border_only = True
+        try:
+            if title is not None:
+                self.border_title = title
+            if legend is not None:
+                self.border_subtitle = legend
+        finally:
+            self._border_only = False
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Self:
+        if self._border_only and not regions and repaint and not layout and not recompose and self.is_mounted:
+            (left, top), (width, height) = self.content_offset, self.outer_size
+            if width and height:  # the top and bottom lines, in content coordinates (as refresh takes them)
+                return super().refresh(Region(-left, -top, width, 1), Region(-left, height - 1 - top, width, 1))
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     # -- what subclasses provide ------------------------------------------------------
     def title(self) -> str:
@@ -189,6 +217,11 @@ class Chart(Widget):
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
         raise NotImplementedError
 
+    def signature(self, width: int, height: int, theme: ChartTheme) -> Hashable:
+        """What :meth:`draw` draws from, to a sixteenth of a dot (None: not known, drawn every time): a
+        training run's next snapshot with the same signature keeps the picture on screen, undrawn."""
+        return None
+
     # -- updating ---------------------------------------------------------------------
     def _snap_key(self) -> Hashable:
         snap = self.snapshot
@@ -203,7 +236,31 @@ class Chart(Widget):
         self.snapshot = snapshot
         if self._snap_key() != old:
             self._label()
-            self._repaint()
+            if not self._keeps_picture():
+                self._repaint()
+
+    def _keeps_picture(self) -> bool:
+        """Whether the picture on screen stands for the new snapshot too, undrawn: a training run's
+        epochs that move no point of it by a sixteenth of a dot (a fit that has settled: most frames).
+        Drawn again at least every :data:`KEEP_AT_MOST` seconds, and for any other state (paused,
+        done, failed) always: a run's final state is drawn from its final snapshot."""
+        snap = self.snapshot
+        if snap is None or snap.status is not Status.TRAINING or self._signature is None or not self.display:
+            return False
+        if time.perf_counter() - self._signed_at > KEEP_AT_MOST:
+            return False
+        width, height = self.content_size
+        theme_key, theme = self.colours.get()
+        key = self._picture_key(width, height, theme_key)
+        if not isinstance(self._key, tuple) or key[1:] != self._key[1:]:
+            return False
+        try:
+            same = self.signature(width, height, theme) == self._signature
+        except Exception:
+            return False
+        if same:
+            self._key = key  # the picture on screen is this snapshot's
+        return same
 
     def _repaint(self) -> None:
         """Refresh; while not displayed only once: its lines, once dropped, stay so until it is drawn again,
@@ -253,8 +310,8 @@ class Chart(Widget):
         if width < 8 or height < 3:
             return []
         theme_key, theme = self.colours.get()
-        ready = self.snapshot is not None or "plotext" in sys.modules
-        key = (self._snap_key(), width, height, theme_key, self.mode(), self._overlay_key, ready)
+        key = self._picture_key(width, height, theme_key)
+        ready = key[-1]
         style = self.visual_style.rich_style
         if key != self._key:
             started = time.perf_counter()
@@ -266,6 +323,8 @@ class Chart(Widget):
                         self.log.error(f"{type(self).__name__} failed: {exc!r}")
                         ansi = f"(chart could not be drawn: {type(exc).__name__}: {exc})"
                     self.draws += 1
+                    self._signature = self._signed(width, height, theme)
+                    self._signed_at = started
                 else:
                     ansi = placeholder(width, height)
                     self._look_again()
@@ -275,6 +334,20 @@ class Chart(Widget):
         if style != self._lines_style:  # the widget's colours changed (focus, theme): the same picture on them
             self._lines, self._lines_style = to_strips(self._ansi, style), style
         return self._lines
+
+    def _picture_key(self, width: int, height: int, theme_key: Hashable) -> tuple[Hashable, ...]:
+        """Everything the picture depends on (the last item: whether charts can be drawn yet)."""
+        ready = self.snapshot is not None or "plotext" in sys.modules
+        return (self._snap_key(), width, height, theme_key, self.mode(), self._overlay_key, ready)
+
+    def _signed(self, width: int, height: int, theme: ChartTheme) -> Hashable:
+        """The signature of the picture just drawn, for a training run (None otherwise, or if it fails)."""
+        if self.snapshot is None or self.snapshot.status is not Status.TRAINING:
+            return None
+        try:
+            return self.signature(width, height, theme)
+        except Exception:
+            return None
 
     def _look_again(self) -> None:
         """Redraw once plotext has loaded (with torch, in the background): look 4 times a second, for 30 s."""
@@ -384,6 +457,9 @@ class FitChart(Chart):
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
         return fit_chart(self.snapshot, width, height, theme, overlays=self.overlays, header=False)
 
+    def signature(self, width: int, height: int, theme: ChartTheme) -> Hashable:
+        return fit_signature(self.snapshot, width, height, theme, self.overlays)
+
 
 class NeuronChart(Chart):
     """One hidden neuron: its activation hᵢ(x), or its contribution wᵢ·hᵢ(x) to the output."""
@@ -419,4 +495,9 @@ class NeuronChart(Chart):
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
         return neuron_chart(
             self.snapshot, self.neuron, self.contribution, width, height, theme, header=False, layer=self.hidden_layer
+        )
+
+    def signature(self, width: int, height: int, theme: ChartTheme) -> Hashable:
+        return neuron_signature(
+            self.snapshot, self.neuron, self.contribution, width, height, theme, layer=self.hidden_layer
         )
