@@ -141,6 +141,7 @@ class Chart(Widget):
         self._in_pass = False  # Textual is asking for lines (render_lines)
         self._signature: Hashable = None  # what the picture on screen was drawn from (None: not known)
         self._signed_at = 0.0  # when it was drawn (perf_counter)
+        self._unseen: tuple[tuple[Hashable, ...], Hashable] | None = None  # (picture key, signature) not drawn yet
         self._border_only = False  # a new title or legend: only the border's lines are repainted
         self._rendering: list[Strip] | None = None  # the picture, once looked up in this pass
         self.colours = ThemedColours(self, self.changed)  # a new theme: new legend colours and picture
@@ -255,12 +256,14 @@ class Chart(Widget):
         if not isinstance(self._key, tuple) or key[1:] != self._key[1:]:
             return False
         try:
-            same = self.signature(width, height, theme) == self._signature
+            signed = self.signature(width, height, theme)
         except Exception:
             return False
-        if same:
+        if signed == self._signature:
             self._key = key  # the picture on screen is this snapshot's
-        return same
+            return True
+        self._unseen = (key, signed)  # the signature of the picture about to be drawn
+        return False
 
     def _repaint(self) -> None:
         """Refresh; while not displayed only once: its lines, once dropped, stay so until it is drawn again,
@@ -323,7 +326,7 @@ class Chart(Widget):
                         self.log.error(f"{type(self).__name__} failed: {exc!r}")
                         ansi = f"(chart could not be drawn: {type(exc).__name__}: {exc})"
                     self.draws += 1
-                    self._signature = self._signed(width, height, theme)
+                    self._signature = self._signed(key, width, height, theme)
                     self._signed_at = started
                 else:
                     ansi = placeholder(width, height)
@@ -340,10 +343,14 @@ class Chart(Widget):
         ready = self.snapshot is not None or "plotext" in sys.modules
         return (self._snap_key(), width, height, theme_key, self.mode(), self._overlay_key, ready)
 
-    def _signed(self, width: int, height: int, theme: ChartTheme) -> Hashable:
-        """The signature of the picture just drawn, for a training run (None otherwise, or if it fails)."""
+    def _signed(self, key: tuple[Hashable, ...], width: int, height: int, theme: ChartTheme) -> Hashable:
+        """The signature of the picture just drawn (``key``), for a training run (None otherwise, or if it
+        fails); worked out when the snapshot came, if it was (:meth:`_keeps_picture`)."""
+        unseen, self._unseen = self._unseen, None
         if self.snapshot is None or self.snapshot.status is not Status.TRAINING:
             return None
+        if unseen is not None and unseen[0] == key:
+            return unseen[1]
         try:
             return self.signature(width, height, theme)
         except Exception:
