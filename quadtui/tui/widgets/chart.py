@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
 from rich.text import Text
-from textual.app import App
 from textual.content import Content
 from textual.geometry import Region
 from textual.markup import escape
@@ -46,6 +45,7 @@ from quadtui.charts import (
 )
 from quadtui.core.snapshot import Status
 from quadtui.tui.widgets.ansi import to_strips
+from quadtui.tui.widgets.colours import ThemedColours
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing's own from Python 3.11
@@ -56,56 +56,6 @@ if TYPE_CHECKING:
 DRAW_SHARE = 0.2
 #: a training run's picture that no new snapshot changes (by its signature) is drawn again after this long (s)
 KEEP_AT_MOST = 1.0
-_ACCENTS = ("primary", "secondary", "accent", "warning", "error", "success")
-
-
-def chart_theme(app: App[Any]) -> tuple[tuple[str, bool], ChartTheme]:
-    """(a key naming it, the chart colours) for the app's current Textual theme (no colour under NO_COLOR).
-
-    Widgets keep the result (:class:`ThemedColours`) and ask again only when the app's
-    ``theme_changed_signal`` says the theme changed.
-    """
-    key = (app.theme, app.no_color)
-    if app.no_color:
-        return key, ChartTheme(dark=app.current_theme.dark, color=False)
-    colours = app.get_css_variables()
-    return key, ChartTheme.from_textual(
-        dark=app.current_theme.dark,
-        foreground=colours.get("foreground"),
-        background=colours.get("background"),
-        accents=[colours[name] for name in _ACCENTS if name in colours],
-        color=True,
-    )
-
-
-class ThemedColours:
-    """A widget's chart colours: worked out once, again only after the app's theme changed.
-
-    ``changed`` is called when it did (after the widget's first look at its colours).
-    """
-
-    def __init__(self, widget: Widget, changed: Callable[[], None]) -> None:
-        self._widget = widget
-        self._changed = changed
-        self._value: tuple[tuple[str, bool], ChartTheme] | None = None
-        self._subscribed = False
-
-    def get(self) -> tuple[tuple[str, bool], ChartTheme]:
-        """(a key naming the theme, the colours)."""
-        if self._value is None:
-            widget = self._widget
-            if not self._subscribed and widget.is_running:
-                widget.app.theme_changed_signal.subscribe(widget, self._theme_changed)
-                self._subscribed = True
-            value = chart_theme(widget.app)
-            if not self._subscribed:
-                return value  # not mounted yet: asked again once it is
-            self._value = value
-        return self._value
-
-    def _theme_changed(self, _theme: object) -> None:
-        self._value = None
-        self._changed()
 
 
 class Chart(Widget):
