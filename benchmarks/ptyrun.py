@@ -81,6 +81,15 @@ class PtyProcess:
         while (left := end - time.perf_counter()) > 0 and self._read(left, keep=False):
             pass
 
+    def collect(self, seconds: float) -> bytes:
+        """Keep reading for ``seconds``; what the program wrote meanwhile (not kept in :attr:`output`)."""
+        start, end = len(self.output), time.perf_counter() + seconds
+        while (left := end - time.perf_counter()) > 0 and self._read(left):
+            pass
+        written = bytes(self.output[start:])
+        del self.output[start:]
+        return written
+
     def _read(self, timeout: float, keep: bool = True) -> bool:
         """Wait up to ``timeout`` for output; False once the program's side has closed."""
         ready, _, _ = select.select([self.master], [], [], timeout)

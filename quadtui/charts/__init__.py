@@ -8,7 +8,15 @@ and the legend (``*_legend``) in the chart's border instead.
 """
 
 from quadtui.charts.canvas import LegendEntry, legend_line
-from quadtui.charts.fit import FitOverlay, fit_chart, fit_legend, neuron_chart, neuron_legend
+from quadtui.charts.fit import (
+    FitOverlay,
+    fit_chart,
+    fit_legend,
+    fit_signature,
+    neuron_chart,
+    neuron_legend,
+    neuron_signature,
+)
 from quadtui.charts.loss import LossOverlay, loss_chart, loss_legend
 from quadtui.charts.sweep import sweep_chart, sweep_legend, sweep_title
 from quadtui.charts.theme import ChartTheme
@@ -21,6 +29,7 @@ __all__ = [
     "LossOverlay",
     "fit_chart",
     "fit_legend",
+    "fit_signature",
     "fit_title",
     "legend_line",
     "loss_axis_label",
@@ -29,6 +38,7 @@ __all__ = [
     "loss_title",
     "neuron_chart",
     "neuron_legend",
+    "neuron_signature",
     "neuron_title",
     "sweep_chart",
     "sweep_legend",

@@ -105,6 +105,55 @@ def render(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header:
     return fit_block(text, width, height)
 
 
+#: a signature places each point (and limit, and tick) to 1/SIGNATURE_STEPS of a dot (braille's 2×4 a cell,
+#: the finest a marker draws): fine enough that a point must sit that close to a dot's edge to cross it
+#: unseen, coarse enough that a settled fit's last sub-dot moves keep its signature
+SIGNATURE_STEPS = 16
+
+
+def signature(chart: ChartSpec, width: int, height: int) -> tuple[object, ...]:
+    """What :func:`render` draws ``chart`` from, to within a fraction of a dot (1/SIGNATURE_STEPS):
+    each point's place, and the axes' limits as places on the plot.  Charts with equal signatures
+    draw the same text but for a point (or a limit) that crossed a dot's edge by less than that,
+    so a picture whose signature did not change need not be drawn again (for long).
+
+    The title is not drawn here (a widget shows it in its border) unless the chart is too small
+    for a plot; everything else is taken exactly.
+    """
+    chart = replace(chart, x=_sane(chart.x), y=_sane(chart.y))
+    x_dots, y_dots = 2 * SIGNATURE_STEPS * max(1, width), 4 * SIGNATURE_STEPS * max(1, height)
+    small = width < MIN_WIDTH or height < MIN_HEIGHT - 1  # too small for a plot: the title is drawn instead
+    x_span, y_span = chart.x.hi - chart.x.lo, chart.y.hi - chart.y.lo
+    parts: list[object] = [
+        width,
+        height,
+        chart.note,
+        chart.title if small else None,
+        replace(chart.x, lo=_step(chart.x.lo, x_span, x_dots), hi=_step(chart.x.hi, x_span, x_dots)),
+        replace(chart.y, lo=_step(chart.y.lo, y_span, y_dots), hi=_step(chart.y.hi, y_span, y_dots)),
+    ]
+    if not small:  # the ticks as drawn: their labels exactly, their places as the points'
+        (x_at, x_labels), (y_at, y_labels), _ = _ticks(chart, width, height, header=False)
+        places = [math.floor((p - chart.x.lo) / x_span * x_dots) for p in x_at]
+        parts += [tuple(x_labels), tuple(y_labels), tuple(places)]
+        parts += [tuple(math.floor((p - chart.y.lo) / y_span * y_dots) for p in y_at)]
+    for trace in chart.traces:
+        x = np.asarray(trace.x, dtype=np.float64).ravel()
+        y = np.asarray(trace.y, dtype=np.float64).ravel()
+        n = min(x.size, y.size)
+        with np.errstate(invalid="ignore", over="ignore"):
+            at_x = np.floor((x[:n] - chart.x.lo) / x_span * x_dots)
+            at_y = np.floor((y[:n] - chart.y.lo) / y_span * y_dots)
+        placed = np.nan_to_num(np.clip(np.stack((at_x, at_y)), -(2**40), 2**40), nan=-(2**41)).astype(np.int64)
+        parts += [trace.marker, trace.color, trace.lines, trace.dashed, placed.tobytes()]
+    return tuple(parts)
+
+
+def _step(limit: float, span: float, dots: int) -> float:
+    """``limit`` in steps of ``span / dots`` (a limit that moves less than that keeps its signature)."""
+    return math.floor(limit / span * dots) if span > 0 else limit
+
+
 def _sane(axis: Axis) -> Axis:
     """Finite limits with lo < hi, whatever the chart computed."""
     lo, hi = float(axis.lo), float(axis.hi)
@@ -133,12 +182,8 @@ def _draw(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header: 
     fig.axes(False, axis="x", side="upper").axes(False, axis="y", side="right")
 
     drawn = [_add_trace(fig, trace, chart, theme, marker, pixel) for trace in chart.traces]
-    rows = height - 2 - int(header)  # the plot: all but the header, the x axis and its labels
     if any(drawn):
-        yticks = axis_ticks(chart.y, rows)
-        label_width = max((cell_width(label) for label in yticks[1]), default=0)
-        cols = width - label_width - 2
-        xticks = axis_ticks(chart.x, cols, label_cells=label_width)
+        xticks, yticks, cols = _ticks(chart, width, height, header)
     else:  # an empty frame: numbers on it would mean nothing
         xticks = yticks = ([], [])
         cols = width - 2
@@ -160,6 +205,17 @@ def _draw(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header: 
         fig.title(_title(chart, drawn, width, theme, colorize, pixel))
     text: str = fig.build().string(colorless=not theme.color)
     return text
+
+
+def _ticks(
+    chart: ChartSpec, width: int, height: int, header: bool
+) -> tuple[tuple[list[float], list[str]], tuple[list[float], list[str]], int]:
+    """(x ticks, y ticks, the plot's columns): the y labels' width leaves the x axis its room."""
+    rows = height - 2 - int(header)  # the plot: all but the header, the x axis and its labels
+    yticks = axis_ticks(chart.y, rows)
+    label_width = max((cell_width(label) for label in yticks[1]), default=0)
+    cols = width - label_width - 2
+    return axis_ticks(chart.x, cols, label_cells=label_width), yticks, cols
 
 
 def _add_trace(fig: Any, trace: Trace, chart: ChartSpec, theme: ChartTheme, marker: Any, pixel: Any) -> bool:

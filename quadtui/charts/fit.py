@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from quadtui.charts.canvas import ChartSpec, LegendEntry, Trace, legend_entries, never_raises, render
+from quadtui.charts.canvas import ChartSpec, LegendEntry, Trace, legend_entries, never_raises, render, signature
 from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis, fmt_number
 from quadtui.charts.titles import fit_title, neuron_title
@@ -55,15 +55,29 @@ def fit_chart(
     than MAX_SAMPLES samples are thinned to an evenly spaced, deterministic subset.  Without
     ``header`` the chart is untitled (the caller shows :func:`fit_title` and :func:`fit_legend`).
     """
+    return render(_fit_spec(snap, width, theme, overlays, hint), width, height, theme, header)
+
+
+def fit_signature(
+    snap: Snapshot | None, width: int, height: int, theme: ChartTheme, overlays: Sequence[FitOverlay] = ()
+) -> tuple[object, ...]:
+    """What the fit chart (without header) is drawn from: equal signatures draw the same picture
+    (see :func:`quadtui.charts.canvas.signature`)."""
+    return signature(_fit_spec(snap, width, theme, overlays), width, height)
+
+
+def _fit_spec(
+    snap: Snapshot | None, width: int, theme: ChartTheme, overlays: Sequence[FitOverlay], hint: str = "no run yet"
+) -> ChartSpec:
     if snap is None:
-        return render(ChartSpec("fit", note=hint), width, height, theme, header)
+        return ChartSpec("fit", note=hint)
     grid = _floats(snap.grid)
     x_lo, x_hi = _range(grid, (-1.0, 1.0))
     traces = _fit_traces(snap, theme, overlays, int(width), x_lo, x_hi)
     sy, target, prediction = traces[-2].y, traces[0].y, traces[-1].y
     y_lo, y_hi = _range(np.concatenate((sy, target)), _range(prediction, (-1.0, 1.0)), pad=0.06)
     y_lo, y_hi = _take_in(prediction, y_lo, y_hi)
-    chart = ChartSpec(
+    return ChartSpec(
         fit_title(snap),
         traces,
         Axis(x_lo, x_hi),
@@ -71,7 +85,6 @@ def fit_chart(
         note=off_chart(prediction, y_lo, y_hi),
         short_title="fit",
     )
-    return render(chart, width, height, theme, header)
 
 
 def _take_in(prediction: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
@@ -150,8 +163,33 @@ def neuron_chart(
     sum of all units (prediction minus output bias); for an earlier layer ŷ minus ŷ with the
     unit switched off.  Without ``header`` the chart is untitled.
     """
+    spec = _neuron_spec(snap, neuron, contribution, theme, hint, layer)
+    return render(spec, width, height, theme, header)
+
+
+def neuron_signature(
+    snap: Snapshot | None,
+    neuron: int,
+    contribution: bool,
+    width: int,
+    height: int,
+    theme: ChartTheme,
+    layer: int | None = None,
+) -> tuple[object, ...]:
+    """What the neuron chart (without header) is drawn from (see :func:`quadtui.charts.canvas.signature`)."""
+    return signature(_neuron_spec(snap, neuron, contribution, theme, layer=layer), width, height)
+
+
+def _neuron_spec(
+    snap: Snapshot | None,
+    neuron: int,
+    contribution: bool,
+    theme: ChartTheme,
+    hint: str = "no run yet",
+    layer: int | None = None,
+) -> ChartSpec:
     if snap is None:
-        return render(ChartSpec("neuron", note=hint), width, height, theme, header)
+        return ChartSpec("neuron", note=hint)
     title = neuron_title(snap, neuron, contribution, layer)
     traces, units, index, count = _neuron_traces(snap, neuron, contribution, theme, layer)
     if not traces:
@@ -159,11 +197,11 @@ def neuron_chart(
             note = f"no layer {index}: choose 1 to {count}"
         else:
             note = f"no neuron {neuron}: choose 0 to {units - 1}" if units else "no hidden units"
-        return render(ChartSpec(title, note=note), width, height, theme, header)
+        return ChartSpec(title, note=note)
     values = np.concatenate([trace.y for trace in traces] + [[0.0]])  # 0 in view: a dead unit reads as such
     x_lo, x_hi = _range(_floats(snap.grid), (-1.0, 1.0))
     y_lo, y_hi = _range(values, (-1.0, 1.0), pad=0.06)
-    return render(ChartSpec(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi)), width, height, theme, header)
+    return ChartSpec(title, traces, Axis(x_lo, x_hi), Axis(y_lo, y_hi))
 
 
 def neuron_legend(

@@ -91,7 +91,7 @@ def loss_legend(snap: Snapshot | None, theme: ChartTheme, overlays: Sequence[Los
     """The loss chart's legend: train, eval (with its latest value), earlier runs."""
     if snap is None:
         return []
-    return legend_entries(_traces(snap, theme, overlays, 8, False))
+    return legend_entries(_traces(snap, theme, overlays, 8, False, legend_only=True))
 
 
 def _run_end(snap: Snapshot) -> float:
@@ -106,17 +106,21 @@ def _traces(
     bins: int,
     log_x: bool,
     upto: float | None = None,
+    legend_only: bool = False,
 ) -> list[Trace]:
     """Earlier runs (faint, dashed; up to epoch ``upto`` when given), eval, then train on top:
-    what the optimiser sees."""
+    what the optimiser sees.  ``legend_only``: the same traces without their points (what a
+    legend reads: labels, keys, colours), for the cost of none of the binning."""
+    none = (np.empty(0), np.empty(0))
     traces: list[Trace] = []
     for i, overlay in enumerate(list(overlays)[:MAX_OVERLAYS]):
-        x, y = _envelope(overlay.history, max(4, bins // 2), log_x, upto)  # faint and dashed: half the detail
+        # faint and dashed: half the detail
+        x, y = none if legend_only else _envelope(overlay.history, max(4, bins // 2), log_x, upto)
         traces.append(Trace(x, y, "hd", theme.faint(theme.series(2 + i)), dashed=True, label=overlay.label, rank=1))
-    x, y = _binned(snap.eval_epochs, snap.eval_loss, max(4, bins // 2), log_x)  # eval is smooth
     if np.size(snap.eval_epochs):
+        x, y = none if legend_only else _binned(snap.eval_epochs, snap.eval_loss, max(4, bins // 2), log_x)  # smooth
         traces.append(Trace(x, y, "braille", theme.series(1), label=_labelled("eval", snap.eval_now), short="eval"))
-    x, y = _envelope(snap.history, bins, log_x)
+    x, y = none if legend_only else _envelope(snap.history, bins, log_x)
     traces.append(Trace(x, y, "hd", theme.series(0), label="train"))
     return traces
 

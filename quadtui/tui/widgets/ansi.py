@@ -4,6 +4,8 @@
 as much as drawing the chart; chart text only ever holds SGR codes (colours,
 bold, resets), so a regex split and a cache of styles per run of codes does the
 same job several times faster.  Anything but SGR is dropped, as Text.from_ansi does.
+A base style (the widget's colours) goes under every segment as the strips are made,
+as ``Strip.apply_style`` would, without a second pass over the picture.
 """
 
 from __future__ import annotations
@@ -34,10 +36,15 @@ def _style(codes: tuple[str, ...]) -> Style | None:
     return style
 
 
-def to_strips(ansi: str) -> list[Strip]:
-    """One strip per line of ``ansi``; styles carry over line ends, as in a terminal."""
+def to_strips(ansi: str, base: Style | None = None) -> list[Strip]:
+    """One strip per line of ``ansi``; styles carry over line ends, as in a terminal.
+
+    With ``base`` each segment's style is ``base + its own`` (what ``Strip.apply_style(base)`` gives).
+    """
     strips = []
     codes: tuple[str, ...] = ()
+    plain: Style | None = base or None  # rich's apply_style leaves segments alone under a null style
+    styled: dict[tuple[str, ...], Style | None] = {}  # base + the style of a run of codes, this picture
     for line in ansi.split("\n"):
         segments = []
         for i, piece in enumerate(_SGR.split(line)):
@@ -51,6 +58,11 @@ def to_strips(ansi: str) -> list[Strip]:
             elif piece:
                 if "\x1b" in piece:
                     piece = _OTHER.sub("", piece)
-                segments.append(Segment(piece, _style(codes) if codes else None))
+                if not codes:
+                    style = plain
+                elif (style := styled.get(codes, _UNKNOWN)) is _UNKNOWN:
+                    own = _style(codes)
+                    style = styled[codes] = plain + own if plain is not None else own
+                segments.append(Segment(piece, style))
         strips.append(Strip(segments))
     return strips

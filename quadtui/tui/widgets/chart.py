@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
 from rich.text import Text
-from textual.app import App
 from textual.content import Content
+from textual.geometry import Region
 from textual.markup import escape
 from textual.reactive import var
 from textual.strip import Strip
@@ -31,6 +31,7 @@ from quadtui.charts import (
     LegendEntry,
     fit_chart,
     fit_legend,
+    fit_signature,
     fit_title,
     legend_line,
     loss_axis_label,
@@ -39,65 +40,22 @@ from quadtui.charts import (
     loss_title,
     neuron_chart,
     neuron_legend,
+    neuron_signature,
     neuron_title,
 )
+from quadtui.core.snapshot import Status
 from quadtui.tui.widgets.ansi import to_strips
+from quadtui.tui.widgets.colours import ThemedColours
 
 if TYPE_CHECKING:
+    from typing_extensions import Self  # typing's own from Python 3.11
+
     from quadtui.core.snapshot import Snapshot
 
 #: a chart may spend at most about this share of the UI thread on drawing a running run
 DRAW_SHARE = 0.2
-_ACCENTS = ("primary", "secondary", "accent", "warning", "error", "success")
-
-
-def chart_theme(app: App[Any]) -> tuple[tuple[str, bool], ChartTheme]:
-    """(a key naming it, the chart colours) for the app's current Textual theme (no colour under NO_COLOR).
-
-    Widgets keep the result (:class:`ThemedColours`) and ask again only when the app's
-    ``theme_changed_signal`` says the theme changed.
-    """
-    key = (app.theme, app.no_color)
-    if app.no_color:
-        return key, ChartTheme(dark=app.current_theme.dark, color=False)
-    colours = app.get_css_variables()
-    return key, ChartTheme.from_textual(
-        dark=app.current_theme.dark,
-        foreground=colours.get("foreground"),
-        background=colours.get("background"),
-        accents=[colours[name] for name in _ACCENTS if name in colours],
-        color=True,
-    )
-
-
-class ThemedColours:
-    """A widget's chart colours: worked out once, again only after the app's theme changed.
-
-    ``changed`` is called when it did (after the widget's first look at its colours).
-    """
-
-    def __init__(self, widget: Widget, changed: Callable[[], None]) -> None:
-        self._widget = widget
-        self._changed = changed
-        self._value: tuple[tuple[str, bool], ChartTheme] | None = None
-        self._subscribed = False
-
-    def get(self) -> tuple[tuple[str, bool], ChartTheme]:
-        """(a key naming the theme, the colours)."""
-        if self._value is None:
-            widget = self._widget
-            if not self._subscribed and widget.is_running:
-                widget.app.theme_changed_signal.subscribe(widget, self._theme_changed)
-                self._subscribed = True
-            value = chart_theme(widget.app)
-            if not self._subscribed:
-                return value  # not mounted yet: asked again once it is
-            self._value = value
-        return self._value
-
-    def _theme_changed(self, _theme: object) -> None:
-        self._value = None
-        self._changed()
+#: a training run's picture that no new snapshot changes (by its signature) is drawn again after this long (s)
+KEEP_AT_MOST = 1.0
 
 
 class Chart(Widget):
@@ -118,9 +76,9 @@ class Chart(Widget):
         self.snapshot: Snapshot | None = None
         self._key: Hashable = None
         self._ansi = ""
-        self._lines: list[Strip] = []  # the picture, unstyled
-        #: (picture, style, picture on that style): the widget's colours under the chart's own
-        self._styled: tuple[list[Strip] | None, Style | None, list[Strip]] = (None, None, [])
+        #: the picture, on the widget's colours (``_lines_style``: the chart's own colours over them)
+        self._lines: list[Strip] = []
+        self._lines_style: Style | None = None
         self._looks = 0  # how often a placeholder looked again for plotext (it gives up after a while)
         self.draws = 0  # how many times the chart function ran (for tests)
         self._next_draw = 0.0  # perf_counter time before which a new epoch is not drawn
@@ -128,6 +86,14 @@ class Chart(Widget):
         self.overlays: Sequence[Any] = ()  # earlier runs drawn under this one (loss and fit charts)
         self._overlay_key: Hashable = None
         self._labels: tuple[str, str] | None = None  # the border's title and legend, as last set
+        self._legend_stale = False  # the legend was left out while the chart was not displayed
+        self._dropped = False  # hidden, and its lines were dropped (refreshed) since it was last drawn
+        self._in_pass = False  # Textual is asking for lines (render_lines)
+        self._signature: Hashable = None  # what the picture on screen was drawn from (None: not known)
+        self._signed_at = 0.0  # when it was drawn (perf_counter)
+        self._unseen: tuple[tuple[Hashable, ...], Hashable] | None = None  # (picture key, signature) not drawn yet
+        self._border_only = False  # a new title or legend: only the border's lines are repainted
+        self._rendering: list[Strip] | None = None  # the picture, once looked up in this pass
         self.colours = ThemedColours(self, self.changed)  # a new theme: new legend colours and picture
 
     def on_mount(self) -> None:
@@ -136,17 +102,52 @@ class Chart(Widget):
     def on_resize(self) -> None:
         self._label()
 
-    def _label(self) -> None:
-        """The border: the title (name and live facts) on top, the legend (and axis name) below."""
+    def _label(self, legend: bool | None = None) -> None:
+        """The border: the title (name and live facts) on top, the legend (and axis name) below.
+
+        A chart that is not displayed (a tab not chosen, the network view on top) gets its
+        title only: its legend is worked out when it is shown (a shown widget is resized) or
+        read (:attr:`legend_text`), not for every snapshot of a run it does not show.
+        """
+        title = self.title()
+        if not (self.display if legend is None else legend):
+            self._legend_stale = True
+            if title != (self._labels or ("", ""))[0]:
+                self._labels = (title, self._labels[1] if self._labels else "")
+                self._set_border(title=title)
+            return
+        self._legend_stale = False
         _, theme = self.colours.get()
         caption = self.caption()
         budget = max(0, self.size.width - 6 - (len(caption) + 3 if caption else 0))
         entries = legend_line(self.legend(theme), budget)
         parts = [_legend_markup(entry, theme) for entry in entries] + ([escape(caption)] if caption else [])
-        labels = (self.title(), "  ".join(parts))
-        if labels != self._labels:  # setting a border title parses it and repaints: only when it changed
+        labels = (title, "  ".join(parts))
+        if labels != self._labels:  # setting a border title parses it and repaints: only what changed
+            old = self._labels or (None, None)
             self._labels = labels
-            self.border_title, self.border_subtitle = labels
+            self._set_border(
+                title=labels[0] if labels[0] != old[0] else None, legend=labels[1] if labels[1] != old[1] else None
+            )
+
+    def _set_border(self, title: str | None = None, legend: str | None = None) -> None:
+        """A new title and/or legend (None: unchanged), repainting the border's lines only: Textual
+        repaints the whole chart for a new border title, and the picture may well be the same."""
+        self._border_only = True
+        try:
+            if title is not None:
+                self.border_title = title
+            if legend is not None:
+                self.border_subtitle = legend
+        finally:
+            self._border_only = False
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Self:
+        if self._border_only and not regions and repaint and not layout and not recompose and self.is_mounted:
+            (left, top), (width, height) = self.content_offset, self.outer_size
+            if width and height:  # the top and bottom lines, in content coordinates (as refresh takes them)
+                return super().refresh(Region(-left, -top, width, 1), Region(-left, height - 1 - top, width, 1))
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     # -- what subclasses provide ------------------------------------------------------
     def title(self) -> str:
@@ -167,6 +168,11 @@ class Chart(Widget):
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
         raise NotImplementedError
 
+    def signature(self, width: int, height: int, theme: ChartTheme) -> Hashable:
+        """What :meth:`draw` draws from, to a sixteenth of a dot (None: not known, drawn every time): a
+        training run's next snapshot with the same signature keeps the picture on screen, undrawn."""
+        return None
+
     # -- updating ---------------------------------------------------------------------
     def _snap_key(self) -> Hashable:
         snap = self.snapshot
@@ -181,6 +187,41 @@ class Chart(Widget):
         self.snapshot = snapshot
         if self._snap_key() != old:
             self._label()
+            if not self._keeps_picture():
+                self._repaint()
+
+    def _keeps_picture(self) -> bool:
+        """Whether the picture on screen stands for the new snapshot too, undrawn: a training run's
+        epochs that move no point of it by a sixteenth of a dot (a fit that has settled: most frames).
+        Drawn again at least every :data:`KEEP_AT_MOST` seconds, and for any other state (paused,
+        done, failed) always: a run's final state is drawn from its final snapshot."""
+        snap = self.snapshot
+        if snap is None or snap.status is not Status.TRAINING or self._signature is None or not self.display:
+            return False
+        if time.perf_counter() - self._signed_at > KEEP_AT_MOST:
+            return False
+        width, height = self.content_size
+        theme_key, theme = self.colours.get()
+        key = self._picture_key(width, height, theme_key)
+        if not isinstance(self._key, tuple) or key[1:] != self._key[1:]:
+            return False
+        try:
+            signed = self.signature(width, height, theme)
+        except Exception:
+            return False
+        if signed == self._signature:
+            self._key = key  # the picture on screen is this snapshot's
+            return True
+        self._unseen = (key, signed)  # the signature of the picture about to be drawn
+        return False
+
+    def _repaint(self) -> None:
+        """Refresh; while not displayed only once: its lines, once dropped, stay so until it is drawn again,
+        and a refresh per snapshot would only wake the chart and the screen for nothing."""
+        if self.display:
+            self.refresh()
+        elif not self._dropped:
+            self._dropped = True
             self.refresh()
 
     def set_overlays(self, overlays: Sequence[Any], key: Hashable) -> None:
@@ -199,8 +240,21 @@ class Chart(Widget):
     def _mode_changed(self) -> None:  # the watcher of every reactive in mode()
         self.changed()
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # the picture is looked up once for the lines Textual asks for in one pass, not once a line
+        self._dropped = False  # drawn: its lines are kept again
+        self._in_pass = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._in_pass, self._rendering = False, None
+
     def render_line(self, y: int) -> Strip:
-        lines = self._picture()
+        lines = self._rendering
+        if lines is None:
+            lines = self._picture()
+            if self._in_pass:
+                self._rendering = lines
         return lines[y] if y < len(lines) else Strip.blank(0)
 
     def _picture(self) -> list[Strip]:
@@ -209,8 +263,9 @@ class Chart(Widget):
         if width < 8 or height < 3:
             return []
         theme_key, theme = self.colours.get()
-        ready = self.snapshot is not None or "plotext" in sys.modules
-        key = (self._snap_key(), width, height, theme_key, self.mode(), self._overlay_key, ready)
+        key = self._picture_key(width, height, theme_key)
+        ready = key[-1]
+        style = self.visual_style.rich_style
         if key != self._key:
             started = time.perf_counter()
             if not self._too_soon(key, started):
@@ -221,21 +276,35 @@ class Chart(Widget):
                         self.log.error(f"{type(self).__name__} failed: {exc!r}")
                         ansi = f"(chart could not be drawn: {type(exc).__name__}: {exc})"
                     self.draws += 1
+                    self._signature = self._signed(key, width, height, theme)
+                    self._signed_at = started
                 else:
                     ansi = placeholder(width, height)
                     self._look_again()
-                self._ansi, self._lines = ansi, to_strips(ansi)
+                self._ansi, self._lines, self._lines_style = ansi, to_strips(ansi, style), style
                 self._key = key
                 self._next_draw = started + (time.perf_counter() - started) / DRAW_SHARE
-        return self._on_style(self.visual_style.rich_style)
+        if style != self._lines_style:  # the widget's colours changed (focus, theme): the same picture on them
+            self._lines, self._lines_style = to_strips(self._ansi, style), style
+        return self._lines
 
-    def _on_style(self, style: Style) -> list[Strip]:
-        """The picture with the widget's colours and background under the chart's own."""
-        lines, cached_style, cached = self._styled
-        if lines is not self._lines or cached_style != style:
-            cached = [line.apply_style(style) for line in self._lines]
-            self._styled = (self._lines, style, cached)
-        return cached
+    def _picture_key(self, width: int, height: int, theme_key: Hashable) -> tuple[Hashable, ...]:
+        """Everything the picture depends on (the last item: whether charts can be drawn yet)."""
+        ready = self.snapshot is not None or "plotext" in sys.modules
+        return (self._snap_key(), width, height, theme_key, self.mode(), self._overlay_key, ready)
+
+    def _signed(self, key: tuple[Hashable, ...], width: int, height: int, theme: ChartTheme) -> Hashable:
+        """The signature of the picture just drawn (``key``), for a training run (None otherwise, or if it
+        fails); worked out when the snapshot came, if it was (:meth:`_keeps_picture`)."""
+        unseen, self._unseen = self._unseen, None
+        if self.snapshot is None or self.snapshot.status is not Status.TRAINING:
+            return None
+        if unseen is not None and unseen[0] == key:
+            return unseen[1]
+        try:
+            return self.signature(width, height, theme)
+        except Exception:
+            return None
 
     def _look_again(self) -> None:
         """Redraw once plotext has loaded (with torch, in the background): look 4 times a second, for 30 s."""
@@ -270,6 +339,8 @@ class Chart(Widget):
     @property
     def legend_text(self) -> str:
         """The legend under the chart, as plain text (for tests and screen readers)."""
+        if self._legend_stale:
+            self._label(legend=True)
         return Content.from_markup(self.border_subtitle or "").plain
 
     @property
@@ -343,6 +414,9 @@ class FitChart(Chart):
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
         return fit_chart(self.snapshot, width, height, theme, overlays=self.overlays, header=False)
 
+    def signature(self, width: int, height: int, theme: ChartTheme) -> Hashable:
+        return fit_signature(self.snapshot, width, height, theme, self.overlays)
+
 
 class NeuronChart(Chart):
     """One hidden neuron: its activation hᵢ(x), or its contribution wᵢ·hᵢ(x) to the output."""
@@ -378,4 +452,9 @@ class NeuronChart(Chart):
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
         return neuron_chart(
             self.snapshot, self.neuron, self.contribution, width, height, theme, header=False, layer=self.hidden_layer
+        )
+
+    def signature(self, width: int, height: int, theme: ChartTheme) -> Hashable:
+        return neuron_signature(
+            self.snapshot, self.neuron, self.contribution, width, height, theme, layer=self.hidden_layer
         )

@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 
 from quadtui.charts.run_store import RunRecord, RunStore, time_text
 from quadtui.core.config import Config
-from quadtui.tui.widgets.chart import ThemedColours
+from quadtui.tui.widgets.colours import ThemedColours
 from quadtui.tui.widgets.status import loss_text
 
 MARK = "◆"

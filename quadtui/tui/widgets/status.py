@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.reactive import var
 from textual.widgets import ProgressBar, Static
 
@@ -114,6 +115,8 @@ class StatusBar(Vertical):
         self._look: tuple[bool, bool] | None = None  # the state label's (-bad, -good) classes
         self._shown_snapshot: Snapshot | None = None
         self._due = False  # a lagging update is scheduled
+        self._progress_look: tuple[object, ...] | None = None  # what the progress bar draws now
+        self._room: dict[str, int] = {}  # cells kept for a label whatever its text (the epoch's: its last)
 
     @property
     def snapshot(self) -> Snapshot | None:
@@ -126,9 +129,12 @@ class StatusBar(Vertical):
         if text == old:
             return False
         self._shown[name] = text
-        # #numbers spans the rest of the line; the others are as wide as their text
-        layout = name != "numbers" and (old is None or cell_len(old) != cell_len(text))
-        self.query_one(f"#{name}", Static).update(text, layout=layout)
+        # #numbers spans the rest of the line; the others are as wide as their text (or the room kept for it)
+        room = self._room.get(name, 0)
+        layout = name != "numbers" and (old is None or max(cell_len(old), room) != max(cell_len(text), room))
+        # the numbers are plain words (no markup to parse every frame); the state may say an error's words
+        shown = text if name == "state" else Content(text)
+        self.query_one(f"#{name}", Static).update(shown, layout=layout)
         return True
 
     def compose(self) -> ComposeResult:
@@ -165,6 +171,26 @@ class StatusBar(Vertical):
             self._due = True
             self.set_timer(STATUS_LAG, self._show_state)
 
+    def _keep_room(self, name: str, widest: str) -> None:
+        """Keep room for label ``name``'s ``widest`` text: the line is laid out again once a run, not
+        whenever the epoch gains a digit (a new layout of the screen costs more than ten frames)."""
+        room = cell_len(widest)
+        if self._room.get(name) != room:
+            self._room[name] = room
+            label = self.query_one(f"#{name}", Static)
+            label.styles.min_width = room + label.styles.padding.width
+
+    def _show_progress(self, epoch: int, total: int) -> None:
+        """The bar at ``epoch`` of ``total``, told only when what it draws changes: a new progress
+        repaints the bar, its track and its percentage, and most frames move none of them."""
+        bar = self.query_one(ProgressBar)
+        share = min(max(epoch / total, 0.0), 1.0) if total else 1.0
+        cells = 2 * self.query_one("#progress Bar").size.width  # the track draws half cells
+        look = (total, round(share * 100), int(share * cells) if cells else share)
+        if look != self._progress_look:
+            self._progress_look = look
+            bar.update(total=total, progress=epoch)
+
     def _show_state(self) -> None:
         self._due = False
         snap, speed, lr, error, note = self.latest, self.speed, self.lr, self.error, self.note
@@ -182,8 +208,9 @@ class StatusBar(Vertical):
         losses: list[str] = []
         if snap is not None:
             total = snap.config.epochs
+            self._keep_room("epoch", f"epoch {total} of {total}")
             self._set("epoch", f"epoch {snap.epoch} of {total}")
-            self.query_one(ProgressBar).update(total=total, progress=snap.epoch)
+            self._show_progress(snap.epoch, total)
             losses = [f"train {loss_text(snap.train_now)}", f"eval {loss_text(snap.eval_now)}"]
         learning = f"lr {lr:g}"
         pace = f"speed {speed_text(speed)}"

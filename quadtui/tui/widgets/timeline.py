@@ -27,7 +27,8 @@ class TimelineBar(Widget):
     def show_moment(self, snap: Snapshot | None, index: int | None, replaying: bool) -> None:
         """The cursor at the timeline's ``index``-th checkpoint of ``snap`` (None: the live state)."""
         self._moment = (snap, index, replaying)
-        self.refresh()
+        if self.display:  # hidden (not travelling) it draws nothing; shown again, it draws the moment then
+            self.refresh()
 
     @property
     def text(self) -> str:

@@ -1,0 +1,91 @@
+"""The frame pacer draws as many frames as it says it does (issue 15: >= 5 a second, live).
+
+A frame can only be drawn when a snapshot arrives (about 12 a second), so the pacer's
+frames are due on a schedule, not an interval after the snapshot that was drawn last.
+The clock and the UI thread's CPU time are stand-ins: the test is about which snapshots
+are drawn, not about how long anything takes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+from typing import TYPE_CHECKING, cast
+
+import pytest
+
+from quadtui.core import pacing
+from quadtui.core.pacing import IDLE_FLOOR_FPS, FramePacer
+from quadtui.core.snapshot import Status
+
+if TYPE_CHECKING:
+    from quadtui.core.snapshot import Snapshot
+
+
+@dataclasses.dataclass
+class Moment:
+    """What the pacer reads of a snapshot."""
+
+    run_id: int = 1
+    status: Status = Status.TRAINING
+
+
+def snap(run_id: int = 1, status: Status = Status.TRAINING) -> Snapshot:
+    return cast("Snapshot", Moment(run_id, status))
+
+
+class Clock:
+    """Wall time and the UI thread's CPU seconds, moved by hand."""
+
+    def __init__(self) -> None:
+        self.wall = 0.0
+        self.cpu = 0.0
+
+    def times(self) -> tuple[float, float]:
+        return self.cpu, 0.0  # never waiting for a CPU: an otherwise idle machine
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(pacing, "time", types.SimpleNamespace(perf_counter=lambda: clock.wall))
+    monkeypatch.setattr(pacing, "ui_thread_times", clock.times)
+    return clock
+
+
+def frames_per_second(clock: Clock, pacer: FramePacer, frame_cpu: float, seconds: int = 30) -> float:
+    """Snapshots every 1/12 s (a little early or late), each drawn one costing ``frame_cpu``."""
+    drawn = 0
+    for i in range(12 * seconds):
+        clock.wall = i / 12 + 0.002 * (i * 7 % 5)
+        if pacer.due(snap()):
+            drawn += 1
+            clock.cpu += frame_cpu
+    return drawn / seconds
+
+
+@pytest.mark.parametrize("frame_cpu", [0.007, 0.02])
+def test_frames_too_dear_for_the_budget_are_still_drawn_five_a_second(clock: Clock, frame_cpu: float) -> None:
+    pacer = FramePacer()
+    rate = frames_per_second(clock, pacer, frame_cpu)
+    assert pacer.interval == pytest.approx(1 / IDLE_FLOOR_FPS)
+    assert IDLE_FLOOR_FPS <= rate < IDLE_FLOOR_FPS + 0.2  # not 4: every third snapshot
+
+
+def test_cheap_frames_are_drawn_as_often_as_the_pacer_asks(clock: Clock) -> None:
+    pacer = FramePacer()
+    rate = frames_per_second(clock, pacer, 0.003)  # 3 ms a frame in a 3 % budget: one every 100 ms
+    assert pacer.interval == pytest.approx(0.1)
+    assert rate == pytest.approx(10, abs=0.2)
+
+
+def test_every_change_of_state_is_drawn_and_a_pause_does_not_bank_frames(clock: Clock) -> None:
+    pacer = FramePacer()
+    frames_per_second(clock, pacer, 0.02, seconds=2)
+    clock.wall += 0.01
+    assert pacer.due(snap(status=Status.PAUSED))  # drawn at once, between frames
+    clock.wall += 60.0  # paused for a minute
+    assert pacer.due(snap())  # training again: drawn
+    clock.wall += 1 / 12
+    assert not pacer.due(snap())  # and no burst of the frames a minute would have had
+    assert pacer.due(snap(run_id=2))  # a new run: drawn at once

@@ -1,0 +1,211 @@
+"""A frame of a training run does only the work its picture needs (issue 15: a class on two cores).
+
+Each test proves what is *not* done (a legend for a chart nobody sees, a progress bar told of a
+move it cannot draw, a second pass to colour a picture) and that what is shown is the same as
+when it was done.  No timings: the benchmark (``benchmarks/ui_cpu.py``) measures the cost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import partial
+from typing import Any
+
+from rich.style import Style
+from textual.app import App, ComposeResult
+from textual.widgets import ProgressBar
+
+from quadtui.charts import (
+    ChartTheme,
+    LossOverlay,
+    fit_chart,
+    fit_signature,
+    loss_chart,
+    loss_legend,
+    neuron_chart,
+    neuron_signature,
+)
+from quadtui.charts.canvas import LegendEntry, legend_entries
+from quadtui.charts.loss import _traces
+from quadtui.core.config import Config
+from quadtui.core.engine import Engine
+from quadtui.core.snapshot import Status
+from quadtui.tui.app import QuadApp
+from quadtui.tui.widgets.ansi import to_strips
+from quadtui.tui.widgets.chart import FitChart, LossChart
+from quadtui.tui.widgets.status import StatusBar
+from tests.conftest import finish, shown, until
+
+THEME = ChartTheme(dark=True, color=True)
+
+
+def trained(epochs: int = 300) -> Engine:
+    engine = Engine(Config(epochs=epochs))
+    engine.run()
+    return engine
+
+
+async def test_a_chart_on_a_hidden_tab_keeps_its_title_but_builds_no_legend_until_it_is_shown() -> None:
+    app = QuadApp(Config(epochs=300))
+    async with app.run_test(size=(80, 24)) as pilot:  # one chart at a time: the loss chart's tab
+        await until(pilot, lambda: app.train_screen.engine_loaded, "torch")
+        fit, loss = app.query_one(FitChart), app.query_one(LossChart)
+        legends: list[object] = []
+        legend = fit.legend
+
+        def counted(theme: ChartTheme) -> list[LegendEntry]:
+            legends.append(theme)
+            return legend(theme)
+
+        fit.legend = counted  # type: ignore[method-assign]
+        await pilot.press("ctrl+t")
+        await finish(pilot, app)
+        await shown(pilot, app, loss, "1")
+        assert fit.border_title == "fit · epoch 300"  # the title follows the run, shown or not
+        assert not legends and fit.draws == 0  # no legend, no picture: nobody saw them
+        await shown(pilot, app, fit, "2")
+        assert legends and "▀▄ model" in fit.legend_text and fit.draws == 1
+        assert fit.plain.strip()
+
+
+class StatusOnly(App[None]):
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+
+
+async def test_the_progress_bar_is_told_only_of_moves_it_can_draw() -> None:
+    snap = trained(10).snapshot()
+    total = 10_000
+    app = StatusOnly()
+    async with app.run_test(size=(80, 4)) as pilot:
+        status = app.query_one(StatusBar)
+        bar = app.query_one(ProgressBar)
+        told: list[float] = []
+        update = bar.update
+
+        def counted(**kwargs: float) -> None:
+            if "total" in kwargs and "progress" in kwargs:  # the status bar's call (not the bar's own, inside it)
+                told.append(kwargs["progress"])
+            update(**kwargs)
+
+        bar.update = counted  # type: ignore[method-assign,assignment]
+        epochs = range(0, 201, 10)  # 0 to 2 % of the run: one percent step, no half cell of a 12-cell bar
+        for epoch in epochs:
+            step = dataclasses.replace(snap, config=snap.config.replace(epochs=total), epoch=epoch)
+            status.latest = step
+            await until(pilot, partial(lambda shown: status.snapshot is shown, step), f"epoch {epoch} shown")
+        assert 2 <= len(told) <= 4 < len(epochs)
+        # what it draws is what it would draw had it been told every epoch
+        assert str(app.query_one("#percentage").render()) == f"{round(200 / total * 100)}%"
+        track: Any = app.query_one("#progress Bar")
+        assert track.percentage == int(200 / total * 24) / 24
+        assert "epoch 200 of 10000" in str(app.query_one("#epoch").render())
+
+
+def test_strips_made_on_a_style_are_the_picture_with_that_style_applied() -> None:
+    snap = trained().snapshot()
+    ansi = loss_chart(snap, 60, 18, THEME, header=False)
+    base = Style(color="#e0e0e0", bgcolor="#1e1e1e", bold=False)
+    made = to_strips(ansi, base)
+    applied = [strip.apply_style(base) for strip in to_strips(ansi)]
+    assert [list(strip) for strip in made] == [list(strip) for strip in applied]
+    assert [list(strip) for strip in to_strips(ansi, Style())] == [list(strip) for strip in to_strips(ansi)]
+
+
+def test_the_loss_legend_is_the_legend_of_the_traces_drawn() -> None:
+    engine = trained()
+    snap = engine.snapshot()
+    overlays = [LossOverlay("lr=0.05", snap.history)]
+    drawn = legend_entries(_traces(snap, THEME, overlays, 8, False))
+    assert loss_legend(snap, THEME, overlays) == drawn
+    labels = [entry.label for entry in drawn]
+    assert labels[0] == "train" and labels[1].startswith("eval ") and labels[2] == "lr=0.05"
+
+
+async def test_the_progress_bar_stays_put_as_the_epoch_gains_digits() -> None:
+    snap = trained(10).snapshot()
+    app = StatusOnly()
+    async with app.run_test(size=(80, 4)) as pilot:
+        status, bar = app.query_one(StatusBar), app.query_one(ProgressBar)
+        places: list[int] = []
+        for epoch in (5, 50, 500, 5000):  # the screen is not laid out again for each new digit
+            step = dataclasses.replace(snap, config=snap.config.replace(epochs=5000), epoch=epoch)
+            status.latest = step
+            await until(pilot, partial(lambda shown: status.snapshot is shown, step), f"epoch {epoch} shown")
+            await pilot.pause()
+            places.append(bar.region.x)
+            assert f"epoch {epoch} of 5000" in str(app.query_one("#epoch").render())
+        # where it stood all along is right after "epoch 5000 of 5000": the final look is as before
+        assert places == [app.query_one("#epoch").region.right] * 4
+
+
+def test_equal_signatures_draw_the_same_pictures_to_within_a_dot_and_a_settling_fit_keeps_its_own() -> None:
+    engine = Engine(Config(epochs=1_000_000))
+    charts = [
+        (
+            partial(fit_chart, width=38, height=16, theme=THEME, header=False),
+            partial(fit_signature, width=38, height=16, theme=THEME),
+        ),
+        (
+            partial(neuron_chart, neuron=0, contribution=False, width=82, height=18, theme=THEME, header=False),
+            partial(neuron_signature, neuron=0, contribution=False, width=82, height=18, theme=THEME),
+        ),
+    ]
+    last: list[tuple[str, object] | None] = [None, None]
+    kept = same = redrawn = 0
+    engine.advance(60_000)
+    for _ in range(40):  # a snapshot every 2,000 epochs (a frame at full speed): a fit settling
+        engine.advance(2_000)
+        snap = engine.snapshot()
+        for i, (draw, sign) in enumerate(charts):
+            picture, signed = draw(snap), sign(snap)
+            earlier = last[i]
+            if earlier is not None:
+                before, signed_before = earlier
+                if signed == signed_before:
+                    kept += 1
+                    same += picture == before
+                    # at most a point that crossed a dot's edge by under half a dot: a cell or two
+                    cells = sum(a != b for a, b in zip(plain(before), plain(picture)))
+                    assert cells <= 4, f"a kept signature, {cells} cells apart"
+                else:
+                    redrawn += 1
+            last[i] = (picture, signed)
+    assert kept >= 20 and redrawn >= 5  # the settled epochs are kept, the moves are not
+    assert same >= 0.9 * kept  # and nearly always the picture kept is the very one
+
+
+def plain(ansi: str) -> str:
+    return "".join(segment.text for strip in to_strips(ansi) for segment in strip)
+
+
+class FitOnly(App[None]):
+    CSS = "FitChart { height: 1fr; }"
+
+    def compose(self) -> ComposeResult:
+        yield FitChart()
+
+
+async def test_a_training_fit_that_moves_no_dot_is_not_drawn_again_but_its_final_state_is() -> None:
+    engine = Engine(Config(epochs=20_000))
+    engine.advance(3_000)
+    snap = dataclasses.replace(engine.snapshot(), status=Status.TRAINING)
+    app = FitOnly()
+    async with app.run_test(size=(60, 20)) as pilot:
+        chart = app.query_one(FitChart)
+        chart.show(snap)
+        await until(pilot, lambda: chart.up_to_date and chart.snapshot is snap, "the first picture")
+        drawn, picture = chart.draws, chart.plain
+        nudged = dataclasses.replace(snap, epoch=snap.epoch + 1, prediction=snap.prediction + 1e-9)
+        chart.show(nudged)
+        await pilot.pause()
+        assert chart.up_to_date and chart.draws == drawn and chart.plain == picture  # kept, undrawn
+        assert str(chart.border_title).startswith(f"fit · epoch {snap.epoch + 1:,}/")  # the title moves on
+        done = dataclasses.replace(nudged, epoch=nudged.epoch + 1, status=Status.DONE)
+        chart.show(done)
+        await until(pilot, lambda: chart.up_to_date, "the final state")
+        assert chart.draws == drawn + 1  # a run's final state is always drawn from its own snapshot
+        moved = dataclasses.replace(snap, epoch=done.epoch + 1, prediction=snap.prediction * 0.5)
+        chart.show(moved)
+        await until(pilot, lambda: chart.up_to_date, "a moved fit")
+        assert chart.draws == drawn + 2 and chart.plain != picture
