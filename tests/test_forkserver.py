@@ -17,6 +17,18 @@ from tests.conftest import GONE_WITHIN, wait_gone
 from tests.forked import echo, exit_with, report_frozen, report_warmed, sleep_forever
 
 
+def python(code: str, *args: str, env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.Popen:
+    """``python -c code args`` as an app would run: this checkout first on its path, stdin and stdout piped."""
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        env=env or python_env(),
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
 @pytest.fixture
 def server():
     server = ForkServer(preload=("tests.forked",))  # no torch: these tests are about processes
@@ -71,9 +83,7 @@ def test_a_server_whose_app_is_killed_goes_with_its_children() -> None:
         "s = ForkServer(preload=('tests.forked',)); s.start(); c = s.spawn(t.sleep_forever); "
         "print(s.pid, c.channel.recv(), flush=True); sys.stdin.read()"
     )
-    app = subprocess.Popen(
-        [sys.executable, "-c", code], env=python_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
+    app = python(code)
     try:
         server_pid, child_pid = map(int, app.stdout.readline().split())
         assert alive(server_pid) and alive(child_pid)
@@ -119,14 +129,7 @@ APP = (
 
 def connected_app(address: str, function: str, folder: str, mark: str) -> tuple[subprocess.Popen, object]:
     """An app process that connects to ``address`` and runs ``function`` there; what the function sent first."""
-    app = subprocess.Popen(
-        [sys.executable, "-c", APP, address, function],
-        env={**python_env(), "QUADTUI_TEST_MARK": mark},
-        cwd=folder,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    app = python(APP, address, function, env={**python_env(), "QUADTUI_TEST_MARK": mark}, cwd=folder)
     return app, ast.literal_eval(app.stdout.readline())
 
 
@@ -192,9 +195,7 @@ def test_a_server_whose_owner_is_killed_goes_with_every_apps_processes(tmp_path)
         "s = ForkServer(preload=('tests.forked',), shared=True); s.start(); "
         "print(s.pid, s.address, flush=True); sys.stdin.read()"
     )
-    owner = subprocess.Popen(
-        [sys.executable, "-c", code], env=python_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
+    owner = python(code)
     app = None
     try:
         pid, address = owner.stdout.readline().split()
