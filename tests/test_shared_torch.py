@@ -171,7 +171,9 @@ def test_two_terminals_of_one_user_train_with_one_torch(runtime) -> None:
         while alive(sessions[0].pid) and time.monotonic() < deadline:
             sessions[0].drain(0.05)
             sessions[1].drain(0.01)
-        assert alive(server) and sum(alive(p) for p in forked) == 1  # its run went, the other trains on
+        while sum(alive(p) for p in forked) > 1 and time.monotonic() < deadline:  # its run goes ...
+            sessions[1].drain(0.02)
+        assert alive(server) and sum(alive(p) for p in forked) == 1  # ... the other trains on
         sessions[1].send(b"\x11")
         while alive(sessions[1].pid) and time.monotonic() < deadline:
             sessions[1].drain(0.05)
