@@ -250,7 +250,10 @@ def _child(
             os.environ.clear()
             os.environ.update(environment)
             os.umask(umask)
-            os.chdir(cwd)
+            try:
+                os.chdir(cwd)
+            except OSError:  # its folder is gone (or closed to it): a run needs none; a file it writes says so itself
+                pass
         function(Channel(socket.socket(fileno=fd)), *args)
         code = 0
     except SystemExit as exc:
