@@ -258,6 +258,27 @@ def test_a_spawn_the_server_cannot_do_is_refused_in_one_line_and_the_server_serv
         app.stop()
 
 
+def test_an_app_that_sends_nonsense_is_let_go_and_the_server_serves_on(shared: ForkServer) -> None:
+    raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    raw.connect(shared.address)
+    channel = Channel(raw)
+    try:
+        channel.send(("hello", os.getcwd(), {}, 0o022))
+        assert channel.recv() == ("ready",)
+        channel.send_bytes(b"not a pickle")
+        with pytest.raises(EOFError):  # the server closed its end
+            channel.recv()
+    finally:
+        channel.close()
+    app = ForkServer.connect(shared.address)
+    try:
+        child = app.spawn(exit_with, 5)
+        child.join(GONE_WITHIN)
+        assert child.exitcode == 5 and alive(shared.pid)
+    finally:
+        app.stop()
+
+
 def test_connecting_where_no_server_listens_is_a_server_error(tmp_path) -> None:
     with pytest.raises(ServerError, match="no training process server"):
         ForkServer.connect(str(tmp_path / "nothing.sock"))

@@ -88,28 +88,24 @@ class _Server:
         self.own_fds = [self.wake_r, wake_w, self.selector.fileno(), *([listener.fileno()] if listener else [])]
 
     def serve(self) -> None:
-        """Until the owner's end closes."""
+        """Until the owner's end closes (a user's server: until its last app has gone)."""
         while True:
             for key, _ in self.selector.select():
                 if key.fileobj == self.wake_r:
                     os.read(self.wake_r, 4096)
                 elif key.fileobj is self.listener:
                     self._accept()
-                else:
-                    client = self.clients.get(key.fd)
-                    if client is None:  # dropped earlier in this pass
-                        continue
+                elif (client := self.clients.get(key.fd)) is not None:  # (None: dropped earlier in this pass)
                     try:
                         data, fds = client.channel._recv_with_fds()
-                    except (EOFError, OSError):
+                        self._handle(client, pickle.loads(data), fds)
+                    except Exception:  # its end closed, or it sent what no app of ours sends
                         if client is self.owner and self.lock is None:
                             return
                         self._drop(client)
-                        if self.lock is not None and not self.clients and self._alone():
-                            return
-                        continue
-                    self._handle(client, pickle.loads(data), fds)
             self._reap()
+            if self.lock is not None and not self.clients and self._alone():
+                return
 
     def _alone(self) -> bool:
         """A user's server whose last app left: is it still alone once no app can be connecting?
@@ -121,7 +117,10 @@ class _Server:
         import fcntl
 
         assert self.lock is not None and self.listener is not None
-        held = os.open(self.lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            held = os.open(self.lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:  # the folder is gone (the user's login ended): no one can connect any more
+            return True
         fcntl.flock(held, fcntl.LOCK_EX)
         self.listener.setblocking(False)
         try:
