@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -224,11 +226,27 @@ def test_an_app_uses_the_server_named_in_its_environment(shared: ForkServer, mon
     assert alive(shared.pid)  # the app leaving does not end a server it only connected to
 
 
-def test_an_app_whose_shared_server_is_gone_starts_its_own(tmp_path, monkeypatch) -> None:
+def test_an_app_whose_class_server_is_gone_shares_its_users_server(tmp_path, monkeypatch) -> None:
     from quadtui.core import remote
 
+    runtime = tempfile.mkdtemp(prefix="qt-")  # a short path: a socket's must be under 108 bytes
     monkeypatch.setenv("QUADTUI_SHARED_TORCH", "1")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
     monkeypatch.setenv(ADDRESS_ENV, str(tmp_path / "gone.sock"))
+    remote.stop_server()
+    try:
+        server = remote.start_server()  # torch and the engine, in this user's server
+        assert server.lock is not None and server.address is not None and server.address.startswith(runtime)
+    finally:
+        remote.stop_server()
+        wait_gone([server.pid])  # its last app has gone
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def test_an_app_that_may_not_share_starts_a_server_of_its_own(monkeypatch) -> None:
+    from quadtui.core import remote
+
+    monkeypatch.setenv("QUADTUI_SHARED_TORCH", "0")
     remote.stop_server()
     try:
         server = remote.start_server()  # torch and the engine, in a server of its own

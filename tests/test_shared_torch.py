@@ -35,6 +35,8 @@ def runtime():
     must be under 108 bytes, and pytest's own folders are deep)."""
     folder = tempfile.mkdtemp(prefix="qt-")
     yield {**python_env(), "QUADTUI_SHARED_TORCH": "1", "XDG_RUNTIME_DIR": folder}
+    servers = [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and folder in cmdline(int(entry))]
+    wait_gone(servers)  # each ends with its last app (the tests' apps are gone by now), then the folder goes
     shutil.rmtree(folder, ignore_errors=True)
 
 

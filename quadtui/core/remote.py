@@ -57,9 +57,10 @@ def start_server() -> ForkServer:
     """Start the fork server (once; again if it died) and wait until it has imported torch and the engine.
 
     Under ``quadtui --serve`` the server named by :data:`ADDRESS_ENV` is used: one
-    torch for every browser tab of the class.  Otherwise this user's own server
-    (:mod:`quadtui.core.forkserver.per_user`), shared by all their sessions, unless
-    sharing is off.  Should neither be possible, the app starts one of its own.
+    torch for every browser tab of the class.  Otherwise (or should that one be gone)
+    this user's own server (:mod:`quadtui.core.forkserver.per_user`), shared by all
+    their sessions, unless sharing is off.  Should neither be possible, the app
+    starts one of its own.
     """
     global _server
     with _server_lock:
@@ -74,8 +75,13 @@ def _shared_server() -> ForkServer | None:
     if not sharing():
         return None
     address = os.environ.get(ADDRESS_ENV)
+    if address:
+        try:
+            return ForkServer.connect(address)
+        except ServerError:  # the class's is gone (killed?): the tabs, one user's sessions, share another
+            pass
     try:
-        return ForkServer.connect(address) if address else user_server()
+        return user_server()
     except ServerError:
         return None
 
