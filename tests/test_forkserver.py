@@ -255,46 +255,47 @@ def test_an_app_that_may_not_share_starts_a_server_of_its_own(monkeypatch) -> No
         remote.stop_server()
 
 
-def test_a_spawn_the_server_cannot_do_is_refused_in_one_line_and_the_server_serves_on(shared: ForkServer) -> None:
+def introduced(address: str) -> Channel:
+    """A raw channel to the server at ``address``, past its hello: what an app of ours says, by hand."""
     raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    raw.connect(shared.address)
+    raw.connect(address)
     channel = Channel(raw)
+    channel.send(("hello", os.getcwd(), {}, 0o022))
+    assert channel.recv() == ("ready",)
+    return channel
+
+
+def serves_on(shared: ForkServer) -> int | None:
+    """The exit code of a process an app then asks the server for (4, when it still serves)."""
+    app = ForkServer.connect(shared.address)
     try:
-        channel.send(("hello", os.getcwd(), {}, 0o022))
-        assert channel.recv() == ("ready",)
+        child = app.spawn(exit_with, 4)
+        child.join(GONE_WITHIN)
+        return child.exitcode
+    finally:
+        app.stop()
+
+
+def test_a_spawn_the_server_cannot_do_is_refused_in_one_line_and_the_server_serves_on(shared: ForkServer) -> None:
+    channel = introduced(shared.address)
+    try:
         channel.send(("spawn", 7, sleep_forever, ()))  # no socket pair end with it
         kind, token, reason = channel.recv()
         assert (kind, token) == ("refused", 7) and "cannot start a process" in reason and "\n" not in reason
     finally:
         channel.close()
-    app = ForkServer.connect(shared.address)
-    try:
-        child = app.spawn(exit_with, 4)
-        child.join(GONE_WITHIN)
-        assert child.exitcode == 4
-    finally:
-        app.stop()
+    assert serves_on(shared) == 4
 
 
 def test_an_app_that_sends_nonsense_is_let_go_and_the_server_serves_on(shared: ForkServer) -> None:
-    raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    raw.connect(shared.address)
-    channel = Channel(raw)
+    channel = introduced(shared.address)
     try:
-        channel.send(("hello", os.getcwd(), {}, 0o022))
-        assert channel.recv() == ("ready",)
         channel.send_bytes(b"not a pickle")
         with pytest.raises(EOFError):  # the server closed its end
             channel.recv()
     finally:
         channel.close()
-    app = ForkServer.connect(shared.address)
-    try:
-        child = app.spawn(exit_with, 5)
-        child.join(GONE_WITHIN)
-        assert child.exitcode == 5 and alive(shared.pid)
-    finally:
-        app.stop()
+    assert serves_on(shared) == 4 and alive(shared.pid)
 
 
 def test_connecting_where_no_server_listens_is_a_server_error(tmp_path) -> None:
