@@ -73,50 +73,61 @@ class Class:
             self.sessions.append(PtyProcess(argv, 80, 24, env=env, cwd=folder))
             self.sessions[-1].drain(0.3)
         deadline = time.monotonic() + 60 + 5 * n
-        while not all(self.processes(s)[1] for s in self.sessions):  # each has its run
+        while not all(runs for _, runs in self.census()[0].values()):  # each has its run
             if time.monotonic() > deadline:
                 raise SystemExit("not every session started its run")
             for s in self.sessions:
                 s.drain(0.02)
 
-    def servers(self) -> list[int]:
-        """Every fork server of the class (a session's own, or one its user's sessions share)."""
+    def census(self) -> tuple[dict[int, tuple[list[int], list[int]]], list[int]]:
+        """One look at /proc: each session's processes by its app's pid — (the app and any fork server of its
+        own, the runs forked for it: they work in its folder) — and every fork server of the class (a
+        session's own, or the one its user's sessions share, which outlives its starter and works in that
+        session's folder)."""
         kids = children()
-        everyone = {p for s in self.sessions for p in tree(s.pid)} | set(kids.get(1, []))  # a shared one outlives
-        return [  # its starter; it works in that session's folder
+
+        def tree_of(pid: int) -> list[int]:
+            found, todo = [pid], [pid]
+            while todo:
+                for kid in kids.get(todo.pop(), []):
+                    found.append(kid)
+                    todo.append(kid)
+            return found
+
+        everyone = {p for s in self.sessions for p in tree_of(s.pid)} | set(kids.get(1, []))
+        servers = [
             p
             for p in everyone
             if "forkserver" in cmdline(p) and "forkserver" not in cmdline(_parent(p)) and _cwd(p) in self.folders
         ]
-
-    def processes(self, session: PtyProcess) -> tuple[list[int], list[int]]:
-        """(the session's app and any fork server of its own, the runs forked for it: they work in its folder)."""
-        kids, folder = children(), _cwd(session.pid)
-        own = [session.pid, *[p for p in kids.get(session.pid, []) if _server_of_its_own(p)]]
-        runs = [run for server in self.servers() for run in kids.get(server, []) if _cwd(run) == folder]
-        return own, runs
+        by_app = {}
+        for s in self.sessions:
+            folder = _cwd(s.pid)
+            own = [s.pid, *[p for p in kids.get(s.pid, []) if _server_of_its_own(p)]]
+            by_app[s.pid] = (own, [run for server in servers for run in kids.get(server, []) if _cwd(run) == folder])
+        return by_app, servers
 
     def pss(self) -> tuple[list[float], dict[str, float]]:
         """Each session's PSS (MB), with an equal share of any server it shares; medians by role."""
-        servers = self.servers()
-        mine = {p for s in self.sessions for p in self.processes(s)[0]}
-        shared = [p for p in servers if p not in mine]
-        share = pss_mb(shared) / len(self.sessions)
+        by_app, servers = self.census()
+        mine = {p for own, _ in by_app.values() for p in own}
+        share = pss_mb([p for p in servers if p not in mine]) / len(self.sessions)
         per, roles = [], {"UI": [], "fork server": [], "run": []}
-        for s in self.sessions:
-            own, runs = self.processes(s)
+        for app, (own, runs) in by_app.items():
             per.append(pss_mb(own) + pss_mb(runs) + share)
-            roles["UI"].append(pss_mb([s.pid]))
+            roles["UI"].append(pss_mb([app]))
             roles["fork server"].append(pss_mb(own[1:]) + share)
             roles["run"].append(pss_mb(runs))
         return per, {role: statistics.median(v) for role, v in roles.items()}
 
     def close(self) -> None:
-        pids = {p for s in self.sessions for p in tree(s.pid)} | set(self.servers())
-        for s in self.sessions:
-            for pid in {*tree(s.pid), *self.processes(s)[1]}:
-                _kill(pid)
-        for pid in pids:
+        by_app, servers = self.census()
+        for pid in {
+            *(p for s in self.sessions for p in tree(s.pid)),
+            *(r for _, runs in by_app.values() for r in runs),
+        }:
+            _kill(pid)
+        for pid in servers:
             _kill(pid)
         for s in self.sessions:
             try:
@@ -189,8 +200,9 @@ def key_latencies(student: PtyProcess, others: list[PtyProcess], presses: int) -
 def end_all(klass: Class) -> tuple[dict[str, list[float]], list[int]]:
     """End each session one of the ways; seconds until its processes were gone, and leftover pids (any server too)."""
     sessions = klass.sessions
-    theirs = {s.pid: [p for group in klass.processes(s) for p in group] for s in sessions}
-    everyone = {p for pids in theirs.values() for p in pids} | set(klass.servers())
+    by_app, servers = klass.census()
+    theirs = {app: own + runs for app, (own, runs) in by_app.items()}
+    everyone = {p for pids in theirs.values() for p in pids} | set(servers)
     took: dict[str, list[float]] = {how: [] for how in ENDINGS}
     for i, s in enumerate(sessions):
         how = ENDINGS[i % len(ENDINGS)]
@@ -223,8 +235,9 @@ def main() -> int:
     try:
         keep_reading(klass.sessions, 5.0)  # everyone training, past start-up
         per, roles = klass.pss()
-        procs = [sum(map(len, klass.processes(s))) for s in klass.sessions]
-        servers = len(klass.servers())
+        by_app, shared_servers = klass.census()
+        procs = [len(own) + len(runs) for own, runs in by_app.values()]
+        servers = len(shared_servers)
         latencies = key_latencies(klass.sessions[0], klass.sessions[1:], args.keys)
         p50 = statistics.median(latencies)
         p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) >= 20 else max(latencies)
@@ -235,7 +248,7 @@ def main() -> int:
     try:
         keep_reading(each.sessions, 5.0)
         per_each, roles_each = each.pss()
-        procs_each = [sum(map(len, each.processes(s))) for s in each.sessions]
+        procs_each = [len(own) + len(runs) for own, runs in each.census()[0].values()]
     finally:
         each.close()
     with open("/proc/meminfo") as f:

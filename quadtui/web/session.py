@@ -80,8 +80,7 @@ class Session(AppService):
         self.websocket: Any = None
         self.finished = asyncio.Event()  # the app's output has ended: it quit or died
         self._size = DEFAULT_SIZE
-        self._ended = False
-        self._stopping: asyncio.Future[None] | None = None
+        self._stopping: asyncio.Future[None] | None = None  # the session's ending, once asked for
 
     # -- which websocket sees the app ------------------------------------------------------------
     def attach(self, websocket: Any) -> None:
@@ -155,7 +154,7 @@ class Session(AppService):
             await super().run()
         finally:
             self.finished.set()
-            if not self._ended:
+            if self._stopping is None:
                 try:
                     await self.remote_close()
                 except Exception:  # the websocket is gone already
@@ -177,7 +176,6 @@ class Session(AppService):
         the server never finishes its shutdown while a folder is still to be removed.
         """
         if self._stopping is None:
-            self._ended = True
             self._stopping = asyncio.ensure_future(self._stop())
         await asyncio.shield(self._stopping)
 
