@@ -38,7 +38,7 @@ def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
     CPU time is shown beside wall time because a shared machine's load inflates the
     wall figure; the target is judged on wall time.
     """
-    fn()  # warm up (first use imports plotext)
+    fn()  # warm up
     wall, cpu = [], []
     for _ in range(repeats):
         w, c = time.perf_counter(), time.thread_time()

@@ -335,7 +335,7 @@ def test_one_spike_in_a_million_epochs_survives(snap):
     assert "10k" in "".join(canvas[:2])  # and the axis goes up to it
 
 
-# -- plotext housekeeping -------------------------------------------------------------
+# -- housekeeping --------------------------------------------------------------------
 def test_charts_print_nothing(snap, capfd):
     all_charts(snap, 80, 20, DARK)
     all_charts(None, 80, 20, PLAIN)

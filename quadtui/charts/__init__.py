@@ -1,4 +1,4 @@
-"""Snapshot → chart text: pure functions over plotext 6, no Textual.
+"""Snapshot → chart text: pure functions over numpy (no Textual, no plotting library).
 
 Every chart function returns exactly ``height`` lines of ``width`` visible cells with
 ANSI colour codes (none at all when ``theme.color`` is False), is safe to call from

@@ -1,13 +1,9 @@
-"""The one place that talks to plotext: a declarative chart spec in, exact-size ANSI text out.
+"""Every chart's one way to the screen: a declarative chart spec in, exact-size ANSI text out.
 
 Chart modules describe *what* to draw (:class:`ChartSpec`, :class:`Trace`, :class:`Axis`)
-with plain numpy; :func:`render` lays out ticks for the size it is given, draws with a
-fresh plotext figure, and returns exactly ``height`` lines of ``width`` cells.
-
-plotext keeps module-level state and its C kernel is not documented as thread-safe,
-so every render builds its own figure *and* holds :data:`_LOCK` (renders are a few
-milliseconds; the app draws from one thread anyway).  plotext is imported on first
-use, so importing :mod:`quadtui.charts` costs the app's first paint nothing.
+with plain numpy; :func:`render` lays out ticks for the size it is given, draws the curves
+into a grid of cells (:mod:`quadtui.charts.raster`), and returns exactly ``height`` lines
+of ``width`` cells.  A render keeps no state: any thread may draw.
 """
 
 from __future__ import annotations
@@ -15,21 +11,19 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from quadtui.charts.raster import Cells
 from quadtui.charts.text import cell_width, clean, clip, fit_block, message
 from quadtui.charts.theme import RGB, ChartTheme
 from quadtui.charts.ticks import Axis, axis_ticks
 
 MIN_WIDTH = 16  # below this (or MIN_HEIGHT) a chart is replaced by its centred title
 MIN_HEIGHT = 6
-_THEME_NAME = "quadtui"  # one plotext theme slot, overwritten on every render (never grows)
-_LOCK = threading.Lock()
 _KEYS = {"hd": "▀▄", "fhd": "▀▄", "braille": "⠒⠤"}  # legend glyph per line marker
 _DASHED_KEY = "▀ ▄"
 _DASH = 3  # points on, then points off, along a dashed line
@@ -41,7 +35,7 @@ class Trace:
 
     x: np.ndarray
     y: np.ndarray
-    marker: str = "hd"  # plotext marker: "hd", "braille" or a single character
+    marker: str = "hd"  # "hd" (2×2 dots a cell), "braille" (2×4) or a single character
     color: RGB | None = None
     lines: bool = True
     dashed: bool = False
@@ -98,8 +92,7 @@ def render(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header:
         return message(chart.title, width, height)
     chart = replace(chart, x=_sane(chart.x), y=_sane(chart.y))
     try:
-        with _LOCK:
-            text = _draw(chart, width, height, theme, header)
+        text = _draw(chart, width, height, theme, header)
     except Exception as error:  # a chart must never take the app down
         return message(f"{chart.title} · chart failed: {type(error).__name__}", width, height)
     return fit_block(text, width, height)
@@ -166,45 +159,41 @@ def _sane(axis: Axis) -> Axis:
 
 # -- drawing -----------------------------------------------------------------------------
 def _draw(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header: bool) -> str:
-    import plotext  # deferred: ~80 ms of imports the app's first frame does not need
-    from plotext import colorize, marker, pixel
-
-    terminal = type(plotext.terminal)()  # a private terminal + figure: no shared plot state
-    terminal.limit(False, False)  # never clamp to the size of the terminal we run in
-    fig = terminal._master
-    fig.plot_size(width, height)
-    plotext.add_theme(
-        _THEME_NAME, canvas=theme.background if theme.color else None, text=theme.foreground if theme.color else None
-    )
-    fig.theme(_THEME_NAME)
-    # Axes left and below only: lighter to read, and the frame's top and right edges
-    # are a tenth of a chart's cost (plotext draws frame lines cell by cell in Python).
-    fig.axes(False, axis="x", side="upper").axes(False, axis="y", side="right")
-
-    drawn = [_add_trace(fig, trace, chart, theme, marker, pixel) for trace in chart.traces]
+    """The chart into a grid of cells: y labels and axis on the left, the x axis and its labels
+    below, the curves in between (a later trace over an earlier one), the title line on top."""
+    cells = Cells(width, height, theme.foreground if theme.color else None)
+    top = int(header)
+    rows = height - 2 - top  # the plot: all but the header, the x axis and its labels
+    points = [_points(trace, chart) for trace in chart.traces]
+    drawn = [p is not None for p in points]
     if any(drawn):
-        xticks, yticks, cols = _ticks(chart, width, height, header)
+        (x_at, x_labels), (y_at, y_labels), cols = _ticks(chart, width, height, header)
     else:  # an empty frame: numbers on it would mean nothing
-        xticks = yticks = ([], [])
-        cols = width - 2
+        x_at, x_labels, y_at, y_labels, cols = [], [], [], [], width - 1
+    axis = width - cols - 1  # the y axis' column (the labels' width)
+    cells.column(top, top + rows, axis, "│")
+    for at, label in zip(y_at, y_labels):
+        row = top + round((chart.y.hi - at) / (chart.y.hi - chart.y.lo) * (rows - 1))
+        cells.text(row, 0, label.rjust(axis) + "┤")
+    cells.text(top + rows, axis, "└" + "─" * cols)
+    for at, label in zip(x_at, x_labels):
+        col = axis + 1 + round((at - chart.x.lo) / (chart.x.hi - chart.x.lo) * (cols - 1))
+        cells.text(top + rows, col, "┬")
+        cells.text(top + rows + 1, min(max(0, col - (len(label) - 1) // 2), width - len(label)), label)
+    area = (top, axis + 1, rows, cols)
+    for trace, placed in zip(chart.traces, points):
+        if placed is not None:
+            cells.plot(area, *placed, trace.marker, trace.color if theme.color else None)
     if chart.note:
-        fg = pixel(foreground=theme.foreground) if theme.color and theme.foreground else pixel()
-        note = fig.text(
-            (chart.x.lo + chart.x.hi) / 2,
-            (chart.y.lo + chart.y.hi) / 2,
-            colorize(clip(clean(chart.note), max(1, cols - 2)), fg),
-            alignment="center",
-        )
-        _register(fig, note)
-
-    fig.ruler("x").lim(chart.x.lo, chart.x.hi)
-    fig.ruler("y").lim(chart.y.lo, chart.y.hi)
-    fig.ruler("x").ticks(*xticks)
-    fig.ruler("y").ticks(*yticks)
+        note = clip(clean(chart.note), max(1, cols - 2))
+        cells.text(top + (rows - 1) // 2, axis + 1 + (cols - len(note)) // 2, note)
     if header:
-        fig.title(_title(chart, drawn, width, theme, colorize, pixel))
-    text: str = fig.build().string(colorless=not theme.color)
-    return text
+        pieces = _title(chart, drawn, width, theme)
+        col = (width - sum(len(text) for text, _ in pieces)) // 2
+        for text, colour in pieces:
+            cells.text(0, col, text, colour)
+            col += len(text)
+    return cells.ansi(theme.color, theme.background)
 
 
 def _ticks(
@@ -214,67 +203,35 @@ def _ticks(
     rows = height - 2 - int(header)  # the plot: all but the header, the x axis and its labels
     yticks = axis_ticks(chart.y, rows)
     label_width = max((cell_width(label) for label in yticks[1]), default=0)
-    cols = width - label_width - 2
+    cols = width - label_width - 1
     return axis_ticks(chart.x, cols, label_cells=label_width), yticks, cols
 
 
-def _add_trace(fig: Any, trace: Trace, chart: ChartSpec, theme: ChartTheme, marker: Any, pixel: Any) -> bool:
-    """Draw ``trace``; False when it has no finite point."""
+def _points(trace: Trace, chart: ChartSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The trace's finite points as shares of the plot (x: 0..1 left to right, y: bottom to top), and
+    which of them join the next one with a line; None when it has no finite point."""
     x = np.asarray(trace.x, dtype=np.float64).ravel()
     y = np.asarray(trace.y, dtype=np.float64).ravel()
     n = min(x.size, y.size)
     x, y = x[:n], y[:n]
     index = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
     if not index.size:
-        return False
-    # Far-off points stay far off, but within what plotext's rescaling handles well.
-    xs = _clip(x[index], chart.x)
-    ys = _clip(y[index], chart.y)
-    colour = trace.color if theme.color else None
-    style = marker(trace.marker, pixel(foreground=colour) if colour else pixel())
-    signal = _signal(fig, xs.tolist(), ys.tolist(), style)
+        return None
+    # Far-off points stay far off, but a line to them is drawn only to a few plot sizes away.
+    fx = (_clip(x[index], chart.x) - chart.x.lo) / (chart.x.hi - chart.x.lo)
+    fy = (_clip(y[index], chart.y) - chart.y.lo) / (chart.y.hi - chart.y.lo)
+    joined = np.zeros(index.size, dtype=bool)
     if trace.lines and index.size > 1:
-        joined = np.diff(index) == 1  # a gap (NaN) breaks the line
+        joined[:-1] = np.diff(index) == 1  # a gap (NaN) breaks the line
         if trace.dashed:
-            joined &= (np.arange(1, index.size) // _DASH) % 2 == 0
-        connect = getattr(signal, "_set_connected", signal.line)
-        for i in (np.flatnonzero(joined) + 1).tolist():
-            connect(i, True)
-    _register(fig, signal)
-    return True
+            joined[:-1] &= (np.arange(1, index.size) // _DASH) % 2 == 0
+    return fx, fy, joined
 
 
 def _clip(values: np.ndarray, axis: Axis) -> np.ndarray:
     span = (axis.hi - axis.lo) or 1.0
     clipped: np.ndarray = np.clip(values, axis.lo - 8 * span, axis.hi + 8 * span)
     return clipped
-
-
-def _signal(fig: Any, x: list[float], y: list[float], style: Any) -> Any:
-    """``fig.signal(x, y, marker=style)``, minus a Python copy of the marker per point
-    (the C kernel copies it anyway): a third of the cost of a long line.  Falls back to
-    the public call if plotext's internals move."""
-    try:
-        from plotext._signal.signal import signal_class
-
-        signal = signal_class(len(x))
-        append = signal._append_point
-        for xi, yi in zip(x, y):
-            append(xi, yi, style)
-        return signal._set_xside(0)._set_yside(0)
-    except (ImportError, AttributeError):
-        return fig.signal(x, y, marker=style)
-
-
-def _register(fig: Any, signal: Any) -> None:
-    """``fig.draw(signal)`` without its per-point scan for colours to retire from the
-    automatic colour cycle (we colour every trace ourselves): that scan is half the cost
-    of a long line.  Falls back to ``draw`` if plotext's internals move."""
-    signals: Any = getattr(fig, "_signals", None)
-    if callable(getattr(signals, "_add", None)):
-        signals._add(signal)
-    else:
-        fig.draw(signal)
 
 
 @dataclass(frozen=True)
@@ -328,15 +285,15 @@ def legend_line(entries: Sequence[LegendEntry], budget: int) -> list[LegendEntry
     return (short if short[2] < long[2] else long)[1]
 
 
-def _title(chart: ChartSpec, drawn: list[bool], width: int, theme: ChartTheme, colorize: Any, pixel: Any) -> Any:
-    """The title, then a one-line legend (key glyph + label) for as many traces as fit.
+def _title(chart: ChartSpec, drawn: list[bool], width: int, theme: ChartTheme) -> list[tuple[str, RGB | None]]:
+    """The title, then a one-line legend (key glyph + label) for as many traces as fit, as pieces of
+    text and their colours (None: the text's).
 
     Entries run by rank, then from the top-most trace (drawn last) down, so the main series
     take the room first (in their short form when the long one does not fit).  When entries
     are left out and the chart has a short title, the short title, then short labels, make
     room for them.
     """
-    fg = pixel(foreground=theme.foreground) if theme.color and theme.foreground else pixel()
     entries = legend_entries(chart.traces, drawn)
     # the long title and labels; then, while entries are left out, the short title; then short labels
     tries = [(chart.title, False)] + (
@@ -351,9 +308,7 @@ def _title(chart: ChartSpec, drawn: list[bool], width: int, theme: ChartTheme, c
             break
     assert best is not None  # there is always a first try
     title, legend, _ = best
-    out = colorize(title, fg).matrix()
+    pieces: list[tuple[str, RGB | None]] = [(title, None)]
     for entry in legend:
-        colour = pixel(foreground=entry.color) if theme.color and entry.color else fg
-        out = out + colorize("   ", fg).matrix() + colorize(entry.key, colour).matrix()
-        out = out + colorize(" " + entry.label, fg).matrix()
-    return out
+        pieces += [("   ", None), (entry.key, entry.color if theme.color else None), (" " + entry.label, None)]
+    return pieces

@@ -8,7 +8,7 @@ onward (blue +, red −), with the x where its pre-activation crosses zero marke
 that is zero on every training sample.  A weight matrix between two layers is one
 cell per weight (two rows per text line): colour for the sign, shade for the size.
 
-Drawn without plotext, straight from numpy into text (the plots: :mod:`quadtui.charts.braille`;
+Drawn straight from numpy into text (the plots: :mod:`quadtui.charts.braille`;
 the numbers about each unit: :mod:`quadtui.charts.units`): a frame costs O(units shown)
 (a page of at most :data:`PAGE` tiles per layer) and a millisecond or two, so it
 keeps up with the other charts.  Wide layers are paged; the caller says which unit

@@ -56,8 +56,6 @@ def load_engine(post: Callable[[Message], object]) -> None:
     shared server.  Under ``App.run_test`` runs train in a thread here, so here they load.
     """
     try:
-        import plotext  # noqa: F401  (the charts' first draw would import it on the UI thread)
-
         if _in_process():
             from quadtui.core import remote
 

@@ -10,7 +10,6 @@ screen with that run's settings, for the form.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -97,7 +96,7 @@ class BoardFitChart(FitChart):
         return "fit of the run under the cursor (space: add runs, dashed)"
 
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        """Before the rows come (and on a board without runs): the words, not empty axes (a plotext draw)."""
+        """Before the rows come (and on a board without runs): the words, not empty axes."""
         if self.snapshot is None:
             return placeholder(width, height, "no run on the board yet")
         return super().draw(width, height, theme)
@@ -193,8 +192,6 @@ class BoardScreen(Screen["Config | None"]):
                 shown, matching = board.best(MAX_SHOWN, text)
                 self._posted = (board.version, text)
                 self.post_message(BoardLoaded(shown, matching, len(board.ranks), text, board.status_line()))
-            if "plotext" not in sys.modules:
-                import plotext  # noqa: F401  (loaded here, not by the chart's first draw on the UI thread)
         finally:
             self._reading.release()
 

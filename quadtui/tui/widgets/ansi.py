@@ -1,4 +1,4 @@
-"""Chart text (plotext's ANSI colours) to Textual strips, fast.
+"""Chart text (ANSI colours) to Textual strips, fast.
 
 ``rich.text.Text.from_ansi`` followed by Textual's content pipeline costs about
 as much as drawing the chart; chart text only ever holds SGR codes (colours,

@@ -5,14 +5,11 @@ lines (:meth:`Chart.render_line`, the line API: the chart's strips go straight t
 the compositor, no rich Text in between) and keeps the result keyed on everything
 the picture depends on (run, epoch, status, weights set by hand, size, theme, neuron,
 mode and overlays).  Unchanged frames — a paused run, a redraw caused by something else on
-screen — cost nothing; a resize or a theme change draws afresh.  Before plotext
-has loaded (it loads with torch, after the first paint) an empty chart is just
-its hint.
+screen — cost nothing; a resize or a theme change draws afresh.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -79,7 +76,6 @@ class Chart(Widget):
         #: the picture, on the widget's colours (``_lines_style``: the chart's own colours over them)
         self._lines: list[Strip] = []
         self._lines_style: Style | None = None
-        self._looks = 0  # how often a placeholder looked again for plotext (it gives up after a while)
         self.draws = 0  # how many times the chart function ran (for tests)
         self._next_draw = 0.0  # perf_counter time before which a new epoch is not drawn
         self._catch_up = False  # a refresh is scheduled for a frame that was skipped
@@ -264,23 +260,18 @@ class Chart(Widget):
             return []
         theme_key, theme = self.colours.get()
         key = self._picture_key(width, height, theme_key)
-        ready = key[-1]
         style = self.visual_style.rich_style
         if key != self._key:
             started = time.perf_counter()
             if not self._too_soon(key, started):
-                if ready:
-                    try:
-                        ansi = self.draw(width, height, theme)
-                    except Exception as exc:  # a chart bug must not take the run down with it
-                        self.log.error(f"{type(self).__name__} failed: {exc!r}")
-                        ansi = f"(chart could not be drawn: {type(exc).__name__}: {exc})"
-                    self.draws += 1
-                    self._signature = self._signed(key, width, height, theme)
-                    self._signed_at = started
-                else:
-                    ansi = placeholder(width, height)
-                    self._look_again()
+                try:
+                    ansi = self.draw(width, height, theme)
+                except Exception as exc:  # a chart bug must not take the run down with it
+                    self.log.error(f"{type(self).__name__} failed: {exc!r}")
+                    ansi = f"(chart could not be drawn: {type(exc).__name__}: {exc})"
+                self.draws += 1
+                self._signature = self._signed(key, width, height, theme)
+                self._signed_at = started
                 self._ansi, self._lines, self._lines_style = ansi, to_strips(ansi, style), style
                 self._key = key
                 self._next_draw = started + (time.perf_counter() - started) / DRAW_SHARE
@@ -289,9 +280,8 @@ class Chart(Widget):
         return self._lines
 
     def _picture_key(self, width: int, height: int, theme_key: Hashable) -> tuple[Hashable, ...]:
-        """Everything the picture depends on (the last item: whether charts can be drawn yet)."""
-        ready = self.snapshot is not None or "plotext" in sys.modules
-        return (self._snap_key(), width, height, theme_key, self.mode(), self._overlay_key, ready)
+        """Everything the picture depends on."""
+        return (self._snap_key(), width, height, theme_key, self.mode(), self._overlay_key)
 
     def _signed(self, key: tuple[Hashable, ...], width: int, height: int, theme: ChartTheme) -> Hashable:
         """The signature of the picture just drawn (``key``), for a training run (None otherwise, or if it
@@ -305,12 +295,6 @@ class Chart(Widget):
             return self.signature(width, height, theme)
         except Exception:
             return None
-
-    def _look_again(self) -> None:
-        """Redraw once plotext has loaded (with torch, in the background): look 4 times a second, for 30 s."""
-        if self._looks < 120:
-            self._looks += 1
-            self.set_timer(0.25, self.refresh)
 
     def _too_soon(self, key: tuple[Hashable, ...], now: float) -> bool:
         """Only a new epoch (same size, theme and mode) and the last draw was recent: draw it later."""
@@ -350,7 +334,7 @@ class Chart(Widget):
 
 
 def placeholder(width: int, height: int, hint: str = "no run yet") -> str:
-    """An empty chart without plotext: the hint, centred."""
+    """An empty chart: the hint, centred (the board's before its rows come)."""
     lines = [" " * width] * height
     lines[height // 2] = hint[:width].center(width)
     return "\n".join(lines)
