@@ -8,8 +8,9 @@ as a terminal would, training the default config for 10,000,000 epochs at full
 speed in its child process (``--run --speed full``).  CPU is utime + stime from
 ``/proc`` over a window of wall-clock time, for the UI process alone and, beside
 it, for the training process.  Then the same UI once the run is paused (idle).
-Frames are counted from what reaches the terminal (each frame rewrites the status
-line's ``epoch N of M``), so the table also gives the UI's CPU per frame drawn:
+Frames are counted from what reaches the terminal (each frame rewrites the loss
+chart's title, ``loss · epoch N/M``; the status line's numbers follow twice a
+second), so the table also gives the UI's CPU per frame drawn:
 the figure that the machine's load changes least (a busier machine gets fewer frames).
 
 Targets (issue: a class on two cores): UI <= 3 % of one core while training at
@@ -65,8 +66,8 @@ def measure(width: int, height: int, seconds: float) -> tuple[float, float, floa
 
 
 def _frames(term: PtyProcess, seconds: float) -> int:
-    """Read the app's output for ``seconds``; the frames it drew: the epochs its status line showed."""
-    return len(set(re.findall(rb"epoch (\d+) of ", term.collect(seconds))))
+    """Read the app's output for ``seconds``; the frames it drew: the epochs the loss chart's title showed."""
+    return len(set(re.findall(r"loss · epoch ([\d,]+)/".encode(), term.collect(seconds))))
 
 
 def _speed_flag() -> list[str]:

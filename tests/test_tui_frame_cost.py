@@ -34,7 +34,7 @@ from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.ansi import to_strips
 from quadtui.tui.widgets.chart import FitChart, LossChart
 from quadtui.tui.widgets.status import StatusBar
-from tests.conftest import finish, shown, until
+from tests.conftest import finish, screen_text, shown, until
 
 THEME = ChartTheme(dark=True, color=True)
 
@@ -200,7 +200,9 @@ async def test_a_training_fit_that_moves_no_dot_is_not_drawn_again_but_its_final
         chart.show(nudged)
         await pilot.pause()
         assert chart.up_to_date and chart.draws == drawn and chart.plain == picture  # kept, undrawn
-        assert str(chart.border_title).startswith(f"fit · epoch {snap.epoch + 1:,}/")  # the title moves on
+        # the title's numbers move on too (at most twice a second while the picture stands)
+        await until(pilot, lambda: str(chart.border_title).startswith(f"fit · epoch {snap.epoch + 1:,}/"), "title")
+        assert chart.draws == drawn
         done = dataclasses.replace(nudged, epoch=nudged.epoch + 1, status=Status.DONE)
         chart.show(done)
         await until(pilot, lambda: chart.up_to_date, "the final state")
@@ -209,3 +211,67 @@ async def test_a_training_fit_that_moves_no_dot_is_not_drawn_again_but_its_final
         chart.show(moved)
         await until(pilot, lambda: chart.up_to_date, "a moved fit")
         assert chart.draws == drawn + 2 and chart.plain != picture
+
+
+class CountedLossChart(LossChart):
+    """A loss chart that records what each refresh asked to repaint (None: all of it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.repaints: list[tuple[int, ...] | None] = []
+
+    def refresh(self, *regions: Any, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Any:
+        if self.is_mounted and not self._border_only:
+            self.repaints.append(tuple(region.y for region in regions) if regions else None)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+
+class LossOnly(App[None]):
+    CSS = "LossChart { height: 1fr; }"
+
+    def compose(self) -> ComposeResult:
+        yield CountedLossChart()
+
+
+def training(engine: Engine) -> Any:
+    return dataclasses.replace(engine.snapshot(), status=Status.TRAINING)
+
+
+async def test_a_new_epoch_repaints_only_the_rows_it_changed_and_the_screen_shows_the_new_picture() -> None:
+    engine = Engine(Config(epochs=100_000))
+    engine.advance(5_000)
+    before = training(engine)
+    engine.advance(20)
+    after = training(engine)
+    async with LossOnly().run_test(size=(70, 24)) as pilot:
+        chart = pilot.app.query_one(CountedLossChart)
+        chart.show(before)
+        await until(pilot, lambda: chart.up_to_date, "the first picture")
+        rows = len(chart.plain.splitlines())
+        chart.repaints.clear()
+        chart.show(after)
+        await until(pilot, lambda: chart.up_to_date and bool(chart.repaints), "the next picture")
+        painted = chart.repaints[-1]
+        assert painted is not None and 0 < len(painted) < rows  # 20 epochs later: some rows, not all
+        await pilot.pause()
+        step_by_step = screen_text(pilot.app)
+    async with LossOnly().run_test(size=(70, 24)) as pilot:
+        chart = pilot.app.query_one(CountedLossChart)
+        chart.show(after)
+        await until(pilot, lambda: chart.up_to_date, "the same picture, drawn at once")
+        await pilot.pause()
+        assert screen_text(pilot.app) == step_by_step  # no row left over from the picture before
+
+
+def test_a_new_picture_reuses_the_strips_of_the_lines_it_shares() -> None:
+    first = to_strips("\x1b[0;38;2;1;2;3mab\x1b[0m\nsame\n\x1b[0;38;2;1;2;3mcd\x1b[0m")
+    second = to_strips("\x1b[0;38;2;1;2;3mab\x1b[0m\nsame\n\x1b[0;38;2;9;9;9mcd\x1b[0m", reuse=first)
+    assert second[0] is first[0] and second[1] is first[1] and second[2] is not first[2]
+    assert second.changed(first) == [2]
+    assert to_strips(second.lines[2].replace("9;9;9", "1;2;3")).changed(first) is None  # a new size: all rows
+    recoloured = to_strips("\n".join(second.lines), base=Style(bgcolor="red"), reuse=second)
+    assert recoloured[0] is not second[0] and recoloured.changed(second) is None  # a new base style: all rows
+    # a line whose colour carries over from the line before is not reused when what comes before changed
+    carried = to_strips("\x1b[38;2;1;2;3mab\nsame")
+    again = to_strips("ab\nsame", reuse=carried)
+    assert again[1] is not carried[1] and again[1].text == "same"

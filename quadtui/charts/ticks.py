@@ -27,6 +27,14 @@ class Axis:
 
 
 def axis_ticks(axis: Axis, cells: int, label_cells: float | None = None) -> tuple[list[float], list[str]]:
+    """Tick positions and labels for ``axis`` over ``cells`` (see :func:`_axis_ticks`); a chart redrawn
+    for a new epoch mostly asks again for the axes it had (a loss axis moves with new lows only)."""
+    positions, labels = _axis_ticks(axis, cells, label_cells)
+    return list(positions), list(labels)
+
+
+@functools.lru_cache(maxsize=256)
+def _axis_ticks(axis: Axis, cells: int, label_cells: float | None) -> tuple[tuple[float, ...], tuple[str, ...]]:
     """Tick positions and labels for ``axis`` drawn over ``cells`` rows or columns.
 
     ``label_cells`` None means a vertical axis (a label takes one row); else a horizontal
@@ -37,7 +45,7 @@ def axis_ticks(axis: Axis, cells: int, label_cells: float | None = None) -> tupl
     """
     lo, hi = float(axis.lo), float(axis.hi)
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo or cells < 2:
-        return [], []
+        return (), ()
     horizontal = label_cells is not None
     target = max(MIN_TICKS, cells // (COLS_PER_TICK if horizontal else ROWS_PER_TICK) + (0 if horizontal else 1))
 
@@ -63,7 +71,7 @@ def axis_ticks(axis: Axis, cells: int, label_cells: float | None = None) -> tupl
         given = [float(t) for t in axis.ticks if math.isfinite(t) and lo <= t <= hi]
         preferred = inside(_Ticks(given, lambda t: fmt_number(10**t if axis.log else t, integer=axis.integer)))
         if preferred.positions and len(preferred.positions) <= target and fits(preferred, 1.0):
-            return preferred.positions, preferred.labels()
+            return tuple(preferred.positions), tuple(preferred.labels())
     candidates = _log_candidates(lo, hi, axis.integer) if axis.log else _linear_candidates(lo, hi, axis.integer)
     ordered = _preferred([inside(c) for c in candidates], target)
     chosen = None
@@ -71,7 +79,7 @@ def axis_ticks(axis: Axis, cells: int, label_cells: float | None = None) -> tupl
         chosen = next((c for c in ordered if fits(c, gap)), chosen)
         if chosen is not None and len(chosen.positions) >= MIN_TICKS:
             break
-    return (chosen.positions, chosen.labels()) if chosen is not None else ([], [])
+    return (tuple(chosen.positions), tuple(chosen.labels())) if chosen is not None else ((), ())
 
 
 class _Ticks:
@@ -191,6 +199,7 @@ def log_ticks(lo: float, hi: float, most: int) -> tuple[list[float], list[str]]:
     return [math.log10(v) for v in inside], [fmt_number(v) for v in inside]
 
 
+@functools.lru_cache(maxsize=4096)  # a chart's labels are the same few numbers frame after frame
 def fmt_number(value: float, step: float | None = None, integer: bool = False) -> str:
     """A short tick label: 0.02, 1.5, 250, 25k, 1.5M, 3e-05 → "3e-5"."""
     if not math.isfinite(value):

@@ -36,16 +36,48 @@ def _style(codes: tuple[str, ...]) -> Style | None:
     return style
 
 
-def to_strips(ansi: str, base: Style | None = None) -> list[Strip]:
+class Strips(list[Strip]):
+    """A picture's strips, with what they were made from: the text of each line, the codes in force
+    where it starts, and the base style, so that the next picture can reuse the lines it shares."""
+
+    def __init__(self, strips: list[Strip], lines: list[str], starts: list[tuple[str, ...]], base: Style | None):
+        super().__init__(strips)
+        self.lines, self.starts, self.base = lines, starts, base
+
+    def changed(self, before: Strips | None) -> list[int] | None:
+        """The rows that differ from ``before`` (None: all of them: a new size or base style)."""
+        if before is None or len(before) != len(self) or before.base != self.base:
+            return None
+        return [y for y, (a, b) in enumerate(zip(before.lines, self.lines)) if a != b]
+
+
+def to_strips(ansi: str, base: Style | None = None, reuse: Strips | None = None) -> Strips:
     """One strip per line of ``ansi``; styles carry over line ends, as in a terminal.
 
     With ``base`` each segment's style is ``base + its own`` (what ``Strip.apply_style(base)`` gives).
+    A line that ``reuse`` (the picture before) has too, with the same codes in force, is its strip:
+    a new frame of a chart shares most of its lines with the last, and a Strip is costly to make.
     """
     strips = []
+    lines = ansi.split("\n")
+    starts: list[tuple[str, ...]] = []
     codes: tuple[str, ...] = ()
     plain: Style | None = base or None  # rich's apply_style leaves segments alone under a null style
     styled: dict[tuple[str, ...], Style | None] = {}  # base + the style of a run of codes, this picture
-    for line in ansi.split("\n"):
+    if reuse is not None and reuse.base != base:
+        reuse = None
+    for y, line in enumerate(lines):
+        starts.append(codes)
+        if (
+            reuse is not None
+            and y < len(reuse)
+            and reuse.lines[y] == line
+            and reuse.starts[y] == codes
+            and ("\x1b" not in line or line.endswith("\x1b[0m"))
+        ):
+            strips.append(reuse[y])  # the same text from the same state ends in the same state (reset)
+            codes = () if "\x1b" in line else codes
+            continue
         segments = []
         for i, piece in enumerate(_SGR.split(line)):
             if i % 2:  # an SGR parameter string
@@ -65,4 +97,4 @@ def to_strips(ansi: str, base: Style | None = None) -> list[Strip]:
                     style = styled[codes] = plain + own if plain is not None else own
                 segments.append(Segment(piece, style))
         strips.append(Strip(segments))
-    return strips
+    return Strips(strips, lines, starts, base)

@@ -18,7 +18,6 @@ from rich.style import Style
 from rich.text import Text
 from textual.content import Content
 from textual.geometry import Region
-from textual.markup import escape
 from textual.reactive import var
 from textual.strip import Strip
 from textual.widget import Widget
@@ -40,8 +39,10 @@ from quadtui.charts import (
     neuron_signature,
     neuron_title,
 )
+from quadtui.charts.theme import RGB
+from quadtui.core.pacing import NUMBERS_EVERY
 from quadtui.core.snapshot import Status
-from quadtui.tui.widgets.ansi import to_strips
+from quadtui.tui.widgets.ansi import Strips, to_strips
 from quadtui.tui.widgets.colours import ThemedColours
 
 if TYPE_CHECKING:
@@ -74,14 +75,15 @@ class Chart(Widget):
         self._key: Hashable = None
         self._ansi = ""
         #: the picture, on the widget's colours (``_lines_style``: the chart's own colours over them)
-        self._lines: list[Strip] = []
+        self._lines: Strips = Strips([], [], [], None)
         self._lines_style: Style | None = None
         self.draws = 0  # how many times the chart function ran (for tests)
         self._next_draw = 0.0  # perf_counter time before which a new epoch is not drawn
         self._catch_up = False  # a refresh is scheduled for a frame that was skipped
         self.overlays: Sequence[Any] = ()  # earlier runs drawn under this one (loss and fit charts)
         self._overlay_key: Hashable = None
-        self._labels: tuple[str, str] | None = None  # the border's title and legend, as last set
+        #: the border's title and legend (its entries as (key, label, colour), and the caption), as last set
+        self._labels: tuple[str, Hashable] | None = None
         self._legend_stale = False  # the legend was left out while the chart was not displayed
         self._dropped = False  # hidden, and its lines were dropped (refreshed) since it was last drawn
         self._in_pass = False  # Textual is asking for lines (render_lines)
@@ -89,6 +91,8 @@ class Chart(Widget):
         self._signed_at = 0.0  # when it was drawn (perf_counter)
         self._unseen: tuple[tuple[Hashable, ...], Hashable] | None = None  # (picture key, signature) not drawn yet
         self._border_only = False  # a new title or legend: only the border's lines are repainted
+        self._labelled_at = 0.0  # when the title and legend were last worked out (monotonic)
+        self._label_due = False  # a timer brings the title up to date
         self._rendering: list[Strip] | None = None  # the picture, once looked up in this pass
         self.colours = ThemedColours(self, self.changed)  # a new theme: new legend colours and picture
 
@@ -106,10 +110,11 @@ class Chart(Widget):
         read (:attr:`legend_text`), not for every snapshot of a run it does not show.
         """
         title = self.title()
+        self._labelled_at = time.monotonic()
         if not (self.display if legend is None else legend):
             self._legend_stale = True
             if title != (self._labels or ("", ""))[0]:
-                self._labels = (title, self._labels[1] if self._labels else "")
+                self._labels = (title, self._labels[1] if self._labels else None)
                 self._set_border(title=title)
             return
         self._legend_stale = False
@@ -117,22 +122,22 @@ class Chart(Widget):
         caption = self.caption()
         budget = max(0, self.size.width - 6 - (len(caption) + 3 if caption else 0))
         entries = legend_line(self.legend(theme), budget)
-        parts = [_legend_markup(entry, theme) for entry in entries] + ([escape(caption)] if caption else [])
-        labels = (title, "  ".join(parts))
-        if labels != self._labels:  # setting a border title parses it and repaints: only what changed
+        under = (tuple((e.key, e.label, e.color if theme.color else None) for e in entries), caption)
+        if (title, under) != self._labels:  # a new border title repaints the border: only what changed
             old = self._labels or (None, None)
-            self._labels = labels
+            self._labels = (title, under)
             self._set_border(
-                title=labels[0] if labels[0] != old[0] else None, legend=labels[1] if labels[1] != old[1] else None
+                title=title if title != old[0] else None, legend=_legend(*under) if under != old[1] else None
             )
 
-    def _set_border(self, title: str | None = None, legend: str | None = None) -> None:
+    def _set_border(self, title: str | None = None, legend: Content | None = None) -> None:
         """A new title and/or legend (None: unchanged), repainting the border's lines only: Textual
-        repaints the whole chart for a new border title, and the picture may well be the same."""
+        repaints the whole chart for a new border title, and the picture may well be the same.
+        The title is plain words, given as Content: not parsed as markup (every frame has a new one)."""
         self._border_only = True
         try:
             if title is not None:
-                self.border_title = title
+                self.border_title = Content(title)
             if legend is not None:
                 self.border_subtitle = legend
         finally:
@@ -182,9 +187,27 @@ class Chart(Widget):
         old = self._snap_key()
         self.snapshot = snapshot
         if self._snap_key() != old:
-            self._label()
-            if not self._keeps_picture():
+            keeps = self._keeps_picture()
+            if self.display and not keeps or self._numbers_due():
+                self._label()
+            elif not self._label_due:  # the numbers follow when they are due
+                self._label_due = True
+                self.set_timer(max(0.0, self._labelled_at + NUMBERS_EVERY - time.monotonic()), self._late_label)
+            if not keeps:
                 self._repaint()
+
+    def _late_label(self) -> None:
+        self._label_due = False
+        self._label()
+
+    def _numbers_due(self) -> bool:
+        """Whether the title's numbers are due while the picture stands (kept, or not displayed): at
+        once for any state but training, else every :data:`NUMBERS_EVERY` seconds (a new title is a
+        screen update: at 120×40 three titles a frame cost as much as the loss chart's picture)."""
+        snap = self.snapshot
+        if snap is None or snap.status is not Status.TRAINING:
+            return True
+        return time.monotonic() - self._labelled_at >= NUMBERS_EVERY
 
     def _keeps_picture(self) -> bool:
         """Whether the picture on screen stands for the new snapshot too, undrawn: a training run's
@@ -212,13 +235,31 @@ class Chart(Widget):
         return False
 
     def _repaint(self) -> None:
-        """Refresh; while not displayed only once: its lines, once dropped, stay so until it is drawn again,
-        and a refresh per snapshot would only wake the chart and the screen for nothing."""
+        """Repaint the rows that changed; while not displayed refresh only once: its lines, once dropped,
+        stay so until it is drawn again, and a refresh per snapshot would only wake the chart and the
+        screen for nothing."""
         if self.display:
-            self.refresh()
+            rows = self._changed_rows()
+            if rows is None:
+                self.refresh()
+            elif rows:
+                width = self.content_size.width
+                self.refresh(*(Region(0, y, width, 1) for y in rows))
         elif not self._dropped:
             self._dropped = True
             self.refresh()
+
+    def _changed_rows(self) -> list[int] | None:
+        """Draw the picture now, not when Textual asks for its lines, and say which of its rows differ from
+        the picture before: only those are painted again (a plain refresh repaints the whole chart and
+        its border, where a training frame moves a few rows: the end of a curve, a label or two).
+        None: paint it all (a new size or style, or no picture yet).  Rows marked and not yet painted
+        stay marked, so a row painted last shows the picture before whichever came since."""
+        before = self._lines
+        lines = self._picture()
+        if lines is before:
+            return []  # not drawn yet (too soon after the last one: a timer draws it)
+        return self._lines.changed(before) if before else None
 
     def set_overlays(self, overlays: Sequence[Any], key: Hashable) -> None:
         """Draw ``overlays`` (earlier runs) too; ``key`` changes whenever they do."""
@@ -272,7 +313,8 @@ class Chart(Widget):
                 self.draws += 1
                 self._signature = self._signed(key, width, height, theme)
                 self._signed_at = started
-                self._ansi, self._lines, self._lines_style = ansi, to_strips(ansi, style), style
+                self._ansi, self._lines_style = ansi, style
+                self._lines = to_strips(ansi, style, reuse=self._lines or None)
                 self._key = key
                 self._next_draw = started + (time.perf_counter() - started) / DRAW_SHARE
         if style != self._lines_style:  # the widget's colours changed (focus, theme): the same picture on them
@@ -308,7 +350,7 @@ class Chart(Widget):
 
     def _late_refresh(self) -> None:
         self._catch_up = False
-        self.refresh()
+        self._repaint()
 
     @property
     def up_to_date(self) -> bool:
@@ -340,11 +382,16 @@ def placeholder(width: int, height: int, hint: str = "no run yet") -> str:
     return "\n".join(lines)
 
 
-def _legend_markup(entry: LegendEntry, theme: ChartTheme) -> str:
-    key = escape(entry.key)
-    if theme.color and entry.color is not None:
-        key = "[rgb({},{},{})]{}[/]".format(*entry.color, key)
-    return f"{key} {escape(entry.label)}"
+def _legend(entries: tuple[tuple[str, str, RGB | None], ...], caption: str) -> Content:
+    """The legend line: each entry's key in its colour and its label, then the caption."""
+    parts: list[str | tuple[str, str]] = []
+    for key, label, colour in entries:
+        if parts:
+            parts.append("  ")
+        parts += [(key, "rgb({},{},{})".format(*colour)) if colour is not None else key, f" {label}"]
+    if caption:
+        parts += ["  " if parts else "", caption]
+    return Content.assemble(*parts)
 
 
 class LossChart(Chart):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
@@ -11,6 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.reactive import var
 from textual.widgets import ProgressBar, Static
+
+from quadtui.core.pacing import NUMBERS_EVERY
 
 if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot
@@ -83,7 +86,8 @@ class StatusBar(Vertical):
 
     The screen binds its state to the reactives below (``data_bind``); a change of them
     rewrites the labels whose text changed, and only those.  A running run's new numbers
-    come :data:`STATUS_LAG` later, in a screen update of their own (see :meth:`watch_latest`).
+    come :data:`STATUS_LAG` later, in a screen update of their own, and at most every
+    :data:`NUMBERS_EVERY` seconds (see :meth:`watch_latest`).
     """
 
     DEFAULT_CSS = """
@@ -115,6 +119,7 @@ class StatusBar(Vertical):
         self._look: tuple[bool, bool] | None = None  # the state label's (-bad, -good) classes
         self._shown_snapshot: Snapshot | None = None
         self._due = False  # a lagging update is scheduled
+        self._shown_at = 0.0  # when the labels last showed a snapshot (monotonic)
         self._progress_look: tuple[object, ...] | None = None  # what the progress bar draws now
         self._room: dict[str, int] = {}  # cells kept for a label whatever its text (the epoch's: its last)
 
@@ -167,9 +172,11 @@ class StatusBar(Vertical):
             # A run's new numbers reach the status line in a screen update of their own, just
             # after the charts' one: Textual repaints the box around everything changed at once,
             # and the chart (top right) with the status (bottom, full width) spans the form too —
-            # eighty widgets a frame, where apart they are a dozen.
+            # eighty widgets a frame, where apart they are a dozen.  Twice a second is enough for
+            # numbers (their update is a third of a frame's cost); the charts move at the frame rate.
             self._due = True
-            self.set_timer(STATUS_LAG, self._show_state)
+            wait = self._shown_at + NUMBERS_EVERY - time.monotonic()
+            self.set_timer(max(STATUS_LAG, wait), self._show_state)
 
     def _keep_room(self, name: str, widest: str) -> None:
         """Keep room for label ``name``'s ``widest`` text: the line is laid out again once a run, not
@@ -193,6 +200,7 @@ class StatusBar(Vertical):
 
     def _show_state(self) -> None:
         self._due = False
+        self._shown_at = time.monotonic()
         snap, speed, lr, error, note = self.latest, self.speed, self.lr, self.error, self.note
         self._shown_snapshot = snap
         state = note if note is not None else state_text(snap, error)
