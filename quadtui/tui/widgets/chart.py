@@ -94,6 +94,8 @@ class Chart(Widget):
         self._labelled_at = 0.0  # when the title and legend were last worked out (monotonic)
         self._label_due = False  # a timer brings the title up to date
         self._rendering: list[Strip] | None = None  # the picture, once looked up in this pass
+        self._whole = True  # the whole chart is to be painted (not only rows a new epoch changed)
+        self._pass_whole = False  # ...in the pass Textual is in (render_lines)
         self.colours = ThemedColours(self, self.changed)  # a new theme: new legend colours and picture
 
     def on_mount(self) -> None:
@@ -148,6 +150,8 @@ class Chart(Widget):
             (left, top), (width, height) = self.content_offset, self.outer_size
             if width and height:  # the top and bottom lines, in content coordinates (as refresh takes them)
                 return super().refresh(Region(-left, -top, width, 1), Region(-left, height - 1 - top, width, 1))
+        if repaint and not regions:
+            self._whole = True  # every line is painted next: a new picture may be drawn while Textual asks
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     # -- what subclasses provide ------------------------------------------------------
@@ -281,6 +285,7 @@ class Chart(Widget):
         # the picture is looked up once for the lines Textual asks for in one pass, not once a line
         self._dropped = False  # drawn: its lines are kept again
         self._in_pass = True
+        self._pass_whole, self._whole = self._whole, False
         try:
             return super().render_lines(crop)
         finally:
@@ -289,19 +294,28 @@ class Chart(Widget):
     def render_line(self, y: int) -> Strip:
         lines = self._rendering
         if lines is None:
-            lines = self._picture()
+            lines = self._picture(rendering=not self._pass_whole)
             if self._in_pass:
                 self._rendering = lines
         return lines[y] if y < len(lines) else Strip.blank(0)
 
-    def _picture(self) -> list[Strip]:
-        """The picture for the current size, theme and snapshot: drawn only when one of them changed."""
+    def _picture(self, rendering: bool = False) -> list[Strip]:
+        """The picture for the current size, theme and snapshot: drawn only when one of them changed.
+
+        ``rendering``: Textual asks for some of the lines, not all.  A new epoch's picture is then
+        not drawn here but just after (:meth:`_repaint`, which marks the rows it changed): drawn here,
+        the rows Textual does not ask for would keep showing the picture before."""
         width, height = self.content_size
         if width < 8 or height < 3:
             return []
         theme_key, theme = self.colours.get()
         key = self._picture_key(width, height, theme_key)
         style = self.visual_style.rich_style
+        if key != self._key and rendering and self._lines and isinstance(self._key, tuple) and key[1:] == self._key[1:]:
+            if not self._catch_up:
+                self._catch_up = True
+                self.call_later(self._late_refresh)
+            return self._lines
         if key != self._key:
             started = time.perf_counter()
             if not self._too_soon(key, started):
