@@ -387,7 +387,8 @@ async def test_divergence_fits_the_80_column_status_line() -> None:
         state = screen_of(app).status_bar.query_one("#state", Static)
         text = str(state.render())
         assert text.startswith("diverged after epoch ")
-        assert cell_len(text) <= state.content_region.width  # whole, not cut mid-word
+        # whole, not cut mid-word (the label is laid out for its new words in the screen update after them)
+        await until(pilot, lambda: cell_len(text) <= state.content_region.width, "the state's words laid out whole")
         await pilot.resize_terminal(120, 40)
         await until(pilot, lambda: "lower the learning rate" in str(state.render()), "the hint when there is room")
 
