@@ -44,6 +44,11 @@ class Strips(list[Strip]):
         super().__init__(strips)
         self.lines, self.starts, self.base = lines, starts, base
 
+    @property
+    def text(self) -> str:
+        """The text the strips were made from."""
+        return "\n".join(self.lines)
+
     def changed(self, before: Strips | None) -> list[int] | None:
         """The rows that differ from ``before`` (None: all of them: a new size or base style)."""
         if before is None or len(before) != len(self) or before.base != self.base:

@@ -14,7 +14,6 @@ import time
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.style import Style
 from rich.text import Text
 from textual.content import Content
 from textual.geometry import Region
@@ -73,10 +72,8 @@ class Chart(Widget):
         super().__init__(id=id, classes=classes)
         self.snapshot: Snapshot | None = None
         self._key: Hashable = None
-        self._ansi = ""
-        #: the picture, on the widget's colours (``_lines_style``: the chart's own colours over them)
+        #: the picture (its text and the widget's colours it was made on: the chart's own colours over them)
         self._lines: Strips = Strips([], [], [], None)
-        self._lines_style: Style | None = None
         self.draws = 0  # how many times the chart function ran (for tests)
         self._next_draw = 0.0  # perf_counter time before which a new epoch is not drawn
         self._catch_up = False  # a refresh is scheduled for a frame that was skipped
@@ -257,8 +254,8 @@ class Chart(Widget):
         """Draw the picture now, not when Textual asks for its lines, and say which of its rows differ from
         the picture before: only those are painted again (a plain refresh repaints the whole chart and
         its border, where a training frame moves a few rows: the end of a curve, a label or two).
-        None: paint it all (a new size or style, or no picture yet).  Rows marked and not yet painted
-        stay marked, so a row painted last shows the picture before whichever came since."""
+        None: paint it all (a new size or style, or no picture yet).  Marked rows stay marked until
+        Textual's next screen update, so pictures drawn in between repaint every row any of them changed."""
         before = self._lines
         lines = self._picture()
         if lines is before:
@@ -327,12 +324,11 @@ class Chart(Widget):
                 self.draws += 1
                 self._signature = self._signed(key, width, height, theme)
                 self._signed_at = started
-                self._ansi, self._lines_style = ansi, style
                 self._lines = to_strips(ansi, style, reuse=self._lines or None)
                 self._key = key
                 self._next_draw = started + (time.perf_counter() - started) / DRAW_SHARE
-        if style != self._lines_style:  # the widget's colours changed (focus, theme): the same picture on them
-            self._lines, self._lines_style = to_strips(self._ansi, style), style
+        if style != self._lines.base:  # the widget's colours changed (focus, theme): the same picture on them
+            self._lines = to_strips(self._lines.text, style)
         return self._lines
 
     def _picture_key(self, width: int, height: int, theme_key: Hashable) -> tuple[Hashable, ...]:
@@ -386,7 +382,7 @@ class Chart(Widget):
     @property
     def _text(self) -> Text:
         """The picture as rich Text (for tests: it is not what is drawn)."""
-        return Text.from_ansi(self._ansi, no_wrap=True, overflow="crop", end="")
+        return Text.from_ansi(self._lines.text, no_wrap=True, overflow="crop", end="")
 
 
 def placeholder(width: int, height: int, hint: str = "no run yet") -> str:
