@@ -40,6 +40,12 @@ def check_class(args: argparse.Namespace) -> Path | None:
         raise UsageError(f"--init cannot be used with --{others[0].replace('_', '-')}")
     if args.board and folder is None:
         raise UsageError(f"--board needs --class DIR (or ${ENV})")
+    if args.torch_server:
+        if folder is None:
+            raise UsageError(f"--torch-server needs --class DIR (or ${ENV}): the class folder it serves")
+        if others or args.init:
+            raise UsageError(f"--torch-server cannot be used with --{(others or ['init'])[0].replace('_', '-')}")
+        return folder
     others = others[1:] if args.board else others
     if args.board and others:
         raise UsageError(f"--board cannot be used with --{others[0].replace('_', '-')}")

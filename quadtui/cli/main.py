@@ -218,6 +218,12 @@ def build_parser() -> _Parser:
     teach.add_argument(
         "--board", action="store_true", help="with --class: show the class board (with --json: print it)"
     )
+    teach.add_argument(
+        "--torch-server",
+        action="store_true",
+        help="with --class: one torch for the whole class, run by the folder's owner until ctrl+c: every "
+        "student's session trains in processes forked from it (~70 MB a student instead of ~200)",
+    )
     return parser
 
 
@@ -271,6 +277,10 @@ def _main(argv: list[str]) -> int:
     except UsageError as exc:
         print(f"quadtui: error: {shorten(str(exc), 240)}", file=sys.stderr)
         return EXIT_USAGE
+    if args.torch_server:
+        from quadtui.cli.torch_server import run_torch_server
+
+        return run_torch_server(class_dir)  # type: ignore[arg-type]
     if args.init or (args.board and args.json):
         from quadtui.cli.classroom import print_board, run_init
 
@@ -330,6 +340,9 @@ def _main(argv: list[str]) -> int:
         extra["neuron_layer"] = neuron_layer
     if class_dir is not None:
         extra.update(class_dir=class_dir, board=args.board)
+        from quadtui.core.remote import use_class_folder
+
+        use_class_folder(class_dir)  # the class's torch server, if the teacher runs one, trains our runs
     app = QuadApp(
         config,
         threads=threads,

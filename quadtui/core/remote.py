@@ -25,6 +25,7 @@ import dataclasses
 import os
 import pickle
 import signal
+import stat
 import sys
 import threading
 import time
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from quadtui.core.forkserver import ADDRESS_ENV, Channel, Child, ForkServer, ServerError
+from quadtui.core.forkserver import ADDRESS_ENV, Channel, Child, ForkServer, ServerError, restricted
 
 if TYPE_CHECKING:
     from quadtui.core.config import Config
@@ -49,24 +50,61 @@ CANCEL_GRACE = 0.2
 #: the epochs of the fork server's warm-up run: enough for Python to specialize the loop's code
 WARM_UP_EPOCHS = 50
 
+#: the class torch server's socket in the class folder (``quadtui --class DIR --torch-server``)
+CLASS_SOCKET = "torch.sock"
+
 _server: ForkServer | None = None
+_private: ForkServer | None = None  # beside a class's server: one of this user's, for work that writes files
 _server_lock = threading.Lock()
+_class_folder: str | None = None
 
 
-def start_server() -> ForkServer:
+def use_class_folder(folder: str | os.PathLike[str] | None) -> None:
+    """The class folder given on the command line (``--class DIR``): its torch server, if any, trains our runs."""
+    global _class_folder
+    _class_folder = None if folder is None else os.fspath(folder)
+
+
+def start_server(function: Callable[..., Any] | None = None) -> ForkServer:
     """Start the fork server (once; again if it died) and wait until it has imported torch and the engine.
 
-    Under ``quadtui --serve`` the server named by :data:`ADDRESS_ENV` is used: one
-    torch for every browser tab of the class.  Otherwise (or should that one be gone)
-    this user's own server (:mod:`quadtui.core.forkserver.per_user`), shared by all
-    their sessions, unless sharing is off.  Should neither be possible, the app
-    starts one of its own.
+    The class's torch server comes first, when the teacher runs one in the class
+    folder (``--class DIR`` or ``$QUADTUI_CLASS``): one torch for every student's
+    session, whatever their accounts.  Under ``quadtui --serve`` the server named by
+    :data:`ADDRESS_ENV` is used: one torch for every browser tab of the class.
+    Otherwise (or should those be gone) this user's own server
+    (:mod:`quadtui.core.forkserver.per_user`), shared by all their sessions, unless
+    sharing is off.  Should none be possible, the app starts one of its own.
+
+    ``function``: what is to be run; a class's server only runs a run and time travel
+    (its processes are its user's, not ours), so anything else (an export writing
+    ``model.pt``) gets one of this user's servers.
     """
-    global _server
+    global _server, _private
     with _server_lock:
         if _server is None or not _server.running:
-            _server = _shared_server() or _own_server()
-        return _server
+            _server = _class_server() or _shared_server() or _own_server()
+        if function is None or not _server.stranger or restricted.name_of(function) in restricted.CALLABLE:
+            return _server
+        if _private is None or not _private.running:
+            _private = _shared_server() or _own_server()
+        return _private
+
+
+def _class_server() -> ForkServer | None:
+    """The class's torch server, if its folder has one run by the folder's owner (the teacher)."""
+    from quadtui.core.classroom import ENV
+
+    folder = _class_folder if _class_folder is not None else os.environ.get(ENV, "").strip()
+    if not folder:
+        return None
+    address = os.path.join(folder, CLASS_SOCKET)
+    try:
+        if not stat.S_ISSOCK(os.lstat(address).st_mode):
+            return None
+        return ForkServer.connect(address, owner=os.stat(folder).st_uid)
+    except (OSError, ServerError):  # none (or not the teacher's): this user's own server trains
+        return None
 
 
 def _shared_server() -> ForkServer | None:
@@ -116,11 +154,12 @@ def warm_up() -> None:
 
 def stop_server() -> None:
     """End the fork server and every process it forked (the app is leaving)."""
-    global _server
+    global _server, _private
     with _server_lock:
-        if _server is not None:
-            _server.stop()
-            _server = None
+        for server in (_server, _private):
+            if server is not None:
+                server.stop()
+        _server = _private = None
 
 
 # -- the parent's side ---------------------------------------------------------------------
@@ -165,7 +204,7 @@ def train(
                 child.join(5)
                 error = f"the training process ended unexpectedly ({_how_it_ended(child)})"
                 raise RunFailedError(error, mirror.failed(error)) from None
-            kind, *body = pickle.loads(data)
+            kind, *body = child.loads(data)
             if kind == "update":
                 on_snapshot(mirror.apply(body[0]))
             elif kind == "failed":
@@ -272,11 +311,11 @@ def call(function: Callable[..., Any], *args: Any) -> Any:
     For the UI's torch work besides training (writing an export's ``model.pt``): the UI
     process never imports torch.  Blocks until the child is done: call it from a thread.
     """
-    child = start_server().spawn(_call_child, function, args)
+    child = start_server(function).spawn(_call_child, function, args)
     here = child.channel
     try:
-        kind, value = pickle.loads(here.recv_bytes())
-    except (EOFError, OSError):
+        kind, value = child.loads(here.recv_bytes())
+    except (EOFError, OSError, pickle.UnpicklingError):
         child.join(5)
         raise RuntimeError(f"the process working for the app ended unexpectedly ({_how_it_ended(child)})") from None
     finally:
@@ -396,6 +435,8 @@ def _child(
 
     engine = None
     try:
+        if restricted.for_stranger:
+            config, threads = _checked(config), min(max(1, threads), os.cpu_count() or 1)
         set_threads(threads)
         engine = Engine(config)
         engine.run(cancel=cancel, control=control, on_snapshot=send, interval=interval)
@@ -416,6 +457,18 @@ def _child(
         pass
 
 
+def _checked(config: Config) -> Config:
+    """A stranger's config, checked as the app checks a user's: unpickled, it skipped every check (a frozen
+    dataclass's fields are set directly); over the server's memory budget, refused in one line."""
+    from quadtui.core.budget import estimate, memory_budget, over_budget
+
+    config = dataclasses.replace(config)  # every field's rule, again
+    refusal = over_budget(estimate(config), memory_budget()[0])
+    if refusal is not None:
+        raise ValueError(refusal)
+    return config
+
+
 def _listen(conn: Channel, control: Control, cancel: threading.Event) -> None:
     """Apply the parent's requests to the child's Control.
 
@@ -427,28 +480,37 @@ def _listen(conn: Channel, control: Control, cancel: threading.Event) -> None:
     """
     while True:
         try:
-            kind, *body = conn.recv()
+            data = conn.recv_bytes()
         except (EOFError, OSError):
             os.kill(os.getpid(), signal.SIGKILL)
             return
-        if kind == "cancel":
-            cancel.set()
-            control.wake.set()  # out of any pause or speed-limit sleep at once
-            continue  # still listening: should the app go before this run stops, it ends here at once
-        if kind == "lr":
-            control.set_lr(body[0])
-        elif kind == "edit":
-            control.set_weights(body[0])
-        elif kind == "control":
-            paused, speed, steps = body
-            if speed != control.speed:
-                control.set_speed(speed)
-            if steps:
-                control.step(steps)
-            if paused and not control.paused:
-                control.pause()
-            elif not paused and control.paused:
-                control.resume()
+        try:  # a stranger's requests are read as a stranger's (restricted); one we cannot follow is ignored
+            _obey(restricted.loads(data) if restricted.for_stranger else pickle.loads(data), control, cancel)
+        except Exception:
+            continue
+
+
+def _obey(request: tuple[Any, ...], control: Control, cancel: threading.Event) -> None:
+    """One of the parent's requests, applied to the run."""
+    kind, *body = request
+    if kind == "cancel":
+        cancel.set()
+        control.wake.set()  # out of any pause or speed-limit sleep at once
+        # still listening: should the app go before this run stops, it ends here at once
+    elif kind == "lr":
+        control.set_lr(float(body[0]))
+    elif kind == "edit":
+        control.set_weights(body[0])
+    elif kind == "control":
+        paused, speed, steps = body
+        if speed != control.speed:
+            control.set_speed(speed)
+        if steps:
+            control.step(steps)
+        if paused and not control.paused:
+            control.pause()
+        elif not paused and control.paused:
+            control.resume()
 
 
 def _send(conn: Channel, message: tuple[Any, ...]) -> None:

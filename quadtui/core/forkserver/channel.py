@@ -77,9 +77,9 @@ def peer(sock: socket.socket) -> tuple[int, int]:
     return pid, uid
 
 
-def remove_address(address: str) -> None:
-    """A shared server's socket, and the private folder made for it."""
-    for remove, path in ((os.unlink, address), (os.rmdir, os.path.dirname(address))):
+def remove_address(address: str, folder: bool = True) -> None:
+    """A shared server's socket, and (``folder``) the private folder made for it: not a class folder."""
+    for remove, path in ((os.unlink, address), (os.rmdir, os.path.dirname(address)))[: 2 if folder else 1]:
         try:
             remove(path)
         except OSError:

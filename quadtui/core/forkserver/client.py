@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from quadtui.core.files import current_umask
+from quadtui.core.forkserver import restricted
 from quadtui.core.forkserver.channel import Channel, peer, remove_address
 
 #: what the server imports once, so that each forked process starts with them loaded;
@@ -42,6 +43,10 @@ class Child:
     def is_alive(self) -> bool:
         return not self._exited.is_set()
 
+    def loads(self, data: bytes) -> Any:
+        """A message from this process, unpickled as its server's messages are (:attr:`ForkServer.stranger`)."""
+        return self._server.loads(data)
+
     def join(self, timeout: float | None = None) -> None:
         """Wait until the server has reaped this process (or ``timeout`` seconds)."""
         self._exited.wait(timeout)
@@ -62,9 +67,15 @@ class ForkServer:
         shared: bool = False,
         address: str | None = None,
         lock: str | None = None,
+        for_class: bool = False,
     ) -> None:
         self.preload = preload
         self.shared = shared or address is not None
+        #: a class's server (``quadtui --class DIR --torch-server``): apps of every account may connect
+        self.for_class = for_class
+        #: a server of another account's (a class's): what it and its processes send is read with
+        #: :func:`restricted.loads`, and it is told nothing of ours (no folder, no environment)
+        self.stranger = False
         #: where other apps of this user connect (:meth:`connect`): ``address``, or with ``shared`` alone
         #: a socket in a new private folder, removed with the server
         self.address: str | None = address
@@ -84,14 +95,20 @@ class ForkServer:
         return self._peer_pid if self._process is None else int(self._process.pid)
 
     @classmethod
-    def connect(cls, address: str) -> ForkServer:
+    def connect(cls, address: str, owner: int | None = None) -> ForkServer:
         """Use the running server listening at ``address`` (another process's, same user) instead of a new one.
 
         Its processes are forked for us in our working folder, with our environment
         and umask; they end when we close our end (or the server's owner closes
         its).  Raises :class:`ServerError` if there is no such server of ours.
+
+        ``owner``: a class's server, which must run as that user (the class folder's
+        owner): it serves us as a stranger and we read it as one (:attr:`stranger`).
         """
-        return cls.greet(cls.reach(address), address)
+        return cls.greet(cls.reach(address), address, owner)
+
+    def loads(self, data: bytes) -> Any:
+        return restricted.loads(data) if self.stranger else pickle.loads(data)
 
     @staticmethod
     def reach(address: str) -> socket.socket:
@@ -106,15 +123,20 @@ class ForkServer:
         return sock
 
     @classmethod
-    def greet(cls, sock: socket.socket, address: str) -> ForkServer:
+    def greet(cls, sock: socket.socket, address: str, owner: int | None = None) -> ForkServer:
         """Introduce ourselves on a :meth:`reach`-ed socket: the server works for us from then on."""
         try:
             pid, uid = peer(sock)
-            if uid != os.getuid():
+            if uid != (os.getuid() if owner is None else owner):
                 raise ServerError(f"the training process server at {address} is another user's")
             channel = Channel(sock)
-            channel.send(("hello", os.getcwd(), dict(os.environ), current_umask()))
-            if channel.recv() != ("ready",):
+            stranger = owner is not None
+            if stranger:  # a class's: it learns nothing of ours (its processes work in its own place)
+                channel.send(("hello", None, None, current_umask()))
+            else:
+                channel.send(("hello", os.getcwd(), dict(os.environ), current_umask()))
+            answer = restricted.loads(channel.recv_bytes()) if stranger else channel.recv()
+            if answer != ("ready",):
                 raise ServerError(f"the training process server at {address} did not answer")
             sock.settimeout(None)
         except (OSError, EOFError, pickle.UnpicklingError, ValueError) as exc:
@@ -124,6 +146,7 @@ class ForkServer:
             sock.close()
             raise
         server = cls(preload=())
+        server.stranger = stranger
         server._peer_pid = pid
         server._channel = channel
         threading.Thread(target=server._read, args=(channel,), name="quadtui-forkserver", daemon=True).start()
@@ -145,7 +168,7 @@ class ForkServer:
                     sys.executable,
                     "-c",
                     "from quadtui.core.forkserver.server import main; "
-                    f"main({theirs.fileno()}, {self.address!r}, {self.lock!r})",
+                    f"main({theirs.fileno()}, {self.address!r}, {self.lock!r}, {self.for_class!r})",
                     *self.preload,
                 ],
                 pass_fds=(theirs.fileno(),),
@@ -168,7 +191,7 @@ class ForkServer:
             channel.close()
             self._process.wait()
             if self.address is not None and self.lock is None:
-                remove_address(self.address)
+                remove_address(self.address, folder=not self.for_class)
             raise ServerError(f"the training process could not start: {body[0]}")
         self._channel = channel
         threading.Thread(target=self._read, args=(channel,), name="quadtui-forkserver", daemon=True).start()
@@ -228,13 +251,13 @@ class ForkServer:
         if self._process is not None and self.lock is None:
             self._process.wait()
             if self.address is not None:  # the server removes its socket's folder; unless it was killed
-                remove_address(self.address)
+                remove_address(self.address, folder=not self.for_class)
 
     def _read(self, channel: Channel) -> None:
         """The server's answers: which pid a spawn got, which child exited."""
         try:
             while True:
-                kind, *body = channel.recv()
+                kind, *body = self.loads(channel.recv_bytes())
                 if kind == "spawned":
                     token, pid = body
                     child = self._children.pop(token)
@@ -253,6 +276,8 @@ class ForkServer:
                         done.exitcode = code
                         done._exited.set()
         except (EOFError, OSError):
+            pass
+        except Exception:  # it said what no server of ours says (a class's is read as a stranger's): let it go
             pass
         with self._lock:  # no spawn registers meanwhile: each one waiting is answered, no later one waits
             self._dead = True  # every child went with the server

@@ -8,21 +8,28 @@ import os
 import pickle
 import signal
 import socket
+import stat
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from quadtui.core.forkserver import restricted
 from quadtui.core.forkserver.channel import Channel, peer, remove_address
 from quadtui.core.process import die_with_parent
 
+#: a class's server forks at most this many processes at once for each account (a run, its time travel, a spare)
+PER_ACCOUNT = 3
 
-def main(fd: int, listen: str | None = None, lock: str | None = None) -> None:
+
+def main(fd: int, listen: str | None = None, lock: str | None = None, for_class: bool = False) -> None:
     """The server process: import, warm up, freeze, then fork on request until the owner's end closes.
 
     With ``listen`` (a Unix socket's path), other apps of this user connect there too
     (:meth:`ForkServer.connect`) and share this server's torch.  With ``lock`` too (a
     user's own server, :mod:`.per_user`), it ends with the last app it serves rather
     than with its owner: the file ``lock`` is what apps hold while they connect.
+    With ``for_class`` (``quadtui --class DIR --torch-server``), apps of every account
+    may connect, and each is served as a stranger (:class:`_Client`).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the app handles ctrl+c; it ends us by closing the channel
     owner = Channel(socket.socket(fileno=fd))
@@ -42,38 +49,62 @@ def main(fd: int, listen: str | None = None, lock: str | None = None) -> None:
         try:
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             listener.bind(listen)
+            if for_class:  # every account may connect (the class folder's own mode says who reaches it)
+                os.chmod(listen, 0o666)
             listener.listen(64)
         except OSError as exc:
             owner.send(("failed", f"cannot listen at {listen}: {exc.strerror or exc}"))
             os._exit(1)
-    server = _Server(owner, listener, lock)
+    server = _Server(owner, listener, lock, for_class)
     owner.send(("ready",))
     try:
         server.serve()
     finally:  # the owner (or the last app) is gone: leave at once (unloading torch would cost seconds of CPU)
         if listen is not None and lock is None:  # a user's server removed its socket under the lock
-            remove_address(listen)
+            remove_address(listen, folder=not for_class)
         os._exit(0)
 
 
 class _Client:
-    """An app the server works for: its channel, the processes forked for it, the place they run in."""
+    """An app the server works for: its channel, the processes forked for it, the place they run in.
 
-    def __init__(self, channel: Channel, setting: tuple[str, dict[str, str], int] | None = None) -> None:
+    A stranger (any app of a class's server, whatever its account) is served as
+    another user must be: its messages are read with :func:`restricted.loads` (no
+    function it names is run but a run's and time travel's), its processes work in
+    ``/`` with the server's environment and a private umask (they write no files: the
+    app writes its own, as its own user), and its account has at most
+    :data:`PER_ACCOUNT` of them at once.
+    """
+
+    def __init__(
+        self,
+        channel: Channel,
+        setting: tuple[str, dict[str, str], int] | None = None,
+        uid: int | None = None,
+        stranger: bool = False,
+    ) -> None:
         self.channel = channel
         self.setting = setting  # (working folder, environment, umask) of an app that connected; None: the owner's
+        self.uid = os.getuid() if uid is None else uid
+        self.stranger = stranger
         self.children: set[int] = set()
+
+    def loads(self, data: bytes) -> Any:
+        return restricted.loads(data) if self.stranger else pickle.loads(data)
 
 
 class _Server:
     """The fork server's loop: one owner (whose end closing ends everything) and any apps that connect."""
 
-    def __init__(self, owner: Channel, listener: socket.socket | None, lock: str | None = None) -> None:
+    def __init__(
+        self, owner: Channel, listener: socket.socket | None, lock: str | None = None, for_class: bool = False
+    ) -> None:
         import selectors
 
         self.owner = _Client(owner)
         self.listener = listener
         self.lock = lock  # a user's server: it ends with the last app, not with its owner
+        self.for_class = for_class  # apps of any account connect, each served as a stranger
         self.clients: dict[int, _Client] = {owner.fileno(): self.owner}
         self.by_pid: dict[int, _Client] = {}
         self.wake_r, wake_w = os.pipe()
@@ -98,7 +129,7 @@ class _Server:
                 elif (client := self.clients.get(key.fd)) is not None:  # (None: dropped earlier in this pass)
                     try:
                         data, fds = client.channel._recv_with_fds()
-                        self._handle(client, pickle.loads(data), fds)
+                        self._handle(client, client.loads(data), fds)
                     except Exception:  # its end closed, or it sent what no app of ours sends
                         if client is self.owner and self.lock is None:
                             return
@@ -141,18 +172,22 @@ class _Server:
             sock, _ = self.listener.accept()  # type: ignore[union-attr]
         except OSError:  # none waiting (or it went already)
             return False
-        if peer(sock)[1] != os.getuid():  # the folder is private already; a socket is checked all the same
+        uid = peer(sock)[1]
+        if uid != os.getuid() and not self.for_class:  # the folder is private already; a socket is checked all the same
             sock.close()
             return True
         channel = Channel(sock)
         sock.settimeout(5)  # its hello comes at once, or it is not one of ours
         try:
-            kind, *body = channel.recv()
+            kind, *body = restricted.loads(channel.recv_bytes()) if self.for_class else channel.recv()
             if kind != "hello":
                 raise ValueError(kind)
-            cwd, environment, umask = body
             sock.settimeout(None)
-            client = _Client(channel, (str(cwd), dict(environment), int(umask)))
+            if self.for_class:  # where a stranger's processes work: nowhere of theirs, nothing of theirs
+                client = _Client(channel, ("/", dict(os.environ), 0o077), uid, stranger=True)
+            else:
+                cwd, environment, umask = body
+                client = _Client(channel, (str(cwd), dict(environment), int(umask)), uid)
             client.channel.send(("ready",))
         except Exception:
             sock.close()
@@ -166,8 +201,10 @@ class _Server:
         if kind == "spawn":
             token, function, args = body
             try:
-                if len(fds) != 1:
+                if len(fds) != 1 or not stat.S_ISSOCK(os.fstat(fds[0]).st_mode):
                     raise ValueError("a spawn comes with one end of a socket pair")
+                if client.stranger:
+                    self._check_stranger(client, function, args)
                 pid = os.fork()
             except (OSError, ValueError) as exc:  # e.g. the user's process limit: that spawn fails, we serve on
                 for received in fds:
@@ -177,13 +214,25 @@ class _Server:
                 return
             if pid == 0:
                 server_fds = [*self.own_fds, *self.clients]
-                _child(fds[0], server_fds, function, args, client.setting)
+                _child(fds[0], server_fds, function, args, client.setting, client.stranger)
             os.close(fds[0])
             client.children.add(pid)
             self.by_pid[pid] = client
             self._send(client, ("spawned", token, pid))
         elif kind == "kill" and body[0] in client.children:  # only its own: never another app's, nor a recycled pid
             _kill(body[0])
+
+    def _check_stranger(self, client: _Client, function: Any, args: Any) -> None:
+        """A stranger's spawn is a run or time travel, within its account's share (else ValueError: refused)."""
+        name = restricted.name_of(function)
+        if name not in restricted.SPAWNABLE or (
+            name == ("quadtui.core.remote", "_call_child")
+            and not (isinstance(args, tuple) and args and restricted.name_of(args[0]) in restricted.CALLABLE)
+        ):
+            raise ValueError(f"a class's server does not start {'.'.join(name)}")
+        running = sum(len(other.children) for other in self.clients.values() if other.uid == client.uid)
+        if running >= PER_ACCOUNT:
+            raise ValueError(f"a class's server runs at most {PER_ACCOUNT} processes for each account at once")
 
     def _send(self, client: _Client, message: tuple[Any, ...]) -> None:
         try:
@@ -230,11 +279,13 @@ def _child(
     function: Callable[..., None],
     args: tuple[Any, ...],
     setting: tuple[str, dict[str, str], int] | None,
+    stranger: bool = False,
 ) -> None:
     """A forked process: drop the server's ends, run ``function(channel, *args)``, and leave without clean-up.
 
     For an app that connected, it first takes on that app's working folder,
-    environment and umask, so that it works as if the app had forked it.
+    environment and umask, so that it works as if the app had forked it.  For a
+    stranger's, :data:`restricted.for_stranger` says so to the function.
     """
     code = 1
     try:
@@ -244,6 +295,7 @@ def _child(
         for server_fd in server_fds:
             os.close(server_fd)
         die_with_parent()  # the server gone (the app ended): this process ends too, mid-epoch or not
+        restricted.for_stranger = stranger
         if setting is not None:
             cwd, environment, umask = setting
             os.environ.clear()
