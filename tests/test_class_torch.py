@@ -11,10 +11,12 @@ import os
 import pickle
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -217,3 +219,48 @@ def test_torch_server_usage_errors_are_one_line(class_folder: str) -> None:
         [*run, "--class", class_folder, "--torch-server"], env=python_env(), capture_output=True, text=True
     )
     assert blocked.returncode == 1 and blocked.stderr.count("\n") == 1 and "in the way" in blocked.stderr
+
+
+def raw(folder: str) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(os.path.join(folder, remote.CLASS_SOCKET))
+    return sock
+
+
+def test_a_student_who_says_nothing_or_a_byte_at_a_time_holds_up_no_one(class_server: tuple[str, int]) -> None:
+    folder, server_pid = class_server
+    silent, dripping = raw(folder), raw(folder)
+    try:
+        dripping.sendall(b"\x00")  # the first byte of a header, and no more
+        last = train_remotely(Config(epochs=50))  # another session connects, spawns and trains meanwhile
+        assert last.epoch == 50 and remote.start_server().pid == server_pid
+        dripping.settimeout(GONE_WITHIN)
+        assert dripping.recv(1) == b""  # let go once its message was overdue
+    finally:
+        silent.close()
+        dripping.close()
+
+
+def test_an_account_keeps_at_most_its_share_of_connections(class_server: tuple[str, int]) -> None:
+    from quadtui.core.forkserver.server import CONNECTIONS_PER_ACCOUNT
+
+    folder, server_pid = class_server
+    held = [raw(folder) for _ in range(CONNECTIONS_PER_ACCOUNT)]
+    try:
+        extra = raw(folder)
+        extra.settimeout(GONE_WITHIN)
+        assert extra.recv(1) == b""  # closed at once
+        extra.close()
+    finally:
+        for sock in held:
+            sock.close()
+    deadline = time.monotonic() + GONE_WITHIN  # once the server has seen them go, it serves that account again
+    while True:
+        try:
+            again = ForkServer.connect(os.path.join(folder, remote.CLASS_SOCKET), owner=os.getuid())
+            break
+        except ServerError:
+            assert time.monotonic() < deadline, "the account was not served again"
+            time.sleep(0.02)
+    assert again.pid == server_pid
+    again.stop()

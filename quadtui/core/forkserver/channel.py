@@ -7,6 +7,7 @@ import os
 import pickle
 import socket
 import struct
+import time
 from typing import Any
 
 _HEADER = struct.Struct("!Q")
@@ -21,8 +22,14 @@ class Channel:
     :class:`EOFError` on receive and :class:`OSError` on send.
     """
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, limit: int | None = None, within: float | None = None) -> None:
         self.sock = sock
+        #: the largest message accepted (bytes; None: any): another account's cannot make us read gigabytes
+        self.limit = limit
+        #: a message, once its first byte came, must be whole within this long (s; None: no limit): another
+        #: account's cannot hold the reader by sending it a byte at a time
+        self.within = within
+        self._deadline: float | None = None
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -42,17 +49,27 @@ class Channel:
         first, ancillary, _, _ = self.sock.recvmsg(1, socket.CMSG_SPACE(_MAX_FDS * array.array("i").itemsize))
         if not first:
             raise EOFError("the other end closed")
+        self._deadline = None if self.within is None else time.monotonic() + self.within
         for level, kind, data in ancillary:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 received = array.array("i")
                 received.frombytes(data[: len(data) - len(data) % received.itemsize])
                 fds.extend(received)
         size = _HEADER.unpack(first + self._exactly(_HEADER.size - 1))[0]
+        if self.limit is not None and size > self.limit:
+            for fd in fds:
+                os.close(fd)
+            raise ValueError(f"a message of {size:,} bytes is over the {self.limit:,} allowed")
         return self._exactly(size), fds
 
     def _exactly(self, size: int) -> bytes:
         chunks, left = [], size
         while left:
+            if self._deadline is not None:
+                wait = self._deadline - time.monotonic()
+                if wait <= 0:
+                    raise TimeoutError("a message came too slowly")
+                self.sock.settimeout(wait)
             chunk = self.sock.recv(min(left, 1 << 20))
             if not chunk:
                 raise EOFError("the other end closed mid-message")

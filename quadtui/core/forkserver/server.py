@@ -19,6 +19,11 @@ from quadtui.core.process import die_with_parent
 
 #: a class's server forks at most this many processes at once for each account (a run, its time travel, a spare)
 PER_ACCOUNT = 3
+#: ...and keeps at most this many connections of each account (a student's terminals, each one's export server aside)
+CONNECTIONS_PER_ACCOUNT = 8
+#: a stranger's message, once its first byte came, must arrive within this long (s), and it must read our answers
+#: as fast: a class's server serves one message at a time, and a student's stalled one must not stall the class
+STRANGER_TIMEOUT = 1.0
 
 
 def main(fd: int, listen: str | None = None, lock: str | None = None, for_class: bool = False) -> None:
@@ -106,6 +111,8 @@ class _Server:
         self.lock = lock  # a user's server: it ends with the last app, not with its owner
         self.for_class = for_class  # apps of any account connect, each served as a stranger
         self.clients: dict[int, _Client] = {owner.fileno(): self.owner}
+        #: a class's server: connections accepted whose hello has not come yet, by descriptor (socket, account)
+        self.pending: dict[int, tuple[socket.socket, int]] = {}
         self.by_pid: dict[int, _Client] = {}
         self.wake_r, wake_w = os.pipe()
         os.set_blocking(wake_w, False)
@@ -125,7 +132,9 @@ class _Server:
                 if key.fileobj == self.wake_r:
                     os.read(self.wake_r, 4096)
                 elif key.fileobj is self.listener:
-                    self._accept()
+                    self._welcome() if self.for_class else self._accept()
+                elif key.fd in self.pending:
+                    self._greet_stranger(*self.pending.pop(key.fd))
                 elif (client := self.clients.get(key.fd)) is not None:  # (None: dropped earlier in this pass)
                     try:
                         data, fds = client.channel._recv_with_fds()
@@ -165,6 +174,42 @@ class _Server:
         os.unlink(self.listener.getsockname())
         return True  # the lock is let go as the process ends
 
+    def _welcome(self) -> None:
+        """A class's server: a new connection waits for its hello in the loop, never stalling it (a student
+        who connects and says nothing holds up no one); an account over its share of connections is closed."""
+        import selectors
+
+        try:
+            sock, _ = self.listener.accept()  # type: ignore[union-attr]
+        except OSError:
+            return
+        uid = peer(sock)[1]
+        held = sum(c.uid == uid for c in self.clients.values()) + sum(u == uid for _, u in self.pending.values())
+        if held >= CONNECTIONS_PER_ACCOUNT:
+            sock.close()
+            return
+        sock.settimeout(STRANGER_TIMEOUT)
+        self.pending[sock.fileno()] = (sock, uid)
+        self.selector.register(sock, selectors.EVENT_READ)
+
+    def _greet_stranger(self, sock: socket.socket, uid: int) -> None:
+        import selectors
+
+        self.selector.unregister(sock)
+        channel = Channel(sock, limit=restricted.MAX_MESSAGE, within=STRANGER_TIMEOUT)
+        try:
+            kind, *_ = restricted.loads(channel.recv_bytes())
+            if kind != "hello":
+                raise ValueError(kind)
+            # where a stranger's processes work: nowhere of theirs, with nothing of theirs
+            client = _Client(channel, ("/", dict(os.environ), 0o077), uid, stranger=True)
+            client.channel.send(("ready",))
+        except Exception:
+            sock.close()
+            return
+        self.clients[sock.fileno()] = client
+        self.selector.register(sock, selectors.EVENT_READ)
+
     def _accept(self) -> bool:
         import selectors
 
@@ -172,22 +217,18 @@ class _Server:
             sock, _ = self.listener.accept()  # type: ignore[union-attr]
         except OSError:  # none waiting (or it went already)
             return False
-        uid = peer(sock)[1]
-        if uid != os.getuid() and not self.for_class:  # the folder is private already; a socket is checked all the same
+        if peer(sock)[1] != os.getuid():  # the folder is private already; a socket is checked all the same
             sock.close()
             return True
         channel = Channel(sock)
         sock.settimeout(5)  # its hello comes at once, or it is not one of ours
         try:
-            kind, *body = restricted.loads(channel.recv_bytes()) if self.for_class else channel.recv()
+            kind, *body = channel.recv()
             if kind != "hello":
                 raise ValueError(kind)
+            cwd, environment, umask = body
             sock.settimeout(None)
-            if self.for_class:  # where a stranger's processes work: nowhere of theirs, nothing of theirs
-                client = _Client(channel, ("/", dict(os.environ), 0o077), uid, stranger=True)
-            else:
-                cwd, environment, umask = body
-                client = _Client(channel, (str(cwd), dict(environment), int(umask)), uid)
+            client = _Client(channel, (str(cwd), dict(environment), int(umask)))
             client.channel.send(("ready",))
         except Exception:
             sock.close()
