@@ -29,6 +29,7 @@ from quadtui.core.config import Config
 from quadtui.core.control import Control
 from quadtui.core.engine import Engine
 from quadtui.core.forkserver import ForkServer, ServerError, restricted
+from quadtui.core.forkserver.per_class import CLASS_SOCKET, use_class_folder
 from quadtui.core.snapshot import Snapshot
 from tests.classroom_users import class_users, run_as  # noqa: F401  (a fixture)
 from tests.conftest import GONE_WITHIN, wait_gone
@@ -70,12 +71,12 @@ def class_server(class_folder: str) -> Iterator[tuple[str, int]]:
     """A class server in a folder of ours; this process uses it (as any session of the class would)."""
     proc, server_pid = start_class_server(class_folder)
     remote.stop_server()
-    remote.use_class_folder(class_folder)
+    use_class_folder(class_folder)
     try:
         yield class_folder, server_pid
     finally:
         remote.stop_server()
-        remote.use_class_folder(None)
+        use_class_folder(None)
         stop_class_server(proc, server_pid)
 
 
@@ -89,9 +90,9 @@ def test_a_run_trains_in_the_class_server_bit_for_bit_and_the_teacher_ending_it_
     class_folder: str,
 ) -> None:
     proc, server_pid = start_class_server(class_folder)
-    socket_path = os.path.join(class_folder, remote.CLASS_SOCKET)
+    socket_path = os.path.join(class_folder, CLASS_SOCKET)
     remote.stop_server()
-    remote.use_class_folder(class_folder)
+    use_class_folder(class_folder)
     try:
         server = remote.start_server()
         assert server.pid == server_pid and server.stranger  # the class's, read as a stranger's
@@ -103,7 +104,7 @@ def test_a_run_trains_in_the_class_server_bit_for_bit_and_the_teacher_ending_it_
         assert np.array_equal(there.prediction, here.prediction)
     finally:
         remote.stop_server()
-        remote.use_class_folder(None)
+        use_class_folder(None)
         proc.send_signal(signal.SIGINT)  # ctrl+c
         assert proc.wait(10) == 0
         wait_gone([server_pid])
@@ -117,7 +118,7 @@ def test_students_of_two_accounts_share_the_teachers_torch(class_users) -> None:
 
         def as_a_student() -> dict[str, object]:
             remote._server = remote._private = None  # a forked copy of the test's state: start afresh
-            remote.use_class_folder(folder)
+            use_class_folder(folder)
             server = remote.start_server()
             last = train_remotely(Config(epochs=200))
             return {"pid": server.pid, "stranger": server.stranger, "uid": os.getuid(), "loss": float(last.train_now)}
@@ -133,10 +134,10 @@ def test_students_of_two_accounts_share_the_teachers_torch(class_users) -> None:
 def test_a_server_not_run_by_the_class_folders_owner_is_not_trusted(class_server: tuple[str, int]) -> None:
     folder, _ = class_server
     with pytest.raises(ServerError, match="another user's"):
-        ForkServer.connect(os.path.join(folder, remote.CLASS_SOCKET), owner=os.getuid() + 1)
+        ForkServer.connect(os.path.join(folder, CLASS_SOCKET), owner=os.getuid() + 1)
 
 
-def test_a_stranger_gets_only_a_run_or_time_travel_and_a_bounded_share(class_server: tuple[str, int]) -> None:
+def test_a_stranger_gets_only_a_run_or_time_travel_and_a_bounded_share_a_session(class_server: tuple[str, int]) -> None:
     folder, server_pid = class_server
     server = remote.start_server()
     marker = Path(folder) / "written-by-the-server"
@@ -146,7 +147,7 @@ def test_a_stranger_gets_only_a_run_or_time_travel_and_a_bounded_share(class_ser
     with pytest.raises(ServerError, match="does not start quadtui.core.timeline.past_states"):
         server.spawn(past_states)
     runs = [server.spawn(remote._child, Config(epochs=10_000_000), 1, 0.05, True, None, 0, None) for _ in range(3)]
-    with pytest.raises(ServerError, match="at most 3 processes for each account"):
+    with pytest.raises(ServerError, match="at most 3 processes for each session"):
         server.spawn(remote._child, Config(epochs=10), 1, 0.05, True, None, 0, None)
     for run in runs:
         run.kill()
@@ -214,7 +215,7 @@ def test_torch_server_usage_errors_are_one_line(class_folder: str) -> None:
         text=True,
     )
     assert with_app.returncode == 2 and "cannot be used with --headless" in with_app.stderr
-    Path(class_folder, remote.CLASS_SOCKET).write_text("not a socket")
+    Path(class_folder, CLASS_SOCKET).write_text("not a socket")
     blocked = subprocess.run(
         [*run, "--class", class_folder, "--torch-server"], env=python_env(), capture_output=True, text=True
     )
@@ -223,7 +224,7 @@ def test_torch_server_usage_errors_are_one_line(class_folder: str) -> None:
 
 def raw(folder: str) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(os.path.join(folder, remote.CLASS_SOCKET))
+    sock.connect(os.path.join(folder, CLASS_SOCKET))
     return sock
 
 
@@ -257,10 +258,29 @@ def test_an_account_keeps_at_most_its_share_of_connections(class_server: tuple[s
     deadline = time.monotonic() + GONE_WITHIN  # once the server has seen them go, it serves that account again
     while True:
         try:
-            again = ForkServer.connect(os.path.join(folder, remote.CLASS_SOCKET), owner=os.getuid())
+            again = ForkServer.connect(os.path.join(folder, CLASS_SOCKET), owner=os.getuid())
             break
         except ServerError:
             assert time.monotonic() < deadline, "the account was not served again"
             time.sleep(0.02)
     assert again.pid == server_pid
     again.stop()
+
+
+def test_a_strangers_sweep_trains_in_the_class_server_and_is_held_to_its_budget(
+    class_server: tuple[str, int], monkeypatch
+) -> None:
+    from quadtui.core.streamed import stream
+    from quadtui.core.sweep.jobs import sweep_job
+    from quadtui.core.sweep.runner import Sweep
+
+    got: list[tuple[object, ...]] = []
+    stream(sweep_job, (Config(epochs=40), "hidden", [2, 4], 1, 0.1), threading.Event(), got.append)
+    assert [kind for kind, *_ in got].count("finished") == 1 and got[-1][0] == "finished"  # and nothing after
+    _, result, _ = got[-1]
+    here = Sweep(Config(epochs=40), "hidden", [2, 4]).run()
+    assert [m.final_loss for m in result.members] == [m.final_loss for m in here.members]
+    got.clear()  # the server's budget, not the student's, holds for what it trains
+    big = Config(epochs=40, samples=100_000, hidden=256, layers=4)  # ~9 GB for 8 seeds: over any default budget
+    stream(sweep_job, (big, "seed", list(range(8)), 1, 0.1), threading.Event(), got.append)
+    assert got[-1][0] == "failed" and "over the budget" in str(got[-1][1])

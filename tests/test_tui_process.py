@@ -164,3 +164,63 @@ async def test_an_export_is_written_by_a_child_process_and_holds_the_run(tmp_pat
     expected = Engine(config).run()
     first = next(iter(state.values()))
     assert np.array_equal(first.numpy(), expected.weights[0])
+
+
+@pytest.fixture
+def spawned(monkeypatch) -> list[tuple[str, str]]:
+    """(function, job) of every process the app asks the fork server for."""
+    from quadtui.core.forkserver import ForkServer
+
+    asked: list[tuple[str, str]] = []
+    spawn = ForkServer.spawn
+
+    def recorded(self, function, *args):
+        asked.append((function.__qualname__, getattr(args[0], "__qualname__", "") if args else ""))
+        return spawn(self, function, *args)
+
+    monkeypatch.setattr(ForkServer, "spawn", recorded)
+    return asked
+
+
+async def test_a_sweep_trains_in_a_child_process_with_the_single_runs_numbers(spawned) -> None:
+    from tests.conftest import finished
+
+    config = Config(epochs=200)
+    app = QuadApp(config, sweep="hidden=1,2,4")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await finished(pilot, app)
+        expected = [Engine(config.replace(hidden=h)).run().train_now for h in (1, 2, 4)]
+        assert [m.final_loss for m in screen.result.members] == expected
+        assert ("_stream_child", "sweep_job") in spawned  # torch worked in a child, not in the UI process
+
+
+async def test_escape_stops_a_sweep_in_its_child_process_and_shows_what_it_has(spawned) -> None:
+    from textual.widgets import Static
+
+    from quadtui.tui.screens.sweep import SweepScreen
+
+    app = QuadApp(LONG, sweep="hidden=2,3")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.worker is not None, "a sweep")
+        screen = app.screen
+        await until(pilot, lambda: "training" in str(screen.query_one("#sweep-state", Static).render()), "progress")
+        await pilot.press("escape")
+        await until(pilot, lambda: screen.result is not None, "the stopped sweep's results")
+        assert {m.status for m in screen.result.members} == {"stopped"}
+        assert all(0 < m.epochs_run < LONG.epochs for m in screen.result.members)
+        assert ("_stream_child", "sweep_job") in spawned
+
+
+async def test_a_grid_trains_in_a_child_process_with_the_single_runs_numbers(spawned) -> None:
+    from quadtui.tui.screens.sweep_grid import GridScreen
+
+    config = Config(epochs=150)
+    app = QuadApp(config, grid=["hidden=2,4", "seed=1,2"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, GridScreen) and app.screen.worker is not None, "a grid")
+        screen = app.screen
+        await screen.worker.wait()
+        await until(pilot, lambda: screen.result is not None, "the grid's results")
+        expected = [Engine(config.replace(hidden=h, seed=s)).run().train_now for h in (2, 4) for s in (1, 2)]
+        assert [m.final_loss for m in screen.result.members] == expected
+        assert ("_stream_child", "grid_job") in spawned

@@ -27,7 +27,7 @@ from quadtui.core.history import LossHistory
 
 if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot
-    from quadtui.core.sweep.runner import SweepMember
+    from quadtui.core.sweep.results import SweepMember
 
 #: runs kept; the oldest goes first
 MAX_RUNS = 50

@@ -340,7 +340,7 @@ def _main(argv: list[str]) -> int:
         extra["neuron_layer"] = neuron_layer
     if class_dir is not None:
         extra.update(class_dir=class_dir, board=args.board)
-        from quadtui.core.remote import use_class_folder
+        from quadtui.core.forkserver.per_class import use_class_folder
 
         use_class_folder(class_dir)  # the class's torch server, if the teacher runs one, trains our runs
     app = QuadApp(

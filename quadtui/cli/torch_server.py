@@ -33,7 +33,7 @@ EXIT_OK, EXIT_FAILED = 0, 1
 def run_torch_server(folder: Path) -> int:
     """Serve the class in ``folder`` until ctrl+c, SIGTERM or SIGHUP; 1 (with one line) if it cannot."""
     from quadtui.core.forkserver import ForkServer, ServerError
-    from quadtui.core.remote import CLASS_SOCKET
+    from quadtui.core.forkserver.per_class import CLASS_SOCKET
 
     address = folder / CLASS_SOCKET
     problem = _check(folder, address)

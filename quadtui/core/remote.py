@@ -25,7 +25,6 @@ import dataclasses
 import os
 import pickle
 import signal
-import stat
 import sys
 import threading
 import time
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from quadtui.core.forkserver import ADDRESS_ENV, Channel, Child, ForkServer, ServerError, restricted
+from quadtui.core.forkserver.per_class import class_server
 
 if TYPE_CHECKING:
     from quadtui.core.config import Config
@@ -50,19 +50,9 @@ CANCEL_GRACE = 0.2
 #: the epochs of the fork server's warm-up run: enough for Python to specialize the loop's code
 WARM_UP_EPOCHS = 50
 
-#: the class torch server's socket in the class folder (``quadtui --class DIR --torch-server``)
-CLASS_SOCKET = "torch.sock"
-
 _server: ForkServer | None = None
 _private: ForkServer | None = None  # beside a class's server: one of this user's, for work that writes files
 _server_lock = threading.Lock()
-_class_folder: str | None = None
-
-
-def use_class_folder(folder: str | os.PathLike[str] | None) -> None:
-    """The class folder given on the command line (``--class DIR``): its torch server, if any, trains our runs."""
-    global _class_folder
-    _class_folder = None if folder is None else os.fspath(folder)
 
 
 def start_server(function: Callable[..., Any] | None = None) -> ForkServer:
@@ -83,28 +73,12 @@ def start_server(function: Callable[..., Any] | None = None) -> ForkServer:
     global _server, _private
     with _server_lock:
         if _server is None or not _server.running:
-            _server = _class_server() or _shared_server() or _own_server()
+            _server = class_server() or _shared_server() or _own_server()
         if function is None or not _server.stranger or restricted.name_of(function) in restricted.CALLABLE:
             return _server
         if _private is None or not _private.running:
             _private = _shared_server() or _own_server()
         return _private
-
-
-def _class_server() -> ForkServer | None:
-    """The class's torch server, if its folder has one run by the folder's owner (the teacher)."""
-    from quadtui.core.classroom import ENV
-
-    folder = _class_folder if _class_folder is not None else os.environ.get(ENV, "").strip()
-    if not folder:
-        return None
-    address = os.path.join(folder, CLASS_SOCKET)
-    try:
-        if not stat.S_ISSOCK(os.lstat(address).st_mode):
-            return None
-        return ForkServer.connect(address, owner=os.stat(folder).st_uid)
-    except (OSError, ServerError):  # none (or not the teacher's): this user's own server trains
-        return None
 
 
 def _shared_server() -> ForkServer | None:

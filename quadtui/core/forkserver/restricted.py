@@ -25,10 +25,23 @@ for_stranger = False
 #: the largest message read from another account (bytes): a run's delta is a few hundred kB at most
 MAX_MESSAGE = 64 << 20
 
-#: the functions a class server forks for another account: a run, and the past states of a run (time travel)
-SPAWNABLE = frozenset({("quadtui.core.remote", "_child"), ("quadtui.core.remote", "_call_child")})
-#: what ``_call_child`` may call for another account (nothing that writes files: it would write as the server's user)
-CALLABLE = frozenset({("quadtui.core.timeline", "past_states")})
+#: the functions a class server forks for another account: a run, a call, a job that reports as it goes
+SPAWNABLE = frozenset(
+    {
+        ("quadtui.core.remote", "_child"),
+        ("quadtui.core.remote", "_call_child"),
+        ("quadtui.core.streamed", "_stream_child"),
+    }
+)
+#: what a call or a job may be for another account: a run's past states (time travel), a sweep, a grid —
+#: nothing that writes files (it would write as the server's user)
+CALLABLE = frozenset(
+    {
+        ("quadtui.core.timeline", "past_states"),
+        ("quadtui.core.sweep.jobs", "sweep_job"),
+        ("quadtui.core.sweep.jobs", "grid_job"),
+    }
+)
 
 #: (module, name) of every global a cross-account message may name
 ALLOWED = frozenset(
@@ -39,6 +52,11 @@ ALLOWED = frozenset(
         ("quadtui.core.snapshot", "Status"),
         ("quadtui.core.hand_edit", "WeightEdit"),
         ("quadtui.core.timeline", "PastQuestion"),
+        ("quadtui.core.history", "LossHistory"),
+        ("quadtui.core.sweep.results", "SweepMember"),
+        ("quadtui.core.sweep.results", "SweepProgress"),
+        ("quadtui.core.sweep.results", "SweepResult"),
+        ("quadtui.core.sweep.grid", "GridResult"),
         # numpy arrays and scalars (numpy 2 names its core ``numpy._core``; numpy 1, ``numpy.core``)
         ("numpy", "dtype"),
         ("numpy", "ndarray"),

@@ -17,10 +17,11 @@ from quadtui.core.forkserver import restricted
 from quadtui.core.forkserver.channel import Channel, peer, remove_address
 from quadtui.core.process import die_with_parent
 
-#: a class's server forks at most this many processes at once for each account (a run, its time travel, a spare)
-PER_ACCOUNT = 3
-#: ...and keeps at most this many connections of each account (a student's terminals, each one's export server aside)
-CONNECTIONS_PER_ACCOUNT = 8
+#: a class's server forks at most this many processes at once for each session (a run, its time travel, a spare)
+PER_SESSION = 3
+#: ...and keeps at most this many sessions of each account: enough for a class that logs in to one account,
+#: few enough that no one can take every descriptor of the server
+CONNECTIONS_PER_ACCOUNT = 64
 #: a stranger's message, once its first byte came, must arrive within this long (s), and it must read our answers
 #: as fast: a class's server serves one message at a time, and a student's stalled one must not stall the class
 STRANGER_TIMEOUT = 1.0
@@ -77,8 +78,8 @@ class _Client:
     another user must be: its messages are read with :func:`restricted.loads` (no
     function it names is run but a run's and time travel's), its processes work in
     ``/`` with the server's environment and a private umask (they write no files: the
-    app writes its own, as its own user), and its account has at most
-    :data:`PER_ACCOUNT` of them at once.
+    app writes its own, as its own user), and it has at most
+    :data:`PER_SESSION` of them at once.
     """
 
     def __init__(
@@ -264,16 +265,15 @@ class _Server:
             _kill(body[0])
 
     def _check_stranger(self, client: _Client, function: Any, args: Any) -> None:
-        """A stranger's spawn is a run or time travel, within its account's share (else ValueError: refused)."""
+        """A stranger's spawn is a run or time travel, within its session's share (else ValueError: refused)."""
         name = restricted.name_of(function)
         if name not in restricted.SPAWNABLE or (
-            name == ("quadtui.core.remote", "_call_child")
+            name != ("quadtui.core.remote", "_child")  # a call or a job: of what it may be
             and not (isinstance(args, tuple) and args and restricted.name_of(args[0]) in restricted.CALLABLE)
         ):
             raise ValueError(f"a class's server does not start {'.'.join(name)}")
-        running = sum(len(other.children) for other in self.clients.values() if other.uid == client.uid)
-        if running >= PER_ACCOUNT:
-            raise ValueError(f"a class's server runs at most {PER_ACCOUNT} processes for each account at once")
+        if len(client.children) >= PER_SESSION:
+            raise ValueError(f"a class's server runs at most {PER_SESSION} processes for each session at once")
 
     def _send(self, client: _Client, message: tuple[Any, ...]) -> None:
         try:

@@ -10,7 +10,6 @@ member's fit, and a table.  Enter on a member puts its settings in the form;
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -30,15 +29,15 @@ from quadtui.charts.fit import MAX_OVERLAYS
 from quadtui.charts.run_store import RunStore, value_text
 from quadtui.core import budget
 from quadtui.core.config import FIELDS, Config, ConfigError
+from quadtui.core.sweep.jobs import best_finished, best_index
 from quadtui.core.sweep.spec import MAX_MEMBERS, parse_sweep_spec
 from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 from quadtui.tui.widgets.status import clock, loss_text, plural
 from quadtui.tui.widgets.sweep_charts import FitView, SweepChart, SweepFitChart
 
 if TYPE_CHECKING:
-    from quadtui.core.data import Dataset
     from quadtui.core.snapshot import Snapshot
-    from quadtui.core.sweep.runner import SweepProgress, SweepResult
+    from quadtui.core.sweep.results import SweepProgress, SweepResult
 
 #: settings worth sweeping (the view only changes what is drawn; a formula may hold commas)
 SWEEPABLE = [name for name in FIELDS if name not in ("target", "view_min", "view_max")]
@@ -175,11 +174,12 @@ class SweepDialog(ModalScreen["tuple[str | tuple[str, str], list[Any]] | None"])
 # -- the worker ---------------------------------------------------------------------------
 @dataclass(eq=False)
 class SweepProgressed(Message):
-    """Live progress; ``data`` is the dataset of the best member finished so far (its samples under the fits)."""
+    """Live progress; ``data``: of the best member finished so far, its samples x and y (drawn under the
+    fits), the view grid and the true curve on it."""
 
     worker: Worker[None]
     progress: SweepProgress
-    data: Dataset | None = None
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SweepProgressed) and message.worker is self.worker
@@ -196,46 +196,35 @@ class SweepFinished(Message):
 
 
 def run_sweep(base: Config, param: str, values: list[Any], threads: int, post: Callable[[Message], object]) -> None:
-    """Train the sweep in this (worker) thread; the worker's cancel event stops it within a chunk."""
+    """Train the sweep (:func:`~quadtui.core.sweep.jobs.sweep_job`) from this worker thread: in a process
+    forked from the fork server in a real terminal, here under tests; the worker's cancel event stops it."""
+    from quadtui.core.sweep.jobs import sweep_job
+
     worker = get_current_worker()
-    try:
-        from quadtui.core.data import make_dataset
-        from quadtui.core.sweep.runner import Sweep
-        from quadtui.core.threads import set_threads
 
-        set_threads(threads)
-        sweep = Sweep(base, param, values)
-        datasets: dict[int, Dataset] = {}  # made here, in the worker, once per member that leads
+    def arrived(message: tuple[Any, ...]) -> None:
+        kind, *body = message
+        if kind == "progress":
+            post(SweepProgressed(worker, body[0], body[1]))
+        elif kind == "finished":
+            post(SweepFinished(worker, body[0], body[1]))
+        else:
+            post(SweepFinished(worker, None, None, body[0]))
 
-        def progressed(progress: SweepProgress) -> None:
-            best = best_finished(progress)
-            if best is not None and best not in datasets:
-                datasets[best] = make_dataset(sweep.configs[best])
-            post(SweepProgressed(worker, progress, None if best is None else datasets[best]))
-
-        result = sweep.run(cancel=worker.cancelled_event, on_progress=progressed, interval=1 / PROGRESS_PER_S)
-        data = make_dataset(result.members[best_index(result)].config)  # its samples, under the fits
-        post(SweepFinished(worker, result, (data.x, data.y)))
-    except Exception as exc:  # shown on the sweep screen; the app carries on
-        post(SweepFinished(worker, None, None, f"{type(exc).__name__}: {exc}"))
+    run_job(sweep_job, (base, param, values, threads, 1 / PROGRESS_PER_S), arrived)
 
 
-def best_finished(progress: SweepProgress) -> int | None:
-    """The finished member with a fit and the lowest finite loss so far, or None while none has finished."""
-    ranked = [
-        (loss if loss is not None and math.isfinite(loss) else math.inf, i)
-        for i, (loss, fit) in enumerate(zip(progress.losses, progress.predictions))
-        if fit is not None
-    ]
-    return min(ranked)[1] if ranked else None
+def run_job(job: Callable[..., None], args: tuple[Any, ...], arrived: Callable[[tuple[Any, ...]], None]) -> None:
+    """``job(send, cancel, *args)`` for this worker: where the app trains (:func:`trains_in_child`)."""
+    from quadtui.tui.worker import trains_in_child
 
+    worker = get_current_worker()
+    if trains_in_child(getattr(worker.node, "app", worker.node)):
+        from quadtui.core.streamed import stream
 
-def best_index(result: SweepResult) -> int:
-    """The member with the lowest finite final loss (the first one if none has one)."""
-    losses = [
-        m.final_loss if m.final_loss is not None and math.isfinite(m.final_loss) else math.inf for m in result.members
-    ]
-    return int(np.argmin(losses))
+        stream(job, args, worker.cancelled_event, arrived)
+    else:
+        job(arrived, worker.cancelled_event, *args)
 
 
 # -- the result screen ----------------------------------------------------------------------
@@ -329,14 +318,14 @@ class SweepScreen(Screen["Config | None"]):
                 self.table.update_cell(str(i), column, text, update_width=True)
         best = best_finished(progress)
         if best is not None and message.data is not None:
-            data = message.data
+            x, y, grid, grid_target = message.data
             fits = [(m, fit) for m, fit in enumerate(progress.predictions) if fit is not None]
             self._draw_fits(
                 best,
                 [(self.values[m], fit) for m, fit in fits],
-                data.grid,
-                data.grid_target,
-                (data.x, data.y),
+                grid,
+                grid_target,
+                (x, y),
                 progress.epochs[best],
                 ("live", best, len(fits)),
             )

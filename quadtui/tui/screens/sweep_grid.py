@@ -40,7 +40,7 @@ from quadtui.tui.widgets.sweep_charts import FitView, SweepFitChart
 if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot
     from quadtui.core.sweep.grid import GridResult
-    from quadtui.core.sweep.runner import SweepProgress
+    from quadtui.core.sweep.results import SweepProgress
     from quadtui.tui.widgets.compare_controls import CompareControls
 
 
@@ -93,24 +93,23 @@ class GridFinished(Message):
 def run_grid(
     base: Config, params: list[str], values: list[list[Any]], threads: int, post: Callable[[Message], object]
 ) -> None:
-    """Train the grid in this (worker) thread; the worker's cancel event stops it within a chunk."""
-    worker = get_current_worker()
-    try:
-        from quadtui.core.data import make_datasets
-        from quadtui.core.sweep.runner import GridSweep
-        from quadtui.core.threads import set_threads
+    """Train the grid (:func:`~quadtui.core.sweep.jobs.grid_job`) from this worker thread, where the app
+    trains (:func:`~quadtui.tui.screens.sweep.run_job`); the worker's cancel event stops it within a chunk."""
+    from quadtui.core.sweep.jobs import grid_job
+    from quadtui.tui.screens.sweep import run_job
 
-        set_threads(threads)
-        sweep = GridSweep(base, params, values)
-        result = sweep.run_grid(
-            cancel=worker.cancelled_event,
-            on_progress=lambda progress: post(GridProgressed(worker, progress)),
-            interval=1 / PROGRESS_PER_S,
-        )
-        samples = [(d.x, d.y) for d in make_datasets(sweep.configs)]  # under each member's fit
-        post(GridFinished(worker, result, samples))
-    except Exception as exc:  # shown on the screen; the app carries on
-        post(GridFinished(worker, None, None, f"{type(exc).__name__}: {exc}"))
+    worker = get_current_worker()
+
+    def arrived(message: tuple[Any, ...]) -> None:
+        kind, *body = message
+        if kind == "progress":
+            post(GridProgressed(worker, body[0]))
+        elif kind == "finished":
+            post(GridFinished(worker, body[0], body[1]))
+        else:  # shown on the screen; the app carries on
+            post(GridFinished(worker, None, None, body[0]))
+
+    run_job(grid_job, (base, params, values, threads, 1 / PROGRESS_PER_S), arrived)
 
 
 def best_cell(losses: Sequence[float | None]) -> int:
