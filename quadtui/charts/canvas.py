@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from quadtui.charts.raster import Cells
-from quadtui.charts.text import cell_width, clean, clip, fit_block, message
+from quadtui.charts.text import cell_width, clean, clip, fit_block, message, single_cells
 from quadtui.charts.theme import RGB, ChartTheme
 from quadtui.charts.ticks import Axis, axis_ticks
 
@@ -187,9 +187,14 @@ def _draw(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header: 
     frame, narrow = _frame(width, height, top, rows, cols, y_marks, x_marks)
     cells = Cells(width, height, theme.foreground if theme.color else None, frame, narrow)
     area = (top, axis + 1, rows, cols)
-    for trace, placed in zip(chart.traces, points):
-        if placed is not None:
-            cells.plot(area, *placed, trace.marker, trace.color if theme.color else None)
+    cells.curves(
+        area,
+        [
+            (*placed, trace.marker, trace.color if theme.color else None)
+            for trace, placed in zip(chart.traces, points)
+            if placed is not None
+        ],
+    )
     if chart.note:
         note = clip(clean(chart.note), max(1, cols - 2))
         cells.text(top + (rows - 1) // 2, axis + 1 + (cols - len(note)) // 2, note)
@@ -224,17 +229,30 @@ def _frame(
     All of it depends on the size and the ticks' places and labels only, so a training run's
     frames, whose axes move a little, draw on the same frame until a tick moves by a cell.
     """
-    cells = Cells(width, height)
+    lines = [" " * width] * height  # built as strings: a frame is drawn whenever a tick moves a cell
+    texts: list[str] = []
+
+    def put(row: int, col: int, text: str) -> None:  # as Cells.text does
+        start, stop = max(col, 0), min(col + len(text), width)
+        if 0 <= row < height and text and start < stop:
+            part = text[start - col : stop - col]
+            lines[row] = lines[row][:start] + part + lines[row][stop:]
+            texts.append(part)
+
     axis = width - cols - 1
-    cells.column(top, top + rows, axis, "│")
+    if 0 <= axis < width:  # the y axis: "│" down the plot's rows
+        plot_rows = range(max(top, 0), min(top + rows, height))
+        lines[plot_rows.start : plot_rows.stop] = [" " * axis + "│" + " " * (width - axis - 1)] * len(plot_rows)
+        texts.append("│")
     for row, label in y_marks:
-        cells.text(row, 0, label.rjust(axis) + "┤")
-    cells.text(top + rows, axis, "└" + "─" * cols)
+        put(row, 0, label.rjust(axis) + "┤")
+    put(top + rows, axis, "└" + "─" * cols)
     for col, label in x_marks:
-        cells.text(top + rows, col, "┬")
-        cells.text(top + rows + 1, min(max(0, col - (len(label) - 1) // 2), width - len(label)), label)
-    cells.chars.flags.writeable = False
-    return cells.chars, cells.narrow
+        put(top + rows, col, "┬")
+        put(top + rows + 1, min(max(0, col - (len(label) - 1) // 2), width - len(label)), label)
+    chars = np.array("".join(lines)).reshape(1).view("<U1").reshape(height, width)
+    chars.flags.writeable = False
+    return chars, single_cells("".join(texts))
 
 
 def _ticks(

@@ -18,6 +18,7 @@ grid as lines with one colour code per run of cells of the same ink.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,6 +38,8 @@ _DOTS: dict[str, tuple[NDArray[np.int64], NDArray[np.str_]]] = {
 }
 _DOTS["fhd"] = _DOTS["hd"]
 MAX_STEPS = 4096  # dots along one segment at most (a far-off point is clipped to a few plot heights)
+#: a curve for :meth:`Cells.curves`: x, y, joined, marker, colour (as :meth:`Cells.plot` takes them)
+Curve = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_], str, "RGB | None"]
 
 
 class Cells:
@@ -103,29 +106,46 @@ class Cells:
     ) -> None:
         """Points (``x``, ``y`` as shares of the area: 0..1 left to right, bottom to top) into the
         cells of ``area`` (top, left, rows, cols), point i joined to point i+1 where ``joined[i]``."""
+        self.curves(area, [(x, y, joined, marker, colour)])
+
+    def curves(self, area: tuple[int, int, int, int], curves: Sequence[Curve]) -> None:
+        """Each curve as :meth:`plot` draws it, one after the other (a later one covers an earlier
+        one cell by cell), with the numpy work done once for all of them: a chart's few curves cost
+        little more than one."""
         top, left, rows, cols = area
-        bits, glyphs, plain = _dots(marker)
-        down, across = bits.shape
-        depth, span = rows * down, cols * across
-        if depth <= 0 or span <= 0:
+        if rows <= 0 or cols <= 0 or not curves:
             return
-        places = np.empty((2, x.size))  # in dots: across, down
-        np.multiply(x, span - 1, out=places[0])
-        np.subtract(1.0, y, out=places[1])
-        places[1] *= depth - 1
-        dots = np.rint(_joined_up(places, joined)).astype(np.int64)
-        inside = dots.view(np.uint64) < np.array([[span], [depth]], dtype=np.uint64)  # a negative is huge
+        looks = [_dots(marker) for _, _, _, marker, _ in curves]
+        lut, bases = _dot_places(rows, cols, tuple(bits.shape for bits, _, _ in looks))
+        places = np.empty((5, sum(x.size for x, *_ in curves)))  # x, y in dots; then their span, depth, LUT base
+        joins = np.zeros(places.shape[1], dtype=bool)
+        at = 0
+        for (x, y, joined, _, _), (bits, _, _), base in zip(curves, looks, bases):
+            down, across = bits.shape
+            depth, span, end = rows * down, cols * across, at + x.size
+            np.multiply(x, span - 1, out=places[0, at:end])
+            np.subtract(1.0, y, out=places[1, at:end])
+            places[1, at:end] *= depth - 1
+            places[2:, at:end] = ((span,), (depth,), (base,))
+            last = min(joined.size, x.size - 1)  # the last point joins nothing (not the next curve)
+            joins[at : at + max(0, last)] = joined[:last]
+            at = end
+        lined = _joined_up(places, joins)
+        dots = np.rint(lined[:2]).astype(np.int64)
+        meta = lined[2:].astype(np.int64)
+        inside = dots.view(np.uint64) < meta[:2].view(np.uint64)  # a negative is huge
         inside = inside[0] & inside[1]
-        if not inside.any():
-            return
-        on = np.zeros(rows * cols * 8, dtype=np.uint8)  # a cell's 8 dots: each its glyph bit's place
-        on[_dot_places(rows, cols, down, across)[(dots[1] * span + dots[0])[inside]]] = 1
-        codes = np.packbits(on, bitorder="little").reshape(rows, cols)  # a cell's bits: its glyph
-        drawn = codes > 0
+        on = np.zeros(len(curves) * rows * cols * 8, dtype=np.uint8)  # a cell's 8 dots: each its glyph bit's place
+        on[lut[(meta[2] + dots[1] * meta[0] + dots[0])[inside]]] = 1
+        codes = np.packbits(on, bitorder="little").reshape(len(curves), rows, cols)  # a cell's bits: its glyph
         window = (slice(top, top + rows), slice(left, left + cols))
-        self.chars[window][drawn] = glyphs[codes[drawn]]
-        self.inks[window][drawn] = self.ink(colour)
-        self.narrow = self.narrow and plain
+        chars, inks = self.chars[window], self.inks[window]
+        for (*_, colour), (_, glyphs, plain), code in zip(curves, looks, codes):
+            drawn = code > 0
+            if drawn.any():
+                chars[drawn] = glyphs[code[drawn]]
+                inks[drawn] = self.ink(colour)
+                self.narrow = self.narrow and plain
 
     def lines(self) -> list[list[tuple[str, int]]]:
         """Each row as runs of (text, ink)."""
@@ -189,23 +209,30 @@ def _codes(colours: tuple[RGB | None, ...], background: RGB | None) -> tuple[str
 
 
 @functools.lru_cache(maxsize=16)
-def _dot_places(rows: int, cols: int, down: int, across: int) -> NDArray[np.int32]:
-    """For each dot of a ``rows`` × ``cols`` grid of cells of ``down`` × ``across`` dots (row by row of
-    dots): 8 × its cell's number + the place of its bit in the cell's glyph code (see _DOTS), so that
-    the dots set in an array of 8 a cell pack (little-endian) into the cells' glyph codes.  Read-only."""
-    bits = next(b for b, _ in _DOTS.values() if b.shape == (down, across)) if (down, across) != (1, 1) else None
-    place = np.zeros((down, across), dtype=np.int64) if bits is None else np.log2(bits).astype(np.int64)
-    row, dot_row = np.divmod(np.arange(rows * down), down)
-    col, dot_col = np.divmod(np.arange(cols * across), across)
-    places = (row[:, None] * cols + col[None, :]) * 8 + place[dot_row[:, None], dot_col[None, :]]
-    out = places.astype(np.int32).ravel()
+def _dot_places(rows: int, cols: int, shapes: tuple[tuple[int, int], ...]) -> tuple[NDArray[np.int32], tuple[int, ...]]:
+    """Where each dot goes, for curves of dots ``shapes`` (a cell's dot rows, dot columns) on a
+    ``rows`` × ``cols`` grid of cells: for curve k, from ``bases[k]`` on, one entry for each of its
+    dots (row by row of dots): 8 × (k's grid, then the cell's number) + the place of the dot's bit
+    in its cell's glyph code (see _DOTS).  The dots set in an array of 8 a cell then pack
+    (little-endian) into each curve's glyph codes.  Read-only."""
+    parts, bases, base = [], [], 0
+    for k, (down, across) in enumerate(shapes):
+        bits = next((b for b, _ in _DOTS.values() if b.shape == (down, across)), np.ones((down, across), np.int64))
+        place = np.log2(bits).astype(np.int64)
+        row, dot_row = np.divmod(np.arange(rows * down), down)
+        col, dot_col = np.divmod(np.arange(cols * across), across)
+        cell = (k * rows + row[:, None]) * cols + col[None, :]
+        parts.append((cell * 8 + place[dot_row[:, None], dot_col[None, :]]).ravel())
+        bases.append(base)
+        base += parts[-1].size
+    out = np.concatenate(parts).astype(np.int32)
     out.flags.writeable = False
-    return out
+    return out, tuple(bases)
 
 
 def _joined_up(places: NDArray[np.float64], joined: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """The points (``places``: x and y rows), and a dot every step along each joined pair (a straight
-    line between them)."""
+    """The points (``places``: x, y and any further rows), and a dot every step along each joined
+    pair (a straight line between them: x and y step, the further rows stay the pair's first)."""
     n = places.shape[1]
     starts = joined[: max(0, n - 1)].nonzero()[0]
     if not starts.size:
@@ -216,10 +243,12 @@ def _joined_up(places: NDArray[np.float64], joined: NDArray[np.bool_]) -> NDArra
     else:
         first = places.take(starts, axis=1)
         delta = places.take(starts + 1, axis=1) - first
-    size = np.abs(delta)
+    size = np.abs(delta[:2])
     steps = np.minimum(np.ceil(np.maximum(size[0], size[1])), MAX_STEPS).astype(np.int64)
     np.maximum(steps, 1, out=steps)
     segment = np.arange(starts.size).repeat(steps)
     along = (np.arange(segment.size) - (steps.cumsum() - steps).repeat(steps)) / steps.repeat(steps)
-    lines = first.take(segment, axis=1) + delta.take(segment, axis=1) * along
+    lines = np.empty((places.shape[0], segment.size))
+    np.add(first[:2].take(segment, axis=1), delta[:2].take(segment, axis=1) * along, out=lines[:2])
+    lines[2:] = first[2:].take(segment, axis=1)
     return np.concatenate((places, lines), axis=1)
