@@ -130,15 +130,22 @@ def signature(chart: ChartSpec, width: int, height: int) -> tuple[object, ...]:
         places = [math.floor((p - chart.x.lo) / x_span * x_dots) for p in x_at]
         parts += [tuple(x_labels), tuple(y_labels), tuple(places)]
         parts += [tuple(math.floor((p - chart.y.lo) / y_span * y_dots) for p in y_at)]
-    for trace in chart.traces:
-        x = np.asarray(trace.x, dtype=np.float64).ravel()
-        y = np.asarray(trace.y, dtype=np.float64).ravel()
-        n = min(x.size, y.size)
-        with np.errstate(invalid="ignore", over="ignore"):
-            at_x = np.floor((x[:n] - chart.x.lo) / x_span * x_dots)
-            at_y = np.floor((y[:n] - chart.y.lo) / y_span * y_dots)
-        placed = np.nan_to_num(np.clip(np.stack((at_x, at_y)), -(2**40), 2**40), nan=-(2**41)).astype(np.int64)
-        parts += [trace.marker, trace.color, trace.lines, trace.dashed, placed.tobytes()]
+    with np.errstate(invalid="ignore", over="ignore"):
+        for trace in chart.traces:
+            x = np.asarray(trace.x, dtype=np.float64).ravel()
+            y = np.asarray(trace.y, dtype=np.float64).ravel()
+            n = min(x.size, y.size)
+            at = np.empty((2, n))  # the points' places, x then y, in steps (in place: a few calls in all)
+            np.subtract(x[:n], chart.x.lo, out=at[0])
+            at[0] /= x_span
+            at[0] *= x_dots
+            np.subtract(y[:n], chart.y.lo, out=at[1])
+            at[1] /= y_span
+            at[1] *= y_dots
+            np.floor(at, out=at)
+            np.clip(at, -(2**40), 2**40, out=at)
+            at[np.isnan(at)] = -(2**41)
+            parts += [trace.marker, trace.color, trace.lines, trace.dashed, at.astype(np.int64).tobytes()]
     return tuple(parts)
 
 
