@@ -183,15 +183,11 @@ def _binned(epochs: np.ndarray, losses: np.ndarray, bins: int, log_x: bool = Fal
 
 def _log_limits(curves: Sequence[np.ndarray]) -> tuple[float, float]:
     """log10 limits from every finite positive loss, a little padded."""
-    lows, highs = [], []
-    for y in curves:
-        good = y[np.isfinite(y) & (y > 0)]
-        if good.size:
-            lows.append(float(good.min()))
-            highs.append(float(good.max()))
-    if not lows:
+    y = np.concatenate([np.asarray(c, dtype=np.float64).ravel() for c in curves]) if curves else np.empty(0)
+    good = y[np.isfinite(y) & (y > 0)]
+    if not good.size:
         return -1.0, 1.0
-    lo, hi = math.log10(min(lows)), math.log10(max(highs))
+    lo, hi = math.log10(float(good.min())), math.log10(float(good.max()))
     if hi - lo < 0.2:  # a flat curve: show a small band around it
         mid = (hi + lo) / 2
         return mid - 0.1, mid + 0.1

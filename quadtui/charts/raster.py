@@ -126,7 +126,7 @@ class Cells:
             np.multiply(x, span - 1, out=places[0, at:end])
             np.subtract(1.0, y, out=places[1, at:end])
             places[1, at:end] *= depth - 1
-            places[2:, at:end] = ((span,), (depth,), (base,))
+            places[2, at:end], places[3, at:end], places[4, at:end] = span, depth, base
             last = min(joined.size, x.size - 1)  # the last point joins nothing (not the next curve)
             joins[at : at + max(0, last)] = joined[:last]
             at = end
