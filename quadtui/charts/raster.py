@@ -165,7 +165,7 @@ class Cells:
         """The grid as text: one colour code per run of a new ink (each resets what came before), none
         without ``color``; with ``background`` every cell is on it.
 
-        A :attr:`narrow` grid is read as one string straight from the array, its runs found in one
+        A :attr:`narrow` grid is read straight from the array, a string a row, its runs found in one
         pass over all rows; any other (a NUL, say, which numpy's strings cannot hold) cell by cell.
         """
         width, height = self.width, self.height
@@ -178,17 +178,21 @@ class Cells:
         if not fast:
             return "\n".join("".join(codes[ink] + text for text, ink in row) + "\x1b[0m" for row in self.lines())
         size = width * height
-        text = str(np.ascontiguousarray(self.chars).reshape(-1).view(f"<U{size}")[0])
+        tail = "\x1b[0m"  # each row ends by resetting its colours
+        rows = np.ascontiguousarray(self.chars).view(f"<U{width}").ravel().tolist()
+        text = (tail + "\n").join(rows) + tail
         inks = self.inks.reshape(-1)
         new = np.empty(size, dtype=bool)  # where a run starts: a new ink, or a new row
         new[0] = True
         np.not_equal(inks[1:], inks[:-1], out=new[1:])
         new[::width] = True
-        starts = np.flatnonzero(new)
-        ends = np.append(starts[1:], size)
-        tails = ("", "\x1b[0m\n")  # after a run: nothing, or the end of its row
-        runs = zip(inks[starts].tolist(), starts.tolist(), ends.tolist(), (ends % width == 0).tolist())
-        return "".join([codes[ink] + text[a:b] + tails[last] for ink, a, b, last in runs])[:-1]
+        starts = new.nonzero()[0]
+        bounds = (starts + starts // width * (len(tail) + 1)).tolist()  # in the text: after the rows' tails
+        bounds.append(len(text))
+        pieces = [""] * (2 * len(starts))  # each run's code, then its text (and its row's tail, if it ends one)
+        pieces[::2] = map(codes.__getitem__, inks[starts].tolist())
+        pieces[1::2] = map(text.__getitem__, map(slice, bounds[:-1], bounds[1:]))
+        return "".join(pieces)
 
 
 @functools.lru_cache(maxsize=32)
