@@ -3,7 +3,8 @@
 Chart modules describe *what* to draw (:class:`ChartSpec`, :class:`Trace`, :class:`Axis`)
 with plain numpy; :func:`render` lays out ticks for the size it is given, draws the curves
 into a grid of cells (:mod:`quadtui.charts.raster`), and returns exactly ``height`` lines
-of ``width`` cells.  A render keeps no state: any thread may draw.
+of ``width`` cells.  A render keeps no state but small caches of what depends on the size and
+the ticks alone (a frame's axes and labels, read-only, see :func:`_frame`): any thread may draw.
 """
 
 from __future__ import annotations

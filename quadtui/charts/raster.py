@@ -212,7 +212,7 @@ def _codes(colours: tuple[RGB | None, ...], background: RGB | None) -> tuple[str
     return tuple(f"\x1b[0;{under}" + ("38;2;{};{};{}".format(*c) if c is not None else "39") + "m" for c in colours)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)  # a few charts' grids (each map 4 bytes a dot: ~30 KB for a 47×17 chart)
 def _dot_places(rows: int, cols: int, shapes: tuple[tuple[int, int], ...]) -> tuple[NDArray[np.int32], tuple[int, ...]]:
     """Where each dot goes, for curves of dots ``shapes`` (a cell's dot rows, dot columns) on a
     ``rows`` × ``cols`` grid of cells: for curve k, from ``bases[k]`` on, one entry for each of its
