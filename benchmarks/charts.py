@@ -1,9 +1,13 @@
-"""Chart rendering speed: per chart at 160×48, and loss-chart cost vs history length.
+"""Chart rendering speed: each chart at the app's sizes over a run's snapshots, per chart at
+160×48, and loss-chart cost vs history length.
 
 Run:  python benchmarks/charts.py [--repeats N]
 
 Targets: loss + fit + neuron at 160×48 within 15 ms per frame, and the loss chart
-with 1,000,000 epochs of history within 1.2× its time with 1,000.
+with 1,000,000 epochs of history within 1.2× its time with 1,000.  At the app's sizes the
+charts are drawn as the app draws them while a run trains: untitled (the widget's border holds
+the title), over snapshots of a run from its first epochs to its end, and the fit and neuron
+charts' signatures too (the app signs each snapshot to know whether it must draw it).
 """
 
 from __future__ import annotations
@@ -21,13 +25,25 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # measure this checkout
 
-from quadtui.charts import ChartTheme, LossOverlay, fit_chart, loss_chart, neuron_chart, sweep_chart  # noqa: E402
+from quadtui.charts import (  # noqa: E402
+    ChartTheme,
+    LossOverlay,
+    fit_chart,
+    fit_signature,
+    loss_chart,
+    neuron_chart,
+    neuron_signature,
+    sweep_chart,
+)
 from quadtui.core.config import Config  # noqa: E402
-from quadtui.core.engine import Engine, Snapshot  # noqa: E402
+from quadtui.core.engine import Engine  # noqa: E402
 from quadtui.core.history import LossHistory  # noqa: E402
+from quadtui.core.snapshot import Snapshot  # noqa: E402
 from quadtui.core.threads import set_threads  # noqa: E402
 
 WIDTH, HEIGHT = 160, 48
+#: the charts' content sizes in the app (QuadApp().run_test(size=...), each chart's content_size)
+APP_SIZES = {"80×24": {"loss": (47, 17)}, "120×40": {"loss": (40, 16), "fit": (40, 16), "neuron": (83, 17)}}
 FRAME_TARGET_MS = 15.0
 RATIO_TARGET = 1.2
 
@@ -73,7 +89,8 @@ def synthetic(snap: Snapshot, epochs: int) -> Snapshot:
 def paired_ms(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[float, float]:
     """Medians of ``a`` and ``b`` timed alternately, so drift hits both alike."""
     a(), b()
-    ta, tb = [], []
+    ta: list[float] = []
+    tb: list[float] = []
     for _ in range(repeats):
         for fn, out in ((a, ta), (b, tb)):
             started = time.perf_counter()
@@ -101,6 +118,36 @@ def frame(label: str, snap: Snapshot, theme: ChartTheme, repeats: int) -> None:
     )
 
 
+def training_snapshots(epochs: int = 5000, count: int = 24) -> list[Snapshot]:
+    """``count`` snapshots of a run of the default config, from its first epochs to its end."""
+    engine = Engine(Config(epochs=epochs))
+    snaps = []
+    for epoch in np.unique(np.geomspace(1, epochs, count).astype(int)):
+        engine.advance(int(epoch) - engine.epoch)
+        snaps.append(engine.snapshot())
+    return snaps
+
+
+def at_app_sizes(snaps: list[Snapshot], theme: ChartTheme, repeats: int) -> None:
+    """Each chart at the sizes the app gives it, one draw of every snapshot, as the app draws it."""
+    charts: dict[str, Callable[[Snapshot, int, int], object]] = {
+        "loss": lambda s, w, h: loss_chart(s, w, h, theme, header=False),
+        "fit": lambda s, w, h: fit_chart(s, w, h, theme, header=False),
+        "neuron": lambda s, w, h: neuron_chart(s, 3, False, w, h, theme, header=False),
+        "fit signature": lambda s, w, h: fit_signature(s, w, h, theme),
+        "neuron signature": lambda s, w, h: neuron_signature(s, 3, False, w, h, theme),
+    }
+    print(f"at the app's sizes, a draw (mean over {len(snaps)} snapshots), median of {repeats}:  wall      cpu")
+    for screen, sizes in APP_SIZES.items():
+        for name, chart in charts.items():
+            size = sizes.get(name.split()[0])
+            if size is None:
+                continue
+            wall, cpu = timed(lambda: [chart(s, *size) for s in snaps], repeats)  # noqa: B023
+            label = f"{screen} {name} {size[0]}×{size[1]}"
+            print(f"  {label:<40} {wall / len(snaps):6.3f} ms {cpu / len(snaps):6.3f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=40)
@@ -109,7 +156,9 @@ def main() -> None:
     n = args.repeats
     theme = ChartTheme.from_textual(True, "#e0e0e0", "#1e1e1e", ["#0178d4", "#ffa62b", "#4ebf71"], True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"charts at {WIDTH}×{HEIGHT}; load average {load:.1f} on {os.cpu_count()} CPUs")
+    print(f"load average {load:.1f} on {os.cpu_count()} CPUs")
+    at_app_sizes(training_snapshots(), theme, n)
+    print(f"charts at {WIDTH}×{HEIGHT}:")
 
     engine = Engine(Config())
     engine.advance(400)

@@ -3,7 +3,8 @@
 Chart modules describe *what* to draw (:class:`ChartSpec`, :class:`Trace`, :class:`Axis`)
 with plain numpy; :func:`render` lays out ticks for the size it is given, draws the curves
 into a grid of cells (:mod:`quadtui.charts.raster`), and returns exactly ``height`` lines
-of ``width`` cells.  A render keeps no state: any thread may draw.
+of ``width`` cells.  A render keeps no state but small caches of what depends on the size and
+the ticks alone (a frame's axes and labels, read-only, see :func:`_frame`): any thread may draw.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from quadtui.charts.raster import Cells
-from quadtui.charts.text import cell_width, clean, clip, fit_block, message
+from quadtui.charts.text import cell_width, clean, clip, fit_block, message, single_cells
 from quadtui.charts.theme import RGB, ChartTheme
 from quadtui.charts.ticks import Axis, axis_ticks
 
@@ -90,12 +91,12 @@ def render(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header:
     width, height = max(0, int(width)), max(0, int(height))
     if width < MIN_WIDTH or height < MIN_HEIGHT - (0 if header else 1):
         return message(chart.title, width, height)
-    chart = replace(chart, x=_sane(chart.x), y=_sane(chart.y))
+    chart = _sane_chart(chart)
     try:
-        text = _draw(chart, width, height, theme, header)
+        text, exact = _draw(chart, width, height, theme, header)
     except Exception as error:  # a chart must never take the app down
         return message(f"{chart.title} · chart failed: {type(error).__name__}", width, height)
-    return fit_block(text, width, height)
+    return text if exact else fit_block(text, width, height)
 
 
 #: a signature places each point (and limit, and tick) to 1/SIGNATURE_STEPS of a dot (braille's 2×4 a cell,
@@ -113,7 +114,7 @@ def signature(chart: ChartSpec, width: int, height: int) -> tuple[object, ...]:
     The title is not drawn here (a widget shows it in its border) unless the chart is too small
     for a plot; everything else is taken exactly.
     """
-    chart = replace(chart, x=_sane(chart.x), y=_sane(chart.y))
+    chart = _sane_chart(chart)
     x_dots, y_dots = 2 * SIGNATURE_STEPS * max(1, width), 4 * SIGNATURE_STEPS * max(1, height)
     small = width < MIN_WIDTH or height < MIN_HEIGHT - 1  # too small for a plot: the title is drawn instead
     x_span, y_span = chart.x.hi - chart.x.lo, chart.y.hi - chart.y.lo
@@ -130,15 +131,22 @@ def signature(chart: ChartSpec, width: int, height: int) -> tuple[object, ...]:
         places = [math.floor((p - chart.x.lo) / x_span * x_dots) for p in x_at]
         parts += [tuple(x_labels), tuple(y_labels), tuple(places)]
         parts += [tuple(math.floor((p - chart.y.lo) / y_span * y_dots) for p in y_at)]
-    for trace in chart.traces:
-        x = np.asarray(trace.x, dtype=np.float64).ravel()
-        y = np.asarray(trace.y, dtype=np.float64).ravel()
-        n = min(x.size, y.size)
-        with np.errstate(invalid="ignore", over="ignore"):
-            at_x = np.floor((x[:n] - chart.x.lo) / x_span * x_dots)
-            at_y = np.floor((y[:n] - chart.y.lo) / y_span * y_dots)
-        placed = np.nan_to_num(np.clip(np.stack((at_x, at_y)), -(2**40), 2**40), nan=-(2**41)).astype(np.int64)
-        parts += [trace.marker, trace.color, trace.lines, trace.dashed, placed.tobytes()]
+    with np.errstate(invalid="ignore", over="ignore"):
+        for trace in chart.traces:
+            x = np.asarray(trace.x, dtype=np.float64).ravel()
+            y = np.asarray(trace.y, dtype=np.float64).ravel()
+            n = min(x.size, y.size)
+            at = np.empty((2, n))  # the points' places, x then y, in steps (in place: a few calls in all)
+            np.subtract(x[:n], chart.x.lo, out=at[0])
+            at[0] /= x_span
+            at[0] *= x_dots
+            np.subtract(y[:n], chart.y.lo, out=at[1])
+            at[1] /= y_span
+            at[1] *= y_dots
+            np.floor(at, out=at)
+            np.clip(at, -(2**40), 2**40, out=at)
+            at[np.isnan(at)] = -(2**41)
+            parts += [trace.marker, trace.color, trace.lines, trace.dashed, at.astype(np.int64).tobytes()]
     return tuple(parts)
 
 
@@ -148,20 +156,28 @@ def _step(limit: float, span: float, dots: int) -> float:
 
 
 def _sane(axis: Axis) -> Axis:
-    """Finite limits with lo < hi, whatever the chart computed."""
+    """Finite limits with lo < hi, whatever the chart computed (the axis itself when it has them)."""
     lo, hi = float(axis.lo), float(axis.hi)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         lo, hi = (lo, lo + 1.0) if math.isfinite(lo) else (hi - 1.0, hi) if math.isfinite(hi) else (0.0, 1.0)
     if hi <= lo:
         lo, hi = (hi, lo) if hi < lo else (lo - 0.5, lo + 0.5)
+    if type(axis.lo) is float and type(axis.hi) is float and lo == axis.lo and hi == axis.hi:
+        return axis  # already float, finite and in order (-0.0 == 0.0 but would draw the same)
     return replace(axis, lo=lo, hi=hi)
 
 
+def _sane_chart(chart: ChartSpec) -> ChartSpec:
+    """``chart`` with sane axes (see :func:`_sane`): the chart itself when they are."""
+    x, y = _sane(chart.x), _sane(chart.y)
+    return chart if x is chart.x and y is chart.y else replace(chart, x=x, y=y)
+
+
 # -- drawing -----------------------------------------------------------------------------
-def _draw(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header: bool) -> str:
+def _draw(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header: bool) -> tuple[str, bool]:
     """The chart into a grid of cells: y labels and axis on the left, the x axis and its labels
-    below, the curves in between (a later trace over an earlier one), the title line on top."""
-    cells = Cells(width, height, theme.foreground if theme.color else None)
+    below, the curves in between (a later trace over an earlier one), the title line on top.
+    Its text, and whether each line is exactly ``width`` cells (:attr:`Cells.narrow`)."""
     top = int(header)
     rows = height - 2 - top  # the plot: all but the header, the x axis and its labels
     points = [_points(trace, chart) for trace in chart.traces]
@@ -171,19 +187,22 @@ def _draw(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header: 
     else:  # an empty frame: numbers on it would mean nothing
         x_at, x_labels, y_at, y_labels, cols = [], [], [], [], width - 1
     axis = width - cols - 1  # the y axis' column (the labels' width)
-    cells.column(top, top + rows, axis, "│")
-    for at, label in zip(y_at, y_labels):
-        row = top + round((chart.y.hi - at) / (chart.y.hi - chart.y.lo) * (rows - 1))
-        cells.text(row, 0, label.rjust(axis) + "┤")
-    cells.text(top + rows, axis, "└" + "─" * cols)
-    for at, label in zip(x_at, x_labels):
-        col = axis + 1 + round((at - chart.x.lo) / (chart.x.hi - chart.x.lo) * (cols - 1))
-        cells.text(top + rows, col, "┬")
-        cells.text(top + rows + 1, min(max(0, col - (len(label) - 1) // 2), width - len(label)), label)
+    x_lo, x_hi, y_lo, y_hi = chart.x.lo, chart.x.hi, chart.y.lo, chart.y.hi
+    y_marks = tuple((top + round((y_hi - at) / (y_hi - y_lo) * (rows - 1)), label) for at, label in zip(y_at, y_labels))
+    x_marks = tuple(
+        (axis + 1 + round((at - x_lo) / (x_hi - x_lo) * (cols - 1)), label) for at, label in zip(x_at, x_labels)
+    )
+    frame, narrow = _frame(width, height, top, rows, cols, y_marks, x_marks)
+    cells = Cells(width, height, theme.foreground if theme.color else None, frame, narrow)
     area = (top, axis + 1, rows, cols)
-    for trace, placed in zip(chart.traces, points):
-        if placed is not None:
-            cells.plot(area, *placed, trace.marker, trace.color if theme.color else None)
+    cells.curves(
+        area,
+        [
+            (*placed, trace.marker, trace.color if theme.color else None)
+            for trace, placed in zip(chart.traces, points)
+            if placed is not None
+        ],
+    )
     if chart.note:
         note = clip(clean(chart.note), max(1, cols - 2))
         cells.text(top + (rows - 1) // 2, axis + 1 + (cols - len(note)) // 2, note)
@@ -193,7 +212,55 @@ def _draw(chart: ChartSpec, width: int, height: int, theme: ChartTheme, header: 
         for text, colour in pieces:
             cells.text(0, col, text, colour)
             col += len(text)
-    return cells.ansi(theme.color, theme.background)
+    return cells.ansi(theme.color, theme.background), cells.narrow
+
+
+#: frames kept (:func:`_frame`): a chart's frame changes only when a tick moves or its labels change
+FRAMES_KEPT = 32
+
+
+@functools.lru_cache(maxsize=FRAMES_KEPT)
+def _frame(
+    width: int,
+    height: int,
+    top: int,
+    rows: int,
+    cols: int,
+    y_marks: tuple[tuple[int, str], ...],
+    x_marks: tuple[tuple[int, str], ...],
+) -> tuple[np.ndarray, bool]:
+    """The characters of a chart's frame, in the text's colour (ink 0): the y axis (in the column left
+    of the ``cols`` plot columns) with its labels (``y_marks``: their rows), the x axis under the
+    ``rows`` plot rows from ``top`` with its ticks and labels (``x_marks``: their columns); and
+    whether each is one printable character a cell.  Read-only: a chart draws on a copy.
+
+    All of it depends on the size and the ticks' places and labels only, so a training run's
+    frames, whose axes move a little, draw on the same frame until a tick moves by a cell.
+    """
+    lines = [" " * width] * height  # built as strings: a frame is drawn whenever a tick moves a cell
+    texts: list[str] = []
+
+    def put(row: int, col: int, text: str) -> None:  # as Cells.text does
+        start, stop = max(col, 0), min(col + len(text), width)
+        if 0 <= row < height and text and start < stop:
+            part = text[start - col : stop - col]
+            lines[row] = lines[row][:start] + part + lines[row][stop:]
+            texts.append(part)
+
+    axis = width - cols - 1
+    if 0 <= axis < width:  # the y axis: "│" down the plot's rows
+        plot_rows = range(max(top, 0), min(top + rows, height))
+        lines[plot_rows.start : plot_rows.stop] = [" " * axis + "│" + " " * (width - axis - 1)] * len(plot_rows)
+        texts.append("│")
+    for row, label in y_marks:
+        put(row, 0, label.rjust(axis) + "┤")
+    put(top + rows, axis, "└" + "─" * cols)
+    for col, label in x_marks:
+        put(top + rows, col, "┬")
+        put(top + rows + 1, min(max(0, col - (len(label) - 1) // 2), width - len(label)), label)
+    chars = np.array("".join(lines)).reshape(1).view("<U1").reshape(height, width)
+    chars.flags.writeable = False
+    return chars, single_cells("".join(texts))
 
 
 def _ticks(
@@ -214,23 +281,31 @@ def _points(trace: Trace, chart: ChartSpec) -> tuple[np.ndarray, np.ndarray, np.
     y = np.asarray(trace.y, dtype=np.float64).ravel()
     n = min(x.size, y.size)
     x, y = x[:n], y[:n]
-    index = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-    if not index.size:
-        return None
+    finite = np.isfinite(x) & np.isfinite(y)
+    if finite.all():  # most curves: no gap to look for
+        if not n:
+            return None
+        gaps = None
+    else:
+        index = np.flatnonzero(finite)
+        if not index.size:
+            return None
+        x, y, n = x[index], y[index], index.size
+        gaps = np.diff(index) != 1  # a gap (NaN) breaks the line
     # Far-off points stay far off, but a line to them is drawn only to a few plot sizes away.
-    fx = (_clip(x[index], chart.x) - chart.x.lo) / (chart.x.hi - chart.x.lo)
-    fy = (_clip(y[index], chart.y) - chart.y.lo) / (chart.y.hi - chart.y.lo)
-    joined = np.zeros(index.size, dtype=bool)
-    if trace.lines and index.size > 1:
-        joined[:-1] = np.diff(index) == 1  # a gap (NaN) breaks the line
+    fx = (_clip(x, chart.x) - chart.x.lo) / (chart.x.hi - chart.x.lo)
+    fy = (_clip(y, chart.y) - chart.y.lo) / (chart.y.hi - chart.y.lo)
+    joined = np.zeros(n, dtype=bool)
+    if trace.lines and n > 1:
+        joined[:-1] = True if gaps is None else ~gaps
         if trace.dashed:
-            joined[:-1] &= (np.arange(1, index.size) // _DASH) % 2 == 0
+            joined[:-1] &= (np.arange(1, n) // _DASH) % 2 == 0
     return fx, fy, joined
 
 
 def _clip(values: np.ndarray, axis: Axis) -> np.ndarray:
     span = (axis.hi - axis.lo) or 1.0
-    clipped: np.ndarray = np.clip(values, axis.lo - 8 * span, axis.hi + 8 * span)
+    clipped: np.ndarray = np.minimum(np.maximum(values, axis.lo - 8 * span), axis.hi + 8 * span)  # np.clip, faster
     return clipped
 
 

@@ -13,7 +13,7 @@ from quadtui.charts.canvas import ChartSpec, LegendEntry, Trace, legend_entries,
 from quadtui.charts.theme import ChartTheme
 from quadtui.charts.ticks import Axis, fmt_number
 from quadtui.charts.titles import loss_title
-from quadtui.core.history import LossHistory
+from quadtui.core.history import LossHistory, bin_edges
 
 if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot
@@ -79,7 +79,7 @@ def loss_chart(
         )
     last = max([float(snap.epoch), 2.0] + [float(trace.x[-1]) for trace in traces if trace.x.size])
     last = last if upto is None else upto
-    x_axis = Axis(0.0, math.log10(last), log=True, integer=True) if log_x else Axis(1, last, integer=True)
+    x_axis = Axis(0.0, math.log10(last), log=True, integer=True) if log_x else Axis(1.0, last, integer=True)
     traces = [_on_log_axis(trace, lo, log_x) for trace in traces]
     note = None if len(snap.history) or overlays else "no epochs yet"
     title = loss_title(snap) + (" · log x" if log_x else "")
@@ -148,13 +148,12 @@ def _envelope(
     if upto is not None and upto < n:
         inside = int(np.searchsorted(np.asarray(series.x), upto, side="right")) + 1
         series = type(series)(series.x[:inside], series.lo[:inside], series.hi[:inside])
-    lo = np.asarray(series.lo, dtype=np.float64)
-    hi = np.asarray(series.hi, dtype=np.float64)
-    x = np.repeat(np.asarray(series.x, dtype=np.float64), 2)
-    y = np.column_stack((lo, hi)).ravel()
-    keep = np.ones(y.size, dtype=bool)
-    keep[1::2] = hi != lo  # a bin of one value needs one point
-    return x[keep], y[keep]
+    y = np.empty((np.size(series.lo), 2))  # each bin's low, then its high
+    y[:, 0], y[:, 1] = series.lo, series.hi
+    x = np.asarray(series.x, dtype=np.float64).repeat(2)
+    keep = np.ones(y.shape, dtype=bool)
+    np.not_equal(y[:, 1], y[:, 0], out=keep[:, 1])  # a bin of one value needs one point
+    return x[keep.ravel()], y.ravel()[keep.ravel()]
 
 
 def _binned(epochs: np.ndarray, losses: np.ndarray, bins: int, log_x: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -169,27 +168,26 @@ def _binned(epochs: np.ndarray, losses: np.ndarray, bins: int, log_x: bool = Fal
         where = np.log(np.maximum(x, 1.0))
         key = np.floor((where - where[0]) / ((where[-1] - where[0]) or 1.0) * bins * (1 - 1e-9))
         edges = np.flatnonzero(np.diff(key, prepend=-1.0))
+        widths = np.diff(np.append(edges, n))
     else:
-        edges = np.unique(np.linspace(0, n, bins + 1).astype(np.int64))[:-1]
+        bounds = bin_edges(n, bins)
+        edges, widths = bounds[:-1], bounds[1:] - bounds[:-1]
     finite = np.where(np.isfinite(y), y, np.nan)
+    zigzag = np.empty((edges.size, 2))  # each bin's low, then its high
     with np.errstate(invalid="ignore"):
-        lo = np.fmin.reduceat(finite, edges)
-        hi = np.fmax.reduceat(finite, edges)
-    centre = np.add.reduceat(x, edges) / np.diff(np.append(edges, n))
-    return np.repeat(centre, 2), np.column_stack((lo, hi)).ravel()
+        np.fmin.reduceat(finite, edges, out=zigzag[:, 0])
+        np.fmax.reduceat(finite, edges, out=zigzag[:, 1])
+    centre = np.add.reduceat(x, edges) / widths
+    return centre.repeat(2), zigzag.ravel()
 
 
 def _log_limits(curves: Sequence[np.ndarray]) -> tuple[float, float]:
     """log10 limits from every finite positive loss, a little padded."""
-    lows, highs = [], []
-    for y in curves:
-        good = y[np.isfinite(y) & (y > 0)]
-        if good.size:
-            lows.append(float(good.min()))
-            highs.append(float(good.max()))
-    if not lows:
+    y = np.concatenate([np.asarray(c, dtype=np.float64).ravel() for c in curves]) if curves else np.empty(0)
+    good = y[np.isfinite(y) & (y > 0)]
+    if not good.size:
         return -1.0, 1.0
-    lo, hi = math.log10(min(lows)), math.log10(max(highs))
+    lo, hi = math.log10(float(good.min())), math.log10(float(good.max()))
     if hi - lo < 0.2:  # a flat curve: show a small band around it
         mid = (hi + lo) / 2
         return mid - 0.1, mid + 0.1
@@ -200,7 +198,7 @@ def _log_limits(curves: Sequence[np.ndarray]) -> tuple[float, float]:
 def _on_log_axis(trace: Trace, floor: float, log_x: bool = False) -> Trace:
     """The trace with y (and with ``log_x`` x) in log10; losses <= 0 are drawn on the bottom edge."""
     y = np.asarray(trace.y, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logged = np.where(y > 0, np.log10(np.where(y > 0, y, 1.0)), np.where(np.isfinite(y), floor, np.nan))
+    logged = np.where(np.isfinite(y), floor, np.nan)  # NaN and inf: a gap (+inf is taken below)
+    np.log10(y, out=logged, where=y > 0)
     x = np.log10(np.maximum(np.asarray(trace.x, dtype=np.float64), 1.0)) if log_x else trace.x
     return replace(trace, x=x, y=logged)

@@ -21,6 +21,14 @@ def cell_width(text: str) -> int:
     return len(text) - len(rest) + sum(_char_width(c) for c in rest)
 
 
+def single_cells(text: str) -> bool:
+    """Whether each character of ``text`` is printable and takes exactly one cell: a line of ``n``
+    such characters is ``n`` cells wide, whatever surrounds it (no escape, no newline, no wide
+    or combining character)."""
+    rest = _NARROW.sub("", text)
+    return not rest or all(c.isprintable() and _char_width(c) == 1 for c in rest)
+
+
 def clip(text: str, width: int) -> str:
     """``text`` cut to ``width`` cells, with an ellipsis when cut."""
     if cell_width(text) <= width:
