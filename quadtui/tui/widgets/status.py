@@ -117,7 +117,9 @@ class StatusBar(Widget):
 
     One widget that draws both rows itself (``render_line``): no labels, no progress-bar
     widget and its timer.  Textual repaints every widget under a changed region, so a line
-    of eight widgets cost eight renders a frame; this is one, of one row.
+    of eight widgets cost eight renders a frame; this is one, of one row.  Each row's strip is
+    kept until its words change: a repaint of a row costs ~0.1 ms, where ``render()`` returning
+    one two-line Content renders both rows every time (~0.5 ms).
 
     The screen binds its state to the reactives below (``data_bind``); a change of them
     repaints the row whose text changed, and only that one (the widget's size never changes:
