@@ -28,7 +28,7 @@ from textual import events
 from textual.message import Message
 from textual.notifications import Notification, Notify
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from quadtui.core.classroom import ClassPost, make_post
 from quadtui.core.config import Config
@@ -127,8 +127,9 @@ def screen_of(app: QuadApp) -> TrainScreen:
 
 
 def status_text(app: QuadApp) -> str:
+    """The status line's words: its state, its epoch and its numbers (whole, as it says them)."""
     bar = screen_of(app).status_bar
-    return " ".join(str(bar.query_one(f"#{part}", Static).render()) for part in ("state", "epoch", "numbers"))
+    return " ".join((bar.state_words, bar.epoch_words, bar.numbers_words))
 
 
 async def finish(pilot: Pilot, app: QuadApp) -> None:

@@ -1,8 +1,8 @@
 """A frame of a training run does only the work its picture needs (issue 15: a class on two cores).
 
-Each test proves what is *not* done (a legend for a chart nobody sees, a progress bar told of a
-move it cannot draw, a second pass to colour a picture) and that what is shown is the same as
-when it was done.  No timings: the benchmark (``benchmarks/ui_cpu.py``) measures the cost.
+Each test proves what is *not* done (a legend for a chart nobody sees, a second pass to colour a
+picture) and that what is shown is the same as when it was done (the status line's share of this:
+tests/test_tui_status.py).  No timings: the benchmark (``benchmarks/ui_cpu.py``) measures the cost.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 
 from rich.style import Style
 from textual.app import App, ComposeResult
-from textual.widgets import ProgressBar
 
 from quadtui.charts import (
     ChartTheme,
@@ -33,7 +32,6 @@ from quadtui.core.snapshot import Status
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.ansi import to_strips
 from quadtui.tui.widgets.chart import FitChart, LossChart
-from quadtui.tui.widgets.status import StatusBar
 from tests.conftest import finish, screen_text, shown, until
 
 THEME = ChartTheme(dark=True, color=True)
@@ -68,40 +66,6 @@ async def test_a_chart_on_a_hidden_tab_keeps_its_title_but_builds_no_legend_unti
         assert fit.plain.strip()
 
 
-class StatusOnly(App[None]):
-    def compose(self) -> ComposeResult:
-        yield StatusBar()
-
-
-async def test_the_progress_bar_is_told_only_of_moves_it_can_draw() -> None:
-    snap = trained(10).snapshot()
-    total = 10_000
-    app = StatusOnly()
-    async with app.run_test(size=(80, 4)) as pilot:
-        status = app.query_one(StatusBar)
-        bar = app.query_one(ProgressBar)
-        told: list[float] = []
-        update = bar.update
-
-        def counted(**kwargs: float) -> None:
-            if "total" in kwargs and "progress" in kwargs:  # the status bar's call (not the bar's own, inside it)
-                told.append(kwargs["progress"])
-            update(**kwargs)
-
-        bar.update = counted  # type: ignore[method-assign,assignment]
-        epochs = range(0, 201, 10)  # 0 to 2 % of the run: one percent step, no half cell of a 12-cell bar
-        for epoch in epochs:
-            step = dataclasses.replace(snap, config=snap.config.replace(epochs=total), epoch=epoch)
-            status.latest = step
-            await until(pilot, partial(lambda shown: status.snapshot is shown, step), f"epoch {epoch} shown")
-        assert 2 <= len(told) <= 4 < len(epochs)
-        # what it draws is what it would draw had it been told every epoch
-        assert str(app.query_one("#percentage").render()) == f"{round(200 / total * 100)}%"
-        track: Any = app.query_one("#progress Bar")
-        assert track.percentage == int(200 / total * 24) / 24
-        assert "epoch 200 of 10000" in str(app.query_one("#epoch").render())
-
-
 def test_strips_made_on_a_style_are_the_picture_with_that_style_applied() -> None:
     snap = trained().snapshot()
     ansi = loss_chart(snap, 60, 18, THEME, header=False)
@@ -120,23 +84,6 @@ def test_the_loss_legend_is_the_legend_of_the_traces_drawn() -> None:
     assert loss_legend(snap, THEME, overlays) == drawn
     labels = [entry.label for entry in drawn]
     assert labels[0] == "train" and labels[1].startswith("eval ") and labels[2] == "lr=0.05"
-
-
-async def test_the_progress_bar_stays_put_as_the_epoch_gains_digits() -> None:
-    snap = trained(10).snapshot()
-    app = StatusOnly()
-    async with app.run_test(size=(80, 4)) as pilot:
-        status, bar = app.query_one(StatusBar), app.query_one(ProgressBar)
-        places: list[int] = []
-        for epoch in (5, 50, 500, 5000):  # the screen is not laid out again for each new digit
-            step = dataclasses.replace(snap, config=snap.config.replace(epochs=5000), epoch=epoch)
-            status.latest = step
-            await until(pilot, partial(lambda shown: status.snapshot is shown, step), f"epoch {epoch} shown")
-            await pilot.pause()
-            places.append(bar.region.x)
-            assert f"epoch {epoch} of 5000" in str(app.query_one("#epoch").render())
-        # where it stood all along is right after "epoch 5000 of 5000": the final look is as before
-        assert places == [app.query_one("#epoch").region.right] * 4
 
 
 def test_equal_signatures_draw_the_same_pictures_to_within_a_dot_and_a_settling_fit_keeps_its_own() -> None:

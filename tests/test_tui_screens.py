@@ -21,7 +21,18 @@ from quadtui.core.lesson import load_lesson
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.help import HelpScreen
 from quadtui.tui.widgets.chart import LossChart
-from tests.conftest import SMALL, Notes, answer_path, finish, notified, screen_of, status_text, type_into, until
+from tests.conftest import (
+    SMALL,
+    Notes,
+    answer_path,
+    finish,
+    notified,
+    screen_of,
+    screen_text,
+    status_text,
+    type_into,
+    until,
+)
 
 SMALL_SCREEN = (80, 24)
 BOX_CHARACTERS = "─│╭╮╰╯┌┐└┘━┃▏▇"
@@ -54,13 +65,14 @@ async def test_status_line_fits_80_columns_and_keeps_the_speed() -> None:
     app = QuadApp(Config(epochs=300, hidden=4), autorun=True)
     async with app.run_test(size=SMALL_SCREEN) as pilot:
         await finish(pilot, app)
-        numbers = screen_of(app).status_bar.query_one("#numbers", Static)
-        line = str(numbers.render())
+        status = screen_of(app).status_bar
+        line = status.numbers_words
         assert line.endswith("speed 1000/s")
-        assert cell_len(line) <= numbers.content_region.width
+        assert cell_len(line) <= status.size.width - 2  # a column of margin a side
         assert line.startswith("train ") and " eval " in line and "lr 0.02" in line
+        assert status.rows[1] == f" {line}".ljust(status.size.width)  # drawn whole
         await pilot.resize_terminal(120, 40)
-        await until(pilot, lambda: "epochs/s" in str(numbers.render()), "the long form on a wide terminal")
+        await until(pilot, lambda: "epochs/s" in status.rows[1], "the long form on a wide terminal")
 
 
 async def test_code_view_scrolls_sideways_at_80_columns() -> None:
@@ -296,7 +308,7 @@ async def test_elapsed_is_the_wall_time_the_run_took() -> None:
         await pilot.press("ctrl+t")
         await finish(pilot, app)
         took = time.monotonic() - started
-        numbers = str(screen_of(app).status_bar.query_one("#numbers", Static).render())
+        numbers = screen_of(app).status_bar.numbers_words
         elapsed = [float(part[:-1]) for part in numbers.split(" · ") if re.fullmatch(r"\d+\.\ds", part)]
         assert elapsed, numbers
         assert 1.5 <= elapsed[0] <= took + 0.05
@@ -384,13 +396,13 @@ async def test_divergence_fits_the_80_column_status_line() -> None:
     app = QuadApp(Config(lr=5.0, epochs=2000), autorun=True)
     async with app.run_test(size=SMALL_SCREEN) as pilot:
         await finish(pilot, app)
-        state = screen_of(app).status_bar.query_one("#state", Static)
-        text = str(state.render())
+        status = screen_of(app).status_bar
+        text = status.state_words
         assert text.startswith("diverged after epoch ")
-        # whole, not cut mid-word (the label is laid out for its new words in the screen update after them)
-        await until(pilot, lambda: cell_len(text) <= state.content_region.width, "the state's words laid out whole")
+        assert status.rows[0].startswith(f" {text} epoch ")  # whole, not cut mid-word
+        assert f" {text} epoch " in screen_text(app)
         await pilot.resize_terminal(120, 40)
-        await until(pilot, lambda: "lower the learning rate" in str(state.render()), "the hint when there is room")
+        await until(pilot, lambda: "lower the learning rate" in status.rows[0], "the hint when there is room")
 
 
 @pytest.mark.parametrize(

@@ -6,12 +6,13 @@ import math
 import time
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.content import Content
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region
 from textual.reactive import var
-from textual.widgets import ProgressBar, Static
+from textual.strip import Strip
+from textual.widget import Widget
 
 from quadtui.core.pacing import NUMBERS_EVERY
 
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
 
 #: a running run's new numbers reach the status line this much later (s), in a screen update of their own
 STATUS_LAG = 0.03
+#: the progress bar's track (cells; it fills in half cells) and the room of the percentage after it
+BAR_CELLS = 12
+PERCENT_CELLS = 5
+#: the bar, its percentage and one blank cell after them
+PROGRESS_CELLS = 18
+#: the characters Textual's progress bar draws: a cell of the bar, its half-cell ends
+BAR, HALF_RIGHT, HALF_LEFT = "━", "╸", "╺"
 
 
 def loss_text(value: float | None) -> str:
@@ -55,6 +63,29 @@ def fit_line(forms: list[list[str]], width: int, sep: str = " · ") -> str:
     return sep.join(forms[-1])
 
 
+def clipped(text: str, room: int) -> str:
+    """``text`` if it fits ``room`` cells, else cut to ``room`` with an ellipsis at the end."""
+    if cell_len(text) <= room:
+        return text
+    return set_cell_size(text, room - 1) + "…" if room > 0 else ""
+
+
+def bar_cells(halves: int, cells: int = BAR_CELLS) -> tuple[str, str]:
+    """(the filled part, the track after it) of a bar of ``cells`` filled to ``halves`` half cells.
+
+    The characters Textual's ``Bar`` draws for the same fill: whole cells, a half cell at the
+    fill's end (``╸``), and the track beginning with a half cell (``╺``) where the fill ends on
+    a whole one.
+    """
+    halves = min(max(halves, 0), 2 * cells)
+    whole, half = divmod(halves, 2)
+    if half:
+        return BAR * whole + HALF_RIGHT, BAR * (cells - whole - 1)
+    if whole in (0, cells):
+        return BAR * whole, BAR * (cells - whole)
+    return BAR * whole, HALF_LEFT + BAR * (cells - whole - 1)
+
+
 def clock(seconds: float) -> str:
     minutes, secs = divmod(seconds, 60)
     return f"{int(minutes)}:{secs:04.1f}" if minutes else f"{secs:.1f}s"
@@ -81,25 +112,32 @@ def state_text(snap: Snapshot | None, error: str | None = None) -> str:
     return status
 
 
-class StatusBar(Vertical):
-    """Two lines: ``state  epoch n of N [bar]`` and ``train · eval · lr · epochs/s · elapsed · speed``.
+class StatusBar(Widget):
+    """Two lines: ``state  epoch n of N [bar] n%`` and ``train · eval · lr · epochs/s · elapsed · speed``.
+
+    One widget that draws both rows itself (``render_line``): no labels, no progress-bar
+    widget and its timer.  Textual repaints every widget under a changed region, so a line
+    of eight widgets cost eight renders a frame; this is one, of one row.  Each row's strip is
+    kept until its words change: a repaint of a row costs ~0.1 ms, where ``render()`` returning
+    one two-line Content renders both rows every time (~0.5 ms).
 
     The screen binds its state to the reactives below (``data_bind``); a change of them
-    rewrites the labels whose text changed, and only those.  A running run's new numbers
-    come :data:`STATUS_LAG` later, in a screen update of their own, and at most every
-    :data:`NUMBERS_EVERY` seconds (see :meth:`watch_latest`).
+    repaints the row whose text changed, and only that one (the widget's size never changes:
+    no layout).  A running run's new numbers come :data:`STATUS_LAG` later, in a screen update
+    of their own, and at most every :data:`NUMBERS_EVERY` seconds (see :meth:`watch_latest`).
     """
 
+    COMPONENT_CLASSES = {"status--state", "status--bad", "status--good", "status--bar", "status--complete"}
+
+    #: the state word's colours are the theme's; the bar's as Textual's progress bar draws them
+    #: (the fill in the colour, the track in the background colour, on the line's own background)
     DEFAULT_CSS = """
     StatusBar { height: 2; background: $panel; }
-    StatusBar Horizontal { height: 1; }
-    StatusBar #state { width: auto; max-width: 50%; padding: 0 1; text-style: bold; }
-    StatusBar #state.-bad { color: $error; }
-    StatusBar #state.-good { color: $success; }
-    StatusBar #epoch { width: auto; padding: 0 1 0 0; }
-    StatusBar ProgressBar { width: 18; }
-    StatusBar ProgressBar Bar { width: 12; }
-    StatusBar #numbers { width: 1fr; height: 1; padding: 0 1; }
+    StatusBar > .status--state { text-style: bold; }
+    StatusBar > .status--bad { color: $error; text-style: bold; }
+    StatusBar > .status--good { color: $success; text-style: bold; }
+    StatusBar > .status--bar { color: $primary; background: $surface; }
+    StatusBar > .status--complete { color: $success; background: $surface; }
     """
 
     #: the run's latest snapshot (numpy arrays inside: never compared, every new one is news)
@@ -115,40 +153,52 @@ class StatusBar(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: dict[str, str] = {}  # what each label shows now
-        self._look: tuple[bool, bool] | None = None  # the state label's (-bad, -good) classes
+        self._state = "ready"
+        self._look = "status--state"  # the state word's component class: plain, bad or good
+        self._epoch = ""
+        self._room = 0  # cells kept for the epoch's words whatever they say (its last epoch's)
+        self._halves = 0  # the bar's fill in half cells
+        self._percent = 0
+        self._numbers = ""
+        self._rows: list[tuple[object, ...]] = [(), ()]  # what each row says now
+        self._strips: list[Strip | None] = [None, None]  # each row as drawn (None: to draw)
+        self._styles: dict[str, Style] = {}  # the styles drawn with, until the stylesheet changes
         self._shown_snapshot: Snapshot | None = None
         self._due = False  # a lagging update is scheduled
-        self._shown_at = 0.0  # when the labels last showed a snapshot (monotonic)
-        self._progress_look: tuple[object, ...] | None = None  # what the progress bar draws now
-        self._room: dict[str, int] = {}  # cells kept for a label whatever its text (the epoch's: its last)
+        self._shown_at = 0.0  # when the line last showed a snapshot (monotonic)
 
+    # -- what it says (the tests read these; the screen reads ``snapshot``) --------------------------------------
     @property
     def snapshot(self) -> Snapshot | None:
-        """The snapshot the labels show now."""
+        """The snapshot the line shows now."""
         return self._shown_snapshot
 
-    def _set(self, name: str, text: str) -> bool:
-        """Show ``text`` in label ``name`` (a new layout only if its width changed); False if it already did."""
-        old = self._shown.get(name)
-        if text == old:
-            return False
-        self._shown[name] = text
-        # #numbers spans the rest of the line; the others are as wide as their text (or the room kept for it)
-        room = self._room.get(name, 0)
-        layout = name != "numbers" and (old is None or max(cell_len(old), room) != max(cell_len(text), room))
-        # the numbers are plain words (no markup to parse every frame); the state may say an error's words
-        shown = text if name == "state" else Content(text)
-        self.query_one(f"#{name}", Static).update(shown, layout=layout)
-        return True
+    @property
+    def state_words(self) -> str:
+        """The run's state as the line says it (shortened on a narrow line)."""
+        return self._state
 
-    def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield Static("ready", id="state")
-            yield Static("", id="epoch")
-            yield ProgressBar(total=1, show_eta=False, id="progress")
-        yield Static("", id="numbers")
+    @property
+    def epoch_words(self) -> str:
+        """``epoch n of N`` (empty before a run)."""
+        return self._epoch
 
+    @property
+    def numbers_words(self) -> str:
+        """The second row's words, fitted to the line's width."""
+        return self._numbers
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(the bar's fill in half cells of :data:`BAR_CELLS`, the percentage after it)."""
+        return self._halves, self._percent
+
+    @property
+    def rows(self) -> list[str]:
+        """The two rows as drawn, plain text."""
+        return [self.render_line(y).text for y in range(2)]
+
+    # -- when it changes -------------------------------------------------------------------------------------------
     def on_mount(self) -> None:
         self._show_state()
 
@@ -178,47 +228,28 @@ class StatusBar(Vertical):
             wait = self._shown_at + NUMBERS_EVERY - time.monotonic()
             self.set_timer(max(STATUS_LAG, wait), self._show_state)
 
-    def _keep_room(self, name: str, widest: str) -> None:
-        """Keep room for label ``name``'s ``widest`` text: the line is laid out again once a run, not
-        whenever the epoch gains a digit (a new layout of the screen costs more than ten frames)."""
-        room = cell_len(widest)
-        if self._room.get(name) != room:
-            self._room[name] = room
-            label = self.query_one(f"#{name}", Static)
-            label.styles.min_width = room + label.styles.padding.width
-
-    def _show_progress(self, epoch: int, total: int) -> None:
-        """The bar at ``epoch`` of ``total``, told only when what it draws changes: a new progress
-        repaints the bar, its track and its percentage, and most frames move none of them."""
-        bar = self.query_one(ProgressBar)
-        share = min(max(epoch / total, 0.0), 1.0) if total else 1.0
-        cells = 2 * self.query_one("#progress Bar").size.width  # the track draws half cells
-        look = (total, round(share * 100), int(share * cells) if cells else share)
-        if look != self._progress_look:
-            self._progress_look = look
-            bar.update(total=total, progress=epoch)
-
     def _show_state(self) -> None:
         self._due = False
         self._shown_at = time.monotonic()
         snap, speed, lr, error, note = self.latest, self.speed, self.lr, self.error, self.note
         self._shown_snapshot = snap
+        width = self.size.width
         state = note if note is not None else state_text(snap, error)
-        if state.startswith("diverged") and self.size.width and cell_len(state) > self.size.width // 2 - 2:
+        if state.startswith("diverged") and width and cell_len(state) > width // 2 - 2:
             state = state.partition(":")[0]  # a narrow line keeps the news, the hint is in the notification
-        self._set("state", state)
-        look = (error is not None or state.startswith(("diverged", "error")), state == "done")
-        if look != self._look:  # restyling costs a stylesheet pass: only when it changes
-            self._look = look
-            label = self.query_one("#state", Static)
-            label.set_class(look[0], "-bad")
-            label.set_class(look[1], "-good")
+        self._state = state
+        if error is not None or state.startswith(("diverged", "error")):
+            self._look = "status--bad"
+        else:
+            self._look = "status--good" if state == "done" else "status--state"
         losses: list[str] = []
         if snap is not None:
             total = snap.config.epochs
-            self._keep_room("epoch", f"epoch {total} of {total}")
-            self._set("epoch", f"epoch {snap.epoch} of {total}")
-            self._show_progress(snap.epoch, total)
+            # room for the last epoch's words: the bar does not move as the epoch gains digits
+            self._room = cell_len(f"epoch {total} of {total}")
+            self._epoch = f"epoch {snap.epoch} of {total}"
+            share = min(max(snap.epoch / total, 0.0), 1.0) if total else 1.0
+            self._halves, self._percent = int(share * 2 * BAR_CELLS), round(share * 100)
             losses = [f"train {loss_text(snap.train_now)}", f"eval {loss_text(snap.eval_now)}"]
         learning = f"lr {lr:g}"
         pace = f"speed {speed_text(speed)}"
@@ -232,5 +263,63 @@ class StatusBar(Vertical):
                 [*losses, learning, rate_text(rate, short=True), pace],
                 [*losses, learning, pace],
             ]
-        width = self.size.width - 2 if self.size.width else 1_000  # #numbers has one column of padding a side
-        self._set("numbers", fit_line(forms, width))
+        self._numbers = fit_line(forms, width - 2 if width else 1_000)  # a column of margin a side
+        rows = [(state, self._look, self._epoch, self._room, self._halves, self._percent), (self._numbers,)]
+        for y, row in enumerate(rows):
+            if row != self._rows[y]:  # a row whose words changed is drawn again; the other is left be
+                self._rows[y] = row
+                self._strips[y] = None
+                if width:
+                    self.refresh(Region(0, y, width, 1))
+                else:
+                    self.refresh()
+
+    # -- how it looks ----------------------------------------------------------------------------------------------
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()  # a new theme (or NO_COLOR): new colours, every row drawn again
+        self._strips = [None, None]
+
+    def _style(self, name: str) -> Style:
+        """The line's style (``""``), or a component's on it: the colours of Textual's bar are the
+        component's colour for the fill and its background colour for the track (``.track``)."""
+        if not self._styles:
+            base = self.visual_style.rich_style
+            styles = {"": base}
+            for component in self.COMPONENT_CLASSES:
+                look = self.get_component_rich_style(component)
+                styles[component] = base + Style(color=look.color, bold=look.bold)
+                styles[f"{component}.track"] = base + Style(color=look.bgcolor)
+            self._styles.update(styles)
+        return self._styles[name]
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y not in (0, 1):
+            return Strip.blank(width, self._style(""))
+        strip = self._strips[y]
+        if strip is None or strip.cell_length != width:
+            strip = self._strips[y] = self._state_row(width) if y == 0 else self._numbers_row(width)
+        return strip
+
+    def _state_row(self, width: int) -> Strip:
+        """`` state  epoch n of N   ━━━━╸━━━━━━━  42% ``: as a row of labels and a progress bar laid it out."""
+        base = self._style("")
+        words = clipped(self._state, width // 2 - 2)  # the state takes at most half the line
+        epoch = self._epoch + " " * max(0, self._room - cell_len(self._epoch))
+        fill, track = bar_cells(self._halves)
+        bar = "status--complete" if self._halves >= 2 * BAR_CELLS else "status--bar"
+        percent = f"{self._percent}%".rjust(PERCENT_CELLS).ljust(PROGRESS_CELLS - BAR_CELLS)
+        segments = [
+            Segment(" ", base),
+            Segment(words, self._style(self._look)),
+            Segment(f" {epoch} ", base),
+            Segment(fill, self._style(bar)),
+            Segment(track, self._style(f"{bar}.track")),
+            Segment(percent, base),
+        ]
+        return Strip(segments).adjust_cell_length(width, base)
+
+    def _numbers_row(self, width: int) -> Strip:
+        base = self._style("")
+        return Strip([Segment(f" {clipped(self._numbers, width - 2)}", base)]).adjust_cell_length(width, base)
