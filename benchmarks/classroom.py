@@ -315,25 +315,25 @@ def main() -> int:
         shutil.rmtree(folder, ignore_errors=True)
     with open("/proc/meminfo") as f:
         total_mb = int(f.readline().split()[1]) / 1024
-    print(f"sessions                    {args.sessions} at 80x24 on {os.cpu_count()} cores, all training")
+    print(f"{'sessions':<44}{args.sessions} at 80x24 on {os.cpu_count()} cores, all training")
     for how, pss, parts, counts, extra in (
         ("one account", per, roles, procs, f" + {servers} shared fork server"),
         ("separate accounts", per_each, roles_each, procs_each, ""),
         ("accounts, class server", per_taught, roles_taught, procs_taught, " + the class's torch server"),
     ):
         print(
-            f"PSS a session, {how + ' (MB)':<22} median {statistics.median(pss):.0f}, max {max(pss):.0f}"
+            f"PSS a session, {how + ' (MB)':<28} median {statistics.median(pss):.0f}, max {max(pss):.0f}"
             f"   target <= {PSS_TARGET_MB:.0f};  class {sum(pss):.0f} of {total_mb:.0f}"
         )
         print(
-            f"  of which (median MB)      UI {parts['UI']:.0f}, fork server {parts['fork server']:.0f}, "
+            f"{'  of which (median MB)':<44}UI {parts['UI']:.0f}, fork server {parts['fork server']:.0f}, "
             f"run {parts['run']:.0f};  processes a session {min(counts)}-{max(counts)}{extra}"
         )
-    print(f"key to frame (ms)           p50 {p50:.0f}, p95 {p95:.0f}   target p95 <= {KEY_P95_TARGET_MS:.0f}")
+    print(f"{'key to frame (ms)':<44}p50 {p50:.0f}, p95 {p95:.0f}   target p95 <= {KEY_P95_TARGET_MS:.0f}")
     for how, seconds in took.items():
         if seconds:
-            print(f"ended by {how:<18}  {len(seconds)} sessions, all gone in <= {max(seconds):.2f} s")
-    print(f"leftover processes          {len(leftovers)}   target 0")
+            print(f"{'ended by ' + how:<44}{len(seconds)} sessions, all gone in <= {max(seconds):.2f} s")
+    print(f"{'leftover processes':<44}{len(leftovers)}   target 0")
     # the target holds for what quadtui sets up: one account's sessions, and separate accounts' with the class's
     # torch server; without it each account loads a torch of its own (printed above, for comparison)
     worst = max(statistics.median(per), statistics.median(per_taught))
