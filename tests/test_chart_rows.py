@@ -56,6 +56,8 @@ async def test_the_charts_rows_are_textuals_in_every_state_size_theme_and_focus(
     app = QuadApp(Config(epochs=300, hidden=4))
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.train_screen.engine_loaded, "torch")
+        app.ansi_color = False  # as on a terminal that shows truecolor: Textual's ANSI filter on every row
+        assert [type(f).__name__ for f in app.get_line_filters()] == ["ANSIToTruecolor"]
         for chart in on_screen(app):  # before any run: placeholders, bare titles
             assert_as_textual_draws(chart)
         await pilot.press("ctrl+t")
@@ -93,7 +95,7 @@ async def test_the_charts_rows_are_textuals_while_training_paused_and_under_no_c
         screen = app.train_screen
         loss = app.query_one(LossChart)
         await until(pilot, lambda: screen.last is not None and screen.last.epoch > 0 and loss.up_to_date, "a frame")
-        assert app.get_line_filters()
+        assert "Monochrome" in [type(f).__name__ for f in app.get_line_filters()]
         assert_as_textual_draws(loss)  # training: the picture and title of this moment
         await pilot.press("space")
         await until(pilot, lambda: screen.last is not None and screen.last.status is Status.PAUSED, "paused")

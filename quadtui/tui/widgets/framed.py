@@ -20,9 +20,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
+from rich.style import Style as RichStyle
 from textual._border import get_box
 from textual._styles_cache import StylesCache
-from textual.filter import LineFilter
+from textual.filter import ANSIToTruecolor, LineFilter, Monochrome, NoColor
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.style import Style
@@ -37,6 +38,14 @@ if TYPE_CHECKING:
     from textual.widget import Widget
 
 
+#: Textual's line filters that only give each segment a new style, from its style and the background
+#: (the text and the cells stay): the app's ANSI-colour filter, and NO_COLOR's Monochrome or NoColor
+_RESTYLING = (ANSIToTruecolor, Monochrome, NoColor)
+#: styles remembered per frame at most (a chart uses a few dozen; a new picture reuses them)
+_RESTYLED_AT_MOST = 1024
+_UNKNOWN = RichStyle()  # not a remembered style (None is one)
+
+
 class _Frame:
     """What every row is made with, for one set of styles: worked out when the widget's styles (or
     size, or the app's line filters) changed, not for every render."""
@@ -48,6 +57,7 @@ class _Frame:
         "labels",
         "label_styles",
         "looks",
+        "restyle",
         "top",
         "bottom",
         "gutter_top",
@@ -107,6 +117,33 @@ class _Frame:
             widget._get_subtitle_style_information(base_background),
         )
         self.looks: tuple[float, TerminalTheme, bool] = (widget.opacity, app.ansi_theme, app.native_ansi_color)
+
+        #: the app's filters' style for each style (the filters only restyle segments, one at a time), or None
+        self.restyle: dict[RichStyle | None, RichStyle | None] | None = (
+            {} if filters and all(type(f) in _RESTYLING for f in filters) else None
+        )
+
+    def filtered(self, segments: list[Segment]) -> list[Segment]:
+        """``segments`` through the app's filters (:attr:`restyle`): the same segments as theirs, where the
+        filters' own ``apply`` runs a cached lookup or two for every segment of every row."""
+        restyle = self.restyle
+        assert restyle is not None
+        if len(restyle) > _RESTYLED_AT_MOST:
+            restyle.clear()
+        out = []
+        for text, style, control in segments:
+            if control:  # not in a chart's rows: the filters themselves
+                return self._through_filters(segments)
+            new = restyle.get(style, _UNKNOWN)
+            if new is _UNKNOWN:
+                new = restyle[style] = self._through_filters([Segment(" ", style)])[0].style
+            out.append(Segment(text, new))
+        return out
+
+    def _through_filters(self, segments: list[Segment]) -> list[Segment]:
+        for line_filter in self.filters:
+            segments = line_filter.apply(segments, self.background)
+        return segments
 
     @staticmethod
     def supported(widget: Widget) -> bool:
@@ -181,8 +218,11 @@ class FramedRows:
                     segments = [*frame.left, *line, *frame.right]
                 else:
                     segments = list(self._textual_row(widget, y, frame))
-                for line_filter in filters:  # what Strip.apply_filter does, without a Strip for each filter
-                    segments = line_filter.apply(segments, background)
+                if frame.restyle is not None:
+                    segments = frame.filtered(segments)
+                else:
+                    for line_filter in filters:  # what Strip.apply_filter does, without a Strip for each filter
+                        segments = line_filter.apply(segments, background)
                 rows[y], sources[y] = row, source = Strip(segments, width), source
             strips.append(row)
         x1, x2 = crop.column_span
