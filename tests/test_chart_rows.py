@@ -9,9 +9,11 @@ style) for every row: any drift from Textual's look fails.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from rich.cells import cell_len, get_character_cell_size
 from rich.segment import Segment
 from textual.content import Content
 from textual.geometry import Region
@@ -22,6 +24,7 @@ from quadtui.charts import fit_title
 from quadtui.core.config import Config
 from quadtui.core.snapshot import Status
 from quadtui.tui.app import QuadApp
+from quadtui.tui.widgets.ansi import SINGLE_CELLS, to_strips
 from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
 from tests.conftest import CALM, drawn, finish, until
 
@@ -176,3 +179,14 @@ async def test_a_hidden_chart_works_out_no_title_while_a_run_trains_and_shows_it
         top, expected = painted[0]
         assert expected.startswith("fit · epoch ") and expected in top  # the current title, on its first paint
         assert titles  # worked out when shown
+
+
+def test_a_chart_line_of_single_cell_characters_is_measured_by_its_length() -> None:
+    for first, last in re.findall(r"(.)-(.)", SINGLE_CELLS):  # the class holds only one-cell characters
+        assert all(get_character_cell_size(chr(c)) == 1 for c in range(ord(first), ord(last) + 1)), (first, last)
+    lines = ["╭─ ▗▄⠖⠤ ◆ ŷ·x² ─╮", "\x1b[1;31mred\x1b[0m ok", "wide 数 here", "a\u0302 combining", ""]
+    for line, strip in zip(lines, to_strips("\n".join(lines))):
+        text = strip.text
+        known = strip._cell_length  # the length the strip was made with (None: Textual measures it)
+        assert known == (len(text) if "数" not in line and "\u0302" not in line else None), line
+        assert strip.cell_length == cell_len(text), line  # known or measured, always right
