@@ -12,7 +12,8 @@ changed, all rows only when a style did (size, colours, border, filters, theme).
 The result is the same as Textual's, segment for segment (the tests compare them): a content row
 is made the way Textual makes it (``StylesCache.render_line``), and the border's top and bottom
 rows and any padding rows are made by Textual itself.  Styles this does not reproduce (an outline,
-hatch, tint, opacity, text opacity, a hovered link) say None: the widget uses Textual's own path.
+hatch, tint, opacity, text opacity) say None: the widget uses Textual's own path.  Links are not
+restyled on hover (Textual's ``auto_links``): a chart's rows have none.
 """
 
 from __future__ import annotations
@@ -179,9 +180,7 @@ class FramedRows:
 
     def render(self, widget: Widget, crop: Region) -> list[Strip] | None:
         """``widget``'s rows in ``crop``, as Textual's ``Widget.render_lines`` gives them;
-        None: styles that only Textual's own path draws.
-
-        A chart has no links: Textual's styling of a hovered link (``auto_links``) has nothing to do."""
+        None: styles that only Textual's own path draws."""
         filters = tuple(widget.get_line_filters())  # applied to every row, as Textual does at every render
         frame = self._frame
         if frame is None or frame.filters != filters or frame.size != widget.outer_size:
@@ -223,7 +222,8 @@ class FramedRows:
                 else:
                     for line_filter in filters:  # what Strip.apply_filter does, without a Strip for each filter
                         segments = line_filter.apply(segments, background)
-                rows[y], sources[y] = row, source = Strip(segments, width), source
+                row = Strip(segments, width)
+                rows[y], sources[y] = row, source
             strips.append(row)
         x1, x2 = crop.column_span
         if (x1, x2) != (0, width):
