@@ -19,6 +19,15 @@ from textual.cache import LRUCache
 from textual.strip import Strip
 
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
+#: characters one cell wide each (rich's cell widths; a test checks every one): what charts are drawn
+#: with (ASCII, Latin, Greek, punctuation, arrows, maths, box drawing, blocks, shapes, braille).  A line
+#: of only these is as many cells as characters: its strip's length is known without measuring
+#: each character (which is much of what a new chart row costs)
+SINGLE_CELLS = (
+    "\u0020-\u007e\u00a1-\u00ac\u00ae-\u02ff\u0370-\u03ff\u2010-\u2027\u2030-\u205e\u2070-\u209c"
+    "\u2190-\u22ff\u2500-\u25fc\u25ff\u2800-\u28ff"
+)
+_single_cells = re.compile(f"[{SINGLE_CELLS}]*").fullmatch
 _OTHER = re.compile(r"\x1b(?:\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 #: styles by their run of codes; a chart uses a handful, a theme change brings a new handful
 _styles: LRUCache[tuple[str, ...], Style | None] = LRUCache(maxsize=512)
@@ -101,5 +110,6 @@ def to_strips(ansi: str, base: Style | None = None, reuse: Strips | None = None)
                     own = _style(codes)
                     style = styled[codes] = plain + own if plain is not None else own
                 segments.append(Segment(piece, style))
-        strips.append(Strip(segments))
+        shown = "".join([segment.text for segment in segments])
+        strips.append(Strip(segments, len(shown) if _single_cells(shown) else None))  # else Textual measures it
     return Strips(strips, lines, starts, base)

@@ -43,6 +43,7 @@ from quadtui.core.pacing import NUMBERS_EVERY
 from quadtui.core.snapshot import Status
 from quadtui.tui.widgets.ansi import Strips, to_strips
 from quadtui.tui.widgets.colours import ThemedColours
+from quadtui.tui.widgets.framed import FramedRows
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing's own from Python 3.11
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 DRAW_SHARE = 0.2
 #: a training run's picture that no new snapshot changes (by its signature) is drawn again after this long (s)
 KEEP_AT_MOST = 1.0
+#: Textual's descriptor for a widget's border title (Chart's property works out a stale title first)
+_BORDER_TITLE = Widget.__dict__["border_title"]
 
 
 class Chart(Widget):
@@ -69,6 +72,8 @@ class Chart(Widget):
     TITLE = ""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        self._title_stale = False  # the title was left out while the chart was not displayed (set before
+        self._legend_stale = False  # ...Widget's __init__, which may set the title); and the legend
         super().__init__(id=id, classes=classes)
         self.snapshot: Snapshot | None = None
         self._key: Hashable = None
@@ -81,7 +86,6 @@ class Chart(Widget):
         self._overlay_key: Hashable = None
         #: the border's title and legend (its entries as (key, label, colour), and the caption), as last set
         self._labels: tuple[str, Hashable] | None = None
-        self._legend_stale = False  # the legend was left out while the chart was not displayed
         self._dropped = False  # hidden, and its lines were dropped (refreshed) since it was last drawn
         self._in_pass = False  # Textual is asking for lines (render_lines)
         self._signature: Hashable = None  # what the picture on screen was drawn from (None: not known)
@@ -93,6 +97,8 @@ class Chart(Widget):
         self._rendering: list[Strip] | None = None  # the picture, once looked up in this pass
         self._whole = True  # the whole chart is to be painted (not only rows a new epoch changed)
         self._pass_whole = False  # ...in the pass Textual is in (render_lines)
+        self._rows = FramedRows()  # the rows Textual asks for, finished and kept
+        self._framed = False  # the last rows were FramedRows' (not Textual's own path)
         self.colours = ThemedColours(self, self.changed)  # a new theme: new legend colours and picture
 
     def on_mount(self) -> None:
@@ -101,17 +107,24 @@ class Chart(Widget):
     def on_resize(self) -> None:
         self._label()
 
-    def _label(self, legend: bool | None = None) -> None:
+    def _label(self) -> None:
         """The border: the title (name and live facts) on top, the legend (and axis name) below.
 
-        A chart that is not displayed (a tab not chosen, the network view on top) gets its
-        title only: its legend is worked out when it is shown (a shown widget is resized) or
-        read (:attr:`legend_text`), not for every snapshot of a run it does not show.
+        A chart that is not displayed (a tab not chosen, the network view on top) works out neither:
+        they are left stale, and worked out when it is shown (its first paint, :meth:`render_lines`)
+        or read (:attr:`border_title`, :attr:`legend_text`), not for every snapshot of a run nobody sees.
         """
+        if not self.display:
+            self._title_stale = self._legend_stale = True
+            return
+        self._relabel()
+
+    def _relabel(self, legend: bool = True) -> None:
+        """Work out the title and (``legend``) the legend, and set what changed on the border."""
         title = self.title()
         self._labelled_at = time.monotonic()
-        if not (self.display if legend is None else legend):
-            self._legend_stale = True
+        self._title_stale = False
+        if not legend:
             if title != (self._labels or ("", ""))[0]:
                 self._labels = (title, self._labels[1] if self._labels else None)
                 self._set_border(title=title)
@@ -128,6 +141,17 @@ class Chart(Widget):
             self._set_border(
                 title=title if title != old[0] else None, legend=_legend(*under) if under != old[1] else None
             )
+
+    @property
+    def border_title(self) -> str | None:
+        """The title on the border (worked out first if it was left out while the chart was hidden)."""
+        if self._title_stale:
+            self._relabel(legend=False)
+        return _BORDER_TITLE.__get__(self)
+
+    @border_title.setter
+    def border_title(self, title: str | Text | Content | None) -> None:
+        _BORDER_TITLE.__set__(self, title)
 
     def _set_border(self, title: str | None = None, legend: Content | None = None) -> None:
         """A new title and/or legend (None: unchanged), repainting the border's lines only: Textual
@@ -150,6 +174,13 @@ class Chart(Widget):
         if repaint and not regions:
             self._whole = True  # every line is painted next: a new picture may be drawn while Textual asks
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def _set_dirty(self, *regions: Region) -> None:
+        # Textual clears its StylesCache here, and only here (a style, the size or the theme changed):
+        # the finished rows follow the same rule
+        if not regions:
+            self._rows.clear()
+        super()._set_dirty(*regions)
 
     # -- what subclasses provide ------------------------------------------------------
     def title(self) -> str:
@@ -188,9 +219,13 @@ class Chart(Widget):
         old = self._snap_key()
         self.snapshot = snapshot
         if self._snap_key() != old:
+            if not self.display:  # nobody sees it: no title, no timer, no picture until it is shown
+                self._title_stale = self._legend_stale = True
+                self._repaint()
+                return
             keeps = self._keeps_picture()
-            if self.display and not keeps or self._numbers_due():
-                self._label()
+            if not keeps or self._numbers_due():
+                self._relabel()
             elif not self._label_due:  # the numbers follow when they are due
                 self._label_due = True
                 self.set_timer(max(0.0, self._labelled_at + NUMBERS_EVERY - time.monotonic()), self._late_label)
@@ -202,7 +237,7 @@ class Chart(Widget):
         self._label()
 
     def _numbers_due(self) -> bool:
-        """Whether the title's numbers are due while the picture stands (kept, or not displayed): at
+        """Whether the title's numbers are due while the picture stands (kept by its signature): at
         once for any state but training, else every :data:`NUMBERS_EVERY` seconds (a new title is a
         screen update: at 120×40 three titles a frame cost as much as the loss chart's picture)."""
         snap = self.snapshot
@@ -279,12 +314,24 @@ class Chart(Widget):
         self.changed()
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        """The rows Textual asks for, finished (border, labels, padding, picture and the app's filters)
+        and kept by :class:`FramedRows`: only the rows whose picture line or label changed are made
+        again (Textual's own path makes every repainted row again and asks for all of them)."""
         # the picture is looked up once for the lines Textual asks for in one pass, not once a line
         self._dropped = False  # drawn: its lines are kept again
         self._in_pass = True
         self._pass_whole, self._whole = self._whole, False
         try:
-            return super().render_lines(crop)
+            if self._title_stale or self._legend_stale:  # shown now: its labels were left out while hidden
+                self._relabel()
+            rows = self._rows.render(self, crop)
+            if rows is None:  # styles only Textual draws
+                if self._framed:  # its cache missed every change since Textual last drew the chart
+                    self._framed = False
+                    self._styles_cache.clear()
+                return super().render_lines(crop)
+            self._framed = True
+            return rows
         finally:
             self._in_pass, self._rendering = False, None
 
@@ -375,8 +422,8 @@ class Chart(Widget):
     @property
     def legend_text(self) -> str:
         """The legend under the chart, as plain text (for tests and screen readers)."""
-        if self._legend_stale:
-            self._label(legend=True)
+        if self._legend_stale or self._title_stale:
+            self._relabel()
         return Content.from_markup(self.border_subtitle or "").plain
 
     @property
