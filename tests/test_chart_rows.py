@@ -190,3 +190,31 @@ def test_a_chart_line_of_single_cell_characters_is_measured_by_its_length() -> N
         known = strip._cell_length  # the length the strip was made with (None: Textual measures it)
         assert known == (len(text) if "数" not in line and "\u0302" not in line else None), line
         assert strip.cell_length == cell_len(text), line  # known or measured, always right
+
+
+async def test_a_textual_whose_internals_changed_costs_speed_never_a_frame(monkeypatch) -> None:
+    """The finished rows draw on Textual's row maker: should it fail (a Textual whose internals moved),
+    the chart falls back to Textual's own path, for good, and shows the same picture."""
+    from quadtui.core.config import Config
+    from quadtui.tui.app import QuadApp
+    from quadtui.tui.widgets.chart import LossChart
+    from quadtui.tui.widgets.framed import FramedRows
+    from tests.conftest import until
+
+    app = QuadApp(Config(epochs=300), autorun=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.train_screen.last is not None and app.train_screen.last.finished, "the run")
+        chart = app.query_one(LossChart)
+        await until(pilot, lambda: chart.up_to_date, "the chart drawn")
+        before = app.export_screenshot()
+
+        def moved(*args: object, **kwargs: object) -> None:
+            raise TypeError("render_line() takes 12 positional arguments")
+
+        monkeypatch.setattr(FramedRows, "broken", False)
+        monkeypatch.setattr(chart._rows, "_textual_row", moved)
+        chart._rows.clear()
+        chart.refresh()
+        await until(pilot, lambda: FramedRows.broken, "the fall-back")
+        await pilot.pause()
+        assert app.export_screenshot() == before

@@ -22,12 +22,16 @@ from typing import TYPE_CHECKING
 
 from rich.segment import Segment
 from rich.style import Style as RichStyle
-from textual._border import get_box
-from textual._styles_cache import StylesCache
 from textual.filter import ANSIToTruecolor, LineFilter, Monochrome, NoColor
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.style import Style
+
+try:  # Textual's own row maker: internals, so guarded (see FramedRows.render)
+    from textual._border import get_box
+    from textual._styles_cache import StylesCache
+except ImportError:  # pragma: no cover (a Textual whose internals moved: its own path draws the rows)
+    get_box = StylesCache = None  # type: ignore[assignment,misc]
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -167,11 +171,15 @@ class FramedRows:
     with no regions: a style, the size or the theme changed), and :meth:`render` from ``render_lines``.
     """
 
+    #: set once making rows failed: this draws on Textual's internals (its row maker, its box characters), and
+    #: a Textual whose internals changed must cost speed, never a frame: its own path draws from then on
+    broken = StylesCache is None
+
     def __init__(self) -> None:
         self._frame: _Frame | None = None
         self._rows: list[Strip | None] = []
         self._sources: list[object] = []  # what each row was made from (compared by identity)
-        self._textual = StylesCache()  # Textual's own row maker, for the border's rows and padding rows
+        self._textual = None if self.broken else StylesCache()  # Textual's row maker: border and padding rows
         self.made = 0  # rows made, not looked up (for tests)
 
     def clear(self) -> None:
@@ -180,7 +188,20 @@ class FramedRows:
 
     def render(self, widget: Widget, crop: Region) -> list[Strip] | None:
         """``widget``'s rows in ``crop``, as Textual's ``Widget.render_lines`` gives them;
-        None: styles that only Textual's own path draws."""
+        None: styles that only Textual's own path draws (or this Textual's internals are not what
+        this was made for: :attr:`broken`)."""
+        if FramedRows.broken or self._textual is None:
+            return None
+        try:
+            return self._render(widget, crop)
+        except Exception as exc:
+            FramedRows.broken = True
+            self._frame = None
+            widget.log.error(f"chart rows: Textual's own path from now on ({type(exc).__name__}: {exc})")
+            return None
+
+    def _render(self, widget: Widget, crop: Region) -> list[Strip] | None:
+        assert self._textual is not None
         filters = tuple(widget.get_line_filters())  # applied to every row, as Textual does at every render
         frame = self._frame
         if frame is None or frame.filters != filters or frame.size != widget.outer_size:
@@ -235,6 +256,7 @@ class FramedRows:
         styles, size, content_size, padding, base, background, line = frame.labels
         title_style, subtitle_style = frame.label_styles
         title, subtitle = widget._border_title, widget._border_subtitle
+        assert self._textual is not None
         self._textual._simple_strip = None
         return self._textual.render_line(
             styles,
