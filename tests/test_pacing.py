@@ -89,3 +89,67 @@ def test_every_change_of_state_is_drawn_and_a_pause_does_not_bank_frames(clock: 
     clock.wall += 1 / 12
     assert not pacer.due(snap())  # and no burst of the frames a minute would have had
     assert pacer.due(snap(run_id=2))  # a new run: drawn at once
+
+
+def paced_trainer(clock: Clock, pacer: FramePacer, frame_cpu: float, speed: float | None) -> tuple[float, float]:
+    """(snapshots sent a second, frames drawn a second) of a trainer that is told the pacer's pace.
+
+    The trainer decides at the end of each chunk of epochs, as :meth:`Engine.run` does: at
+    full speed chunks of ~10 ms, at a set speed one an interval (1/12 s); each snapshot
+    reaches the pacer 1-5 ms later (a different delay each time).  A pace told back takes
+    effect at the next chunk.
+    """
+    from quadtui.core.engine import Engine
+
+    interval, seconds = 1 / 12, 30
+    pace = pacer.trainer_pace(None)
+    chunk = 0.01 if speed is None else interval
+    sent = drawn = 0
+    now, last_sent, k = 0.0, -1.0, 0
+    while now < seconds:
+        took = chunk * (1 + 0.05 * (k * 7 % 5))  # chunks a little uneven
+        now, k = now + took, k + 1
+        if Engine._snapshot_due(now - last_sent, took, interval, pace, speed):
+            sent, last_sent = sent + 1, now
+            clock.wall = now + 0.001 + 0.004 * (k * 3 % 4) / 3
+            if pacer.due(snap()):
+                drawn += 1
+                clock.cpu += frame_cpu
+                pace = pacer.trainer_pace(pace)
+    return sent / seconds, drawn / seconds
+
+
+@pytest.mark.parametrize("speed", [None, 1000.0])
+def test_a_trainer_told_the_pace_sends_about_what_is_drawn_and_every_frame_is_still_drawn(
+    clock: Clock, speed: float | None
+) -> None:
+    """The pace reaches the trainer: it sends about one snapshot a frame, not 12 a second, and
+    none comes so late that the pacer's schedule slips (which would draw 2.5 frames a second
+    where it asks for 5)."""
+    pacer = FramePacer()
+    sent, drawn = paced_trainer(clock, pacer, 0.02, speed)  # 20 ms a frame: the idle floor, 5 a second
+    assert pacer.interval == pytest.approx(1 / IDLE_FLOOR_FPS)
+    assert IDLE_FLOOR_FPS <= drawn < IDLE_FLOOR_FPS + 0.2
+    assert sent < 7  # not 12 (at a set speed, snapshots come at the end of chunks an interval apart)
+
+
+def test_cheap_frames_told_to_the_trainer_are_drawn_as_often_as_the_pacer_asks(clock: Clock) -> None:
+    pacer = FramePacer()
+    sent, drawn = paced_trainer(clock, pacer, 0.003, None)  # one frame every 100 ms
+    assert pacer.interval == pytest.approx(0.1)
+    assert drawn == pytest.approx(10, abs=0.2)
+    assert sent < 11.5
+
+
+def test_the_trainer_is_told_a_pace_no_longer_than_the_interval_and_not_anew_every_frame() -> None:
+    pacer = FramePacer()
+    pacer.interval = 0.2
+    told = pacer.trainer_pace(None)
+    assert told < 0.2
+    for interval in (0.2, 0.205, told):  # within the band: the same pace, no message
+        pacer.interval = interval
+        assert pacer.trainer_pace(told) == told
+    pacer.interval = told * 0.99  # frames due sooner than the trainer sends: told at once
+    assert pacer.trainer_pace(told) < pacer.interval
+    pacer.interval = 0.5  # frames much further apart: the trainer sends fewer
+    assert 0.4 < pacer.trainer_pace(told) < 0.5

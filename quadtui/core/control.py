@@ -1,4 +1,4 @@
-"""Requests from a UI to a running training loop: pause, step, speed, learning rate, weights set by hand.
+"""Requests from a UI to a running training loop: pause, step, speed, learning rate, weights set by hand, pace.
 
 Torch-free, so a UI can build one before torch has loaded.
 """
@@ -26,6 +26,12 @@ class Control:
         self._steps = 0
         self._lr: float | None = None
         self._edits: list[tuple[str, tuple[int, ...], float]] = []
+        #: seconds between the snapshots of a training run that the UI will draw (None: the loop's own
+        #: ``interval``).  Set by the UI's frame pacer as its frame rate adapts, read by :meth:`Engine.run`
+        #: at every chunk: a snapshot the UI would drop costs the trainer its making and the UI its
+        #: receiving, so none is made.  Changes of state are sent at once whatever the pace.  No wake-up:
+        #: a pacing sleep woken early would train ahead of its speed.
+        self.pace: float | None = None
 
     def _poke(self) -> None:
         self.wake.set()

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from quadtui.core.hand_edit import Change, WeightEdit
 
 EVAL_POINTS = 1000  # at most about this many eval-loss samples per run
+#: a training snapshot for a UI that draws every ``Control.pace`` goes this share of the pace early
+EARLY = 0.1
 
 
 class Engine:
@@ -233,7 +235,8 @@ class Engine:
     ) -> Snapshot:
         """Train to the end (or divergence, or cancel), honouring pause/step/speed requests.
 
-        ``on_snapshot`` is called at most once per ``interval`` seconds while training,
+        ``on_snapshot`` is called at most once per ``interval`` seconds while training (or
+        per ``control.pace``, when the UI draws less often: it may change during the run),
         on every state change, and once at the end.
 
         ``elapsed`` runs like a stopwatch: from the first epoch, through pacing sleeps and
@@ -280,7 +283,7 @@ class Engine:
                             on_snapshot(self.snapshot())
                     _sleep(0.05, cancel, control)
                     continue
-            shown_paused = False
+            resumed, shown_paused = shown_paused, False  # training again after a pause: shown at once
             if stretch is None:
                 stretch = (time.perf_counter(), self.elapsed)
             started = time.perf_counter()
@@ -296,7 +299,11 @@ class Engine:
             if on_progress:
                 on_progress(self.epoch)
             now = time.perf_counter()
-            due = now - last_emit >= interval or control.paused or speed is not None
+            due = (
+                control.paused
+                or resumed
+                or self._snapshot_due(now - last_emit, now - started, interval, control.pace, speed)
+            )
             if on_snapshot and due and not self.finished:  # a finished run's state is sent once, below
                 on_snapshot(self.snapshot())
                 last_emit = now
@@ -305,6 +312,21 @@ class Engine:
         if on_snapshot:
             on_snapshot(snap)
         return snap
+
+    @staticmethod
+    def _snapshot_due(since: float, chunk: float, interval: float, pace: float | None, speed: float | None) -> bool:
+        """Whether a training snapshot is due, ``since`` seconds after the last, at the end of a ``chunk`` seconds long.
+
+        Every ``interval`` (at a set speed: every chunk, each about an interval long).  When the
+        UI draws less often (``pace``, longer than the interval), one a pace: the snapshot for
+        a frame goes at the end of the last chunk before a pace has passed, and a little early
+        (:data:`EARLY`), so that one delayed on its way still comes before the next frame is due
+        (a snapshot that comes late costs the UI a frame: its pacer draws only what arrives).
+        """
+        if pace is None or pace <= interval:  # the loop's own rate
+            return speed is not None or since >= interval
+        soon = since + max(chunk, EARLY * pace) > pace  # the next chunk's end would be too late
+        return soon if speed is not None else soon and since >= interval
 
     # -- observing ---------------------------------------------------------------------
     def snapshot(self) -> Snapshot:

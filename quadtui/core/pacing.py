@@ -18,6 +18,13 @@ are always drawn at once; only the in-between epochs of a training run are skipp
 Frames are due on a schedule (one ``interval`` after the last was *due*, not after it
 came): a frame can only fall on a snapshot's arrival, ~12 a second, and counting from
 the arrival would draw every third one (4 a second) where the pacer asks for 5.
+
+The trainer is told the pace (:meth:`FramePacer.trainer_pace`), so that it makes and
+sends about the snapshots that will be drawn, not 12 a second of which most are
+dropped.  It is told a little *less* than the interval, and sends a little early: a
+snapshot must reach the UI within every interval of the schedule, or the frame due
+waits for the next one (should snapshots come once an interval, each a few ms late,
+the schedule would slip a whole interval now and then).
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ FASTEST_FPS, IDLE_FLOOR_FPS, SLOWEST_FPS = 12.0, 5.0, 1.0
 WINDOW = 12
 #: the UI thread waiting this share of the time for a CPU means the machine is crowded
 CROWDED = 0.02
+#: the trainer is told a pace this share shorter than the frame interval, and told anew only when the
+#: interval leaves [pace, pace × (1 + 2 RETELL)]: not every frame, and never a pace longer than the interval
+RETELL = 0.05
 
 
 def ui_thread_times() -> tuple[float, float]:
@@ -76,6 +86,13 @@ class FramePacer:
             self._post(now)
             return True
         return False
+
+    def trainer_pace(self, told: float | None) -> float:
+        """Seconds between the training snapshots the trainer should send: ``told`` (the last pace it
+        was told, None at first) while that still fits the interval, else a new one."""
+        if told is not None and told <= self.interval <= told * (1 + 2 * RETELL):
+            return told
+        return self.interval * (1 - RETELL)
 
     def _post(self, now: float) -> None:
         self._pace(now)

@@ -15,13 +15,16 @@ O(history); the last layer is sent once though ``hidden`` and ``layers`` both ho
 it, and each timeline checkpoint is sent once, in the first message after it was
 kept.  The parent (the Textual thread worker) rebuilds full :class:`Snapshot`
 objects from a local :class:`LossHistory` mirror, and forwards the UI's
-:class:`Control` requests and the worker's cancel event to the child.  Nothing
-here imports textual (the child never loads it) or, at module level, torch.
+:class:`Control` requests and the worker's cancel event to the child; among them the
+pace at which the UI draws (``Control.pace``), so that the child sends only about the
+snapshots the UI will draw (each one dropped would cost it a decode and a mirror update).
+Nothing here imports textual (the child never loads it) or, at module level, torch.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import pickle
 import signal
@@ -197,13 +200,15 @@ def train(
 
 
 def _forward(conn: Channel, control: Control, cancel: threading.Event, stop: threading.Event, child: Child) -> None:
-    """Relay the UI's requests (pause, step, speed, lr, weights set by hand) and the cancel event to the child.
+    """Relay the UI's requests (pause, step, speed, lr, weights set by hand, pace) and the cancel event to the child.
 
     A cancelled child normally stops within one chunk of epochs; one deep in a long
     epoch (many minibatches of many samples) is killed after :data:`CANCEL_GRACE`:
     a cancelled run has nothing left to say, and quitting must not wait for it.
     """
-    state = (control.paused, control.speed)
+    # the pace is sent here, not with the spawn: a user's fork server started by an older build
+    # still runs this build's runs (a child that knows no pace ignores it)
+    state, pace = (control.paused, control.speed), None
     try:
         while not stop.is_set():
             if cancel.is_set():
@@ -211,8 +216,11 @@ def _forward(conn: Channel, control: Control, cancel: threading.Event, stop: thr
                 if not stop.wait(CANCEL_GRACE):
                     child.kill()
                 return
-            control.wake.wait(PAUSED_POLL if control.paused else POLL)
-            control.wake.clear()
+            # the pace wakes no one (the next look, within POLL, is soon enough); sent first: what the
+            # requests below make the child send comes at the new pace
+            if control.pace != pace:
+                pace = control.pace
+                conn.send(("pace", pace))
             steps, lr = control.take_steps(sys.maxsize), control.take_lr()
             now = (control.paused, control.speed)
             if lr is not None:
@@ -223,6 +231,8 @@ def _forward(conn: Channel, control: Control, cancel: threading.Event, stop: thr
             if steps or now != state:
                 conn.send(("control", *now, steps))
                 state = now
+            control.wake.wait(PAUSED_POLL if control.paused else POLL)
+            control.wake.clear()
     except OSError:  # the child is gone: the reader says why
         pass
 
@@ -471,6 +481,9 @@ def _obey(request: tuple[Any, ...], control: Control, cancel: threading.Event) -
         cancel.set()
         control.wake.set()  # out of any pause or speed-limit sleep at once
         # still listening: should the app go before this run stops, it ends here at once
+    elif kind == "pace":  # seconds between training snapshots; None (or nonsense): the run's own rate
+        pace = body[0]
+        control.pace = float(pace) if isinstance(pace, (int, float)) and 0 < pace < math.inf else None
     elif kind == "lr":
         control.set_lr(float(body[0]))
     elif kind == "edit":

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from quadtui.core.engine import Engine
     from quadtui.core.snapshot import Snapshot
 
-#: at most this many snapshots a second leave the trainer, whatever the epoch rate; the UI then
-#: draws as many of them as its CPU budget allows (:mod:`quadtui.core.pacing`)
+#: at most this many snapshots a second leave the trainer, whatever the epoch rate; fewer when the UI
+#: draws fewer (its pacer tells the trainer its pace: :mod:`quadtui.core.pacing`)
 REDRAWS_PER_S = 12
 #: train in a child process (True), in the worker thread (False), or None: a child process
 #: unless the app is headless (``App.run_test``)
@@ -92,7 +92,7 @@ def train(config: Config, control: Control, threads: int, post: Callable[[Messag
         engine.run(
             cancel=worker.cancelled_event,
             control=control,
-            on_snapshot=_paced(lambda snap: post(RunUpdate(worker, snap))),
+            on_snapshot=_paced(lambda snap: post(RunUpdate(worker, snap)), control),
             interval=1 / REDRAWS_PER_S,
         )
     except Exception as exc:  # shown in the status line; the run's last state stays on screen
@@ -112,7 +112,7 @@ def _train_in_process(config: Config, control: Control, threads: int, post: Call
             threads,
             1 / REDRAWS_PER_S,
             worker.cancelled_event,
-            _paced(lambda snap: post(RunUpdate(worker, snap))),
+            _paced(lambda snap: post(RunUpdate(worker, snap)), control),
         )
     except remote.RunFailedError as exc:
         post(RunFailed(worker, exc.error, exc.snapshot))
@@ -120,12 +120,19 @@ def _train_in_process(config: Config, control: Control, threads: int, post: Call
         post(RunFailed(worker, f"{type(exc).__name__}: {exc}"))
 
 
-def _paced(show: Callable[[Snapshot], object]) -> Callable[[Snapshot], None]:
-    """``show``, called only for the snapshots a :class:`FramePacer` says to draw."""
+def _paced(show: Callable[[Snapshot], object], control: Control) -> Callable[[Snapshot], None]:
+    """``show``, called only for the snapshots a :class:`FramePacer` says to draw.
+
+    The pacer's pace goes to the trainer (``control.pace``, read by :meth:`Engine.run`, sent on
+    to a child process by :mod:`quadtui.core.remote`): it then sends about the snapshots that
+    will be drawn, and the UI no longer receives (and, from a child, decodes) those it would drop.
+    """
     pacer = FramePacer()
+    control.pace = pacer.trainer_pace(None)
 
     def maybe_show(snap: Snapshot) -> None:
         if pacer.due(snap):
+            control.pace = pacer.trainer_pace(control.pace)
             show(snap)
 
     return maybe_show
