@@ -95,9 +95,9 @@ def paced_trainer(clock: Clock, pacer: FramePacer, frame_cpu: float, speed: floa
     """(snapshots sent a second, frames drawn a second) of a trainer that is told the pacer's pace.
 
     The trainer decides at the end of each chunk of epochs, as :meth:`Engine.run` does: at
-    full speed chunks of ~10 ms, at a set speed one an interval (1/12 s); each snapshot
-    reaches the pacer 1-5 ms later (a different delay each time).  A pace told back takes
-    effect at the next chunk.
+    full speed chunks of ~10 ms, at a set speed one an interval (1/12 s), now and then one
+    10 ms longer (the trainer waited for a CPU); each snapshot reaches the pacer 1-5 ms later
+    (a different delay each time).  A pace told back takes effect at the next chunk.
     """
     from quadtui.core.engine import Engine
 
@@ -108,6 +108,7 @@ def paced_trainer(clock: Clock, pacer: FramePacer, frame_cpu: float, speed: floa
     now, last_sent, k = 0.0, -1.0, 0
     while now < seconds:
         took = chunk * (1 + 0.05 * (k * 7 % 5))  # chunks a little uneven
+        took += 0.01 if k % 11 == 0 else 0.0  # and now and then the trainer waits for a CPU
         now, k = now + took, k + 1
         if Engine._snapshot_due(now - last_sent, took, interval, pace, speed):
             sent, last_sent = sent + 1, now
