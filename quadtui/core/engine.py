@@ -31,8 +31,9 @@ if TYPE_CHECKING:
     from quadtui.core.hand_edit import Change, WeightEdit
 
 EVAL_POINTS = 1000  # at most about this many eval-loss samples per run
-#: a training snapshot for a UI that draws every ``Control.pace`` goes this share of the pace early
-EARLY = 0.1
+#: a training snapshot for a UI that draws every ``Control.pace`` goes this share of the pace early: on a
+#: busy machine the trainer (lowest priority) and the snapshot's way to the UI are late by tens of ms now and then
+EARLY = 0.2
 
 
 class Engine:
