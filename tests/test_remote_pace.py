@@ -90,9 +90,10 @@ def test_a_child_told_a_slower_pace_sends_fewer_training_snapshots() -> None:
             run.wait(training, "training")
         times = [t for t, _ in run.arrived[told - 1 :]]
         epochs = [snap.epoch for _, snap in run.arrived[told - 1 :]]
-        # five gaps of a pace (each a little early, and their delivery varies): 12 a second would be ~0.4 s
-        assert times[-1] - times[0] > 5 * 0.5 * 0.8, times
-        assert quick < 5 * 0.5 * 0.8 / 2, quick  # the same five at the loop's own rate
+        # five gaps of a pace (each up to a fifth early, and their delivery varies): 12 a second would be ~0.4 s
+        paced = times[-1] - times[0]
+        assert paced > 5 * 0.5 * 0.6, times
+        assert quick < paced / 2, (quick, paced)  # the same five at the loop's own rate
         assert epochs == sorted(epochs) and len(set(epochs)) == len(epochs)  # training on between them
     finally:
         run.stop()
