@@ -9,6 +9,7 @@ are drawn, not about how long anything takes.
 from __future__ import annotations
 
 import dataclasses
+import time
 import types
 from typing import TYPE_CHECKING, cast
 
@@ -41,7 +42,7 @@ class Clock:
         self.wall = 0.0
         self.cpu = 0.0
 
-    def times(self) -> tuple[float, float]:
+    def times(self, whole_process: bool = False) -> tuple[float, float]:
         return self.cpu, 0.0  # never waiting for a CPU: an otherwise idle machine
 
 
@@ -154,3 +155,23 @@ def test_the_trainer_is_told_a_pace_no_longer_than_the_interval_and_not_anew_eve
     assert pacer.trainer_pace(told) < pacer.interval
     pacer.interval = 0.5  # frames much further apart: the trainer sends fewer
     assert 0.4 < pacer.trainer_pace(told) < 0.5
+
+
+def test_the_budget_of_an_app_whose_run_trains_elsewhere_is_its_whole_process() -> None:
+    """The 3 % is what a session's UI costs the server: its frames and every other thread (receiving the
+    run's snapshots, writing to the terminal), not the UI thread alone; in the worker thread's case the
+    process's CPU is mostly training, and the UI thread's is the budget's."""
+    import threading
+
+    def burn() -> None:  # another thread of this process, as the one receiving snapshots
+        start = time.thread_time()
+        while time.thread_time() - start < 0.05:
+            pass
+
+    thread_before, process_before = pacing.ui_thread_times()[0], pacing.ui_thread_times(whole_process=True)[0]
+    worker = threading.Thread(target=burn)
+    worker.start()
+    worker.join()
+    assert pacing.ui_thread_times(whole_process=True)[0] - process_before >= 0.05
+    assert pacing.ui_thread_times()[0] - thread_before < 0.05
+    assert FramePacer(whole_process=True).whole_process and not FramePacer().whole_process

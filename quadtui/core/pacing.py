@@ -51,15 +51,18 @@ CROWDED = 0.02
 RETELL = 0.05
 
 
-def ui_thread_times() -> tuple[float, float]:
+def ui_thread_times(whole_process: bool = False) -> tuple[float, float]:
     """(CPU seconds used, seconds spent waiting for a CPU) of the UI (main) thread.
 
-    Linux's schedstat; elsewhere the process's CPU time and no waiting.
+    ``whole_process``: the CPU of every thread of the process (the frames, and receiving the
+    run's snapshots, writing to the terminal, reading keys: what a session's UI costs the
+    server), for an app whose run trains in another process.  Linux's schedstat; elsewhere the
+    process's CPU time and no waiting.
     """
     try:
         with open(f"/proc/self/task/{threading.main_thread().native_id}/schedstat", "rb") as f:
             ran, waited, _ = f.read().split()
-        return int(ran) / 1e9, int(waited) / 1e9
+        return (time.process_time() if whole_process else int(ran) / 1e9), int(waited) / 1e9
     except (OSError, ValueError, AttributeError):
         return time.process_time(), 0.0
 
@@ -67,8 +70,10 @@ def ui_thread_times() -> tuple[float, float]:
 class FramePacer:
     """Says which snapshots of a training run to draw; one per run."""
 
-    def __init__(self, budget: float = UI_CPU_BUDGET) -> None:
+    def __init__(self, budget: float = UI_CPU_BUDGET, whole_process: bool = False) -> None:
         self.budget = budget
+        #: the budget is the whole process's (the run trains elsewhere), not only the UI thread's
+        self.whole_process = whole_process
         self.interval = 1 / FASTEST_FPS
         self._next_due = -1.0  # when the next frame of a training run is due (perf_counter time)
         self._last_key: tuple[object, ...] | None = None
@@ -103,11 +108,11 @@ class FramePacer:
 
     def _pace(self, now: float) -> None:
         """The interval between frames, from what the last frames cost and how crowded the machine is."""
-        self._marks.append((now, *ui_thread_times()))
+        self._marks.append((now, *ui_thread_times(self.whole_process)))
         if len(self._marks) < 3:
             return
         (wall0, cpu0, waited0), (wall1, cpu1, waited1) = self._marks[0], self._marks[-1]
-        per_frame = (cpu1 - cpu0) / (len(self._marks) - 1)  # UI-thread CPU seconds a frame costs
+        per_frame = (cpu1 - cpu0) / (len(self._marks) - 1)  # the UI's CPU seconds a frame costs
         crowding = (waited1 - waited0) / max(wall1 - wall0, 1e-6)  # share of the time spent waiting for a CPU
         interval = per_frame / self.budget
         if crowding > CROWDED:  # others want the CPU: draw less, the more the more crowded

@@ -112,7 +112,7 @@ def _train_in_process(config: Config, control: Control, threads: int, post: Call
             threads,
             1 / REDRAWS_PER_S,
             worker.cancelled_event,
-            _paced(lambda snap: post(RunUpdate(worker, snap)), control),
+            _paced(lambda snap: post(RunUpdate(worker, snap)), control, whole_process=True),
         )
     except remote.RunFailedError as exc:
         post(RunFailed(worker, exc.error, exc.snapshot))
@@ -120,14 +120,18 @@ def _train_in_process(config: Config, control: Control, threads: int, post: Call
         post(RunFailed(worker, f"{type(exc).__name__}: {exc}"))
 
 
-def _paced(show: Callable[[Snapshot], object], control: Control) -> Callable[[Snapshot], None]:
+def _paced(
+    show: Callable[[Snapshot], object], control: Control, whole_process: bool = False
+) -> Callable[[Snapshot], None]:
     """``show``, called only for the snapshots a :class:`FramePacer` says to draw.
 
     The pacer's pace goes to the trainer (``control.pace``, read by :meth:`Engine.run`, sent on
     to a child process by :mod:`quadtui.core.remote`): it then sends about the snapshots that
     will be drawn, and the UI no longer receives (and, from a child, decodes) those it would drop.
+    ``whole_process``: the run trains in a child, so the budget is the UI process's whole CPU
+    (in the worker thread, the process's CPU is mostly training: the UI thread's is the budget's).
     """
-    pacer = FramePacer()
+    pacer = FramePacer(whole_process=whole_process)
     control.pace = pacer.trainer_pace(None)
 
     def maybe_show(snap: Snapshot) -> None:
