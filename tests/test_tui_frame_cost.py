@@ -59,7 +59,7 @@ async def test_a_chart_on_a_hidden_tab_keeps_its_title_but_builds_no_legend_unti
         await pilot.press("ctrl+t")
         await finish(pilot, app)
         await shown(pilot, app, loss, "1")
-        assert fit.border_title == "fit · epoch 300"  # the title follows the run, shown or not
+        assert fit.border_title == "fit · epoch 300"  # read, a hidden chart's title is worked out then
         assert not legends and fit.draws == 0  # no legend, no picture: nobody saw them
         await shown(pilot, app, fit, "2")
         assert legends and "▀▄ model" in fit.legend_text and fit.draws == 1
