@@ -43,9 +43,19 @@ async def until(pilot, condition: Callable[[], bool], rounds: int = 6000) -> Non
 
 
 async def settled(pilot, app: QuadApp) -> None:
-    """Every visible chart shows the latest snapshot."""
+    """Every visible chart, and the status line, show the latest snapshot (a running run's status numbers
+    follow twice a second: a shot waits for a moment when both show the same epoch)."""
+    from quadtui.tui.widgets.status import StatusBar
+
     charts = [chart for chart in app.query("Chart") if chart.region.area]
-    await until(pilot, lambda: all(chart.up_to_date for chart in charts))
+    status = app.screen.query(StatusBar).first() if app.screen.query(StatusBar) else None
+    last = getattr(app.screen, "last", None)
+
+    def shown() -> bool:
+        latest = getattr(app.screen, "last", last)
+        return all(chart.up_to_date for chart in charts) and (status is None or status.snapshot is latest)
+
+    await until(pilot, shown)
     await pilot.pause()
 
 
