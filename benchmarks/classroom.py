@@ -268,6 +268,17 @@ def end_all(klass: Class) -> tuple[dict[str, list[float]], list[int]]:
     return took, leftovers
 
 
+def measured(klass: Class) -> tuple[list[float], dict[str, float], list[int]]:
+    """Once every session trains past start-up: each one's PSS, the medians by role, the processes of each;
+    then the class is ended."""
+    try:
+        keep_reading(klass.sessions, 5.0)
+        per, roles = klass.pss()
+        return per, roles, klass.processes()
+    finally:
+        klass.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=20)
@@ -286,13 +297,7 @@ def main() -> int:
         took, leftovers = end_all(klass)
     finally:
         klass.close()
-    each = Class(args.sessions, shared=False)  # as separate accounts: a torch each
-    try:
-        keep_reading(each.sessions, 5.0)
-        per_each, roles_each = each.pss()
-        procs_each = each.processes()
-    finally:
-        each.close()
+    per_each, roles_each, procs_each = measured(Class(args.sessions, shared=False))  # separate accounts
     folder = tempfile.mkdtemp(prefix="qt-class-")  # a short path: the socket's must be under 108 bytes
     teacher = subprocess.Popen(
         quadtui_argv("--class", folder, "--torch-server"), env=python_env(), stdout=subprocess.PIPE, text=True
@@ -303,12 +308,7 @@ def main() -> int:
             raise SystemExit(f"the class's torch server did not start: {line!r}")
         server_pid = int(line.split("(pid ")[1].split(")")[0])
         taught = Class(args.sessions, shared=False, torch_server=(folder, server_pid))
-        try:
-            keep_reading(taught.sessions, 5.0)
-            per_taught, roles_taught = taught.pss()
-            procs_taught = taught.processes()
-        finally:
-            taught.close()
+        per_taught, roles_taught, procs_taught = measured(taught)
     finally:
         teacher.send_signal(signal.SIGTERM)
         teacher.wait(10)

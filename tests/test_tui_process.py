@@ -194,23 +194,6 @@ async def test_a_sweep_trains_in_a_child_process_with_the_single_runs_numbers(sp
         assert ("_stream_child", "sweep_job") in spawned  # torch worked in a child, not in the UI process
 
 
-async def test_escape_stops_a_sweep_in_its_child_process_and_shows_what_it_has(spawned) -> None:
-    from textual.widgets import Static
-
-    from quadtui.tui.screens.sweep import SweepScreen
-
-    app = QuadApp(LONG, sweep="hidden=2,3")
-    async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.worker is not None, "a sweep")
-        screen = app.screen
-        await until(pilot, lambda: "training" in str(screen.query_one("#sweep-state", Static).render()), "progress")
-        await pilot.press("escape")
-        await until(pilot, lambda: screen.result is not None, "the stopped sweep's results")
-        assert {m.status for m in screen.result.members} == {"stopped"}
-        assert all(0 < m.epochs_run < LONG.epochs for m in screen.result.members)
-        assert ("_stream_child", "sweep_job") in spawned
-
-
 async def test_a_grid_trains_in_a_child_process_with_the_single_runs_numbers(spawned) -> None:
     from quadtui.tui.screens.sweep_grid import GridScreen
 

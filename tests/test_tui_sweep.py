@@ -106,7 +106,11 @@ async def test_quadapp_sweep_starts_that_sweep() -> None:
         assert [m.final_loss for m in screen.result.members] == expected
 
 
-async def test_escape_stops_a_sweep_and_shows_what_it_has(monkeypatch) -> None:
+@pytest.mark.parametrize("in_a_child", [False, True], ids=["in the worker thread", "in a child process"])
+async def test_escape_stops_a_sweep_and_shows_what_it_has(monkeypatch, in_a_child: bool) -> None:
+    from quadtui.tui import worker
+
+    monkeypatch.setattr(worker, "IN_PROCESS", in_a_child)  # a real terminal's sweep trains in a child
     app = QuadApp(Config(epochs=10_000_000), sweep="hidden=2,3")
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.worker is not None, "a sweep")
