@@ -1,12 +1,12 @@
 """Unpickling across accounts: only the few kinds of object a run's messages are made of.
 
-A class's fork server (``quadtui --class-server``) works for students who are other
+A class's fork server (``quadtui --class DIR --torch-server``) works for students who are other
 users than its own.  A plain :func:`pickle.loads` of what another user sends runs any
 function that user names, as the reader: a student could take over the teacher's
 account through the server, or a server squatting on the class's address could take
 over a student's.  So both ends of a cross-account channel read with :func:`loads`,
 which resolves only the globals listed here (Python's documented way of restricting
-unpickling: ``Unpickler.find_class``) — a run's configuration, snapshots' numpy arrays
+unpickling: ``Unpickler.find_class``) — a run's configuration, snapshots' and sweeps' numpy arrays
 and enums, and the functions a class server may start — and refuses everything else
 in one line.  Sizes are capped too (:data:`MAX_MESSAGE`), so one message cannot fill
 the reader's memory.

@@ -76,7 +76,7 @@ class _Client:
 
     A stranger (any app of a class's server, whatever its account) is served as
     another user must be: its messages are read with :func:`restricted.loads` (no
-    function it names is run but a run's and time travel's), its processes work in
+    function it names is run but a run's, time travel's and a sweep's), its processes work in
     ``/`` with the server's environment and a private umask (they write no files: the
     app writes its own, as its own user), and it has at most
     :data:`PER_SESSION` of them at once.
@@ -255,7 +255,7 @@ class _Server:
                 self._send(client, ("refused", token, f"cannot start a process: {reason}"))
                 return
             if pid == 0:
-                server_fds = [*self.own_fds, *self.clients]
+                server_fds = [*self.own_fds, *self.clients, *self.pending]  # no app's socket stays open in it
                 _child(fds[0], server_fds, function, args, client.setting, client.stranger)
             os.close(fds[0])
             client.children.add(pid)
@@ -265,7 +265,8 @@ class _Server:
             _kill(body[0])
 
     def _check_stranger(self, client: _Client, function: Any, args: Any) -> None:
-        """A stranger's spawn is a run or time travel, within its session's share (else ValueError: refused)."""
+        """A stranger's spawn is a run, time travel or a sweep, within its session's share (else ValueError:
+        refused)."""
         name = restricted.name_of(function)
         if name not in restricted.SPAWNABLE or (
             name != ("quadtui.core.remote", "_child")  # a call or a job: of what it may be
