@@ -207,3 +207,20 @@ async def test_a_grid_trains_in_a_child_process_with_the_single_runs_numbers(spa
         expected = [Engine(config.replace(hidden=h, seed=s)).run().train_now for h in (2, 4) for s in (1, 2)]
         assert [m.final_loss for m in screen.result.members] == expected
         assert ("_stream_child", "grid_job") in spawned
+
+
+async def test_a_sweep_whose_process_cannot_start_says_so_in_one_line(monkeypatch) -> None:
+    from textual.widgets import Static
+
+    from quadtui.core.forkserver import ForkServer, ServerError
+    from quadtui.tui.screens.sweep import SweepScreen
+
+    def refused(self, function, *args):
+        raise ServerError("cannot start a process: Resource temporarily unavailable")
+
+    monkeypatch.setattr(ForkServer, "spawn", refused)
+    app = QuadApp(Config(epochs=200), sweep="hidden=1,2")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.error is not None, "the error")
+        state = str(app.screen.query_one("#sweep-state", Static).render())
+        assert state == "error: ServerError: cannot start a process: Resource temporarily unavailable"

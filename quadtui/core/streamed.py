@@ -30,12 +30,16 @@ def stream(
 ) -> None:
     """Run ``job(send, cancel, *args)`` in a forked process until it returns; its messages to ``on_message``.
 
-    Should the process end before the job returned (killed, crashed), ``on_message`` gets
-    ``("failed", why)``, as a job that failed says it; a cancelled job that was killed says nothing.
+    Should the process not start, or end before the job returned (killed, crashed), ``on_message``
+    gets ``("failed", why)``, as a job that failed says it; a cancelled job that was killed says nothing.
     """
     from quadtui.core.remote import _how_it_ended, start_server
 
-    child = start_server(job).spawn(_stream_child, job, args)
+    try:
+        child = start_server(job).spawn(_stream_child, job, args)
+    except Exception as exc:  # no process to be had (the server is gone, or it refused): said as a failure
+        on_message(("failed", f"{type(exc).__name__}: {exc}"))
+        return
     here = child.channel
     done = threading.Event()
     watcher = threading.Thread(target=_watch, args=(here, child, cancel, done), daemon=True, name="quadtui-stream")
