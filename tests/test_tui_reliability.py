@@ -432,16 +432,18 @@ async def test_mashing_the_run_keys_leaves_a_consistent_state(monkeypatch) -> No
         if screen.running:
             screen.control.pause()
             screen.control.set_speed(None)
-        current = made[-1]
+        # the newest engine, read anew each time: a run the last keys started builds its engine in its worker's
+        # thread, which on a busy machine may not have got that far yet
         await until(
             pilot,
             lambda: (
                 screen.last is not None
-                and screen.last.run_id == current.run_id
+                and screen.last.run_id == made[-1].run_id
                 and (screen.last.status is Status.PAUSED or screen.last.finished)
             ),
             "the run to settle",
         )
+        current = made[-1]
         await until(pilot, lambda: screen.last.epoch == current.epoch, "the engine's epoch on screen")
         assert screen.last.status is current.status  # what the app holds is what the engine did
         assert f"epoch {current.epoch} of {LONG.epochs}" in status_text(app)
