@@ -315,6 +315,16 @@ def over_budget(need: Estimate, budget: int) -> str | None:
     )
 
 
+def held_here(need: Estimate, threads: int) -> int:
+    """A request that skipped the app's checks (a class's torch server's stranger's), held to this
+    process's limits: over its memory budget, ValueError (the one-line refusal); the threads it may
+    use (at most the machine's cores)."""
+    refusal = over_budget(need, memory_budget()[0])
+    if refusal is not None:
+        raise ValueError(refusal)
+    return min(max(1, threads), os.cpu_count() or 1)
+
+
 def slow_warning(need: Estimate) -> str | None:
     """One line when an epoch may take more than a minute, else None."""
     if need.seconds_per_epoch <= SLOW_EPOCH_SECONDS:

@@ -70,8 +70,8 @@ def start_server(function: Callable[..., Any] | None = None) -> ForkServer:
     (:mod:`quadtui.core.forkserver.per_user`), shared by all their sessions, unless
     sharing is off.  Should none be possible, the app starts one of its own.
 
-    ``function``: what is to be run; a class's server only runs a run and time travel
-    (its processes are its user's, not ours), so anything else (an export writing
+    ``function``: what is to be run; a class's server only runs a run, time travel and a
+    sweep (its processes are its user's, not ours), so anything else (an export writing
     ``model.pt``) gets one of this user's servers.
     """
     global _server, _private
@@ -180,7 +180,7 @@ def train(
                 if cancel.is_set():  # cancelled, and the child was stopped mid-epoch: nothing to report
                     return 0.0
                 child.join(5)
-                error = f"the training process ended unexpectedly ({_how_it_ended(child)})"
+                error = f"the training process ended unexpectedly ({how_it_ended(child)})"
                 raise RunFailedError(error, mirror.failed(error)) from None
             if cancel.is_set():
                 control.wake.set()  # the forwarder: tell the child now, not at its next look
@@ -304,7 +304,7 @@ def call(function: Callable[..., Any], *args: Any) -> Any:
         kind, value = child.loads(here.recv_bytes())
     except (EOFError, OSError, pickle.UnpicklingError):
         child.join(5)
-        raise RuntimeError(f"the process working for the app ended unexpectedly ({_how_it_ended(child)})") from None
+        raise RuntimeError(f"the process working for the app ended unexpectedly ({how_it_ended(child)})") from None
     finally:
         here.close()
         child.join(5)
@@ -313,7 +313,7 @@ def call(function: Callable[..., Any], *args: Any) -> Any:
     return value
 
 
-def _how_it_ended(child: Child) -> str:
+def how_it_ended(child: Child) -> str:
     """``exit code N``, or why there is none: its fork server died (and took it along)."""
     return "its fork server is gone" if child.exitcode is None else f"exit code {child.exitcode}"
 
@@ -423,7 +423,7 @@ def _child(
     engine = None
     try:
         if restricted.for_stranger:
-            config, threads = _checked(config), min(max(1, threads), os.cpu_count() or 1)
+            config, threads = _checked(config, threads)
         set_threads(threads)
         engine = Engine(config)
         engine.run(cancel=cancel, control=control, on_snapshot=send, interval=interval)
@@ -444,16 +444,13 @@ def _child(
         pass
 
 
-def _checked(config: Config) -> Config:
-    """A stranger's config, checked as the app checks a user's: unpickled, it skipped every check (a frozen
-    dataclass's fields are set directly); over the server's memory budget, refused in one line."""
-    from quadtui.core.budget import estimate, memory_budget, over_budget
+def _checked(config: Config, threads: int) -> tuple[Config, int]:
+    """A stranger's config, checked as the app checks a user's (unpickled, it skipped every check: a frozen
+    dataclass's fields are set directly), and held to the server's memory budget and cores."""
+    from quadtui.core.budget import estimate, held_here
 
     config = dataclasses.replace(config)  # every field's rule, again
-    refusal = over_budget(estimate(config), memory_budget()[0])
-    if refusal is not None:
-        raise ValueError(refusal)
-    return config
+    return config, held_here(estimate(config), threads)
 
 
 def _listen(conn: Channel, control: Control, cancel: threading.Event) -> None:

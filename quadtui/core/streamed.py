@@ -33,7 +33,7 @@ def stream(
     Should the process not start, or end before the job returned (killed, crashed), ``on_message``
     gets ``("failed", why)``, as a job that failed says it; a cancelled job that was killed says nothing.
     """
-    from quadtui.core.remote import _how_it_ended, start_server
+    from quadtui.core.remote import how_it_ended, start_server
 
     try:
         child = start_server(job).spawn(_stream_child, job, args)
@@ -51,7 +51,7 @@ def stream(
             except (EOFError, OSError, pickle.UnpicklingError):
                 if not cancel.is_set():
                     child.join(5)
-                    on_message(("failed", f"the sweep's process ended unexpectedly ({_how_it_ended(child)})"))
+                    on_message(("failed", f"the sweep's process ended unexpectedly ({how_it_ended(child)})"))
                 return
             if message == ("end",):  # the job returned
                 return

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 from textual.worker import get_current_worker
@@ -118,6 +118,18 @@ def _train_in_process(config: Config, control: Control, threads: int, post: Call
         post(RunFailed(worker, exc.error, exc.snapshot))
     except Exception as exc:  # the process could not be started: say so, keep the app
         post(RunFailed(worker, f"{type(exc).__name__}: {exc}"))
+
+
+def run_job(job: Callable[..., None], args: tuple[Any, ...], arrived: Callable[[tuple[Any, ...]], None]) -> None:
+    """``job(send, cancel, *args)`` (a sweep's, :mod:`quadtui.core.sweep.jobs`) for the worker this runs in,
+    where its app trains: in a child process (:func:`quadtui.core.streamed.stream`), or here."""
+    worker = get_current_worker()
+    if _in_process():
+        from quadtui.core.streamed import stream
+
+        stream(job, args, worker.cancelled_event, arrived)
+    else:
+        job(arrived, worker.cancelled_event, *args)
 
 
 def _paced(

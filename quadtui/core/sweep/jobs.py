@@ -82,21 +82,16 @@ def grid_job(
 
 
 def _ready(threads: int, configs: list[Config]) -> None:
-    """Torch's threads; and for a class server's stranger, the sweep checked against the server's budget
-    and the threads against its cores (the app checked them for its user; a stranger's request comes unchecked)."""
+    """Torch's threads; and for a class server's stranger, the sweep held to the server's budget and
+    cores (the app checked them for its user; a stranger's request comes unchecked)."""
     from quadtui.core.forkserver import restricted
     from quadtui.core.threads import set_threads
 
     if restricted.for_stranger:
-        import os
+        from quadtui.core.budget import Estimate, held_here, sweep_bytes
 
-        from quadtui.core.budget import Estimate, memory_budget, over_budget, sweep_bytes
-
-        threads = min(max(1, threads), os.cpu_count() or 1)
         need = Estimate(sweep_bytes(configs), 0.0, max(c.epochs for c in configs), runs=len(configs))
-        refusal = over_budget(need, memory_budget()[0])
-        if refusal is not None:
-            raise ValueError(refusal)
+        threads = held_here(need, threads)
     set_threads(threads)
 
 

@@ -199,6 +199,7 @@ def run_sweep(base: Config, param: str, values: list[Any], threads: int, post: C
     """Train the sweep (:func:`~quadtui.core.sweep.jobs.sweep_job`) from this worker thread: in a process
     forked from the fork server in a real terminal, here under tests; the worker's cancel event stops it."""
     from quadtui.core.sweep.jobs import sweep_job
+    from quadtui.tui.worker import run_job
 
     worker = get_current_worker()
 
@@ -212,19 +213,6 @@ def run_sweep(base: Config, param: str, values: list[Any], threads: int, post: C
             post(SweepFinished(worker, None, None, body[0]))
 
     run_job(sweep_job, (base, param, values, threads, 1 / PROGRESS_PER_S), arrived)
-
-
-def run_job(job: Callable[..., None], args: tuple[Any, ...], arrived: Callable[[tuple[Any, ...]], None]) -> None:
-    """``job(send, cancel, *args)`` for this worker: where the app trains (:func:`trains_in_child`)."""
-    from quadtui.tui.worker import trains_in_child
-
-    worker = get_current_worker()
-    if trains_in_child(getattr(worker.node, "app", worker.node)):
-        from quadtui.core.streamed import stream
-
-        stream(job, args, worker.cancelled_event, arrived)
-    else:
-        job(arrived, worker.cancelled_event, *args)
 
 
 # -- the result screen ----------------------------------------------------------------------

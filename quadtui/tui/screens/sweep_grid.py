@@ -94,9 +94,9 @@ def run_grid(
     base: Config, params: list[str], values: list[list[Any]], threads: int, post: Callable[[Message], object]
 ) -> None:
     """Train the grid (:func:`~quadtui.core.sweep.jobs.grid_job`) from this worker thread, where the app
-    trains (:func:`~quadtui.tui.screens.sweep.run_job`); the worker's cancel event stops it within a chunk."""
+    trains (:func:`~quadtui.tui.worker.run_job`); the worker's cancel event stops it within a chunk."""
     from quadtui.core.sweep.jobs import grid_job
-    from quadtui.tui.screens.sweep import run_job
+    from quadtui.tui.worker import run_job
 
     worker = get_current_worker()
 
