@@ -23,7 +23,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from quadtui.charts import FitOverlay
@@ -32,6 +31,7 @@ from quadtui.charts.theme import ChartTheme
 from quadtui.core.class_board import ClassBoard, RunCurves, read_curves
 from quadtui.core.class_entry import FILTER_HELP, BoardEntry, setting_text, time_text
 from quadtui.core.config import DEFAULT, Config, ConfigError
+from quadtui.tui.screens.live import LiveScreen
 from quadtui.tui.widgets.chart import FitChart, placeholder
 from quadtui.tui.widgets.run_list import RunList, columns
 from quadtui.tui.widgets.sweep_charts import FitView
@@ -102,7 +102,7 @@ class BoardFitChart(FitChart):
         return super().draw(width, height, theme)
 
 
-class BoardScreen(Screen["Config | None"]):
+class BoardScreen(LiveScreen["Config | None"]):
     """The class board; dismissed with a run's config (Enter) or None (Esc)."""
 
     BINDINGS = [

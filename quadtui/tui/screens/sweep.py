@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 from textual.worker import Worker, get_current_worker
 
@@ -31,6 +31,7 @@ from quadtui.core import budget
 from quadtui.core.config import FIELDS, Config, ConfigError
 from quadtui.core.sweep.jobs import best_finished, best_index
 from quadtui.core.sweep.spec import MAX_MEMBERS, parse_sweep_spec
+from quadtui.tui.screens.live import LiveScreen
 from quadtui.tui.widgets.footer import MODAL_BINDINGS, KeyFooter
 from quadtui.tui.widgets.status import clock, loss_text, plural
 from quadtui.tui.widgets.sweep_charts import FitView, SweepChart, SweepFitChart
@@ -216,7 +217,7 @@ def run_sweep(base: Config, param: str, values: list[Any], threads: int, post: C
 
 
 # -- the result screen ----------------------------------------------------------------------
-class SweepScreen(Screen["Config | None"]):
+class SweepScreen(LiveScreen["Config | None"]):
     """Trains one sweep and shows it; dismissed with a member's config to put in the form, or None."""
 
     BINDINGS = [

@@ -22,7 +22,6 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, get_current_worker
 
@@ -32,6 +31,7 @@ from quadtui.charts.run_store import RunStore, value_text
 from quadtui.core import budget
 from quadtui.core.config import Config, ConfigError
 from quadtui.core.sweep.grid import grid_estimate, parse_grid_specs
+from quadtui.tui.screens.live import LiveScreen
 from quadtui.tui.screens.sweep import PROGRESS_PER_S
 from quadtui.tui.widgets.chart import Chart
 from quadtui.tui.widgets.status import clock, loss_text
@@ -159,7 +159,7 @@ class HeatmapChart(Chart):
         )
 
 
-class GridScreen(Screen["Config | None"]):
+class GridScreen(LiveScreen["Config | None"]):
     """Trains one two-setting sweep and shows it; dismissed with a member's config, or None."""
 
     BINDINGS = [

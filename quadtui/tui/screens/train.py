@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
 from textual.reactive import var
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static, Tab, Tabs
 from textual.worker import Worker
@@ -28,6 +27,7 @@ from quadtui.core.control import DEFAULT_SPEED, Control
 from quadtui.core.lesson import Lesson
 from quadtui.tui import worker as train_worker
 from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
+from quadtui.tui.screens.live import LiveScreen
 from quadtui.tui.screens.train_keys import CONTROLS, next_speed
 from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.compare_controls import CompareControls
@@ -54,7 +54,7 @@ class ChartPanel(Container, can_focus=True):
     """The charts, as one focus stop: letter keys control the run while it has focus."""
 
 
-class TrainScreen(Screen[None]):
+class TrainScreen(LiveScreen[None]):
     """Form, charts and status line, and the keys that control the run.
 
     The other features are components around the form and the charts, each with its own keys:
@@ -510,7 +510,7 @@ class TrainScreen(Screen[None]):
                 continue
             if binding.id and binding.id.startswith("chart-") and not self.narrow:
                 continue  # all three charts are on screen
-            node: Screen[None] | Widget = self if owner is None else self.query_one(owner)
+            node: TrainScreen | Widget = self if owner is None else self.query_one(owner)
             if node.check_action(binding.action.partition("(")[0], ()) is False:
                 continue  # e.g. a network-view key, the view not shown
             if binding.id:
