@@ -2,7 +2,9 @@
 
 :class:`RowsCompositor` overrides how Textual's compositor gathers rows for a partial update.
 Each test paints the same updates both ways on the same screen, its own and Textual's
-(``Compositor._get_renders``), and compares the bytes that would reach the terminal.
+(``Compositor._get_renders``), and compares what each writes on the terminal: every cell's
+character and style (Textual's also moves the cursor, now and then, to a place where it then
+writes nothing).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import random
 from types import MethodType
 
 import pytest
+from rich.cells import cell_len
+from rich.segment import ControlType
+from rich.style import Style
 from textual._compositor import Compositor
 from textual.geometry import Region
 
@@ -20,15 +25,29 @@ from quadtui.tui.widgets.chart import LossChart
 from tests.conftest import SMALL, finish, until
 
 
-def painted(app: QuadApp, compositor: Compositor, regions: list[Region], textuals: bool) -> str:
-    """What a partial update of ``regions`` writes to the terminal, gathered our way or Textual's."""
+def painted(
+    app: QuadApp, compositor: Compositor, regions: list[Region], textuals: bool
+) -> dict[tuple[int, int], tuple[str, Style | None]]:
+    """What a partial update of ``regions`` writes on the terminal, gathered our way or Textual's:
+    each cell written, (x, y) → (character, style)."""
     if textuals:
         compositor._get_renders = MethodType(Compositor._get_renders, compositor)  # type: ignore[method-assign]
     try:
         compositor._dirty_regions.update(regions)
         update = compositor.render_update(screen_stack=app._background_screens)
         assert update is not None
-        return update.render_segments(app.console)
+        cells: dict[tuple[int, int], tuple[str, Style | None]] = {}
+        x = y = 0
+        for segment in update.__rich_console__(app.console, app.console.options):
+            for code in segment.control or ():
+                if code[0] is ControlType.CURSOR_MOVE_TO:
+                    x, y = code[1], code[2]  # type: ignore[misc]
+            if segment.control or segment.text == "\n":  # a line's end: the next one starts with a move
+                continue
+            for character in segment.text:
+                cells[x, y] = (character, segment.style)
+                x += cell_len(character)
+        return cells
     finally:
         compositor.__dict__.pop("_get_renders", None)
 
@@ -55,6 +74,7 @@ async def test_every_partial_update_writes_what_textuals_compositor_writes(size:
         for _ in range(300):
             regions = some_regions(rng, width, height)
             ours = painted(app, compositor, regions, textuals=False)
+            assert ours, f"{regions} painted nothing"
             assert ours == painted(app, compositor, regions, textuals=True), f"{regions} painted differently"
 
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 UI_CPU_BUDGET = 0.03
 #: numbers that are read, not watched (the status line's, a chart title's while its picture stands), are
-#: rewritten at most this often (s) while a run trains: each rewrite is a screen update of its own
+#: rewritten at most this often (s) while a run trains: with the first frame after that long
 NUMBERS_EVERY = 0.5
 FASTEST_FPS, IDLE_FLOOR_FPS, SLOWEST_FPS = 12.0, 5.0, 1.0
 #: frames over which a frame's cost and the waiting are averaged

@@ -6,17 +6,18 @@ asks each widget whose *clip* (its container's region) meets that crop for every
 lines, and keeps only the changed ones.  On the train screen at 120×40 that is thirteen
 widgets for a frame that changed one chart: the form, the neuron chart, the footer, the
 status line and the containers behind them all hand over all their rows, a third of a
-frame's cost (issue 15: a class on two cores).
+frame's cost (issue 15: a class on two cores).  And a frame that changed a chart (top
+right) and the status line (bottom) has the whole screen for a crop.
 
-:class:`RowsCompositor` asks only the widgets whose visible region meets the crop, and
-only for the rows inside it.  What reaches the terminal is the same: Textual writes only
-the changed spans, which lie inside the crop, and a widget's rows are the same whether it
-is asked for all of them or for some (its crop is how Textual itself asks a widget that
-is scrolled part out of view).  ``tests/test_tui_compositor.py`` compares the two
-compositors' output for the same updates.
+:class:`RowsCompositor` asks only the widgets that a changed region meets, for only the
+rows from the first to the last changed one, and none that is wholly behind the widgets
+in front of it.  What reaches the terminal is the same: Textual writes only the changed
+spans, and a widget's rows are the same whether it is asked for all of them or some (its
+crop is how Textual itself asks a widget scrolled part out of view).
+``tests/test_tui_compositor.py`` compares the two compositors' output for the same updates.
 
-This overrides one private method of Textual's compositor.  Should a Textual release
-change its shape, :data:`RowsCompositor.usable` is False and the screens keep Textual's.
+This overrides two private methods of Textual's compositor.  Should a Textual release
+change their shape, :data:`RowsCompositor.usable` is False and the screens keep Textual's.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import inspect
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from textual._compositor import Compositor
+from textual._compositor import ChopsUpdate, Compositor
 from textual.geometry import Region
 from textual.screen import Screen, ScreenResultType
 
@@ -34,44 +35,73 @@ if TYPE_CHECKING:
 
 
 def _textual_renders_as_expected() -> bool:
-    """Whether this Textual's compositor has the method overridden, taking what it is given here."""
-    method = getattr(Compositor, "_get_renders", None)
-    if method is None or not hasattr(Compositor, "visible_widgets"):
+    """Whether this Textual's compositor has the methods overridden, taking what they are given here."""
+    gather, partial = getattr(Compositor, "_get_renders", None), getattr(Compositor, "render_partial_update", None)
+    if gather is None or partial is None or not hasattr(Compositor, "visible_widgets"):
         return False
-    return list(inspect.signature(method).parameters) == ["self", "crop"]
+    return list(inspect.signature(gather).parameters) == ["self", "crop"] and list(
+        inspect.signature(partial).parameters
+    ) == ["self"]
 
 
 class RowsCompositor(Compositor):
-    """A compositor whose partial updates ask only the widgets they show, for only the rows they show."""
+    """A compositor whose updates ask only the widgets they change, for only the rows they change."""
 
     #: this Textual's compositor is the one this was written for
     usable = _textual_renders_as_expected()
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._changed: list[Region] = []  # the regions of the partial update being painted
+
+    def render_partial_update(self) -> ChopsUpdate | None:
+        self._changed = _merged(self._dirty_regions)
+        try:
+            return super().render_partial_update()
+        finally:
+            self._changed = []
+
     def _get_renders(self, crop: Region | None = None) -> Iterable[tuple[Region, Region, list[Strip]]]:
-        """(region, clip, rows) for each widget seen in ``crop``, front to back, as Textual's own.
+        """(region, clip, rows) for each widget a changed region meets (in a full update: each
+        widget in ``crop``), front to back, as Textual's own.
 
         The clip given back is the part of the widget that is asked for: Textual's
         ``_render_chops`` pairs the rows with the lines of ``region ∩ clip``, and divides them
         at the cuts of the widget's whole width (only rows are left out, never columns: a
-        narrower part would not start on a cut).  A widget wholly behind those in front of it
-        (a container behind its children) is not asked at all: the front one's rows win every
-        cut (``_render_chops`` keeps the first strip for a cut), so its rows would be thrown away.
+        narrower part would not start on a cut).  A widget whose changed part is wholly behind
+        those in front of it (a container behind its children) is not asked at all: the front
+        one's rows win every cut (``_render_chops`` keeps the first strip for a cut).
         """
         if crop is None:
             yield from super()._get_renders(crop)
             return
-        top, bottom = crop.y, crop.bottom
+        changed = [region.intersection(crop) for region in self._changed] or [crop]
+        in_crop = crop.overlaps
         front: list[Region] = []
         for widget, (region, clip) in self.visible_widgets.items():
             shown = region.intersection(clip)
-            if not shown.overlaps(crop):
+            if not in_crop(shown):
                 continue
-            y1, y2 = max(shown.y, top), min(shown.bottom, bottom)
+            parts = [shown.intersection(part) for part in changed if part.overlaps(shown)]
+            if not parts or all(_covered(part, front) for part in parts):
+                continue
+            y1, y2 = min(part.y for part in parts), max(part.bottom for part in parts)
             asked = Region(shown.x, y1, shown.width, y2 - y1)
-            if _covered(asked.intersection(crop), front):  # only the crop's columns are written
-                continue
             front.append(asked)
             yield region, asked, widget.render_lines(Region(asked.x - region.x, y1 - region.y, asked.width, y2 - y1))
+
+
+def _merged(regions: Iterable[Region]) -> list[Region]:
+    """``regions``, each run of them one under the other over the same columns as one (a chart's
+    changed rows come one a row: the widgets are checked against each)."""
+    merged: list[Region] = []
+    for region in sorted(regions, key=lambda r: (r.x, r.width, r.y)):
+        last = merged[-1] if merged else None
+        if last is not None and (last.x, last.width) == (region.x, region.width) and region.y <= last.bottom:
+            merged[-1] = Region(last.x, last.y, last.width, max(last.bottom, region.bottom) - last.y)
+        else:
+            merged.append(region)
+    return merged
 
 
 def _covered(part: Region, front: list[Region]) -> bool:

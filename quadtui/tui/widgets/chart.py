@@ -93,7 +93,6 @@ class Chart(Widget):
         self._unseen: tuple[tuple[Hashable, ...], Hashable] | None = None  # (picture key, signature) not drawn yet
         self._border_only = False  # a new title or legend: only the border's lines are repainted
         self._labelled_at = 0.0  # when the title and legend were last worked out (monotonic)
-        self._label_due = False  # a timer brings the title up to date
         self._rendering: list[Strip] | None = None  # the picture, once looked up in this pass
         self._whole = True  # the whole chart is to be painted (not only rows a new epoch changed)
         self._pass_whole = False  # ...in the pass Textual is in (render_lines)
@@ -224,22 +223,18 @@ class Chart(Widget):
                 self._repaint()
                 return
             keeps = self._keeps_picture()
-            if not keeps or self._numbers_due():
+            if not keeps or self._numbers_due():  # else the numbers follow with a frame once they are due
                 self._relabel()
-            elif not self._label_due:  # the numbers follow when they are due
-                self._label_due = True
-                self.set_timer(max(0.0, self._labelled_at + NUMBERS_EVERY - time.monotonic()), self._late_label)
             if not keeps:
                 self._repaint()
 
-    def _late_label(self) -> None:
-        self._label_due = False
-        self._label()
-
     def _numbers_due(self) -> bool:
         """Whether the title's numbers are due while the picture stands (kept by its signature): at
-        once for any state but training, else every :data:`NUMBERS_EVERY` seconds (a new title is a
-        screen update: at 120×40 three titles a frame cost as much as the loss chart's picture)."""
+        once for any state but training, else with the first frame :data:`NUMBERS_EVERY` seconds
+        after they were last written (three titles rewritten every frame cost, at 120×40, as much
+        as the loss chart's picture).  No timer: the numbers go out in a frame's screen update,
+        not in one of their own, and a training run's frames keep coming (the last one, paused or
+        done, is drawn whole)."""
         snap = self.snapshot
         if snap is None or snap.status is not Status.TRAINING:
             return True

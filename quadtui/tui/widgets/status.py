@@ -15,12 +15,11 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from quadtui.core.pacing import NUMBERS_EVERY
+from quadtui.core.snapshot import Status
 
 if TYPE_CHECKING:
     from quadtui.core.snapshot import Snapshot
 
-#: a running run's new numbers reach the status line this much later (s), in a screen update of their own
-STATUS_LAG = 0.03
 #: the progress bar's track (cells; it fills in half cells) and the room of the percentage after it
 BAR_CELLS = 12
 PERCENT_CELLS = 5
@@ -123,8 +122,8 @@ class StatusBar(Widget):
 
     The screen binds its state to the reactives below (``data_bind``); a change of them
     repaints the row whose text changed, and only that one (the widget's size never changes:
-    no layout).  A running run's new numbers come :data:`STATUS_LAG` later, in a screen update
-    of their own, and at most every :data:`NUMBERS_EVERY` seconds (see :meth:`watch_latest`).
+    no layout).  A running run's new numbers come with a frame, at most every :data:`NUMBERS_EVERY`
+    seconds (see :meth:`watch_latest`).
     """
 
     COMPONENT_CLASSES = {"status--state", "status--bad", "status--good", "status--bar", "status--complete"}
@@ -164,7 +163,6 @@ class StatusBar(Widget):
         self._strips: list[Strip | None] = [None, None]  # each row as drawn (None: to draw)
         self._styles: dict[str, Style] = {}  # the styles drawn with, until the stylesheet changes
         self._shown_snapshot: Snapshot | None = None
-        self._due = False  # a lagging update is scheduled
         self._shown_at = 0.0  # when the line last showed a snapshot (monotonic)
 
     # -- what it says (the tests read these; the screen reads ``snapshot``) --------------------------------------
@@ -215,21 +213,16 @@ class StatusBar(Widget):
         if not self.is_mounted:
             return
         shown = self._shown_snapshot
-        news = snap is None or shown is None or shown.run_id != snap.run_id or shown.status is not snap.status
-        if news or not self.screen.is_active:  # started, paused, done...: said at once
+        # Any state but training (started, paused, done...) is said at once.  A training run's numbers
+        # come with the first frame NUMBERS_EVERY seconds after the last ones (numbers are read, not
+        # watched: the charts move at the frame rate).  No timer: they go out in that frame's screen
+        # update, not in one of their own (the screens' compositor paints only the rows changed).
+        news = snap is None or shown is None or shown.run_id != snap.run_id or snap.status is not Status.TRAINING
+        news = news or shown is None or shown.status is not Status.TRAINING
+        if news or not self.screen.is_active or time.monotonic() - self._shown_at >= NUMBERS_EVERY:
             self._show_state()
-        elif not self._due:
-            # A run's new numbers reach the status line in a screen update of their own, just
-            # after the charts' one: Textual repaints the box around everything changed at once,
-            # and the chart (top right) with the status (bottom, full width) spans the form too —
-            # eighty widgets a frame, where apart they are a dozen.  Twice a second is enough for
-            # numbers (their update is a third of a frame's cost); the charts move at the frame rate.
-            self._due = True
-            wait = self._shown_at + NUMBERS_EVERY - time.monotonic()
-            self.set_timer(max(STATUS_LAG, wait), self._show_state)
 
     def _show_state(self) -> None:
-        self._due = False
         self._shown_at = time.monotonic()
         snap, speed, lr, error, note = self.latest, self.speed, self.lr, self.error, self.note
         self._shown_snapshot = snap
