@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Hashable
 from functools import partial
 from typing import Any
 
+import numpy as np
+import pytest
 from rich.style import Style
 from textual.app import App, ComposeResult
 
@@ -25,14 +28,14 @@ from quadtui.charts import (
     neuron_chart,
     neuron_signature,
 )
-from quadtui.charts.canvas import LegendEntry, legend_entries
+from quadtui.charts.canvas import SIGNATURE_STEPS, LegendEntry, legend_entries
 from quadtui.charts.loss import _traces
 from quadtui.core.config import Config
 from quadtui.core.engine import Engine
-from quadtui.core.snapshot import Status
+from quadtui.core.snapshot import Snapshot, Status
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.ansi import to_strips
-from quadtui.tui.widgets.chart import FitChart, LossChart
+from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
 from tests.conftest import finish, screen_text, shown, until
 
 THEME = ChartTheme(dark=True, color=True)
@@ -167,6 +170,82 @@ async def test_a_training_fit_that_moves_no_dot_is_not_drawn_again_but_its_final
         chart.show(moved)
         await until(pilot, lambda: chart.up_to_date, "a moved fit")
         assert chart.draws == drawn + 2 and chart.plain != picture
+
+
+class SigningFit(FitChart):
+    def __init__(self) -> None:
+        super().__init__()
+        self.signed = 0
+
+    def signature(self, width: int, height: int, theme: ChartTheme) -> Hashable:
+        self.signed += 1
+        return super().signature(width, height, theme)
+
+
+class SigningNeuron(NeuronChart):
+    def __init__(self) -> None:
+        super().__init__(neuron=1)
+        self.signed = 0
+
+    def signature(self, width: int, height: int, theme: ChartTheme) -> Hashable:
+        self.signed += 1
+        return super().signature(width, height, theme)
+
+
+class CreepApp(App[None]):
+    CSS = "Chart { height: 1fr; }"
+
+    def __init__(self, chart: Chart) -> None:
+        super().__init__()
+        self.chart = chart
+
+    def compose(self) -> ComposeResult:
+        yield self.chart
+
+
+def creep(snap: Snapshot, chart: Chart, by: float) -> Snapshot:
+    """``snap`` with what ``chart`` moves with (the fit's prediction, the neuron's activation) moved by ``by``."""
+    if isinstance(chart, FitChart):
+        return dataclasses.replace(snap, prediction=snap.prediction + by)
+    layer = snap.layers[-1].copy()
+    layer[:, chart.neuron] += by
+    return dataclasses.replace(snap, layers=(*snap.layers[:-1], layer), hidden=layer)
+
+
+@pytest.mark.parametrize("chart_type", [SigningFit, SigningNeuron])
+async def test_a_creeping_curve_keeps_its_picture_unsigned_until_it_has_moved_a_sixteenth_of_a_dot(
+    chart_type: type[SigningFit | SigningNeuron],
+) -> None:
+    """A training run's fit or neuron that moves by less than a 1/SIGNATURE_STEPS of a dot since its picture
+    was drawn keeps it without being signed (a signature builds the chart's spec and ticks: ten times the
+    cost); moves that add up to more are signed, counted from the picture drawn, not from the last frame."""
+    engine = Engine(Config(epochs=20_000))
+    engine.advance(3_000)
+    snap = dataclasses.replace(engine.snapshot(), status=Status.TRAINING)
+    chart = chart_type()
+    app = CreepApp(chart)
+    async with app.run_test(size=(60, 20)) as pilot:
+        chart.show(snap)
+        await until(pilot, lambda: chart.up_to_date and chart.snapshot is snap, "the first picture")
+        drawn, signed = chart.draws, chart.signed
+        if isinstance(chart, FitChart):
+            span = float(np.ptp(snap.grid_target))
+        else:
+            span = float(np.ptp(snap.layers[-1][:, chart.neuron]))
+        sixteenth = span / (4 * SIGNATURE_STEPS * chart.content_size.height)
+        for step in (1, 2, 3):  # a third of the way, frame after frame: together, one sixteenth
+            frame = creep(dataclasses.replace(snap, epoch=snap.epoch + step), chart, step * sixteenth / 3.01)
+            chart.show(frame)
+            await until(pilot, lambda: chart.up_to_date, f"frame {step}")
+            assert (chart.draws, chart.signed) == (drawn, signed), f"signed after {step} thirds of a sixteenth"
+        further = creep(dataclasses.replace(snap, epoch=snap.epoch + 4), chart, 4 * sixteenth / 3)
+        chart.show(further)
+        await until(pilot, lambda: chart.up_to_date, "the frame beyond")
+        assert chart.signed > signed
+        weights_set = dataclasses.replace(snap, epoch=snap.epoch + 5, weight_edits=(object(),))
+        chart.show(weights_set)  # weights set by hand: drawn whatever moved
+        await until(pilot, lambda: chart.up_to_date, "weights set by hand")
+        assert chart.draws > drawn
 
 
 class CountedLossChart(LossChart):

@@ -14,6 +14,7 @@ import time
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from rich.text import Text
 from textual.content import Content
 from textual.geometry import Region
@@ -38,7 +39,9 @@ from quadtui.charts import (
     neuron_signature,
     neuron_title,
 )
+from quadtui.charts.canvas import SIGNATURE_STEPS
 from quadtui.charts.theme import RGB
+from quadtui.charts.units import hidden_layers
 from quadtui.core.pacing import NUMBERS_EVERY
 from quadtui.core.snapshot import Status
 from quadtui.tui.widgets.ansi import Strips, to_strips
@@ -91,6 +94,9 @@ class Chart(Widget):
         self._signature: Hashable = None  # what the picture on screen was drawn from (None: not known)
         self._signed_at = 0.0  # when it was drawn (perf_counter)
         self._unseen: tuple[tuple[Hashable, ...], Hashable] | None = None  # (picture key, signature) not drawn yet
+        #: the arrays a training run moves, as the picture on screen was drawn from them, and how far they may
+        #: move before it need be signed again (see :meth:`_stands`); None: not known
+        self._drawn_from: tuple[tuple[np.ndarray, ...], float] | None = None
         self._border_only = False  # a new title or legend: only the border's lines are repainted
         self._labelled_at = 0.0  # when the title and legend were last worked out (monotonic)
         self._rendering: list[Strip] | None = None  # the picture, once looked up in this pass
@@ -197,6 +203,12 @@ class Chart(Widget):
         """Anything besides the snapshot, size and theme that changes the picture."""
         return None
 
+    def moving(self) -> tuple[tuple[np.ndarray, ...], float] | None:
+        """The snapshot's arrays that a training run moves and the picture is drawn from (the rest of
+        what it draws stays put while the run, size, theme and mode do), and the least span of values
+        its y axis shows (see :meth:`_stands`).  None: not known (every new snapshot is signed)."""
+        return None
+
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
         raise NotImplementedError
 
@@ -255,6 +267,9 @@ class Chart(Widget):
         key = self._picture_key(width, height, theme_key)
         if not isinstance(self._key, tuple) or key[1:] != self._key[1:]:
             return False
+        if self._stands(key):
+            self._key = key  # the picture on screen is this snapshot's
+            return True
         try:
             signed = self.signature(width, height, theme)
         except Exception:
@@ -264,6 +279,38 @@ class Chart(Widget):
             return True
         self._unseen = (key, signed)  # the signature of the picture about to be drawn
         return False
+
+    def _stands(self, key: tuple[Hashable, ...]) -> bool:
+        """Whether no array the picture moves with (:meth:`moving`) has moved since it was drawn by more
+        than a 1/SIGNATURE_STEPS of a dot, nor anything else changed (the run, the weights set by hand):
+        its signature could then differ only by a point that crossed a step's edge, which a signature
+        lets by anyway.  One subtraction an array, where a signature builds the chart's spec and its
+        ticks: a tenth of the cost (the fit and neuron charts, most frames of a long run)."""
+        drawn, shown = self._drawn_from, self._key
+        if drawn is None or not isinstance(shown, tuple) or not isinstance(shown[0], tuple):
+            return False
+        new, old = key[0], shown[0]
+        if not isinstance(new, tuple) or (new[0], new[3]) != (old[0], old[3]):  # another run, or weights set by hand
+            return False
+        arrays, tolerance = drawn
+        now = self.moving()
+        if now is None or len(now[0]) != len(arrays):
+            return False
+        with np.errstate(invalid="ignore", over="ignore"):
+            return all(
+                a.shape == b.shape and float(np.max(np.abs(a - b), initial=0.0)) <= tolerance
+                for a, b in zip(now[0], arrays)
+            )
+
+    def _moved_from(self, height: int) -> tuple[tuple[np.ndarray, ...], float] | None:
+        """The arrays the picture just drawn moves with, and how far they may move unseen: a
+        1/SIGNATURE_STEPS of a dot of the least span its y axis shows."""
+        moving = self.moving()
+        if moving is None:
+            return None
+        arrays, span = moving
+        tolerance = span / (4 * SIGNATURE_STEPS * max(1, height))
+        return (arrays, tolerance) if arrays and np.isfinite(tolerance) else None
 
     def _repaint(self) -> None:
         """Repaint the rows that changed; while not displayed refresh only once: its lines, once dropped,
@@ -365,6 +412,7 @@ class Chart(Widget):
                     ansi = f"(chart could not be drawn: {type(exc).__name__}: {exc})"
                 self.draws += 1
                 self._signature = self._signed(key, width, height, theme)
+                self._drawn_from = None if self._signature is None else self._moved_from(height)
                 self._signed_at = started
                 self._lines = to_strips(ansi, style, reuse=self._lines or None)
                 self._key = key
@@ -500,6 +548,15 @@ class FitChart(Chart):
     def signature(self, width: int, height: int, theme: ChartTheme) -> Hashable:
         return fit_signature(self.snapshot, width, height, theme, self.overlays)
 
+    def moving(self) -> tuple[tuple[np.ndarray, ...], float] | None:
+        # the prediction moves; the y axis shows at least the target's span (it is grown to the samples and
+        # the prediction, never cut)
+        snap = self.snapshot
+        if snap is None:
+            return None
+        prediction, target = np.asarray(snap.prediction), np.asarray(snap.grid_target, dtype=np.float64)
+        return ((prediction,), float(np.ptp(target)) if target.size else 0.0)
+
 
 class NeuronChart(Chart):
     """One hidden neuron: its activation hᵢ(x), or its contribution wᵢ·hᵢ(x) to the output."""
@@ -541,3 +598,17 @@ class NeuronChart(Chart):
         return neuron_signature(
             self.snapshot, self.neuron, self.contribution, width, height, theme, layer=self.hidden_layer
         )
+
+    def moving(self) -> tuple[tuple[np.ndarray, ...], float] | None:
+        # the unit's activation, its y axis at least its span; what a unit adds to the output moves with
+        # the weights too: signed every time
+        snap = self.snapshot
+        if snap is None or self.contribution:
+            return None
+        layers = hidden_layers(snap)
+        index = len(layers) if self.hidden_layer is None else self.hidden_layer
+        layer = np.asarray(layers[index - 1]) if 1 <= index <= len(layers) else None
+        if layer is None or layer.ndim != 2 or not 0 <= self.neuron < layer.shape[1]:
+            return None
+        unit = layer[:, self.neuron]
+        return ((unit,), float(np.ptp(unit)) if unit.size else 0.0)
