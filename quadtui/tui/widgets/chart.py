@@ -127,7 +127,6 @@ class Chart(Widget):
     def _relabel(self, legend: bool = True) -> None:
         """Work out the title and (``legend``) the legend, and set what changed on the border."""
         title = self.title()
-        self._labelled_at = time.monotonic()
         self._title_stale = False
         if not legend:
             if title != (self._labels or ("", ""))[0]:
@@ -135,6 +134,7 @@ class Chart(Widget):
                 self._set_border(title=title)
             return
         self._legend_stale = False
+        self._labelled_at = time.monotonic()
         _, theme = self.colours.get()
         caption = self.caption()
         budget = max(0, self.size.width - 6 - (len(caption) + 3 if caption else 0))
@@ -235,18 +235,21 @@ class Chart(Widget):
                 self._repaint()
                 return
             keeps = self._keeps_picture()
-            if not keeps or self._numbers_due():  # else the numbers follow with a frame once they are due
+            if self._numbers_due():
                 self._relabel()
+            elif not keeps:  # a new picture and its title (the epoch); the legend's numbers follow when due
+                self._relabel(legend=False)
             if not keeps:
                 self._repaint()
 
     def _numbers_due(self) -> bool:
-        """Whether the title's numbers are due while the picture stands (kept by its signature): at
-        once for any state but training, else with the first frame :data:`NUMBERS_EVERY` seconds
-        after they were last written (three titles rewritten every frame cost, at 120×40, as much
-        as the loss chart's picture).  No timer: the numbers go out in a frame's screen update,
-        not in one of their own, and a training run's frames keep coming (the last one, paused or
-        done, is drawn whole)."""
+        """Whether the border's numbers are due: the title's while the picture stands (kept by its
+        signature), the legend's (eval's latest loss...) always.  At once for any state but training,
+        else with the first frame :data:`NUMBERS_EVERY` seconds after they were last written: they
+        are read, not watched, and three borders rewritten every frame cost, at 120×40, as much as
+        the loss chart's picture.  A new picture's title (its epoch) is written with it.  No timer:
+        the numbers go out in a frame's screen update, not in one of their own, and a training
+        run's frames keep coming (the last one, paused or done, is drawn whole)."""
         snap = self.snapshot
         if snap is None or snap.status is not Status.TRAINING:
             return True
