@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, cast
 import pytest
 
 from quadtui.core import pacing
-from quadtui.core.pacing import IDLE_FLOOR_FPS, FramePacer
+from quadtui.core.pacing import IDLE_FLOOR_FPS, UI_CPU_BUDGET, FramePacer
 from quadtui.core.snapshot import Status
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def test_frames_too_dear_for_the_budget_are_still_drawn_five_a_second(clock: Clo
 
 def test_cheap_frames_are_drawn_as_often_as_the_pacer_asks(clock: Clock) -> None:
     pacer = FramePacer()
-    rate = frames_per_second(clock, pacer, 0.003)  # 3 ms a frame in a 3 % budget: one every 100 ms
+    rate = frames_per_second(clock, pacer, UI_CPU_BUDGET * 0.1)  # a tenth of the budget a frame: one every 100 ms
     assert pacer.interval == pytest.approx(0.1)
     assert rate == pytest.approx(10, abs=0.2)
 
@@ -137,7 +137,7 @@ def test_a_trainer_told_the_pace_sends_about_what_is_drawn_and_every_frame_is_st
 
 def test_cheap_frames_told_to_the_trainer_are_drawn_as_often_as_the_pacer_asks(clock: Clock) -> None:
     pacer = FramePacer()
-    sent, drawn = paced_trainer(clock, pacer, 0.003, None)  # one frame every 100 ms
+    sent, drawn = paced_trainer(clock, pacer, UI_CPU_BUDGET * 0.1, None)  # one frame every 100 ms
     assert pacer.interval == pytest.approx(0.1)
     assert drawn == pytest.approx(10, abs=0.2)
     assert sent < 11.5
@@ -158,7 +158,7 @@ def test_the_trainer_is_told_a_pace_no_longer_than_the_interval_and_not_anew_eve
 
 
 def test_the_budget_of_an_app_whose_run_trains_elsewhere_is_its_whole_process() -> None:
-    """The 3 % is what a session's UI costs the server: its frames and every other thread (receiving the
+    """The budget is what a session's UI costs the server: its frames and every other thread (receiving the
     run's snapshots, writing to the terminal), not the UI thread alone; in the worker thread's case the
     process's CPU is mostly training, and the UI thread's is the budget's."""
     import threading

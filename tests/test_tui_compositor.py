@@ -76,6 +76,9 @@ async def test_every_partial_update_writes_what_textuals_compositor_writes(size:
             ours = painted(app, compositor, regions, textuals=False)
             assert ours, f"{regions} painted nothing"
             assert ours == painted(app, compositor, regions, textuals=True), f"{regions} painted differently"
+        ours_whole = [list(strip) for strip in compositor.render_strips()]  # a whole screen: every widget not behind
+        compositor._get_renders = MethodType(Compositor._get_renders, compositor)  # type: ignore[method-assign]
+        assert ours_whole == [list(strip) for strip in compositor.render_strips()]
 
 
 async def test_a_charts_update_asks_the_chart_alone_for_its_rows() -> None:

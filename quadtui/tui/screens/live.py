@@ -32,6 +32,7 @@ from textual.screen import Screen, ScreenResultType
 
 if TYPE_CHECKING:
     from textual.strip import Strip
+    from textual.widget import Widget
 
 
 def _textual_renders_as_expected() -> bool:
@@ -53,6 +54,8 @@ class RowsCompositor(Compositor):
     def __init__(self) -> None:
         super().__init__()
         self._changed: list[Region] = []  # the regions of the partial update being painted
+        self._shown_for: dict[Widget, tuple[Region, Region]] | None = None  # the visible widgets of _shown_parts
+        self._shown_parts: list[tuple[Widget, Region, int, int, int, int]] = []
 
     def render_partial_update(self) -> ChopsUpdate | None:
         self._changed = _merged(self._dirty_regions)
@@ -75,20 +78,42 @@ class RowsCompositor(Compositor):
         if crop is None:
             yield from super()._get_renders(crop)
             return
-        changed = [region.intersection(crop) for region in self._changed] or [crop]
-        in_crop = crop.overlaps
+        crop = crop.intersection(self.size.region)
+        left, top, right, bottom = crop.x, crop.y, crop.right, crop.bottom
+        changed = [
+            (part.x, part.y, part.right, part.bottom)
+            for part in (region.intersection(crop) for region in self._changed or [crop])
+            if part.area
+        ]
         front: list[Region] = []
-        for widget, (region, clip) in self.visible_widgets.items():
-            shown = region.intersection(clip)
-            if not in_crop(shown):
+        for widget, region, x1, y1, x2, y2 in self._shown():
+            if x2 <= left or x1 >= right or y2 <= top or y1 >= bottom:  # not in the crop (most widgets)
                 continue
-            parts = [shown.intersection(part) for part in changed if part.overlaps(shown)]
+            parts = [
+                Region(max(x1, a), max(y1, b), min(x2, c) - max(x1, a), min(y2, d) - max(y1, b))
+                for a, b, c, d in changed
+                if a < x2 and c > x1 and b < y2 and d > y1
+            ]
             if not parts or all(_covered(part, front) for part in parts):
                 continue
-            y1, y2 = min(part.y for part in parts), max(part.bottom for part in parts)
-            asked = Region(shown.x, y1, shown.width, y2 - y1)
+            first, last = min(part.y for part in parts), max(part.bottom for part in parts)
+            asked = Region(x1, first, x2 - x1, last - first)
             front.append(asked)
-            yield region, asked, widget.render_lines(Region(asked.x - region.x, y1 - region.y, asked.width, y2 - y1))
+            yield region, asked, widget.render_lines(Region(x1 - region.x, first - region.y, x2 - x1, last - first))
+
+    def _shown(self) -> list[tuple[Widget, Region, int, int, int, int]]:
+        """Each visible widget, its region and the edges of the part of it shown (its region in its
+        clip), front to back: worked out once a layout (Textual makes a new ``visible_widgets`` then),
+        not for every widget at every update."""
+        visible = self.visible_widgets
+        if self._shown_for is not visible:
+            self._shown_for = visible
+            self._shown_parts = [
+                (widget, region, shown.x, shown.y, shown.right, shown.bottom)
+                for widget, (region, clip) in visible.items()
+                if (shown := region.intersection(clip)).area
+            ]
+        return self._shown_parts
 
 
 def _merged(regions: Iterable[Region]) -> list[Region]:
