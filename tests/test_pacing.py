@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, cast
 import pytest
 
 from quadtui.core import pacing
-from quadtui.core.pacing import IDLE_FLOOR_FPS, UI_CPU_BUDGET, FramePacer
+from quadtui.core.pacing import IDLE_FLOOR_FPS, SLACK, UI_CPU_BUDGET, FramePacer
 from quadtui.core.snapshot import Status
 
 if TYPE_CHECKING:
@@ -90,6 +90,33 @@ def test_every_change_of_state_is_drawn_and_a_pause_does_not_bank_frames(clock: 
     clock.wall += 1 / 12
     assert not pacer.due(snap())  # and no burst of the frames a minute would have had
     assert pacer.due(snap(run_id=2))  # a new run: drawn at once
+
+
+def test_a_snapshot_a_little_early_is_drawn_for_the_frame_due_and_the_schedule_stays(clock: Clock) -> None:
+    """A training snapshot that comes up to SLACK of the interval before its frame is due is that frame
+    (the trainer sends one a frame, a few ms early or late: turned away, the frame would wait most of an
+    interval for the next one); the frame after it is still due an interval after this one was."""
+    pacer = FramePacer()
+    frames_per_second(clock, pacer, 0.02, seconds=2)  # 20 ms a frame: five a second
+    interval = pacer.interval
+    assert interval == pytest.approx(1 / IDLE_FLOOR_FPS)
+
+    def drawn_at(share: float) -> bool:
+        clock.wall = start + share * interval
+        if pacer.due(snap()):
+            clock.cpu += 0.02
+            return True
+        return False
+
+    clock.wall += 1.0
+    start = clock.wall
+    assert pacer.due(snap(status=Status.PAUSED)) and pacer.due(snap())  # paused, training again: drawn at once
+    clock.cpu += 0.04
+    assert not drawn_at(1 - 2 * SLACK)  # far too early for the frame due at 1
+    assert drawn_at(1 - SLACK / 2)  # a little early: drawn for it
+    assert not drawn_at(1.1)  # the frame at 1 was drawn
+    assert not drawn_at(2 - 1.2 * SLACK)  # the next is due at 2, not an interval after the early one came
+    assert drawn_at(2 - SLACK / 2)
 
 
 def paced_trainer(clock: Clock, pacer: FramePacer, frame_cpu: float, speed: float | None) -> tuple[float, float]:

@@ -31,9 +31,10 @@ if TYPE_CHECKING:
     from quadtui.core.hand_edit import Change, WeightEdit
 
 EVAL_POINTS = 1000  # at most about this many eval-loss samples per run
-#: a training snapshot for a UI that draws every ``Control.pace`` goes this share of the pace early: on a
-#: busy machine the trainer (lowest priority) and the snapshot's way to the UI are late by tens of ms now and then
-EARLY = 0.2
+#: a training snapshot for a UI that draws every ``Control.pace`` goes at least this share of the pace early: on
+#: a busy machine the trainer (lowest priority) and the snapshot's way to the UI are late by tens of ms now and
+#: then (the UI draws one that comes a little early for the frame due: :data:`quadtui.core.pacing.SLACK`)
+EARLY = 0.05
 
 
 class Engine:

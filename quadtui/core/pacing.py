@@ -21,14 +21,16 @@ the arrival would draw every third one (4 a second) where the pacer asks for 5.
 
 The trainer is told the pace (:meth:`FramePacer.trainer_pace`), so that it makes and
 sends about the snapshots that will be drawn, not 12 a second of which most are
-dropped.  It is told a little *less* than the interval, and sends a little early: a
-snapshot must reach the UI within every interval of the schedule, or the frame due
-waits for the next one (should snapshots come once an interval, each a few ms late,
-the schedule would slip a whole interval now and then).
+dropped.  It is told a little *less* than the interval: a snapshot must reach the UI
+within every interval of the schedule, or the frame due waits for the next one (should
+snapshots come once an interval, each a few ms late, the schedule would slip a whole
+interval now and then).  One that comes a little *early* (:data:`SLACK`) is drawn for
+the frame due, so the trainer need not send more than are drawn to be in time.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -51,6 +53,11 @@ CROWDED = 0.02
 #: the trainer is told a pace this share shorter than the frame interval, and told anew only when the
 #: interval leaves [pace, pace × (1 + 2 RETELL)]: not every frame, and never a pace longer than the interval
 RETELL = 0.05
+#: a training snapshot that comes up to this share of the interval before its frame is due is drawn for it
+#: (the schedule stays: the next frame is due an interval after this one was): the trainer's snapshots come
+#: about one a frame, a little early or late, and one turned away for being a few ms early would leave the
+#: frame to the next one, most of an interval later (or the trainer would have to send more than are drawn)
+SLACK = 0.25
 
 
 def ui_thread_times(whole_process: bool = False) -> tuple[float, float]:
@@ -62,11 +69,31 @@ def ui_thread_times(whole_process: bool = False) -> tuple[float, float]:
     process's CPU time and no waiting.
     """
     try:
-        with open(f"/proc/self/task/{threading.main_thread().native_id}/schedstat", "rb") as f:
-            ran, waited, _ = f.read().split()
+        ran, waited, _ = _SCHEDSTAT.read().split()
         return (time.process_time() if whole_process else int(ran) / 1e9), int(waited) / 1e9
     except (OSError, ValueError, AttributeError):
         return time.process_time(), 0.0
+
+
+class _MainThreadSchedstat:
+    """The main thread's ``/proc/…/schedstat``, kept open and read afresh from its start (one ``pread``
+    a frame, not an open, a read and a close: a tenth of the cost in the thread that receives the run's
+    snapshots).  Opened anew in a forked process (whose main thread is another)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._opened: tuple[int, int] | None = None  # (the pid it was opened in, the file descriptor)
+
+    def read(self) -> bytes:
+        with self._lock:
+            pid = os.getpid()
+            if self._opened is None or self._opened[0] != pid:
+                path = f"/proc/{pid}/task/{threading.main_thread().native_id}/schedstat"
+                self._opened = (pid, os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+            return os.pread(self._opened[1], 128, 0)
+
+
+_SCHEDSTAT = _MainThreadSchedstat()
 
 
 class FramePacer:
@@ -88,7 +115,7 @@ class FramePacer:
 
         now = time.perf_counter()
         key = (snap.run_id, snap.status)
-        if key != self._last_key or snap.status is not Status.TRAINING or now >= self._next_due:
+        if key != self._last_key or snap.status is not Status.TRAINING or now >= self._next_due - self._slack():
             self._last_key = key
             self._post(now)
             return True
@@ -106,7 +133,11 @@ class FramePacer:
         # on schedule: an interval after this frame was due (not after it came), unless that is long
         # past (a pause, a new run, a change of state drawn between frames): then an interval from now
         due = self._next_due
-        self._next_due = (due if 0 <= now - due < self.interval else now) + self.interval
+        self._next_due = (due if -self._slack() <= now - due < self.interval else now) + self.interval
+
+    def _slack(self) -> float:
+        """How early a training snapshot may come and be drawn for the frame due (see :data:`SLACK`)."""
+        return SLACK * self.interval
 
     def _pace(self, now: float) -> None:
         """The interval between frames, from what the last frames cost and how crowded the machine is."""
