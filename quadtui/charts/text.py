@@ -17,6 +17,8 @@ def clean(text: object) -> str:
 
 def cell_width(text: str) -> int:
     """Terminal cells ``text`` takes (wide CJK = 2, combining marks = 0)."""
+    if text.isascii() and text.isprintable():  # tick labels, numbers: a cell a character
+        return len(text)
     rest = _NARROW.sub("", text)  # chart glyphs are all one cell: only look at the others
     return len(text) - len(rest) + sum(_char_width(c) for c in rest)
 
