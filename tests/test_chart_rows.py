@@ -25,7 +25,8 @@ from quadtui.core.config import Config
 from quadtui.core.snapshot import Status
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.ansi import SINGLE_CELLS, to_strips
-from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
+from quadtui.tui.widgets.chart import Chart
+from quadtui.tui.widgets.run_charts import FitChart, LossChart, NeuronChart
 from tests.conftest import CALM, drawn, finish, until
 
 
@@ -197,8 +198,8 @@ async def test_a_textual_whose_internals_changed_costs_speed_never_a_frame(monke
     the chart falls back to Textual's own path, for good, and shows the same picture."""
     from quadtui.core.config import Config
     from quadtui.tui.app import QuadApp
-    from quadtui.tui.widgets.chart import LossChart
     from quadtui.tui.widgets.framed import FramedRows
+    from quadtui.tui.widgets.run_charts import LossChart
     from tests.conftest import until
 
     app = QuadApp(Config(epochs=300), autorun=True)

@@ -18,7 +18,8 @@ from quadtui.tui.messages import RunUpdate
 from quadtui.tui.screens.help import HelpScreen
 from quadtui.tui.screens.train import TrainScreen
 from quadtui.tui.screens.train_keys import SPEEDS
-from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
+from quadtui.tui.widgets.chart import Chart
+from quadtui.tui.widgets.run_charts import FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.status import loss_text
 from tests.conftest import CALM, SMALL, Notes, drawn, finish, notified, screen_of, status_text, type_into, until
 

@@ -14,7 +14,7 @@ import pytest
 
 from quadtui.core.config import Config
 from quadtui.tui.app import QuadApp
-from quadtui.tui.widgets.chart import FitChart, LossChart, NeuronChart
+from quadtui.tui.widgets.run_charts import FitChart, LossChart, NeuronChart
 from tests.conftest import finish, plot_area, shown, status_text, type_into, until
 
 BLOCKS = set("▀▄▌▐█▘▝▖▗▚▞▛▜▙▟")  # the block line: the model's prediction on the fit chart

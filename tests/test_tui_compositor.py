@@ -21,7 +21,7 @@ from textual.geometry import Region
 
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.live import RowsCompositor
-from quadtui.tui.widgets.chart import LossChart
+from quadtui.tui.widgets.run_charts import LossChart
 from tests.conftest import SMALL, finish, until
 
 

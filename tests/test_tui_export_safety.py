@@ -8,7 +8,7 @@ from pathlib import Path
 
 from quadtui.core import export_folder
 from quadtui.tui.app import QuadApp
-from quadtui.tui.widgets.chart import FitChart
+from quadtui.tui.widgets.run_charts import FitChart
 from tests.conftest import SMALL, Notes, answer_path, finish, notified, screen_of
 
 

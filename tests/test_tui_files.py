@@ -25,7 +25,7 @@ from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.code import CodeScreen
 from quadtui.tui.screens.files import ConfirmScreen
 from quadtui.tui.screens.share import ShareScreen
-from quadtui.tui.widgets.chart import FitChart
+from quadtui.tui.widgets.run_charts import FitChart
 from quadtui.tui.widgets.status import loss_text
 from tests.conftest import SMALL, Notes, answer_path, finish, notified, screen_of, status_text, type_into, until
 

@@ -35,7 +35,8 @@ from quadtui.core.engine import Engine
 from quadtui.core.snapshot import Snapshot, Status
 from quadtui.tui.app import QuadApp
 from quadtui.tui.widgets.ansi import to_strips
-from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
+from quadtui.tui.widgets.chart import Chart
+from quadtui.tui.widgets.run_charts import FitChart, LossChart, NeuronChart
 from tests.conftest import finish, screen_text, shown, until
 
 THEME = ChartTheme(dark=True, color=True)

@@ -7,8 +7,8 @@ from textual.widgets import Tabs
 
 from quadtui.core.config import Config
 from quadtui.tui.app import QuadApp
-from quadtui.tui.widgets.chart import FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.network import NetworkChart
+from quadtui.tui.widgets.run_charts import FitChart, LossChart, NeuronChart
 from tests.conftest import CALM, finish, until
 
 DEEP = Config(epochs=200, hidden=16, layers=2)

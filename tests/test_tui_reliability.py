@@ -26,7 +26,8 @@ from quadtui.core.engine import Engine, Status
 from quadtui.tui import worker as worker_module
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.train import MIN
-from quadtui.tui.widgets.chart import Chart, LossChart
+from quadtui.tui.widgets.chart import Chart
+from quadtui.tui.widgets.run_charts import LossChart
 from quadtui.tui.widgets.status import loss_text, state_text
 from tests.conftest import Notes, finish, notified, screen_of, send_keys, status_text, until
 

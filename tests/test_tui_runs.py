@@ -14,8 +14,8 @@ from quadtui.core.config import Config
 from quadtui.core.engine import Engine, Status
 from quadtui.core.history import LossHistory
 from quadtui.tui.app import QuadApp
-from quadtui.tui.widgets.chart import FitChart, LossChart
 from quadtui.tui.widgets.colours import chart_theme
+from quadtui.tui.widgets.run_charts import FitChart, LossChart
 from quadtui.tui.widgets.runs_table import MARK, RunsTable
 from quadtui.tui.widgets.status import loss_text
 from tests.conftest import finish, plot_area, shown, type_into, until

@@ -20,7 +20,7 @@ from quadtui.core.expr import ALLOWED_TEXT
 from quadtui.core.lesson import load_lesson
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.help import HelpScreen
-from quadtui.tui.widgets.chart import LossChart
+from quadtui.tui.widgets.run_charts import LossChart
 from tests.conftest import (
     SMALL,
     Notes,

@@ -9,7 +9,7 @@ from quadtui.core.engine import Engine
 from quadtui.tui.app import QuadApp
 from quadtui.tui.screens.sweep import SweepDialog
 from quadtui.tui.screens.sweep_grid import GridScreen, HeatmapChart
-from quadtui.tui.widgets.chart import FitChart
+from quadtui.tui.widgets.run_charts import FitChart
 from tests.conftest import Notes, notified, open_dialog, until
 
 FAST = Config(epochs=200)

@@ -9,8 +9,8 @@ from quadtui.core.config import Config
 from quadtui.core.model import build_model
 from quadtui.core.timeline import unflatten
 from quadtui.tui.app import QuadApp
-from quadtui.tui.widgets.chart import FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.network import NetworkChart
+from quadtui.tui.widgets.run_charts import FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.timeline import TimelineBar
 from tests.conftest import CALM, Notes, finish, notified, until
 

@@ -32,7 +32,8 @@ from quadtui.core.class_board import ClassBoard, RunCurves, read_curves
 from quadtui.core.class_entry import FILTER_HELP, BoardEntry, setting_text, time_text
 from quadtui.core.config import DEFAULT, Config, ConfigError
 from quadtui.tui.screens.live import LiveScreen
-from quadtui.tui.widgets.chart import FitChart, placeholder
+from quadtui.tui.widgets.chart import placeholder
+from quadtui.tui.widgets.run_charts import FitChart
 from quadtui.tui.widgets.run_list import RunList, columns
 from quadtui.tui.widgets.sweep_charts import FitView
 

@@ -29,13 +29,14 @@ from quadtui.tui import worker as train_worker
 from quadtui.tui.messages import EngineLoaded, RunFailed, RunUpdate
 from quadtui.tui.screens.live import LiveScreen
 from quadtui.tui.screens.train_keys import CONTROLS, next_speed
-from quadtui.tui.widgets.chart import Chart, FitChart, LossChart, NeuronChart
+from quadtui.tui.widgets.chart import Chart
 from quadtui.tui.widgets.compare_controls import CompareControls
 from quadtui.tui.widgets.footer import KeyFooter
 from quadtui.tui.widgets.form import ConfigForm, field_text
 from quadtui.tui.widgets.lesson import LessonPanel
 from quadtui.tui.widgets.network import NetworkChart
 from quadtui.tui.widgets.network_view import NetworkView
+from quadtui.tui.widgets.run_charts import FitChart, LossChart, NeuronChart
 from quadtui.tui.widgets.runs_table import RunsTable
 from quadtui.tui.widgets.share_controls import ShareControls
 from quadtui.tui.widgets.status import StatusBar

@@ -5,7 +5,9 @@ lines (:meth:`Chart.render_line`, the line API: the chart's strips go straight t
 the compositor, no rich Text in between) and keeps the result keyed on everything
 the picture depends on (run, epoch, status, weights set by hand, size, theme, neuron,
 mode and overlays).  Unchanged frames — a paused run, a redraw caused by something else on
-screen — cost nothing; a resize or a theme change draws afresh.
+screen — cost nothing; a resize or a theme change draws afresh.  A training run's snapshot that
+moves nothing on screen is not drawn at all (:mod:`~quadtui.tui.widgets.kept_picture`); the run's
+own charts, loss, fit and neuron, are in :mod:`~quadtui.tui.widgets.run_charts`.
 """
 
 from __future__ import annotations
@@ -14,39 +16,20 @@ import time
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from rich.text import Text
 from textual.content import Content
 from textual.geometry import Region
-from textual.reactive import var
 from textual.strip import Strip
 from textual.widget import Widget
 
-from quadtui.charts import (
-    ChartTheme,
-    LegendEntry,
-    fit_chart,
-    fit_legend,
-    fit_signature,
-    fit_title,
-    legend_line,
-    loss_axis_label,
-    loss_chart,
-    loss_legend,
-    loss_title,
-    neuron_chart,
-    neuron_legend,
-    neuron_signature,
-    neuron_title,
-)
-from quadtui.charts.canvas import SIGNATURE_STEPS
+from quadtui.charts import ChartTheme, LegendEntry, legend_line
 from quadtui.charts.theme import RGB
-from quadtui.charts.units import hidden_layers
 from quadtui.core.pacing import NUMBERS_EVERY
 from quadtui.core.snapshot import Status
 from quadtui.tui.widgets.ansi import Strips, to_strips
 from quadtui.tui.widgets.colours import ThemedColours
 from quadtui.tui.widgets.framed import FramedRows
+from quadtui.tui.widgets.kept_picture import KeptPicture
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing's own from Python 3.11
@@ -55,14 +38,13 @@ if TYPE_CHECKING:
 
 #: a chart may spend at most about this share of the UI thread on drawing a running run
 DRAW_SHARE = 0.2
-#: a training run's picture that no new snapshot changes (by its signature) is drawn again after this long (s)
-KEEP_AT_MOST = 1.0
 #: Textual's descriptor for a widget's border title (Chart's property works out a stale title first)
 _BORDER_TITLE = Widget.__dict__["border_title"]
 
 
-class Chart(Widget):
-    """Base class: subclasses say how to draw and what else the picture depends on."""
+class Chart(KeptPicture, Widget):
+    """Base class: subclasses say how to draw and what else the picture depends on (and, to keep a
+    training run's picture, what it is drawn from: :class:`KeptPicture`'s hooks)."""
 
     DEFAULT_CSS = """
     Chart {
@@ -91,12 +73,7 @@ class Chart(Widget):
         self._labels: tuple[str, Hashable] | None = None
         self._dropped = False  # hidden, and its lines were dropped (refreshed) since it was last drawn
         self._in_pass = False  # Textual is asking for lines (render_lines)
-        self._signature: Hashable = None  # what the picture on screen was drawn from (None: not known)
-        self._signed_at = 0.0  # when it was drawn (perf_counter)
-        self._unseen: tuple[tuple[Hashable, ...], Hashable] | None = None  # (picture key, signature) not drawn yet
-        #: the arrays a training run moves, as the picture on screen was drawn from them, and how far they may
-        #: move before it need be signed again (see :meth:`_stands`); None: not known
-        self._drawn_from: tuple[tuple[np.ndarray, ...], float] | None = None
+        self._init_keeping()
         self._border_only = False  # a new title or legend: only the border's lines are repainted
         self._labelled_at = 0.0  # when the title and legend were last worked out (monotonic)
         self._rendering: list[Strip] | None = None  # the picture, once looked up in this pass
@@ -203,19 +180,8 @@ class Chart(Widget):
         """Anything besides the snapshot, size and theme that changes the picture."""
         return None
 
-    def moving(self) -> tuple[tuple[np.ndarray, ...], float] | None:
-        """The snapshot's arrays that a training run moves and the picture is drawn from (the rest of
-        what it draws stays put while the run, size, theme and mode do), and the least span of values
-        its y axis shows (see :meth:`_stands`).  None: not known (every new snapshot is signed)."""
-        return None
-
     def draw(self, width: int, height: int, theme: ChartTheme) -> str:
         raise NotImplementedError
-
-    def signature(self, width: int, height: int, theme: ChartTheme) -> Hashable:
-        """What :meth:`draw` draws from, to a sixteenth of a dot (None: not known, drawn every time): a
-        training run's next snapshot with the same signature keeps the picture on screen, undrawn."""
-        return None
 
     # -- updating ---------------------------------------------------------------------
     def _snap_key(self) -> Hashable:
@@ -254,66 +220,6 @@ class Chart(Widget):
         if snap is None or snap.status is not Status.TRAINING:
             return True
         return time.monotonic() - self._labelled_at >= NUMBERS_EVERY
-
-    def _keeps_picture(self) -> bool:
-        """Whether the picture on screen stands for the new snapshot too, undrawn: a training run's
-        epochs that move no point of it by a sixteenth of a dot (a fit that has settled: most frames).
-        Drawn again at least every :data:`KEEP_AT_MOST` seconds, and for any other state (paused,
-        done, failed) always: a run's final state is drawn from its final snapshot."""
-        snap = self.snapshot
-        if snap is None or snap.status is not Status.TRAINING or self._signature is None or not self.display:
-            return False
-        if time.perf_counter() - self._signed_at > KEEP_AT_MOST:
-            return False
-        width, height = self.content_size
-        theme_key, theme = self.colours.get()
-        key = self._picture_key(width, height, theme_key)
-        if not isinstance(self._key, tuple) or key[1:] != self._key[1:]:
-            return False
-        if self._stands(key):
-            self._key = key  # the picture on screen is this snapshot's
-            return True
-        try:
-            signed = self.signature(width, height, theme)
-        except Exception:
-            return False
-        if signed == self._signature:
-            self._key = key  # the picture on screen is this snapshot's
-            return True
-        self._unseen = (key, signed)  # the signature of the picture about to be drawn
-        return False
-
-    def _stands(self, key: tuple[Hashable, ...]) -> bool:
-        """Whether no array the picture moves with (:meth:`moving`) has moved since it was drawn by more
-        than a 1/SIGNATURE_STEPS of a dot, nor anything else changed (the run, the weights set by hand):
-        its signature could then differ only by a point that crossed a step's edge, which a signature
-        lets by anyway.  One subtraction an array, where a signature builds the chart's spec and its
-        ticks: a tenth of the cost (the fit and neuron charts, most frames of a long run)."""
-        drawn, shown = self._drawn_from, self._key
-        if drawn is None or not isinstance(shown, tuple) or not isinstance(shown[0], tuple):
-            return False
-        new, old = key[0], shown[0]
-        if not isinstance(new, tuple) or (new[0], new[3]) != (old[0], old[3]):  # another run, or weights set by hand
-            return False
-        arrays, tolerance = drawn
-        now = self.moving()
-        if now is None or len(now[0]) != len(arrays):
-            return False
-        with np.errstate(invalid="ignore", over="ignore"):
-            return all(
-                a.shape == b.shape and float(np.max(np.abs(a - b), initial=0.0)) <= tolerance
-                for a, b in zip(now[0], arrays)
-            )
-
-    def _moved_from(self, height: int) -> tuple[tuple[np.ndarray, ...], float] | None:
-        """The arrays the picture just drawn moves with, and how far they may move unseen: a
-        1/SIGNATURE_STEPS of a dot of the least span its y axis shows."""
-        moving = self.moving()
-        if moving is None:
-            return None
-        arrays, span = moving
-        tolerance = span / (4 * SIGNATURE_STEPS * max(1, height))
-        return (arrays, tolerance) if arrays and np.isfinite(tolerance) else None
 
     def _repaint(self) -> None:
         """Repaint the rows that changed; while not displayed refresh only once: its lines, once dropped,
@@ -428,19 +334,6 @@ class Chart(Widget):
         """Everything the picture depends on."""
         return (self._snap_key(), width, height, theme_key, self.mode(), self._overlay_key)
 
-    def _signed(self, key: tuple[Hashable, ...], width: int, height: int, theme: ChartTheme) -> Hashable:
-        """The signature of the picture just drawn (``key``), for a training run (None otherwise, or if it
-        fails); worked out when the snapshot came, if it was (:meth:`_keeps_picture`)."""
-        unseen, self._unseen = self._unseen, None
-        if self.snapshot is None or self.snapshot.status is not Status.TRAINING:
-            return None
-        if unseen is not None and unseen[0] == key:
-            return unseen[1]
-        try:
-            return self.signature(width, height, theme)
-        except Exception:
-            return None
-
     def _too_soon(self, key: tuple[Hashable, ...], now: float) -> bool:
         """Only a new epoch (same size, theme and mode) and the last draw was recent: draw it later."""
         wait = self._next_draw - now
@@ -495,123 +388,3 @@ def _legend(entries: tuple[tuple[str, str, RGB | None], ...], caption: str) -> C
     if caption:
         parts += ["  " if parts else "", caption]
     return Content.assemble(*parts)
-
-
-class LossChart(Chart):
-    TITLE = "loss"
-    #: an epoch marked with a line (the timeline's cursor), or None
-    mark: var[int | None] = var(None)
-    #: epochs on a log scale (the l key): the first epochs get room
-    log_x = var(False)
-    #: the x axis spans every run drawn (the a key), not just the run on screen
-    all_runs = var(False)
-    watch_mark = watch_log_x = watch_all_runs = Chart._mode_changed
-
-    def title(self) -> str:
-        title = loss_title(self.snapshot)
-        return title if self.mark is None else f"{title} · ◆ epoch {self.mark:,}"
-
-    def legend(self, theme: ChartTheme) -> list[LegendEntry]:
-        return loss_legend(self.snapshot, theme, self.overlays)
-
-    def caption(self) -> str:
-        if self.snapshot is None:
-            return ""
-        return loss_axis_label(self.log_x) + (", all runs" if self.all_runs and self.overlays else "")
-
-    def mode(self) -> Hashable:
-        return (self.log_x, self.mark, self.all_runs)
-
-    def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return loss_chart(
-            self.snapshot,
-            width,
-            height,
-            theme,
-            overlays=self.overlays,
-            log_x=self.log_x,
-            header=False,
-            mark=self.mark,
-            all_runs=self.all_runs,
-        )
-
-
-class FitChart(Chart):
-    TITLE = "fit"
-
-    def title(self) -> str:
-        return fit_title(self.snapshot)
-
-    def legend(self, theme: ChartTheme) -> list[LegendEntry]:
-        return fit_legend(self.snapshot, theme, self.overlays)
-
-    def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return fit_chart(self.snapshot, width, height, theme, overlays=self.overlays, header=False)
-
-    def signature(self, width: int, height: int, theme: ChartTheme) -> Hashable:
-        return fit_signature(self.snapshot, width, height, theme, self.overlays)
-
-    def moving(self) -> tuple[tuple[np.ndarray, ...], float] | None:
-        # the prediction moves; the y axis shows at least the target's span (it is grown to the samples and
-        # the prediction, never cut)
-        snap = self.snapshot
-        if snap is None:
-            return None
-        prediction, target = np.asarray(snap.prediction), np.asarray(snap.grid_target, dtype=np.float64)
-        return ((prediction,), float(np.ptp(target)) if target.size else 0.0)
-
-
-class NeuronChart(Chart):
-    """One hidden neuron: its activation hᵢ(x), or its contribution wᵢ·hᵢ(x) to the output."""
-
-    neuron = var(0)
-    #: 1-based; None: the last hidden layer
-    hidden_layer: var[int | None] = var(None)
-    contribution = var(False)
-    watch_neuron = watch_hidden_layer = watch_contribution = Chart._mode_changed
-
-    def __init__(
-        self, neuron: int = 0, *, hidden_layer: int | None = None, id: str | None = None, classes: str | None = None
-    ) -> None:
-        super().__init__(id=id, classes=classes)
-        self.set_reactive(NeuronChart.neuron, neuron)
-        self.set_reactive(NeuronChart.hidden_layer, hidden_layer)
-
-    def title(self) -> str:
-        return neuron_title(self.snapshot, self.neuron, self.contribution, self.hidden_layer)
-
-    def legend(self, theme: ChartTheme) -> list[LegendEntry]:
-        return neuron_legend(self.snapshot, self.neuron, self.contribution, theme, self.hidden_layer)
-
-    def show(self, snapshot: Snapshot | None) -> None:
-        layers = len(getattr(snapshot, "layers", ()) or (None,))
-        if snapshot is not None and self.hidden_layer is not None and self.hidden_layer >= layers:
-            self.hidden_layer = None  # the last layer, or a run with fewer layers: "the last"
-        super().show(snapshot)
-
-    def mode(self) -> Hashable:
-        return (self.neuron, self.contribution, self.hidden_layer)
-
-    def draw(self, width: int, height: int, theme: ChartTheme) -> str:
-        return neuron_chart(
-            self.snapshot, self.neuron, self.contribution, width, height, theme, header=False, layer=self.hidden_layer
-        )
-
-    def signature(self, width: int, height: int, theme: ChartTheme) -> Hashable:
-        return neuron_signature(
-            self.snapshot, self.neuron, self.contribution, width, height, theme, layer=self.hidden_layer
-        )
-
-    def moving(self) -> tuple[tuple[np.ndarray, ...], float] | None:
-        # the unit's activation, its y axis at least its span; what a unit adds to the output moves with
-        # the weights too: signed every time
-        snap = self.snapshot
-        if snap is None or self.contribution:
-            return None
-        layers = hidden_layers(snap)
-        index = len(layers) if self.hidden_layer is None else self.hidden_layer
-        layer = np.asarray(layers[index - 1]) if 1 <= index <= len(layers) else None
-        if layer is None or layer.ndim != 2 or not 0 <= self.neuron < layer.shape[1]:
-            return None
-        unit = layer[:, self.neuron]
-        return ((unit,), float(np.ptp(unit)) if unit.size else 0.0)

@@ -23,8 +23,8 @@ from textual.reactive import var
 from quadtui.core import budget
 from quadtui.core.config import Config, ConfigError
 from quadtui.tui.screens.sweep import SweepDialog, SweepScreen, check_sweep
-from quadtui.tui.widgets.chart import FitChart, LossChart
 from quadtui.tui.widgets.form import ConfigForm
+from quadtui.tui.widgets.run_charts import FitChart, LossChart
 from quadtui.tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:

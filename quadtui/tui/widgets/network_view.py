@@ -21,8 +21,8 @@ from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Tabs
 
-from quadtui.tui.widgets.chart import NeuronChart
 from quadtui.tui.widgets.network import NetworkChart
+from quadtui.tui.widgets.run_charts import NeuronChart
 
 
 class NetworkView(Container):

@@ -15,7 +15,8 @@ import numpy as np
 from quadtui.charts import ChartTheme, LegendEntry, sweep_chart, sweep_legend, sweep_title
 from quadtui.charts.run_store import value_text
 from quadtui.core.config import FIELDS, Config
-from quadtui.tui.widgets.chart import Chart, FitChart, placeholder
+from quadtui.tui.widgets.chart import Chart, placeholder
+from quadtui.tui.widgets.run_charts import FitChart
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from textual.cache import LRUCache
 from textual.containers import Container
 from textual.reactive import var
 
-from quadtui.tui.widgets.chart import Chart, LossChart
+from quadtui.tui.widgets.chart import Chart
+from quadtui.tui.widgets.run_charts import LossChart
 from quadtui.tui.widgets.timeline import TimelineBar
 
 if TYPE_CHECKING:
