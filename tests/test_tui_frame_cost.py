@@ -34,6 +34,7 @@ from quadtui.core.config import Config
 from quadtui.core.engine import Engine
 from quadtui.core.snapshot import Snapshot, Status
 from quadtui.tui.app import QuadApp
+from quadtui.tui.widgets import kept_picture
 from quadtui.tui.widgets.ansi import to_strips
 from quadtui.tui.widgets.chart import Chart
 from quadtui.tui.widgets.run_charts import FitChart, LossChart, NeuronChart
@@ -215,11 +216,12 @@ def creep(snap: Snapshot, chart: Chart, by: float) -> Snapshot:
 
 @pytest.mark.parametrize("chart_type", [SigningFit, SigningNeuron])
 async def test_a_creeping_curve_keeps_its_picture_unsigned_until_it_has_moved_a_sixteenth_of_a_dot(
-    chart_type: type[SigningFit | SigningNeuron],
+    chart_type: type[SigningFit | SigningNeuron], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A training run's fit or neuron that moves by less than a 1/SIGNATURE_STEPS of a dot since its picture
     was drawn keeps it without being signed (a signature builds the chart's spec and ticks: ten times the
     cost); moves that add up to more are signed, counted from the picture drawn, not from the last frame."""
+    monkeypatch.setattr(kept_picture, "KEEP_AT_MOST", 600.0)  # a slow machine's frames: never the once-a-second redraw
     engine = Engine(Config(epochs=20_000))
     engine.advance(3_000)
     snap = dataclasses.replace(engine.snapshot(), status=Status.TRAINING)
