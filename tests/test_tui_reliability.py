@@ -19,6 +19,7 @@ import time
 
 import pytest
 from textual.widgets import Input, Static
+from textual.worker import NoActiveWorker, get_current_worker
 
 from quadtui.core import engine as engine_module
 from quadtui.core.config import Config
@@ -42,14 +43,34 @@ async def started(pilot, app: QuadApp, epochs: int = 1) -> None:
     await until(pilot, lambda: screen.last is not None and screen.last.epoch >= epochs, f"{epochs} epochs")
 
 
-def engines(monkeypatch) -> list[Engine]:
-    """Every Engine the app builds from now on, in order (the last one is the current run's)."""
-    made: list[Engine] = []
+class Engines(list[Engine]):
+    """Every Engine the app builds, in the order they were built, and the worker each was built in.
+
+    A run's engine is built in its worker's thread, and a run cancelled by a newer one may build its
+    engine after the newer run has built its own: the last one built need not be the current run's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.workers: list[object] = []
+
+    def of(self, worker: object) -> Engine | None:
+        """The engine ``worker`` (the screen's current one, say) built; None: not built yet."""
+        return next((engine for engine, by in zip(self, self.workers) if by is worker), None)
+
+
+def engines(monkeypatch) -> Engines:
+    """Every Engine the app builds from now on (see :class:`Engines`)."""
+    made = Engines()
     real_init = Engine.__init__
 
     def init(self: Engine, *args, **kwargs) -> None:
         real_init(self, *args, **kwargs)
+        try:
+            worker: object = get_current_worker()
+        except NoActiveWorker:
+            worker = None
         made.append(self)
+        made.workers.append(worker)
 
     monkeypatch.setattr(Engine, "__init__", init)
     return made
@@ -433,18 +454,21 @@ async def test_mashing_the_run_keys_leaves_a_consistent_state(monkeypatch) -> No
         if screen.running:
             screen.control.pause()
             screen.control.set_speed(None)
-        # the newest engine, read anew each time: a run the last keys started builds its engine in its worker's
-        # thread, which on a busy machine may not have got that far yet
-        await until(
-            pilot,
-            lambda: (
-                screen.last is not None
-                and screen.last.run_id == made[-1].run_id
+
+        # the current worker's engine, looked for anew each time: a run the last keys started builds its engine in
+        # its worker's thread, which on a busy machine may not have got that far yet (nor past a cancelled run's)
+        def settled() -> bool:
+            engine = made.of(screen.worker)
+            return (
+                engine is not None
+                and screen.last is not None
+                and screen.last.run_id == engine.run_id
                 and (screen.last.status is Status.PAUSED or screen.last.finished)
-            ),
-            "the run to settle",
-        )
-        current = made[-1]
+            )
+
+        await until(pilot, settled, "the run to settle")
+        current = made.of(screen.worker)
+        assert current is not None
         await until(pilot, lambda: screen.last.epoch == current.epoch, "the engine's epoch on screen")
         assert screen.last.status is current.status  # what the app holds is what the engine did
         assert f"epoch {current.epoch} of {LONG.epochs}" in status_text(app)
@@ -454,8 +478,8 @@ async def test_mashing_the_run_keys_leaves_a_consistent_state(monkeypatch) -> No
         else:
             assert screen.running and screen.worker.state.name == "RUNNING"
             assert status_text(app).split()[0] == ("ready" if current.epoch == 0 else "paused")
-        for old in made[:-1]:  # every earlier run has stopped
-            assert old.finished, old.status
+        earlier = [engine for engine in made if engine is not current]  # every earlier run stops (once its thread
+        await until(pilot, lambda: all(engine.finished for engine in earlier), "every earlier run to stop")  # runs)
         charts = [chart for chart in app.query(Chart) if chart.region.area]
         await until(pilot, lambda: all(chart.up_to_date for chart in charts), "the charts to be drawn")
         for chart in app.query(Chart):  # no chart holds or shows a snapshot of an old run
@@ -463,4 +487,12 @@ async def test_mashing_the_run_keys_leaves_a_consistent_state(monkeypatch) -> No
         assert 0 <= screen.neuron < 6 and screen.neuron_chart.neuron == screen.neuron
         # and the app still answers: a fresh paused run steps by exactly one epoch
         await pilot.press("ctrl+r", "s")
-        await until(pilot, lambda: screen.last.run_id == made[-1].run_id and screen.last.epoch == 1, "one step")
+        await until(
+            pilot,
+            lambda: (
+                (engine := made.of(screen.worker)) is not None
+                and screen.last.run_id == engine.run_id
+                and screen.last.epoch == 1
+            ),
+            "one step",
+        )
