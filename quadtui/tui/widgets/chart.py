@@ -320,9 +320,7 @@ class Chart(KeptPicture, Widget):
                     self.log.error(f"{type(self).__name__} failed: {exc!r}")
                     ansi = f"(chart could not be drawn: {type(exc).__name__}: {exc})"
                 self.draws += 1
-                self._signature = self._signed(key, width, height, theme)
-                self._drawn_from = None if self._signature is None else self._moved_from(height)
-                self._signed_at = started
+                self._note_drawn(key, width, height, theme, started)
                 self._lines = to_strips(ansi, style, reuse=self._lines or None)
                 self._key = key
                 self._next_draw = started + (time.perf_counter() - started) / DRAW_SHARE

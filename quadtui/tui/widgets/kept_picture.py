@@ -125,6 +125,12 @@ class KeptPicture:
         tolerance = span / (4 * SIGNATURE_STEPS * max(1, height))
         return (arrays, tolerance) if arrays and np.isfinite(tolerance) else None
 
+    def _note_drawn(self, key: tuple[Hashable, ...], width: int, height: int, theme: ChartTheme, at: float) -> None:
+        """The picture ``key`` was just drawn (at ``at``, perf_counter): what it was drawn from, to keep it by."""
+        self._signature = self._signed(key, width, height, theme)
+        self._drawn_from = None if self._signature is None else self._moved_from(height)
+        self._signed_at = at
+
     def _signed(self, key: tuple[Hashable, ...], width: int, height: int, theme: ChartTheme) -> Hashable:
         """The signature of the picture just drawn (``key``), for a training run (None otherwise, or if it
         fails); worked out when the snapshot came, if it was (:meth:`_keeps_picture`)."""

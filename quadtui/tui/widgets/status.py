@@ -217,9 +217,13 @@ class StatusBar(Widget):
         # come with the first frame NUMBERS_EVERY seconds after the last ones (numbers are read, not
         # watched: the charts move at the frame rate).  No timer: they go out in that frame's screen
         # update, not in one of their own (the screens' compositor paints only the rows changed).
-        news = snap is None or shown is None or shown.run_id != snap.run_id or snap.status is not Status.TRAINING
-        news = news or shown is None or shown.status is not Status.TRAINING
-        if news or not self.screen.is_active or time.monotonic() - self._shown_at >= NUMBERS_EVERY:
+        still_training = (  # the run shown, training then and now: only its numbers are new
+            snap is not None
+            and shown is not None
+            and shown.run_id == snap.run_id
+            and snap.status is shown.status is Status.TRAINING
+        )
+        if not still_training or not self.screen.is_active or time.monotonic() - self._shown_at >= NUMBERS_EVERY:
             self._show_state()
 
     def _show_state(self) -> None:
